@@ -1,0 +1,120 @@
+//! Errors of loading scenarios and of running them.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// One thing wrong with a scenario: where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// JSON path of the offending value (`deployment.limits.requestTimeout`),
+    /// or empty for the document as a whole.
+    pub path: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "at `{}`: {}", self.path, self.message)
+        }
+    }
+}
+
+/// A scenario that cannot be used, with every problem found in it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{file}: cannot read the scenario file: {reason}")]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The file is not valid JSON.
+    #[error("{file}:{line}:{column}: not valid JSON: {reason}")]
+    Syntax {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser expected.
+        reason: String,
+    },
+    /// The JSON does not describe a valid scenario.
+    #[error("{}", render_invalid(file, problems))]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Every problem, in document order where possible.
+        problems: Vec<Problem>,
+    },
+}
+
+fn render_invalid(file: &std::path::Path, problems: &[Problem]) -> String {
+    let mut out = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("{}: {p}", file.display()));
+    }
+    out
+}
+
+impl ScenarioError {
+    /// The problems, for an invalid scenario; empty for I/O and syntax errors.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            ScenarioError::Invalid { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+}
+
+/// A run that failed after its scenario was accepted.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The engine's books do not balance: a bug in fleetsim, never a
+    /// property of the scenario.
+    #[error(
+        "conservation violated in run `{run}` replication {replication}: arrivals {arrivals} != \
+         completed {completed} + rejected {rejected} + timed out {timed_out} + failed {failed} + \
+         in flight {in_flight}; this is a fleetsim bug, please report it with the scenario"
+    )]
+    Conservation {
+        /// Scenario name.
+        run: String,
+        /// Replication index.
+        replication: u32,
+        /// Arrivals counted.
+        arrivals: u64,
+        /// Completed.
+        completed: u64,
+        /// Rejected.
+        rejected: u64,
+        /// Timed out.
+        timed_out: u64,
+        /// Failed.
+        failed: u64,
+        /// In flight at the end.
+        in_flight: u64,
+    },
+}

@@ -1,0 +1,347 @@
+//! What a run measured: counts, latency, load spread, cost and the SLO
+//! verdict.
+//!
+//! Latency goes into an HDR histogram (microsecond resolution, three
+//! significant digits, up to one simulated day), so memory does not grow
+//! with the number of requests and replications merge exactly.
+
+use crate::scenario::{Model, Objective};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Highest latency the histogram resolves, in microseconds (one day).
+const HIST_MAX_US: u64 = 86_400_000_000;
+
+/// Request outcomes in the measured window (requests that arrived after
+/// warm-up). They satisfy `arrivals = completed + rejected + timedOut +
+/// failed + inFlight`; every run checks it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    /// Requests that arrived.
+    pub arrivals: u64,
+    /// Served successfully.
+    pub completed: u64,
+    /// Turned away by the balancer: no instance was eligible (all at their
+    /// connection limit).
+    pub rejected: u64,
+    /// Not finished by `requestTimeout`.
+    pub timed_out: u64,
+    /// Served, but an LLM call failed.
+    pub failed: u64,
+    /// Still queued or running when the run ended.
+    pub in_flight: u64,
+}
+
+impl Counts {
+    /// Requests with an outcome (all but those in flight).
+    pub fn finished(&self) -> u64 {
+        self.completed + self.rejected + self.timed_out + self.failed
+    }
+
+    /// Share of finished requests that did not complete successfully.
+    pub fn error_rate(&self) -> f64 {
+        let f = self.finished();
+        if f == 0 {
+            0.0
+        } else {
+            (self.rejected + self.timed_out + self.failed) as f64 / f as f64
+        }
+    }
+
+    /// Whether the books balance.
+    pub fn conserved(&self) -> bool {
+        self.arrivals == self.finished() + self.in_flight
+    }
+
+    pub(crate) fn add(&mut self, o: &Counts) {
+        self.arrivals += o.arrivals;
+        self.completed += o.completed;
+        self.rejected += o.rejected;
+        self.timed_out += o.timed_out;
+        self.failed += o.failed;
+        self.in_flight += o.in_flight;
+    }
+}
+
+/// End-to-end latency of completed requests, in seconds. Mean and max are
+/// exact; percentiles come from the histogram (relative error under 0.1%).
+/// All `None` when nothing completed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatencySummary {
+    /// Requests measured.
+    pub count: u64,
+    /// Mean.
+    pub mean: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// 99.9th percentile.
+    pub p999: Option<f64>,
+    /// Largest.
+    pub max: Option<f64>,
+}
+
+/// Latency recorder: a histogram plus exact sum and max.
+#[derive(Debug, Clone)]
+pub struct LatencyRecorder {
+    hist: Histogram<u64>,
+    sum_ns: u128,
+    max_ns: u64,
+}
+
+impl Default for LatencyRecorder {
+    fn default() -> Self {
+        LatencyRecorder {
+            hist: Histogram::new_with_bounds(1, HIST_MAX_US, 3).expect("static histogram bounds"),
+            sum_ns: 0,
+            max_ns: 0,
+        }
+    }
+}
+
+impl LatencyRecorder {
+    /// Records one latency.
+    #[inline]
+    pub fn record(&mut self, ns: u64) {
+        self.hist.saturating_record((ns / 1_000).max(1));
+        self.sum_ns += u128::from(ns);
+        self.max_ns = self.max_ns.max(ns);
+    }
+
+    /// Adds another recorder's samples.
+    pub fn merge(&mut self, other: &LatencyRecorder) {
+        // Same bounds on both sides, so `add` cannot fail.
+        let _ = self.hist.add(&other.hist);
+        self.sum_ns += other.sum_ns;
+        self.max_ns = self.max_ns.max(other.max_ns);
+    }
+
+    /// Samples recorded.
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    /// The `q` quantile (0..=1) in seconds, or `None` when empty.
+    pub fn quantile_secs(&self, q: f64) -> Option<f64> {
+        if self.hist.is_empty() {
+            return None;
+        }
+        // The histogram reports the highest value equivalent to the bucket;
+        // use the bucket's midpoint, which halves the worst-case error.
+        let v = self.hist.value_at_quantile(q);
+        let mid = self.hist.median_equivalent(v);
+        Some(mid as f64 / 1e6)
+    }
+
+    /// Mean in seconds.
+    pub fn mean_secs(&self) -> Option<f64> {
+        let n = self.count();
+        (n > 0).then(|| self.sum_ns as f64 / n as f64 / 1e9)
+    }
+
+    /// The summary of what was recorded.
+    pub fn summary(&self) -> LatencySummary {
+        let empty = self.count() == 0;
+        LatencySummary {
+            count: self.count(),
+            mean: self.mean_secs(),
+            p50: self.quantile_secs(0.5),
+            p90: self.quantile_secs(0.9),
+            p99: self.quantile_secs(0.99),
+            p999: self.quantile_secs(0.999),
+            max: (!empty).then(|| self.max_ns as f64 / 1e9),
+        }
+    }
+}
+
+/// One instance's share of the work.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceResult {
+    /// `region/index`.
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Measured requests routed to it.
+    pub requests: u64,
+    /// Mean share of its slots busy over the measured window.
+    pub utilization: f64,
+}
+
+/// One SLO objective judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SloCheck {
+    /// `p99`, `errorRate`, ...
+    pub objective: String,
+    /// The target (seconds for latency, a share for error rate).
+    pub target: f64,
+    /// What the run achieved; `None` when it cannot be measured (no
+    /// completed requests), which fails the objective.
+    pub actual: Option<f64>,
+    /// Met or not.
+    pub pass: bool,
+}
+
+/// The SLO verdict: every objective and whether all passed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SloVerdict {
+    /// All objectives met (true when there are none).
+    pub pass: bool,
+    /// Each objective.
+    pub checks: Vec<SloCheck>,
+}
+
+impl SloVerdict {
+    /// Judges `latency` and `counts` against the model's objectives.
+    pub fn judge(model: &Model, latency: &LatencyRecorder, counts: &Counts) -> SloVerdict {
+        let checks: Vec<SloCheck> = model
+            .objectives
+            .iter()
+            .map(|o| match *o {
+                Objective::Latency { percentile, target } => {
+                    let actual = latency.quantile_secs(percentile.quantile());
+                    let t = target.as_secs_f64();
+                    SloCheck {
+                        objective: percentile.to_string(),
+                        target: t,
+                        actual,
+                        pass: actual.is_some_and(|a| a <= t),
+                    }
+                }
+                Objective::ErrorRate { max } => {
+                    let actual = (counts.finished() > 0).then(|| counts.error_rate());
+                    SloCheck {
+                        objective: "errorRate".into(),
+                        target: max,
+                        actual,
+                        pass: actual.is_some_and(|a| a <= max),
+                    }
+                }
+            })
+            .collect();
+        SloVerdict {
+            pass: checks.iter().all(|c| c.pass),
+            checks,
+        }
+    }
+}
+
+/// Everything one replication measured.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunResult {
+    /// Replication index (0-based).
+    pub replication: u32,
+    /// Request outcomes.
+    pub counts: Counts,
+    /// End-to-end latency of completed requests.
+    pub latency: LatencySummary,
+    /// Completed requests per second of measured time.
+    pub throughput_per_second: f64,
+    /// Share of finished requests that were rejected, timed out or failed.
+    pub error_rate: f64,
+    /// Share of the fleet's slots busy over the measured window.
+    pub utilization: f64,
+    /// Jain's fairness index over requests per instance: 1 when every
+    /// instance got the same, 1/n when one got everything.
+    pub fairness: f64,
+    /// Instance-hours over the measured window.
+    pub instance_hours: f64,
+    /// Cost of those instance-hours.
+    pub cost: f64,
+    /// SLO verdict.
+    pub slo: SloVerdict,
+    /// Per instance, in fleet order.
+    pub instances: Vec<InstanceResult>,
+    /// The latency samples, for pooling across replications.
+    #[serde(skip)]
+    pub recorder: LatencyRecorder,
+}
+
+/// Jain's fairness index `(sum x)^2 / (n * sum x^2)`; 1 for an empty or
+/// all-zero input.
+pub fn jain_index(xs: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut n, mut s, mut s2) = (0usize, 0.0, 0.0);
+    for x in xs {
+        n += 1;
+        s += x;
+        s2 += x * x;
+    }
+    if n == 0 || s2 == 0.0 {
+        1.0
+    } else {
+        s * s / (n as f64 * s2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jain_index_spans_one_over_n_to_one() {
+        assert!((jain_index([5.0, 5.0, 5.0, 5.0]) - 1.0).abs() < 1e-12);
+        assert!((jain_index([8.0, 0.0, 0.0, 0.0]) - 0.25).abs() < 1e-12);
+        assert!((jain_index([1.0, 3.0]) - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn recorder_is_exact_in_mean_and_close_in_percentiles() {
+        let mut r = LatencyRecorder::default();
+        for ms in 1..=1000u64 {
+            r.record(ms * 1_000_000);
+        }
+        let s = r.summary();
+        assert!((s.mean.unwrap() - 0.5005).abs() < 1e-12);
+        assert_eq!(s.max, Some(1.0));
+        // Three significant digits: within 0.1% of the exact order statistic.
+        assert!(
+            (s.p50.unwrap() - 0.5).abs() < 0.5 * 0.001 + 1e-9,
+            "{:?}",
+            s.p50
+        );
+        assert!(
+            (s.p99.unwrap() - 0.99).abs() < 0.99 * 0.001 + 1e-9,
+            "{:?}",
+            s.p99
+        );
+    }
+
+    #[test]
+    fn merged_recorders_equal_one_recorder_of_everything() {
+        let (mut a, mut b, mut all) = Default::default();
+        let _: &LatencyRecorder = &all;
+        for i in 0..500u64 {
+            let v = i * 7_919_000 + 13_000;
+            if i % 2 == 0 {
+                LatencyRecorder::record(&mut a, v);
+            } else {
+                LatencyRecorder::record(&mut b, v);
+            }
+            LatencyRecorder::record(&mut all, v);
+        }
+        LatencyRecorder::merge(&mut a, &b);
+        assert_eq!(a.summary(), all.summary());
+    }
+
+    #[test]
+    fn error_rate_ignores_requests_in_flight() {
+        let c = Counts {
+            arrivals: 10,
+            completed: 6,
+            rejected: 1,
+            timed_out: 1,
+            failed: 0,
+            in_flight: 2,
+        };
+        assert!(c.conserved());
+        assert!((c.error_rate() - 0.25).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,129 @@
+//! Running a model: its replications, in parallel, pooled and summarised.
+
+use crate::error::SimError;
+use crate::metrics::{Counts, LatencyRecorder, LatencySummary, RunResult, SloVerdict};
+use crate::scenario::Model;
+use crate::stats::MetricSummary;
+use crate::Engine;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Everything a scenario run produced: each replication, the pooled
+/// figures, and each metric's mean and confidence interval.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioResult {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario description.
+    pub description: String,
+    /// fleetsim version that produced this.
+    pub fleetsim_version: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Replications run.
+    pub replications: u32,
+    /// Simulated seconds per replication.
+    pub duration_seconds: f64,
+    /// Seconds excluded at the start.
+    pub warmup_seconds: f64,
+    /// Balancer.
+    pub strategy: String,
+    /// Instances in the fleet.
+    pub instances: usize,
+    /// Offered load per slot at the base rate (rho = lambda E[S] / slots).
+    pub offered_utilization: f64,
+    /// All replications together: counts summed, latency from the merged
+    /// histograms, and the SLO verdict on those.
+    pub pooled: Pooled,
+    /// Mean and 95% interval of each metric across replications.
+    pub summary: Vec<MetricSummary>,
+    /// Each replication.
+    pub runs: Vec<RunResult>,
+}
+
+/// Figures over all replications pooled.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pooled {
+    /// Summed request outcomes.
+    pub counts: Counts,
+    /// Latency over every replication's completed requests.
+    pub latency: LatencySummary,
+    /// Share of finished requests that failed in any way.
+    pub error_rate: f64,
+    /// The SLO verdict on the pooled figures: what `--fail-on-slo` uses.
+    pub slo: SloVerdict,
+}
+
+/// How to run: overrides of the scenario's own settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Replace `run.seed`.
+    pub seed: Option<u64>,
+    /// Replace `run.replications`.
+    pub replications: Option<u32>,
+}
+
+/// Runs every replication of `model` (in parallel; the result does not
+/// depend on the thread count) and summarises them.
+pub fn run_model(model: &Model, opts: RunOptions) -> Result<ScenarioResult, SimError> {
+    let mut m = model.clone();
+    if let Some(s) = opts.seed {
+        m.seed = s;
+    }
+    if let Some(r) = opts.replications {
+        m.replications = r.max(1);
+    }
+    let m = &m;
+    let runs: Vec<RunResult> = (0..m.replications)
+        .into_par_iter()
+        .map(|rep| Engine::new(m, rep).run())
+        .collect::<Result<_, _>>()?;
+    Ok(summarise(m, runs))
+}
+
+fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
+    let mut counts = Counts::default();
+    let mut recorder = LatencyRecorder::default();
+    for r in &runs {
+        counts.add(&r.counts);
+        recorder.merge(&r.recorder);
+    }
+    let metric = |name: &str, f: &dyn Fn(&RunResult) -> Option<f64>| {
+        MetricSummary::of(name, runs.iter().map(f))
+    };
+    let summary = vec![
+        metric("latency.mean", &|r| r.latency.mean),
+        metric("latency.p50", &|r| r.latency.p50),
+        metric("latency.p90", &|r| r.latency.p90),
+        metric("latency.p99", &|r| r.latency.p99),
+        metric("latency.p999", &|r| r.latency.p999),
+        metric("latency.max", &|r| r.latency.max),
+        metric("throughputPerSecond", &|r| Some(r.throughput_per_second)),
+        metric("errorRate", &|r| Some(r.error_rate)),
+        metric("utilization", &|r| Some(r.utilization)),
+        metric("fairness", &|r| Some(r.fairness)),
+        metric("cost", &|r| Some(r.cost)),
+    ];
+    ScenarioResult {
+        scenario: m.scenario.name.clone(),
+        description: m.scenario.description.clone(),
+        fleetsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        seed: m.seed,
+        replications: m.replications,
+        duration_seconds: m.duration.as_secs_f64(),
+        warmup_seconds: m.warmup.as_secs_f64(),
+        strategy: m.load_balancing.strategy.to_string(),
+        instances: m.instances.len(),
+        offered_utilization: m.offered_utilization(),
+        pooled: Pooled {
+            counts,
+            latency: recorder.summary(),
+            error_rate: counts.error_rate(),
+            slo: SloVerdict::judge(m, &recorder, &counts),
+        },
+        summary,
+        runs,
+    }
+}

@@ -1,0 +1,232 @@
+//! Scenario files: what users write, review and diff.
+//!
+//! [`Scenario`] mirrors the JSON one to one (camelCase keys, durations as
+//! strings with units, unknown keys rejected). [`Scenario::from_file`] and
+//! [`Scenario::from_json`] read and check a file; [`Scenario::compile`]
+//! turns it into a [`Model`] the engine runs, checking every cross-field
+//! rule on the way, so a model that exists cannot fail at run time.
+
+mod compile;
+mod load;
+
+pub use compile::{InstanceSpec, Model, Objective, Percentile, StepRate};
+pub use load::nearest;
+
+use crate::dist::DistSpec;
+use crate::duration::DurationStr;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use strategies::LoadBalancingConfig;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    /// JSON Schema reference for editors; ignored by fleetsim.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Short name, shown in every output.
+    pub name: String,
+    /// What the scenario models and why.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// How to run it.
+    pub run: RunSpec,
+    /// What arrives.
+    pub workload: Workload,
+    /// The LLM models requests call.
+    pub llm: LlmSpec,
+    /// Instance types by name.
+    pub instance_types: IndexMap<String, InstanceType>,
+    /// The deployment under test.
+    pub deployment: Deployment,
+    /// Service-level objectives to judge the run against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<Slo>,
+}
+
+/// `run`: seed, horizon and replications.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunSpec {
+    /// Master seed; every random stream derives from it.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time to run.
+    pub duration: DurationStr,
+    /// Initial simulated time excluded from metrics.
+    #[serde(default)]
+    pub warmup: DurationStr,
+    /// Independent replications (distinct random streams), at least 1.
+    #[serde(default = "default_replications")]
+    pub replications: u32,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_replications() -> u32 {
+    1
+}
+
+/// `workload`: arrivals and the shape of one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Workload {
+    /// The arrival process.
+    pub arrivals: Arrivals,
+    /// What one agent request does.
+    #[serde(default)]
+    pub request: RequestShape,
+}
+
+/// `workload.arrivals`: a Poisson process whose rate may step over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Arrivals {
+    /// The process; only `poisson` so far.
+    #[serde(default)]
+    pub process: ArrivalProcess,
+    /// Rate from time zero, requests per second.
+    pub rate_per_second: f64,
+    /// Rate changes: from `at` on, the rate is `ratePerSecond`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<RateStep>,
+}
+
+/// Arrival process names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArrivalProcess {
+    /// Exponential inter-arrival times at the current rate.
+    #[default]
+    Poisson,
+}
+
+/// One step of a rate profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateStep {
+    /// When the step starts.
+    pub at: DurationStr,
+    /// Rate from then on, requests per second (0 pauses arrivals).
+    pub rate_per_second: f64,
+}
+
+/// `workload.request`: one agent request's work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestShape {
+    /// CPU time on the instance before its LLM calls; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_time: Option<DistSpec>,
+    /// LLM calls made one after another; 1 when absent.
+    #[serde(default = "default_llm_calls")]
+    pub llm_calls: u32,
+    /// Which model of `llm.models` the calls go to; required when there is
+    /// more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+fn default_llm_calls() -> u32 {
+    1
+}
+
+impl Default for RequestShape {
+    /// One LLM call, no CPU time, the only model.
+    fn default() -> Self {
+        RequestShape {
+            cpu_time: None,
+            llm_calls: default_llm_calls(),
+            model: None,
+        }
+    }
+}
+
+/// `llm`: the models requests call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LlmSpec {
+    /// Models by name.
+    pub models: IndexMap<String, LlmModel>,
+}
+
+/// One LLM model or provider endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LlmModel {
+    /// Latency of one call.
+    pub latency: DistSpec,
+    /// Share of calls that fail (0 to 1); a failed call fails its request.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub error_rate: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// One instance type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstanceType {
+    /// Requests served at once; more wait in the instance's FIFO queue.
+    pub slots: u32,
+    /// Price per instance-hour, in the scenario's currency.
+    #[serde(default)]
+    pub price_per_hour: f64,
+}
+
+/// `deployment`: the production config under test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Deployment {
+    /// Regions by name, in the seed docs' shape.
+    pub regions: IndexMap<String, Region>,
+    /// The balancer.
+    #[serde(default)]
+    pub load_balancing: LoadBalancingConfig,
+    /// Connection and time limits.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// One region of the deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Region {
+    /// Instances running in the region.
+    pub instances: u32,
+    /// Which of `instanceTypes`; may be left out when there is only one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+}
+
+/// `deployment.limits`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Limits {
+    /// Most requests one instance holds, running plus queued; a request the
+    /// balancer can place nowhere is rejected. Unlimited when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_instance: Option<u32>,
+    /// A request not finished this long after it arrived times out and frees
+    /// its slot or queue place. None when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<DurationStr>,
+}
+
+/// `slo`: what a run must achieve.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Slo {
+    /// Latency percentiles, keyed `p50`, `p90`, `p95`, `p99`, `p99.9`.
+    #[serde(default)]
+    pub latency: IndexMap<String, DurationStr>,
+    /// Highest acceptable share of requests that fail, time out or are
+    /// rejected (0 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+}

@@ -1,0 +1,45 @@
+//! Production policies for fleets of LLM-agent service instances.
+//!
+//! This crate is what ships: a real proxy or agent router calls these
+//! policies with wall-clock time, and the fleetsim simulator calls the very
+//! same code with virtual time. Every policy is a plain synchronous state
+//! machine: observations in, a decision out. Time ([`Nanos`]) and randomness
+//! (`&mut impl RngCore`) are arguments; nothing here reads a clock, sleeps,
+//! spawns, locks or logs.
+//!
+//! - [`balance`]: which backend takes the next request. A balancer sees the
+//!   fleet through the [`Backends`] trait and answers [`Balancer::pick`].
+//!   [`LoadBalancer`] selects a built-in by the name a scenario or deployment
+//!   config uses, from [`LoadBalancingConfig`].
+//!
+//! # Example
+//!
+//! ```
+//! use rand::SeedableRng;
+//! use strategies::{BackendState, Balancer, LeastConnections, Nanos};
+//!
+//! let fleet = [
+//!     BackendState { eligible: true, active: 4, weight: 1 },
+//!     BackendState { eligible: true, active: 1, weight: 1 },
+//!     BackendState { eligible: false, active: 0, weight: 1 },
+//! ];
+//! let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
+//! let mut lb = LeastConnections::new(fleet.len());
+//! // Backend 2 is idle but not eligible (unhealthy, draining or full).
+//! assert_eq!(lb.pick(Nanos::from_secs(3), &fleet[..], &mut rng), Some(1));
+//! ```
+//!
+//! # Determinism
+//!
+//! Given the same sequence of calls, arguments and random generator state, a
+//! policy makes the same decisions. No policy keeps hash-ordered state that
+//! could reach a decision.
+
+pub mod balance;
+mod time;
+
+pub use balance::{
+    BackendState, Backends, Balancer, LeastConnections, LoadBalancer, LoadBalancingConfig,
+    RandomPick, RoundRobin, StrategyKind,
+};
+pub use time::Nanos;
