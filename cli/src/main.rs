@@ -1,1 +1,23 @@
-fn main() {}
+//! `fleetsim`: simulate fleets of LLM-agent service instances before
+//! production.
+//!
+//! A thin layer: parse arguments, call the libraries, print, and map the
+//! outcome to an exit code (0 ok, 1 a check failed, 2 bad input or usage).
+
+mod args;
+mod commands;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            e.exit_code()
+        }
+    }
+}

@@ -1,1 +1,35 @@
-//! placeholder
+//! Human-readable reports of fleetsim runs.
+//!
+//! The engine (`sim-core`) produces data: a [`sim_core::ScenarioResult`]
+//! per scenario run and a [`sim_core::Model`] per checked scenario. This
+//! crate turns them into what a person reads in a terminal:
+//!
+//! - [`summary_table`]: the run summary `fleetsim run` prints: requests by
+//!   outcome, latency percentiles, throughput, load spread, cost, the SLO
+//!   verdict, and with several replications each metric's 95% interval;
+//! - [`describe_model`]: what a scenario resolves to, as `fleetsim
+//!   validate` prints it.
+//!
+//! # Example
+//!
+//! ```
+//! let json = r#"{
+//!   "name": "tiny", "run": { "duration": "2m" },
+//!   "workload": { "arrivals": { "ratePerSecond": 1 } },
+//!   "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "500ms" } } } },
+//!   "instanceTypes": { "t": { "slots": 2 } },
+//!   "deployment": { "regions": { "r": { "instances": 1 } } }
+//! }"#;
+//! let model = sim_core::Model::from_json(json, "tiny.json").unwrap();
+//! let result = sim_core::run_model(&model, Default::default()).unwrap();
+//! let text = reports::summary_table(&result);
+//! assert!(text.contains("Latency"));
+//! ```
+
+mod describe;
+mod format;
+mod summary;
+
+pub use describe::describe_model;
+pub use format::{count, money, percent, secs};
+pub use summary::summary_table;

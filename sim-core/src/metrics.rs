@@ -249,6 +249,9 @@ pub struct RunResult {
     pub error_rate: f64,
     /// Share of the fleet's slots busy over the measured window.
     pub utilization: f64,
+    /// Time-average requests held by the fleet, running plus queued (L in
+    /// Little's law).
+    pub mean_in_system: f64,
     /// Jain's fairness index over requests per instance: 1 when every
     /// instance got the same, 1/n when one got everything.
     pub fairness: f64,

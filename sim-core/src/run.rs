@@ -103,6 +103,7 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         metric("throughputPerSecond", &|r| Some(r.throughput_per_second)),
         metric("errorRate", &|r| Some(r.error_rate)),
         metric("utilization", &|r| Some(r.utilization)),
+        metric("meanInSystem", &|r| Some(r.mean_in_system)),
         metric("fairness", &|r| Some(r.fairness)),
         metric("cost", &|r| Some(r.cost)),
     ];

@@ -70,13 +70,20 @@ struct Instance {
     /// Integral of busy slots over time, in slot-nanoseconds.
     busy_area: u128,
     busy_area_at_warmup: u128,
+    /// Integral of requests held (running plus queued) over time.
+    held_area: u128,
+    held_area_at_warmup: u128,
     last_change: Nanos,
 }
 
 impl Instance {
+    /// Brings the time integrals up to `now`; call before `running` or
+    /// `queued` changes.
     #[inline]
     fn settle(&mut self, now: Nanos) {
-        self.busy_area += u128::from(self.running) * u128::from((now - self.last_change).0);
+        let dt = u128::from((now - self.last_change).0);
+        self.busy_area += u128::from(self.running) * dt;
+        self.held_area += u128::from(self.running + self.queued) * dt;
         self.last_change = now;
     }
 }
@@ -139,6 +146,8 @@ impl<'m> Engine<'m> {
                 routed: 0,
                 busy_area: 0,
                 busy_area_at_warmup: 0,
+                held_area: 0,
+                held_area_at_warmup: 0,
                 last_change: Nanos::ZERO,
             })
             .collect::<Vec<_>>();
@@ -218,6 +227,7 @@ impl<'m> Engine<'m> {
         for inst in &mut self.instances {
             inst.settle(now);
             inst.busy_area_at_warmup = inst.busy_area;
+            inst.held_area_at_warmup = inst.held_area;
         }
     }
 
@@ -281,6 +291,7 @@ impl<'m> Engine<'m> {
             self.start(req);
         } else {
             let inst = &mut self.instances[i];
+            inst.settle(now);
             inst.queued += 1;
             inst.queue.push_back((req, gen));
         }
@@ -365,7 +376,11 @@ impl<'m> Engine<'m> {
         self.release(req);
         match r.state {
             State::Running => self.free_slot(r.instance as usize),
-            State::Queued => self.instances[r.instance as usize].queued -= 1,
+            State::Queued => {
+                let inst = &mut self.instances[r.instance as usize];
+                inst.settle(self.now);
+                inst.queued -= 1;
+            }
             State::Free => debug_assert!(false, "a live generation on a free request"),
         }
     }
@@ -397,6 +412,7 @@ impl<'m> Engine<'m> {
         let window_secs = window / 1e9;
         let mut total_area = 0.0;
         let mut total_capacity = 0.0;
+        let mut total_held = 0.0;
         let instances: Vec<InstanceResult> = self
             .instances
             .iter_mut()
@@ -406,6 +422,7 @@ impl<'m> Engine<'m> {
                 let area = (inst.busy_area - inst.busy_area_at_warmup) as f64;
                 let capacity = f64::from(inst.slots) * window;
                 total_area += area;
+                total_held += (inst.held_area - inst.held_area_at_warmup) as f64;
                 total_capacity += capacity;
                 InstanceResult {
                     id: spec.id.clone(),
@@ -427,6 +444,7 @@ impl<'m> Engine<'m> {
             throughput_per_second: c.completed as f64 / window_secs,
             error_rate: c.error_rate(),
             utilization: total_area / total_capacity,
+            mean_in_system: total_held / window,
             fairness,
             instance_hours,
             cost,

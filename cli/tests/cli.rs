@@ -1,0 +1,230 @@
+//! The `fleetsim` binary as a user meets it: output, exit codes, files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fleetsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scenarios() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+/// A fresh directory under the system temp dir for one test.
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fleetsim-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn run_without_arguments_runs_the_builtin_quickstart() {
+    let o = fleetsim(&["run"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    for want in [
+        "quickstart",
+        "Requests",
+        "Latency",
+        "p99",
+        "Throughput",
+        "fairness",
+        "SLO",
+        "PASS",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn run_json_is_valid_json_with_every_metric() {
+    let o = fleetsim(&["run", "--json", "--replications", "2"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let run = &v["runs"][0];
+    for key in [
+        "arrivals",
+        "completed",
+        "rejected",
+        "timedOut",
+        "failed",
+        "inFlight",
+    ] {
+        assert!(run["counts"][key].is_u64(), "counts.{key}");
+    }
+    for key in ["mean", "p50", "p90", "p99", "p999", "max"] {
+        assert!(run["latency"][key].is_f64(), "latency.{key}");
+    }
+    for key in [
+        "throughputPerSecond",
+        "errorRate",
+        "utilization",
+        "fairness",
+        "instanceHours",
+        "cost",
+        "meanInSystem",
+    ] {
+        assert!(run[key].is_number(), "{key}");
+    }
+    assert!(run["instances"][0]["requests"].is_u64());
+    assert!(run["slo"]["pass"].is_boolean());
+    assert!(
+        v["summary"][0]["ci95Low"].is_f64(),
+        "two replications give an interval"
+    );
+    assert_eq!(v["seed"], 42);
+}
+
+#[test]
+fn seed_flag_changes_the_result_and_same_seed_repeats_it() {
+    let a = fleetsim(&["run", "--json", "--seed", "3", "--replications", "1"]).stdout;
+    let b = fleetsim(&["run", "--json", "--seed", "3", "--replications", "1"]).stdout;
+    let c = fleetsim(&["run", "--json", "--seed", "4", "--replications", "1"]).stdout;
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn out_writes_result_json_and_leaves_no_temporary_file() {
+    let dir = scratch("out");
+    let target = dir.join("nested");
+    let o = fleetsim(&[
+        "run",
+        "--out",
+        target.to_str().unwrap(),
+        "--replications",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let written = std::fs::read_to_string(target.join("result.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(v["scenario"], "quickstart");
+    let names: Vec<_> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn validate_prints_what_each_file_resolves_to() {
+    let q = scenarios().join("quickstart.json");
+    let o = fleetsim(&["validate", q.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("ok: ") && out.contains("6 instances, 72 slots"),
+        "{out}"
+    );
+}
+
+#[test]
+fn fail_on_slo_exits_1_when_the_slo_is_missed() {
+    let dir = scratch("slo");
+    let body = std::fs::read_to_string(scenarios().join("quickstart.json"))
+        .unwrap()
+        .replace("\"p99\": \"30s\"", "\"p99\": \"1s\"");
+    let f = write(&dir, "strict.json", &body);
+    let o = fleetsim(&["run", &f, "--replications", "1"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "without the flag a miss is reported, not failed"
+    );
+    assert!(text(&o.stdout).contains("MISSED"));
+    let o = fleetsim(&["run", &f, "--replications", "1", "--fail-on-slo"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn bad_inputs_exit_2_with_a_message_naming_file_and_path() {
+    let dir = scratch("bad");
+    let base = std::fs::read_to_string(scenarios().join("quickstart.json")).unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("malformed.json", "{ \"name\": ".into(), "not valid JSON"),
+        (
+            "unknown-key.json",
+            base.replace("\"slots\"", "\"slot\""),
+            "instanceTypes.agent-medium.slot",
+        ),
+        (
+            "no-unit.json",
+            base.replace("\"30m\"", "1800"),
+            "run.duration",
+        ),
+        (
+            "negative-rate.json",
+            base.replace("\"ratePerSecond\": 10", "\"ratePerSecond\": -10"),
+            "workload.arrivals.ratePerSecond",
+        ),
+        (
+            "zero-instances.json",
+            base.replace("\"instances\": 4", "\"instances\": 0")
+                .replace("\"instances\": 2", "\"instances\": 0"),
+            "zero instances",
+        ),
+        (
+            "unknown-strategy.json",
+            base.replace("least-connections", "fastest"),
+            "deployment.loadBalancing.strategy",
+        ),
+        (
+            "min-over-max.json",
+            base.replace("\"warmup\": \"2m\"", "\"warmup\": \"40m\""),
+            "run.warmup",
+        ),
+    ];
+    for (name, body, needle) in &cases {
+        let f = write(&dir, name, body);
+        for cmd in ["run", "validate"] {
+            let o = fleetsim(&[cmd, &f]);
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {name}: {err}");
+            assert!(
+                err.contains(name),
+                "{cmd} {name}: must name the file: {err}"
+            );
+            assert!(
+                err.contains(needle),
+                "{cmd} {name}: must mention {needle:?}: {err}"
+            );
+            assert!(!err.contains("panicked"), "{cmd} {name}: {err}");
+        }
+    }
+    let o = fleetsim(&["run", dir.join("missing.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("cannot read"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        fleetsim(&["run", "--replications", "0"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(fleetsim(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(fleetsim(&["validate"]).status.code(), Some(2));
+}
+
+#[test]
+fn help_shows_examples() {
+    let o = fleetsim(&["run", "--help"]);
+    assert!(text(&o.stdout).contains("Examples:"));
+    let o = fleetsim(&["validate", "--help"]);
+    assert!(text(&o.stdout).contains("Examples:"));
+}

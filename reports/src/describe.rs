@@ -1,0 +1,110 @@
+use crate::format::{count, money, percent, secs};
+use sim_core::{Model, Objective};
+use std::fmt::Write;
+
+/// What a checked scenario resolves to, as `fleetsim validate` prints it.
+pub fn describe_model(m: &Model) -> String {
+    let mut o = String::new();
+    let s = &m.scenario;
+    let _ = writeln!(
+        o,
+        "{} — {}",
+        s.name,
+        if s.description.is_empty() {
+            "(no description)"
+        } else {
+            &s.description
+        }
+    );
+    let _ = writeln!(
+        o,
+        "  run         {} simulated ({} warm-up), seed {}, {} replication(s)",
+        secs(m.duration.as_secs_f64()),
+        secs(m.warmup.as_secs_f64()),
+        m.seed,
+        m.replications
+    );
+    let rates: Vec<String> = m
+        .rate_profile
+        .iter()
+        .map(|st| {
+            format!(
+                "{}/s from {}",
+                st.rate_per_second,
+                secs(st.at.as_secs_f64())
+            )
+        })
+        .collect();
+    let _ = writeln!(o, "  arrivals    poisson: {}", rates.join(", "));
+    let _ = writeln!(
+        o,
+        "  request     {} LLM call(s) to `{}` (mean {} each){}; mean service {}",
+        m.llm_calls,
+        m.llm_model,
+        secs(m.llm_latency.mean_secs()),
+        m.cpu_time
+            .as_ref()
+            .map(|c| format!(" + CPU mean {}", secs(c.mean_secs())))
+            .unwrap_or_default(),
+        secs(m.mean_service_secs())
+    );
+    let mut regions: Vec<(String, usize, String)> = Vec::new();
+    for i in &m.instances {
+        match regions.iter_mut().find(|r| r.0 == i.region) {
+            Some(r) => r.1 += 1,
+            None => regions.push((i.region.clone(), 1, i.instance_type.clone())),
+        }
+    }
+    let regions: Vec<String> = regions
+        .iter()
+        .map(|(r, n, t)| format!("{r}: {n} x {t}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "  fleet       {} instances, {} slots ({}), {} per hour",
+        count(m.instances.len() as u64),
+        count(m.total_slots()),
+        regions.join(", "),
+        money(m.cost_per_hour())
+    );
+    let _ = writeln!(
+        o,
+        "  balancing   {}; max connections per instance {}; request timeout {}",
+        m.load_balancing.strategy,
+        m.max_connections_per_instance
+            .map_or_else(|| "unlimited".into(), |v| v.to_string()),
+        m.request_timeout
+            .map_or_else(|| "none".into(), |t| secs(t.as_secs_f64()))
+    );
+    let rho = m.offered_utilization();
+    let note = if rho >= 1.0 {
+        " — overloaded: queues grow without bound"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        o,
+        "  load        offered utilization {} per slot{note}",
+        percent(rho)
+    );
+    let slo: Vec<String> = m
+        .objectives
+        .iter()
+        .map(|ob| match ob {
+            Objective::Latency { percentile, target } => {
+                format!("{percentile} ≤ {}", secs(target.as_secs_f64()))
+            }
+            Objective::ErrorRate { max } => format!("error rate ≤ {}", percent(*max)),
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "  slo         {}",
+        if slo.is_empty() {
+            "none".into()
+        } else {
+            slo.join(", ")
+        }
+    );
+    o
+}

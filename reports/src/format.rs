@@ -1,0 +1,83 @@
+//! Number formatting shared by every report.
+
+/// A duration in seconds, in the unit that keeps three significant digits
+/// readable: `850ms`, `1.23s`, `2m05s`.
+pub fn secs(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        "0s".into()
+    } else if a < 1e-3 {
+        format!("{:.0}us", v * 1e6)
+    } else if a < 1.0 {
+        format!("{:.0}ms", v * 1e3)
+    } else if a < 10.0 {
+        format!("{v:.2}s")
+    } else if a < 120.0 {
+        format!("{v:.1}s")
+    } else {
+        let m = (v / 60.0).floor();
+        format!("{}m{:02.0}s", m, v - m * 60.0)
+    }
+}
+
+/// An optional duration; `-` when missing.
+pub(crate) fn opt_secs(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), secs)
+}
+
+/// A share as a percentage: `12.3%`.
+pub fn percent(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    if v != 0.0 && v.abs() < 0.001 {
+        format!("{:.3}%", v * 100.0)
+    } else {
+        format!("{:.1}%", v * 100.0)
+    }
+}
+
+/// A count with thousands separators: `12,034`.
+pub fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Money with two decimals.
+pub fn money(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_durations_readably() {
+        assert_eq!(secs(0.85), "850ms");
+        assert_eq!(secs(1.234), "1.23s");
+        assert_eq!(secs(45.0), "45.0s");
+        assert_eq!(secs(125.0), "2m05s");
+        assert_eq!(secs(0.0000042), "4us");
+        assert_eq!(secs(f64::NAN), "-");
+    }
+
+    #[test]
+    fn formats_counts_and_shares() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(1234), "1,234");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(percent(0.1234), "12.3%");
+        assert_eq!(percent(0.00042), "0.042%");
+    }
+}

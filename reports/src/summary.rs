@@ -1,0 +1,172 @@
+use crate::format::{count, money, opt_secs, percent, secs};
+use sim_core::{MetricSummary, ScenarioResult};
+use std::fmt::Write;
+
+/// Instances listed one by one; larger fleets get a distribution instead.
+const MAX_INSTANCE_ROWS: usize = 12;
+
+/// The run summary `fleetsim run` prints.
+pub fn summary_table(r: &ScenarioResult) -> String {
+    let mut o = String::new();
+    let reps = r.replications;
+    let _ = writeln!(
+        o,
+        "fleetsim · {} — {} instances, {}, {} simulated after {} warm-up, seed {}, {} replication{}",
+        r.scenario,
+        r.instances,
+        r.strategy,
+        secs(r.duration_seconds - r.warmup_seconds),
+        secs(r.warmup_seconds),
+        r.seed,
+        reps,
+        if reps == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        o,
+        "offered load {:.2} per slot at the base rate",
+        r.offered_utilization
+    );
+    let _ = writeln!(o);
+
+    let p = &r.pooled;
+    let c = &p.counts;
+    let l = &p.latency;
+    let label = if reps > 1 { " (pooled)" } else { "" };
+    let _ = writeln!(
+        o,
+        "Requests{label:<9} arrivals {}  completed {}  rejected {}  timed out {}  failed {}  in flight {}",
+        count(c.arrivals),
+        count(c.completed),
+        count(c.rejected),
+        count(c.timed_out),
+        count(c.failed),
+        count(c.in_flight)
+    );
+    let _ = writeln!(
+        o,
+        "Latency{label:<10} mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+        opt_secs(l.mean),
+        opt_secs(l.p50),
+        opt_secs(l.p90),
+        opt_secs(l.p99),
+        opt_secs(l.p999),
+        opt_secs(l.max)
+    );
+    let mean = |name: &str| {
+        find(&r.summary, name)
+            .and_then(|m| m.mean)
+            .unwrap_or(f64::NAN)
+    };
+    let _ = writeln!(
+        o,
+        "Throughput        {:.2} req/s   error rate {}",
+        mean("throughputPerSecond"),
+        percent(p.error_rate)
+    );
+    let _ = writeln!(
+        o,
+        "Load              utilization {}   fairness (Jain) {:.3}",
+        percent(mean("utilization")),
+        mean("fairness")
+    );
+    let hours: f64 = r.runs.iter().map(|x| x.instance_hours).sum::<f64>() / f64::from(reps.max(1));
+    let _ = writeln!(
+        o,
+        "Cost              {:.2} instance-hours   {} per replication",
+        hours,
+        money(mean("cost"))
+    );
+
+    if reps > 1 {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Across {reps} replications (mean ± 95% CI, Student's t)");
+        for m in &r.summary {
+            let is_time = m.metric.starts_with("latency.");
+            let fmt = |v: f64| {
+                if is_time {
+                    secs(v)
+                } else if m.metric == "errorRate" || m.metric == "utilization" {
+                    percent(v)
+                } else {
+                    format!("{v:.3}")
+                }
+            };
+            let mean = m.mean.map_or_else(|| "-".into(), fmt);
+            let half = m.half_width().map_or_else(|| "-".into(), fmt);
+            let _ = writeln!(o, "  {:<22} {:>10}  ± {}", m.metric, mean, half);
+        }
+    }
+
+    if let Some(first) = r.runs.first() {
+        let _ = writeln!(o);
+        let which = if reps > 1 { " (replication 0)" } else { "" };
+        let inst = &first.instances;
+        if inst.len() <= MAX_INSTANCE_ROWS {
+            let _ = writeln!(o, "Per instance{which}");
+            let w = inst.iter().map(|i| i.id.len()).max().unwrap_or(2).max(8);
+            let _ = writeln!(
+                o,
+                "  {:<w$}  {:>10}  {:>11}",
+                "instance", "requests", "utilization"
+            );
+            for i in inst {
+                let _ = writeln!(
+                    o,
+                    "  {:<w$}  {:>10}  {:>11}",
+                    i.id,
+                    count(i.requests),
+                    percent(i.utilization)
+                );
+            }
+        } else {
+            let mut req: Vec<u64> = inst.iter().map(|i| i.requests).collect();
+            req.sort_unstable();
+            let mut util: Vec<f64> = inst.iter().map(|i| i.utilization).collect();
+            util.sort_by(f64::total_cmp);
+            let _ = writeln!(
+                o,
+                "Per instance{which}: {} instances (full list in --json)",
+                inst.len()
+            );
+            let _ = writeln!(
+                o,
+                "  requests     min {}  median {}  max {}",
+                count(req[0]),
+                count(req[req.len() / 2]),
+                count(req[req.len() - 1])
+            );
+            let _ = writeln!(
+                o,
+                "  utilization  min {}  median {}  max {}",
+                percent(util[0]),
+                percent(util[util.len() / 2]),
+                percent(util[util.len() - 1])
+            );
+        }
+    }
+
+    let _ = writeln!(o);
+    if p.slo.checks.is_empty() {
+        let _ = writeln!(o, "SLO               none defined");
+    } else {
+        let verdict = if p.slo.pass { "PASS" } else { "FAIL" };
+        let _ = writeln!(o, "SLO{label:<14} {verdict}");
+        for ch in &p.slo.checks {
+            let is_rate = ch.objective == "errorRate";
+            let f = |v: f64| if is_rate { percent(v) } else { secs(v) };
+            let _ = writeln!(
+                o,
+                "  {:<10} ≤ {:<9} actual {:<9} {}",
+                ch.objective,
+                f(ch.target),
+                ch.actual.map_or_else(|| "n/a".into(), f),
+                if ch.pass { "ok" } else { "MISSED" }
+            );
+        }
+    }
+    o
+}
+
+fn find<'a>(s: &'a [MetricSummary], name: &str) -> Option<&'a MetricSummary> {
+    s.iter().find(|m| m.metric == name)
+}
