@@ -5,10 +5,10 @@
 //! way latency is measured (`median` and `p99`) or by `mu` and `sigma` of
 //! the natural log of the value in seconds.
 
-use crate::duration::DurationStr;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, Gamma, Pareto, StandardNormal, Weibull};
 use serde::{Deserialize, Serialize};
+use strategies::DurationStr;
 use strategies::Nanos;
 
 /// The 0.99 quantile of the standard normal distribution.

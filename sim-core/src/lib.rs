@@ -37,7 +37,6 @@
 //! configurations on one seed see the same arrivals and LLM latencies.
 
 mod dist;
-mod duration;
 mod engine;
 mod error;
 mod metrics;
@@ -47,7 +46,6 @@ mod scenario;
 mod stats;
 
 pub use dist::{DistError, DistSpec, Sampler};
-pub use duration::{DurationStr, DURATION_UNITS};
 pub use engine::Engine;
 pub use error::{Problem, ScenarioError, SimError};
 pub use metrics::{
@@ -61,4 +59,4 @@ pub use scenario::{
     Workload,
 };
 pub use stats::{ci95_half_width, MetricSummary};
-pub use strategies::Nanos;
+pub use strategies::{DurationStr, Nanos, DURATION_UNITS};

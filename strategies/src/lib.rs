@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use rand::SeedableRng;
-//! use strategies::{BackendState, Balancer, LeastConnections, Nanos};
+//! use strategies::{BackendState, Balancer, LeastConnections, Nanos, RequestInfo};
 //!
 //! let fleet = [
 //!     BackendState { eligible: true, active: 4, weight: 1 },
@@ -24,9 +24,10 @@
 //!     BackendState { eligible: false, active: 0, weight: 1 },
 //! ];
 //! let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
-//! let mut lb = LeastConnections::new(fleet.len());
+//! let mut lb = LeastConnections::new();
 //! // Backend 2 is idle but not eligible (unhealthy, draining or full).
-//! assert_eq!(lb.pick(Nanos::from_secs(3), &fleet[..], &mut rng), Some(1));
+//! let who = RequestInfo::default();
+//! assert_eq!(lb.pick(Nanos::from_secs(3), &who, &fleet[..], &mut rng), Some(1));
 //! ```
 //!
 //! # Determinism
@@ -36,10 +37,15 @@
 //! could reach a decision.
 
 pub mod balance;
+mod duration;
+mod error;
 mod time;
 
 pub use balance::{
-    BackendState, Backends, Balancer, LeastConnections, LoadBalancer, LoadBalancingConfig,
-    RandomPick, RoundRobin, StrategyKind,
+    BackendState, Backends, Balancer, Edf, First, LeastConnections, LoadBalancer,
+    LoadBalancingConfig, PeakEwma, PerformanceBased, PowerOfTwo, RandomPick, RequestInfo,
+    ResponseTime, RoundRobin, SmoothWeighted, StrategyKind,
 };
+pub use duration::{DurationStr, DURATION_UNITS};
+pub use error::ConfigError;
 pub use time::Nanos;

@@ -27,7 +27,7 @@ use queue::EventQueue;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
 use std::collections::VecDeque;
-use strategies::{Backends, Balancer, LoadBalancer, Nanos};
+use strategies::{Backends, Balancer, LoadBalancer, Nanos, RequestInfo};
 
 #[derive(Debug, Clone, Copy)]
 enum Event {
@@ -92,6 +92,7 @@ impl Instance {
 /// fewer requests than its connection limit.
 struct FleetView<'a> {
     instances: &'a [Instance],
+    weights: &'a [u32],
     max_connections: u32,
 }
 
@@ -108,6 +109,10 @@ impl Backends for FleetView<'_> {
     fn active(&self, i: usize) -> u32 {
         let inst = &self.instances[i];
         inst.running + inst.queued
+    }
+    #[inline]
+    fn weight(&self, i: usize) -> u32 {
+        self.weights[i]
     }
 }
 
@@ -151,7 +156,6 @@ impl<'m> Engine<'m> {
                 last_change: Nanos::ZERO,
             })
             .collect::<Vec<_>>();
-        let n = instances.len();
         Engine {
             model,
             replication,
@@ -160,7 +164,7 @@ impl<'m> Engine<'m> {
             requests: Vec::with_capacity(1024),
             free: Vec::with_capacity(1024),
             instances,
-            balancer: LoadBalancer::from_config(&model.load_balancing, n),
+            balancer: model.balancer.clone(),
             max_connections: model.max_connections_per_instance.unwrap_or(u32::MAX),
             step: 0,
             arrivals_rng: stream(seed, replication, Purpose::Arrivals),
@@ -259,9 +263,11 @@ impl<'m> Engine<'m> {
 
         let view = FleetView {
             instances: &self.instances,
+            weights: &self.model.weights,
             max_connections: self.max_connections,
         };
-        let Some(i) = self.balancer.pick(now, &view, &mut self.routing_rng) else {
+        let who = RequestInfo::default();
+        let Some(i) = self.balancer.pick(now, &who, &view, &mut self.routing_rng) else {
             self.counts.rejected += u64::from(measured);
             return;
         };
@@ -295,6 +301,18 @@ impl<'m> Engine<'m> {
             inst.queued += 1;
             inst.queue.push_back((req, gen));
         }
+        self.touched(i);
+    }
+
+    /// Tells the balancer that instance `i`'s load changed.
+    #[inline]
+    fn touched(&mut self, i: usize) {
+        let view = FleetView {
+            instances: &self.instances,
+            weights: &self.model.weights,
+            max_connections: self.max_connections,
+        };
+        self.balancer.refresh(i, &view);
     }
 
     fn alloc(&mut self, r: Request) -> u32 {
@@ -348,6 +366,7 @@ impl<'m> Engine<'m> {
             inst.queued -= 1;
             self.start(q);
         }
+        self.touched(i);
     }
 
     fn on_finish(&mut self, req: u32, gen: u32) {
@@ -364,7 +383,10 @@ impl<'m> Engine<'m> {
             }
         }
         self.release(req);
-        self.free_slot(r.instance as usize);
+        let i = r.instance as usize;
+        self.balancer
+            .observe(self.now, i, self.now - r.arrival, !r.fails);
+        self.free_slot(i);
     }
 
     fn on_timeout(&mut self, req: u32, gen: u32) {
@@ -374,12 +396,16 @@ impl<'m> Engine<'m> {
         }
         self.counts.timed_out += u64::from(r.measured);
         self.release(req);
+        let i = r.instance as usize;
+        self.balancer
+            .observe(self.now, i, self.now - r.arrival, false);
         match r.state {
-            State::Running => self.free_slot(r.instance as usize),
+            State::Running => self.free_slot(i),
             State::Queued => {
-                let inst = &mut self.instances[r.instance as usize];
+                let inst = &mut self.instances[i];
                 inst.settle(self.now);
                 inst.queued -= 1;
+                self.touched(i);
             }
             State::Free => debug_assert!(false, "a live generation on a free request"),
         }

@@ -6,7 +6,7 @@ use crate::dist::{DistSpec, Sampler};
 use crate::error::{Problem, ScenarioError};
 use std::fmt;
 use std::path::Path;
-use strategies::{LoadBalancingConfig, Nanos};
+use strategies::{LoadBalancer, LoadBalancingConfig, Nanos};
 
 /// Most instances one scenario may define.
 const MAX_INSTANCES: u64 = 1_000_000;
@@ -45,6 +45,10 @@ pub struct Model {
     pub instances: Vec<InstanceSpec>,
     /// The balancer's config.
     pub load_balancing: LoadBalancingConfig,
+    /// The balancer it builds, fresh, cloned into every replication.
+    pub balancer: LoadBalancer,
+    /// Static weight per instance (from `loadBalancing.weighted`, else 1).
+    pub weights: Vec<u32>,
     /// Most requests one instance holds, running plus queued.
     pub max_connections_per_instance: Option<u32>,
     /// Deadline after arrival.
@@ -371,6 +375,40 @@ impl Scenario {
             );
         }
 
+        // deployment.loadBalancing
+        let lb = &self.deployment.load_balancing;
+        let balancer = match lb.build() {
+            Ok(b) => Some(b),
+            Err(e) => {
+                c.fail(format!("deployment.loadBalancing.{}", e.key), e.message);
+                None
+            }
+        };
+        let mut weights = vec![1u32; instances.len()];
+        for (key, &w) in &lb.weighted {
+            let mut hit = false;
+            for (i, inst) in instances.iter().enumerate() {
+                if inst.id == *key || inst.region == *key {
+                    weights[i] = w;
+                    hit = true;
+                }
+            }
+            if !hit && !instances.is_empty() {
+                let names = instances
+                    .iter()
+                    .flat_map(|i| [i.region.as_str(), i.id.as_str()])
+                    .collect::<Vec<_>>();
+                let mut msg = format!("`{key}` names no instance or region");
+                if let Some(n) = nearest(key, names.iter().copied()) {
+                    msg.push_str(&format!("; did you mean `{n}`?"));
+                }
+                msg.push_str("; instances are named `region/index`, e.g. `");
+                msg.push_str(&instances[0].id);
+                msg.push('`');
+                c.fail(format!("deployment.loadBalancing.weighted.{key}"), msg);
+            }
+        }
+
         // deployment.limits
         let limits = &self.deployment.limits;
         if limits.max_connections_per_instance == Some(0) {
@@ -417,8 +455,8 @@ impl Scenario {
                 problems: c.problems,
             });
         }
-        let Some((mi, llm_latency)) = llm else {
-            // Unreachable: a missing model or sampler recorded a problem.
+        let (Some((mi, llm_latency)), Some(balancer)) = (llm, balancer) else {
+            // Unreachable: a missing model, sampler or balancer recorded a problem.
             return Err(ScenarioError::Invalid {
                 file: file.to_path_buf(),
                 problems: vec![Problem::new("llm.models", "no usable model")],
@@ -439,6 +477,8 @@ impl Scenario {
             llm_error_rate: model.error_rate,
             instances,
             load_balancing: self.deployment.load_balancing.clone(),
+            balancer,
+            weights,
             max_connections_per_instance: limits.max_connections_per_instance,
             request_timeout: limits.request_timeout.map(|t| t.nanos()),
             objectives,

@@ -13,9 +13,9 @@ pub use compile::{InstanceSpec, Model, Objective, Percentile, StepRate};
 pub use load::nearest;
 
 use crate::dist::DistSpec;
-use crate::duration::DurationStr;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use strategies::DurationStr;
 use strategies::LoadBalancingConfig;
 
 /// A whole scenario file.

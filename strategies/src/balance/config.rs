@@ -1,17 +1,62 @@
+//! The `loadBalancing` block of a deployment config.
+
+use super::{
+    Edf, First, LeastConnections, PeakEwma, PerformanceBased, PowerOfTwo, RandomPick, ResponseTime,
+    RoundRobin, SmoothWeighted,
+};
+use crate::{ConfigError, DurationStr, Nanos};
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The `loadBalancing` block of a deployment config.
+/// The `loadBalancing` block, in the seed docs' shape:
 ///
 /// ```json
-/// { "loadBalancing": { "strategy": "least-connections" } }
+/// { "loadBalancing": { "strategy": "response-time", "window": "5m" } }
+/// { "loadBalancing": { "strategy": "weighted",
+///                      "weighted": { "instance-1": 50, "instance-2": 30 } } }
 /// ```
+///
+/// Keys a strategy does not use are rejected by [`LoadBalancingConfig::build`]
+/// rather than ignored, so a misplaced parameter cannot silently do nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadBalancingConfig {
-    /// Which balancer; `round-robin` when absent.
+    /// Which balancer; `round-robin` when absent (the SwiftClaw default).
     #[serde(default)]
     pub strategy: StrategyKind,
+    /// Which production implementation a strategy follows, where there are
+    /// several: `weighted`: `smooth` (nginx, default) or `edf` (Envoy);
+    /// `power-of-two`: `envoy` (default) or `tower`; `random`: `weighted`
+    /// (nginx, default) or `unweighted` (Envoy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// Static weights by instance id or region name (the SwiftClaw
+    /// `weighted` map); weight 1 for any instance not named.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub weighted: IndexMap<String, u32>,
+    /// `power-of-two`: samples per pick (Envoy `choice_count`, default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice_count: Option<u32>,
+    /// `power-of-two` with unequal weights: Envoy's
+    /// `active_request_bias` (default 1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_request_bias: Option<f64>,
+    /// `response-time`: the averaging window (default `1m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<DurationStr>,
+    /// `peak-ewma`: the estimate for a backend never heard from (default
+    /// `1s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_rtt: Option<DurationStr>,
+    /// `peak-ewma`: the decay time of the estimate (default `10s`, as
+    /// Finagle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay: Option<DurationStr>,
+    /// `weighted` (smooth): nginx `max_fails`; a failure cuts effective
+    /// weight by `weight / maxFails` (default 1; 0 disables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fails: Option<u32>,
 }
 
 /// Balancer names as written in `loadBalancing.strategy`.
@@ -23,26 +68,74 @@ pub enum StrategyKind {
     /// Each eligible backend in turn.
     #[default]
     RoundRobin,
-    /// A uniformly random eligible backend.
-    Random,
-    /// The eligible backend with the fewest active requests per weight.
+    /// Weighted round robin: nginx smooth WRR or Envoy EDF.
+    Weighted,
+    /// The fewest active requests per weight (nginx `least_conn`).
     LeastConnections,
+    /// A random eligible backend.
+    Random,
+    /// Power of two choices by active requests (Envoy least request,
+    /// tower p2c).
+    PowerOfTwo,
+    /// Power of two choices by peak-EWMA cost (tower, Finagle).
+    PeakEwma,
+    /// The lowest mean response time over a window (SwiftClaw).
+    ResponseTime,
+    /// The AgenticGoKit success-rate and latency score.
+    PerformanceBased,
+    /// The first eligible backend (Caddy `first`).
+    First,
 }
 
 impl StrategyKind {
     /// Every strategy, in documentation order.
     pub const ALL: &'static [StrategyKind] = &[
         StrategyKind::RoundRobin,
-        StrategyKind::Random,
+        StrategyKind::Weighted,
         StrategyKind::LeastConnections,
+        StrategyKind::Random,
+        StrategyKind::PowerOfTwo,
+        StrategyKind::PeakEwma,
+        StrategyKind::ResponseTime,
+        StrategyKind::PerformanceBased,
+        StrategyKind::First,
     ];
 
     /// The name used in scenario files.
     pub fn name(self) -> &'static str {
         match self {
             StrategyKind::RoundRobin => "round-robin",
-            StrategyKind::Random => "random",
+            StrategyKind::Weighted => "weighted",
             StrategyKind::LeastConnections => "least-connections",
+            StrategyKind::Random => "random",
+            StrategyKind::PowerOfTwo => "power-of-two",
+            StrategyKind::PeakEwma => "peak-ewma",
+            StrategyKind::ResponseTime => "response-time",
+            StrategyKind::PerformanceBased => "performance-based",
+            StrategyKind::First => "first",
+        }
+    }
+
+    /// The `algorithm` values this strategy takes; the first is the default.
+    pub fn algorithms(self) -> &'static [&'static str] {
+        match self {
+            StrategyKind::Weighted => &["smooth", "edf"],
+            StrategyKind::PowerOfTwo => &["envoy", "tower"],
+            StrategyKind::Random => &["weighted", "unweighted"],
+            _ => &[],
+        }
+    }
+
+    /// The optional keys this strategy reads, besides `strategy` and
+    /// `weighted`.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            StrategyKind::Weighted => &["algorithm", "maxFails"],
+            StrategyKind::PowerOfTwo => &["algorithm", "choiceCount", "activeRequestBias"],
+            StrategyKind::Random => &["algorithm"],
+            StrategyKind::PeakEwma => &["defaultRtt", "decay"],
+            StrategyKind::ResponseTime => &["window"],
+            _ => &[],
         }
     }
 }
@@ -53,27 +146,198 @@ impl fmt::Display for StrategyKind {
     }
 }
 
+impl LoadBalancingConfig {
+    /// The keys set in this config, by their JSON names (besides
+    /// `strategy` and `weighted`).
+    fn set_keys(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let mut add = |set: bool, k| {
+            if set {
+                v.push(k)
+            }
+        };
+        add(self.algorithm.is_some(), "algorithm");
+        add(self.choice_count.is_some(), "choiceCount");
+        add(self.active_request_bias.is_some(), "activeRequestBias");
+        add(self.window.is_some(), "window");
+        add(self.default_rtt.is_some(), "defaultRtt");
+        add(self.decay.is_some(), "decay");
+        add(self.max_fails.is_some(), "maxFails");
+        v
+    }
+
+    /// Checks the parameters against the strategy and builds the balancer.
+    pub fn build(&self) -> Result<super::LoadBalancer, ConfigError> {
+        use super::LoadBalancer as L;
+        let s = self.strategy;
+        for key in self.set_keys() {
+            if !s.keys().contains(&key) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("`{key}` does not apply to strategy `{s}`{}", takes(s)),
+                ));
+            }
+        }
+        let algorithm = match &self.algorithm {
+            None => s.algorithms().first().copied().unwrap_or(""),
+            Some(a) => s
+                .algorithms()
+                .iter()
+                .copied()
+                .find(|x| x == a)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "algorithm",
+                        format!(
+                            "unknown algorithm `{a}` for `{s}`; allowed: {}",
+                            s.algorithms().join(", ")
+                        ),
+                    )
+                })?,
+        };
+        for (name, w) in &self.weighted {
+            if *w == 0 {
+                return Err(ConfigError::new(
+                    "weighted",
+                    format!("weight of `{name}` must be at least 1"),
+                ));
+            }
+        }
+        let positive = |key: &'static str, d: Option<DurationStr>, default: Nanos| match d {
+            Some(d) if d.nanos() == Nanos::ZERO => {
+                Err(ConfigError::new(key, "must be longer than 0s"))
+            }
+            Some(d) => Ok(d.nanos()),
+            None => Ok(default),
+        };
+        Ok(match s {
+            StrategyKind::RoundRobin => L::RoundRobin(RoundRobin::new()),
+            StrategyKind::Weighted if algorithm == "edf" => L::Edf(Edf::new()),
+            StrategyKind::Weighted => {
+                L::SmoothWeighted(SmoothWeighted::with_max_fails(self.max_fails.unwrap_or(1)))
+            }
+            StrategyKind::LeastConnections => L::LeastConnections(LeastConnections::new()),
+            StrategyKind::Random if algorithm == "unweighted" => {
+                L::Random(RandomPick::unweighted())
+            }
+            StrategyKind::Random => L::Random(RandomPick::new()),
+            StrategyKind::PowerOfTwo => {
+                let choices = self.choice_count.unwrap_or(2);
+                let bias = self.active_request_bias.unwrap_or(1.0);
+                if algorithm == "tower" && self.choice_count.is_some_and(|c| c != 2) {
+                    return Err(ConfigError::new(
+                        "choiceCount",
+                        "tower's p2c always samples 2; use algorithm `envoy` for more",
+                    ));
+                }
+                if choices < 2 {
+                    return Err(ConfigError::new(
+                        "choiceCount",
+                        format!("must be at least 2, found {choices}"),
+                    ));
+                }
+                if !bias.is_finite() || bias < 0.0 {
+                    return Err(ConfigError::new(
+                        "activeRequestBias",
+                        format!("must be 0 or more, found {bias}"),
+                    ));
+                }
+                if algorithm == "tower" {
+                    L::PowerOfTwo(PowerOfTwo::tower())
+                } else {
+                    L::PowerOfTwo(PowerOfTwo::envoy(choices, bias))
+                }
+            }
+            StrategyKind::PeakEwma => L::PeakEwma(PeakEwma::new(
+                positive("defaultRtt", self.default_rtt, Nanos::from_secs(1))?,
+                positive("decay", self.decay, Nanos::from_secs(10))?,
+            )),
+            StrategyKind::ResponseTime => L::ResponseTime(ResponseTime::new(positive(
+                "window",
+                self.window,
+                Nanos::from_secs(60),
+            )?)),
+            StrategyKind::PerformanceBased => L::PerformanceBased(PerformanceBased::new()),
+            StrategyKind::First => L::First(First),
+        })
+    }
+}
+
+fn takes(s: StrategyKind) -> String {
+    if s.keys().is_empty() {
+        format!(" (`{s}` takes no parameters)")
+    } else {
+        format!(" (`{s}` takes: {})", s.keys().join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn reads_the_seed_docs_shape() {
-        let c: LoadBalancingConfig =
-            serde_json::from_str(r#"{"strategy": "least-connections"}"#).unwrap();
-        assert_eq!(c.strategy, StrategyKind::LeastConnections);
-        let c: LoadBalancingConfig = serde_json::from_str("{}").unwrap();
-        assert_eq!(c.strategy, StrategyKind::RoundRobin);
+    fn cfg(json: &str) -> LoadBalancingConfig {
+        serde_json::from_str(json).unwrap()
     }
 
     #[test]
-    fn names_round_trip() {
+    fn reads_the_seed_docs_shapes() {
+        let c = cfg(r#"{"strategy": "least-connections"}"#);
+        assert_eq!(c.strategy, StrategyKind::LeastConnections);
+        assert_eq!(cfg("{}").strategy, StrategyKind::RoundRobin);
+        let c = cfg(r#"{"strategy": "response-time", "window": "5m"}"#);
+        assert_eq!(c.window.unwrap().nanos(), Nanos::from_secs(300));
+        let c = cfg(
+            r#"{"strategy": "weighted", "weighted": {"instance-1": 50, "instance-2": 30, "instance-3": 20}}"#,
+        );
+        assert_eq!(c.weighted.get("instance-2"), Some(&30));
+        assert!(c.build().is_ok());
+    }
+
+    #[test]
+    fn names_round_trip_and_every_strategy_builds() {
         for k in StrategyKind::ALL {
             let json = serde_json::to_string(k).unwrap();
             assert_eq!(json, format!("\"{}\"", k.name()));
             let back: StrategyKind = serde_json::from_str(&json).unwrap();
             assert_eq!(back, *k);
+            let built = LoadBalancingConfig {
+                strategy: *k,
+                ..Default::default()
+            }
+            .build()
+            .unwrap();
+            assert_eq!(built.kind(), *k);
+            for a in k.algorithms() {
+                let c = LoadBalancingConfig {
+                    strategy: *k,
+                    algorithm: Some(a.to_string()),
+                    ..Default::default()
+                };
+                assert!(c.build().is_ok(), "{k} {a}");
+            }
         }
+    }
+
+    #[test]
+    fn rejects_parameters_the_strategy_does_not_take() {
+        let e = cfg(r#"{"strategy": "round-robin", "window": "5m"}"#)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.key, "window");
+        assert!(e.message.contains("takes no parameters"), "{e:?}");
+        let e = cfg(r#"{"strategy": "weighted", "algorithm": "maglev"}"#)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.key, "algorithm");
+        assert!(e.message.contains("smooth, edf"), "{e:?}");
+        let e = cfg(r#"{"strategy": "power-of-two", "choiceCount": 1}"#)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.key, "choiceCount");
+        let e = cfg(r#"{"strategy": "peak-ewma", "decay": "0s"}"#)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.key, "decay");
     }
 
     #[test]

@@ -1,4 +1,6 @@
-use super::{Backends, Balancer};
+//! Weighted least connections, as nginx's `least_conn`.
+
+use super::{Backends, Balancer, RequestInfo};
 use crate::Nanos;
 use rand::RngCore;
 
@@ -10,40 +12,70 @@ use rand::RngCore;
 /// weighted round robin among the tied backends, exactly as nginx does, so
 /// an idle fleet is walked in turn rather than herded onto its first
 /// backend.
-#[derive(Debug, Clone, Default)]
+///
+/// # Cost
+///
+/// With equal weights (one instance type, the common case) picks and
+/// [`Balancer::refresh`] are O(log n): a segment tree keeps, per subtree,
+/// the least load, how many backends share it, and the largest smooth-WRR
+/// current weight among them, with a lazy "every tied backend adds its
+/// weight" tag, which reproduces nginx's tie-break exactly. With unequal
+/// weights the tie-break's per-backend increments cannot be aggregated, and
+/// the pick is nginx's own linear scan.
+///
+/// Below 64 backends nginx's scan is faster than the tree and is used
+/// instead; the two make identical choices (a property test drives both
+/// through random timelines). The tree is kept current by
+/// [`Balancer::refresh`]: call it whenever a backend's load or eligibility
+/// changes.
+#[derive(Debug, Clone)]
 pub struct LeastConnections {
-    /// Smooth WRR current weight per backend, for tie-breaking.
+    /// Fleets at least this large use the tree.
+    tree_min: usize,
+    /// Backends the structures were built for.
+    n: usize,
+    /// Whether every backend has the same weight (then the tree is used).
+    equal_weight: Option<i64>,
+    /// Smooth WRR current weight per backend, for the scan.
     current: Vec<i64>,
+    tree: MinTree,
 }
 
 impl LeastConnections {
-    /// A balancer for `backends` backends (it grows if more appear).
-    pub fn new(backends: usize) -> LeastConnections {
+    /// A balancer; it sizes itself to the backends at the first pick.
+    pub fn new() -> LeastConnections {
+        LeastConnections::with_tree_from(64)
+    }
+
+    /// A balancer that uses the tree from `tree_min` backends on (for
+    /// tests and benchmarks of either path).
+    pub fn with_tree_from(tree_min: usize) -> LeastConnections {
         LeastConnections {
-            current: vec![0; backends],
+            tree_min,
+            n: 0,
+            equal_weight: None,
+            current: Vec::new(),
+            tree: MinTree::default(),
         }
     }
-}
 
-/// `a_active / a_weight < b_active / b_weight`, without division.
-fn fewer(a_active: u32, a_weight: u32, b_active: u32, b_weight: u32) -> bool {
-    u64::from(a_active) * u64::from(b_weight) < u64::from(b_active) * u64::from(a_weight)
-}
-
-fn same(a_active: u32, a_weight: u32, b_active: u32, b_weight: u32) -> bool {
-    u64::from(a_active) * u64::from(b_weight) == u64::from(b_active) * u64::from(a_weight)
-}
-
-impl Balancer for LeastConnections {
-    fn pick<B, R>(&mut self, _now: Nanos, backends: &B, _rng: &mut R) -> Option<usize>
-    where
-        B: Backends + ?Sized,
-        R: RngCore + ?Sized,
-    {
+    fn build<B: Backends + ?Sized>(&mut self, backends: &B) {
         let n = backends.len();
-        if self.current.len() < n {
-            self.current.resize(n, 0);
+        self.n = n;
+        let w0 = if n > 0 { backends.weight(0) } else { 1 };
+        let equal = (0..n).all(|i| backends.weight(i) == w0);
+        self.equal_weight = (equal && n >= self.tree_min).then_some(i64::from(w0));
+        self.current = vec![0; n];
+        if self.equal_weight.is_some() {
+            self.tree = MinTree::new(n);
+            for i in 0..n {
+                self.tree.set_key(i, key_of(backends, i));
+            }
         }
+    }
+
+    fn scan<B: Backends + ?Sized>(&mut self, backends: &B) -> Option<usize> {
+        let n = backends.len();
         let mut best: Option<usize> = None;
         let mut many = false;
         for i in 0..n {
@@ -68,7 +100,6 @@ impl Balancer for LeastConnections {
         if !many {
             return Some(first);
         }
-        // Smooth weighted round robin among the backends tied with `first`.
         let (fa, fw) = (backends.active(first), backends.weight(first));
         let mut total: i64 = 0;
         let mut winner = first;
@@ -88,32 +119,216 @@ impl Balancer for LeastConnections {
     }
 }
 
+impl Default for LeastConnections {
+    fn default() -> Self {
+        LeastConnections::new()
+    }
+}
+
+fn key_of<B: Backends + ?Sized>(backends: &B, i: usize) -> u64 {
+    if backends.is_eligible(i) {
+        u64::from(backends.active(i))
+    } else {
+        INELIGIBLE
+    }
+}
+
+/// `a_active / a_weight < b_active / b_weight`, without division.
+fn fewer(a_active: u32, a_weight: u32, b_active: u32, b_weight: u32) -> bool {
+    u64::from(a_active) * u64::from(b_weight) < u64::from(b_active) * u64::from(a_weight)
+}
+
+fn same(a_active: u32, a_weight: u32, b_active: u32, b_weight: u32) -> bool {
+    u64::from(a_active) * u64::from(b_weight) == u64::from(b_active) * u64::from(a_weight)
+}
+
+impl Balancer for LeastConnections {
+    fn pick<B, R>(
+        &mut self,
+        _now: Nanos,
+        _req: &RequestInfo,
+        backends: &B,
+        _rng: &mut R,
+    ) -> Option<usize>
+    where
+        B: Backends + ?Sized,
+        R: RngCore + ?Sized,
+    {
+        if self.n != backends.len() {
+            self.build(backends);
+        }
+        let Some(w) = self.equal_weight else {
+            return self.scan(backends);
+        };
+        let (key, count, _) = self.tree.root();
+        if key == INELIGIBLE {
+            return None;
+        }
+        if count == 1 {
+            let (_, _, idx) = self.tree.root();
+            return Some(idx);
+        }
+        // Every tied backend adds its weight; the largest current weight
+        // (earliest on ties) wins and gives back the total.
+        self.tree.add_to_min(w);
+        let (_, _, winner) = self.tree.root();
+        self.tree.add_to_leaf(winner, -w * i64::from(count));
+        debug_assert!(
+            backends.is_eligible(winner),
+            "least-connections tree is stale: call refresh"
+        );
+        Some(winner)
+    }
+
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        if self.n != backends.len() {
+            self.build(backends);
+        } else if self.equal_weight.is_some() {
+            self.tree.set_key(i, key_of(backends, i));
+        }
+    }
+}
+
+const INELIGIBLE: u64 = u64::MAX;
+
+/// Segment tree over backends: min key, how many leaves share it, and the
+/// largest "current weight" among those (earliest index on ties), with a
+/// lazy add applied to the min-key leaves only.
+#[derive(Debug, Clone, Default)]
+struct MinTree {
+    size: usize,
+    levels: u32,
+    key: Vec<u64>,
+    count: Vec<u32>,
+    best: Vec<i64>,
+    best_idx: Vec<u32>,
+    lazy: Vec<i64>,
+}
+
+impl MinTree {
+    fn new(n: usize) -> MinTree {
+        let size = n.next_power_of_two().max(1);
+        let levels = size.trailing_zeros();
+        let mut t = MinTree {
+            size,
+            levels,
+            key: vec![INELIGIBLE; 2 * size],
+            count: vec![1; 2 * size],
+            best: vec![0; 2 * size],
+            best_idx: vec![0; 2 * size],
+            lazy: vec![0; 2 * size],
+        };
+        for i in 0..size {
+            t.best_idx[size + i] = i as u32;
+        }
+        for node in (1..size).rev() {
+            t.pull(node);
+        }
+        t
+    }
+
+    fn root(&self) -> (u64, u32, usize) {
+        (self.key[1], self.count[1], self.best_idx[1] as usize)
+    }
+
+    fn apply(&mut self, node: usize, d: i64) {
+        self.best[node] += d;
+        if node < self.size {
+            self.lazy[node] += d;
+        }
+    }
+
+    fn push(&mut self, node: usize) {
+        let d = self.lazy[node];
+        if d != 0 {
+            for c in [2 * node, 2 * node + 1] {
+                if self.key[c] == self.key[node] {
+                    self.apply(c, d);
+                }
+            }
+            self.lazy[node] = 0;
+        }
+    }
+
+    fn pull(&mut self, node: usize) {
+        let (l, r) = (2 * node, 2 * node + 1);
+        let k = self.key[l].min(self.key[r]);
+        self.key[node] = k;
+        let mut count = 0;
+        let mut best: Option<(i64, u32)> = None;
+        for c in [l, r] {
+            if self.key[c] == k {
+                count += self.count[c];
+                if best.is_none_or(|(b, _)| self.best[c] > b) {
+                    best = Some((self.best[c], self.best_idx[c]));
+                }
+            }
+        }
+        let (b, idx) = best.expect("one child holds the minimum");
+        self.count[node] = count;
+        self.best[node] = b;
+        self.best_idx[node] = idx;
+    }
+
+    /// Pushes lazy tags down to leaf `i`; returns the leaf's node.
+    fn descend(&mut self, i: usize) -> usize {
+        for shift in (1..=self.levels).rev() {
+            self.push((self.size + i) >> shift);
+        }
+        self.size + i
+    }
+
+    fn ascend(&mut self, mut node: usize) {
+        while node > 1 {
+            node /= 2;
+            self.pull(node);
+        }
+    }
+
+    fn set_key(&mut self, i: usize, key: u64) {
+        let leaf = self.descend(i);
+        if self.key[leaf] != key {
+            self.key[leaf] = key;
+            self.ascend(leaf);
+        }
+    }
+
+    fn add_to_leaf(&mut self, i: usize, d: i64) {
+        let leaf = self.descend(i);
+        self.best[leaf] += d;
+        self.ascend(leaf);
+    }
+
+    fn add_to_min(&mut self, d: i64) {
+        self.apply(1, d);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::balance::test_support::*;
     use crate::BackendState;
+    use rand::{Rng, SeedableRng};
 
     #[test]
     fn picks_the_backend_with_fewest_active_requests() {
         let f = fleet(&[3, 1, 2]);
-        assert_eq!(picks(&mut LeastConnections::new(3), &f, 3), vec![1, 1, 1]);
+        assert_eq!(picks(&mut LeastConnections::new(), &f, 3), vec![1, 1, 1]);
     }
 
     #[test]
     fn walks_an_idle_fleet_in_turn_instead_of_herding() {
-        // nginx: ties go through smooth WRR, so equal peers alternate.
         let f = fleet(&[0, 0, 0]);
         assert_eq!(
-            picks(&mut LeastConnections::new(3), &f, 6),
+            picks(&mut LeastConnections::new(), &f, 6),
             vec![0, 1, 2, 0, 1, 2]
         );
     }
 
     #[test]
     fn ties_follow_smooth_weighted_round_robin() {
-        // Weights 5,1,1 with equal load ratio (0 active): nginx's smooth
-        // WRR sequence a a b a c a a.
+        // Weights 5,1,1 all idle: nginx's smooth WRR sequence a a b a c a a.
         let f: Vec<BackendState> = [5, 1, 1]
             .iter()
             .map(|&w| BackendState {
@@ -123,14 +338,13 @@ mod tests {
             })
             .collect();
         assert_eq!(
-            picks(&mut LeastConnections::new(3), &f, 7),
+            picks(&mut LeastConnections::new(), &f, 7),
             vec![0, 0, 1, 0, 2, 0, 0]
         );
     }
 
     #[test]
     fn compares_load_per_weight() {
-        // 4 active at weight 4 (ratio 1) beats 2 active at weight 1 (ratio 2).
         let f = vec![
             BackendState {
                 eligible: true,
@@ -143,13 +357,70 @@ mod tests {
                 weight: 4,
             },
         ];
-        assert_eq!(picks(&mut LeastConnections::new(2), &f, 1), vec![1]);
+        assert_eq!(picks(&mut LeastConnections::new(), &f, 1), vec![1]);
     }
 
     #[test]
     fn ignores_ineligible_backends_even_when_idle() {
         let mut f = fleet(&[0, 5, 7]);
         f[0].eligible = false;
-        assert_eq!(picks(&mut LeastConnections::new(3), &f, 2), vec![1, 1]);
+        assert_eq!(picks(&mut LeastConnections::new(), &f, 2), vec![1, 1]);
+    }
+
+    /// The reference: nginx's scan, with the same tie-break state.
+    fn reference(current: &mut [i64], f: &[BackendState]) -> Option<usize> {
+        let mut lc = LeastConnections {
+            current: current.to_vec(),
+            ..Default::default()
+        };
+        let got = lc.scan(f);
+        current.copy_from_slice(&lc.current);
+        got
+    }
+
+    #[test]
+    fn tree_matches_nginx_scan_on_random_timelines() {
+        // Random loads, eligibility flips, picks that add load and
+        // completions that remove it: the O(log n) tree must make exactly
+        // the choices of nginx's linear scan.
+        for seed in 0..40u64 {
+            let mut r = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+            let n = r.random_range(1..40);
+            let mut f: Vec<BackendState> = (0..n)
+                .map(|_| BackendState {
+                    eligible: r.random_bool(0.9),
+                    active: r.random_range(0..3),
+                    weight: 3,
+                })
+                .collect();
+            let mut fast = LeastConnections::with_tree_from(1);
+            let mut cur = vec![0i64; n];
+            let info = RequestInfo::default();
+            for _ in 0..400 {
+                match r.random_range(0..10) {
+                    0..=5 => {
+                        let want = reference(&mut cur, &f);
+                        let got = fast.pick(Nanos::ZERO, &info, &f[..], &mut r);
+                        assert_eq!(got, want, "seed {seed}");
+                        if let Some(i) = got {
+                            f[i].active += 1;
+                            fast.refresh(i, &f[..]);
+                        }
+                    }
+                    6..=8 => {
+                        let i = r.random_range(0..n);
+                        if f[i].active > 0 {
+                            f[i].active -= 1;
+                            fast.refresh(i, &f[..]);
+                        }
+                    }
+                    _ => {
+                        let i = r.random_range(0..n);
+                        f[i].eligible = !f[i].eligible;
+                        fast.refresh(i, &f[..]);
+                    }
+                }
+            }
+        }
     }
 }

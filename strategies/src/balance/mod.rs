@@ -1,25 +1,47 @@
 //! Load balancers: which backend serves the next request.
 //!
-//! A balancer sees the fleet through [`Backends`] (membership, eligibility
-//! and load as separate questions) and answers one question in
-//! [`Balancer::pick`]. Time and randomness are arguments, so the simulator and
-//! a real proxy drive the same code.
+//! A balancer sees the fleet through [`Backends`] (membership, eligibility,
+//! load and weight as separate questions) and answers one question in
+//! [`Balancer::pick`]. Two more calls keep it informed:
+//! [`Balancer::refresh`] when a backend's load or eligibility changed
+//! (indexed balancers need it to stay O(log n)), and [`Balancer::observe`]
+//! when a request finished (latency-aware balancers learn from it). Time and
+//! randomness are arguments, so the simulator and a real proxy drive the
+//! same code.
 //!
-//! | name | type | follows |
-//! |---|---|---|
-//! | `round-robin` | [`RoundRobin`] | nginx round robin with equal weights |
-//! | `random` | [`RandomPick`] | Envoy random (weights ignored) |
-//! | `least-connections` | [`LeastConnections`] | nginx `least_conn` (weighted, ties by smooth WRR) |
+//! | name | type | follows | pick cost |
+//! |---|---|---|---|
+//! | `round-robin` | [`RoundRobin`] | nginx round robin | O(1) |
+//! | `weighted` | [`SmoothWeighted`] | nginx smooth WRR | O(n) |
+//! | `weighted`, `edf` | [`Edf`] | Envoy EDF scheduler | O(log n) |
+//! | `least-connections` | [`LeastConnections`] | nginx `least_conn` | O(log n), O(n) with unequal weights |
+//! | `random` | [`RandomPick`] | nginx `random` / Envoy `RANDOM` | O(1), O(log n) weighted |
+//! | `power-of-two` | [`PowerOfTwo`] | Envoy least request / tower p2c | O(1), O(log n) weighted |
+//! | `peak-ewma` | [`PeakEwma`] | tower / Finagle peak EWMA | O(1) |
+//! | `response-time` | [`ResponseTime`] | the SwiftClaw doc | O(n) |
+//! | `performance-based` | [`PerformanceBased`] | the AgenticGoKit doc | O(n) |
+//! | `first` | [`First`] | Caddy `first` | O(1) while the first is up |
 
 mod config;
+mod eligible;
 mod least_conn;
+mod p2c;
+mod peak_ewma;
+mod performance;
 mod random;
+mod response_time;
 mod round_robin;
+mod weighted;
 
 pub use config::{LoadBalancingConfig, StrategyKind};
 pub use least_conn::LeastConnections;
+pub use p2c::{P2cFlavor, PowerOfTwo};
+pub use peak_ewma::{PeakEwma, RttEstimate};
+pub use performance::PerformanceBased;
 pub use random::RandomPick;
-pub use round_robin::RoundRobin;
+pub use response_time::ResponseTime;
+pub use round_robin::{First, RoundRobin};
+pub use weighted::{Edf, SmoothWeighted};
 
 use crate::Nanos;
 use rand::RngCore;
@@ -89,14 +111,47 @@ impl Backends for [BackendState] {
     }
 }
 
+/// What is known about the request being placed, for balancers that route
+/// by who is asking (hashing, affinity, geography). All optional.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// A stable key: user, session or tenant id, hashed by the caller.
+    pub key: Option<u64>,
+    /// The client's IPv4 address.
+    pub client_ip: Option<[u8; 4]>,
+    /// The client's region, as an index the caller defines.
+    pub client_region: Option<u32>,
+}
+
 /// A load-balancing policy.
 pub trait Balancer: Send {
     /// Chooses the backend for the next request, or `None` when no backend
     /// is eligible. Called once per request.
-    fn pick<B, R>(&mut self, now: Nanos, backends: &B, rng: &mut R) -> Option<usize>
+    fn pick<B, R>(
+        &mut self,
+        now: Nanos,
+        req: &RequestInfo,
+        backends: &B,
+        rng: &mut R,
+    ) -> Option<usize>
     where
         B: Backends + ?Sized,
         R: RngCore + ?Sized;
+
+    /// Backend `i`'s load or eligibility changed: re-read it from
+    /// `backends`. Balancers that index their backends (least connections,
+    /// random, power of two) rely on it; call it after every change, or
+    /// their picks go stale. Weights are read when the set of backends
+    /// changes size.
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        let _ = (i, backends);
+    }
+
+    /// A request sent to `backend` finished at `now` after `latency`;
+    /// `success` is false for errors and timeouts.
+    fn observe(&mut self, now: Nanos, backend: usize, latency: Nanos, success: bool) {
+        let _ = (now, backend, latency, success);
+    }
 }
 
 /// Any built-in balancer, chosen by name from a [`LoadBalancingConfig`].
@@ -104,48 +159,78 @@ pub trait Balancer: Send {
 /// Static dispatch over the built-ins: no allocation and no virtual call per
 /// pick.
 #[derive(Debug, Clone)]
+#[allow(missing_docs)]
 pub enum LoadBalancer {
-    /// See [`RoundRobin`].
     RoundRobin(RoundRobin),
-    /// See [`RandomPick`].
-    Random(RandomPick),
-    /// See [`LeastConnections`].
+    SmoothWeighted(SmoothWeighted),
+    Edf(Edf),
     LeastConnections(LeastConnections),
+    Random(RandomPick),
+    PowerOfTwo(PowerOfTwo),
+    PeakEwma(PeakEwma),
+    ResponseTime(ResponseTime),
+    PerformanceBased(PerformanceBased),
+    First(First),
+}
+
+macro_rules! each {
+    ($self:expr, $b:ident => $e:expr) => {
+        match $self {
+            LoadBalancer::RoundRobin($b) => $e,
+            LoadBalancer::SmoothWeighted($b) => $e,
+            LoadBalancer::Edf($b) => $e,
+            LoadBalancer::LeastConnections($b) => $e,
+            LoadBalancer::Random($b) => $e,
+            LoadBalancer::PowerOfTwo($b) => $e,
+            LoadBalancer::PeakEwma($b) => $e,
+            LoadBalancer::ResponseTime($b) => $e,
+            LoadBalancer::PerformanceBased($b) => $e,
+            LoadBalancer::First($b) => $e,
+        }
+    };
 }
 
 impl LoadBalancer {
-    /// Builds the balancer a config names, for `backends` backends.
-    pub fn from_config(config: &LoadBalancingConfig, backends: usize) -> LoadBalancer {
-        match config.strategy {
-            StrategyKind::RoundRobin => LoadBalancer::RoundRobin(RoundRobin::new()),
-            StrategyKind::Random => LoadBalancer::Random(RandomPick::new()),
-            StrategyKind::LeastConnections => {
-                LoadBalancer::LeastConnections(LeastConnections::new(backends))
-            }
-        }
-    }
-
     /// The strategy's name as written in a scenario.
     pub fn kind(&self) -> StrategyKind {
         match self {
             LoadBalancer::RoundRobin(_) => StrategyKind::RoundRobin,
-            LoadBalancer::Random(_) => StrategyKind::Random,
+            LoadBalancer::SmoothWeighted(_) | LoadBalancer::Edf(_) => StrategyKind::Weighted,
             LoadBalancer::LeastConnections(_) => StrategyKind::LeastConnections,
+            LoadBalancer::Random(_) => StrategyKind::Random,
+            LoadBalancer::PowerOfTwo(_) => StrategyKind::PowerOfTwo,
+            LoadBalancer::PeakEwma(_) => StrategyKind::PeakEwma,
+            LoadBalancer::ResponseTime(_) => StrategyKind::ResponseTime,
+            LoadBalancer::PerformanceBased(_) => StrategyKind::PerformanceBased,
+            LoadBalancer::First(_) => StrategyKind::First,
         }
     }
 }
 
 impl Balancer for LoadBalancer {
-    fn pick<B, R>(&mut self, now: Nanos, backends: &B, rng: &mut R) -> Option<usize>
+    #[inline]
+    fn pick<B, R>(
+        &mut self,
+        now: Nanos,
+        req: &RequestInfo,
+        backends: &B,
+        rng: &mut R,
+    ) -> Option<usize>
     where
         B: Backends + ?Sized,
         R: RngCore + ?Sized,
     {
-        match self {
-            LoadBalancer::RoundRobin(b) => b.pick(now, backends, rng),
-            LoadBalancer::Random(b) => b.pick(now, backends, rng),
-            LoadBalancer::LeastConnections(b) => b.pick(now, backends, rng),
-        }
+        each!(self, b => b.pick(now, req, backends, rng))
+    }
+
+    #[inline]
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        each!(self, b => b.refresh(i, backends))
+    }
+
+    #[inline]
+    fn observe(&mut self, now: Nanos, backend: usize, latency: Nanos, success: bool) {
+        each!(self, b => b.observe(now, backend, latency, success))
     }
 }
 
@@ -170,11 +255,44 @@ pub(crate) mod test_support {
         n: usize,
     ) -> Vec<usize> {
         let mut r = rng();
+        let info = RequestInfo::default();
         (0..n)
             .map(|_| {
-                b.pick(Nanos::ZERO, fleet, &mut r)
+                b.pick(Nanos::ZERO, &info, fleet, &mut r)
                     .expect("an eligible backend")
             })
             .collect()
+    }
+
+    /// A generator that returns a script of values, as the mocked
+    /// `random()` in Envoy's tests.
+    pub(crate) struct Scripted {
+        values: Vec<u64>,
+        at: usize,
+    }
+
+    impl Scripted {
+        pub(crate) fn new(values: &[u64]) -> Scripted {
+            Scripted {
+                values: values.to_vec(),
+                at: 0,
+            }
+        }
+    }
+
+    impl RngCore for Scripted {
+        fn next_u32(&mut self) -> u32 {
+            self.next_u64() as u32
+        }
+        fn next_u64(&mut self) -> u64 {
+            let v = self.values[self.at % self.values.len()];
+            self.at += 1;
+            v
+        }
+        fn fill_bytes(&mut self, dst: &mut [u8]) {
+            for b in dst {
+                *b = self.next_u64() as u8;
+            }
+        }
     }
 }

@@ -1,4 +1,6 @@
-use super::{Backends, Balancer};
+//! Round robin and Caddy's `first`.
+
+use super::{Backends, Balancer, RequestInfo};
 use crate::Nanos;
 use rand::RngCore;
 
@@ -20,7 +22,13 @@ impl RoundRobin {
 }
 
 impl Balancer for RoundRobin {
-    fn pick<B, R>(&mut self, _now: Nanos, backends: &B, _rng: &mut R) -> Option<usize>
+    fn pick<B, R>(
+        &mut self,
+        _now: Nanos,
+        _req: &RequestInfo,
+        backends: &B,
+        _rng: &mut R,
+    ) -> Option<usize>
     where
         B: Backends + ?Sized,
         R: RngCore + ?Sized,
@@ -38,6 +46,30 @@ impl Balancer for RoundRobin {
             }
         }
         None
+    }
+}
+
+/// The first eligible backend in order, as Caddy's `lb_policy first` (used
+/// for primary/standby pairs in the General Bots doc): all traffic goes to
+/// backend 0 while it is eligible, then to backend 1, and so on.
+///
+/// Cost: O(1) while the first backend is eligible.
+#[derive(Debug, Clone, Default)]
+pub struct First;
+
+impl Balancer for First {
+    fn pick<B, R>(
+        &mut self,
+        _now: Nanos,
+        _req: &RequestInfo,
+        backends: &B,
+        _rng: &mut R,
+    ) -> Option<usize>
+    where
+        B: Backends + ?Sized,
+        R: RngCore + ?Sized,
+    {
+        (0..backends.len()).find(|&i| backends.is_eligible(i))
     }
 }
 
@@ -67,11 +99,24 @@ mod tests {
     fn returns_none_when_nothing_is_eligible() {
         let mut f = fleet(&[0, 0]);
         f.iter_mut().for_each(|b| b.eligible = false);
+        let info = RequestInfo::default();
         assert_eq!(
-            RoundRobin::new().pick(Nanos::ZERO, &f[..], &mut rng()),
+            RoundRobin::new().pick(Nanos::ZERO, &info, &f[..], &mut rng()),
             None
         );
         let empty: &[crate::BackendState] = &[];
-        assert_eq!(RoundRobin::new().pick(Nanos::ZERO, empty, &mut rng()), None);
+        assert_eq!(
+            RoundRobin::new().pick(Nanos::ZERO, &info, empty, &mut rng()),
+            None
+        );
+        assert_eq!(First.pick(Nanos::ZERO, &info, &f[..], &mut rng()), None);
+    }
+
+    #[test]
+    fn first_sends_everything_to_the_first_eligible_backend() {
+        let mut f = fleet(&[9, 0, 0]);
+        assert_eq!(picks(&mut First, &f, 3), vec![0, 0, 0]);
+        f[0].eligible = false;
+        assert_eq!(picks(&mut First, &f, 3), vec![1, 1, 1]);
     }
 }

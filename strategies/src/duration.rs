@@ -1,9 +1,9 @@
 //! Duration strings in scenario files: `"250ms"`, `"30s"`, `"5m"`, `"1h30m"`.
 
+use crate::Nanos;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
-use strategies::Nanos;
 
 /// A duration as written in a scenario file: a string with a unit.
 ///

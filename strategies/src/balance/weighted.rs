@@ -1,0 +1,346 @@
+//! Weighted round robin: nginx's smooth WRR and Envoy's EDF scheduler.
+
+use super::{Backends, Balancer, RequestInfo};
+use crate::Nanos;
+use rand::{Rng, RngCore};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// Smooth weighted round robin, as nginx's upstream round robin
+/// (`ngx_http_upstream_round_robin.c`, `ngx_http_upstream_get_peer`).
+///
+/// Each pick, every eligible backend adds its effective weight to its
+/// current weight; the largest current weight wins (strict `>`, so ties go
+/// to the earlier backend); the winner subtracts the total. Weights 5, 1, 1
+/// give `a a b a c a a`. A failure lowers a backend's effective weight by
+/// `weight / maxFails` (nginx's `max_fails`, default 1); it recovers by 1
+/// per pick in which the backend takes part.
+///
+/// Cost: one pass over the backends per pick, as in nginx (O(n)); use
+/// [`Edf`] for O(log n) weighted picks on large fleets.
+#[derive(Debug, Clone)]
+pub struct SmoothWeighted {
+    current: Vec<i64>,
+    effective: Vec<i64>,
+    weights_seen: Vec<i64>,
+    max_fails: u32,
+}
+
+impl SmoothWeighted {
+    /// A balancer with nginx's default `max_fails` of 1.
+    pub fn new() -> SmoothWeighted {
+        SmoothWeighted::with_max_fails(1)
+    }
+
+    /// A balancer whose failures lower effective weight by
+    /// `weight / max_fails` (0 disables the reduction, as in nginx).
+    pub fn with_max_fails(max_fails: u32) -> SmoothWeighted {
+        SmoothWeighted {
+            current: Vec::new(),
+            effective: Vec::new(),
+            weights_seen: Vec::new(),
+            max_fails,
+        }
+    }
+
+    fn grow<B: Backends + ?Sized>(&mut self, backends: &B) {
+        let n = backends.len();
+        while self.current.len() < n {
+            let i = self.current.len();
+            self.current.push(0);
+            self.effective.push(i64::from(backends.weight(i)));
+            self.weights_seen.push(i64::from(backends.weight(i)));
+        }
+    }
+}
+
+impl Default for SmoothWeighted {
+    fn default() -> Self {
+        SmoothWeighted::new()
+    }
+}
+
+impl Balancer for SmoothWeighted {
+    fn pick<B, R>(
+        &mut self,
+        _now: Nanos,
+        _req: &RequestInfo,
+        backends: &B,
+        _rng: &mut R,
+    ) -> Option<usize>
+    where
+        B: Backends + ?Sized,
+        R: RngCore + ?Sized,
+    {
+        self.grow(backends);
+        let mut best: Option<usize> = None;
+        let mut total: i64 = 0;
+        for i in 0..backends.len() {
+            if !backends.is_eligible(i) {
+                continue;
+            }
+            let weight = i64::from(backends.weight(i));
+            self.current[i] += self.effective[i];
+            total += self.effective[i];
+            if self.effective[i] < weight {
+                self.effective[i] += 1;
+            }
+            if best.is_none_or(|b| self.current[i] > self.current[b]) {
+                best = Some(i);
+            }
+        }
+        let b = best?;
+        self.current[b] -= total;
+        Some(b)
+    }
+
+    fn observe(&mut self, _now: Nanos, backend: usize, _latency: Nanos, success: bool) {
+        if success || self.max_fails == 0 || backend >= self.effective.len() {
+            return;
+        }
+        // nginx integer division: weight / max_fails, floored at 0.
+        let weight = self.effective_weight_cap(backend);
+        self.effective[backend] =
+            (self.effective[backend] - weight / i64::from(self.max_fails)).max(0);
+    }
+}
+
+impl SmoothWeighted {
+    /// The static weight of `i`, which effective weight recovers to.
+    fn effective_weight_cap(&self, i: usize) -> i64 {
+        self.weights_seen.get(i).copied().unwrap_or(1)
+    }
+}
+
+/// Earliest-deadline-first weighted round robin, as Envoy's
+/// `EdfScheduler` (`source/common/upstream/edf_scheduler.h`).
+///
+/// Each backend's next deadline is `current_time + 1 / weight`; a pick pops
+/// the earliest (ties first-in, first-out), moves `current_time` to it and
+/// schedules the backend again. O(log n) per pick. With all weights equal,
+/// Envoy's round robin degrades to `(start + i) % n` from a random start;
+/// so does this one.
+#[derive(Debug, Clone, Default)]
+pub struct Edf {
+    edf: DynamicEdf,
+    rr_next: usize,
+    built_for: Option<usize>,
+    equal_weights: bool,
+}
+
+impl Edf {
+    /// An empty scheduler; it takes its backends and weights at the first
+    /// pick (and again whenever the number of backends changes).
+    pub fn new() -> Edf {
+        Edf::default()
+    }
+
+    fn build<B: Backends + ?Sized, R: RngCore + ?Sized>(&mut self, backends: &B, rng: &mut R) {
+        let n = backends.len();
+        self.built_for = Some(n);
+        self.edf = DynamicEdf::default();
+        let w0 = if n > 0 { backends.weight(0) } else { 1 };
+        self.equal_weights = (0..n).all(|i| backends.weight(i) == w0);
+        if self.equal_weights {
+            self.rr_next = if n > 0 { rng.random_range(0..n) } else { 0 };
+        } else {
+            for i in 0..n {
+                self.edf.add(i, f64::from(backends.weight(i)));
+            }
+        }
+    }
+}
+
+impl Balancer for Edf {
+    fn pick<B, R>(
+        &mut self,
+        _now: Nanos,
+        _req: &RequestInfo,
+        backends: &B,
+        rng: &mut R,
+    ) -> Option<usize>
+    where
+        B: Backends + ?Sized,
+        R: RngCore + ?Sized,
+    {
+        let n = backends.len();
+        if self.built_for != Some(n) {
+            self.build(backends, rng);
+        }
+        if self.equal_weights {
+            for k in 0..n {
+                let i = (self.rr_next + k) % n;
+                if backends.is_eligible(i) {
+                    self.rr_next = (i + 1) % n;
+                    return Some(i);
+                }
+            }
+            return None;
+        }
+        self.edf.pick(
+            n,
+            |i| backends.is_eligible(i),
+            |i| f64::from(backends.weight(i)),
+        )
+    }
+}
+
+/// The EDF core shared by [`Edf`] and Envoy's weighted least request: a
+/// backend's weight is evaluated each time it is rescheduled.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DynamicEdf {
+    heap: BinaryHeap<EdfEntry>,
+    current_time: f64,
+    order: u64,
+    /// Ineligible backends popped during one pick (reused, not reallocated).
+    skipped: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct EdfEntry {
+    deadline: f64,
+    order: u64,
+    backend: usize,
+}
+
+impl PartialEq for EdfEntry {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for EdfEntry {}
+impl PartialOrd for EdfEntry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for EdfEntry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Min-heap on (deadline, order).
+        o.deadline
+            .total_cmp(&self.deadline)
+            .then_with(|| o.order.cmp(&self.order))
+    }
+}
+
+impl DynamicEdf {
+    pub(crate) fn add(&mut self, backend: usize, weight: f64) {
+        let deadline = self.current_time + 1.0 / weight.max(f64::MIN_POSITIVE);
+        self.heap.push(EdfEntry {
+            deadline,
+            order: self.order,
+            backend,
+        });
+        self.order += 1;
+    }
+
+    /// Pops the earliest eligible backend and reschedules it with its
+    /// current weight. Ineligible backends popped on the way lose their
+    /// turn and are rescheduled after it, so a backend that is down neither
+    /// blocks the others nor keeps its place.
+    pub(crate) fn pick(
+        &mut self,
+        _n: usize,
+        eligible: impl Fn(usize) -> bool,
+        weight: impl Fn(usize) -> f64,
+    ) -> Option<usize> {
+        let mut found = None;
+        while let Some(e) = self.heap.pop() {
+            self.current_time = e.deadline;
+            if eligible(e.backend) {
+                found = Some(e.backend);
+                break;
+            }
+            self.skipped.push(e.backend);
+        }
+        if let Some(b) = found {
+            self.add(b, weight(b));
+        }
+        let mut skipped = std::mem::take(&mut self.skipped);
+        for b in skipped.drain(..) {
+            self.add(b, weight(b));
+        }
+        self.skipped = skipped;
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::balance::test_support::*;
+    use crate::BackendState;
+
+    fn weighted(ws: &[u32]) -> Vec<BackendState> {
+        ws.iter()
+            .map(|&w| BackendState {
+                eligible: true,
+                active: 0,
+                weight: w,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nginx_smooth_sequence_for_5_1_1() {
+        let f = weighted(&[5, 1, 1]);
+        assert_eq!(
+            picks(&mut SmoothWeighted::new(), &f, 7),
+            vec![0, 0, 1, 0, 2, 0, 0]
+        );
+        // And it repeats with period 7.
+        assert_eq!(
+            picks(&mut SmoothWeighted::new(), &f, 14)[7..],
+            [0, 0, 1, 0, 2, 0, 0]
+        );
+    }
+
+    #[test]
+    fn smooth_shares_match_weights_exactly_per_period() {
+        let f = weighted(&[3, 2, 1]);
+        let got = picks(&mut SmoothWeighted::new(), &f, 600);
+        let count = |i| got.iter().filter(|&&x| x == i).count();
+        assert_eq!((count(0), count(1), count(2)), (300, 200, 100));
+    }
+
+    #[test]
+    fn a_failure_cuts_effective_weight_which_recovers_by_one_per_pick() {
+        let f = weighted(&[4, 4]);
+        let mut b = SmoothWeighted::new();
+        let mut r = rng();
+        b.pick(Nanos::ZERO, &RequestInfo::default(), &f[..], &mut r);
+        b.observe(Nanos::ZERO, 0, Nanos::ZERO, false);
+        assert_eq!(b.effective[0], 0);
+        for _ in 0..3 {
+            b.pick(Nanos::ZERO, &RequestInfo::default(), &f[..], &mut r);
+        }
+        assert_eq!(b.effective[0], 3);
+    }
+
+    #[test]
+    fn edf_weighted_counts_follow_weights() {
+        // Envoy edf_scheduler_test Weighted: weights 1..4, picks proportional.
+        let f = weighted(&[1, 2, 3, 4]);
+        let got = picks(&mut Edf::new(), &f, 2000);
+        let count = |i| got.iter().filter(|&&x| x == i).count();
+        assert_eq!(
+            (count(0), count(1), count(2), count(3)),
+            (200, 400, 600, 800)
+        );
+    }
+
+    #[test]
+    fn edf_equal_weights_is_round_robin_from_a_random_start() {
+        let f = weighted(&[2, 2, 2, 2]);
+        let got = picks(&mut Edf::new(), &f, 8);
+        let s = got[0];
+        assert_eq!(got, (0..8).map(|k| (s + k) % 4).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn edf_skips_ineligible_backends() {
+        let mut f = weighted(&[1, 3]);
+        f[1].eligible = false;
+        assert!(picks(&mut Edf::new(), &f, 10).iter().all(|&i| i == 0));
+    }
+}
