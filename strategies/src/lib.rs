@@ -11,6 +11,18 @@
 //!   fleet through the [`Backends`] trait and answers [`Balancer::pick`].
 //!   [`LoadBalancer`] selects a built-in by the name a scenario or deployment
 //!   config uses, from [`LoadBalancingConfig`].
+//! - [`health`]: active checks with thresholds ([`ActiveHealth`]) and
+//!   Envoy's passive outlier ejection ([`OutlierDetector`]).
+//! - [`breaker`]: circuit breakers, consecutive-failure and resilience4j
+//!   failure-rate ([`CircuitBreaker`]).
+//! - [`ratelimit`]: sliding window, log, fixed window, token bucket and GCRA,
+//!   global or per key ([`RateLimiter`]).
+//! - [`retry`]: backoff with jitter and retry budgets ([`RetryConfig`]).
+//!
+//! Every configuration struct deserializes from the JSON shape of the
+//! deployment docs these policies come from (`loadBalancing`,
+//! `healthCheck`, `circuitBreaker`, `rateLimit`, `retries`) and rejects
+//! unknown keys.
 //!
 //! # Example
 //!
@@ -37,8 +49,12 @@
 //! could reach a decision.
 
 pub mod balance;
+pub mod breaker;
 mod duration;
 mod error;
+pub mod health;
+pub mod ratelimit;
+pub mod retry;
 mod time;
 
 pub use balance::{
@@ -46,6 +62,10 @@ pub use balance::{
     LoadBalancingConfig, PeakEwma, PerformanceBased, PowerOfTwo, RandomPick, RequestInfo,
     ResponseTime, RoundRobin, SmoothWeighted, StrategyKind,
 };
+pub use breaker::{BreakerKind, BreakerState, CircuitBreaker, CircuitBreakerConfig};
 pub use duration::{DurationStr, DURATION_UNITS};
 pub use error::ConfigError;
+pub use health::{ActiveHealth, HealthCheckConfig, OutlierDetectionConfig, OutlierDetector};
+pub use ratelimit::{LimiterKind, RateKey, RateLimitConfig, RateLimiter};
+pub use retry::{BackoffConfig, Jitter, RetryBudgetConfig, RetryConfig};
 pub use time::Nanos;
