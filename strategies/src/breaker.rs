@@ -461,12 +461,13 @@ mod tests {
                 let now = s(t);
                 let was_half_open = b.state(now) == BreakerState::HalfOpen;
                 match op {
-                    0 => {
-                        if b.try_acquire(now) {
-                            outstanding += 1;
-                            if was_half_open { in_trial += 1; }
+                    0 if b.try_acquire(now) => {
+                        outstanding += 1;
+                        if was_half_open {
+                            in_trial += 1;
                         }
                     }
+                    0 => {}
                     _ if outstanding > 0 => {
                         outstanding -= 1;
                         b.record(now, op == 1, Nanos::ZERO);
