@@ -49,14 +49,15 @@ pub use dist::{DistError, DistSpec, Sampler};
 pub use engine::Engine;
 pub use error::{Problem, ScenarioError, SimError};
 pub use metrics::{
-    jain_index, Counts, InstanceResult, LatencyRecorder, LatencySummary, RunResult, SloCheck,
-    SloVerdict,
+    jain_index, Counts, InstanceResult, LatencyRecorder, LatencySummary, Reasons, ResilienceEvents,
+    RunResult, SloCheck, SloVerdict,
 };
 pub use run::{run_model, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
-    nearest, Arrivals, Deployment, InstanceSpec, InstanceType, Limits, LlmModel, LlmSpec, Model,
-    Objective, Percentile, RateStep, Region, RequestShape, RunSpec, Scenario, Slo, StepRate,
-    Workload,
+    nearest, Arrivals, CompiledFailure, Deployment, FailureEvent, FailureKind, FailureMode,
+    Failures, InstanceSpec, InstanceType, Limits, LlmModel, LlmSpec, Model, Objective, Percentile,
+    RandomFailureModel, RandomFailures, RateStep, Region, RequestShape, RunSpec, Scenario, Slo,
+    StepRate, UserModel, Users, Workload,
 };
 pub use stats::{ci95_half_width, MetricSummary};
 pub use strategies::{DurationStr, Nanos, DURATION_UNITS};

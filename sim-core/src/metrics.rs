@@ -22,12 +22,13 @@ pub struct Counts {
     pub arrivals: u64,
     /// Served successfully.
     pub completed: u64,
-    /// Turned away by the balancer: no instance was eligible (all at their
-    /// connection limit).
+    /// Turned away: rate limited, over a connection limit, every breaker
+    /// open, or no healthy instance.
     pub rejected: u64,
-    /// Not finished by `requestTimeout`.
+    /// Not finished by `requestTimeout`, or waited past
+    /// `connectionTimeout`.
     pub timed_out: u64,
-    /// Served, but an LLM call failed.
+    /// An attempt failed (LLM error, instance down) and was not retried.
     pub failed: u64,
     /// Still queued or running when the run ended.
     pub in_flight: u64,
@@ -61,6 +62,81 @@ impl Counts {
         self.timed_out += o.timed_out;
         self.failed += o.failed;
         self.in_flight += o.in_flight;
+    }
+}
+
+/// Why requests were turned away, timed out or failed: each group sums to
+/// its total in [`Counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reasons {
+    /// Rejected by the entry rate limit (429).
+    pub rate_limited: u64,
+    /// Rejected because the fleet (`maxConnections`) or every eligible
+    /// instance (`maxConnectionsPerInstance`) was full.
+    pub over_connection_limit: u64,
+    /// Rejected because every otherwise eligible instance's breaker was
+    /// open.
+    pub circuit_open: u64,
+    /// Rejected because no instance was healthy and not ejected.
+    pub no_healthy_instance: u64,
+    /// Timed out: not finished by `requestTimeout`.
+    pub request_timeout: u64,
+    /// Timed out: waited in a queue longer than `connectionTimeout`.
+    pub connection_timeout: u64,
+    /// Failed: the LLM call failed.
+    pub llm_error: u64,
+    /// Failed: the instance crashed or restarted under the request.
+    pub instance_down: u64,
+}
+
+/// What the resilience machinery did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResilienceEvents {
+    /// Retry attempts made.
+    pub retries: u64,
+    /// Outlier ejections.
+    pub ejections: u64,
+    /// Circuit breaker trips (closed or half-open to open).
+    pub breaker_trips: u64,
+    /// Times an active health check marked an instance unhealthy.
+    pub marked_unhealthy: u64,
+    /// Instance failures (random and scheduled) that began.
+    pub instance_failures: u64,
+}
+
+impl ResilienceEvents {
+    pub(crate) fn add(&mut self, o: &ResilienceEvents) {
+        self.retries += o.retries;
+        self.ejections += o.ejections;
+        self.breaker_trips += o.breaker_trips;
+        self.marked_unhealthy += o.marked_unhealthy;
+        self.instance_failures += o.instance_failures;
+    }
+}
+
+impl Reasons {
+    /// Whether each group of reasons sums to its total in `c`.
+    pub fn consistent_with(&self, c: &Counts) -> bool {
+        self.rate_limited
+            + self.over_connection_limit
+            + self.circuit_open
+            + self.no_healthy_instance
+            == c.rejected
+            && self.request_timeout + self.connection_timeout == c.timed_out
+            && self.llm_error + self.instance_down == c.failed
+    }
+
+    pub(crate) fn add(&mut self, o: &Reasons) {
+        self.rate_limited += o.rate_limited;
+        self.over_connection_limit += o.over_connection_limit;
+        self.circuit_open += o.circuit_open;
+        self.no_healthy_instance += o.no_healthy_instance;
+        self.request_timeout += o.request_timeout;
+        self.connection_timeout += o.connection_timeout;
+        self.llm_error += o.llm_error;
+        self.instance_down += o.instance_down;
     }
 }
 
@@ -241,6 +317,10 @@ pub struct RunResult {
     pub replication: u32,
     /// Request outcomes.
     pub counts: Counts,
+    /// Why requests did not complete.
+    pub reasons: Reasons,
+    /// Retries, ejections, breaker trips, health transitions, failures.
+    pub resilience: ResilienceEvents,
     /// End-to-end latency of completed requests.
     pub latency: LatencySummary,
     /// Completed requests per second of measured time.

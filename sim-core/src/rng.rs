@@ -31,6 +31,11 @@ pub enum Purpose {
     Routing,
     /// Instance failures and repairs.
     Failures,
+    /// Which user sends each request.
+    Users,
+    /// The work of retried attempts and their backoff, apart from first
+    /// attempts so that retries never shift anyone else's draws.
+    Retries,
 }
 
 impl Purpose {
@@ -43,6 +48,8 @@ impl Purpose {
             Purpose::LlmLatency => "llm-latency",
             Purpose::Routing => "routing",
             Purpose::Failures => "failures",
+            Purpose::Users => "users",
+            Purpose::Retries => "retries",
         }
     }
 }

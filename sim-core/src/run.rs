@@ -1,7 +1,9 @@
 //! Running a model: its replications, in parallel, pooled and summarised.
 
 use crate::error::SimError;
-use crate::metrics::{Counts, LatencyRecorder, LatencySummary, RunResult, SloVerdict};
+use crate::metrics::{
+    Counts, LatencyRecorder, LatencySummary, Reasons, ResilienceEvents, RunResult, SloVerdict,
+};
 use crate::scenario::Model;
 use crate::stats::MetricSummary;
 use crate::Engine;
@@ -48,6 +50,10 @@ pub struct ScenarioResult {
 pub struct Pooled {
     /// Summed request outcomes.
     pub counts: Counts,
+    /// Summed reasons.
+    pub reasons: Reasons,
+    /// Summed resilience events.
+    pub resilience: ResilienceEvents,
     /// Latency over every replication's completed requests.
     pub latency: LatencySummary,
     /// Share of finished requests that failed in any way.
@@ -85,9 +91,13 @@ pub fn run_model(model: &Model, opts: RunOptions) -> Result<ScenarioResult, SimE
 
 fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
     let mut counts = Counts::default();
+    let mut reasons = Reasons::default();
+    let mut resilience = ResilienceEvents::default();
     let mut recorder = LatencyRecorder::default();
     for r in &runs {
         counts.add(&r.counts);
+        reasons.add(&r.reasons);
+        resilience.add(&r.resilience);
         recorder.merge(&r.recorder);
     }
     let metric = |name: &str, f: &dyn Fn(&RunResult) -> Option<f64>| {
@@ -120,6 +130,8 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         offered_utilization: m.offered_utilization(),
         pooled: Pooled {
             counts,
+            reasons,
+            resilience,
             latency: recorder.summary(),
             error_rate: counts.error_rate(),
             slo: SloVerdict::judge(m, &recorder, &counts),

@@ -1,9 +1,20 @@
-//! The event loop and the world it moves: arrivals, a balancer, instances
-//! with slots and FIFO queues, timeouts.
+//! The event loop and the world it moves: arrivals, an entry rate limit, a
+//! balancer, instances with slots and FIFO queues, timeouts, retries,
+//! failures, health checks, outlier ejection and circuit breakers.
 //!
 //! One replication is one [`Engine`]: a single-threaded loop over a
 //! `(time, seq)`-ordered event list, so a run is a pure function of the
 //! model, the seed and the replication index.
+//!
+//! # A request's life
+//!
+//! A request arrives, passes the rate limit, and is *dispatched*: the
+//! balancer picks an eligible instance (healthy, not ejected, breaker
+//! closed, under its connection limit) and the request runs in a slot or
+//! waits in the queue. An attempt ends in success, an LLM error, an
+//! instance failure or a connection timeout; failed attempts may be
+//! retried after a backoff. The request ends once: completed, rejected,
+//! timed out or failed, and is counted under its reason.
 //!
 //! # The hot path
 //!
@@ -11,34 +22,86 @@
 //! list; events are a small `Copy` enum; queues hold slab indices. After
 //! the first moments of a run nothing is allocated per event or request:
 //! the slab, the heap and the queues only grow to the most requests ever
-//! in flight at once.
-//!
-//! Events that lost their purpose (the finish of a request that timed out,
-//! the timeout of one that finished) are not removed; they carry the
-//! request's generation and are skipped when they pop.
+//! in flight at once. Events that lost their purpose (the finish of an
+//! attempt that timed out, the timeout of a request that finished) are not
+//! removed; they carry the request's generation or attempt id and are
+//! skipped when they pop.
 
+mod faults;
+mod fleet;
 mod queue;
 
 use crate::error::SimError;
-use crate::metrics::{jain_index, Counts, InstanceResult, LatencyRecorder, RunResult, SloVerdict};
+use crate::metrics::{
+    jain_index, Counts, InstanceResult, LatencyRecorder, Reasons, ResilienceEvents, RunResult,
+    SloVerdict,
+};
 use crate::rng::{stream, Purpose, StreamRng};
 use crate::scenario::Model;
+use fleet::{FleetView, Instance};
 use queue::EventQueue;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
-use std::collections::VecDeque;
-use strategies::{Backends, Balancer, LoadBalancer, Nanos, RequestInfo};
+use strategies::{
+    ratelimit::GLOBAL_KEY, ActiveHealth, Backends, Balancer, CircuitBreaker, LoadBalancer, Nanos,
+    OutlierDetector, RateKey, RateLimiter, RequestInfo,
+};
 
 #[derive(Debug, Clone, Copy)]
 enum Event {
     /// The next request arrives.
     Arrival,
-    /// A running request's service ends.
-    Finish { req: u32, gen: u32 },
-    /// A request's deadline.
-    Timeout { req: u32, gen: u32 },
     /// The measured window begins.
     WarmupEnd,
+    /// A running attempt's service ends.
+    Finish {
+        req: u32,
+        attempt: u32,
+    },
+    /// A request's deadline (`requestTimeout`).
+    Timeout {
+        req: u32,
+        gen: u32,
+    },
+    /// A queued attempt's `connectionTimeout`.
+    ConnTimeout {
+        req: u32,
+        attempt: u32,
+    },
+    /// A backed-off request tries again.
+    Retry {
+        req: u32,
+        gen: u32,
+    },
+    /// An active health check is sent.
+    HealthCheck {
+        inst: u32,
+    },
+    /// A health check that waited for its timeout comes back.
+    HealthResult {
+        inst: u32,
+        passed: bool,
+    },
+    /// Outlier detection's interval tick.
+    OutlierTick,
+    /// An open breaker starts letting trials through.
+    BreakerReopen {
+        inst: u32,
+    },
+    /// A scheduled failure starts or ends.
+    FailureStart {
+        event: u32,
+    },
+    FailureEnd {
+        event: u32,
+    },
+    /// A random failure starts or is repaired.
+    RandomFail {
+        inst: u32,
+    },
+    RandomRepair {
+        inst: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,74 +109,51 @@ enum State {
     Free,
     Queued,
     Running,
+    Backoff,
+}
+
+/// How a request ended, or why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Completed,
+    OverConnectionLimit,
+    CircuitOpen,
+    NoHealthyInstance,
+    RequestTimeout,
+    ConnectionTimeout,
+    LlmError,
+    InstanceDown,
+}
+
+impl Cause {
+    /// Upstream failures a retry may fix; local rejections are final.
+    fn retryable(self) -> bool {
+        matches!(
+            self,
+            Cause::LlmError | Cause::InstanceDown | Cause::ConnectionTimeout
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Request {
     arrival: Nanos,
+    /// Start of the current attempt.
+    dispatched: Nanos,
     service: Nanos,
     instance: u32,
+    /// Bumped when the slot is released: tells events of an earlier
+    /// occupant apart.
     gen: u32,
+    /// Unique id of the current attempt.
+    attempt: u32,
+    attempts: u32,
+    prev_backoff: Nanos,
+    user: u32,
     state: State,
     measured: bool,
     fails: bool,
-}
-
-#[derive(Debug)]
-struct Instance {
-    slots: u32,
-    running: u32,
-    /// Live queued requests (the deque may also hold stale entries).
-    queued: u32,
-    queue: VecDeque<(u32, u32)>,
-    routed: u64,
-    /// Integral of busy slots over time, in slot-nanoseconds.
-    busy_area: u128,
-    busy_area_at_warmup: u128,
-    /// Integral of requests held (running plus queued) over time.
-    held_area: u128,
-    held_area_at_warmup: u128,
-    last_change: Nanos,
-}
-
-impl Instance {
-    /// Brings the time integrals up to `now`; call before `running` or
-    /// `queued` changes.
-    #[inline]
-    fn settle(&mut self, now: Nanos) {
-        let dt = u128::from((now - self.last_change).0);
-        self.busy_area += u128::from(self.running) * dt;
-        self.held_area += u128::from(self.running + self.queued) * dt;
-        self.last_change = now;
-    }
-}
-
-/// The balancer's view of the fleet: an instance is eligible while it holds
-/// fewer requests than its connection limit.
-struct FleetView<'a> {
-    instances: &'a [Instance],
-    weights: &'a [u32],
-    max_connections: u32,
-}
-
-impl Backends for FleetView<'_> {
-    #[inline]
-    fn len(&self) -> usize {
-        self.instances.len()
-    }
-    #[inline]
-    fn is_eligible(&self, i: usize) -> bool {
-        self.active(i) < self.max_connections
-    }
-    #[inline]
-    fn active(&self, i: usize) -> u32 {
-        let inst = &self.instances[i];
-        inst.running + inst.queued
-    }
-    #[inline]
-    fn weight(&self, i: usize) -> u32 {
-        self.weights[i]
-    }
+    retrying: bool,
 }
 
 /// One replication of a model.
@@ -124,38 +164,50 @@ pub struct Engine<'m> {
     events: EventQueue<Event>,
     requests: Vec<Request>,
     free: Vec<u32>,
+    next_attempt: u32,
+    /// Requests in the slab.
+    live: u64,
+    /// Requests in a retry (backing off or in a later attempt).
+    active_retries: u64,
+    /// Requests held by instances (running plus queued).
+    held: u64,
     instances: Vec<Instance>,
     balancer: LoadBalancer,
+    breakers: Vec<CircuitBreaker>,
+    health: Vec<ActiveHealth>,
+    outlier: Option<OutlierDetector>,
+    limiter: Option<RateLimiter>,
     max_connections: u32,
     step: usize,
     arrivals_rng: StreamRng,
     shape_rng: StreamRng,
     llm_rng: StreamRng,
     routing_rng: StreamRng,
+    users_rng: StreamRng,
+    retry_rng: StreamRng,
+    failures_rng: StreamRng,
     counts: Counts,
+    reasons: Reasons,
+    resilience: ResilienceEvents,
     latency: LatencyRecorder,
+    /// Reused buffers (no allocation per event).
+    scratch: Vec<u32>,
 }
 
 impl<'m> Engine<'m> {
     /// An engine for replication `replication` of `model`, at time zero.
     pub fn new(model: &'m Model, replication: u32) -> Engine<'m> {
         let seed = model.seed;
+        let n = model.instances.len();
         let instances = model
             .instances
             .iter()
-            .map(|s| Instance {
-                slots: s.slots,
-                running: 0,
-                queued: 0,
-                queue: VecDeque::new(),
-                routed: 0,
-                busy_area: 0,
-                busy_area_at_warmup: 0,
-                held_area: 0,
-                held_area_at_warmup: 0,
-                last_change: Nanos::ZERO,
-            })
-            .collect::<Vec<_>>();
+            .map(|s| Instance::new(s.slots))
+            .collect();
+        let breakers = match &model.circuit_breaker {
+            Some(c) => (0..n).map(|_| CircuitBreaker::new(c.clone())).collect(),
+            None => Vec::new(),
+        };
         Engine {
             model,
             replication,
@@ -163,16 +215,33 @@ impl<'m> Engine<'m> {
             events: EventQueue::with_capacity(1024),
             requests: Vec::with_capacity(1024),
             free: Vec::with_capacity(1024),
+            next_attempt: 0,
+            live: 0,
+            active_retries: 0,
+            held: 0,
             instances,
             balancer: model.balancer.clone(),
+            breakers,
+            health: vec![ActiveHealth::default(); if model.health_check.is_some() { n } else { 0 }],
+            outlier: model
+                .outlier_detection
+                .clone()
+                .map(|c| OutlierDetector::new(c, n)),
+            limiter: model.rate_limit.clone().map(RateLimiter::new),
             max_connections: model.max_connections_per_instance.unwrap_or(u32::MAX),
             step: 0,
             arrivals_rng: stream(seed, replication, Purpose::Arrivals),
             shape_rng: stream(seed, replication, Purpose::RequestShape),
             llm_rng: stream(seed, replication, Purpose::LlmLatency),
             routing_rng: stream(seed, replication, Purpose::Routing),
+            users_rng: stream(seed, replication, Purpose::Users),
+            retry_rng: stream(seed, replication, Purpose::Retries),
+            failures_rng: stream(seed, replication, Purpose::Failures),
             counts: Counts::default(),
+            reasons: Reasons::default(),
+            resilience: ResilienceEvents::default(),
             latency: LatencyRecorder::default(),
+            scratch: Vec::new(),
         }
     }
 
@@ -185,6 +254,7 @@ impl<'m> Engine<'m> {
         if let Some(t) = self.next_arrival(Nanos::ZERO) {
             self.events.push(t, Event::Arrival);
         }
+        self.schedule_faults();
         while let Some((t, ev)) = self.events.pop() {
             if t >= end {
                 break;
@@ -192,9 +262,21 @@ impl<'m> Engine<'m> {
             self.now = t;
             match ev {
                 Event::Arrival => self.on_arrival(),
-                Event::Finish { req, gen } => self.on_finish(req, gen),
-                Event::Timeout { req, gen } => self.on_timeout(req, gen),
                 Event::WarmupEnd => self.on_warmup_end(),
+                Event::Finish { req, attempt } => self.on_finish(req, attempt),
+                Event::Timeout { req, gen } => self.on_timeout(req, gen),
+                Event::ConnTimeout { req, attempt } => self.on_conn_timeout(req, attempt),
+                Event::Retry { req, gen } => self.on_retry(req, gen),
+                Event::HealthCheck { inst } => self.on_health_check(inst as usize),
+                Event::HealthResult { inst, passed } => {
+                    self.on_health_result(inst as usize, passed)
+                }
+                Event::OutlierTick => self.on_outlier_tick(),
+                Event::BreakerReopen { inst } => self.touched(inst as usize),
+                Event::FailureStart { event } => self.on_failure_event(event as usize, true),
+                Event::FailureEnd { event } => self.on_failure_event(event as usize, false),
+                Event::RandomFail { inst } => self.on_random_fail(inst as usize),
+                Event::RandomRepair { inst } => self.on_random_repair(inst as usize),
             }
         }
         self.now = end;
@@ -235,6 +317,61 @@ impl<'m> Engine<'m> {
         }
     }
 
+    fn view(&self) -> FleetView<'_> {
+        FleetView {
+            instances: &self.instances,
+            weights: &self.model.weights,
+            breakers: &self.breakers,
+            max_connections: self.max_connections,
+            now: self.now,
+        }
+    }
+
+    /// Tells the balancer that instance `i`'s load or eligibility changed.
+    #[inline]
+    fn touched(&mut self, i: usize) {
+        let view = FleetView {
+            instances: &self.instances,
+            weights: &self.model.weights,
+            breakers: &self.breakers,
+            max_connections: self.max_connections,
+            now: self.now,
+        };
+        self.balancer.refresh(i, &view);
+    }
+
+    /// Draws one attempt's work: CPU time and LLM calls (a failed call ends
+    /// the attempt there). First attempts draw from the request-shape and
+    /// LLM streams in arrival order, so every configuration on one seed
+    /// sees the same work per request; retries draw from their own stream.
+    fn draw_work(&mut self, retry: bool) -> (Nanos, bool) {
+        let model = self.model;
+        let (shape, llm) = if retry {
+            (&mut self.retry_rng, None)
+        } else {
+            (&mut self.shape_rng, Some(&mut self.llm_rng))
+        };
+        let mut service = model
+            .cpu_time
+            .as_ref()
+            .map_or(Nanos::ZERO, |d| d.sample(shape));
+        let rng = match llm {
+            Some(l) => l,
+            None => &mut self.retry_rng,
+        };
+        let mut fails = false;
+        for _ in 0..model.llm_calls {
+            let call = model.llm_latency.sample(rng);
+            let call_fails =
+                model.llm_error_rate > 0.0 && rng.random::<f64>() < model.llm_error_rate;
+            if !fails {
+                service += call;
+                fails = call_fails;
+            }
+        }
+        (service, fails)
+    }
+
     fn on_arrival(&mut self) {
         let now = self.now;
         if let Some(t) = self.next_arrival(now) {
@@ -242,80 +379,55 @@ impl<'m> Engine<'m> {
         }
         let measured = now >= self.model.warmup;
         self.counts.arrivals += u64::from(measured);
-
-        // The request's work is drawn at arrival, in arrival order, so every
-        // configuration run on this seed sees the same work per request.
-        let model = self.model;
-        let mut service = model
-            .cpu_time
-            .as_ref()
-            .map_or(Nanos::ZERO, |d| d.sample(&mut self.shape_rng));
-        let mut fails = false;
-        for _ in 0..model.llm_calls {
-            let call = model.llm_latency.sample(&mut self.llm_rng);
-            let call_fails =
-                model.llm_error_rate > 0.0 && self.llm_rng.random::<f64>() < model.llm_error_rate;
-            if !fails {
-                service += call;
-                fails = call_fails;
+        let (service, fails) = self.draw_work(false);
+        let user = match &self.model.users {
+            Some(u) => match &u.zipf {
+                Some(z) => (z.sample(&mut self.users_rng) as u32).clamp(1, u.count) - 1,
+                None => self.users_rng.random_range(0..u.count),
+            },
+            None => 0,
+        };
+        if let Some(l) = &mut self.limiter {
+            let key = match l.config().key {
+                RateKey::Global => GLOBAL_KEY,
+                RateKey::User => u64::from(user),
+                RateKey::Tenant => {
+                    u64::from(user % self.model.users.as_ref().map_or(1, |u| u.tenants))
+                }
+                RateKey::Ip => u64::from(u32::from_be_bytes(user_ip(user))),
+            };
+            if !l.check(now, key) {
+                if measured {
+                    self.counts.rejected += 1;
+                    self.reasons.rate_limited += 1;
+                }
+                return;
             }
         }
-
-        let view = FleetView {
-            instances: &self.instances,
-            weights: &self.model.weights,
-            max_connections: self.max_connections,
-        };
-        let who = RequestInfo::default();
-        let Some(i) = self.balancer.pick(now, &who, &view, &mut self.routing_rng) else {
-            self.counts.rejected += u64::from(measured);
-            return;
-        };
-        debug_assert!(
-            i < self.instances.len(),
-            "balancer picked {i} of {}",
-            self.instances.len()
-        );
-
         let req = self.alloc(Request {
             arrival: now,
+            dispatched: now,
             service,
-            instance: i as u32,
+            instance: 0,
             gen: 0,
+            attempt: 0,
+            attempts: 1,
+            prev_backoff: Nanos::ZERO,
+            user,
             state: State::Queued,
             measured,
             fails,
+            retrying: false,
         });
-        let gen = self.requests[req as usize].gen;
-        if let Some(timeout) = model.request_timeout {
+        if let Some(timeout) = self.model.request_timeout {
+            let gen = self.requests[req as usize].gen;
             self.events.push(now + timeout, Event::Timeout { req, gen });
         }
-        let inst = &mut self.instances[i];
-        inst.routed += u64::from(measured);
-        let has_slot = inst.running < inst.slots;
-        if has_slot {
-            self.start(req);
-        } else {
-            let inst = &mut self.instances[i];
-            inst.settle(now);
-            inst.queued += 1;
-            inst.queue.push_back((req, gen));
-        }
-        self.touched(i);
-    }
-
-    /// Tells the balancer that instance `i`'s load changed.
-    #[inline]
-    fn touched(&mut self, i: usize) {
-        let view = FleetView {
-            instances: &self.instances,
-            weights: &self.model.weights,
-            max_connections: self.max_connections,
-        };
-        self.balancer.refresh(i, &view);
+        self.dispatch(req);
     }
 
     fn alloc(&mut self, r: Request) -> u32 {
+        self.live += 1;
         match self.free.pop() {
             Some(idx) => {
                 let slot = &mut self.requests[idx as usize];
@@ -330,37 +442,129 @@ impl<'m> Engine<'m> {
         }
     }
 
-    fn release(&mut self, req: u32) {
+    /// Sends the request's current attempt to an instance, or fails the
+    /// attempt.
+    fn dispatch(&mut self, req: u32) {
+        let now = self.now;
+        if self
+            .model
+            .max_connections
+            .is_some_and(|m| self.held >= u64::from(m))
+        {
+            self.attempt_failed(req, Cause::OverConnectionLimit);
+            return;
+        }
+        let r = self.requests[req as usize];
+        let who = RequestInfo {
+            key: Some(u64::from(r.user)),
+            client_ip: Some(user_ip(r.user)),
+            client_region: None,
+        };
+        let view = FleetView {
+            instances: &self.instances,
+            weights: &self.model.weights,
+            breakers: &self.breakers,
+            max_connections: self.max_connections,
+            now,
+        };
+        let Some(i) = self.balancer.pick(now, &who, &view, &mut self.routing_rng) else {
+            let cause = self.why_nothing_eligible();
+            self.attempt_failed(req, cause);
+            return;
+        };
+        debug_assert!(
+            self.view().is_eligible(i),
+            "balancer picked ineligible instance {i}"
+        );
+        if let Some(b) = self.breakers.get_mut(i) {
+            let permitted = b.try_acquire(now);
+            debug_assert!(permitted, "breaker refused an eligible instance");
+        }
+        let attempt = self.next_attempt;
+        self.next_attempt = self.next_attempt.wrapping_add(1);
         let r = &mut self.requests[req as usize];
-        r.state = State::Free;
-        r.gen = r.gen.wrapping_add(1);
-        self.free.push(req);
+        r.instance = i as u32;
+        r.dispatched = now;
+        r.attempt = attempt;
+        let measured = r.measured;
+        let inst = &mut self.instances[i];
+        inst.routed += u64::from(measured);
+        if inst.crashed > 0 {
+            // Connection refused: the attempt fails at once.
+            self.observe_attempt(i, Nanos::ZERO, false);
+            self.touched(i);
+            self.attempt_failed(req, Cause::InstanceDown);
+            return;
+        }
+        self.held += 1;
+        if inst.running < inst.slots {
+            self.start(req);
+        } else {
+            inst.settle(now);
+            inst.queued += 1;
+            inst.queue.push_back((req, attempt));
+            self.requests[req as usize].state = State::Queued;
+            if let Some(ct) = self.model.connection_timeout {
+                self.events
+                    .push(now + ct, Event::ConnTimeout { req, attempt });
+            }
+        }
+        self.touched(i);
     }
 
-    /// Puts `req` in a slot of its instance, which must have one free.
+    /// Why the balancer found no instance: over a limit if some in-rotation
+    /// instance is full, circuit open if their breakers block them all,
+    /// else no healthy instance. Only on the rejection path.
+    fn why_nothing_eligible(&self) -> Cause {
+        let view = self.view();
+        let (mut in_rotation, mut full) = (false, false);
+        for (i, inst) in self.instances.iter().enumerate() {
+            if inst.in_rotation() {
+                in_rotation = true;
+                full |= view.breaker_permits(i) && inst.active() >= self.max_connections;
+            }
+        }
+        match (in_rotation, full) {
+            (false, _) => Cause::NoHealthyInstance,
+            (true, true) => Cause::OverConnectionLimit,
+            (true, false) => Cause::CircuitOpen,
+        }
+    }
+
+    /// Puts `req` in a slot of its instance, which must have one free. A
+    /// hung instance takes it and never answers.
     fn start(&mut self, req: u32) {
         let now = self.now;
         let r = &mut self.requests[req as usize];
         r.state = State::Running;
-        let (gen, service, i) = (r.gen, r.service, r.instance as usize);
+        let (attempt, service, i) = (r.attempt, r.service, r.instance as usize);
         let inst = &mut self.instances[i];
         debug_assert!(inst.running < inst.slots, "start on a full instance");
         inst.settle(now);
         inst.running += 1;
-        self.events.push(now + service, Event::Finish { req, gen });
+        if inst.hung == 0 {
+            let service = if inst.slow_factor == 1.0 {
+                service
+            } else {
+                Nanos::from_secs_f64(service.as_secs_f64() * inst.slow_factor)
+            };
+            self.events
+                .push(now + service, Event::Finish { req, attempt });
+        }
     }
 
     /// Frees one slot of instance `i` and starts its next live queued
     /// request, if any.
     fn free_slot(&mut self, i: usize) {
         let now = self.now;
+        self.held -= 1;
         let inst = &mut self.instances[i];
         inst.settle(now);
         inst.running -= 1;
         let requests = &self.requests;
-        let next = std::iter::from_fn(|| inst.queue.pop_front()).find(|&(q, g)| {
+        let next = std::iter::from_fn(|| inst.queue.pop_front()).find(|&(q, a)| {
             let r = &requests[q as usize];
-            r.gen == g && r.state == State::Queued
+            r.attempt == a && r.state == State::Queued
         });
         if let Some((q, _)) = next {
             inst.queued -= 1;
@@ -369,46 +573,163 @@ impl<'m> Engine<'m> {
         self.touched(i);
     }
 
-    fn on_finish(&mut self, req: u32, gen: u32) {
-        let r = self.requests[req as usize];
-        if r.gen != gen || r.state != State::Running {
-            return;
-        }
-        if r.measured {
-            if r.fails {
-                self.counts.failed += 1;
-            } else {
-                self.counts.completed += 1;
-                self.latency.record((self.now - r.arrival).0);
+    /// Takes a queued request off instance `i`'s books (its deque entry
+    /// goes stale).
+    fn unqueue(&mut self, i: usize) {
+        self.held -= 1;
+        let inst = &mut self.instances[i];
+        inst.settle(self.now);
+        inst.queued -= 1;
+        self.touched(i);
+    }
+
+    /// What every observer of instance `i` learns from one attempt.
+    fn observe_attempt(&mut self, i: usize, latency: Nanos, success: bool) {
+        let now = self.now;
+        self.balancer.observe(now, i, latency, success);
+        if let Some(o) = &mut self.outlier {
+            if o.record(now, i, success) {
+                self.instances[i].ejected = true;
+                self.resilience.ejections += 1;
             }
         }
-        self.release(req);
+        if let Some(b) = self.breakers.get_mut(i) {
+            if b.record(now, success, latency) {
+                self.resilience.breaker_trips += 1;
+                let at = b.reopen_at();
+                self.events
+                    .push(at, Event::BreakerReopen { inst: i as u32 });
+            }
+        }
+    }
+
+    fn on_finish(&mut self, req: u32, attempt: u32) {
+        let r = self.requests[req as usize];
+        if r.attempt != attempt || r.state != State::Running {
+            return;
+        }
         let i = r.instance as usize;
-        self.balancer
-            .observe(self.now, i, self.now - r.arrival, !r.fails);
+        if self.instances[i].hung > 0 {
+            // The instance hung under it: no answer will come.
+            return;
+        }
+        let success = !r.fails;
+        self.observe_attempt(i, self.now - r.dispatched, success);
         self.free_slot(i);
+        if success {
+            self.finalize(req, Cause::Completed);
+        } else {
+            self.attempt_failed(req, Cause::LlmError);
+        }
     }
 
     fn on_timeout(&mut self, req: u32, gen: u32) {
         let r = self.requests[req as usize];
-        if r.gen != gen {
+        if r.gen != gen || r.state == State::Free {
             return;
         }
-        self.counts.timed_out += u64::from(r.measured);
-        self.release(req);
         let i = r.instance as usize;
-        self.balancer
-            .observe(self.now, i, self.now - r.arrival, false);
         match r.state {
-            State::Running => self.free_slot(i),
-            State::Queued => {
-                let inst = &mut self.instances[i];
-                inst.settle(self.now);
-                inst.queued -= 1;
-                self.touched(i);
+            State::Running => {
+                self.observe_attempt(i, self.now - r.dispatched, false);
+                self.free_slot(i);
             }
-            State::Free => debug_assert!(false, "a live generation on a free request"),
+            State::Queued => self.unqueue(i),
+            State::Backoff | State::Free => {}
         }
+        self.finalize(req, Cause::RequestTimeout);
+    }
+
+    fn on_conn_timeout(&mut self, req: u32, attempt: u32) {
+        let r = self.requests[req as usize];
+        if r.attempt != attempt || r.state != State::Queued {
+            return;
+        }
+        let i = r.instance as usize;
+        self.observe_attempt(i, self.now - r.dispatched, false);
+        self.unqueue(i);
+        self.attempt_failed(req, Cause::ConnectionTimeout);
+    }
+
+    /// An attempt failed: retry it after a backoff if the policy, the
+    /// deadline and the budget allow, else end the request.
+    fn attempt_failed(&mut self, req: u32, cause: Cause) {
+        let now = self.now;
+        let r = self.requests[req as usize];
+        if let Some(cfg) = &self.model.retries {
+            let before_deadline = self
+                .model
+                .request_timeout
+                .is_none_or(|t| now < r.arrival + t);
+            if cause.retryable()
+                && r.attempts < cfg.max_attempts
+                && before_deadline
+                && cfg.budget_allows(self.live, self.active_retries)
+            {
+                let backoff = cfg.backoff(r.attempts, r.prev_backoff, &mut self.retry_rng);
+                let r = &mut self.requests[req as usize];
+                r.state = State::Backoff;
+                r.prev_backoff = backoff;
+                if !r.retrying {
+                    r.retrying = true;
+                    self.active_retries += 1;
+                }
+                let gen = r.gen;
+                self.resilience.retries += u64::from(r.measured);
+                self.events.push(now + backoff, Event::Retry { req, gen });
+                return;
+            }
+        }
+        self.finalize(req, cause);
+    }
+
+    fn on_retry(&mut self, req: u32, gen: u32) {
+        let r = self.requests[req as usize];
+        if r.gen != gen || r.state != State::Backoff {
+            return;
+        }
+        let (service, fails) = self.draw_work(true);
+        let r = &mut self.requests[req as usize];
+        r.attempts += 1;
+        r.service = service;
+        r.fails = fails;
+        self.dispatch(req);
+    }
+
+    /// Ends a request: counts it under its outcome and frees its record.
+    fn finalize(&mut self, req: u32, cause: Cause) {
+        let now = self.now;
+        let r = &mut self.requests[req as usize];
+        if r.retrying {
+            self.active_retries -= 1;
+        }
+        if r.measured {
+            let (c, why) = (&mut self.counts, &mut self.reasons);
+            let (total, reason) = match cause {
+                Cause::Completed => {
+                    self.latency.record((now - r.arrival).0);
+                    (&mut c.completed, None)
+                }
+                Cause::OverConnectionLimit => {
+                    (&mut c.rejected, Some(&mut why.over_connection_limit))
+                }
+                Cause::CircuitOpen => (&mut c.rejected, Some(&mut why.circuit_open)),
+                Cause::NoHealthyInstance => (&mut c.rejected, Some(&mut why.no_healthy_instance)),
+                Cause::RequestTimeout => (&mut c.timed_out, Some(&mut why.request_timeout)),
+                Cause::ConnectionTimeout => (&mut c.timed_out, Some(&mut why.connection_timeout)),
+                Cause::LlmError => (&mut c.failed, Some(&mut why.llm_error)),
+                Cause::InstanceDown => (&mut c.failed, Some(&mut why.instance_down)),
+            };
+            *total += 1;
+            if let Some(r) = reason {
+                *r += 1;
+            }
+        }
+        r.state = State::Free;
+        r.gen = r.gen.wrapping_add(1);
+        r.retrying = false;
+        self.free.push(req);
+        self.live -= 1;
     }
 
     fn finish(mut self) -> Result<RunResult, SimError> {
@@ -422,7 +743,7 @@ impl<'m> Engine<'m> {
             .filter(|r| r.state != State::Free && r.measured)
             .count() as u64;
         let c = self.counts;
-        if !c.conserved() {
+        if !c.conserved() || !self.reasons.consistent_with(&c) {
             return Err(SimError::Conservation {
                 run: model.scenario.name.clone(),
                 replication: self.replication,
@@ -436,9 +757,7 @@ impl<'m> Engine<'m> {
         }
         let window = (model.duration - model.warmup).0 as f64;
         let window_secs = window / 1e9;
-        let mut total_area = 0.0;
-        let mut total_capacity = 0.0;
-        let mut total_held = 0.0;
+        let (mut total_area, mut total_capacity, mut total_held) = (0.0, 0.0, 0.0);
         let instances: Vec<InstanceResult> = self
             .instances
             .iter_mut()
@@ -448,8 +767,8 @@ impl<'m> Engine<'m> {
                 let area = (inst.busy_area - inst.busy_area_at_warmup) as f64;
                 let capacity = f64::from(inst.slots) * window;
                 total_area += area;
-                total_held += (inst.held_area - inst.held_area_at_warmup) as f64;
                 total_capacity += capacity;
+                total_held += (inst.held_area - inst.held_area_at_warmup) as f64;
                 InstanceResult {
                     id: spec.id.clone(),
                     region: spec.region.clone(),
@@ -460,23 +779,28 @@ impl<'m> Engine<'m> {
             .collect();
         let fairness = jain_index(instances.iter().map(|i| i.requests as f64));
         let hours = window_secs / 3600.0;
-        let instance_hours = hours * model.instances.len() as f64;
-        let cost = hours * model.cost_per_hour();
         let slo = SloVerdict::judge(model, &self.latency, &c);
         Ok(RunResult {
             replication: self.replication,
             counts: c,
+            reasons: self.reasons,
+            resilience: self.resilience,
             latency: self.latency.summary(),
             throughput_per_second: c.completed as f64 / window_secs,
             error_rate: c.error_rate(),
             utilization: total_area / total_capacity,
             mean_in_system: total_held / window,
             fairness,
-            instance_hours,
-            cost,
+            instance_hours: hours * model.instances.len() as f64,
+            cost: hours * model.cost_per_hour(),
             slo,
             instances,
             recorder: self.latency,
         })
     }
+}
+
+/// A stable IPv4 address for user `u` (in 10.0.0.0/8).
+fn user_ip(u: u32) -> [u8; 4] {
+    [10, (u >> 16) as u8, (u >> 8) as u8, u as u8]
 }

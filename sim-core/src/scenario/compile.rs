@@ -1,12 +1,15 @@
 //! Checking a parsed scenario across fields and turning it into the model
 //! the engine runs.
 
-use super::{load::nearest, Scenario};
+use super::{load::nearest, FailureKind, FailureMode, Scenario};
 use crate::dist::{DistSpec, Sampler};
 use crate::error::{Problem, ScenarioError};
 use std::fmt;
 use std::path::Path;
-use strategies::{LoadBalancer, LoadBalancingConfig, Nanos};
+use strategies::{
+    CircuitBreakerConfig, ConfigError, HealthCheckConfig, LoadBalancer, LoadBalancingConfig, Nanos,
+    OutlierDetectionConfig, RateKey, RateLimitConfig, RetryConfig,
+};
 
 /// Most instances one scenario may define.
 const MAX_INSTANCES: u64 = 1_000_000;
@@ -53,8 +56,65 @@ pub struct Model {
     pub max_connections_per_instance: Option<u32>,
     /// Deadline after arrival.
     pub request_timeout: Option<Nanos>,
+    /// Most requests the fleet holds at once.
+    pub max_connections: Option<u32>,
+    /// Longest wait in an instance queue.
+    pub connection_timeout: Option<Nanos>,
+    /// Active health checks, when enabled.
+    pub health_check: Option<HealthCheckConfig>,
+    /// Outlier ejection.
+    pub outlier_detection: Option<OutlierDetectionConfig>,
+    /// Per-instance circuit breakers, when enabled.
+    pub circuit_breaker: Option<CircuitBreakerConfig>,
+    /// Entry rate limit, when enabled.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Retries.
+    pub retries: Option<RetryConfig>,
+    /// The user population, if modelled.
+    pub users: Option<UserModel>,
+    /// Random instance failures.
+    pub random_failures: Option<RandomFailureModel>,
+    /// Scheduled failures, in file order.
+    pub failure_events: Vec<CompiledFailure>,
     /// SLO objectives.
     pub objectives: Vec<Objective>,
+}
+
+/// The user population requests are drawn from.
+#[derive(Debug, Clone)]
+pub struct UserModel {
+    /// Distinct users.
+    pub count: u32,
+    /// Zipf over user ranks, or `None` for uniform.
+    pub zipf: Option<rand_distr::Zipf<f64>>,
+    /// Tenants (user `u` belongs to tenant `u % tenants`).
+    pub tenants: u32,
+}
+
+/// Random failures of every instance.
+#[derive(Debug, Clone)]
+pub struct RandomFailureModel {
+    /// Time from repair to failure.
+    pub between: Sampler,
+    /// Time to repair.
+    pub repair: Sampler,
+    /// How a failed instance behaves.
+    pub mode: FailureMode,
+}
+
+/// A scheduled failure, resolved to instance indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledFailure {
+    /// What happens.
+    pub kind: FailureKind,
+    /// Start.
+    pub at: Nanos,
+    /// Length.
+    pub duration: Nanos,
+    /// Affected instances.
+    pub instances: Vec<u32>,
+    /// Slowdown factor (slow-instance).
+    pub factor: f64,
 }
 
 /// The arrival rate from `at` until the next step.
@@ -409,8 +469,229 @@ impl Scenario {
             }
         }
 
+        // deployment: policies from `strategies`, checked by their own rules.
+        let d = &self.deployment;
+        let mut policy = |path: &str, r: Result<(), ConfigError>| {
+            if let Err(e) = r {
+                c.fail(format!("deployment.{path}.{}", e.key), e.message);
+            }
+        };
+        if let Some(h) = &d.health_check {
+            policy("healthCheck", h.validate());
+        }
+        if let Some(o) = &d.outlier_detection {
+            policy("outlierDetection", o.validate());
+        }
+        if let Some(b) = &d.circuit_breaker {
+            policy("circuitBreaker", b.validate());
+        }
+        if let Some(r) = &d.rate_limit {
+            policy("rateLimit", r.validate());
+        }
+        if let Some(r) = &d.retries {
+            policy("retries", r.validate());
+        }
+        let users = self.workload.users.as_ref().and_then(|u| {
+            if u.count == 0 {
+                c.fail("workload.users.count", "must be at least 1");
+                return None;
+            }
+            if u.tenants == 0 || u.tenants > u.count {
+                c.fail(
+                    "workload.users.tenants",
+                    format!(
+                        "must be from 1 to users.count ({}), found {}",
+                        u.count, u.tenants
+                    ),
+                );
+                return None;
+            }
+            if !(u.skew.is_finite() && u.skew >= 0.0) {
+                c.fail(
+                    "workload.users.skew",
+                    format!("must be 0 (uniform) or more, found {}", u.skew),
+                );
+                return None;
+            }
+            let zipf = if u.skew > 0.0 {
+                rand_distr::Zipf::new(f64::from(u.count), u.skew).ok()
+            } else {
+                None
+            };
+            Some(UserModel {
+                count: u.count,
+                zipf,
+                tenants: u.tenants,
+            })
+        });
+        if let Some(r) = d.rate_limit.as_ref().filter(|r| r.enabled) {
+            if r.key != RateKey::Global && users.is_none() {
+                c.fail(
+                    "deployment.rateLimit.key",
+                    "a per-user, per-tenant or per-IP limit needs `workload.users` to say who sends requests",
+                );
+            }
+        }
+
+        // failures
+        let mut random_failures = None;
+        let mut failure_events = Vec::new();
+        if let Some(f) = &self.failures {
+            if let Some(r) = &f.random {
+                let between = DistSpec::Exponential {
+                    mean: r.mean_time_between_failures,
+                }
+                .sampler();
+                let repair = DistSpec::Exponential {
+                    mean: r.mean_time_to_repair,
+                }
+                .sampler();
+                match (between, repair) {
+                    (Ok(between), Ok(repair)) => {
+                        random_failures = Some(RandomFailureModel {
+                            between,
+                            repair,
+                            mode: r.mode,
+                        })
+                    }
+                    (Err(_), _) => c.fail(
+                        "failures.random.meanTimeBetweenFailures",
+                        "must be longer than 0s",
+                    ),
+                    (_, Err(_)) => {
+                        c.fail("failures.random.meanTimeToRepair", "must be longer than 0s")
+                    }
+                }
+            }
+            for (k, e) in f.events.iter().enumerate() {
+                let path = format!("failures.events[{k}]");
+                let targets: Vec<u32> = match e.kind {
+                    FailureKind::RegionOutage => {
+                        if e.instance.is_some() {
+                            c.fail(
+                                format!("{path}.instance"),
+                                "region-outage takes `region`, not `instance`",
+                            );
+                        }
+                        match &e.region {
+                            None => {
+                                c.fail(
+                                    format!("{path}.region"),
+                                    "region-outage needs the region that fails",
+                                );
+                                continue;
+                            }
+                            Some(r) => {
+                                let hit: Vec<u32> = instances
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(_, i)| i.region == *r)
+                                    .map(|(k, _)| k as u32)
+                                    .collect();
+                                if hit.is_empty() {
+                                    let mut msg = format!("unknown region `{r}`");
+                                    if let Some(n) = nearest(
+                                        r,
+                                        self.deployment.regions.keys().map(String::as_str),
+                                    ) {
+                                        msg.push_str(&format!("; did you mean `{n}`?"));
+                                    }
+                                    c.fail(format!("{path}.region"), msg);
+                                }
+                                hit
+                            }
+                        }
+                    }
+                    _ => {
+                        if e.region.is_some() {
+                            c.fail(
+                                format!("{path}.region"),
+                                "instance events take `instance`, not `region`",
+                            );
+                        }
+                        match &e.instance {
+                            None => {
+                                c.fail(
+                                    format!("{path}.instance"),
+                                    "needs the instance id, e.g. `us-east-1/0`",
+                                );
+                                continue;
+                            }
+                            Some(id) => match instances.iter().position(|i| i.id == *id) {
+                                Some(k) => vec![k as u32],
+                                None => {
+                                    let mut msg = format!("unknown instance `{id}`");
+                                    if let Some(n) =
+                                        nearest(id, instances.iter().map(|i| i.id.as_str()))
+                                    {
+                                        msg.push_str(&format!("; did you mean `{n}`?"));
+                                    }
+                                    msg.push_str("; instances are named `region/index` from 0");
+                                    c.fail(format!("{path}.instance"), msg);
+                                    continue;
+                                }
+                            },
+                        }
+                    }
+                };
+                let factor = match (e.kind, e.factor) {
+                    (FailureKind::SlowInstance, Some(f)) if f.is_finite() && f >= 1.0 => f,
+                    (FailureKind::SlowInstance, Some(f)) => {
+                        c.fail(
+                            format!("{path}.factor"),
+                            format!("must be 1 or more, found {f}"),
+                        );
+                        1.0
+                    }
+                    (FailureKind::SlowInstance, None) => {
+                        c.fail(
+                            format!("{path}.factor"),
+                            "slow-instance needs a `factor`, e.g. 3 for three times slower",
+                        );
+                        1.0
+                    }
+                    (_, Some(_)) => {
+                        c.fail(format!("{path}.factor"), "applies only to slow-instance");
+                        1.0
+                    }
+                    (_, None) => 1.0,
+                };
+                if e.duration.nanos() == Nanos::ZERO {
+                    c.fail(format!("{path}.duration"), "must be longer than 0s");
+                }
+                if e.at.nanos() >= duration && duration > Nanos::ZERO {
+                    c.fail(
+                        format!("{path}.at"),
+                        format!("starts at or after run.duration ({})", self.run.duration),
+                    );
+                }
+                failure_events.push(CompiledFailure {
+                    kind: e.kind,
+                    at: e.at.nanos(),
+                    duration: e.duration.nanos(),
+                    instances: targets,
+                    factor,
+                });
+            }
+        }
+
         // deployment.limits
         let limits = &self.deployment.limits;
+        if limits.max_connections == Some(0) {
+            c.fail(
+                "deployment.limits.maxConnections",
+                "must be at least 1 (leave it out for no limit)",
+            );
+        }
+        if limits
+            .connection_timeout
+            .is_some_and(|t| t.nanos() == Nanos::ZERO)
+        {
+            c.fail(
+                "deployment.limits.connectionTimeout",
+                "must be longer than 0s (leave it out for no timeout)",
+            );
+        }
         if limits.max_connections_per_instance == Some(0) {
             c.fail(
                 "deployment.limits.maxConnectionsPerInstance",
@@ -481,6 +762,16 @@ impl Scenario {
             weights,
             max_connections_per_instance: limits.max_connections_per_instance,
             request_timeout: limits.request_timeout.map(|t| t.nanos()),
+            max_connections: limits.max_connections,
+            connection_timeout: limits.connection_timeout.map(|t| t.nanos()),
+            health_check: d.health_check.clone().filter(|h| h.enabled),
+            outlier_detection: d.outlier_detection.clone(),
+            circuit_breaker: d.circuit_breaker.clone().filter(|b| b.enabled),
+            rate_limit: d.rate_limit.clone().filter(|r| r.enabled),
+            retries: d.retries.clone(),
+            users,
+            random_failures,
+            failure_events,
             objectives,
         })
     }

@@ -9,14 +9,20 @@
 mod compile;
 mod load;
 
-pub use compile::{InstanceSpec, Model, Objective, Percentile, StepRate};
+pub use compile::{
+    CompiledFailure, InstanceSpec, Model, Objective, Percentile, RandomFailureModel, StepRate,
+    UserModel,
+};
 pub use load::nearest;
 
 use crate::dist::DistSpec;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use strategies::DurationStr;
-use strategies::LoadBalancingConfig;
+use strategies::{
+    CircuitBreakerConfig, HealthCheckConfig, LoadBalancingConfig, OutlierDetectionConfig,
+    RateLimitConfig, RetryConfig,
+};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +46,9 @@ pub struct Scenario {
     pub instance_types: IndexMap<String, InstanceType>,
     /// The deployment under test.
     pub deployment: Deployment,
+    /// Instance failures: random crashes and scheduled events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Failures>,
     /// Service-level objectives to judge the run against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<Slo>,
@@ -79,6 +88,105 @@ pub struct Workload {
     /// What one agent request does.
     #[serde(default)]
     pub request: RequestShape,
+    /// Who sends requests: needed for per-user, per-tenant or per-IP rate
+    /// limits; without it every request is anonymous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Users>,
+}
+
+/// `workload.users`: the population requests come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Users {
+    /// Distinct users.
+    pub count: u32,
+    /// Zipf exponent of how requests spread over users: 0 is uniform, 1
+    /// is the classic heavy head (default 0).
+    #[serde(default)]
+    pub skew: f64,
+    /// Tenants the users belong to, evenly (default 1).
+    #[serde(default = "one")]
+    pub tenants: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `failures`: what goes wrong with instances.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Failures {
+    /// Random failures of every instance, independently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random: Option<RandomFailures>,
+    /// Scheduled events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<FailureEvent>,
+}
+
+/// Random instance failures: exponential time between failures and time
+/// to repair, per instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RandomFailures {
+    /// Mean time from repair to the next failure.
+    pub mean_time_between_failures: DurationStr,
+    /// Mean time a failure lasts.
+    pub mean_time_to_repair: DurationStr,
+    /// `crash` (refuses connections; requests on it fail at once) or
+    /// `hang` (accepts requests and never answers). Default `crash`.
+    #[serde(default)]
+    pub mode: FailureMode,
+}
+
+/// How a failed instance behaves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureMode {
+    /// Refuses connections: requests on it fail at once, health checks
+    /// fail at once.
+    #[default]
+    Crash,
+    /// Accepts and never answers: requests wait for their timeout, health
+    /// checks time out. Requests caught in it fail when it restarts.
+    Hang,
+}
+
+/// One scheduled failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailureEvent {
+    /// What happens.
+    #[serde(rename = "type")]
+    pub kind: FailureKind,
+    /// Instance id (`region/index`), for instance events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Region, for `region-outage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// When it starts.
+    pub at: DurationStr,
+    /// How long it lasts.
+    pub duration: DurationStr,
+    /// `slow-instance`: service time multiplier (above 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+}
+
+/// Scheduled failure types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// One instance crashes (refuses connections).
+    InstanceCrash,
+    /// One instance hangs (accepts, never answers).
+    InstanceHang,
+    /// One instance serves `factor` times slower.
+    SlowInstance,
+    /// Every instance of a region crashes.
+    RegionOutage,
 }
 
 /// `workload.arrivals`: a Poisson process whose rate may step over time.
@@ -191,6 +299,21 @@ pub struct Deployment {
     /// Connection and time limits.
     #[serde(default)]
     pub limits: Limits,
+    /// Active health checks of every instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckConfig>,
+    /// Passive outlier ejection (Envoy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlier_detection: Option<OutlierDetectionConfig>,
+    /// A circuit breaker in front of each instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreakerConfig>,
+    /// Rate limit at the entry, before balancing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Retries of failed attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<RetryConfig>,
 }
 
 /// One region of the deployment.
@@ -208,6 +331,14 @@ pub struct Region {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Limits {
+    /// Most requests the whole fleet holds at once; the excess is rejected.
+    /// Unlimited when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// Most time a request may wait in an instance's queue before it gets a
+    /// slot; longer waits time out. None when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_timeout: Option<DurationStr>,
     /// Most requests one instance holds, running plus queued; a request the
     /// balancer can place nowhere is rejected. Unlimited when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
