@@ -76,6 +76,52 @@ pub fn describe_model(m: &Model) -> String {
         m.request_timeout
             .map_or_else(|| "none".into(), |t| secs(t.as_secs_f64()))
     );
+    let mut policies = Vec::new();
+    if let Some(h) = &m.health_check {
+        policies.push(format!(
+            "health checks every {} (timeout {}, down after {}, up after {})",
+            h.interval, h.timeout, h.unhealthy_threshold, h.healthy_threshold
+        ));
+    }
+    if let Some(od) = &m.outlier_detection {
+        policies.push(format!(
+            "outlier ejection after {} errors",
+            od.consecutive_errors
+        ));
+    }
+    if let Some(b) = &m.circuit_breaker {
+        policies.push(format!("{:?} circuit breakers per instance", b.kind).to_lowercase());
+    }
+    if let Some(rl) = &m.rate_limit {
+        policies.push(
+            format!(
+                "rate limit {} per {} ({:?}, {:?})",
+                rl.requests, rl.window, rl.strategy, rl.key
+            )
+            .to_lowercase(),
+        );
+    }
+    if let Some(rt) = &m.retries {
+        policies.push(format!("up to {} attempts", rt.max_attempts));
+    }
+    if let Some(c) = m.max_connections {
+        policies.push(format!("fleet cap {c} connections"));
+    }
+    if !policies.is_empty() {
+        let _ = writeln!(o, "  resilience  {}", policies.join("; "));
+    }
+    if m.random_failures.is_some() || !m.failure_events.is_empty() {
+        let _ = writeln!(
+            o,
+            "  failures    {}{} scheduled event(s)",
+            if m.random_failures.is_some() {
+                "random failures; "
+            } else {
+                ""
+            },
+            m.failure_events.len()
+        );
+    }
     let rho = m.offered_utilization();
     let note = if rho >= 1.0 {
         " — overloaded: queues grow without bound"

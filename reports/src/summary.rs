@@ -52,6 +52,60 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         opt_secs(l.p999),
         opt_secs(l.max)
     );
+    let why = &p.reasons;
+    let parts = |items: &[(&str, u64)]| -> String {
+        items
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{k} {}", count(*n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let groups: [(&str, Vec<(&str, u64)>); 3] = [
+        (
+            "rejected",
+            vec![
+                ("rate limited", why.rate_limited),
+                ("over connection limit", why.over_connection_limit),
+                ("circuit open", why.circuit_open),
+                ("no healthy instance", why.no_healthy_instance),
+            ],
+        ),
+        (
+            "timed out",
+            vec![
+                ("request timeout", why.request_timeout),
+                ("connection timeout", why.connection_timeout),
+            ],
+        ),
+        (
+            "failed",
+            vec![
+                ("LLM error", why.llm_error),
+                ("instance down", why.instance_down),
+            ],
+        ),
+    ];
+    let why_lines: Vec<String> = groups
+        .iter()
+        .map(|(label, items)| (label, parts(items)))
+        .filter(|(_, text)| !text.is_empty())
+        .map(|(label, text)| format!("{label}: {text}"))
+        .collect();
+    if !why_lines.is_empty() {
+        let _ = writeln!(o, "Why               {}", why_lines.join("; "));
+    }
+    let ev = &p.resilience;
+    let events = parts(&[
+        ("retries", ev.retries),
+        ("ejections", ev.ejections),
+        ("breaker trips", ev.breaker_trips),
+        ("marked unhealthy", ev.marked_unhealthy),
+        ("instance failures", ev.instance_failures),
+    ]);
+    if !events.is_empty() {
+        let _ = writeln!(o, "Resilience        {events}");
+    }
     let mean = |name: &str| {
         find(&r.summary, name)
             .and_then(|m| m.mean)
