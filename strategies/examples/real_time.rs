@@ -109,11 +109,9 @@ fn main() {
         let (tx, rx) = mpsc::channel::<Job>();
         inboxes.push(tx);
         thread::spawn(move || {
-            let mut served = 0;
-            for (backend, sent, reply) in rx {
+            for (k, (backend, sent, reply)) in rx.into_iter().enumerate() {
                 thread::sleep(b.service);
-                served += 1;
-                let ok = b.fails_after.is_none_or(|n| served <= n);
+                let ok = b.fails_after.is_none_or(|n| k < n);
                 let _ = reply.send((backend, sent, ok));
             }
         });
