@@ -1,39 +1,15 @@
 //! fleetsim benchmarks: `cargo bench -p fleetsim-benches`.
 //!
 //! - `engine`: simulated requests per second through the same path
-//!   `fleetsim run` takes for a scenario file (load, check, run, summarise).
+//!   `fleetsim run` takes for a scenario file.
+//! - `pick`: the cost of one balancer decision at 10 to 10,000 instances.
 
 // criterion_group! generates undocumented public functions.
 #![allow(missing_docs)]
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use fleetsim_benches::scenario_path;
-use sim_core::{run_model, Model, RunOptions};
-use std::hint::black_box;
-use std::time::Duration;
+mod balancers;
+mod engine;
 
-/// 10 single-slot instances, least connections, utilization 0.9,
-/// exponential service: the reference model.
-fn engine(c: &mut Criterion) {
-    let path = scenario_path("validation/bench-least-conn-10x1.json");
-    let model = Model::from_file(&path).expect("bench scenario loads");
-    let requests = run_model(&model, RunOptions::default())
-        .expect("bench scenario runs")
-        .pooled
-        .counts
-        .arrivals;
-    let mut g = c.benchmark_group("engine");
-    g.throughput(Throughput::Elements(requests));
-    g.sample_size(10);
-    g.measurement_time(Duration::from_secs(10));
-    g.bench_function("least-conn-10x1-rho0.9", |b| {
-        b.iter(|| {
-            let m = Model::from_file(black_box(&path)).expect("loads");
-            black_box(run_model(&m, RunOptions::default()).expect("runs"))
-        })
-    });
-    g.finish();
-}
+use criterion::criterion_main;
 
-criterion_group!(benches, engine);
-criterion_main!(benches);
+criterion_main!(engine::benches, balancers::benches);

@@ -1,0 +1,98 @@
+//! One balancer decision, with the index upkeep a request causes: pick,
+//! the picked backend's load goes up (refresh), another backend's request
+//! finishes (refresh). At 10, 100, 1,000 and 10,000 backends.
+
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use rand::SeedableRng;
+use std::hint::black_box;
+use std::time::Duration;
+use strategies::{BackendState, Balancer, LoadBalancingConfig, Nanos, RequestInfo, StrategyKind};
+
+const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+
+fn configs() -> Vec<(String, LoadBalancingConfig)> {
+    let mut v = Vec::new();
+    for k in StrategyKind::ALL {
+        let algos: Vec<Option<&str>> = if k.algorithms().is_empty() {
+            vec![None]
+        } else {
+            k.algorithms().iter().map(|a| Some(*a)).collect()
+        };
+        for a in algos {
+            let name = match a {
+                Some(a) => format!("{k}/{a}"),
+                None => k.to_string(),
+            };
+            v.push((
+                name,
+                LoadBalancingConfig {
+                    strategy: *k,
+                    algorithm: a.map(str::to_string),
+                    ..Default::default()
+                },
+            ));
+        }
+    }
+    v
+}
+
+fn pick(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pick");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(20);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(2));
+    let weight_aware = [
+        "weighted/smooth",
+        "weighted/edf",
+        "least-connections",
+        "random/weighted",
+        "power-of-two/envoy",
+    ];
+    let cases = configs().into_iter().flat_map(|(name, cfg)| {
+        let mixed = weight_aware
+            .contains(&name.as_str())
+            .then(|| (format!("{name}/weights-1-4"), cfg.clone(), true));
+        std::iter::once((name, cfg, false)).chain(mixed)
+    });
+    for (name, cfg, mixed) in cases {
+        for n in SIZES {
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
+            // A loaded fleet: 0 to 7 requests each; weights all 1, or 1 to 4.
+            let mut fleet: Vec<BackendState> = (0..n)
+                .map(|i| BackendState {
+                    eligible: true,
+                    active: (i * 7 % 8) as u32,
+                    weight: if mixed { (i % 4) as u32 + 1 } else { 1 },
+                })
+                .collect();
+            let mut lb = cfg.build().expect("default config builds");
+            let info = RequestInfo::default();
+            for i in 0..n {
+                lb.refresh(i, &fleet[..]);
+            }
+            let mut t = 0u64;
+            let mut done = 0usize;
+            g.bench_with_input(BenchmarkId::new(&name, n), &n, |b, &n| {
+                b.iter(|| {
+                    t += 1_000;
+                    let now = Nanos(t);
+                    let i = lb.pick(now, &info, &fleet[..], &mut rng).expect("eligible");
+                    fleet[i].active += 1;
+                    lb.refresh(i, &fleet[..]);
+                    // Keep the load steady: a request somewhere finishes.
+                    done = (done + 7919) % n;
+                    if fleet[done].active > 0 {
+                        fleet[done].active -= 1;
+                        lb.refresh(done, &fleet[..]);
+                        lb.observe(now, done, Nanos(5_000_000), true);
+                    }
+                    black_box(i)
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, pick);
