@@ -74,3 +74,80 @@ fn first_and_score_based_balancers_herd() {
     assert!(fairness(&perf) < 0.6, "{}", fairness(&perf));
     assert!(!perf.pooled.slo.pass);
 }
+
+fn hashing_scenario(users: u32, lb: &str) -> ScenarioResult {
+    let text = format!(
+        r#"{{
+      "name": "hashing", "run": {{ "seed": 3, "duration": "20m" }},
+      "workload": {{ "arrivals": {{ "ratePerSecond": 10 }}, "users": {{ "count": {users} }} }},
+      "llm": {{ "models": {{ "m": {{ "latency": {{ "dist": "exponential", "mean": "200ms" }} }} }} }},
+      "instanceTypes": {{ "t": {{ "slots": 8 }} }},
+      "deployment": {{ "regions": {{ "r": {{ "instances": 10 }} }}, "loadBalancing": {lb} }}
+    }}"#
+    );
+    let m = Model::from_json(&text, "hashing.json").unwrap_or_else(|e| panic!("{e}"));
+    run_model(&m, RunOptions::default()).unwrap()
+}
+
+#[test]
+fn hashing_and_affinity_keep_a_client_on_one_instance() {
+    // One user: every request lands on one of ten instances (fairness
+    // 1/10) under ip-hash, consistent hashing (ring and Maglev) and sticky
+    // sessions over round robin; plain round robin spreads it evenly.
+    for lb in [
+        r#"{ "strategy": "ip-hash" }"#,
+        r#"{ "strategy": "consistent-hash" }"#,
+        r#"{ "strategy": "consistent-hash", "algorithm": "maglev" }"#,
+        r#"{ "strategy": "round-robin", "sessionAffinity": { "enabled": true, "type": "cookie", "ttl": "1h" } }"#,
+        r#"{ "strategy": "least-connections", "sessionAffinity": { "type": "ip" } }"#,
+    ] {
+        let r = hashing_scenario(1, lb);
+        assert!(
+            (fairness(&r) - 0.1).abs() < 1e-9,
+            "{lb}: fairness {}",
+            fairness(&r)
+        );
+    }
+    assert!(fairness(&hashing_scenario(1, r#"{ "strategy": "round-robin" }"#)) > 0.999);
+    // Many users spread out again (the ring's 160 points per instance keep
+    // shares within about 15% of even).
+    let many = hashing_scenario(5_000, r#"{ "strategy": "consistent-hash" }"#);
+    assert!(fairness(&many) > 0.95, "{}", fairness(&many));
+}
+
+#[test]
+fn bounded_loads_cap_a_hot_key() {
+    // Ten users, one of them sending most of the traffic (skew 3): plain
+    // consistent hashing piles it on one instance; a balance factor of
+    // 125% spreads the excess.
+    let skewed = |lb: &str| {
+        let text = format!(
+            r#"{{
+          "name": "bounded", "run": {{ "seed": 5, "duration": "20m" }},
+          "workload": {{ "arrivals": {{ "ratePerSecond": 30 }}, "users": {{ "count": 10, "skew": 3 }} }},
+          "llm": {{ "models": {{ "m": {{ "latency": {{ "dist": "exponential", "mean": "500ms" }} }} }} }},
+          "instanceTypes": {{ "t": {{ "slots": 8 }} }},
+          "deployment": {{ "regions": {{ "r": {{ "instances": 5 }} }}, "loadBalancing": {lb} }}
+        }}"#
+        );
+        run_model(
+            &Model::from_json(&text, "b.json").unwrap(),
+            RunOptions::default(),
+        )
+        .unwrap()
+    };
+    let plain = skewed(r#"{ "strategy": "consistent-hash" }"#);
+    let bounded = skewed(r#"{ "strategy": "consistent-hash", "hashBalanceFactor": 125 }"#);
+    assert!(
+        fairness(&bounded) > fairness(&plain) + 0.2,
+        "{} vs {}",
+        fairness(&bounded),
+        fairness(&plain)
+    );
+    assert!(
+        p99(&bounded) < p99(&plain),
+        "{} vs {}",
+        p99(&bounded),
+        p99(&plain)
+    );
+}

@@ -455,9 +455,12 @@ impl<'m> Engine<'m> {
             return;
         }
         let r = self.requests[req as usize];
+        // Without a user model requests are anonymous: hashing and affinity
+        // have nothing to go on and fall back to their default.
+        let known = self.model.users.is_some();
         let who = RequestInfo {
-            key: Some(u64::from(r.user)),
-            client_ip: Some(user_ip(r.user)),
+            key: known.then_some(u64::from(r.user)),
+            client_ip: known.then(|| user_ip(r.user)),
             client_region: None,
         };
         let view = FleetView {
@@ -800,7 +803,11 @@ impl<'m> Engine<'m> {
     }
 }
 
-/// A stable IPv4 address for user `u` (in 10.0.0.0/8).
+/// A stable IPv4 address for user `u`, spread over many /24 networks (a
+/// 32-bit mix of the id, so nearby ids land in unrelated networks).
 fn user_ip(u: u32) -> [u8; 4] {
-    [10, (u >> 16) as u8, (u >> 8) as u8, u as u8]
+    let mut z = u64::from(u).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) as u32).to_be_bytes()
 }

@@ -1,8 +1,9 @@
 //! The `loadBalancing` block of a deployment config.
 
 use super::{
-    Edf, First, LeastConnections, PeakEwma, PerformanceBased, PowerOfTwo, RandomPick, ResponseTime,
-    RoundRobin, SmoothWeighted,
+    BoundedLoad, ConsistentHash, Edf, First, HashAlgorithm, IpHash, LeastConnections, PeakEwma,
+    PerformanceBased, PowerOfTwo, RandomPick, ResponseTime, RoundRobin, SessionAffinityConfig,
+    SmoothWeighted, StickySessions,
 };
 use crate::{ConfigError, DurationStr, Nanos};
 use indexmap::IndexMap;
@@ -57,6 +58,14 @@ pub struct LoadBalancingConfig {
     /// weight by `weight / maxFails` (default 1; 0 disables).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_fails: Option<u32>,
+    /// `consistent-hash`: bounded loads, as Envoy's `hash_balance_factor`
+    /// in percent (e.g. 125: no backend above 1.25 x the mean load); none
+    /// by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_balance_factor: Option<u32>,
+    /// Sticky sessions over the strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_affinity: Option<SessionAffinityConfig>,
 }
 
 /// Balancer names as written in `loadBalancing.strategy`.
@@ -85,6 +94,10 @@ pub enum StrategyKind {
     PerformanceBased,
     /// The first eligible backend (Caddy `first`).
     First,
+    /// nginx `ip_hash` on the client's /24.
+    IpHash,
+    /// Consistent hashing on the user or session key.
+    ConsistentHash,
 }
 
 impl StrategyKind {
@@ -99,6 +112,8 @@ impl StrategyKind {
         StrategyKind::ResponseTime,
         StrategyKind::PerformanceBased,
         StrategyKind::First,
+        StrategyKind::IpHash,
+        StrategyKind::ConsistentHash,
     ];
 
     /// The name used in scenario files.
@@ -113,6 +128,8 @@ impl StrategyKind {
             StrategyKind::ResponseTime => "response-time",
             StrategyKind::PerformanceBased => "performance-based",
             StrategyKind::First => "first",
+            StrategyKind::IpHash => "ip-hash",
+            StrategyKind::ConsistentHash => "consistent-hash",
         }
     }
 
@@ -122,6 +139,7 @@ impl StrategyKind {
             StrategyKind::Weighted => &["smooth", "edf"],
             StrategyKind::PowerOfTwo => &["envoy", "tower"],
             StrategyKind::Random => &["weighted", "unweighted"],
+            StrategyKind::ConsistentHash => &["ring", "maglev"],
             _ => &[],
         }
     }
@@ -135,6 +153,7 @@ impl StrategyKind {
             StrategyKind::Random => &["algorithm"],
             StrategyKind::PeakEwma => &["defaultRtt", "decay"],
             StrategyKind::ResponseTime => &["window"],
+            StrategyKind::ConsistentHash => &["algorithm", "hashBalanceFactor"],
             _ => &[],
         }
     }
@@ -163,11 +182,27 @@ impl LoadBalancingConfig {
         add(self.default_rtt.is_some(), "defaultRtt");
         add(self.decay.is_some(), "decay");
         add(self.max_fails.is_some(), "maxFails");
+        add(self.hash_balance_factor.is_some(), "hashBalanceFactor");
         v
     }
 
-    /// Checks the parameters against the strategy and builds the balancer.
+    /// Checks the parameters against the strategy and builds the balancer,
+    /// wrapped in sticky sessions when `sessionAffinity` is enabled.
     pub fn build(&self) -> Result<super::LoadBalancer, ConfigError> {
+        let base = self.build_strategy()?;
+        match &self.session_affinity {
+            Some(a) if a.enabled => {
+                a.validate()?;
+                Ok(super::LoadBalancer::Sticky(Box::new(StickySessions::new(
+                    a.clone(),
+                    base,
+                ))))
+            }
+            _ => Ok(base),
+        }
+    }
+
+    fn build_strategy(&self) -> Result<super::LoadBalancer, ConfigError> {
         use super::LoadBalancer as L;
         let s = self.strategy;
         for key in self.set_keys() {
@@ -259,6 +294,27 @@ impl LoadBalancingConfig {
             )?)),
             StrategyKind::PerformanceBased => L::PerformanceBased(PerformanceBased::new()),
             StrategyKind::First => L::First(First),
+            StrategyKind::IpHash => L::IpHash(IpHash::new()),
+            StrategyKind::ConsistentHash => {
+                let bounded = match self.hash_balance_factor {
+                    None => None,
+                    Some(f) if f > 100 => Some(BoundedLoad {
+                        factor: f64::from(f) / 100.0,
+                    }),
+                    Some(f) => {
+                        return Err(ConfigError::new(
+                            "hashBalanceFactor",
+                            format!("must be above 100 (percent of the mean load), found {f}"),
+                        ))
+                    }
+                };
+                let alg = if algorithm == "maglev" {
+                    HashAlgorithm::Maglev
+                } else {
+                    HashAlgorithm::Ring
+                };
+                L::ConsistentHash(ConsistentHash::new(alg, bounded))
+            }
         })
     }
 }

@@ -21,9 +21,15 @@
 //! | `response-time` | [`ResponseTime`] | the SwiftClaw doc | O(n) |
 //! | `performance-based` | [`PerformanceBased`] | the AgenticGoKit doc | O(n) |
 //! | `first` | [`First`] | Caddy `first` | O(1) while the first is up |
+//! | `ip-hash` | [`IpHash`] | nginx `ip_hash` | O(log n) |
+//! | `consistent-hash` | [`ConsistentHash`] | ketama ring / Maglev, bounded loads | O(log n) ring, O(1) Maglev |
+//!
+//! `sessionAffinity` wraps any of them in [`StickySessions`].
 
+mod affinity;
 mod config;
 mod eligible;
+mod hashing;
 mod least_conn;
 mod p2c;
 mod peak_ewma;
@@ -33,7 +39,12 @@ mod response_time;
 mod round_robin;
 mod weighted;
 
+pub use affinity::{AffinityType, SessionAffinityConfig, StickySessions};
 pub use config::{LoadBalancingConfig, StrategyKind};
+pub use hashing::{
+    ip_hash_step, maglev_table, BoundedLoad, ConsistentHash, HashAlgorithm, IpHash,
+    MAGLEV_TABLE_SIZE, RING_POINTS_PER_WEIGHT,
+};
 pub use least_conn::LeastConnections;
 pub use p2c::{P2cFlavor, PowerOfTwo};
 pub use peak_ewma::{PeakEwma, RttEstimate};
@@ -171,6 +182,9 @@ pub enum LoadBalancer {
     ResponseTime(ResponseTime),
     PerformanceBased(PerformanceBased),
     First(First),
+    IpHash(IpHash),
+    ConsistentHash(ConsistentHash),
+    Sticky(Box<StickySessions>),
 }
 
 macro_rules! each {
@@ -186,6 +200,9 @@ macro_rules! each {
             LoadBalancer::ResponseTime($b) => $e,
             LoadBalancer::PerformanceBased($b) => $e,
             LoadBalancer::First($b) => $e,
+            LoadBalancer::IpHash($b) => $e,
+            LoadBalancer::ConsistentHash($b) => $e,
+            LoadBalancer::Sticky($b) => $e,
         }
     };
 }
@@ -203,6 +220,9 @@ impl LoadBalancer {
             LoadBalancer::ResponseTime(_) => StrategyKind::ResponseTime,
             LoadBalancer::PerformanceBased(_) => StrategyKind::PerformanceBased,
             LoadBalancer::First(_) => StrategyKind::First,
+            LoadBalancer::IpHash(_) => StrategyKind::IpHash,
+            LoadBalancer::ConsistentHash(_) => StrategyKind::ConsistentHash,
+            LoadBalancer::Sticky(s) => s.inner().kind(),
         }
     }
 }
