@@ -33,6 +33,8 @@ pub enum Purpose {
     Failures,
     /// Which user sends each request.
     Users,
+    /// Which client region each request comes from.
+    Clients,
     /// The work of retried attempts and their backoff, apart from first
     /// attempts so that retries never shift anyone else's draws.
     Retries,
@@ -49,6 +51,7 @@ impl Purpose {
             Purpose::Routing => "routing",
             Purpose::Failures => "failures",
             Purpose::Users => "users",
+            Purpose::Clients => "clients",
             Purpose::Retries => "retries",
         }
     }

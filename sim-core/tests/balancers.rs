@@ -151,3 +151,77 @@ fn bounded_loads_cap_a_hot_key() {
         p99(&plain)
     );
 }
+
+fn multi_region(edit: impl Fn(String) -> String) -> ScenarioResult {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/multi-region-failover.json");
+    let text = edit(std::fs::read_to_string(&path).unwrap());
+    let m = Model::from_json(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+    run_model(&m, RunOptions::default()).unwrap()
+}
+
+#[test]
+fn geographic_routing_keeps_clients_near_and_fails_over() {
+    let geo = multi_region(|t| t);
+    let rr = multi_region(|t| {
+        t.replace(
+            r#""strategy": "geographic","#,
+            r#""strategy": "round-robin""#,
+        )
+        .replace(
+            r#""regions": ["us-east-1", "eu-west-1", "ap-southeast-1"],"#,
+            "",
+        )
+        .replace(r#""localStrategy": "least-connections""#, "")
+    });
+    // Nearest region: most requests pay ~10ms instead of a mix up to 220ms.
+    let (g, r) = (
+        geo.pooled.latency.mean.unwrap(),
+        rr.pooled.latency.mean.unwrap(),
+    );
+    assert!(g + 0.03 < r, "geographic mean {g} vs round robin {r}");
+    // The outage takes two instances down for 5 minutes; health checks
+    // (every 10s, 3 failures) notice within ~30s, and European clients
+    // fail over. Only requests in that window fail.
+    assert_eq!(
+        geo.pooled.resilience.marked_unhealthy,
+        2 * 2,
+        "two instances, two replications"
+    );
+    let lost = geo.pooled.reasons.instance_down;
+    assert!(lost > 0 && lost < 400, "lost {lost}");
+    assert!(geo.pooled.slo.pass, "{:?}", geo.pooled.slo);
+}
+
+#[test]
+fn canary_receives_its_percentage() {
+    let r = hashing_scenario(
+        1_000,
+        r#"{ "strategy": "least-connections", "canary": { "percent": 10, "instances": ["r/9"] } }"#,
+    );
+    let run = &r.runs[0];
+    let total: u64 = run.instances.iter().map(|i| i.requests).sum();
+    let share = run.instances[9].requests as f64 / total as f64;
+    // ~12,000 requests: sd of a 10% share is 0.0027; 5 sd = 0.014.
+    assert!((share - 0.1).abs() < 0.014, "{share}");
+}
+
+#[test]
+fn network_and_client_mistakes_are_named() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/multi-region-failover.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    for (from, to, want) in [
+        (r#""eu": 0.4"#, r#""eu": 0.5"#, "workload.clients"),
+        (r#""eu-west-1": "12ms", "#, "", "network.rtt.eu.eu-west-1"),
+        (
+            r#""regions": ["us-east-1", "#,
+            r#""regions": ["us-east-2", "#,
+            "deployment.loadBalancing.regions",
+        ),
+    ] {
+        let bad = text.replacen(from, to, 1);
+        let e = Model::from_json(&bad, &path).unwrap_err();
+        assert_eq!(e.problems()[0].path, want, "{e}");
+    }
+}

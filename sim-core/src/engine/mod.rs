@@ -150,6 +150,7 @@ struct Request {
     attempts: u32,
     prev_backoff: Nanos,
     user: u32,
+    client: u32,
     state: State,
     measured: bool,
     fails: bool,
@@ -184,6 +185,7 @@ pub struct Engine<'m> {
     llm_rng: StreamRng,
     routing_rng: StreamRng,
     users_rng: StreamRng,
+    clients_rng: StreamRng,
     retry_rng: StreamRng,
     failures_rng: StreamRng,
     counts: Counts,
@@ -235,6 +237,7 @@ impl<'m> Engine<'m> {
             llm_rng: stream(seed, replication, Purpose::LlmLatency),
             routing_rng: stream(seed, replication, Purpose::Routing),
             users_rng: stream(seed, replication, Purpose::Users),
+            clients_rng: stream(seed, replication, Purpose::Clients),
             retry_rng: stream(seed, replication, Purpose::Retries),
             failures_rng: stream(seed, replication, Purpose::Failures),
             counts: Counts::default(),
@@ -387,6 +390,16 @@ impl<'m> Engine<'m> {
             },
             None => 0,
         };
+        let regions = &self.model.client_regions;
+        let client = if regions.len() > 1 {
+            let u: f64 = self.clients_rng.random();
+            regions
+                .iter()
+                .position(|(_, acc)| u < *acc)
+                .unwrap_or(regions.len() - 1) as u32
+        } else {
+            0
+        };
         if let Some(l) = &mut self.limiter {
             let key = match l.config().key {
                 RateKey::Global => GLOBAL_KEY,
@@ -414,6 +427,7 @@ impl<'m> Engine<'m> {
             attempts: 1,
             prev_backoff: Nanos::ZERO,
             user,
+            client,
             state: State::Queued,
             measured,
             fails,
@@ -461,7 +475,7 @@ impl<'m> Engine<'m> {
         let who = RequestInfo {
             key: known.then_some(u64::from(r.user)),
             client_ip: known.then(|| user_ip(r.user)),
-            client_region: None,
+            client_region: (!self.model.client_regions.is_empty()).then_some(r.client),
         };
         let view = FleetView {
             instances: &self.instances,
@@ -710,7 +724,12 @@ impl<'m> Engine<'m> {
             let (c, why) = (&mut self.counts, &mut self.reasons);
             let (total, reason) = match cause {
                 Cause::Completed => {
-                    self.latency.record((now - r.arrival).0);
+                    // The client also waits one network round trip.
+                    let t = &self.model.topology;
+                    let rtt = t.rtt.get(r.client as usize).map_or(Nanos::ZERO, |row| {
+                        row[t.region_of[r.instance as usize] as usize]
+                    });
+                    self.latency.record((now - r.arrival + rtt).0);
                     (&mut c.completed, None)
                 }
                 Cause::OverConnectionLimit => {

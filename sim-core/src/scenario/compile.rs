@@ -6,6 +6,7 @@ use crate::dist::{DistSpec, Sampler};
 use crate::error::{Problem, ScenarioError};
 use std::fmt;
 use std::path::Path;
+use strategies::balance::Topology;
 use strategies::{
     CircuitBreakerConfig, ConfigError, HealthCheckConfig, LoadBalancer, LoadBalancingConfig, Nanos,
     OutlierDetectionConfig, RateKey, RateLimitConfig, RetryConfig,
@@ -52,6 +53,12 @@ pub struct Model {
     pub balancer: LoadBalancer,
     /// Static weight per instance (from `loadBalancing.weighted`, else 1).
     pub weights: Vec<u32>,
+    /// Client regions and their cumulative request shares (empty without
+    /// `workload.clients`).
+    pub client_regions: Vec<(String, f64)>,
+    /// Where instances are and how far clients are: regions, priorities,
+    /// round-trip times.
+    pub topology: Topology,
     /// Most requests one instance holds, running plus queued.
     pub max_connections_per_instance: Option<u32>,
     /// Deadline after arrival.
@@ -435,9 +442,104 @@ impl Scenario {
             );
         }
 
+        // workload.clients and network
+        let region_names: Vec<String> = self.deployment.regions.keys().cloned().collect();
+        let clients = &self.workload.clients;
+        let mut client_regions = Vec::new();
+        if !clients.is_empty() {
+            let mut acc = 0.0;
+            for (name, &share) in clients {
+                if !(share.is_finite() && share > 0.0) {
+                    c.fail(
+                        format!("workload.clients.{name}"),
+                        format!("must be a share above 0, found {share}"),
+                    );
+                }
+                acc += share;
+                client_regions.push((name.clone(), acc));
+            }
+            if (acc - 1.0).abs() > 1e-6 {
+                c.fail(
+                    "workload.clients",
+                    format!("shares must sum to 1, found {acc}"),
+                );
+            }
+        }
+        let mut rtt: Vec<Vec<Nanos>> = Vec::new();
+        if let Some(net) = &self.network {
+            if clients.is_empty() {
+                c.fail(
+                    "network",
+                    "round-trip times need `workload.clients` to say where clients are",
+                );
+            }
+            for key in net.rtt.keys() {
+                if !clients.contains_key(key) {
+                    c.fail(
+                        format!("network.rtt.{key}"),
+                        format!("`{key}` is not a client region in workload.clients"),
+                    );
+                }
+            }
+            for (client, _) in clients {
+                let Some(row) = net.rtt.get(client) else {
+                    c.fail(
+                        format!("network.rtt.{client}"),
+                        "missing: give the round-trip time to every fleet region",
+                    );
+                    continue;
+                };
+                for key in row.keys() {
+                    if !self.deployment.regions.contains_key(key) {
+                        let mut msg = format!("`{key}` is not a region of deployment.regions");
+                        if let Some(n) = nearest(key, region_names.iter().map(String::as_str)) {
+                            msg.push_str(&format!("; did you mean `{n}`?"));
+                        }
+                        c.fail(format!("network.rtt.{client}.{key}"), msg);
+                    }
+                }
+                let mut r = Vec::new();
+                for region in &region_names {
+                    match row.get(region) {
+                        Some(d) => r.push(d.nanos()),
+                        None => {
+                            c.fail(
+                                format!("network.rtt.{client}.{region}"),
+                                "missing round-trip time",
+                            );
+                            r.push(Nanos::ZERO);
+                        }
+                    }
+                }
+                rtt.push(r);
+            }
+        } else if !clients.is_empty() {
+            rtt = vec![vec![Nanos::ZERO; region_names.len()]; clients.len()];
+        }
+        let topology = Topology {
+            ids: instances.iter().map(|i| i.id.clone()).collect(),
+            region_of: instances
+                .iter()
+                .map(|i| {
+                    region_names
+                        .iter()
+                        .position(|r| *r == i.region)
+                        .unwrap_or(0) as u32
+                })
+                .collect(),
+            regions: region_names.clone(),
+            priority: self
+                .deployment
+                .regions
+                .values()
+                .map(|r| r.priority.unwrap_or(0))
+                .collect(),
+            rtt,
+        };
+
         // deployment.loadBalancing
         let lb = &self.deployment.load_balancing;
-        let balancer = match lb.build() {
+        let balancer = match lb.build_for(Some(&topology)) {
             Ok(b) => Some(b),
             Err(e) => {
                 c.fail(format!("deployment.loadBalancing.{}", e.key), e.message);
@@ -760,6 +862,8 @@ impl Scenario {
             load_balancing: self.deployment.load_balancing.clone(),
             balancer,
             weights,
+            client_regions,
+            topology,
             max_connections_per_instance: limits.max_connections_per_instance,
             request_timeout: limits.request_timeout.map(|t| t.nanos()),
             max_connections: limits.max_connections,

@@ -46,6 +46,9 @@ pub struct Scenario {
     pub instance_types: IndexMap<String, InstanceType>,
     /// The deployment under test.
     pub deployment: Deployment,
+    /// Round-trip times between client regions and fleet regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
     /// Instance failures: random crashes and scheduled events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failures: Option<Failures>,
@@ -88,10 +91,23 @@ pub struct Workload {
     /// What one agent request does.
     #[serde(default)]
     pub request: RequestShape,
+    /// Where clients are: share of requests per client region (summing to
+    /// 1). Without it clients have no location.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub clients: IndexMap<String, f64>,
     /// Who sends requests: needed for per-user, per-tenant or per-IP rate
     /// limits; without it every request is anonymous.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<Users>,
+}
+
+/// `network`: how far clients are from the fleet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Network {
+    /// `rtt[clientRegion][fleetRegion]`: one round trip, added to the
+    /// latency of every request a client in that region sends there.
+    pub rtt: IndexMap<String, IndexMap<String, DurationStr>>,
 }
 
 /// `workload.users`: the population requests come from.
@@ -325,6 +341,10 @@ pub struct Region {
     /// Which of `instanceTypes`; may be left out when there is only one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_type: Option<String>,
+    /// Failover priority, lower first (the SwiftClaw shape); orders
+    /// regions for `geographic` when clients are equally near. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
 }
 
 /// `deployment.limits`.

@@ -1,5 +1,6 @@
 //! The `loadBalancing` block of a deployment config.
 
+use super::geo::{Canary, Geographic, Topology};
 use super::{
     BoundedLoad, ConsistentHash, Edf, First, HashAlgorithm, IpHash, LeastConnections, PeakEwma,
     PerformanceBased, PowerOfTwo, RandomPick, ResponseTime, RoundRobin, SessionAffinityConfig,
@@ -66,6 +67,35 @@ pub struct LoadBalancingConfig {
     /// Sticky sessions over the strategy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_affinity: Option<SessionAffinityConfig>,
+    /// `geographic`: the regions to route among (the SwiftClaw list);
+    /// all regions when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
+    /// `geographic`: Envoy's overprovisioning factor (default 1.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overprovisioning_factor: Option<f64>,
+    /// `geographic`: Envoy's panic threshold in percent healthy (default
+    /// 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panic_threshold: Option<u32>,
+    /// `geographic`: the balancer within a region (default
+    /// `round-robin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_strategy: Option<StrategyKind>,
+    /// A canary split over any strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryConfig>,
+}
+
+/// `loadBalancing.canary`: send `percent` of traffic to some instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CanaryConfig {
+    /// Share of requests for the canary, 0 to 100 (SwiftClaw's
+    /// `--canary 10`).
+    pub percent: f64,
+    /// The canary instances, by id (`region/index`) or region name.
+    pub instances: Vec<String>,
 }
 
 /// Balancer names as written in `loadBalancing.strategy`.
@@ -98,6 +128,8 @@ pub enum StrategyKind {
     IpHash,
     /// Consistent hashing on the user or session key.
     ConsistentHash,
+    /// The nearest healthy region, then Envoy priority failover.
+    Geographic,
 }
 
 impl StrategyKind {
@@ -114,6 +146,7 @@ impl StrategyKind {
         StrategyKind::First,
         StrategyKind::IpHash,
         StrategyKind::ConsistentHash,
+        StrategyKind::Geographic,
     ];
 
     /// The name used in scenario files.
@@ -130,6 +163,7 @@ impl StrategyKind {
             StrategyKind::First => "first",
             StrategyKind::IpHash => "ip-hash",
             StrategyKind::ConsistentHash => "consistent-hash",
+            StrategyKind::Geographic => "geographic",
         }
     }
 
@@ -154,6 +188,12 @@ impl StrategyKind {
             StrategyKind::PeakEwma => &["defaultRtt", "decay"],
             StrategyKind::ResponseTime => &["window"],
             StrategyKind::ConsistentHash => &["algorithm", "hashBalanceFactor"],
+            StrategyKind::Geographic => &[
+                "regions",
+                "overprovisioningFactor",
+                "panicThreshold",
+                "localStrategy",
+            ],
             _ => &[],
         }
     }
@@ -183,13 +223,58 @@ impl LoadBalancingConfig {
         add(self.decay.is_some(), "decay");
         add(self.max_fails.is_some(), "maxFails");
         add(self.hash_balance_factor.is_some(), "hashBalanceFactor");
+        add(self.regions.is_some(), "regions");
+        add(
+            self.overprovisioning_factor.is_some(),
+            "overprovisioningFactor",
+        );
+        add(self.panic_threshold.is_some(), "panicThreshold");
+        add(self.local_strategy.is_some(), "localStrategy");
         v
     }
 
     /// Checks the parameters against the strategy and builds the balancer,
-    /// wrapped in sticky sessions when `sessionAffinity` is enabled.
+    /// wrapped in sticky sessions when `sessionAffinity` is enabled. For
+    /// strategies that need to know where backends are (`geographic`,
+    /// `canary`), use [`LoadBalancingConfig::build_for`].
     pub fn build(&self) -> Result<super::LoadBalancer, ConfigError> {
-        let base = self.build_strategy()?;
+        self.build_for(None)
+    }
+
+    /// Builds the balancer for a fleet laid out as `topology`.
+    pub fn build_for(
+        &self,
+        topology: Option<&Topology>,
+    ) -> Result<super::LoadBalancer, ConfigError> {
+        let mut base = if self.strategy == StrategyKind::Geographic {
+            self.build_geographic(topology)?
+        } else {
+            self.build_strategy()?
+        };
+        if let Some(c) = &self.canary {
+            let t = topology.ok_or_else(|| {
+                ConfigError::new("canary", "a canary split needs the fleet's instance ids")
+            })?;
+            let is_canary: Vec<bool> = (0..t.ids.len())
+                .map(|i| {
+                    c.instances
+                        .iter()
+                        .any(|n| *n == t.ids[i] || *n == t.regions[t.region_of[i] as usize])
+                })
+                .collect();
+            if let Some(bad) = c
+                .instances
+                .iter()
+                .find(|n| !t.ids.contains(n) && !t.regions.contains(n))
+            {
+                return Err(ConfigError::new(
+                    "canary.instances",
+                    format!("`{bad}` names no instance (`region/index`) or region"),
+                ));
+            }
+            base =
+                super::LoadBalancer::Canary(Box::new(Canary::new(&is_canary, c.percent, &base)?));
+        }
         match &self.session_affinity {
             Some(a) if a.enabled => {
                 a.validate()?;
@@ -202,8 +287,64 @@ impl LoadBalancingConfig {
         }
     }
 
-    fn build_strategy(&self) -> Result<super::LoadBalancer, ConfigError> {
-        use super::LoadBalancer as L;
+    fn build_geographic(
+        &self,
+        topology: Option<&Topology>,
+    ) -> Result<super::LoadBalancer, ConfigError> {
+        self.check_keys()?;
+        let t = topology.ok_or_else(|| {
+            ConfigError::new(
+                "strategy",
+                "geographic routing needs the fleet's regions and client round-trip times",
+            )
+        })?;
+        let local = self.local_strategy.unwrap_or(StrategyKind::RoundRobin);
+        if matches!(local, StrategyKind::Geographic) {
+            return Err(ConfigError::new(
+                "localStrategy",
+                "cannot itself be geographic",
+            ));
+        }
+        let inner = LoadBalancingConfig {
+            strategy: local,
+            weighted: self.weighted.clone(),
+            ..Default::default()
+        }
+        .build_strategy()?;
+        let allowed = match &self.regions {
+            None => None,
+            Some(names) => Some(
+                names
+                    .iter()
+                    .map(|n| {
+                        t.regions
+                            .iter()
+                            .position(|r| r == n)
+                            .map(|p| p as u32)
+                            .ok_or_else(|| {
+                                ConfigError::new(
+                                    "regions",
+                                    format!(
+                                        "unknown region `{n}`; the deployment has: {}",
+                                        t.regions.join(", ")
+                                    ),
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<u32>, _>>()?,
+            ),
+        };
+        let g = Geographic::new(
+            t,
+            &inner,
+            self.overprovisioning_factor.unwrap_or(1.4),
+            self.panic_threshold.unwrap_or(50),
+            allowed.as_deref(),
+        )?;
+        Ok(super::LoadBalancer::Geographic(Box::new(g)))
+    }
+
+    fn check_keys(&self) -> Result<(), ConfigError> {
         let s = self.strategy;
         for key in self.set_keys() {
             if !s.keys().contains(&key) {
@@ -213,6 +354,13 @@ impl LoadBalancingConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    fn build_strategy(&self) -> Result<super::LoadBalancer, ConfigError> {
+        use super::LoadBalancer as L;
+        let s = self.strategy;
+        self.check_keys()?;
         let algorithm = match &self.algorithm {
             None => s.algorithms().first().copied().unwrap_or(""),
             Some(a) => s
@@ -295,6 +443,7 @@ impl LoadBalancingConfig {
             StrategyKind::PerformanceBased => L::PerformanceBased(PerformanceBased::new()),
             StrategyKind::First => L::First(First),
             StrategyKind::IpHash => L::IpHash(IpHash::new()),
+            StrategyKind::Geographic => return self.build_geographic(None),
             StrategyKind::ConsistentHash => {
                 let bounded = match self.hash_balance_factor {
                     None => None,
@@ -351,6 +500,13 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_every_strategy_builds() {
+        let topo = Topology {
+            ids: vec!["r/0".into()],
+            region_of: vec![0],
+            regions: vec!["r".into()],
+            priority: vec![0],
+            rtt: vec![],
+        };
         for k in StrategyKind::ALL {
             let json = serde_json::to_string(k).unwrap();
             assert_eq!(json, format!("\"{}\"", k.name()));
@@ -360,7 +516,7 @@ mod tests {
                 strategy: *k,
                 ..Default::default()
             }
-            .build()
+            .build_for(Some(&topo))
             .unwrap();
             assert_eq!(built.kind(), *k);
             for a in k.algorithms() {
@@ -369,7 +525,7 @@ mod tests {
                     algorithm: Some(a.to_string()),
                     ..Default::default()
                 };
-                assert!(c.build().is_ok(), "{k} {a}");
+                assert!(c.build_for(Some(&topo)).is_ok(), "{k} {a}");
             }
         }
     }

@@ -24,11 +24,15 @@
 //! | `ip-hash` | [`IpHash`] | nginx `ip_hash` | O(log n) |
 //! | `consistent-hash` | [`ConsistentHash`] | ketama ring / Maglev, bounded loads | O(log n) ring, O(1) Maglev |
 //!
-//! `sessionAffinity` wraps any of them in [`StickySessions`].
+//! | `geographic` | [`Geographic`] | Envoy priority failover (overprovisioning 1.4, panic 50%) | O(regions) + local |
+//!
+//! `canary` wraps any of them in a [`Canary`] split; `sessionAffinity` in
+//! [`StickySessions`].
 
 mod affinity;
 mod config;
 mod eligible;
+mod geo;
 mod hashing;
 mod least_conn;
 mod p2c;
@@ -40,7 +44,8 @@ mod round_robin;
 mod weighted;
 
 pub use affinity::{AffinityType, SessionAffinityConfig, StickySessions};
-pub use config::{LoadBalancingConfig, StrategyKind};
+pub use config::{CanaryConfig, LoadBalancingConfig, StrategyKind};
+pub use geo::{Canary, Geographic, Subset, Topology};
 pub use hashing::{
     ip_hash_step, maglev_table, BoundedLoad, ConsistentHash, HashAlgorithm, IpHash,
     MAGLEV_TABLE_SIZE, RING_POINTS_PER_WEIGHT,
@@ -184,6 +189,8 @@ pub enum LoadBalancer {
     First(First),
     IpHash(IpHash),
     ConsistentHash(ConsistentHash),
+    Geographic(Box<Geographic>),
+    Canary(Box<Canary>),
     Sticky(Box<StickySessions>),
 }
 
@@ -202,6 +209,8 @@ macro_rules! each {
             LoadBalancer::First($b) => $e,
             LoadBalancer::IpHash($b) => $e,
             LoadBalancer::ConsistentHash($b) => $e,
+            LoadBalancer::Geographic($b) => $e,
+            LoadBalancer::Canary($b) => $e,
             LoadBalancer::Sticky($b) => $e,
         }
     };
@@ -222,6 +231,8 @@ impl LoadBalancer {
             LoadBalancer::First(_) => StrategyKind::First,
             LoadBalancer::IpHash(_) => StrategyKind::IpHash,
             LoadBalancer::ConsistentHash(_) => StrategyKind::ConsistentHash,
+            LoadBalancer::Geographic(_) => StrategyKind::Geographic,
+            LoadBalancer::Canary(c) => c.inner_kind(),
             LoadBalancer::Sticky(s) => s.inner().kind(),
         }
     }
