@@ -317,9 +317,41 @@ mod tests {
         assert_eq!(b.effective[0], 3);
     }
 
+    /// Envoy edf_scheduler_test `Unweighted`: 128 entries of weight 1
+    /// come out in insertion order, round after round (FIFO ties).
     #[test]
-    fn edf_weighted_counts_follow_weights() {
-        // Envoy edf_scheduler_test Weighted: weights 1..4, picks proportional.
+    fn envoy_edf_unweighted() {
+        let mut edf = DynamicEdf::default();
+        for i in 0..128 {
+            edf.add(i, 1.0);
+        }
+        for _ in 0..128 {
+            for i in 0..128 {
+                assert_eq!(edf.pick(128, |_| true, |_| 1.0), Some(i));
+            }
+        }
+    }
+
+    /// Envoy edf_scheduler_test `Weighted`: entry i has weight i + 1; over
+    /// n(n+1)/2 picks each entry is picked exactly i + 1 times.
+    #[test]
+    fn envoy_edf_weighted() {
+        let n = 128;
+        let mut edf = DynamicEdf::default();
+        for i in 0..n {
+            edf.add(i, (i + 1) as f64);
+        }
+        let mut count = vec![0usize; n];
+        for _ in 0..n * (n + 1) / 2 {
+            count[edf.pick(n, |_| true, |i| (i + 1) as f64).unwrap()] += 1;
+        }
+        for (i, c) in count.iter().enumerate() {
+            assert_eq!(*c, i + 1, "entry {i}");
+        }
+    }
+
+    #[test]
+    fn edf_balancer_shares_follow_weights() {
         let f = weighted(&[1, 2, 3, 4]);
         let got = picks(&mut Edf::new(), &f, 2000);
         let count = |i| got.iter().filter(|&&x| x == i).count();
@@ -327,6 +359,28 @@ mod tests {
             (count(0), count(1), count(2), count(3)),
             (200, 400, 600, 800)
         );
+    }
+
+    proptest::proptest! {
+        /// Long-run shares match the weights: over whole periods, smooth
+        /// WRR gives each backend exactly its weight per period, EDF within
+        /// one pick.
+        #[test]
+        fn weighted_shares_match_weights(ws in proptest::collection::vec(1u32..12, 2..9), periods in 1usize..6) {
+            let f = weighted(&ws);
+            let total: usize = ws.iter().map(|&w| w as usize).sum();
+            for (name, got) in [
+                ("smooth", picks(&mut SmoothWeighted::new(), &f, total * periods)),
+                ("edf", picks(&mut Edf::new(), &f, total * periods)),
+            ] {
+                for (i, &w) in ws.iter().enumerate() {
+                    let c = got.iter().filter(|&&x| x == i).count();
+                    let want = w as usize * periods;
+                    let slack = if name == "smooth" { 0 } else { 1 };
+                    proptest::prop_assert!(c.abs_diff(want) <= slack, "{name}: backend {i} weight {w}: {c} picks, want {want}");
+                }
+            }
+        }
     }
 
     #[test]
