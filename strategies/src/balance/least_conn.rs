@@ -15,13 +15,13 @@ use rand::RngCore;
 ///
 /// # Cost
 ///
-/// With equal weights (one instance type, the common case) picks and
-/// [`Balancer::refresh`] are O(log n): a segment tree keeps, per subtree,
-/// the least load, how many backends share it, and the largest smooth-WRR
-/// current weight among them, with a lazy "every tied backend adds its
-/// weight" tag, which reproduces nginx's tie-break exactly. With unequal
-/// weights the tie-break's per-backend increments cannot be aggregated, and
-/// the pick is nginx's own linear scan.
+/// Picks and [`Balancer::refresh`] are O(c log n) for `c` distinct weights
+/// (one or a few instance types in practice). Backends are grouped by
+/// weight; each group has a segment tree keeping, per subtree, the least
+/// load, how many backends share it, and the largest smooth-WRR current
+/// weight among them, with a lazy "every tied backend adds its weight" tag.
+/// Within a group every tied backend adds the same weight, so the tag is
+/// exact, and combining the groups reproduces nginx's tie-break exactly.
 ///
 /// Below 64 backends nginx's scan is faster than the tree and is used
 /// instead; the two make identical choices (a property test drives both
@@ -30,14 +30,26 @@ use rand::RngCore;
 /// changes.
 #[derive(Debug, Clone)]
 pub struct LeastConnections {
-    /// Fleets at least this large use the tree.
+    /// Fleets at least this large use the trees.
     tree_min: usize,
     /// Backends the structures were built for.
     n: usize,
-    /// Whether every backend has the same weight (then the tree is used).
-    equal_weight: Option<i64>,
+    /// Whether the trees are in use (else nginx's scan).
+    trees: bool,
     /// Smooth WRR current weight per backend, for the scan.
     current: Vec<i64>,
+    /// Backends grouped by weight, in increasing weight.
+    classes: Vec<WeightClass>,
+    /// Backend -> (class, index within the class).
+    place: Vec<(u32, u32)>,
+}
+
+#[derive(Debug, Clone)]
+struct WeightClass {
+    weight: u32,
+    /// Global indices, ascending (so a class's earliest is the global
+    /// earliest among its members).
+    members: Vec<u32>,
     tree: MinTree,
 }
 
@@ -53,25 +65,96 @@ impl LeastConnections {
         LeastConnections {
             tree_min,
             n: 0,
-            equal_weight: None,
+            trees: false,
             current: Vec::new(),
-            tree: MinTree::default(),
+            classes: Vec::new(),
+            place: Vec::new(),
         }
     }
 
     fn build<B: Backends + ?Sized>(&mut self, backends: &B) {
         let n = backends.len();
         self.n = n;
-        let w0 = if n > 0 { backends.weight(0) } else { 1 };
-        let equal = (0..n).all(|i| backends.weight(i) == w0);
-        self.equal_weight = (equal && n >= self.tree_min).then_some(i64::from(w0));
+        self.trees = n >= self.tree_min;
         self.current = vec![0; n];
-        if self.equal_weight.is_some() {
-            self.tree = MinTree::new(n);
-            for i in 0..n {
-                self.tree.set_key(i, key_of(backends, i));
+        self.classes.clear();
+        self.place.clear();
+        if !self.trees {
+            return;
+        }
+        let mut by_weight: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+        for i in 0..n {
+            by_weight
+                .entry(backends.weight(i))
+                .or_default()
+                .push(i as u32);
+        }
+        self.place = vec![(0, 0); n];
+        for (c, (weight, members)) in by_weight.into_iter().enumerate() {
+            let mut tree = MinTree::new(members.len());
+            for (local, &i) in members.iter().enumerate() {
+                self.place[i as usize] = (c as u32, local as u32);
+                tree.set_key(local, key_of(backends, i as usize));
+            }
+            self.classes.push(WeightClass {
+                weight,
+                members,
+                tree,
+            });
+        }
+    }
+
+    /// nginx's pick over the weight classes' trees.
+    fn pick_trees(&mut self) -> Option<usize> {
+        // The least load per weight over all classes (cross-multiplied).
+        let mut best: Option<(u64, u64)> = None;
+        for c in &self.classes {
+            let (key, _, _) = c.tree.root();
+            if key == INELIGIBLE {
+                continue;
+            }
+            let w = u64::from(c.weight);
+            if best.is_none_or(|(ba, bw)| key * bw < ba * w) {
+                best = Some((key, w));
             }
         }
+        let (ba, bw) = best?;
+        let tied = |c: &WeightClass| {
+            let (key, _, _) = c.tree.root();
+            key != INELIGIBLE && key * bw == ba * u64::from(c.weight)
+        };
+        let count: u32 = self
+            .classes
+            .iter()
+            .filter(|c| tied(c))
+            .map(|c| c.tree.root().1)
+            .sum();
+        if count == 1 {
+            let c = self.classes.iter().find(|c| tied(c))?;
+            return Some(c.members[c.tree.root().2] as usize);
+        }
+        // Every tied backend adds its weight; the largest current weight
+        // (earliest backend on ties) wins and gives back the total.
+        let mut total: i64 = 0;
+        let mut winner: Option<(i64, u32, usize)> = None;
+        for (k, c) in self.classes.iter_mut().enumerate() {
+            if !tied(c) {
+                continue;
+            }
+            let w = i64::from(c.weight);
+            let (_, n, local) = c.tree.root();
+            c.tree.add_to_min(w);
+            total += w * i64::from(n);
+            let cw = c.tree.best_value();
+            let global = c.members[local];
+            if winner.is_none_or(|(bcw, bg, _)| cw > bcw || (cw == bcw && global < bg)) {
+                winner = Some((cw, global, k));
+            }
+        }
+        let (_, global, k) = winner?;
+        let local = self.place[global as usize].1 as usize;
+        self.classes[k].tree.add_to_leaf(local, -total);
+        Some(global as usize)
     }
 
     fn scan<B: Backends + ?Sized>(&mut self, backends: &B) -> Option<usize> {
@@ -157,34 +240,25 @@ impl Balancer for LeastConnections {
         if self.n != backends.len() {
             self.build(backends);
         }
-        let Some(w) = self.equal_weight else {
+        if !self.trees {
             return self.scan(backends);
-        };
-        let (key, count, _) = self.tree.root();
-        if key == INELIGIBLE {
-            return None;
         }
-        if count == 1 {
-            let (_, _, idx) = self.tree.root();
-            return Some(idx);
-        }
-        // Every tied backend adds its weight; the largest current weight
-        // (earliest on ties) wins and gives back the total.
-        self.tree.add_to_min(w);
-        let (_, _, winner) = self.tree.root();
-        self.tree.add_to_leaf(winner, -w * i64::from(count));
+        let winner = self.pick_trees();
         debug_assert!(
-            backends.is_eligible(winner),
-            "least-connections tree is stale: call refresh"
+            winner.is_none_or(|w| backends.is_eligible(w)),
+            "least-connections trees are stale: call refresh"
         );
-        Some(winner)
+        winner
     }
 
     fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
         if self.n != backends.len() {
             self.build(backends);
-        } else if self.equal_weight.is_some() {
-            self.tree.set_key(i, key_of(backends, i));
+        } else if self.trees {
+            let (c, local) = self.place[i];
+            self.classes[c as usize]
+                .tree
+                .set_key(local as usize, key_of(backends, i));
         }
     }
 }
@@ -229,6 +303,11 @@ impl MinTree {
 
     fn root(&self) -> (u64, u32, usize) {
         (self.key[1], self.count[1], self.best_idx[1] as usize)
+    }
+
+    /// The largest current weight among the least-loaded leaves.
+    fn best_value(&self) -> i64 {
+        self.best[1]
     }
 
     fn apply(&mut self, node: usize, d: i64) {
@@ -381,9 +460,9 @@ mod tests {
     #[test]
     fn tree_matches_nginx_scan_on_random_timelines() {
         // Random loads, eligibility flips, picks that add load and
-        // completions that remove it: the O(log n) tree must make exactly
-        // the choices of nginx's linear scan.
-        for seed in 0..40u64 {
+        // completions that remove it, with equal and mixed weights: the
+        // trees must make exactly the choices of nginx's linear scan.
+        for seed in 0..80u64 {
             let mut r = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
             let n = r.random_range(1..40);
             let mut f: Vec<BackendState> = (0..n)

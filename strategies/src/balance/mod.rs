@@ -14,7 +14,7 @@
 //! | `round-robin` | [`RoundRobin`] | nginx round robin | O(1) |
 //! | `weighted` | [`SmoothWeighted`] | nginx smooth WRR | O(n) |
 //! | `weighted`, `edf` | [`Edf`] | Envoy EDF scheduler | O(log n) |
-//! | `least-connections` | [`LeastConnections`] | nginx `least_conn` | O(log n), O(n) with unequal weights |
+//! | `least-connections` | [`LeastConnections`] | nginx `least_conn` | O(c log n), c distinct weights |
 //! | `random` | [`RandomPick`] | nginx `random` / Envoy `RANDOM` | O(1), O(log n) weighted |
 //! | `power-of-two` | [`PowerOfTwo`] | Envoy least request / tower p2c | O(1), O(log n) weighted |
 //! | `peak-ewma` | [`PeakEwma`] | tower / Finagle peak EWMA | O(1) |
