@@ -45,12 +45,12 @@ pub struct LeastConnections {
 }
 
 #[derive(Debug, Clone)]
-struct WeightClass {
-    weight: u32,
+pub(super) struct WeightClass {
+    pub(super) weight: u32,
     /// Global indices, ascending (so a class's earliest is the global
     /// earliest among its members).
-    members: Vec<u32>,
-    tree: MinTree,
+    pub(super) members: Vec<u32>,
+    pub(super) tree: MinTree,
 }
 
 impl LeastConnections {
@@ -263,13 +263,13 @@ impl Balancer for LeastConnections {
     }
 }
 
-const INELIGIBLE: u64 = u64::MAX;
+pub(super) const INELIGIBLE: u64 = u64::MAX;
 
 /// Segment tree over backends: min key, how many leaves share it, and the
 /// largest "current weight" among those (earliest index on ties), with a
 /// lazy add applied to the min-key leaves only.
 #[derive(Debug, Clone, Default)]
-struct MinTree {
+pub(super) struct MinTree {
     size: usize,
     levels: u32,
     key: Vec<u64>,
@@ -280,7 +280,7 @@ struct MinTree {
 }
 
 impl MinTree {
-    fn new(n: usize) -> MinTree {
+    pub(super) fn new(n: usize) -> MinTree {
         let size = n.next_power_of_two().max(1);
         let levels = size.trailing_zeros();
         let mut t = MinTree {
@@ -301,12 +301,12 @@ impl MinTree {
         t
     }
 
-    fn root(&self) -> (u64, u32, usize) {
+    pub(super) fn root(&self) -> (u64, u32, usize) {
         (self.key[1], self.count[1], self.best_idx[1] as usize)
     }
 
     /// The largest current weight among the least-loaded leaves.
-    fn best_value(&self) -> i64 {
+    pub(super) fn best_value(&self) -> i64 {
         self.best[1]
     }
 
@@ -364,7 +364,7 @@ impl MinTree {
         }
     }
 
-    fn set_key(&mut self, i: usize, key: u64) {
+    pub(super) fn set_key(&mut self, i: usize, key: u64) {
         let leaf = self.descend(i);
         if self.key[leaf] != key {
             self.key[leaf] = key;
@@ -372,13 +372,19 @@ impl MinTree {
         }
     }
 
-    fn add_to_leaf(&mut self, i: usize, d: i64) {
+    /// Leaf `i`'s current weight.
+    pub(super) fn leaf_value(&mut self, i: usize) -> i64 {
+        let leaf = self.descend(i);
+        self.best[leaf]
+    }
+
+    pub(super) fn add_to_leaf(&mut self, i: usize, d: i64) {
         let leaf = self.descend(i);
         self.best[leaf] += d;
         self.ascend(leaf);
     }
 
-    fn add_to_min(&mut self, d: i64) {
+    pub(super) fn add_to_min(&mut self, d: i64) {
         self.apply(1, d);
     }
 }

@@ -12,7 +12,7 @@
 //! | name | type | follows | pick cost |
 //! |---|---|---|---|
 //! | `round-robin` | [`RoundRobin`] | nginx round robin | O(1) |
-//! | `weighted` | [`SmoothWeighted`] | nginx smooth WRR | O(n) |
+//! | `weighted` | [`SmoothWeighted`] | nginx smooth WRR | O(c log n), c distinct weights |
 //! | `weighted`, `edf` | [`Edf`] | Envoy EDF scheduler | O(log n) |
 //! | `least-connections` | [`LeastConnections`] | nginx `least_conn` | O(c log n), c distinct weights |
 //! | `random` | [`RandomPick`] | nginx `random` / Envoy `RANDOM` | O(1), O(log n) weighted |

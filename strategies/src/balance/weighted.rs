@@ -1,5 +1,6 @@
 //! Weighted round robin: nginx's smooth WRR and Envoy's EDF scheduler.
 
+use super::least_conn::{MinTree, WeightClass, INELIGIBLE};
 use super::{Backends, Balancer, RequestInfo};
 use crate::Nanos;
 use rand::{Rng, RngCore};
@@ -16,14 +17,26 @@ use std::collections::BinaryHeap;
 /// `weight / maxFails` (nginx's `max_fails`, default 1); it recovers by 1
 /// per pick in which the backend takes part.
 ///
-/// Cost: one pass over the backends per pick, as in nginx (O(n)); use
-/// [`Edf`] for O(log n) weighted picks on large fleets.
+/// Cost: O(c log n) per pick for `c` distinct weights. From 64 backends on,
+/// backends are grouped by weight, each group in a segment tree whose lazy
+/// "every eligible member adds the group's weight" tag is exact because the
+/// members' increments are equal; backends recovering from a failure
+/// (effective weight below weight) leave their tree and are scanned until
+/// they recover. Below 64 backends nginx's own scan is faster and is used.
 #[derive(Debug, Clone)]
 pub struct SmoothWeighted {
-    current: Vec<i64>,
-    effective: Vec<i64>,
-    weights_seen: Vec<i64>,
     max_fails: u32,
+    tree_min: usize,
+    n: usize,
+    weights: Vec<i64>,
+    effective: Vec<i64>,
+    /// Current weights for the scan, and for recovering backends.
+    current: Vec<i64>,
+    trees: bool,
+    classes: Vec<WeightClass>,
+    place: Vec<(u32, u32)>,
+    /// Tree mode: backends out of their tree while recovering.
+    recovering: Vec<u32>,
 }
 
 impl SmoothWeighted {
@@ -36,21 +49,156 @@ impl SmoothWeighted {
     /// `weight / max_fails` (0 disables the reduction, as in nginx).
     pub fn with_max_fails(max_fails: u32) -> SmoothWeighted {
         SmoothWeighted {
-            current: Vec::new(),
-            effective: Vec::new(),
-            weights_seen: Vec::new(),
             max_fails,
+            tree_min: 64,
+            n: 0,
+            weights: Vec::new(),
+            effective: Vec::new(),
+            current: Vec::new(),
+            trees: false,
+            classes: Vec::new(),
+            place: Vec::new(),
+            recovering: Vec::new(),
         }
     }
 
-    fn grow<B: Backends + ?Sized>(&mut self, backends: &B) {
-        let n = backends.len();
-        while self.current.len() < n {
-            let i = self.current.len();
-            self.current.push(0);
-            self.effective.push(i64::from(backends.weight(i)));
-            self.weights_seen.push(i64::from(backends.weight(i)));
+    /// The same, using the trees from `tree_min` backends on (for tests and
+    /// benchmarks of either path).
+    pub fn with_tree_from(max_fails: u32, tree_min: usize) -> SmoothWeighted {
+        SmoothWeighted {
+            tree_min,
+            ..SmoothWeighted::with_max_fails(max_fails)
         }
+    }
+
+    fn build<B: Backends + ?Sized>(&mut self, backends: &B) {
+        let n = backends.len();
+        self.n = n;
+        self.weights = (0..n).map(|i| i64::from(backends.weight(i))).collect();
+        self.effective = self.weights.clone();
+        self.current = vec![0; n];
+        self.trees = n >= self.tree_min;
+        self.classes.clear();
+        self.place.clear();
+        self.recovering.clear();
+        if !self.trees {
+            return;
+        }
+        let mut by_weight: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+        for i in 0..n {
+            by_weight
+                .entry(backends.weight(i))
+                .or_default()
+                .push(i as u32);
+        }
+        self.place = vec![(0, 0); n];
+        for (c, (weight, members)) in by_weight.into_iter().enumerate() {
+            let mut tree = MinTree::new(members.len());
+            for (local, &i) in members.iter().enumerate() {
+                self.place[i as usize] = (c as u32, local as u32);
+                tree.set_key(
+                    local,
+                    if backends.is_eligible(i as usize) {
+                        0
+                    } else {
+                        INELIGIBLE
+                    },
+                );
+            }
+            self.classes.push(WeightClass {
+                weight,
+                members,
+                tree,
+            });
+        }
+    }
+
+    fn scan<B: Backends + ?Sized>(&mut self, backends: &B) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        let mut total: i64 = 0;
+        for i in 0..backends.len() {
+            if !backends.is_eligible(i) {
+                continue;
+            }
+            self.current[i] += self.effective[i];
+            total += self.effective[i];
+            if self.effective[i] < self.weights[i] {
+                self.effective[i] += 1;
+            }
+            if best.is_none_or(|b| self.current[i] > self.current[b]) {
+                best = Some(i);
+            }
+        }
+        let b = best?;
+        self.current[b] -= total;
+        Some(b)
+    }
+
+    fn pick_trees<B: Backends + ?Sized>(&mut self, backends: &B) -> Option<usize> {
+        let mut total: i64 = 0;
+        // (current weight, backend, Some(class) when in a tree)
+        let mut best: Option<(i64, u32, Option<usize>)> = None;
+        let better = |cw: i64, i: u32, best: &Option<(i64, u32, Option<usize>)>| {
+            best.is_none_or(|(bcw, bi, _)| cw > bcw || (cw == bcw && i < bi))
+        };
+        for (k, c) in self.classes.iter_mut().enumerate() {
+            let (key, count, local) = c.tree.root();
+            if key == INELIGIBLE {
+                continue;
+            }
+            let w = i64::from(c.weight);
+            c.tree.add_to_min(w);
+            total += w * i64::from(count);
+            let (cw, i) = (c.tree.best_value(), c.members[local]);
+            if better(cw, i, &best) {
+                best = Some((cw, i, Some(k)));
+            }
+        }
+        for &r in &self.recovering {
+            let i = r as usize;
+            if !backends.is_eligible(i) {
+                continue;
+            }
+            self.current[i] += self.effective[i];
+            total += self.effective[i];
+            if self.effective[i] < self.weights[i] {
+                self.effective[i] += 1;
+            }
+            if better(self.current[i], r, &best) {
+                best = Some((self.current[i], r, None));
+            }
+        }
+        let (_, winner, class) = best?;
+        match class {
+            Some(k) => {
+                let local = self.place[winner as usize].1 as usize;
+                self.classes[k].tree.add_to_leaf(local, -total);
+            }
+            None => self.current[winner as usize] -= total,
+        }
+        // Recovered backends rejoin their tree with their current weight.
+        let mut k = 0;
+        while k < self.recovering.len() {
+            let i = self.recovering[k] as usize;
+            if self.effective[i] >= self.weights[i] {
+                self.recovering.swap_remove(k);
+                let (c, local) = self.place[i];
+                let tree = &mut self.classes[c as usize].tree;
+                let old = tree.leaf_value(local as usize);
+                tree.add_to_leaf(local as usize, self.current[i] - old);
+                tree.set_key(
+                    local as usize,
+                    if backends.is_eligible(i) {
+                        0
+                    } else {
+                        INELIGIBLE
+                    },
+                );
+            } else {
+                k += 1;
+            }
+        }
+        Some(winner as usize)
     }
 }
 
@@ -72,43 +220,46 @@ impl Balancer for SmoothWeighted {
         B: Backends + ?Sized,
         R: RngCore + ?Sized,
     {
-        self.grow(backends);
-        let mut best: Option<usize> = None;
-        let mut total: i64 = 0;
-        for i in 0..backends.len() {
-            if !backends.is_eligible(i) {
-                continue;
-            }
-            let weight = i64::from(backends.weight(i));
-            self.current[i] += self.effective[i];
-            total += self.effective[i];
-            if self.effective[i] < weight {
-                self.effective[i] += 1;
-            }
-            if best.is_none_or(|b| self.current[i] > self.current[b]) {
-                best = Some(i);
-            }
+        if self.n != backends.len() {
+            self.build(backends);
         }
-        let b = best?;
-        self.current[b] -= total;
-        Some(b)
+        if self.trees {
+            self.pick_trees(backends)
+        } else {
+            self.scan(backends)
+        }
+    }
+
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        if self.n != backends.len() {
+            self.build(backends);
+        } else if self.trees && !self.recovering.contains(&(i as u32)) {
+            let (c, local) = self.place[i];
+            let key = if backends.is_eligible(i) {
+                0
+            } else {
+                INELIGIBLE
+            };
+            self.classes[c as usize].tree.set_key(local as usize, key);
+        }
     }
 
     fn observe(&mut self, _now: Nanos, backend: usize, _latency: Nanos, success: bool) {
-        if success || self.max_fails == 0 || backend >= self.effective.len() {
+        if success || self.max_fails == 0 || backend >= self.n {
             return;
         }
         // nginx integer division: weight / max_fails, floored at 0.
-        let weight = self.effective_weight_cap(backend);
-        self.effective[backend] =
-            (self.effective[backend] - weight / i64::from(self.max_fails)).max(0);
-    }
-}
-
-impl SmoothWeighted {
-    /// The static weight of `i`, which effective weight recovers to.
-    fn effective_weight_cap(&self, i: usize) -> i64 {
-        self.weights_seen.get(i).copied().unwrap_or(1)
+        let cut = self.weights[backend] / i64::from(self.max_fails);
+        let ew = (self.effective[backend] - cut).max(0);
+        self.effective[backend] = ew;
+        if self.trees && ew < self.weights[backend] && !self.recovering.contains(&(backend as u32))
+        {
+            let (c, local) = self.place[backend];
+            let tree = &mut self.classes[c as usize].tree;
+            self.current[backend] = tree.leaf_value(local as usize);
+            tree.set_key(local as usize, INELIGIBLE);
+            self.recovering.push(backend as u32);
+        }
     }
 }
 
@@ -359,6 +510,46 @@ mod tests {
             (count(0), count(1), count(2), count(3)),
             (200, 400, 600, 800)
         );
+    }
+
+    #[test]
+    fn trees_match_nginx_scan_with_failures_and_flips() {
+        use rand::{Rng, SeedableRng};
+        for seed in 0..60u64 {
+            let mut r = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+            let n = r.random_range(1..30);
+            let mut f: Vec<BackendState> = (0..n)
+                .map(|_| BackendState {
+                    eligible: r.random_bool(0.9),
+                    active: 0,
+                    weight: r.random_range(1..4) * 3,
+                })
+                .collect();
+            let max_fails = r.random_range(0..3);
+            let mut scan = SmoothWeighted::with_tree_from(max_fails, usize::MAX);
+            let mut tree = SmoothWeighted::with_tree_from(max_fails, 1);
+            let info = RequestInfo::default();
+            for step in 0..500 {
+                match r.random_range(0..10) {
+                    0..=6 => {
+                        let a = scan.pick(Nanos::ZERO, &info, &f[..], &mut r);
+                        let b = tree.pick(Nanos::ZERO, &info, &f[..], &mut r);
+                        assert_eq!(a, b, "seed {seed} step {step}");
+                    }
+                    7 | 8 => {
+                        let i = r.random_range(0..n);
+                        scan.observe(Nanos::ZERO, i, Nanos::ZERO, false);
+                        tree.observe(Nanos::ZERO, i, Nanos::ZERO, false);
+                    }
+                    _ => {
+                        let i = r.random_range(0..n);
+                        f[i].eligible = !f[i].eligible;
+                        scan.refresh(i, &f[..]);
+                        tree.refresh(i, &f[..]);
+                    }
+                }
+            }
+        }
     }
 
     proptest::proptest! {
