@@ -6,6 +6,7 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use rand::SeedableRng;
 use std::hint::black_box;
 use std::time::Duration;
+use strategies::balance::Topology;
 use strategies::{BackendState, Balancer, LoadBalancingConfig, Nanos, RequestInfo, StrategyKind};
 
 const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
@@ -66,7 +67,17 @@ fn pick(c: &mut Criterion) {
                     weight: if mixed { (i % 4) as u32 + 1 } else { 1 },
                 })
                 .collect();
-            let mut lb = cfg.build().expect("default config builds");
+            // Four regions of equal size, clients without a location.
+            let topology = Topology {
+                ids: (0..n).map(|i| format!("r{}/{i}", i % 4)).collect(),
+                region_of: (0..n).map(|i| (i % 4) as u32).collect(),
+                regions: (0..4).map(|r| format!("r{r}")).collect(),
+                priority: vec![0, 1, 2, 3],
+                rtt: Vec::new(),
+            };
+            let mut lb = cfg
+                .build_for(Some(&topology))
+                .expect("default config builds");
             let info = RequestInfo::default();
             for i in 0..n {
                 lb.refresh(i, &fleet[..]);

@@ -84,6 +84,11 @@ struct Groups {
     /// backend -> (group, index within group)
     place: Vec<(u32, u32)>,
     balancers: Vec<LoadBalancer>,
+    /// Eligibility as last seen, and eligible members per group, kept by
+    /// `refresh` so health is O(1) per group; counted on first use.
+    eligible: Vec<bool>,
+    eligible_in: Vec<u32>,
+    counted: bool,
 }
 
 impl Groups {
@@ -95,9 +100,37 @@ impl Groups {
             members[g as usize].push(i as u32);
         }
         Groups {
+            eligible: vec![false; place.len()],
+            eligible_in: vec![0; groups],
+            counted: false,
             members,
             place,
             balancers: vec![inner.clone(); groups],
+        }
+    }
+
+    fn count<B: Backends + ?Sized>(&mut self, backends: &B) {
+        if self.counted {
+            return;
+        }
+        self.counted = true;
+        for i in 0..self.place.len() {
+            self.track(i, backends);
+        }
+    }
+
+    fn track<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        let Some(&(g, _)) = self.place.get(i) else {
+            return;
+        };
+        let now = backends.is_eligible(i);
+        if now != self.eligible[i] {
+            self.eligible[i] = now;
+            if now {
+                self.eligible_in[g as usize] += 1;
+            } else {
+                self.eligible_in[g as usize] -= 1;
+            }
         }
     }
 
@@ -116,6 +149,9 @@ impl Groups {
     }
 
     fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        if self.counted {
+            self.track(i, backends);
+        }
         if let Some(&(g, local)) = self.place.get(i) {
             let erased = Erased(backends);
             let view = Subset::new(&erased, &self.members[g as usize]);
@@ -129,16 +165,12 @@ impl Groups {
         }
     }
 
-    fn healthy_percent<B: Backends + ?Sized>(&self, g: usize, backends: &B) -> u64 {
-        let m = &self.members[g];
-        if m.is_empty() {
+    fn healthy_percent(&self, g: usize) -> u64 {
+        let m = self.members[g].len() as u64;
+        if m == 0 {
             return 0;
         }
-        let healthy = m
-            .iter()
-            .filter(|&&i| backends.is_eligible(i as usize))
-            .count();
-        (healthy * 100 / m.len()) as u64
+        u64::from(self.eligible_in[g]) * 100 / m
     }
 }
 
@@ -155,8 +187,8 @@ impl Groups {
 /// backends, healthy or not (Envoy's panic mode); when no level has any
 /// health, level 0 panics. Within a level the inner balancer chooses.
 ///
-/// Cost: O(regions + backends in the chosen level's health count) per
-/// pick, plus the inner balancer's cost.
+/// Cost: O(regions) per pick plus the inner balancer's cost; each region's
+/// healthy count is kept current by [`Balancer::refresh`].
 #[derive(Debug, Clone)]
 pub struct Geographic {
     groups: Groups,
@@ -244,6 +276,7 @@ impl Balancer for Geographic {
         B: Backends + ?Sized,
         R: RngCore + ?Sized,
     {
+        self.groups.count(backends);
         let row = req
             .client_region
             .map_or(0, |c| c as usize)
@@ -257,7 +290,7 @@ impl Balancer for Geographic {
         let mut sum = 0;
         let nlev = levels.len().min(health.len());
         for (p, &r) in levels.iter().take(nlev).enumerate() {
-            let healthy = self.groups.healthy_percent(r as usize, backends);
+            let healthy = self.groups.healthy_percent(r as usize);
             health[p] = (healthy * self.factor_percent / 100).min(100);
             sum += health[p];
         }
@@ -281,8 +314,7 @@ impl Balancer for Geographic {
         };
         let r = levels[level] as usize;
         self.spilled += u64::from(level > 0);
-        let healthy = self.groups.healthy_percent(r, backends);
-        if healthy < self.panic_percent {
+        if self.groups.healthy_percent(r) < self.panic_percent {
             // Panic: every backend of the level, eligible or not.
             let m = &self.groups.members[r];
             let k = self.panic_rr[r] % m.len();
@@ -436,6 +468,7 @@ mod tests {
         assert_eq!(s[0] + s[1], 10_000);
         // 75% healthy: 1.4 * 75 = 105 -> 100: no spill at all.
         f[1].eligible = true;
+        g.refresh(1, &f[..]);
         assert_eq!(shares(&mut g, &f, 0)[0], 10_000);
     }
 

@@ -82,26 +82,7 @@ impl LeastConnections {
         if !self.trees {
             return;
         }
-        let mut by_weight: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-        for i in 0..n {
-            by_weight
-                .entry(backends.weight(i))
-                .or_default()
-                .push(i as u32);
-        }
-        self.place = vec![(0, 0); n];
-        for (c, (weight, members)) in by_weight.into_iter().enumerate() {
-            let mut tree = MinTree::new(members.len());
-            for (local, &i) in members.iter().enumerate() {
-                self.place[i as usize] = (c as u32, local as u32);
-                tree.set_key(local, key_of(backends, i as usize));
-            }
-            self.classes.push(WeightClass {
-                weight,
-                members,
-                tree,
-            });
-        }
+        (self.classes, self.place) = weight_classes(backends, |i| key_of(backends, i));
     }
 
     /// nginx's pick over the weight classes' trees.
@@ -264,6 +245,38 @@ impl Balancer for LeastConnections {
 }
 
 pub(super) const INELIGIBLE: u64 = u64::MAX;
+
+/// Groups backends by weight (in increasing weight) with a tree per group
+/// keyed by `key`; returns the groups and each backend's (group, index in
+/// group).
+pub(super) fn weight_classes<B: Backends + ?Sized>(
+    backends: &B,
+    key: impl Fn(usize) -> u64,
+) -> (Vec<WeightClass>, Vec<(u32, u32)>) {
+    let n = backends.len();
+    let mut by_weight: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+    for i in 0..n {
+        by_weight
+            .entry(backends.weight(i))
+            .or_default()
+            .push(i as u32);
+    }
+    let mut place = vec![(0, 0); n];
+    let mut classes = Vec::with_capacity(by_weight.len());
+    for (c, (weight, members)) in by_weight.into_iter().enumerate() {
+        let mut tree = MinTree::new(members.len());
+        for (local, &i) in members.iter().enumerate() {
+            place[i as usize] = (c as u32, local as u32);
+            tree.set_key(local, key(i as usize));
+        }
+        classes.push(WeightClass {
+            weight,
+            members,
+            tree,
+        });
+    }
+    (classes, place)
+}
 
 /// Segment tree over backends: min key, how many leaves share it, and the
 /// largest "current weight" among those (earliest index on ties), with a

@@ -1,6 +1,6 @@
 //! Weighted round robin: nginx's smooth WRR and Envoy's EDF scheduler.
 
-use super::least_conn::{MinTree, WeightClass, INELIGIBLE};
+use super::least_conn::{weight_classes, WeightClass, INELIGIBLE};
 use super::{Backends, Balancer, RequestInfo};
 use crate::Nanos;
 use rand::{Rng, RngCore};
@@ -84,33 +84,13 @@ impl SmoothWeighted {
         if !self.trees {
             return;
         }
-        let mut by_weight: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-        for i in 0..n {
-            by_weight
-                .entry(backends.weight(i))
-                .or_default()
-                .push(i as u32);
-        }
-        self.place = vec![(0, 0); n];
-        for (c, (weight, members)) in by_weight.into_iter().enumerate() {
-            let mut tree = MinTree::new(members.len());
-            for (local, &i) in members.iter().enumerate() {
-                self.place[i as usize] = (c as u32, local as u32);
-                tree.set_key(
-                    local,
-                    if backends.is_eligible(i as usize) {
-                        0
-                    } else {
-                        INELIGIBLE
-                    },
-                );
+        (self.classes, self.place) = weight_classes(backends, |i| {
+            if backends.is_eligible(i) {
+                0
+            } else {
+                INELIGIBLE
             }
-            self.classes.push(WeightClass {
-                weight,
-                members,
-                tree,
-            });
-        }
+        });
     }
 
     fn scan<B: Backends + ?Sized>(&mut self, backends: &B) -> Option<usize> {
