@@ -78,7 +78,7 @@ fn pick(c: &mut Criterion) {
             let mut lb = cfg
                 .build_for(Some(&topology))
                 .expect("default config builds");
-            let info = RequestInfo::default();
+            let mut info = RequestInfo::default();
             for i in 0..n {
                 lb.refresh(i, &fleet[..]);
             }
@@ -88,6 +88,14 @@ fn pick(c: &mut Criterion) {
                 b.iter(|| {
                     t += 1_000;
                     let now = Nanos(t);
+                    // A different client each time, for hashing balancers.
+                    let client = (t / 1_000).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    info.key = Some(client);
+                    info.client_ip = Some(
+                        (client >> 32).to_be_bytes()[4..]
+                            .try_into()
+                            .expect("4 bytes"),
+                    );
                     let i = lb.pick(now, &info, &fleet[..], &mut rng).expect("eligible");
                     fleet[i].active += 1;
                     lb.refresh(i, &fleet[..]);
