@@ -140,19 +140,20 @@ impl LeastConnections {
 
     fn scan<B: Backends + ?Sized>(&mut self, backends: &B) -> Option<usize> {
         let n = backends.len();
-        let mut best: Option<usize> = None;
+        // (index, active, weight) of the least loaded so far; each
+        // backend's load and weight are read once.
+        let mut best: Option<(usize, u32, u32)> = None;
         let mut many = false;
         for i in 0..n {
             if !backends.is_eligible(i) {
                 continue;
             }
+            let (ia, iw) = (backends.active(i), backends.weight(i));
             match best {
-                None => best = Some(i),
-                Some(b) => {
-                    let (ia, iw) = (backends.active(i), backends.weight(i));
-                    let (ba, bw) = (backends.active(b), backends.weight(b));
+                None => best = Some((i, ia, iw)),
+                Some((_, ba, bw)) => {
                     if fewer(ia, iw, ba, bw) {
-                        best = Some(i);
+                        best = Some((i, ia, iw));
                         many = false;
                     } else if same(ia, iw, ba, bw) {
                         many = true;
@@ -160,6 +161,7 @@ impl LeastConnections {
                 }
             }
         }
+        let best = best.map(|(i, _, _)| i);
         let first = best?;
         if !many {
             return Some(first);
