@@ -87,7 +87,7 @@ pub(super) struct FleetView<'a> {
     pub(super) instances: &'a [Instance],
     pub(super) weights: &'a [u32],
     pub(super) breakers: &'a [CircuitBreaker],
-    pub(super) max_connections: u32,
+    pub(super) max_per_instance: u32,
     pub(super) now: Nanos,
 }
 
@@ -108,7 +108,7 @@ impl Backends for FleetView<'_> {
     #[inline]
     fn is_eligible(&self, i: usize) -> bool {
         let inst = &self.instances[i];
-        inst.in_rotation() && inst.active() < self.max_connections && self.breaker_permits(i)
+        inst.in_rotation() && inst.active() < self.max_per_instance && self.breaker_permits(i)
     }
     #[inline]
     fn active(&self, i: usize) -> u32 {

@@ -178,7 +178,8 @@ pub struct Engine<'m> {
     health: Vec<ActiveHealth>,
     outlier: Option<OutlierDetector>,
     limiter: Option<RateLimiter>,
-    max_connections: u32,
+    /// `maxConnectionsPerInstance`, or unlimited.
+    max_per_instance: u32,
     step: usize,
     arrivals_rng: StreamRng,
     shape_rng: StreamRng,
@@ -230,7 +231,7 @@ impl<'m> Engine<'m> {
                 .clone()
                 .map(|c| OutlierDetector::new(c, n)),
             limiter: model.rate_limit.clone().map(RateLimiter::new),
-            max_connections: model.max_connections_per_instance.unwrap_or(u32::MAX),
+            max_per_instance: model.max_connections_per_instance.unwrap_or(u32::MAX),
             step: 0,
             arrivals_rng: stream(seed, replication, Purpose::Arrivals),
             shape_rng: stream(seed, replication, Purpose::RequestShape),
@@ -325,7 +326,7 @@ impl<'m> Engine<'m> {
             instances: &self.instances,
             weights: &self.model.weights,
             breakers: &self.breakers,
-            max_connections: self.max_connections,
+            max_per_instance: self.max_per_instance,
             now: self.now,
         }
     }
@@ -337,7 +338,7 @@ impl<'m> Engine<'m> {
             instances: &self.instances,
             weights: &self.model.weights,
             breakers: &self.breakers,
-            max_connections: self.max_connections,
+            max_per_instance: self.max_per_instance,
             now: self.now,
         };
         self.balancer.refresh(i, &view);
@@ -358,10 +359,7 @@ impl<'m> Engine<'m> {
             .cpu_time
             .as_ref()
             .map_or(Nanos::ZERO, |d| d.sample(shape));
-        let rng = match llm {
-            Some(l) => l,
-            None => &mut self.retry_rng,
-        };
+        let rng = llm.unwrap_or(shape);
         let mut fails = false;
         for _ in 0..model.llm_calls {
             let call = model.llm_latency.sample(rng);
@@ -481,7 +479,7 @@ impl<'m> Engine<'m> {
             instances: &self.instances,
             weights: &self.model.weights,
             breakers: &self.breakers,
-            max_connections: self.max_connections,
+            max_per_instance: self.max_per_instance,
             now,
         };
         let Some(i) = self.balancer.pick(now, &who, &view, &mut self.routing_rng) else {
@@ -538,7 +536,7 @@ impl<'m> Engine<'m> {
         for (i, inst) in self.instances.iter().enumerate() {
             if inst.in_rotation() {
                 in_rotation = true;
-                full |= view.breaker_permits(i) && inst.active() >= self.max_connections;
+                full |= view.breaker_permits(i) && inst.active() >= self.max_per_instance;
             }
         }
         match (in_rotation, full) {

@@ -187,23 +187,29 @@ mod tests {
 
     #[test]
     fn a_session_sticks_until_its_ttl_lapses() {
-        let f = fleet(&[0, 0, 0]);
+        // Two backends behind round robin (0, 1, 0, ...).
+        let f = fleet(&[0, 0]);
         let mut s = sticky(r#"{"enabled": true, "type": "cookie", "ttl": "1h"}"#);
         let mut r = rng();
         let t = |secs| Nanos::from_secs(secs);
-        let first = s.pick(t(0), &user(7), &f[..], &mut r).unwrap();
-        // Other users advance the round robin in between.
-        s.pick(t(1), &user(8), &f[..], &mut r);
-        assert_eq!(s.pick(t(1800), &user(7), &f[..], &mut r), Some(first));
+        assert_eq!(s.pick(t(0), &user(7), &f[..], &mut r), Some(0));
+        assert_eq!(s.pick(t(1), &user(8), &f[..], &mut r), Some(1));
+        assert_eq!(s.pick(t(1800), &user(7), &f[..], &mut r), Some(0), "sticky");
         // Sliding: 1h after the last request, not the first.
         assert_eq!(
-            s.pick(t(1800 + 3599), &user(7), &f[..], &mut r),
-            Some(first)
+            s.pick(t(5399), &user(7), &f[..], &mut r),
+            Some(0),
+            "still sticky"
         );
-        let later = s
-            .pick(t(1800 + 3599 + 3601), &user(7), &f[..], &mut r)
-            .unwrap();
-        let _ = later; // a fresh pick; it may or may not be the same backend
+        assert_eq!(s.pick(t(5400), &user(9), &f[..], &mut r), Some(0));
+        // Expired (last request at 5399s + 1h < 9000s): round robin decides
+        // afresh, and its next pick is backend 1.
+        assert_eq!(
+            s.pick(t(9000), &user(7), &f[..], &mut r),
+            Some(1),
+            "re-picked after expiry"
+        );
+        assert_eq!(s.repins(), 0, "expiry is not a re-pin");
     }
 
     #[test]
