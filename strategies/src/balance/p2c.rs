@@ -110,7 +110,6 @@ impl Balancer for PowerOfTwo {
         if self.weighted {
             let bias = self.bias;
             return self.edf.pick(
-                backends.len(),
                 |i| backends.is_eligible(i),
                 |i| dynamic_weight(backends, i, bias),
             );

@@ -309,7 +309,6 @@ impl Balancer for Edf {
             return None;
         }
         self.edf.pick(
-            n,
             |i| backends.is_eligible(i),
             |i| f64::from(backends.weight(i)),
         )
@@ -371,7 +370,6 @@ impl DynamicEdf {
     /// blocks the others nor keeps its place.
     pub(crate) fn pick(
         &mut self,
-        _n: usize,
         eligible: impl Fn(usize) -> bool,
         weight: impl Fn(usize) -> f64,
     ) -> Option<usize> {
@@ -458,7 +456,7 @@ mod tests {
         }
         for _ in 0..128 {
             for i in 0..128 {
-                assert_eq!(edf.pick(128, |_| true, |_| 1.0), Some(i));
+                assert_eq!(edf.pick(|_| true, |_| 1.0), Some(i));
             }
         }
     }
@@ -474,7 +472,7 @@ mod tests {
         }
         let mut count = vec![0usize; n];
         for _ in 0..n * (n + 1) / 2 {
-            count[edf.pick(n, |_| true, |i| (i + 1) as f64).unwrap()] += 1;
+            count[edf.pick(|_| true, |i| (i + 1) as f64).unwrap()] += 1;
         }
         for (i, c) in count.iter().enumerate() {
             assert_eq!(*c, i + 1, "entry {i}");
