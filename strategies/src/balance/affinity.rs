@@ -101,6 +101,12 @@ impl StickySessions {
         }
     }
 
+    /// The same affinity, with no sessions, over the backends `members` of
+    /// this one's index space (renumbered from 0).
+    pub fn for_subset(&self, members: &[u32]) -> StickySessions {
+        StickySessions::new(self.cfg.clone(), self.inner.for_subset(members))
+    }
+
     /// The balancer that chooses for new sessions.
     pub fn inner(&self) -> &LoadBalancer {
         &self.inner

@@ -27,6 +27,30 @@ pub struct Topology {
     pub rtt: Vec<Vec<Nanos>>,
 }
 
+impl Topology {
+    /// The topology of the backends `members` (indices into this one),
+    /// renumbered from 0 in that order: the same regions, priorities and
+    /// round-trip times, fewer backends.
+    pub fn restrict(&self, members: &[u32]) -> Topology {
+        let pick = |v: &[String]| -> Vec<String> {
+            members
+                .iter()
+                .filter_map(|&m| v.get(m as usize).cloned())
+                .collect()
+        };
+        Topology {
+            ids: pick(&self.ids),
+            region_of: members
+                .iter()
+                .filter_map(|&m| self.region_of.get(m as usize).copied())
+                .collect(),
+            regions: self.regions.clone(),
+            priority: self.priority.clone(),
+            rtt: self.rtt.clone(),
+        }
+    }
+}
+
 /// A view of some of the fleet's backends, renumbered from 0.
 ///
 /// The base view is held as `&dyn Backends`: a group's inner balancer is
@@ -78,6 +102,10 @@ impl Backends for Subset<'_> {
 }
 
 /// Groups of backends, each with its own balancer.
+///
+/// Each group's balancer is made for the group's own index space by
+/// [`LoadBalancer::for_subset`], so it only ever sees indices `0..members`
+/// of its [`Subset`], whatever the template was built for.
 #[derive(Debug, Clone)]
 struct Groups {
     members: Vec<Vec<u32>>,
@@ -103,9 +131,9 @@ impl Groups {
             eligible: vec![false; place.len()],
             eligible_in: vec![0; groups],
             counted: false,
+            balancers: members.iter().map(|m| inner.for_subset(m)).collect(),
             members,
             place,
-            balancers: vec![inner.clone(); groups],
         }
     }
 
@@ -191,6 +219,10 @@ impl Groups {
 /// healthy count is kept current by [`Balancer::refresh`].
 #[derive(Debug, Clone)]
 pub struct Geographic {
+    /// What it was built from, to build it again for a subset.
+    topology: Topology,
+    local: LoadBalancer,
+    allowed: Option<Vec<u32>>,
     groups: Groups,
     /// Per client region (or one entry without client locations): the
     /// fleet's regions in priority order.
@@ -249,6 +281,9 @@ impl Geographic {
                 .collect()
         };
         Ok(Geographic {
+            topology: topology.clone(),
+            local: inner.clone(),
+            allowed: allowed.map(<[u32]>::to_vec),
             groups,
             order,
             factor_percent: (overprovisioning * 100.0).round() as u64,
@@ -261,6 +296,19 @@ impl Geographic {
     /// Requests sent beyond the client's nearest region.
     pub fn spilled(&self) -> u64 {
         self.spilled
+    }
+
+    /// The same routing, fresh, over the backends `members` of this one's
+    /// topology (renumbered from 0).
+    pub fn for_subset(&self, members: &[u32]) -> Geographic {
+        Geographic::new(
+            &self.topology.restrict(members),
+            &self.local,
+            self.factor_percent as f64 / 100.0,
+            self.panic_percent as u32,
+            self.allowed.as_deref(),
+        )
+        .expect("parameters already checked when this one was built")
     }
 }
 
@@ -338,6 +386,9 @@ impl Balancer for Geographic {
 /// When one side has no eligible backend, its share goes to the other.
 #[derive(Debug, Clone)]
 pub struct Canary {
+    /// What it was built from, to build it again for a subset.
+    is_canary: Vec<bool>,
+    inner: LoadBalancer,
     groups: Groups,
     percent: f64,
 }
@@ -355,9 +406,22 @@ impl Canary {
         }
         let group_of: Vec<u32> = is_canary.iter().map(|&c| u32::from(c)).collect();
         Ok(Canary {
+            is_canary: is_canary.to_vec(),
+            inner: inner.clone(),
             groups: Groups::new(&group_of, 2, inner),
             percent,
         })
+    }
+
+    /// The same split, fresh, over the backends `members` of this one
+    /// (renumbered from 0).
+    pub fn for_subset(&self, members: &[u32]) -> Canary {
+        let is_canary: Vec<bool> = members
+            .iter()
+            .map(|&m| self.is_canary.get(m as usize).copied().unwrap_or(false))
+            .collect();
+        Canary::new(&is_canary, self.percent, &self.inner.for_subset(members))
+            .expect("parameters already checked when this one was built")
     }
 }
 

@@ -217,6 +217,26 @@ macro_rules! each {
 }
 
 impl LoadBalancer {
+    /// A fresh balancer of the same configuration for the backends
+    /// `members` of this one's index space, renumbered `0..members.len()`.
+    ///
+    /// Wrappers that balance groups of backends (geographic regions, canary
+    /// sides) make each group's balancer with this, so a balancer that knows
+    /// where its backends are (`geographic`, `canary`, and sticky sessions
+    /// over them) is rebuilt for the group's own numbering and can never be
+    /// handed indices of another space. Balancers that learn their backends
+    /// from the [`Backends`] view are simply copied.
+    pub fn for_subset(&self, members: &[u32]) -> LoadBalancer {
+        match self {
+            LoadBalancer::Geographic(g) => {
+                LoadBalancer::Geographic(Box::new(g.for_subset(members)))
+            }
+            LoadBalancer::Canary(c) => LoadBalancer::Canary(Box::new(c.for_subset(members))),
+            LoadBalancer::Sticky(s) => LoadBalancer::Sticky(Box::new(s.for_subset(members))),
+            other => other.clone(),
+        }
+    }
+
     /// The strategy's name as written in a scenario.
     pub fn kind(&self) -> StrategyKind {
         match self {
