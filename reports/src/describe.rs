@@ -70,7 +70,7 @@ pub fn describe_model(m: &Model) -> String {
     let _ = writeln!(
         o,
         "  balancing   {}; max connections per instance {}; request timeout {}",
-        m.load_balancing.strategy,
+        m.load_balancing.kind(),
         m.max_connections_per_instance
             .map_or_else(|| "unlimited".into(), |v| v.to_string()),
         m.request_timeout
@@ -123,10 +123,29 @@ pub fn describe_model(m: &Model) -> String {
         );
     }
     let rho = m.offered_utilization();
-    let note = if rho >= 1.0 {
-        " — overloaded: queues grow without bound"
+    let mut bounds = Vec::new();
+    if m.max_connections_per_instance.is_some() {
+        bounds.push("maxConnectionsPerInstance");
+    }
+    if m.max_connections.is_some() {
+        bounds.push("maxConnections");
+    }
+    if m.request_timeout.is_some() {
+        bounds.push("requestTimeout");
+    }
+    if m.connection_timeout.is_some() {
+        bounds.push("connectionTimeout");
+    }
+    let note = if rho < 1.0 {
+        String::new()
+    } else if bounds.is_empty() {
+        " — overloaded: queues grow without bound".to_string()
     } else {
-        ""
+        format!(
+            " — over capacity: {} bound the queues, so at least {} of requests will be rejected or time out",
+            bounds.join(" and "),
+            percent(1.0 - 1.0 / rho)
+        )
     };
     let _ = writeln!(
         o,

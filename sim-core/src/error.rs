@@ -117,4 +117,8 @@ pub enum SimError {
         /// In flight at the end.
         in_flight: u64,
     },
+    /// The run was cancelled through its [`RunControl`](crate::RunControl)
+    /// (Ctrl-C).
+    #[error("the run was interrupted before it finished")]
+    Cancelled,
 }

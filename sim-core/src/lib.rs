@@ -36,6 +36,7 @@
 //! byte-identical results on any machine and any thread count, and two
 //! configurations on one seed see the same arrivals and LLM latencies.
 
+mod control;
 mod dist;
 mod engine;
 mod error;
@@ -45,19 +46,21 @@ mod run;
 mod scenario;
 mod stats;
 
+pub use control::RunControl;
 pub use dist::{DistError, DistSpec, Sampler};
 pub use engine::Engine;
 pub use error::{Problem, ScenarioError, SimError};
 pub use metrics::{
-    jain_index, Counts, InstanceResult, LatencyRecorder, LatencySummary, Reasons, ResilienceEvents,
-    RunResult, SloCheck, SloVerdict,
+    jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary, Reasons,
+    ResilienceEvents, RunResult, SloCheck, SloVerdict,
 };
-pub use run::{run_model, Pooled, RunOptions, ScenarioResult};
+pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
     nearest, Arrivals, CompiledFailure, Deployment, FailureEvent, FailureKind, FailureMode,
     Failures, InstanceSpec, InstanceType, Limits, LlmModel, LlmSpec, Model, Objective, Percentile,
     RandomFailureModel, RandomFailures, RateStep, Region, RequestShape, RunSpec, Scenario, Slo,
-    StepRate, UserModel, Users, Workload,
+    StepRate, UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION,
+    MAX_RATE_PER_SECOND, MIN_INTERVAL,
 };
 pub use stats::{ci95_half_width, MetricSummary};
 pub use strategies::{DurationStr, Nanos, DURATION_UNITS};

@@ -309,6 +309,21 @@ impl SloVerdict {
     }
 }
 
+/// What the engine did in one replication: work and peak memory, for
+/// sizing runs and checking that memory follows what is in flight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineStats {
+    /// Events processed.
+    pub events: u64,
+    /// Most events queued at once, live or stale.
+    pub peak_event_queue: u64,
+    /// Most requests held at once (the request slab's size).
+    pub peak_requests: u64,
+    /// Passes that dropped stale events from the queue.
+    pub compactions: u64,
+}
+
 /// Everything one replication measured.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -343,6 +358,8 @@ pub struct RunResult {
     pub slo: SloVerdict,
     /// Per instance, in fleet order.
     pub instances: Vec<InstanceResult>,
+    /// The engine's own work and peak memory.
+    pub engine: EngineStats,
     /// The latency samples, for pooling across replications.
     #[serde(skip)]
     pub recorder: LatencyRecorder,

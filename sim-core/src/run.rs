@@ -1,5 +1,6 @@
 //! Running a model: its replications, in parallel, pooled and summarised.
 
+use crate::control::RunControl;
 use crate::error::SimError;
 use crate::metrics::{
     Counts, LatencyRecorder, LatencySummary, Reasons, ResilienceEvents, RunResult, SloVerdict,
@@ -74,6 +75,16 @@ pub struct RunOptions {
 /// Runs every replication of `model` (in parallel; the result does not
 /// depend on the thread count) and summarises them.
 pub fn run_model(model: &Model, opts: RunOptions) -> Result<ScenarioResult, SimError> {
+    run_model_with(model, opts, &RunControl::new())
+}
+
+/// [`run_model`], reporting progress to `control` and stopping early with
+/// [`SimError::Cancelled`] when it is cancelled.
+pub fn run_model_with(
+    model: &Model,
+    opts: RunOptions,
+    control: &RunControl,
+) -> Result<ScenarioResult, SimError> {
     let mut m = model.clone();
     if let Some(s) = opts.seed {
         m.seed = s;
@@ -84,7 +95,7 @@ pub fn run_model(model: &Model, opts: RunOptions) -> Result<ScenarioResult, SimE
     let m = &m;
     let runs: Vec<RunResult> = (0..m.replications)
         .into_par_iter()
-        .map(|rep| Engine::new(m, rep).run())
+        .map(|rep| Engine::new(m, rep).run_with(control))
         .collect::<Result<_, _>>()?;
     Ok(summarise(m, runs))
 }
@@ -125,7 +136,7 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         replications: m.replications,
         duration_seconds: m.duration.as_secs_f64(),
         warmup_seconds: m.warmup.as_secs_f64(),
-        strategy: m.load_balancing.strategy.to_string(),
+        strategy: m.load_balancing.kind().to_string(),
         instances: m.instances.len(),
         offered_utilization: m.offered_utilization(),
         pooled: Pooled {

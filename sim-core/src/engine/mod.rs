@@ -24,17 +24,22 @@
 //! the slab, the heap and the queues only grow to the most requests ever
 //! in flight at once. Events that lost their purpose (the finish of an
 //! attempt that timed out, the timeout of a request that finished) are not
-//! removed; they carry the request's generation or attempt id and are
-//! skipped when they pop.
+//! removed at once; they carry the request's generation or attempt id and
+//! are skipped when they pop. When they outnumber the events that still
+//! matter, one pass drops them ([`Engine::compact`]), so the event queue
+//! holds O(requests in flight + instances) entries however long the
+//! timeouts and however high the rate: memory is bounded by what is in
+//! flight, never by simulated time.
 
 mod faults;
 mod fleet;
 mod queue;
 
+use crate::control::RunControl;
 use crate::error::SimError;
 use crate::metrics::{
-    jain_index, Counts, InstanceResult, LatencyRecorder, Reasons, ResilienceEvents, RunResult,
-    SloVerdict,
+    jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, Reasons, ResilienceEvents,
+    RunResult, SloVerdict,
 };
 use crate::rng::{stream, Purpose, StreamRng};
 use crate::scenario::Model;
@@ -135,6 +140,27 @@ impl Cause {
     }
 }
 
+/// Whether `ev` has lost its purpose: the same tests its handler makes
+/// before doing anything, so dropping it changes nothing.
+fn stale(requests: &[Request], ev: &Event) -> bool {
+    let r = |req: u32| &requests[req as usize];
+    match *ev {
+        Event::Finish { req, attempt } => {
+            r(req).attempt != attempt || r(req).state != State::Running
+        }
+        Event::Timeout { req, gen } => r(req).gen != gen || r(req).state == State::Free,
+        Event::ConnTimeout { req, attempt } => {
+            r(req).attempt != attempt || r(req).state != State::Queued
+        }
+        Event::Retry { req, gen } => r(req).gen != gen || r(req).state != State::Backoff,
+        _ => false,
+    }
+}
+
+/// Simulated events between checks of the run's control (progress and
+/// cancellation).
+const CONTROL_EVERY: u64 = 1 << 16;
+
 #[derive(Debug, Clone, Copy)]
 struct Request {
     arrival: Nanos,
@@ -193,6 +219,10 @@ pub struct Engine<'m> {
     reasons: Reasons,
     resilience: ResilienceEvents,
     latency: LatencyRecorder,
+    /// Events that may be pending besides those of requests: per-instance
+    /// checks, failures and breaker reopenings, scheduled failures.
+    standing_events: usize,
+    stats: EngineStats,
     /// Reused buffers (no allocation per event).
     scratch: Vec<u32>,
 }
@@ -245,12 +275,20 @@ impl<'m> Engine<'m> {
             reasons: Reasons::default(),
             resilience: ResilienceEvents::default(),
             latency: LatencyRecorder::default(),
+            standing_events: 3 * n + 2 * model.failure_events.len() + 8,
+            stats: EngineStats::default(),
             scratch: Vec::new(),
         }
     }
 
     /// Runs to the model's horizon and returns what was measured.
-    pub fn run(mut self) -> Result<RunResult, SimError> {
+    pub fn run(self) -> Result<RunResult, SimError> {
+        self.run_with(&RunControl::new())
+    }
+
+    /// Runs to the horizon, reporting progress to `control` and stopping
+    /// with [`SimError::Cancelled`] when it is cancelled.
+    pub fn run_with(mut self, control: &RunControl) -> Result<RunResult, SimError> {
         let end = self.model.duration;
         if self.model.warmup > Nanos::ZERO {
             self.events.push(self.model.warmup, Event::WarmupEnd);
@@ -259,11 +297,20 @@ impl<'m> Engine<'m> {
             self.events.push(t, Event::Arrival);
         }
         self.schedule_faults();
+        let mut reported = Nanos::ZERO;
         while let Some((t, ev)) = self.events.pop() {
             if t >= end {
                 break;
             }
             self.now = t;
+            self.stats.events += 1;
+            if self.stats.events % CONTROL_EVERY == 0 {
+                control.advance(t - reported);
+                reported = t;
+                if control.is_cancelled() {
+                    return Err(SimError::Cancelled);
+                }
+            }
             match ev {
                 Event::Arrival => self.on_arrival(),
                 Event::WarmupEnd => self.on_warmup_end(),
@@ -283,8 +330,22 @@ impl<'m> Engine<'m> {
                 Event::RandomRepair { inst } => self.on_random_repair(inst as usize),
             }
         }
+        control.advance(end - reported);
         self.now = end;
         self.finish()
+    }
+
+    /// Drops events that lost their purpose once they outnumber the ones
+    /// that may still matter (at most three per request in the slab plus
+    /// the standing ones). Each pass at least halves the queue, so the cost
+    /// is O(1) per event, amortized.
+    fn compact(&mut self) {
+        let bound = 3 * self.live as usize + self.standing_events;
+        if self.events.len() > 2 * bound + 1024 {
+            let requests = &self.requests;
+            self.events.retain(|e| !stale(requests, e));
+            self.stats.compactions += 1;
+        }
     }
 
     /// The first arrival after `from`, following the piecewise-constant
@@ -374,6 +435,7 @@ impl<'m> Engine<'m> {
     }
 
     fn on_arrival(&mut self) {
+        self.compact();
         let now = self.now;
         if let Some(t) = self.next_arrival(now) {
             self.events.push(t, Event::Arrival);
@@ -595,6 +657,15 @@ impl<'m> Engine<'m> {
         let inst = &mut self.instances[i];
         inst.settle(self.now);
         inst.queued -= 1;
+        if inst.queue.len() > 2 * inst.queued as usize + 64 {
+            // Stale entries pile up behind a slot that never frees (a hung
+            // instance): drop them so the deque stays O(live queued).
+            let requests = &self.requests;
+            inst.queue.retain(|&(q, a)| {
+                let r = &requests[q as usize];
+                r.attempt == a && r.state == State::Queued
+            });
+        }
         self.touched(i);
     }
 
@@ -815,6 +886,11 @@ impl<'m> Engine<'m> {
             cost: hours * model.cost_per_hour(),
             slo,
             instances,
+            engine: EngineStats {
+                peak_event_queue: self.events.high_water() as u64,
+                peak_requests: self.requests.len() as u64,
+                ..self.stats
+            },
             recorder: self.latency,
         })
     }

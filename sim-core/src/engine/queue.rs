@@ -37,10 +37,16 @@ impl<E> Ord for Entry<E> {
 }
 
 /// A min-queue of events keyed by `(time, seq)`.
+///
+/// Events that lost their purpose are left in place and skipped when they
+/// pop; [`EventQueue::retain`] drops them in one pass when they pile up,
+/// so the queue holds O(events that still matter). Dropping an entry never
+/// changes the order of the others: it is fixed by `(time, seq)` alone.
 #[derive(Debug)]
 pub(crate) struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     seq: u64,
+    high_water: usize,
 }
 
 impl<E> EventQueue<E> {
@@ -48,6 +54,7 @@ impl<E> EventQueue<E> {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
             seq: 0,
+            high_water: 0,
         }
     }
 
@@ -61,6 +68,7 @@ impl<E> EventQueue<E> {
             seq,
             event,
         });
+        self.high_water = self.high_water.max(self.heap.len());
     }
 
     /// The earliest event, if any.
@@ -69,9 +77,20 @@ impl<E> EventQueue<E> {
         self.heap.pop().map(|e| (Nanos(e.time), e.event))
     }
 
-    #[cfg(test)]
+    /// Events queued now, live or stale.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
+    }
+
+    /// The most events ever queued at once.
+    pub(crate) fn high_water(&self) -> usize {
+        self.high_water
+    }
+
+    /// Keeps only the events for which `keep` is true.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
+        self.heap.retain(|e| keep(&e.event));
     }
 }
 
@@ -89,5 +108,17 @@ mod tests {
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
         assert_eq!(q.len(), 0);
+        assert_eq!(q.high_water(), 4);
+    }
+
+    #[test]
+    fn retain_keeps_the_order_of_what_remains() {
+        let mut q = EventQueue::with_capacity(8);
+        for (t, e) in [(5, 1), (3, 2), (5, 3), (1, 4), (3, 5), (9, 6)] {
+            q.push(Nanos(t), e);
+        }
+        q.retain(|e| e % 2 == 1);
+        let order: Vec<i32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec![5, 1, 3]);
     }
 }

@@ -626,6 +626,27 @@ impl Scenario {
                 tenants: u.tenants,
             })
         });
+        if self.workload.users.is_none() && lb.needs_identity() {
+            let (path, what) = if lb.picking_kind().needs_identity() {
+                (
+                    "deployment.loadBalancing.strategy",
+                    format!("`{}`", lb.picking_kind()),
+                )
+            } else {
+                (
+                    "deployment.loadBalancing.sessionAffinity",
+                    "session affinity".to_string(),
+                )
+            };
+            c.fail(
+                path,
+                format!(
+                    "{what} routes by who is asking, which needs `workload.users` to give requests \
+                     a user, session and client address (e.g. \"users\": {{\"count\": 10000}}); \
+                     without it every request would be anonymous and fall back to round robin"
+                ),
+            );
+        }
         if let Some(r) = d.rate_limit.as_ref().filter(|r| r.enabled) {
             if r.key != RateKey::Global && users.is_none() {
                 c.fail(
@@ -846,7 +867,7 @@ impl Scenario {
             });
         };
         let (model_name, model) = models.get_index(mi).expect("index from the same map");
-        Ok(Model {
+        let built = Model {
             scenario: self.clone(),
             seed: self.run.seed,
             duration,
@@ -877,7 +898,15 @@ impl Scenario {
             random_failures,
             failure_events,
             objectives,
-        })
+        };
+        let infeasible = built.infeasible();
+        if !infeasible.is_empty() {
+            return Err(ScenarioError::Invalid {
+                file: file.to_path_buf(),
+                problems: infeasible,
+            });
+        }
+        Ok(built)
     }
 }
 

@@ -1,41 +1,91 @@
 //! Reading scenario files: JSON syntax, shape, and error messages that say
 //! where and what to fix.
 
+use super::json::{self, Strict};
 use super::Scenario;
 use crate::error::{Problem, ScenarioError};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// Largest scenario file read, in bytes. Scenarios are a few kilobytes;
+/// the cap stops a device or an endless stream (`/dev/zero`) from being
+/// read into memory.
+pub(crate) const MAX_SCENARIO_BYTES: u64 = 8 << 20;
+
+/// Reads a scenario file's text, refusing what is not a readable UTF-8
+/// file of at most [`MAX_SCENARIO_BYTES`].
+pub(crate) fn read_text(path: &Path) -> Result<String, ScenarioError> {
+    let io = |reason: String| ScenarioError::Io {
+        file: path.to_path_buf(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(io("it is a directory; give a scenario file (.json)".into()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SCENARIO_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io(e.to_string()))?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(io(format!(
+            "larger than {} MiB; a scenario file is a few kilobytes of JSON (is this a device or a stream?)",
+            MAX_SCENARIO_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        io(format!(
+            "not UTF-8 text (invalid byte at offset {}); scenario files are JSON",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
 
 impl Scenario {
     /// Reads and parses the scenario at `path`. The result has the right
     /// shape; [`Scenario::compile`] checks the rules across fields.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
-            file: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        Scenario::from_json(&text, path)
+        Scenario::from_json(&read_text(path)?, path)
     }
 
     /// Parses scenario JSON; `file` only names the source in errors.
     pub fn from_json(text: &str, file: impl Into<PathBuf>) -> Result<Scenario, ScenarioError> {
         let file = file.into();
-        let mut de = serde_json::Deserializer::from_str(text);
-        let parsed: Result<Scenario, _> = serde_path_to_error::deserialize(&mut de);
-        let scenario = match parsed {
-            Ok(s) => s,
-            Err(e) => return Err(shape_error(file, e)),
-        };
-        if let Err(e) = de.end() {
-            return Err(ScenarioError::Syntax {
-                file,
-                line: e.line(),
-                column: e.column(),
-                reason: strip_position(&e.to_string()),
-            });
-        }
-        Ok(scenario)
+        let value = parse_value(text, &file)?;
+        Scenario::from_value(&value, file)
     }
+
+    /// Reads a scenario from a parsed JSON value; `file` names the source in
+    /// errors.
+    pub(crate) fn from_value(
+        value: &serde_json::Value,
+        file: PathBuf,
+    ) -> Result<Scenario, ScenarioError> {
+        serde_path_to_error::deserialize(Strict(value)).map_err(|e| shape_error(file, e))
+    }
+}
+
+/// Parses JSON text strictly (no duplicate keys), naming the file in errors.
+pub(crate) fn parse_value(text: &str, file: &Path) -> Result<serde_json::Value, ScenarioError> {
+    json::parse(text).map_err(|e| match e {
+        Ok(d) => ScenarioError::Invalid {
+            file: file.to_path_buf(),
+            problems: vec![Problem::new(
+                d.path.clone(),
+                format!(
+                    "duplicate key `{}`; each key may appear once in an object (the JSON reader would silently keep the last)",
+                    d.key
+                ),
+            )],
+        },
+        Err(e) => ScenarioError::Syntax {
+            file: file.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            reason: strip_position(&e.to_string()),
+        },
+    })
 }
 
 fn shape_error(file: PathBuf, e: serde_path_to_error::Error<serde_json::Error>) -> ScenarioError {
@@ -52,9 +102,10 @@ fn shape_error(file: PathBuf, e: serde_path_to_error::Error<serde_json::Error>) 
         Category::Data => {
             let raw = strip_position(&inner.to_string());
             let path = if path == "." { String::new() } else { path };
+            let msg = explain(&path, &raw);
             ScenarioError::Invalid {
                 file,
-                problems: vec![Problem::new(path, explain(&raw))],
+                problems: vec![Problem::new(path, msg)],
             }
         }
     }
@@ -68,15 +119,77 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
+/// Where keys that the seed docs' configs put elsewhere live in a scenario:
+/// an unknown key that has a home somewhere else is pointed there.
+const HOMES: &[(&str, &str)] = &[
+    ("loadBalancing", "deployment.loadBalancing"),
+    ("healthCheck", "deployment.healthCheck"),
+    ("outlierDetection", "deployment.outlierDetection"),
+    ("circuitBreaker", "deployment.circuitBreaker"),
+    ("rateLimit", "deployment.rateLimit"),
+    ("retries", "deployment.retries"),
+    ("limits", "deployment.limits"),
+    ("regions", "deployment.regions"),
+    ("scaling", "deployment.scaling"),
+    ("budget", "deployment.budget"),
+    (
+        "sessionAffinity",
+        "deployment.loadBalancing.sessionAffinity",
+    ),
+    ("weighted", "deployment.loadBalancing.weighted"),
+    ("canary", "deployment.loadBalancing.canary"),
+    ("maxConnections", "deployment.limits.maxConnections"),
+    (
+        "maxConnectionsPerInstance",
+        "deployment.limits.maxConnectionsPerInstance",
+    ),
+    ("connectionTimeout", "deployment.limits.connectionTimeout"),
+    ("requestTimeout", "deployment.limits.requestTimeout"),
+    ("models", "llm.models"),
+    ("arrivals", "workload.arrivals"),
+    ("request", "workload.request"),
+    ("clients", "workload.clients"),
+    ("users", "workload.users"),
+    ("rtt", "network.rtt"),
+    ("seed", "run.seed"),
+    ("duration", "run.duration"),
+    ("warmup", "run.warmup"),
+    ("replications", "run.replications"),
+    ("instanceTypes", "instanceTypes"),
+    ("workload", "workload"),
+    ("llm", "llm"),
+    ("network", "network"),
+    ("failures", "failures"),
+    ("slo", "slo"),
+];
+
+/// A pointer to where `key`, found unknown at `path`, belongs.
+fn home_hint(path: &str, key: &str) -> Option<String> {
+    if key == "timeouts" {
+        return Some(
+            "fleetsim reads timeouts from `deployment.limits`: `requestTimeout` (the SwiftClaw \
+             `timeouts.request`) and `connectionTimeout` (`timeouts.connection`)"
+                .into(),
+        );
+    }
+    let (_, home) = HOMES.iter().find(|(k, _)| *k == key)?;
+    (*home != path).then(|| format!("`{key}` belongs at `{home}`"))
+}
+
 /// Rewrites serde's "unknown field/variant" messages into ones that suggest
-/// the nearest allowed name.
-fn explain(raw: &str) -> String {
+/// the nearest allowed name, or the place a misplaced key belongs.
+fn explain(path: &str, raw: &str) -> String {
     for (prefix, what) in [("unknown field `", "key"), ("unknown variant `", "value")] {
         if let Some(rest) = raw.strip_prefix(prefix) {
             let Some(end) = rest.find('`') else { break };
             let found = &rest[..end];
             let allowed = backticked(&rest[end + 1..]);
             let mut msg = format!("unknown {what} `{found}`");
+            if what == "key" {
+                if let Some(hint) = home_hint(path, found) {
+                    return format!("{msg} here; {hint}");
+                }
+            }
             if let Some(best) = nearest(found, allowed.iter().map(String::as_str)) {
                 msg.push_str(&format!("; did you mean `{best}`?"));
             }
@@ -134,13 +247,35 @@ mod tests {
 
     #[test]
     fn suggests_the_nearest_key() {
-        let m = explain("unknown field `strategi`, expected `strategy`");
+        let m = explain(
+            "x.strategi",
+            "unknown field `strategi`, expected `strategy`",
+        );
         assert_eq!(
             m,
             "unknown key `strategi`; did you mean `strategy`?; allowed: strategy"
         );
-        let m = explain("unknown variant `least-conn`, expected one of `round-robin`, `random`, `least-connections`");
+        let m = explain("x", "unknown variant `least-conn`, expected one of `round-robin`, `random`, `least-connections`");
         assert!(m.contains("did you mean `least-connections`?"), "{m}");
+    }
+
+    #[test]
+    fn points_misplaced_keys_to_their_home() {
+        let m = explain(
+            "deployment.loadBalancing.healthCheck",
+            "unknown field `healthCheck`, expected one of `strategy`",
+        );
+        assert_eq!(
+            m,
+            "unknown key `healthCheck` here; `healthCheck` belongs at `deployment.healthCheck`"
+        );
+        let m = explain("regions", "unknown field `regions`, expected `name`");
+        assert!(m.ends_with("belongs at `deployment.regions`"), "{m}");
+        let m = explain(
+            "deployment.timeouts",
+            "unknown field `timeouts`, expected `x`",
+        );
+        assert!(m.contains("requestTimeout"), "{m}");
     }
 
     #[test]

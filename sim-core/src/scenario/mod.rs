@@ -7,13 +7,16 @@
 //! rule on the way, so a model that exists cannot fail at run time.
 
 mod compile;
+mod json;
 mod load;
+mod work;
 
 pub use compile::{
     CompiledFailure, InstanceSpec, Model, Objective, Percentile, RandomFailureModel, StepRate,
     UserModel,
 };
 pub use load::nearest;
+pub use work::{WorkEstimate, MAX_ATTEMPTS, MAX_DURATION, MAX_RATE_PER_SECOND, MIN_INTERVAL};
 
 use crate::dist::DistSpec;
 use indexmap::IndexMap;

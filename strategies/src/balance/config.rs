@@ -24,9 +24,11 @@ use std::fmt;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadBalancingConfig {
-    /// Which balancer; `round-robin` when absent (the SwiftClaw default).
-    #[serde(default)]
-    pub strategy: StrategyKind,
+    /// Which balancer. When absent: `weighted` if a `weighted` map is
+    /// given (the SwiftClaw doc's shape), else `round-robin` (the SwiftClaw
+    /// default). See [`LoadBalancingConfig::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<StrategyKind>,
     /// Which production implementation a strategy follows, where there are
     /// several: `weighted`: `smooth` (nginx, default) or `edf` (Envoy);
     /// `power-of-two`: `envoy` (default) or `tower`; `random`: `weighted`
@@ -34,7 +36,9 @@ pub struct LoadBalancingConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<String>,
     /// Static weights by instance id or region name (the SwiftClaw
-    /// `weighted` map); weight 1 for any instance not named.
+    /// `weighted` map); weight 1 for any instance not named. Only
+    /// strategies that honour weights take it (see
+    /// [`StrategyKind::honours_weights`]).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub weighted: IndexMap<String, u32>,
     /// `power-of-two`: samples per pick (Envoy `choice_count`, default 2).
@@ -178,6 +182,31 @@ impl StrategyKind {
         }
     }
 
+    /// Whether this strategy, with `algorithm` (`None` for its default),
+    /// spreads load by static weights; a `weighted` map given to one that
+    /// does not would do nothing, so it is refused.
+    pub fn honours_weights(self, algorithm: Option<&str>) -> bool {
+        let alg = algorithm.unwrap_or_else(|| self.algorithms().first().copied().unwrap_or(""));
+        match self {
+            StrategyKind::Weighted | StrategyKind::LeastConnections | StrategyKind::IpHash => true,
+            StrategyKind::Random => alg == "weighted",
+            StrategyKind::PowerOfTwo => alg == "envoy",
+            StrategyKind::ConsistentHash => alg == "ring",
+            StrategyKind::Geographic => true,
+            StrategyKind::RoundRobin
+            | StrategyKind::PeakEwma
+            | StrategyKind::ResponseTime
+            | StrategyKind::PerformanceBased
+            | StrategyKind::First => false,
+        }
+    }
+
+    /// Whether this strategy routes by who is asking (a user, session or
+    /// client address), so a request needs an identity.
+    pub fn needs_identity(self) -> bool {
+        matches!(self, StrategyKind::IpHash | StrategyKind::ConsistentHash)
+    }
+
     /// The optional keys this strategy reads, besides `strategy` and
     /// `weighted`.
     fn keys(self) -> &'static [&'static str] {
@@ -206,6 +235,34 @@ impl fmt::Display for StrategyKind {
 }
 
 impl LoadBalancingConfig {
+    /// The strategy in force: `strategy` when given; else `weighted` when a
+    /// `weighted` map is given (the SwiftClaw doc writes weights alone);
+    /// else `round-robin`.
+    pub fn kind(&self) -> StrategyKind {
+        match self.strategy {
+            Some(s) => s,
+            None if !self.weighted.is_empty() => StrategyKind::Weighted,
+            None => StrategyKind::RoundRobin,
+        }
+    }
+
+    /// The strategy that picks within a region for `geographic`, and the
+    /// strategy itself otherwise.
+    pub fn picking_kind(&self) -> StrategyKind {
+        match self.kind() {
+            StrategyKind::Geographic => self.local_strategy.unwrap_or(StrategyKind::RoundRobin),
+            k => k,
+        }
+    }
+
+    /// Whether requests need an identity (user or session key, client
+    /// address) for this balancer to do what it says: hashing strategies,
+    /// also as a region's local strategy, and session affinity.
+    pub fn needs_identity(&self) -> bool {
+        self.picking_kind().needs_identity()
+            || self.session_affinity.as_ref().is_some_and(|a| a.enabled)
+    }
+
     /// The keys set in this config, by their JSON names (besides
     /// `strategy` and `weighted`).
     fn set_keys(&self) -> Vec<&'static str> {
@@ -246,7 +303,7 @@ impl LoadBalancingConfig {
         &self,
         topology: Option<&Topology>,
     ) -> Result<super::LoadBalancer, ConfigError> {
-        let mut base = if self.strategy == StrategyKind::Geographic {
+        let mut base = if self.kind() == StrategyKind::Geographic {
             self.build_geographic(topology)?
         } else {
             self.build_strategy()?
@@ -305,8 +362,11 @@ impl LoadBalancingConfig {
                 "cannot itself be geographic",
             ));
         }
+        if !self.weighted.is_empty() && !local.honours_weights(None) {
+            return Err(ignored_weights(local, "localStrategy"));
+        }
         let inner = LoadBalancingConfig {
-            strategy: local,
+            strategy: Some(local),
             weighted: self.weighted.clone(),
             ..Default::default()
         }
@@ -345,7 +405,7 @@ impl LoadBalancingConfig {
     }
 
     fn check_keys(&self) -> Result<(), ConfigError> {
-        let s = self.strategy;
+        let s = self.kind();
         for key in self.set_keys() {
             if !s.keys().contains(&key) {
                 return Err(ConfigError::new(
@@ -359,8 +419,11 @@ impl LoadBalancingConfig {
 
     fn build_strategy(&self) -> Result<super::LoadBalancer, ConfigError> {
         use super::LoadBalancer as L;
-        let s = self.strategy;
+        let s = self.kind();
         self.check_keys()?;
+        if !self.weighted.is_empty() && !s.honours_weights(self.algorithm.as_deref()) {
+            return Err(ignored_weights(s, "strategy"));
+        }
         let algorithm = match &self.algorithm {
             None => s.algorithms().first().copied().unwrap_or(""),
             Some(a) => s
@@ -468,6 +531,25 @@ impl LoadBalancingConfig {
     }
 }
 
+/// The error for a `weighted` map a strategy would ignore.
+fn ignored_weights(s: StrategyKind, key: &'static str) -> ConfigError {
+    let honour: Vec<String> = StrategyKind::ALL
+        .iter()
+        .filter(|k| k.honours_weights(None) && **k != StrategyKind::Geographic)
+        .map(|k| k.to_string())
+        .collect();
+    ConfigError::new(
+        key,
+        format!(
+            "`{s}` ignores the `weighted` map, so the weights would do nothing; \
+             strategies that honour weights: {} (random with algorithm `weighted`, \
+             power-of-two with `envoy`, consistent-hash with `ring`); or leave \
+             `strategy` out to get `weighted`",
+            honour.join(", ")
+        ),
+    )
+}
+
 fn takes(s: StrategyKind) -> String {
     if s.keys().is_empty() {
         format!(" (`{s}` takes no parameters)")
@@ -487,8 +569,12 @@ mod tests {
     #[test]
     fn reads_the_seed_docs_shapes() {
         let c = cfg(r#"{"strategy": "least-connections"}"#);
-        assert_eq!(c.strategy, StrategyKind::LeastConnections);
-        assert_eq!(cfg("{}").strategy, StrategyKind::RoundRobin);
+        assert_eq!(c.kind(), StrategyKind::LeastConnections);
+        assert_eq!(cfg("{}").kind(), StrategyKind::RoundRobin);
+        // SwiftClaw writes weights alone: that selects `weighted`.
+        let c = cfg(r#"{"weighted": {"instance-1": 50, "instance-2": 30}}"#);
+        assert_eq!(c.kind(), StrategyKind::Weighted);
+        assert_eq!(c.build().unwrap().kind(), StrategyKind::Weighted);
         let c = cfg(r#"{"strategy": "response-time", "window": "5m"}"#);
         assert_eq!(c.window.unwrap().nanos(), Nanos::from_secs(300));
         let c = cfg(
@@ -513,7 +599,7 @@ mod tests {
             let back: StrategyKind = serde_json::from_str(&json).unwrap();
             assert_eq!(back, *k);
             let built = LoadBalancingConfig {
-                strategy: *k,
+                strategy: Some(*k),
                 ..Default::default()
             }
             .build_for(Some(&topo))
@@ -521,7 +607,7 @@ mod tests {
             assert_eq!(built.kind(), *k);
             for a in k.algorithms() {
                 let c = LoadBalancingConfig {
-                    strategy: *k,
+                    strategy: Some(*k),
                     algorithm: Some(a.to_string()),
                     ..Default::default()
                 };
@@ -550,6 +636,44 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(e.key, "decay");
+    }
+
+    #[test]
+    fn refuses_weights_a_strategy_would_ignore() {
+        for (json, ok) in [
+            (r#"{"strategy": "round-robin"}"#, false),
+            (r#"{"strategy": "peak-ewma"}"#, false),
+            (r#"{"strategy": "response-time"}"#, false),
+            (r#"{"strategy": "performance-based"}"#, false),
+            (r#"{"strategy": "first"}"#, false),
+            (
+                r#"{"strategy": "random", "algorithm": "unweighted"}"#,
+                false,
+            ),
+            (
+                r#"{"strategy": "power-of-two", "algorithm": "tower"}"#,
+                false,
+            ),
+            (
+                r#"{"strategy": "consistent-hash", "algorithm": "maglev"}"#,
+                false,
+            ),
+            (r#"{"strategy": "weighted"}"#, true),
+            (r#"{"strategy": "least-connections"}"#, true),
+            (r#"{"strategy": "random"}"#, true),
+            (r#"{"strategy": "power-of-two"}"#, true),
+            (r#"{"strategy": "ip-hash"}"#, true),
+            (r#"{"strategy": "consistent-hash"}"#, true),
+        ] {
+            let mut c = cfg(json);
+            c.weighted.insert("a".into(), 3);
+            let r = c.build();
+            assert_eq!(r.is_ok(), ok, "{json}: {r:?}");
+            if let Err(e) = r {
+                assert_eq!(e.key, "strategy");
+                assert!(e.message.contains("ignores the `weighted` map"), "{e:?}");
+            }
+        }
     }
 
     #[test]

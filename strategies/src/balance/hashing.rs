@@ -1,6 +1,7 @@
 //! Hashing balancers: nginx `ip_hash`, a ketama-style consistent hash ring,
 //! Maglev, and bounded loads.
 
+use super::eligible::EligibleSet;
 use super::{Backends, Balancer, RequestInfo, RoundRobin};
 use crate::Nanos;
 use rand::RngCore;
@@ -116,9 +117,16 @@ pub enum HashAlgorithm {
 /// Removing or losing a backend moves only the keys it held (the ring
 /// exactly; Maglev nearly). With no key the pick is round robin.
 ///
-/// Cost: O(log n) ring lookups, O(1) Maglev lookups, plus the walk past
-/// ineligible or full backends; building is O(n log n) (ring) or O(M)
-/// (Maglev) and happens when the number of backends changes.
+/// A lookup probes at most [`MAX_PROBES`] ring points or table entries
+/// past ineligible or full backends; when all of those are unusable (most
+/// of the fleet is down or full), the key is hashed onto the backends that
+/// are eligible, and when none is, the pick fails at once. So a pick costs
+/// O(log n) on the ring and O(1) with Maglev, whatever the fleet's state;
+/// eligibility and the load totals bounded loads need are kept by
+/// [`Balancer::refresh`] in O(1). Building is O(n log n) (ring) or O(M)
+/// (Maglev) and happens when the number of backends changes. The ring holds
+/// 160 points per unit of weight, scaled down to at most
+/// [`MAX_RING_POINTS`] in all (Envoy's `maximum_ring_size`).
 #[derive(Debug, Clone)]
 pub struct ConsistentHash {
     algorithm: HashAlgorithm,
@@ -126,13 +134,20 @@ pub struct ConsistentHash {
     n: usize,
     ring: Vec<(u64, u32)>,
     table: Vec<u32>,
-    eligible: usize,
+    eligible: EligibleSet,
+    seen_active: Vec<u32>,
     active_total: u64,
     fallback: RoundRobin,
 }
 
 /// Points per unit of weight on the ring (ketama's 40 hashes x 4 points).
 pub const RING_POINTS_PER_WEIGHT: u64 = 160;
+/// Most points on the ring (Envoy's default `maximum_ring_size`, 8M):
+/// larger weights are scaled down in proportion.
+pub const MAX_RING_POINTS: u64 = 8 << 20;
+/// Ring points or Maglev entries probed before a lookup falls back to
+/// hashing onto the eligible backends.
+pub const MAX_PROBES: usize = 64;
 /// Maglev's table size (a prime, as Envoy's default).
 pub const MAGLEV_TABLE_SIZE: usize = 65_537;
 
@@ -145,7 +160,8 @@ impl ConsistentHash {
             n: 0,
             ring: Vec::new(),
             table: Vec::new(),
-            eligible: 0,
+            eligible: EligibleSet::default(),
+            seen_active: Vec::new(),
             active_total: 0,
             fallback: RoundRobin::new(),
         }
@@ -154,13 +170,27 @@ impl ConsistentHash {
     fn build<B: Backends + ?Sized>(&mut self, backends: &B) {
         let n = backends.len();
         self.n = n;
-        self.eligible = (0..n).filter(|&i| backends.is_eligible(i)).count();
-        self.active_total = (0..n).map(|i| u64::from(backends.active(i))).sum();
+        self.eligible = EligibleSet::default();
+        self.seen_active = vec![0; n];
+        self.active_total = 0;
+        for i in 0..n {
+            self.track(i, backends);
+        }
         match self.algorithm {
             HashAlgorithm::Ring => {
+                let total: u64 = (0..n)
+                    .map(|i| RING_POINTS_PER_WEIGHT * u64::from(backends.weight(i)))
+                    .sum();
+                let scale = if total > MAX_RING_POINTS {
+                    MAX_RING_POINTS as f64 / total as f64
+                } else {
+                    1.0
+                };
                 self.ring.clear();
                 for i in 0..n {
-                    for k in 0..RING_POINTS_PER_WEIGHT * u64::from(backends.weight(i)) {
+                    let want = RING_POINTS_PER_WEIGHT * u64::from(backends.weight(i));
+                    let points = ((want as f64 * scale) as u64).max(1);
+                    for k in 0..points {
                         self.ring.push((point(i, k), i as u32));
                     }
                 }
@@ -170,18 +200,43 @@ impl ConsistentHash {
         }
     }
 
+    /// Re-reads backend `i`'s eligibility and load into the kept totals.
+    fn track<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        self.eligible.set(i, backends.is_eligible(i));
+        let a = backends.active(i);
+        self.active_total = self.active_total + u64::from(a) - u64::from(self.seen_active[i]);
+        self.seen_active[i] = a;
+    }
+
     fn acceptable<B: Backends + ?Sized>(&self, i: usize, backends: &B) -> bool {
         if !backends.is_eligible(i) {
             return false;
         }
         match self.bounded {
             None => true,
-            Some(b) => {
-                let cap = (b.factor * (self.active_total + 1) as f64 / self.eligible.max(1) as f64)
-                    .ceil();
-                f64::from(backends.active(i)) < cap
-            }
+            Some(b) => f64::from(backends.active(i)) < self.cap(b),
         }
+    }
+
+    /// Bounded loads' cap on one backend's requests.
+    fn cap(&self, b: BoundedLoad) -> f64 {
+        (b.factor * (self.active_total + 1) as f64 / self.eligible.len().max(1) as f64).ceil()
+    }
+
+    /// The key's backend among the eligible ones when probing found none:
+    /// the key's hash picks a start in the eligible set, and the first
+    /// acceptable member from there is taken (the first one, without
+    /// bounded loads; under bounded loads the least-loaded eligible backend
+    /// is always under the cap, so one exists).
+    fn fall_back<B: Backends + ?Sized>(&self, h: u64, backends: &B) -> Option<usize> {
+        let len = self.eligible.len();
+        if len == 0 {
+            return None;
+        }
+        let start = (h % len as u64) as usize;
+        (0..len)
+            .map(|k| self.eligible.nth((start + k) % len))
+            .find(|&i| self.acceptable(i, backends))
     }
 }
 
@@ -242,40 +297,34 @@ impl Balancer for ConsistentHash {
         let Some(key) = req.key else {
             return self.fallback.pick(now, req, backends, rng);
         };
+        if self.eligible.len() == 0 {
+            return None;
+        }
         let h = mix(key);
-        match self.algorithm {
+        let probed = match self.algorithm {
             HashAlgorithm::Ring => {
                 let len = self.ring.len();
-                if len == 0 {
-                    return None;
-                }
                 let start = self.ring.partition_point(|&(p, _)| p < h);
-                // Walk at most the whole ring once.
-                (0..len)
+                (0..len.min(MAX_PROBES))
                     .map(|k| self.ring[(start + k) % len].1 as usize)
                     .find(|&i| self.acceptable(i, backends))
             }
             HashAlgorithm::Maglev => {
                 let m = self.table.len();
-                if m == 0 {
-                    return None;
-                }
                 let start = (h % m as u64) as usize;
-                (0..m)
+                (0..m.min(MAX_PROBES))
                     .map(|k| self.table[(start + k) % m] as usize)
                     .find(|&i| self.acceptable(i, backends))
             }
-        }
+        };
+        probed.or_else(|| self.fall_back(h, backends))
     }
 
-    fn refresh<B: Backends + ?Sized>(&mut self, _i: usize, backends: &B) {
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
         if self.n != backends.len() {
             self.build(backends);
-        } else if self.bounded.is_some() {
-            // Bounded loads need the fleet's totals; recount (O(n)) only
-            // when the bound is in use.
-            self.eligible = (0..self.n).filter(|&i| backends.is_eligible(i)).count();
-            self.active_total = (0..self.n).map(|i| u64::from(backends.active(i))).sum();
+        } else if i < self.n {
+            self.track(i, backends);
         }
     }
 }
@@ -389,6 +438,38 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_weight_is_scaled_onto_a_capped_ring() {
+        let mut f = fleet(&[0, 0]);
+        f[0].weight = u32::MAX;
+        let mut lb = ConsistentHash::new(HashAlgorithm::Ring, None);
+        let owners = owners(&mut lb, &f, 2_000);
+        assert!(lb.ring.len() as u64 <= MAX_RING_POINTS + 2);
+        // Weight 4e9 against 1: backend 1 keeps its one point.
+        assert!(owners.iter().filter(|&&o| o == 0).count() > 1_990);
+    }
+
+    #[test]
+    fn a_saturated_fleet_fails_a_pick_at_once_and_a_sparse_one_falls_back() {
+        for alg in [HashAlgorithm::Ring, HashAlgorithm::Maglev] {
+            let mut f = fleet(&[0; 1_000]);
+            let mut lb = ConsistentHash::new(alg, None);
+            owners(&mut lb, &f, 1);
+            for i in 0..1_000 {
+                f[i].eligible = false;
+                lb.refresh(i, &f[..]);
+            }
+            assert_eq!(lb.pick(Nanos::ZERO, &key(1), &f[..], &mut rng()), None);
+            // One eligible backend of a thousand: probes miss it, the
+            // fallback finds it, and the same key keeps finding it.
+            f[777].eligible = true;
+            lb.refresh(777, &f[..]);
+            for k in 0..100 {
+                assert_eq!(lb.pick(Nanos::ZERO, &key(k), &f[..], &mut rng()), Some(777));
+            }
+        }
+    }
+
+    #[test]
     fn bounded_load_passes_a_full_backend_on() {
         // Three backends, 8 requests in flight, factor 1.25: cap is
         // ceil(1.25 * 9 / 3) = 4. The key's owner holds 4: skip it.
@@ -401,7 +482,9 @@ mod tests {
         f[owner].active = 4;
         let others: u32 = f.iter().map(|b| b.active).sum::<u32>() - 4;
         assert_eq!(others + 4, 8);
-        lb.refresh(owner, &f[..]);
+        for i in 0..3 {
+            lb.refresh(i, &f[..]);
+        }
         let got = lb.pick(Nanos::ZERO, &key(42), &f[..], &mut rng()).unwrap();
         assert_ne!(got, owner);
     }

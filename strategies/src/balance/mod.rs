@@ -48,7 +48,7 @@ pub use config::{CanaryConfig, LoadBalancingConfig, StrategyKind};
 pub use geo::{Canary, Geographic, Subset, Topology};
 pub use hashing::{
     ip_hash_step, maglev_table, BoundedLoad, ConsistentHash, HashAlgorithm, IpHash,
-    MAGLEV_TABLE_SIZE, RING_POINTS_PER_WEIGHT,
+    MAGLEV_TABLE_SIZE, MAX_PROBES, MAX_RING_POINTS, RING_POINTS_PER_WEIGHT,
 };
 pub use least_conn::LeastConnections;
 pub use p2c::{P2cFlavor, PowerOfTwo};

@@ -1,0 +1,137 @@
+//! How much work a model is, and what cannot be simulated at all.
+//!
+//! Two kinds of scenario would never finish: one whose events come faster
+//! than the nanosecond clock can tell apart (arrival gaps that round to
+//! zero, checks every nanosecond), and one whose numbers are beyond any use
+//! (a billion retry attempts). [`Model::infeasible`] refuses those with the
+//! path and the limit. Everything else runs, and [`Model::work_estimate`]
+//! says beforehand how many events it will take, so a long run can say so.
+
+use super::Model;
+use crate::error::Problem;
+use strategies::Nanos;
+
+/// Highest arrival rate simulated: gaps of 100 ns on average, so that
+/// exponential gaps stay well above the clock's 1 ns resolution.
+pub const MAX_RATE_PER_SECOND: f64 = 10_000_000.0;
+/// Shortest interval of a recurring check or mean time of a random event.
+pub const MIN_INTERVAL: Nanos = Nanos(1_000_000);
+/// Most attempts one request may make.
+pub const MAX_ATTEMPTS: u32 = 100;
+/// Longest simulated horizon (ten years).
+pub const MAX_DURATION: Nanos = Nanos(3650 * 86_400 * 1_000_000_000);
+
+/// The expected size of a run, over all its replications.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WorkEstimate {
+    /// Expected arrivals.
+    pub requests: f64,
+    /// Expected events processed.
+    pub events: f64,
+}
+
+impl Model {
+    /// The settings that cannot be simulated, each with its path and the
+    /// limit; empty for a runnable model.
+    pub fn infeasible(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let s = &self.scenario;
+        if self.duration > MAX_DURATION {
+            out.push(Problem::new(
+                "run.duration",
+                format!(
+                    "at most {MAX_DURATION} ({} days) can be simulated, found {}",
+                    MAX_DURATION.0 / 86_400_000_000_000,
+                    s.run.duration
+                ),
+            ));
+        }
+        for (i, step) in self.rate_profile.iter().enumerate() {
+            if step.rate_per_second > MAX_RATE_PER_SECOND {
+                let path = if i == 0 {
+                    "workload.arrivals.ratePerSecond".to_string()
+                } else {
+                    format!("workload.arrivals.steps[{}].ratePerSecond", i - 1)
+                };
+                out.push(Problem::new(
+                    path,
+                    format!(
+                        "at most {MAX_RATE_PER_SECOND:.0} requests per second can be simulated \
+                         (faster, the gaps between arrivals round to zero nanoseconds), found {}",
+                        step.rate_per_second
+                    ),
+                ));
+            }
+        }
+        let mut interval = |path: &str, d: Nanos| {
+            if d < MIN_INTERVAL {
+                out.push(Problem::new(
+                    path,
+                    format!("must be at least {MIN_INTERVAL} to be simulated, found {d}"),
+                ));
+            }
+        };
+        if let Some(h) = &self.health_check {
+            interval("deployment.healthCheck.interval", h.interval.nanos());
+        }
+        if let Some(o) = &self.outlier_detection {
+            interval("deployment.outlierDetection.interval", o.interval.nanos());
+        }
+        if let Some(r) = s.failures.as_ref().and_then(|f| f.random.as_ref()) {
+            interval(
+                "failures.random.meanTimeBetweenFailures",
+                r.mean_time_between_failures.nanos(),
+            );
+            interval(
+                "failures.random.meanTimeToRepair",
+                r.mean_time_to_repair.nanos(),
+            );
+        }
+        if let Some(r) = &self.retries {
+            if r.max_attempts > MAX_ATTEMPTS {
+                out.push(Problem::new(
+                    "deployment.retries.maxAttempts",
+                    format!(
+                        "must be from 1 to {MAX_ATTEMPTS} attempts in all, found {}",
+                        r.max_attempts
+                    ),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Expected arrivals and events over every replication: arrivals from
+    /// the rate profile, about four events per request and a few more per
+    /// retry, plus the recurring checks and failures of every instance.
+    pub fn work_estimate(&self) -> WorkEstimate {
+        let end = self.duration;
+        let secs = end.as_secs_f64();
+        let mut requests = 0.0;
+        for (i, step) in self.rate_profile.iter().enumerate() {
+            let until = self.rate_profile.get(i + 1).map_or(end, |n| n.at.min(end));
+            requests += step.rate_per_second * (until - step.at).as_secs_f64();
+        }
+        let retries = self.retries.as_ref().map_or(0.0, |r| {
+            f64::from(r.max_attempts - 1) * self.llm_error_rate.max(0.01)
+        });
+        let per_request = 4.0 + 3.0 * retries;
+        let n = self.instances.len() as f64;
+        let mut recurring = 0.0;
+        if let Some(h) = &self.health_check {
+            recurring += n * secs / h.interval.nanos().as_secs_f64().max(1e-9);
+        }
+        if let Some(o) = &self.outlier_detection {
+            recurring += secs / o.interval.nanos().as_secs_f64().max(1e-9);
+        }
+        if let Some(r) = &self.random_failures {
+            let cycle = r.between.mean_secs() + r.repair.mean_secs();
+            recurring += 2.0 * n * secs / cycle.max(1e-9);
+        }
+        let reps = f64::from(self.replications);
+        WorkEstimate {
+            requests: reps * requests,
+            events: reps * (requests * per_request + recurring),
+        }
+    }
+}
