@@ -320,6 +320,8 @@ pub struct EngineStats {
     pub peak_event_queue: u64,
     /// Most requests held at once (the request slab's size).
     pub peak_requests: u64,
+    /// Most entries one instance's queue held at once, live or stale.
+    pub peak_instance_queue: u64,
     /// Passes that dropped stale events from the queue.
     pub compactions: u64,
 }

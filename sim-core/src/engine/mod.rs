@@ -580,6 +580,8 @@ impl<'m> Engine<'m> {
             inst.settle(now);
             inst.queued += 1;
             inst.queue.push_back((req, attempt));
+            let depth = inst.queue.len() as u64;
+            self.stats.peak_instance_queue = self.stats.peak_instance_queue.max(depth);
             self.requests[req as usize].state = State::Queued;
             if let Some(ct) = self.model.connection_timeout {
                 self.events
