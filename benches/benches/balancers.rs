@@ -27,7 +27,7 @@ fn configs() -> Vec<(String, LoadBalancingConfig)> {
             v.push((
                 name,
                 LoadBalancingConfig {
-                    strategy: *k,
+                    strategy: Some(*k),
                     algorithm: a.map(str::to_string),
                     ..Default::default()
                 },

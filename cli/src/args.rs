@@ -23,7 +23,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "fleetsim", version, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 ok, 1 a check failed (--fail-on-slo), 2 bad input or usage.\n\
+    after_help = "Exit codes: 0 ok, 1 a check failed (--fail-on-slo), 2 bad input or usage, \
+3 results could not be written (or an internal error), 130 interrupted.\n\
 Run `fleetsim <command> --help` for a command's options and examples."
 )]
 pub(crate) struct Cli {
@@ -60,6 +61,9 @@ pub(crate) struct RunArgs {
     /// Exit with code 1 when the pooled result misses the scenario's SLO.
     #[arg(long)]
     pub(crate) fail_on_slo: bool,
+    /// No estimate and no progress bar on stderr for long runs.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Args)]

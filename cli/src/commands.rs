@@ -2,51 +2,16 @@
 //! says which exit code fits.
 
 use crate::args::{Cli, Command, RunArgs, ValidateArgs};
-use crate::output::write_atomic;
-use sim_core::{run_model, Model, RunOptions, ScenarioError};
-use std::fmt;
+use crate::failure::Failure;
+use crate::output::{OutDir, Stdout};
+use crate::progress;
+use sim_core::{run_model_with, Model, RunOptions, ScenarioError};
 use std::path::Path;
 use std::process::ExitCode;
 
 /// The built-in quickstart scenario, so `fleetsim run` works anywhere.
 const QUICKSTART: &str = include_str!("../../scenarios/quickstart.json");
 const QUICKSTART_NAME: &str = "quickstart.json (built in)";
-
-/// A failure, classified by the exit code it deserves.
-pub(crate) enum Failure {
-    /// Bad input: exit 2.
-    Input(anyhow::Error),
-    /// Anything else that stopped the run: exit 1.
-    Run(anyhow::Error),
-}
-
-impl Failure {
-    pub(crate) fn exit_code(&self) -> ExitCode {
-        match self {
-            Failure::Input(_) => ExitCode::from(2),
-            Failure::Run(_) => ExitCode::from(1),
-        }
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = match self {
-            Failure::Input(e) | Failure::Run(e) => e,
-        };
-        if f.alternate() {
-            write!(f, "{e:#}")
-        } else {
-            write!(f, "{e}")
-        }
-    }
-}
-
-impl From<ScenarioError> for Failure {
-    fn from(e: ScenarioError) -> Failure {
-        Failure::Input(e.into())
-    }
-}
 
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
@@ -64,21 +29,29 @@ fn load(path: Option<&Path>) -> Result<Model, ScenarioError> {
 
 fn run(a: RunArgs) -> Result<ExitCode, Failure> {
     let model = load(a.scenario.as_deref())?;
+    // Checked before the run, so a bad directory costs nothing.
+    let out = a.out.as_deref().map(OutDir::prepare).transpose()?;
     let opts = RunOptions {
         seed: a.seed,
         replications: a.replications,
     };
-    let result = run_model(&model, opts).map_err(|e| Failure::Run(e.into()))?;
-    let json = serde_json::to_string_pretty(&result).map_err(|e| Failure::Run(e.into()))?;
-    if let Some(dir) = &a.out {
-        write_atomic(dir, "result.json", format!("{json}\n").as_bytes()).map_err(Failure::Run)?;
-    }
+    let control = progress::interruptible();
+    let reps = opts.replications.unwrap_or(model.replications);
+    let result = progress::watch(&model, reps, control, a.quiet, || {
+        run_model_with(&model, opts, control)
+    })?;
+    let json = serde_json::to_string_pretty(&result).map_err(|e| Failure::Io(e.into()))?;
+    let mut stdout = Stdout::default();
+    let written = match &out {
+        Some(dir) => Some(dir.write_atomic("result.json", format!("{json}\n").as_bytes())?),
+        None => None,
+    };
     if a.json {
-        println!("{json}");
+        stdout.emit(&format!("{json}\n"))?;
     } else {
-        print!("{}", reports::summary_table(&result));
-        if let Some(dir) = &a.out {
-            println!("\nwrote {}", dir.join("result.json").display());
+        stdout.emit(&reports::summary_table(&result))?;
+        if let Some(path) = written {
+            stdout.emit(&format!("\nwrote {}\n", path.display()))?;
         }
     }
     if a.fail_on_slo && !result.pooled.slo.pass {
@@ -90,11 +63,12 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
 
 fn validate(a: ValidateArgs) -> Result<ExitCode, Failure> {
     let mut bad = 0usize;
+    let mut stdout = Stdout::default();
     for path in &a.scenarios {
         match Model::from_file(path) {
             Ok(m) => {
-                println!("ok: {}", path.display());
-                print!("{}", reports::describe_model(&m));
+                stdout.emit(&format!("ok: {}\n", path.display()))?;
+                stdout.emit(&reports::describe_model(&m))?;
             }
             Err(e) => {
                 bad += 1;

@@ -2,11 +2,14 @@
 //! production.
 //!
 //! A thin layer: parse arguments, call the libraries, print, and map the
-//! outcome to an exit code (0 ok, 1 a check failed, 2 bad input or usage).
+//! outcome to an exit code ([`failure`] lists them: 0 ok, 1 a check failed,
+//! 2 bad input or usage, 3 could not finish, 130 interrupted).
 
 mod args;
 mod commands;
+mod failure;
 mod output;
+mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -16,7 +19,7 @@ fn main() -> ExitCode {
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e}");
             e.exit_code()
         }
     }

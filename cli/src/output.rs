@@ -1,25 +1,90 @@
-//! Writing result files so that a reader never sees half of one.
+//! Where results go: standard output that tolerates a closed pipe, output
+//! directories checked before any work starts, and files written so that a
+//! reader never sees half of one.
 
-use anyhow::{Context, Result};
-use std::io::Write;
-use std::path::Path;
+use crate::failure::Failure;
+use anyhow::{anyhow, Context};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to `dir/name` by writing a temporary file in the same
-/// directory and renaming it over the target: the file is either the old
-/// one or the whole new one, never a part.
-pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output directory {}", dir.display()))?;
-    let target = dir.join(name);
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &target)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// Standard output for results. A reader that goes away (`fleetsim run
+/// --json | head -1`) ends the output quietly; any other write error (a
+/// full disk) is reported.
+#[derive(Debug, Default)]
+pub(crate) struct Stdout {
+    closed: bool,
+}
+
+impl Stdout {
+    /// Writes `text`; after the reader has gone, does nothing.
+    pub(crate) fn emit(&mut self, text: &str) -> Result<(), Failure> {
+        if self.closed {
+            return Ok(());
+        }
+        let mut out = io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(e) => Err(Failure::Io(
+                anyhow!(e).context("cannot write to standard output"),
+            )),
+        }
     }
-    result.with_context(|| format!("cannot write {}", target.display()))
+}
+
+/// An output directory, created and proven writable before any work runs,
+/// so a bad `--out` is a usage error (exit 2) found at once rather than
+/// after a long simulation.
+#[derive(Debug, Clone)]
+pub(crate) struct OutDir {
+    dir: PathBuf,
+}
+
+impl OutDir {
+    /// Creates `dir` if needed and checks that files can be written in it.
+    pub(crate) fn prepare(dir: &Path) -> Result<OutDir, Failure> {
+        let bad = |e: anyhow::Error| Failure::Input(e);
+        if dir.exists() && !dir.is_dir() {
+            return Err(bad(anyhow!(
+                "--out {}: exists and is not a directory; give a directory to write results into",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--out {}: cannot create the directory", dir.display()))
+            .map_err(bad)?;
+        let probe = dir.join(format!(".fleetsim-probe.{}.tmp", std::process::id()));
+        std::fs::write(&probe, b"")
+            .with_context(|| format!("--out {}: cannot write into the directory", dir.display()))
+            .map_err(bad)?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(OutDir {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Writes `bytes` to `name` by writing a temporary file in the same
+    /// directory and renaming it over the target: the file is either the
+    /// old one or the whole new one, never a part, and a failed write
+    /// leaves no temporary file behind.
+    pub(crate) fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, Failure> {
+        let target = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let result = (|| -> io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &target)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Failure::Io(
+                anyhow!(e).context(format!("cannot write {}", target.display())),
+            ));
+        }
+        Ok(target)
+    }
 }

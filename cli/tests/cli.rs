@@ -228,3 +228,100 @@ fn help_shows_examples() {
     let o = fleetsim(&["validate", "--help"]);
     assert!(text(&o.stdout).contains("Examples:"));
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["run", "--json", "--replications", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before anything is written, as `| head -0`.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "nothing to say about a closed pipe: {err}");
+}
+
+#[test]
+fn a_full_disk_is_reported_with_exit_3() {
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["run", "--replications", "1"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn an_unusable_out_directory_is_bad_usage_found_before_the_run() {
+    let dir = scratch("badout");
+    let file = write(&dir, "a-file", "");
+    // A scenario that would take minutes: the check must come first.
+    let long = std::fs::read_to_string(scenarios().join("quickstart.json"))
+        .unwrap()
+        .replace("\"30m\"", "\"300d\"");
+    let long = write(&dir, "long.json", &long);
+    for out in [file.as_str(), "/dev/null/sub"] {
+        #[allow(clippy::disallowed_methods)] // the test times the binary, not a policy
+        let started = std::time::Instant::now();
+        let o = fleetsim(&["run", &long, "--out", out]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("--out"), "{}", text(&o.stderr));
+        assert!(started.elapsed().as_secs() < 10, "checked before running");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_long_run_with_exit_130_and_writes_nothing() {
+    let dir = scratch("sigint");
+    let long = std::fs::read_to_string(scenarios().join("quickstart.json"))
+        .unwrap()
+        .replace("\"30m\"", "\"300d\"");
+    let long = write(&dir, "long.json", &long);
+    let out = dir.join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["run", &long, "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("this run simulates about"),
+        "estimate first: {err}"
+    );
+    assert!(err.contains("interrupted"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "no result and no temporary file: {left:?}");
+}
+
+#[test]
+fn the_cost_line_names_the_currency_and_what_it_covers() {
+    let o = fleetsim(&["run"]);
+    let out = text(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with("Cost")).unwrap();
+    assert!(
+        line.contains("USD") && line.contains("per replication"),
+        "{line}"
+    );
+    assert!(line.contains("for all 3 replications"), "{line}");
+}

@@ -61,10 +61,11 @@ pub fn describe_model(m: &Model) -> String {
         .collect();
     let _ = writeln!(
         o,
-        "  fleet       {} instances, {} slots ({}), {} per hour",
+        "  fleet       {} instances, {} slots ({}), {} {} per hour",
         count(m.instances.len() as u64),
         count(m.total_slots()),
         regions.join(", "),
+        m.currency,
         money(m.cost_per_hour())
     );
     let _ = writeln!(

@@ -124,10 +124,17 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         mean("fairness")
     );
     let hours: f64 = r.runs.iter().map(|x| x.instance_hours).sum::<f64>() / f64::from(reps.max(1));
+    let total: f64 = r.runs.iter().map(|x| x.cost).sum();
+    let cur = &r.currency;
+    let window = secs(r.duration_seconds - r.warmup_seconds);
+    let all = if reps > 1 {
+        format!("; {cur} {} for all {reps} replications", money(total))
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         o,
-        "Cost              {:.2} instance-hours   {} per replication",
-        hours,
+        "Cost              {cur} {} per replication ({hours:.2} instance-hours over the {window} measured){all}",
         money(mean("cost"))
     );
 

@@ -22,6 +22,8 @@ pub struct ScenarioResult {
     pub description: String,
     /// fleetsim version that produced this.
     pub fleetsim_version: String,
+    /// Currency of every cost figure.
+    pub currency: String,
     /// Master seed.
     pub seed: u64,
     /// Replications run.
@@ -132,6 +134,7 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         scenario: m.scenario.name.clone(),
         description: m.scenario.description.clone(),
         fleetsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        currency: m.currency.clone(),
         seed: m.seed,
         replications: m.replications,
         duration_seconds: m.duration.as_secs_f64(),

@@ -101,7 +101,7 @@ fn run_ops(json: &str, geo: bool, region_of: &[u32], ops: &[Op]) -> Result<(), T
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(11);
     let mut now = Nanos::ZERO;
     for op in ops {
-        now = now + Nanos::from_millis(100);
+        now += Nanos::from_millis(100);
         match *op {
             Op::Fail(i) => {
                 fleet[i % n].eligible = false;

@@ -25,6 +25,8 @@ const MAX_LLM_CALLS: u32 = 1_000;
 pub struct Model {
     /// The scenario as written.
     pub scenario: Scenario,
+    /// The currency prices are in.
+    pub currency: String,
     /// Master seed.
     pub seed: u64,
     /// Simulated horizon.
@@ -240,6 +242,18 @@ impl Scenario {
         };
         if self.name.trim().is_empty() {
             c.fail("name", "must not be empty");
+        }
+        let currency = self.currency.clone().unwrap_or_else(|| "USD".into());
+        if currency.is_empty()
+            || currency.len() > 8
+            || !currency.chars().all(|ch| ch.is_ascii_alphabetic())
+        {
+            c.fail(
+                "currency",
+                format!(
+                    "must be a currency code of letters, e.g. USD or EUR, found \"{currency}\""
+                ),
+            );
         }
 
         // run
@@ -869,6 +883,7 @@ impl Scenario {
         let (model_name, model) = models.get_index(mi).expect("index from the same map");
         let built = Model {
             scenario: self.clone(),
+            currency,
             seed: self.run.seed,
             duration,
             warmup,

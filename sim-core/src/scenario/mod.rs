@@ -39,6 +39,10 @@ pub struct Scenario {
     /// What the scenario models and why.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// The currency of every price in the file (default `USD`); names the
+    /// money in every output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// How to run it.
     pub run: RunSpec,
     /// What arrives.
