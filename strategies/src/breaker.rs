@@ -1,10 +1,12 @@
 //! Circuit breakers: the seed docs' consecutive-failure form and
 //! resilience4j's failure-rate sliding window.
 //!
-//! States follow resilience4j: `Closed` passes calls and watches them;
-//! `Open` refuses every call until `resetTimeout` has passed, then turns
-//! `HalfOpen` lazily, at the next call that asks; `HalfOpen` lets
-//! `halfOpenRequests` trial calls through and decides on their outcome.
+//! States follow resilience4j's `CircuitBreakerStateMachine`: `Closed`
+//! passes calls and watches them; `Open` refuses every call until
+//! `resetTimeout` has passed (strictly: a call exactly at the end of the
+//! wait is still refused, as `Instant.isAfter`), then turns `HalfOpen`
+//! lazily, at the next call that asks; `HalfOpen` lets `halfOpenRequests`
+//! trial calls through and decides on their outcome.
 
 use crate::{ConfigError, DurationStr, Nanos};
 use serde::{Deserialize, Serialize};
@@ -215,9 +217,11 @@ impl CircuitBreaker {
         }
     }
 
-    /// When an open breaker starts letting trials through.
+    /// The first instant an open breaker lets a trial through: one
+    /// nanosecond after `resetTimeout` has passed (resilience4j permits
+    /// calls only strictly after the wait).
     pub fn reopen_at(&self) -> Nanos {
-        self.opened_at + self.cfg.reset_timeout.nanos()
+        self.opened_at + self.cfg.reset_timeout.nanos() + Nanos(1)
     }
 
     /// Times it has opened.
@@ -300,8 +304,13 @@ impl CircuitBreaker {
                         }
                     }
                     BreakerKind::FailureRate => {
+                        // resilience4j judges the half-open calls in a window
+                        // of `permitted` calls, once min(minimumNumberOfCalls,
+                        // permitted) of them are in.
                         self.push(!success, slow);
-                        if self.finished >= self.cfg.permitted() {
+                        let permitted = self.cfg.permitted();
+                        let minimum = self.cfg.minimum_number_of_calls.min(permitted);
+                        if self.filled.min(self.finished as usize) >= minimum as usize {
                             if self.rates_exceeded() {
                                 return self.open(now);
                             }
@@ -384,12 +393,16 @@ mod tests {
         }
         assert!(b.record(s(1), false, s(1)), "third failure opens");
         assert!(!b.try_acquire(s(30)));
-        assert_eq!(b.state(s(60)), BreakerState::Open);
-        assert_eq!(b.state(s(61)), BreakerState::HalfOpen);
-        assert!(b.try_acquire(s(61)), "one trial");
-        assert!(!b.try_acquire(s(61)), "only one trial");
-        b.record(s(62), true, s(1));
-        assert_eq!(b.state(s(62)), BreakerState::Closed);
+        assert_eq!(
+            b.state(s(61)),
+            BreakerState::Open,
+            "opened at 1s: open through 61s"
+        );
+        assert_eq!(b.state(s(61) + Nanos(1)), BreakerState::HalfOpen);
+        assert!(b.try_acquire(s(62)), "one trial");
+        assert!(!b.try_acquire(s(62)), "only one trial");
+        b.record(s(63), true, s(1));
+        assert_eq!(b.state(s(63)), BreakerState::Closed);
         assert_eq!(b.trips(), 1);
     }
 
@@ -398,11 +411,105 @@ mod tests {
         let mut b = consecutive(r#"{"failureThreshold": 1, "resetTimeout": "10s"}"#);
         b.try_acquire(s(0));
         b.record(s(0), false, s(0));
-        assert!(b.try_acquire(s(10)));
+        assert!(b.try_acquire(s(10) + Nanos(1)));
         assert!(b.record(s(11), false, s(1)));
-        assert!(!b.try_acquire(s(20)));
-        assert!(b.try_acquire(s(21)));
+        assert!(!b.try_acquire(s(21)));
+        assert!(b.try_acquire(s(21) + Nanos(1)));
         assert_eq!(b.trips(), 2);
+    }
+
+    /// resilience4j's breaker in its test setup: failure and slow-call
+    /// thresholds 50%, slow above 4s, four half-open calls, five calls
+    /// minimum, wait 5s.
+    fn r4j() -> CircuitBreaker {
+        CircuitBreaker::new(
+            serde_json::from_str(
+                r#"{"type": "failure-rate", "failureRateThreshold": 50, "slowCallRateThreshold": 50,
+                    "timeout": "4s", "halfOpenRequests": 4, "minimumNumberOfCalls": 5,
+                    "slidingWindowSize": 10, "resetTimeout": "5s"}"#,
+            )
+            .unwrap(),
+        )
+    }
+
+    /// Opens `b` at `at` with five failures.
+    fn trip(b: &mut CircuitBreaker, at: Nanos) {
+        for _ in 0..5 {
+            b.try_acquire(at);
+            b.record(at, false, s(0));
+        }
+        assert_eq!(b.state(at), BreakerState::Open);
+    }
+
+    /// `shouldTransitionToHalfOpenAfterWaitDuration`, and the boundary:
+    /// `isAfter` is strict, so a call exactly at the end of the wait is
+    /// still refused.
+    #[test]
+    fn resilience4j_half_opens_strictly_after_the_wait() {
+        let mut b = r4j();
+        trip(&mut b, s(0));
+        assert!(!b.try_acquire(s(0)));
+        assert!(!b.try_acquire(s(3)));
+        assert!(!b.try_acquire(s(5)), "exactly at the end of the wait");
+        assert!(b.try_acquire(s(5) + Nanos(1)));
+        assert_eq!(b.state(s(5) + Nanos(1)), BreakerState::HalfOpen);
+    }
+
+    /// `shouldOnlyPermitFourCallsInHalfOpenState`.
+    #[test]
+    fn resilience4j_permits_four_half_open_calls() {
+        let mut b = r4j();
+        trip(&mut b, s(0));
+        let t = s(6);
+        let got: Vec<bool> = (0..6).map(|_| b.try_acquire(t)).collect();
+        assert_eq!(got, [true, true, true, true, false, false]);
+    }
+
+    /// `shouldTransitionBackToOpenStateWhenFailureRateIsAboveThreshold`
+    /// (F, F, S, F: 75%) and `...ToClosedStateWhenFailureIsBelowThreshold`
+    /// (F, S, S, S: 25%): decided on the fourth call.
+    #[test]
+    fn resilience4j_half_open_decides_on_the_trial_calls() {
+        for (trials, after) in [
+            ([false, false, true, false], BreakerState::Open),
+            ([false, true, true, true], BreakerState::Closed),
+        ] {
+            let mut b = r4j();
+            trip(&mut b, s(0));
+            for (k, ok) in trials.iter().enumerate() {
+                assert!(b.try_acquire(s(6)));
+                b.record(s(6), *ok, s(0));
+                if k < 3 {
+                    assert_eq!(b.state(s(6)), BreakerState::HalfOpen, "{trials:?}");
+                }
+            }
+            assert_eq!(b.state(s(6)), after, "{trials:?}");
+        }
+    }
+
+    /// `shouldTransitionBackToOpenStateWhenSlowCallRateIsAboveThreshold`:
+    /// three successes of 5s and one of 1s are 75% slow.
+    #[test]
+    fn resilience4j_slow_trials_reopen() {
+        let mut b = r4j();
+        trip(&mut b, s(0));
+        for d in [5, 5, 5, 1] {
+            b.try_acquire(s(6));
+            b.record(s(6), true, s(d));
+        }
+        assert_eq!(b.state(s(6)), BreakerState::Open);
+    }
+
+    /// `shouldOpenAfterFailureRateThresholdExceeded2`: the threshold is
+    /// reached with `>=` (three failures in six calls is 50%).
+    #[test]
+    fn resilience4j_opens_at_the_threshold_inclusive() {
+        let mut b = r4j();
+        for ok in [true, true, true, false, false] {
+            assert!(!b.record(s(0), ok, s(0)));
+        }
+        assert_eq!(b.state(s(0)), BreakerState::Closed, "2 of 5 is 40%");
+        assert!(b.record(s(1), false, s(0)));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! | `strategy` | algorithm | follows |
 //! |---|---|---|
-//! | `sliding-window` (default) | sliding window counter: `prev * (1 - elapsed/window) + current` | Cloudflare pingora `rate.rs` |
+//! | `sliding-window` (default) | sliding window counter: `prev * (1 - elapsed/window) + current`, the next window starting at the first request after one ends | Cloudflare pingora `rate.rs` |
 //! | `sliding-window-log` | exact log of admitted times | the textbook exact limiter |
 //! | `fixed-window` | counter per aligned window | nginx-style fixed windows |
 //! | `token-bucket` | `burst` tokens refilled at `requests / window` | the classic bucket |
@@ -118,6 +118,7 @@ impl RateLimitConfig {
 #[derive(Debug, Clone)]
 enum KeyState {
     Counter { window: u64, prev: u32, cur: u32 },
+    Sliding(Sliding),
     Log(VecDeque<Nanos>),
     Bucket { tokens: f64, at: Nanos },
     Gcra { tat: u64 },
@@ -167,7 +168,8 @@ impl RateLimiter {
 
     fn fresh(cfg: &RateLimitConfig, now: Nanos) -> KeyState {
         match cfg.strategy {
-            LimiterKind::SlidingWindow | LimiterKind::FixedWindow => KeyState::Counter {
+            LimiterKind::SlidingWindow => KeyState::Sliding(Sliding::new(now)),
+            LimiterKind::FixedWindow => KeyState::Counter {
                 window: 0,
                 prev: 0,
                 cur: 0,
@@ -225,14 +227,16 @@ fn decide(cfg: &RateLimitConfig, st: &mut KeyState, now: Nanos) -> bool {
                 *cur = 0;
                 *window = idx;
             }
-            let estimate = if cfg.strategy == LimiterKind::SlidingWindow {
-                let elapsed = (now.0 % w) as f64 / w as f64;
-                f64::from(*prev) * (1.0 - elapsed) + f64::from(*cur)
-            } else {
-                f64::from(*cur)
-            };
-            if estimate + 1.0 <= f64::from(limit) {
+            if *cur < limit {
                 *cur += 1;
+                true
+            } else {
+                false
+            }
+        }
+        KeyState::Sliding(sl) => {
+            if sl.estimate(now, w) + 1.0 <= f64::from(limit) {
+                sl.cur += 1;
                 true
             } else {
                 false
@@ -274,10 +278,84 @@ fn decide(cfg: &RateLimitConfig, st: &mut KeyState, now: Nanos) -> bool {
     }
 }
 
+/// pingora's `Rate` for one key: two windows of counts, the current one
+/// starting at the first call after the previous one lasted a whole
+/// window (not on a grid aligned to time zero).
+#[derive(Debug, Clone, Copy)]
+struct Sliding {
+    start: u64,
+    prev: u32,
+    cur: u32,
+}
+
+impl Sliding {
+    fn new(now: Nanos) -> Sliding {
+        Sliding {
+            start: now.0,
+            prev: 0,
+            cur: 0,
+        }
+    }
+
+    /// pingora's `maybe_reset`: rolls the windows when the current one has
+    /// lasted `w`, and returns the time into the window *before* the roll.
+    fn roll(&mut self, now: Nanos, w: u64) -> u64 {
+        let past = now.0.saturating_sub(self.start);
+        if past >= w {
+            self.prev = if past >= 2 * w { 0 } else { self.cur };
+            self.cur = 0;
+            self.start = now.0;
+        }
+        past
+    }
+
+    /// pingora's `rate_with` and its proportional estimate, as a count
+    /// per window: `prev * (1 - fraction) + current`, where the fraction of
+    /// the window elapsed comes from the time before a roll (pingora's own
+    /// quirk: on the call that rolls, it is `(past % window) / window`).
+    fn estimate(&mut self, now: Nanos, w: u64) -> f64 {
+        let past = self.roll(now, w);
+        if past >= 2 * w {
+            return 0.0;
+        }
+        let fraction = (past % w) as f64 / w as f64;
+        f64::from(self.prev) * (1.0 - fraction) + f64::from(self.cur)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// pingora `test_observe_rate_custom_proportional` (interval 1s, the
+    /// proportional estimate), as a timeline in milliseconds.
+    #[test]
+    fn sliding_window_matches_pingoras_rate_tests() {
+        let w = 1_000_000_000;
+        let mut r = Sliding::new(ms(0));
+        let observe = |r: &mut Sliding, t: u64, n: u32| {
+            r.roll(ms(t), w);
+            r.cur += n;
+        };
+        observe(&mut r, 0, 3);
+        observe(&mut r, 0, 2);
+        assert_eq!(r.estimate(ms(0), w), 5.0);
+        assert_eq!(r.estimate(ms(500), w), 5.0);
+        observe(&mut r, 1000, 4);
+        assert_eq!(r.estimate(ms(1000), w), 9.0);
+        assert_eq!(r.estimate(ms(1750), w), 5.25);
+        assert_eq!(r.estimate(ms(2000), w), 4.0);
+        assert_eq!(r.estimate(ms(2500), w), 2.0);
+        assert_eq!(r.estimate(ms(3500), w), 0.0);
+        // Windows follow the traffic, not a grid: a request at 1.7s starts
+        // the window [1.7s, 2.7s).
+        let mut r = Sliding::new(ms(0));
+        observe(&mut r, 0, 1);
+        observe(&mut r, 1700, 2);
+        assert_eq!(r.start, ms(1700).0);
+        assert_eq!(r.estimate(ms(2699), w), 1.0 * (1.0 - 0.999) + 2.0);
+    }
 
     fn limiter(json: &str) -> RateLimiter {
         let c: RateLimitConfig = serde_json::from_str(json).unwrap();
@@ -291,14 +369,16 @@ mod tests {
 
     #[test]
     fn sliding_counter_weights_the_previous_window() {
-        // pingora: 10 per second; 10 in window 0, then at 1.5s the estimate
-        // is 10 * 0.5 + 0 = 5, so 5 more pass.
+        // pingora: 10 per second. The first request (0.1s) starts the
+        // window [0.1s, 1.1s); the first request at or after 1.1s starts
+        // the next; at 1.6s the estimate is 10 * 0.5 + 0 = 5, so 5 pass.
         let mut l = limiter(r#"{"requests": 10, "window": "1s"}"#);
         for _ in 0..10 {
             assert!(l.check(ms(100), GLOBAL_KEY));
         }
-        assert!(!l.check(ms(900), GLOBAL_KEY));
-        let passed = (0..10).filter(|_| l.check(ms(1500), GLOBAL_KEY)).count();
+        assert!(!l.check(ms(1000), GLOBAL_KEY), "still the first window");
+        assert!(!l.check(ms(1100), GLOBAL_KEY), "rolls: 10 * (1 - 0) + 0");
+        let passed = (0..10).filter(|_| l.check(ms(1600), GLOBAL_KEY)).count();
         assert_eq!(passed, 5);
     }
 

@@ -19,8 +19,11 @@ pub enum Jitter {
     Decorrelated,
     /// No jitter: exactly `min(max, base * 2^n)`.
     None,
-    /// Envoy's jittered exponential: `random() % ((2^n - 1) * base)`,
-    /// capped at `max` (Envoy's default base 25ms, max 10 x base).
+    /// Envoy's `JitteredExponentialBackOffStrategy`, in whole
+    /// milliseconds: retry n waits `random() % interval_n`, where
+    /// `interval_1 = base` and each next interval doubles while it is below
+    /// `max / 2`, else jumps to `max` (Envoy's router: base 25ms, max 10 x
+    /// base, so 0-24, 0-49, 0-99, 0-199, then 0-249 ms).
     Envoy,
 }
 
@@ -117,6 +120,13 @@ impl RetryConfig {
                 "must be at least backoff.base",
             ));
         }
+        if self.backoff.jitter == Jitter::Envoy && self.backoff.base.nanos() < Nanos::from_millis(1)
+        {
+            return Err(ConfigError::new(
+                "backoff.base",
+                "must be at least 1ms with jitter `envoy` (Envoy counts backoff in whole milliseconds)",
+            ));
+        }
         if let Some(b) = &self.budget {
             if !(b.percent.is_finite() && (0.0..=100.0).contains(&b.percent)) {
                 return Err(ConfigError::new("budget.percent", "must be from 0 to 100"));
@@ -142,9 +152,16 @@ impl RetryConfig {
                 rng.random_range(base..=hi.max(base)).min(cap)
             }
             Jitter::Envoy => {
-                let multiplier = (1u64 << retry.min(62)) - 1;
-                let span = multiplier.saturating_mul(base).max(1);
-                (rng.next_u64() % span).min(cap)
+                let (base_ms, max_ms) = (base / 1_000_000, cap / 1_000_000);
+                let mut interval = base_ms.max(1);
+                for _ in 1..retry {
+                    interval = if interval < max_ms / 2 {
+                        interval * 2
+                    } else {
+                        max_ms.max(1)
+                    };
+                }
+                (rng.next_u64() % interval).saturating_mul(1_000_000)
             }
         })
     }
@@ -206,8 +223,62 @@ mod tests {
             assert!(dec >= ms(100) && dec <= ms(900));
             let envoy = cfg(r#"{"backoff": {"base": "25ms", "max": "250ms", "jitter": "envoy"}}"#)
                 .backoff(n, ms(0), &mut r);
-            assert!(envoy < ms(((1 << n) - 1) * 25).max(ms(1)) && envoy <= ms(250));
+            assert!(envoy < ms((25u64 << (n - 1)).min(250)));
         }
+    }
+
+    /// A generator that always returns the same value, as the mocked
+    /// `random()` of Envoy's `backoff_strategy_test.cc`.
+    struct Constant(u64);
+
+    impl RngCore for Constant {
+        fn next_u32(&mut self) -> u32 {
+            self.0 as u32
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.0
+        }
+        fn fill_bytes(&mut self, dst: &mut [u8]) {
+            dst.fill(0);
+        }
+    }
+
+    /// Envoy `JitteredExponentialBackOffStrategy` tests: BasicFlow (base
+    /// 25, max 30, random 27 -> 2, 27) and WithMaxInterval (base 5, max
+    /// 100, random 9999 -> 4, 9, 19, 39, 79, 99, 99).
+    #[test]
+    fn envoy_jitter_matches_envoys_backoff_strategy_tests() {
+        let seq = |json: &str, random: u64, n: u32| -> Vec<u64> {
+            let c = cfg(json);
+            (1..=n)
+                .map(|k| c.backoff(k, Nanos::ZERO, &mut Constant(random)).0 / 1_000_000)
+                .collect()
+        };
+        assert_eq!(
+            seq(
+                r#"{"backoff": {"base": "25ms", "max": "30ms", "jitter": "envoy"}}"#,
+                27,
+                2
+            ),
+            [2, 27]
+        );
+        assert_eq!(
+            seq(
+                r#"{"backoff": {"base": "5ms", "max": "100ms", "jitter": "envoy"}}"#,
+                9999,
+                7
+            ),
+            [4, 9, 19, 39, 79, 99, 99]
+        );
+        // The router's defaults: base 25ms, max 250ms.
+        assert_eq!(
+            seq(
+                r#"{"backoff": {"base": "25ms", "max": "250ms", "jitter": "envoy"}}"#,
+                9999,
+                6
+            ),
+            [24, 49, 99, 199, 249, 249]
+        );
     }
 
     #[test]

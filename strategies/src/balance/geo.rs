@@ -78,6 +78,9 @@ impl<B: Backends + ?Sized> Backends for Erased<'_, B> {
     fn is_eligible(&self, i: usize) -> bool {
         self.0.is_eligible(i)
     }
+    fn is_healthy(&self, i: usize) -> bool {
+        self.0.is_healthy(i)
+    }
     fn active(&self, i: usize) -> u32 {
         self.0.active(i)
     }
@@ -92,6 +95,9 @@ impl Backends for Subset<'_> {
     }
     fn is_eligible(&self, i: usize) -> bool {
         self.base.is_eligible(self.members[i] as usize)
+    }
+    fn is_healthy(&self, i: usize) -> bool {
+        self.base.is_healthy(self.members[i] as usize)
     }
     fn active(&self, i: usize) -> u32 {
         self.base.active(self.members[i] as usize)
@@ -112,10 +118,11 @@ struct Groups {
     /// backend -> (group, index within group)
     place: Vec<(u32, u32)>,
     balancers: Vec<LoadBalancer>,
-    /// Eligibility as last seen, and eligible members per group, kept by
-    /// `refresh` so health is O(1) per group; counted on first use.
-    eligible: Vec<bool>,
-    eligible_in: Vec<u32>,
+    /// Health as last seen ([`Backends::is_healthy`]), and healthy members
+    /// per group, kept by `refresh` so a group's health is O(1); counted on
+    /// first use.
+    healthy: Vec<bool>,
+    healthy_in: Vec<u32>,
     counted: bool,
 }
 
@@ -128,8 +135,8 @@ impl Groups {
             members[g as usize].push(i as u32);
         }
         Groups {
-            eligible: vec![false; place.len()],
-            eligible_in: vec![0; groups],
+            healthy: vec![false; place.len()],
+            healthy_in: vec![0; groups],
             counted: false,
             balancers: members.iter().map(|m| inner.for_subset(m)).collect(),
             members,
@@ -151,13 +158,13 @@ impl Groups {
         let Some(&(g, _)) = self.place.get(i) else {
             return;
         };
-        let now = backends.is_eligible(i);
-        if now != self.eligible[i] {
-            self.eligible[i] = now;
+        let now = backends.is_healthy(i);
+        if now != self.healthy[i] {
+            self.healthy[i] = now;
             if now {
-                self.eligible_in[g as usize] += 1;
+                self.healthy_in[g as usize] += 1;
             } else {
-                self.eligible_in[g as usize] -= 1;
+                self.healthy_in[g as usize] -= 1;
             }
         }
     }
@@ -193,12 +200,102 @@ impl Groups {
         }
     }
 
-    fn healthy_percent(&self, g: usize) -> u64 {
-        let m = self.members[g].len() as u64;
-        if m == 0 {
-            return 0;
+    /// Healthy and total members of group `g`.
+    fn health(&self, g: usize) -> (u32, u32) {
+        (self.healthy_in[g], self.members[g].len() as u32)
+    }
+}
+
+/// How Envoy shares traffic across priority levels
+/// (`LoadBalancerBase::recalculatePerPriorityState` and
+/// `recalculatePerPriorityPanic`), for levels given as `(healthy, total)`
+/// hosts, an overprovisioning factor in percent (140) and a panic
+/// threshold in percent (50). Writes each level's share of traffic, in
+/// percent summing to 100, into `load` and whether it is in panic into
+/// `panic`.
+///
+/// - A level's health is `min(100, factor * healthy / total)` in integer
+///   arithmetic; the total health `min(100, sum)` normalizes the shares:
+///   in priority order each level takes `min(remaining, health * 100 /
+///   total_health)`, and what rounding leaves goes to the first level with
+///   any health.
+/// - Panic is decided on the total: while it reaches 100 no level panics;
+///   otherwise a level panics when `100 * healthy / total` is below the
+///   threshold (a level with no hosts counts as 0%).
+/// - When every level panics, traffic is split by host count instead, the
+///   remainder to the first level with hosts.
+/// - With threshold 0 and no health anywhere, level 0 takes everything
+///   (and, not in panic, finds no host).
+pub fn priority_loads(
+    levels: &[(u32, u32)],
+    factor_percent: u64,
+    panic_threshold: u64,
+    load: &mut [u32],
+    panic: &mut [bool],
+) {
+    let n = levels.len();
+    let (load, panic) = (&mut load[..n], &mut panic[..n]);
+    load.fill(0);
+    panic.fill(false);
+    if n == 0 {
+        return;
+    }
+    let health = |(h, t): (u32, u32)| -> u64 {
+        if t == 0 {
+            0
+        } else {
+            (factor_percent * u64::from(h) / u64::from(t)).min(100)
         }
-        u64::from(self.eligible_in[g]) * 100 / m
+    };
+    let total: u64 = levels.iter().map(|&l| health(l)).sum::<u64>().min(100);
+    if total > 0 {
+        let mut remaining = 100u64;
+        let mut first = None;
+        for (p, &l) in levels.iter().enumerate() {
+            let h = health(l);
+            if first.is_none() && h > 0 {
+                first = Some(p);
+            }
+            let share = remaining.min(h * 100 / total);
+            load[p] = share as u32;
+            remaining -= share;
+        }
+        if let Some(f) = first {
+            load[f] += remaining as u32;
+        }
+    }
+    if panic_threshold == 0 && total == 0 {
+        load[0] = 100;
+        return;
+    }
+    if total == 100 {
+        return;
+    }
+    let mut all = true;
+    for (p, &(h, t)) in levels.iter().enumerate() {
+        let healthy_percent = if t == 0 {
+            0.0
+        } else {
+            100.0 * f64::from(h) / f64::from(t)
+        };
+        panic[p] = healthy_percent < panic_threshold as f64;
+        all &= panic[p];
+    }
+    if all {
+        let hosts: u64 = levels.iter().map(|&(_, t)| u64::from(t)).sum();
+        if hosts == 0 {
+            load.fill(0);
+            load[0] = 100;
+            return;
+        }
+        let mut remaining = 100u64;
+        for (p, &(_, t)) in levels.iter().enumerate() {
+            let share = 100 * u64::from(t) / hosts;
+            load[p] = share as u32;
+            remaining -= share;
+        }
+        let first = levels.iter().position(|&(_, t)| t > 0).unwrap_or(0);
+        load[first] += remaining as u32;
     }
 }
 
@@ -231,6 +328,10 @@ pub struct Geographic {
     panic_percent: u64,
     panic_rr: Vec<usize>,
     spilled: u64,
+    /// Reused per pick: each level's health, share and panic flag.
+    levels: Vec<(u32, u32)>,
+    load: Vec<u32>,
+    panic: Vec<bool>,
 }
 
 impl Geographic {
@@ -290,6 +391,9 @@ impl Geographic {
             panic_percent: u64::from(panic_threshold),
             panic_rr: vec![0; nr],
             spilled: 0,
+            levels: Vec::with_capacity(nr),
+            load: vec![0; nr],
+            panic: vec![false; nr],
         })
     }
 
@@ -333,37 +437,33 @@ impl Balancer for Geographic {
         if levels.is_empty() {
             return None;
         }
-        // Envoy: per-level health with overprovisioning, normalized.
-        let mut health = [0u64; 16];
-        let mut sum = 0;
-        let nlev = levels.len().min(health.len());
-        for (p, &r) in levels.iter().take(nlev).enumerate() {
-            let healthy = self.groups.healthy_percent(r as usize);
-            health[p] = (healthy * self.factor_percent / 100).min(100);
-            sum += health[p];
+        self.levels.clear();
+        for &r in levels {
+            self.levels.push(self.groups.health(r as usize));
         }
-        let level = match std::num::NonZeroU64::new(sum.min(100)) {
-            None => 0,
-            Some(total) => {
-                let draw = rng.random_range(0..100u64);
-                let (mut remaining, mut acc) = (100u64, 0u64);
-                let mut chosen = nlev - 1;
-                for (p, &h) in health.iter().take(nlev).enumerate() {
-                    let load = remaining.min(h * 100 / total);
-                    remaining -= load;
-                    acc += load;
-                    if draw < acc {
-                        chosen = p;
-                        break;
-                    }
-                }
-                chosen
+        priority_loads(
+            &self.levels,
+            self.factor_percent,
+            self.panic_percent,
+            &mut self.load,
+            &mut self.panic,
+        );
+        // Envoy's choosePriority: a draw of 1 to 100 against the running
+        // sum of the shares.
+        let draw = rng.random_range(0..100u32) + 1;
+        let mut acc = 0;
+        let mut level = 0;
+        for (p, &share) in self.load[..levels.len()].iter().enumerate() {
+            acc += share;
+            if draw <= acc {
+                level = p;
+                break;
             }
-        };
+        }
         let r = levels[level] as usize;
         self.spilled += u64::from(level > 0);
-        if self.groups.healthy_percent(r) < self.panic_percent {
-            // Panic: every backend of the level, eligible or not.
+        if self.panic[level] {
+            // Panic: every host of the level, healthy or not, in turn.
             let m = &self.groups.members[r];
             let k = self.panic_rr[r] % m.len();
             self.panic_rr[r] = k + 1;
@@ -537,18 +637,110 @@ mod tests {
     }
 
     #[test]
-    fn below_the_panic_threshold_a_level_routes_to_all_its_hosts() {
-        // Only c's region... client 1's nearest is c (2 backends). One of two
-        // healthy = 50%: not panic; none healthy: c has health 0 and b takes
-        // everything. With everything down, level 0 panics.
+    fn a_total_outage_splits_traffic_by_host_count_in_panic() {
+        // Every level in panic (Envoy's recalculateLoadInTotalPanic): by
+        // host count, 4 : 4 : 2, routing to every host of the level.
         let mut f = fleet(&[0; 10]);
         f.iter_mut().for_each(|b| b.eligible = false);
         let mut g = Geographic::new(&topo(), &rr(), 1.4, 50, None).unwrap();
         let s = shares(&mut g, &f, 1);
+        // Binomial(10000, 0.4): sd 49; 5 sd = 245.
+        assert!((s[0] as i64 - 4_000).abs() < 245, "{s:?}");
+        assert!((s[1] as i64 - 4_000).abs() < 245, "{s:?}");
+        assert!((s[2] as i64 - 2_000).abs() < 245, "{s:?}");
+    }
+
+    /// Envoy's `LoadBalancerBaseTest` cases, as `(total, healthy)` per
+    /// level -> healthy priority load and panic flags (overprovisioning
+    /// 140, panic threshold 50). Cases with degraded or excluded hosts are
+    /// left out: fleetsim has neither.
+    #[test]
+    fn priority_loads_match_envoys_load_balancer_base_tests() {
+        let case = |levels: &[(u32, u32)], factor: u64, threshold: u64| {
+            let hl: Vec<(u32, u32)> = levels.iter().map(|&(t, h)| (h, t)).collect();
+            let mut load = vec![0; hl.len()];
+            let mut panic = vec![false; hl.len()];
+            priority_loads(&hl, factor, threshold, &mut load, &mut panic);
+            (load, panic)
+        };
+        let (f, t) = (140, 50);
+        // PrioritySelection
+        assert_eq!(case(&[(1, 0), (1, 0)], f, t).0, [50, 50]);
+        assert_eq!(case(&[(1, 0), (2, 0)], f, t).0, [34, 66]);
+        assert_eq!(case(&[(1, 0), (2, 0), (1, 1)], f, t).0, [0, 0, 100]);
+        assert_eq!(case(&[(1, 1), (2, 0), (1, 1)], f, t).0, [100, 0, 0]);
+        // OverProvisioningFactor
+        assert_eq!(case(&[(4, 2), (4, 2)], 140, t).0, [70, 30]);
+        assert_eq!(case(&[(4, 2), (4, 2)], 100, t).0, [50, 50]);
+        // GentleFailover
+        let no = vec![false, false];
+        assert_eq!(case(&[(1, 1), (1, 1)], f, t), (vec![100, 0], no.clone()));
+        assert_eq!(case(&[(2, 1), (2, 1)], f, t), (vec![70, 30], no.clone()));
+        assert_eq!(case(&[(4, 1), (2, 2)], f, t), (vec![35, 65], no));
         assert_eq!(
-            s,
-            [0, 0, 10_000],
-            "total outage: level 0 panics, routing to all its hosts"
+            case(&[(4, 1), (4, 1)], f, t),
+            (vec![50, 50], vec![true, true])
+        );
+        // GentleFailoverWithExtraLevels
+        let no3 = vec![false; 3];
+        let all3 = vec![true; 3];
+        assert_eq!(
+            case(&[(1, 1), (1, 1), (1, 1)], f, t),
+            (vec![100, 0, 0], no3.clone())
+        );
+        assert_eq!(case(&[(2, 1), (2, 1), (2, 1)], f, t).0, [70, 30, 0]);
+        assert_eq!(case(&[(4, 1), (2, 2), (2, 1)], f, t).0, [35, 65, 0]);
+        assert_eq!(
+            case(&[(4, 1), (4, 1), (4, 1)], f, t),
+            (vec![35, 35, 30], no3.clone())
+        );
+        assert_eq!(
+            case(&[(5, 1), (5, 1), (5, 1)], f, t),
+            (vec![34, 33, 33], all3.clone())
+        );
+        assert_eq!(
+            case(&[(5, 0), (5, 0), (5, 5)], f, t),
+            (vec![0, 0, 100], no3.clone())
+        );
+        assert_eq!(
+            case(&[(5, 0), (5, 0), (5, 4)], f, t),
+            (vec![0, 0, 100], no3)
+        );
+        assert_eq!(
+            case(&[(5, 0), (5, 0), (5, 2)], f, t),
+            (vec![34, 33, 33], all3.clone())
+        );
+        assert_eq!(
+            case(&[(5, 0), (3, 0), (2, 0)], f, t),
+            (vec![50, 30, 20], all3.clone())
+        );
+        assert_eq!(
+            case(&[(5, 0), (6, 2), (3, 1)], f, t),
+            (vec![37, 42, 21], all3.clone())
+        );
+        assert_eq!(
+            case(&[(3, 0), (3, 0), (3, 0)], f, t),
+            (vec![34, 33, 33], all3.clone())
+        );
+        assert_eq!(
+            case(&[(0, 0), (6, 0), (3, 0)], f, t),
+            (vec![0, 67, 33], all3)
+        );
+        // Derived from the same code: panic is decided on the total, so a
+        // 30%-healthy level keeps its share while the total reaches 100.
+        assert_eq!(
+            case(&[(10, 3), (10, 10)], f, t),
+            (vec![42, 58], vec![false, false])
+        );
+        assert_eq!(case(&[(10, 7), (10, 10)], f, t).0, [98, 2]);
+        assert_eq!(
+            case(&[(7, 3), (0, 0)], f, t),
+            (vec![100, 0], vec![true, true])
+        );
+        // Threshold 0 and nothing healthy: level 0, no panic.
+        assert_eq!(
+            case(&[(2, 0), (2, 0)], f, 0),
+            (vec![100, 0], vec![false, false])
         );
     }
 

@@ -45,7 +45,7 @@ mod weighted;
 
 pub use affinity::{AffinityType, SessionAffinityConfig, StickySessions};
 pub use config::{CanaryConfig, LoadBalancingConfig, StrategyKind};
-pub use geo::{Canary, Geographic, Subset, Topology};
+pub use geo::{priority_loads, Canary, Geographic, Subset, Topology};
 pub use hashing::{
     ip_hash_step, maglev_table, BoundedLoad, ConsistentHash, HashAlgorithm, IpHash,
     MAGLEV_TABLE_SIZE, MAX_PROBES, MAX_RING_POINTS, RING_POINTS_PER_WEIGHT,
@@ -78,6 +78,14 @@ pub trait Backends {
     /// Whether backend `i` may take a request now: healthy, not ejected,
     /// not draining and under its connection limit.
     fn is_eligible(&self, i: usize) -> bool;
+
+    /// Whether backend `i` is healthy as health checks, outlier ejection
+    /// and breakers see it, whatever its load. Priority failover weighs
+    /// levels by this, as Envoy counts healthy hosts, not hosts with spare
+    /// connections. Defaults to [`Backends::is_eligible`].
+    fn is_healthy(&self, i: usize) -> bool {
+        self.is_eligible(i)
+    }
 
     /// Requests backend `i` holds now (running plus queued).
     fn active(&self, i: usize) -> u32;
