@@ -90,6 +90,17 @@ pub fn describe_model(m: &Model) -> String {
             od.consecutive_errors
         ));
     }
+    if let Some(p) = &m.passive_health {
+        policies.push(
+            format!(
+                "{:?} passive health: out after {} failure(s) for {}",
+                p.kind,
+                p.max_fails,
+                strategies::DurationStr(p.window())
+            )
+            .to_lowercase(),
+        );
+    }
     if let Some(b) = &m.circuit_breaker {
         policies.push(format!("{:?} circuit breakers per instance", b.kind).to_lowercase());
     }

@@ -101,6 +101,7 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         ("ejections", ev.ejections),
         ("breaker trips", ev.breaker_trips),
         ("marked unhealthy", ev.marked_unhealthy),
+        ("passive health outs", ev.passive_marked_down),
         ("instance failures", ev.instance_failures),
     ]);
     if !events.is_empty() {

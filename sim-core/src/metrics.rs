@@ -102,6 +102,8 @@ pub struct ResilienceEvents {
     pub breaker_trips: u64,
     /// Times an active health check marked an instance unhealthy.
     pub marked_unhealthy: u64,
+    /// Times passive health (nginx, Caddy) took an instance out.
+    pub passive_marked_down: u64,
     /// Instance failures (random and scheduled) that began.
     pub instance_failures: u64,
 }
@@ -112,6 +114,7 @@ impl ResilienceEvents {
         self.ejections += o.ejections;
         self.breaker_trips += o.breaker_trips;
         self.marked_unhealthy += o.marked_unhealthy;
+        self.passive_marked_down += o.passive_marked_down;
         self.instance_failures += o.instance_failures;
     }
 }

@@ -85,7 +85,13 @@ fn a_hung_instance_is_detected_after_interval_plus_threshold_timeouts() {
 
 #[test]
 fn outlier_detection_ejects_after_consecutive_errors() {
-    let od = r#", "outlierDetection": { "consecutiveErrors": 5, "interval": "10s", "baseEjectionTime": "30s" }"#;
+    // Envoy's default cap of 10% ejects none of eight instances (100 * 1 / 8
+    // is above 10): the crashed one keeps failing requests.
+    let od = r#", "outlierDetection": { "consecutiveErrors": 5 }"#;
+    let r = run(&scenario(od, CRASH_10M));
+    assert_eq!(r.resilience.ejections, 0, "{:?}", r.resilience);
+    assert!(r.reasons.instance_down > 500, "{:?}", r.reasons);
+    let od = r#", "outlierDetection": { "consecutiveErrors": 5, "interval": "10s", "baseEjectionTime": "30s", "maxEjectionPercent": 20 }"#;
     let r = run(&scenario(od, CRASH_10M));
     // Five failures eject it for 30s * n; each return costs five more
     // failures, and ejection time grows. Far fewer than the 600 without.
@@ -243,4 +249,47 @@ fn bad_policy_values_name_their_path() {
     let bad = scenario(r#", "healthCheck": { "intervall": "10s" }"#, "");
     let e = Model::from_json(&bad, "b.json").unwrap_err();
     assert!(e.to_string().contains("did you mean `interval`?"), "{e}");
+}
+
+#[test]
+fn nginx_passive_health_skips_a_crashed_instance_and_probes_it_every_fail_timeout() {
+    let ph = r#", "passiveHealth": { "type": "nginx" }"#;
+    let r = run(&scenario(ph, CRASH_10M));
+    // max_fails 1, fail_timeout 10s: the first refused connection takes it
+    // out; after each 10s one request probes it (and fails) until the
+    // instance is back: about 600 / 10 = 60 failures, against 600 without.
+    let lost = r.reasons.instance_down;
+    assert!((50..=62).contains(&lost), "lost {lost}");
+    assert!(r.resilience.passive_marked_down >= 50, "{:?}", r.resilience);
+}
+
+#[test]
+fn caddy_passive_health_remembers_each_failure_for_fail_duration() {
+    let ph = r#", "passiveHealth": { "type": "caddy", "failDuration": "30s" }"#;
+    let r = run(&scenario(ph, CRASH_10M));
+    // Out for 30s after each strike, then full traffic again: the first
+    // request back fails. About 600 / 30 = 20 failures.
+    let lost = r.reasons.instance_down;
+    assert!((15..=22).contains(&lost), "lost {lost}");
+}
+
+#[test]
+fn passive_health_ignores_llm_errors_unless_told_to_count_them() {
+    let errors = r#"{ "latency": { "dist": "constant", "value": "500ms" }, "errorRate": 0.01 }"#;
+    let with_errors = |ph: &str| {
+        scenario(ph, "").replace(
+            r#"{ "latency": { "dist": "constant", "value": "500ms" } }"#,
+            errors,
+        )
+    };
+    // A healthy fleet whose LLM calls fail 1% of the time stays in rotation.
+    let r = run(&with_errors(r#", "passiveHealth": { "type": "nginx" }"#));
+    assert!(r.reasons.llm_error > 100, "{:?}", r.reasons);
+    assert_eq!(r.resilience.passive_marked_down, 0, "{:?}", r.resilience);
+    // Counting them (nginx `proxy_next_upstream http_500`) takes instances
+    // out for every error.
+    let r = run(&with_errors(
+        r#", "passiveHealth": { "type": "nginx", "countApplicationErrors": true }"#,
+    ));
+    assert!(r.resilience.passive_marked_down > 100, "{:?}", r.resilience);
 }

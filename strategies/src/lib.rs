@@ -11,8 +11,9 @@
 //!   fleet through the [`Backends`] trait and answers [`Balancer::pick`].
 //!   [`LoadBalancer`] selects a built-in by the name a scenario or deployment
 //!   config uses, from [`LoadBalancingConfig`].
-//! - [`health`]: active checks with thresholds ([`ActiveHealth`]) and
-//!   Envoy's passive outlier ejection ([`OutlierDetector`]).
+//! - [`health`]: active checks with thresholds ([`ActiveHealth`]),
+//!   Envoy's outlier ejection ([`OutlierDetector`]), and nginx's and
+//!   Caddy's passive health ([`PassiveHealth`]).
 //! - [`breaker`]: circuit breakers, consecutive-failure and resilience4j
 //!   failure-rate ([`CircuitBreaker`]).
 //! - [`ratelimit`]: sliding window, log, fixed window, token bucket and GCRA,
@@ -65,7 +66,10 @@ pub use balance::{
 pub use breaker::{BreakerKind, BreakerState, CircuitBreaker, CircuitBreakerConfig};
 pub use duration::{DurationStr, DURATION_UNITS};
 pub use error::ConfigError;
-pub use health::{ActiveHealth, HealthCheckConfig, OutlierDetectionConfig, OutlierDetector};
+pub use health::{
+    ActiveHealth, AttemptOutcome, HealthCheckConfig, OutlierDetectionConfig, OutlierDetector,
+    PassiveHealth, PassiveHealthConfig, PassiveKind,
+};
 pub use ratelimit::{LimiterKind, RateKey, RateLimitConfig, RateLimiter};
 pub use retry::{BackoffConfig, Jitter, RetryBudgetConfig, RetryConfig};
 pub use time::Nanos;

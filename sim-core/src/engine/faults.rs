@@ -208,7 +208,7 @@ impl Engine<'_> {
             // Parked until the retry decision: not running, not queued.
             r.state = State::Backoff;
             let latency = now - r.dispatched;
-            self.observe_attempt(i, latency, false);
+            self.observe_attempt(i, latency, strategies::AttemptOutcome::ConnectFailure);
         }
         self.touched(i);
         for &req in &lost {

@@ -19,6 +19,10 @@ pub(super) struct Instance {
     pub(super) healthy: bool,
     /// Ejected by outlier detection.
     pub(super) ejected: bool,
+    /// Out by passive health (nginx `max_fails`, Caddy `fail_duration`).
+    pub(super) passive_down: bool,
+    /// The passive-health recheck last scheduled.
+    pub(super) passive_recheck_at: Nanos,
     /// Overlapping crash failures in force.
     pub(super) crashed: u32,
     /// Overlapping hang failures in force.
@@ -45,6 +49,8 @@ impl Instance {
             routed: 0,
             healthy: true,
             ejected: false,
+            passive_down: false,
+            passive_recheck_at: Nanos::ZERO,
             crashed: 0,
             hung: 0,
             slow_factor: 1.0,
@@ -76,7 +82,7 @@ impl Instance {
     /// crash until a check or an error reveals it).
     #[inline]
     pub(super) fn in_rotation(&self) -> bool {
-        self.healthy && !self.ejected
+        self.healthy && !self.ejected && !self.passive_down
     }
 }
 
@@ -109,6 +115,10 @@ impl Backends for FleetView<'_> {
     fn is_eligible(&self, i: usize) -> bool {
         let inst = &self.instances[i];
         inst.in_rotation() && inst.active() < self.max_per_instance && self.breaker_permits(i)
+    }
+    #[inline]
+    fn is_healthy(&self, i: usize) -> bool {
+        self.instances[i].in_rotation() && self.breaker_permits(i)
     }
     #[inline]
     fn active(&self, i: usize) -> u32 {

@@ -48,8 +48,8 @@ use queue::EventQueue;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
 use strategies::{
-    ratelimit::GLOBAL_KEY, ActiveHealth, Backends, Balancer, CircuitBreaker, LoadBalancer, Nanos,
-    OutlierDetector, RateKey, RateLimiter, RequestInfo,
+    ratelimit::GLOBAL_KEY, ActiveHealth, AttemptOutcome, Backends, Balancer, CircuitBreaker,
+    LoadBalancer, Nanos, OutlierDetector, PassiveHealth, RateKey, RateLimiter, RequestInfo,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +91,10 @@ enum Event {
     OutlierTick,
     /// An open breaker starts letting trials through.
     BreakerReopen {
+        inst: u32,
+    },
+    /// A backend out by passive health may be back.
+    PassiveRecheck {
         inst: u32,
     },
     /// A scheduled failure starts or ends.
@@ -203,6 +207,7 @@ pub struct Engine<'m> {
     breakers: Vec<CircuitBreaker>,
     health: Vec<ActiveHealth>,
     outlier: Option<OutlierDetector>,
+    passive: Option<PassiveHealth>,
     limiter: Option<RateLimiter>,
     /// `maxConnectionsPerInstance`, or unlimited.
     max_per_instance: u32,
@@ -260,6 +265,10 @@ impl<'m> Engine<'m> {
                 .outlier_detection
                 .clone()
                 .map(|c| OutlierDetector::new(c, n)),
+            passive: model
+                .passive_health
+                .clone()
+                .map(|c| PassiveHealth::new(c, n)),
             limiter: model.rate_limit.clone().map(RateLimiter::new),
             max_per_instance: model.max_connections_per_instance.unwrap_or(u32::MAX),
             step: 0,
@@ -324,6 +333,7 @@ impl<'m> Engine<'m> {
                 }
                 Event::OutlierTick => self.on_outlier_tick(),
                 Event::BreakerReopen { inst } => self.touched(inst as usize),
+                Event::PassiveRecheck { inst } => self.passive_update(inst as usize),
                 Event::FailureStart { event } => self.on_failure_event(event as usize, true),
                 Event::FailureEnd { event } => self.on_failure_event(event as usize, false),
                 Event::RandomFail { inst } => self.on_random_fail(inst as usize),
@@ -549,13 +559,27 @@ impl<'m> Engine<'m> {
             self.attempt_failed(req, cause);
             return;
         };
-        debug_assert!(
-            self.view().is_eligible(i),
-            "balancer picked ineligible instance {i}"
-        );
+        if !self.view().is_eligible(i) {
+            // Envoy's panic mode routes to a level's hosts whatever their
+            // health; limits and breakers still refuse.
+            let full = self.instances[i].active() >= self.max_per_instance;
+            if full || !self.view().breaker_permits(i) {
+                let cause = if full {
+                    Cause::OverConnectionLimit
+                } else {
+                    Cause::CircuitOpen
+                };
+                self.attempt_failed(req, cause);
+                return;
+            }
+        }
         if let Some(b) = self.breakers.get_mut(i) {
             let permitted = b.try_acquire(now);
-            debug_assert!(permitted, "breaker refused an eligible instance");
+            debug_assert!(permitted, "breaker refused an instance it would permit");
+        }
+        if let Some(p) = &mut self.passive {
+            p.on_pick(i, now);
+            self.passive_update(i);
         }
         let attempt = self.next_attempt;
         self.next_attempt = self.next_attempt.wrapping_add(1);
@@ -568,7 +592,7 @@ impl<'m> Engine<'m> {
         inst.routed += u64::from(measured);
         if inst.crashed > 0 {
             // Connection refused: the attempt fails at once.
-            self.observe_attempt(i, Nanos::ZERO, false);
+            self.observe_attempt(i, Nanos::ZERO, AttemptOutcome::ConnectFailure);
             self.touched(i);
             self.attempt_failed(req, Cause::InstanceDown);
             return;
@@ -672,8 +696,9 @@ impl<'m> Engine<'m> {
     }
 
     /// What every observer of instance `i` learns from one attempt.
-    fn observe_attempt(&mut self, i: usize, latency: Nanos, success: bool) {
+    fn observe_attempt(&mut self, i: usize, latency: Nanos, outcome: AttemptOutcome) {
         let now = self.now;
+        let success = outcome.is_success();
         self.balancer.observe(now, i, latency, success);
         if let Some(o) = &mut self.outlier {
             if o.record(now, i, success) {
@@ -689,6 +714,33 @@ impl<'m> Engine<'m> {
                     .push(at, Event::BreakerReopen { inst: i as u32 });
             }
         }
+        if let Some(p) = &mut self.passive {
+            p.record(i, now, outcome);
+            self.passive_update(i);
+        }
+    }
+
+    /// Brings instance `i`'s passive-health standing up to date; when it is
+    /// out, schedules the moment it may be back.
+    fn passive_update(&mut self, i: usize) {
+        let now = self.now;
+        let Some(p) = &self.passive else { return };
+        let down = !p.is_available(i, now);
+        let next = p.next_change(i, now);
+        let inst = &mut self.instances[i];
+        if down != inst.passive_down {
+            inst.passive_down = down;
+            if down {
+                self.resilience.passive_marked_down += 1;
+            }
+            self.touched(i);
+        }
+        if let Some(at) = next {
+            if down && inst_recheck_due(&mut self.instances[i], at) {
+                self.events
+                    .push(at, Event::PassiveRecheck { inst: i as u32 });
+            }
+        }
     }
 
     fn on_finish(&mut self, req: u32, attempt: u32) {
@@ -702,7 +754,12 @@ impl<'m> Engine<'m> {
             return;
         }
         let success = !r.fails;
-        self.observe_attempt(i, self.now - r.dispatched, success);
+        let outcome = if success {
+            AttemptOutcome::Success
+        } else {
+            AttemptOutcome::ApplicationError
+        };
+        self.observe_attempt(i, self.now - r.dispatched, outcome);
         self.free_slot(i);
         if success {
             self.finalize(req, Cause::Completed);
@@ -719,7 +776,7 @@ impl<'m> Engine<'m> {
         let i = r.instance as usize;
         match r.state {
             State::Running => {
-                self.observe_attempt(i, self.now - r.dispatched, false);
+                self.observe_attempt(i, self.now - r.dispatched, AttemptOutcome::Timeout);
                 self.free_slot(i);
             }
             State::Queued => self.unqueue(i),
@@ -734,7 +791,7 @@ impl<'m> Engine<'m> {
             return;
         }
         let i = r.instance as usize;
-        self.observe_attempt(i, self.now - r.dispatched, false);
+        self.observe_attempt(i, self.now - r.dispatched, AttemptOutcome::Timeout);
         self.unqueue(i);
         self.attempt_failed(req, Cause::ConnectionTimeout);
     }
@@ -896,6 +953,16 @@ impl<'m> Engine<'m> {
             recorder: self.latency,
         })
     }
+}
+
+/// Whether a recheck at `at` is not already scheduled for `inst`; records
+/// it when not, so one pending recheck per instance and time suffices.
+fn inst_recheck_due(inst: &mut Instance, at: Nanos) -> bool {
+    if inst.passive_recheck_at == at {
+        return false;
+    }
+    inst.passive_recheck_at = at;
+    true
 }
 
 /// A stable IPv4 address for user `u`, spread over many /24 networks (a

@@ -9,7 +9,7 @@ use std::path::Path;
 use strategies::balance::Topology;
 use strategies::{
     CircuitBreakerConfig, ConfigError, HealthCheckConfig, LoadBalancer, LoadBalancingConfig, Nanos,
-    OutlierDetectionConfig, RateKey, RateLimitConfig, RetryConfig,
+    OutlierDetectionConfig, PassiveHealthConfig, RateKey, RateLimitConfig, RetryConfig,
 };
 
 /// Most instances one scenario may define.
@@ -73,6 +73,8 @@ pub struct Model {
     pub health_check: Option<HealthCheckConfig>,
     /// Outlier ejection.
     pub outlier_detection: Option<OutlierDetectionConfig>,
+    /// Passive health (nginx, Caddy), when enabled.
+    pub passive_health: Option<PassiveHealthConfig>,
     /// Per-instance circuit breakers, when enabled.
     pub circuit_breaker: Option<CircuitBreakerConfig>,
     /// Entry rate limit, when enabled.
@@ -598,6 +600,9 @@ impl Scenario {
         if let Some(o) = &d.outlier_detection {
             policy("outlierDetection", o.validate());
         }
+        if let Some(p) = &d.passive_health {
+            policy("passiveHealth", p.validate());
+        }
         if let Some(b) = &d.circuit_breaker {
             policy("circuitBreaker", b.validate());
         }
@@ -906,6 +911,7 @@ impl Scenario {
             connection_timeout: limits.connection_timeout.map(|t| t.nanos()),
             health_check: d.health_check.clone().filter(|h| h.enabled),
             outlier_detection: d.outlier_detection.clone(),
+            passive_health: d.passive_health.clone().filter(|p| p.enabled),
             circuit_breaker: d.circuit_breaker.clone().filter(|b| b.enabled),
             rate_limit: d.rate_limit.clone().filter(|r| r.enabled),
             retries: d.retries.clone(),

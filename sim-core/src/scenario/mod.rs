@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use strategies::DurationStr;
 use strategies::{
     CircuitBreakerConfig, HealthCheckConfig, LoadBalancingConfig, OutlierDetectionConfig,
-    RateLimitConfig, RetryConfig,
+    PassiveHealthConfig, RateLimitConfig, RetryConfig,
 };
 
 /// A whole scenario file.
@@ -328,6 +328,10 @@ pub struct Deployment {
     /// Passive outlier ejection (Envoy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outlier_detection: Option<OutlierDetectionConfig>,
+    /// Passive health as nginx (`max_fails`/`fail_timeout`) or Caddy
+    /// (`fail_duration`) do it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passive_health: Option<PassiveHealthConfig>,
     /// A circuit breaker in front of each instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreakerConfig>,

@@ -248,7 +248,7 @@ pub fn priority_loads(
         }
     };
     let total: u64 = levels.iter().map(|&l| health(l)).sum::<u64>().min(100);
-    if total > 0 {
+    if let Some(total) = std::num::NonZeroU64::new(total) {
         let mut remaining = 100u64;
         let mut first = None;
         for (p, &l) in levels.iter().enumerate() {
