@@ -1,0 +1,370 @@
+//! Random scenarios thrown at the engine: every strategy, wrapper, limit,
+//! failure and resilience setting, combined at random, in short runs. None
+//! may panic; every run must conserve requests and repeat byte for byte.
+//! Then the same scenarios, mangled (values of the wrong type, keys
+//! dropped, numbers pushed to extremes), must be refused or run, never
+//! panic.
+//!
+//! `FLEETSIM_FUZZ_CASES` sets the number of scenarios (default 2,000).
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use serde_json::{json, Map, Value};
+use sim_core::{run_model, Model, RunOptions};
+use strategies::StrategyKind;
+
+fn cases() -> u64 {
+    std::env::var("FLEETSIM_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}
+
+fn pick<'a, T>(r: &mut Pcg64Mcg, items: &'a [T]) -> &'a T {
+    &items[r.random_range(0..items.len())]
+}
+
+fn dur(ms: u64) -> String {
+    format!("{ms}ms")
+}
+
+fn dist(r: &mut Pcg64Mcg, lo_ms: u64, hi_ms: u64) -> Value {
+    let m = r.random_range(lo_ms..hi_ms).max(1);
+    match r.random_range(0..7) {
+        0 => json!({"dist": "constant", "value": dur(m)}),
+        1 => json!({"dist": "exponential", "mean": dur(m)}),
+        2 => json!({"dist": "lognormal", "median": dur(m), "p99": dur(m * r.random_range(2..20))}),
+        3 => json!({"dist": "gamma", "shape": r.random_range(0.3..4.0), "mean": dur(m)}),
+        4 => json!({"dist": "uniform", "min": dur(m / 2), "max": dur(m * 2)}),
+        5 => json!({"dist": "pareto", "shape": r.random_range(1.2..3.0), "scale": dur(m / 2 + 1)}),
+        _ => json!({"dist": "weibull", "shape": r.random_range(0.5..3.0), "scale": dur(m)}),
+    }
+}
+
+/// A random valid scenario.
+fn scenario(r: &mut Pcg64Mcg) -> Value {
+    let duration_s = r.random_range(10..90u64);
+    let mut regions = Map::new();
+    let nregions = r.random_range(1..=3);
+    let mut ids = Vec::new();
+    let types = ["small", "large"];
+    for k in 0..nregions {
+        let name = format!("region-{k}");
+        let n = r.random_range(1..=5u32);
+        for i in 0..n {
+            ids.push(format!("{name}/{i}"));
+        }
+        regions.insert(
+            name,
+            json!({"instances": n, "instanceType": pick(r, &types), "priority": r.random_range(0..3)}),
+        );
+    }
+    let region_names: Vec<String> = regions.keys().cloned().collect();
+    let mut workload = json!({
+        "arrivals": {"ratePerSecond": r.random_range(1.0..120.0)},
+        "request": {"llmCalls": r.random_range(0..=3), "cpuTime": dist(r, 1, 80)},
+    });
+    if r.random_bool(0.3) {
+        workload["arrivals"]["steps"] = json!([
+            {"at": dur(duration_s * 300), "ratePerSecond": r.random_range(0.0..200.0)}
+        ]);
+    }
+    let users = r.random_bool(0.5);
+    if users {
+        let count = r.random_range(1..5_000u32);
+        workload["users"] = json!({"count": count, "skew": r.random_range(0.0..1.5), "tenants": r.random_range(1..=count.min(20))});
+    }
+    let mut top = json!({
+        "name": "fuzz",
+        "run": {"seed": r.random::<u32>(), "duration": format!("{duration_s}s"),
+                "warmup": format!("{}s", r.random_range(0..5)), "replications": r.random_range(1..=2)},
+        "llm": {"models": {"m": {"latency": dist(r, 50, 3000),
+                                 "errorRate": if r.random_bool(0.5) { r.random_range(0.0..0.3) } else { 0.0 }}}},
+        "instanceTypes": {"small": {"slots": r.random_range(1..=8), "pricePerHour": 0.1},
+                          "large": {"slots": r.random_range(1..=32), "pricePerHour": 0.4}},
+    });
+    if r.random_bool(0.4) {
+        workload["clients"] = json!({"near": 0.5, "far": 0.5});
+        let mut rtt = Map::new();
+        for c in ["near", "far"] {
+            let row: Map<String, Value> = region_names
+                .iter()
+                .map(|n| (n.clone(), json!(dur(r.random_range(1..200)))))
+                .collect();
+            rtt.insert(c.into(), Value::Object(row));
+        }
+        top["network"] = json!({"rtt": rtt});
+    }
+    top["workload"] = workload;
+
+    // The balancer, its wrappers and weights.
+    let kinds: Vec<StrategyKind> = StrategyKind::ALL.to_vec();
+    let kind = *pick(r, &kinds);
+    let mut lb = Map::new();
+    let local = if kind == StrategyKind::Geographic {
+        let local = *pick(
+            r,
+            &kinds
+                .iter()
+                .copied()
+                .filter(|k| *k != StrategyKind::Geographic)
+                .collect::<Vec<_>>(),
+        );
+        lb.insert("localStrategy".into(), json!(local.name()));
+        if r.random_bool(0.5) {
+            lb.insert("panicThreshold".into(), json!(r.random_range(0..=100)));
+        }
+        local
+    } else {
+        if let Some(a) = kind.algorithms().get(r.random_range(0..3)) {
+            lb.insert("algorithm".into(), json!(a));
+        }
+        kind
+    };
+    lb.insert("strategy".into(), json!(kind.name()));
+    let alg = lb
+        .get("algorithm")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let honours = if kind == StrategyKind::Geographic {
+        local.honours_weights(None)
+    } else {
+        kind.honours_weights(alg.as_deref())
+    };
+    if honours && r.random_bool(0.4) {
+        lb.insert(
+            "weighted".into(),
+            json!({ pick(r, &ids).clone(): r.random_range(1..10) }),
+        );
+    }
+    if r.random_bool(0.25) {
+        lb.insert(
+            "canary".into(),
+            json!({"percent": r.random_range(0.0..100.0), "instances": [pick(r, &ids)]}),
+        );
+    }
+    let mut needs_users = local.needs_identity();
+    if r.random_bool(0.25) {
+        lb.insert(
+            "sessionAffinity".into(),
+            json!({"type": pick(r, &["cookie", "session", "ip"]), "ttl": dur(r.random_range(100..60_000)), "maxSessions": r.random_range(1..1000)}),
+        );
+        needs_users = true;
+    }
+    if needs_users && !users {
+        top["workload"]["users"] = json!({"count": 500});
+    }
+    let users = users || needs_users;
+
+    let mut deployment = json!({"regions": regions, "loadBalancing": lb});
+    let d = deployment.as_object_mut().unwrap();
+    if r.random_bool(0.4) {
+        d.insert(
+            "healthCheck".into(),
+            json!({"interval": dur(r.random_range(1..20_000)), "timeout": dur(r.random_range(1..5_000)),
+                   "unhealthyThreshold": r.random_range(1..4), "healthyThreshold": r.random_range(1..4)}),
+        );
+    }
+    if r.random_bool(0.3) {
+        d.insert(
+            "outlierDetection".into(),
+            json!({"consecutiveErrors": r.random_range(1..6), "interval": dur(r.random_range(1..10_000)),
+                   "maxEjectionPercent": r.random_range(0..=100), "alwaysEjectOneHost": r.random_bool(0.5)}),
+        );
+    }
+    if r.random_bool(0.3) {
+        let ph = if r.random_bool(0.5) {
+            json!({"type": "nginx", "maxFails": r.random_range(1..4), "failTimeout": dur(r.random_range(1..20_000)),
+                   "countApplicationErrors": r.random_bool(0.5)})
+        } else {
+            json!({"type": "caddy", "maxFails": r.random_range(1..4), "failDuration": dur(r.random_range(1..30_000))})
+        };
+        d.insert("passiveHealth".into(), ph);
+    }
+    if r.random_bool(0.3) {
+        let cb = if r.random_bool(0.5) {
+            json!({"failureThreshold": r.random_range(1..6), "resetTimeout": dur(r.random_range(1..30_000)),
+                   "halfOpenRequests": r.random_range(1..4), "timeout": dur(r.random_range(100..10_000))})
+        } else {
+            json!({"type": "failure-rate", "slidingWindowSize": r.random_range(1..50),
+                   "minimumNumberOfCalls": r.random_range(1..50), "failureRateThreshold": r.random_range(1.0..100.0),
+                   "resetTimeout": dur(r.random_range(1..30_000))})
+        };
+        d.insert("circuitBreaker".into(), cb);
+    }
+    if r.random_bool(0.3) {
+        let strategy = *pick(
+            r,
+            &[
+                "sliding-window",
+                "sliding-window-log",
+                "fixed-window",
+                "token-bucket",
+                "gcra",
+            ],
+        );
+        let keys: &[&str] = if users {
+            &["global", "user", "tenant", "ip"]
+        } else {
+            &["global"]
+        };
+        let mut rl = json!({"requests": r.random_range(1..200), "window": dur(r.random_range(10..60_000)),
+                            "strategy": strategy, "key": pick(r, keys), "maxKeys": r.random_range(1..1000)});
+        if matches!(strategy, "token-bucket" | "gcra") && r.random_bool(0.5) {
+            rl["burst"] = json!(r.random_range(1..50));
+        }
+        d.insert("rateLimit".into(), rl);
+    }
+    if r.random_bool(0.3) {
+        let jitter = *pick(r, &["full", "equal", "decorrelated", "none", "envoy"]);
+        let base = r.random_range(1..500u64);
+        let mut rt = json!({"maxAttempts": r.random_range(1..5),
+                            "backoff": {"base": dur(base), "max": dur(base * r.random_range(1..20)), "jitter": jitter}});
+        if r.random_bool(0.5) {
+            rt["budget"] = json!({"percent": r.random_range(0.0..100.0), "minConcurrency": r.random_range(0..5)});
+        }
+        d.insert("retries".into(), rt);
+    }
+    if r.random_bool(0.5) {
+        let mut limits = Map::new();
+        for (k, v) in [
+            ("maxConnections", json!(r.random_range(1..500))),
+            ("maxConnectionsPerInstance", json!(r.random_range(1..50))),
+            ("connectionTimeout", json!(dur(r.random_range(1..20_000)))),
+            ("requestTimeout", json!(dur(r.random_range(1..60_000)))),
+        ] {
+            if r.random_bool(0.5) {
+                limits.insert(k.into(), v);
+            }
+        }
+        d.insert("limits".into(), Value::Object(limits));
+    }
+    top["deployment"] = deployment;
+
+    // Failures.
+    let mut failures = Map::new();
+    if r.random_bool(0.3) {
+        failures.insert(
+            "random".into(),
+            json!({"meanTimeBetweenFailures": dur(r.random_range(1_000..120_000)),
+                   "meanTimeToRepair": dur(r.random_range(1..30_000)), "mode": pick(r, &["crash", "hang"])}),
+        );
+    }
+    let mut events = Vec::new();
+    for _ in 0..r.random_range(0..4) {
+        let at = dur(r.random_range(0..duration_s * 1000));
+        let len = dur(r.random_range(1..duration_s * 1000));
+        events.push(match r.random_range(0..4) {
+            0 => json!({"type": "instance-crash", "instance": pick(r, &ids), "at": at, "duration": len}),
+            1 => json!({"type": "instance-hang", "instance": pick(r, &ids), "at": at, "duration": len}),
+            2 => json!({"type": "slow-instance", "instance": pick(r, &ids), "at": at, "duration": len,
+                        "factor": r.random_range(1.0..10.0)}),
+            _ => json!({"type": "region-outage", "region": pick(r, &region_names), "at": at, "duration": len}),
+        });
+    }
+    if !events.is_empty() {
+        failures.insert("events".into(), Value::Array(events));
+    }
+    if !failures.is_empty() {
+        top["failures"] = Value::Object(failures);
+    }
+    if r.random_bool(0.5) {
+        top["slo"] = json!({"latency": {"p99": dur(r.random_range(100..60_000))}, "errorRate": r.random_range(0.0..0.2)});
+    }
+    top
+}
+
+#[test]
+fn random_valid_scenarios_conserve_requests_and_repeat_exactly() {
+    let mut r = Pcg64Mcg::seed_from_u64(20_261_123);
+    for case in 0..cases() {
+        let s = scenario(&mut r);
+        let text = s.to_string();
+        let m = Model::from_json(&text, format!("fuzz-{case}.json"))
+            .unwrap_or_else(|e| panic!("case {case} should be valid: {e}\n{text}"));
+        let a = run_model(&m, RunOptions::default())
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+        for run in &a.runs {
+            assert!(
+                run.counts.conserved(),
+                "case {case}: {:?}\n{text}",
+                run.counts
+            );
+            assert!(
+                run.reasons.consistent_with(&run.counts),
+                "case {case}\n{text}"
+            );
+        }
+        if case % 4 == 0 {
+            let b = run_model(&m, RunOptions::default()).unwrap();
+            assert_eq!(
+                serde_json::to_string(&a).unwrap(),
+                serde_json::to_string(&b).unwrap(),
+                "case {case} is not deterministic\n{text}"
+            );
+        }
+    }
+}
+
+/// Replaces one value somewhere in `v` with something a user might write
+/// by mistake.
+fn mangle(r: &mut Pcg64Mcg, v: &mut Value) {
+    let wrong = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(0),
+        json!(1e308),
+        json!(-1e308),
+        json!(4_294_967_296u64),
+        json!(u64::MAX),
+        json!(0.5),
+        json!(""),
+        json!("0s"),
+        json!("1ns"),
+        json!("9999999d"),
+        json!("x"),
+        json!([]),
+        json!([1, 2]),
+        json!({}),
+        json!({"a": 1}),
+    ];
+    match v {
+        Value::Object(m) if !m.is_empty() && r.random_bool(0.7) => {
+            let k = m.keys().nth(r.random_range(0..m.len())).unwrap().clone();
+            if r.random_bool(0.1) {
+                m.remove(&k);
+            } else {
+                mangle(r, m.get_mut(&k).unwrap());
+            }
+        }
+        Value::Array(a) if !a.is_empty() && r.random_bool(0.7) => {
+            let i = r.random_range(0..a.len());
+            mangle(r, &mut a[i]);
+        }
+        other => *other = pick(r, &wrong).clone(),
+    }
+}
+
+#[test]
+fn mangled_scenarios_are_refused_or_run_never_panic() {
+    let mut r = Pcg64Mcg::seed_from_u64(7);
+    for case in 0..cases() / 2 {
+        let mut s = scenario(&mut r);
+        for _ in 0..r.random_range(1..4) {
+            mangle(&mut r, &mut s);
+        }
+        // Keep accepted runs short: this test is about input handling.
+        let text = s.to_string();
+        if let Ok(mut m) = Model::from_json(&text, "mangled.json") {
+            m.duration = m.duration.min(sim_core::Nanos::from_secs(30));
+            m.warmup = m.warmup.min(sim_core::Nanos::from_secs(1));
+            if m.warmup >= m.duration {
+                continue;
+            }
+            let res = run_model(&m, RunOptions::default())
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+            assert!(res.pooled.counts.conserved(), "case {case}\n{text}");
+        }
+    }
+}
