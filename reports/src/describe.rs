@@ -185,3 +185,32 @@ pub fn describe_model(m: &Model) -> String {
     );
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(limits: &str) -> sim_core::Model {
+        let json = format!(
+            r#"{{ "name": "over", "run": {{ "duration": "10m" }},
+              "workload": {{ "arrivals": {{ "ratePerSecond": 4 }} }},
+              "llm": {{ "models": {{ "m": {{ "latency": {{ "dist": "constant", "value": "1s" }} }} }} }},
+              "instanceTypes": {{ "t": {{ "slots": 1 }} }},
+              "deployment": {{ "regions": {{ "r": {{ "instances": 2 }} }}, "limits": {limits} }} }}"#
+        );
+        sim_core::Model::from_json(&json, "over.json").unwrap()
+    }
+
+    #[test]
+    fn over_capacity_says_whether_queues_are_bounded() {
+        let text = describe_model(&model("{}"));
+        assert!(text.contains("queues grow without bound"), "{text}");
+        let text = describe_model(&model(r#"{ "maxConnectionsPerInstance": 8 }"#));
+        assert!(!text.contains("without bound"), "{text}");
+        assert!(
+            text.contains("maxConnectionsPerInstance bound the queues")
+                && text.contains("at least 50.0% of requests"),
+            "{text}"
+        );
+    }
+}
