@@ -132,10 +132,12 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
         kind.honours_weights(alg.as_deref())
     };
     if honours && r.random_bool(0.4) {
-        lb.insert(
-            "weighted".into(),
-            json!({ pick(r, &ids).clone(): r.random_range(1..10) }),
-        );
+        let w = if r.random_bool(0.1) {
+            u32::MAX
+        } else {
+            r.random_range(1..10)
+        };
+        lb.insert("weighted".into(), json!({ pick(r, &ids).clone(): w }));
     }
     if r.random_bool(0.25) {
         lb.insert(
