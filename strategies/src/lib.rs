@@ -19,6 +19,8 @@
 //! - [`ratelimit`]: sliding window, log, fixed window, token bucket and GCRA,
 //!   global or per key ([`RateLimiter`]).
 //! - [`retry`]: backoff with jitter and retry budgets ([`RetryConfig`]).
+//! - [`scale`]: autoscalers (threshold, Kubernetes HPA, AWS target
+//!   tracking, KEDA) and the budget guard ([`scale::Autoscaler`]).
 //!
 //! Every configuration struct deserializes from the JSON shape of the
 //! deployment docs these policies come from (`loadBalancing`,
@@ -56,6 +58,7 @@ mod error;
 pub mod health;
 pub mod ratelimit;
 pub mod retry;
+pub mod scale;
 mod time;
 
 pub use balance::{
