@@ -504,7 +504,7 @@ impl LoadBalancingConfig {
                 Nanos::from_secs(60),
             )?)),
             StrategyKind::PerformanceBased => L::PerformanceBased(PerformanceBased::new()),
-            StrategyKind::First => L::First(First),
+            StrategyKind::First => L::First(First::default()),
             StrategyKind::IpHash => L::IpHash(IpHash::new()),
             StrategyKind::Geographic => return self.build_geographic(None),
             StrategyKind::ConsistentHash => {

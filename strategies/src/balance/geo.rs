@@ -81,6 +81,9 @@ impl<B: Backends + ?Sized> Backends for Erased<'_, B> {
     fn is_healthy(&self, i: usize) -> bool {
         self.0.is_healthy(i)
     }
+    fn is_present(&self, i: usize) -> bool {
+        self.0.is_present(i)
+    }
     fn active(&self, i: usize) -> u32 {
         self.0.active(i)
     }
@@ -98,6 +101,9 @@ impl Backends for Subset<'_> {
     }
     fn is_healthy(&self, i: usize) -> bool {
         self.base.is_healthy(self.members[i] as usize)
+    }
+    fn is_present(&self, i: usize) -> bool {
+        self.base.is_present(self.members[i] as usize)
     }
     fn active(&self, i: usize) -> u32 {
         self.base.active(self.members[i] as usize)
@@ -123,6 +129,9 @@ struct Groups {
     /// first use.
     healthy: Vec<bool>,
     healthy_in: Vec<u32>,
+    /// Likewise for membership ([`Backends::is_present`]).
+    present: Vec<bool>,
+    present_in: Vec<u32>,
     counted: bool,
 }
 
@@ -137,6 +146,8 @@ impl Groups {
         Groups {
             healthy: vec![false; place.len()],
             healthy_in: vec![0; groups],
+            present: vec![false; place.len()],
+            present_in: vec![0; groups],
             counted: false,
             balancers: members.iter().map(|m| inner.for_subset(m)).collect(),
             members,
@@ -158,15 +169,21 @@ impl Groups {
         let Some(&(g, _)) = self.place.get(i) else {
             return;
         };
-        let now = backends.is_healthy(i);
-        if now != self.healthy[i] {
-            self.healthy[i] = now;
-            if now {
-                self.healthy_in[g as usize] += 1;
-            } else {
-                self.healthy_in[g as usize] -= 1;
+        let g = g as usize;
+        let flip = |now: bool, seen: &mut bool, count: &mut u32| {
+            if now != *seen {
+                *seen = now;
+                if now {
+                    *count += 1;
+                } else {
+                    *count -= 1;
+                }
             }
-        }
+        };
+        let present = backends.is_present(i);
+        flip(present, &mut self.present[i], &mut self.present_in[g]);
+        let healthy = present && backends.is_healthy(i);
+        flip(healthy, &mut self.healthy[i], &mut self.healthy_in[g]);
     }
 
     fn pick<B: Backends + ?Sized, R: RngCore + ?Sized>(
@@ -200,9 +217,9 @@ impl Groups {
         }
     }
 
-    /// Healthy and total members of group `g`.
+    /// Healthy and present members of group `g`.
     fn health(&self, g: usize) -> (u32, u32) {
-        (self.healthy_in[g], self.members[g].len() as u32)
+        (self.healthy_in[g], self.present_in[g])
     }
 }
 
@@ -465,9 +482,14 @@ impl Balancer for Geographic {
         if self.panic[level] {
             // Panic: every host of the level, healthy or not, in turn.
             let m = &self.groups.members[r];
-            let k = self.panic_rr[r] % m.len();
-            self.panic_rr[r] = k + 1;
-            return Some(m[k] as usize);
+            for step in 0..m.len() {
+                let k = (self.panic_rr[r] + step) % m.len();
+                if backends.is_present(m[k] as usize) {
+                    self.panic_rr[r] = k + 1;
+                    return Some(m[k] as usize);
+                }
+            }
+            return None;
         }
         self.groups.pick(r, now, req, backends, rng)
     }

@@ -78,6 +78,10 @@ impl Balancer for IpHash {
         }
         self.fallback.pick(now, req, backends, rng)
     }
+
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        self.fallback.refresh(i, backends);
+    }
 }
 
 /// A 64-bit mixer (SplitMix64's finalizer): spreads keys and ring points.
@@ -326,6 +330,7 @@ impl Balancer for ConsistentHash {
         } else if i < self.n {
             self.track(i, backends);
         }
+        self.fallback.refresh(i, backends);
     }
 }
 

@@ -65,7 +65,9 @@ use rand::RngCore;
 /// What a balancer may ask about the backends it chooses from.
 ///
 /// Indices run from `0` to `len() - 1` and stay stable for the balancer's
-/// life; a backend that leaves is reported ineligible rather than removed.
+/// life; a backend that leaves is reported ineligible (and not present)
+/// rather than removed, and one that joins takes an index that was there
+/// all along.
 pub trait Backends {
     /// Number of backends, eligible or not.
     fn len(&self) -> usize;
@@ -78,6 +80,15 @@ pub trait Backends {
     /// Whether backend `i` may take a request now: healthy, not ejected,
     /// not draining and under its connection limit.
     fn is_eligible(&self, i: usize) -> bool;
+
+    /// Whether backend `i` is a member of the pool now: not absent, still
+    /// starting or draining (an autoscaled fleet keeps indices for
+    /// instances it may run). Priority failover counts a level's hosts by
+    /// this. Defaults to true.
+    fn is_present(&self, i: usize) -> bool {
+        let _ = i;
+        true
+    }
 
     /// Whether backend `i` is healthy as health checks, outlier ejection
     /// and breakers see it, whatever its load. Priority failover weighs

@@ -1,5 +1,6 @@
 //! Round robin and Caddy's `first`.
 
+use super::eligible::EligibleBits;
 use super::{Backends, Balancer, RequestInfo};
 use crate::Nanos;
 use rand::RngCore;
@@ -7,17 +8,81 @@ use rand::RngCore;
 /// Round robin over equal weights, as nginx's default upstream balancing.
 ///
 /// Each pick takes the next eligible backend after the previous pick,
-/// skipping ineligible ones. The first pick goes to backend 0. Cost is O(1)
-/// while backends are eligible; it only scans past ineligible ones.
+/// skipping ineligible ones. The first pick goes to backend 0. Eligibility
+/// is kept in a bitset by [`Balancer::refresh`], so skipping even thousands
+/// of absent backends (an autoscaled fleet far below its maximum) costs a
+/// few word reads; a backend found ineligible that was not refreshed is
+/// skipped all the same.
 #[derive(Debug, Clone, Default)]
 pub struct RoundRobin {
     next: usize,
+    bits: EligibleIndex,
+}
+
+/// Eligibility bits built from the view on first use and kept current by
+/// `refresh`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EligibleIndex {
+    n: Option<usize>,
+    bits: EligibleBits,
+}
+
+impl EligibleIndex {
+    fn sync<B: Backends + ?Sized>(&mut self, backends: &B) {
+        let n = backends.len();
+        if self.n != Some(n) {
+            self.n = Some(n);
+            self.bits = EligibleBits::with_len(n);
+            for i in 0..n {
+                self.bits.set(i, backends.is_eligible(i));
+            }
+        }
+    }
+
+    pub(crate) fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        if self.n == Some(backends.len()) {
+            self.bits.set(i, backends.is_eligible(i));
+        } else {
+            self.sync(backends);
+        }
+    }
+
+    /// The first eligible backend at or after `from` (wrapping when
+    /// `wrap`), checking each candidate against the view.
+    fn find<B: Backends + ?Sized>(
+        &mut self,
+        from: usize,
+        wrap: bool,
+        backends: &B,
+    ) -> Option<usize> {
+        self.sync(backends);
+        let n = backends.len();
+        let mut at = from;
+        for _ in 0..=n {
+            let c = if wrap {
+                self.bits.next_wrapping(at)?
+            } else {
+                self.bits.next_from(at)?
+            };
+            if backends.is_eligible(c) {
+                return Some(c);
+            }
+            // Stale: not refreshed since it turned ineligible.
+            self.bits.set(c, false);
+            at = c + 1;
+            if at >= n && !wrap {
+                return None;
+            }
+            at %= n.max(1);
+        }
+        None
+    }
 }
 
 impl RoundRobin {
     /// A balancer whose first pick is backend 0.
     pub fn new() -> RoundRobin {
-        RoundRobin { next: 0 }
+        RoundRobin::default()
     }
 }
 
@@ -37,15 +102,13 @@ impl Balancer for RoundRobin {
         if n == 0 {
             return None;
         }
-        let start = self.next % n;
-        for k in 0..n {
-            let i = (start + k) % n;
-            if backends.is_eligible(i) {
-                self.next = (i + 1) % n;
-                return Some(i);
-            }
-        }
-        None
+        let i = self.bits.find(self.next % n, true, backends)?;
+        self.next = (i + 1) % n;
+        Some(i)
+    }
+
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        self.bits.refresh(i, backends);
     }
 }
 
@@ -53,9 +116,12 @@ impl Balancer for RoundRobin {
 /// for primary/standby pairs in the General Bots doc): all traffic goes to
 /// backend 0 while it is eligible, then to backend 1, and so on.
 ///
-/// Cost: O(1) while the first backend is eligible.
+/// Cost: a few word reads (the eligibility bitset kept by
+/// [`Balancer::refresh`]).
 #[derive(Debug, Clone, Default)]
-pub struct First;
+pub struct First {
+    bits: EligibleIndex,
+}
 
 impl Balancer for First {
     fn pick<B, R>(
@@ -69,7 +135,11 @@ impl Balancer for First {
         B: Backends + ?Sized,
         R: RngCore + ?Sized,
     {
-        (0..backends.len()).find(|&i| backends.is_eligible(i))
+        self.bits.find(0, false, backends)
+    }
+
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        self.bits.refresh(i, backends);
     }
 }
 
@@ -109,14 +179,26 @@ mod tests {
             RoundRobin::new().pick(Nanos::ZERO, &info, empty, &mut rng()),
             None
         );
-        assert_eq!(First.pick(Nanos::ZERO, &info, &f[..], &mut rng()), None);
+        assert_eq!(
+            First::default().pick(Nanos::ZERO, &info, &f[..], &mut rng()),
+            None
+        );
     }
 
     #[test]
     fn first_sends_everything_to_the_first_eligible_backend() {
         let mut f = fleet(&[9, 0, 0]);
-        assert_eq!(picks(&mut First, &f, 3), vec![0, 0, 0]);
+        let mut first = First::default();
+        assert_eq!(picks(&mut first, &f, 3), vec![0, 0, 0]);
         f[0].eligible = false;
-        assert_eq!(picks(&mut First, &f, 3), vec![1, 1, 1]);
+        assert_eq!(
+            picks(&mut first, &f, 3),
+            vec![1, 1, 1],
+            "found stale, skipped"
+        );
+        first.refresh(0, &f[..]);
+        f[0].eligible = true;
+        first.refresh(0, &f[..]);
+        assert_eq!(picks(&mut first, &f, 1), vec![0]);
     }
 }
