@@ -40,34 +40,75 @@ pub fn describe_model(m: &Model) -> String {
         o,
         "  request     {} LLM call(s) to `{}` (mean {} each){}; mean service {}",
         m.llm_calls,
-        m.llm_model,
-        secs(m.llm_latency.mean_secs()),
+        m.llm().name,
+        secs(m.llm().latency.mean_secs()),
         m.cpu_time
             .as_ref()
             .map(|c| format!(" + CPU mean {}", secs(c.mean_secs())))
             .unwrap_or_default(),
         secs(m.mean_service_secs())
     );
-    let mut regions: Vec<(String, usize, String)> = Vec::new();
-    for i in &m.instances {
-        match regions.iter_mut().find(|r| r.0 == i.region) {
-            Some(r) => r.1 += 1,
-            None => regions.push((i.region.clone(), 1, i.instance_type.clone())),
-        }
-    }
-    let regions: Vec<String> = regions
+    let regions: Vec<String> = m
+        .regions
         .iter()
-        .map(|(r, n, t)| format!("{r}: {n} x {t}"))
+        .map(|r| {
+            let t = &m.types[r.type_index as usize].name;
+            if r.capacity > r.initial {
+                format!("{}: {} x {t}, up to {}", r.name, r.initial, r.capacity)
+            } else {
+                format!("{}: {} x {t}", r.name, r.initial)
+            }
+        })
         .collect();
     let _ = writeln!(
         o,
         "  fleet       {} instances, {} slots ({}), {} {} per hour",
-        count(m.instances.len() as u64),
+        count(m.initial_instances() as u64),
         count(m.total_slots()),
         regions.join(", "),
         m.currency,
         money(m.cost_per_hour())
     );
+    let resources: Vec<String> = m
+        .types
+        .iter()
+        .filter(|t| t.cores.is_some() || t.memory.is_some())
+        .map(|t| {
+            let mut parts = vec![format!("{} slots", t.slots)];
+            if let Some(c) = t.cores {
+                parts.push(format!("{c} cores"));
+            }
+            if let Some(mem) = t.memory {
+                parts.push(format!("{:.1} GiB", mem / (1u64 << 30) as f64));
+            }
+            format!("{}: {}", t.name, parts.join(", "))
+        })
+        .collect();
+    if !resources.is_empty() {
+        let _ = writeln!(o, "  resources   {}", resources.join("; "));
+    }
+    if let Some(s) = &m.scaling {
+        let _ = writeln!(
+            o,
+            "  scaling     {} per region, metrics every {} averaged over {}",
+            s.config.name(),
+            secs(s.collection_interval.as_secs_f64()),
+            secs(s.window.as_secs_f64())
+        );
+    }
+    if let Some(b) = &m.budget {
+        let mut caps = Vec::new();
+        if let Some(v) = b.per_hour {
+            caps.push(format!("{} {} per hour", m.currency, money(v)));
+        }
+        if let Some(v) = b.total {
+            caps.push(format!("{} {} in all", m.currency, money(v)));
+        }
+        if let Some(v) = b.llm_per_hour {
+            caps.push(format!("LLM {} {} per hour", m.currency, money(v)));
+        }
+        let _ = writeln!(o, "  budget      {}", caps.join(", "));
+    }
     let _ = writeln!(
         o,
         "  balancing   {}; max connections per instance {}; request timeout {}",

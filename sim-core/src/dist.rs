@@ -1,41 +1,108 @@
-//! Latency distributions as written in scenario files, and their samplers.
+//! Distributions as written in scenario files, and their samplers.
 //!
-//! A distribution is an object with `dist` and its parameters. Durations are
-//! strings with units; shapes are plain numbers. Lognormal may be given the
-//! way latency is measured (`median` and `p99`) or by `mu` and `sigma` of
-//! the natural log of the value in seconds.
+//! A distribution is an object with `dist` and its parameters. For
+//! durations ([`DistSpec`]) the parameters are strings with units; for
+//! amounts such as token counts ([`AmountDist`]) they are plain numbers;
+//! shapes are plain numbers in both. Lognormal may be given the way latency
+//! is measured (`median` and `p99`) or by `mu` and `sigma` of the natural
+//! log of the value (in seconds for durations).
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, Gamma, Pareto, StandardNormal, Weibull};
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
 use strategies::DurationStr;
 use strategies::Nanos;
+
+/// What a distribution's location parameters are: durations (in seconds
+/// once sampled) or plain amounts.
+pub trait DistParam:
+    Copy + PartialEq + PartialOrd + fmt::Debug + fmt::Display + Serialize + DeserializeOwned
+{
+    /// The parameter as a number (seconds for a duration).
+    fn value(self) -> f64;
+    /// How to say "must be above zero" for this kind of parameter.
+    const POSITIVE: &'static str;
+}
+
+impl DistParam for DurationStr {
+    fn value(self) -> f64 {
+        self.0.as_secs_f64()
+    }
+    const POSITIVE: &'static str = "must be longer than 0s";
+}
+
+/// A plain non-negative number in a distribution (a token count).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Amount(pub f64);
+
+impl DistParam for Amount {
+    fn value(self) -> f64 {
+        self.0
+    }
+    const POSITIVE: &'static str = "must be above 0";
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        let v = f64::deserialize(d)?;
+        if v.is_finite() && v >= 0.0 {
+            Ok(Amount(v))
+        } else {
+            Err(de::Error::custom(format!(
+                "must be a number of 0 or more, found {v}"
+            )))
+        }
+    }
+}
+
+/// A distribution of amounts (token counts).
+pub type AmountDist = DistSpec<Amount>;
 
 /// The 0.99 quantile of the standard normal distribution.
 const Z99: f64 = 2.326_347_874_040_840_8;
 
-/// A distribution of durations, as written in a scenario.
+/// A distribution, as written in a scenario: of durations by default, of
+/// amounts as [`AmountDist`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum DistSpec {
+#[serde(
+    tag = "dist",
+    rename_all = "kebab-case",
+    deny_unknown_fields,
+    bound(serialize = "P: DistParam", deserialize = "P: DistParam")
+)]
+pub enum DistSpec<P = DurationStr> {
     /// Always `value`.
     Constant {
         /// The one value.
-        value: DurationStr,
+        value: P,
     },
     /// Exponential with the given `mean`.
     Exponential {
         /// Mean (1 / rate).
-        mean: DurationStr,
+        mean: P,
     },
     /// Lognormal: `median` and `p99`, or `mu` and `sigma` (of ln seconds).
     Lognormal {
         /// Median (50th percentile).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        median: Option<DurationStr>,
+        median: Option<P>,
         /// 99th percentile; must exceed the median.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        p99: Option<DurationStr>,
+        p99: Option<P>,
         /// Mean of ln(seconds).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mu: Option<f64>,
@@ -49,31 +116,31 @@ pub enum DistSpec {
         shape: f64,
         /// Mean (k * scale).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        mean: Option<DurationStr>,
+        mean: Option<P>,
         /// Scale theta.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        scale: Option<DurationStr>,
+        scale: Option<P>,
     },
     /// Weibull with `shape` and `scale`.
     Weibull {
         /// Shape k > 0.
         shape: f64,
         /// Scale lambda.
-        scale: DurationStr,
+        scale: P,
     },
     /// Pareto (type I) with minimum `scale` and tail index `shape`.
     Pareto {
         /// Tail index alpha > 0 (the mean is finite only for alpha > 1).
         shape: f64,
         /// Minimum value.
-        scale: DurationStr,
+        scale: P,
     },
     /// Uniform between `min` and `max`.
     Uniform {
         /// Lower bound.
-        min: DurationStr,
+        min: P,
         /// Upper bound, at least `min`.
-        max: DurationStr,
+        max: P,
     },
 }
 
@@ -149,20 +216,20 @@ fn positive(key: &'static str, v: f64) -> Result<f64, DistError> {
     }
 }
 
-fn positive_dur(key: &'static str, d: DurationStr) -> Result<f64, DistError> {
-    let s = d.0.as_secs_f64();
+fn positive_dur<P: DistParam>(key: &'static str, d: P) -> Result<f64, DistError> {
+    let s = d.value();
     if s > 0.0 {
         Ok(s)
     } else {
-        Err(bad(key, "must be longer than 0s"))
+        Err(bad(key, P::POSITIVE))
     }
 }
 
-impl DistSpec {
+impl<P: DistParam> DistSpec<P> {
     /// Checks the parameters and builds the sampler.
     pub fn sampler(&self) -> Result<Sampler, DistError> {
         Ok(match *self {
-            DistSpec::Constant { value } => Sampler::Constant(value.0.as_secs_f64()),
+            DistSpec::Constant { value } => Sampler::Constant(value.value()),
             DistSpec::Exponential { mean } => Sampler::Exponential(positive_dur("mean", mean)?),
             DistSpec::Lognormal {
                 median,
@@ -237,7 +304,7 @@ impl DistSpec {
                         format!("must be at least min ({min}), found {max}"),
                     ));
                 }
-                Sampler::Uniform(min.0.as_secs_f64(), max.0.as_secs_f64())
+                Sampler::Uniform(min.value(), max.value())
             }
         })
     }
@@ -248,6 +315,12 @@ impl Sampler {
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Nanos {
         Nanos::from_secs_f64(self.sample_secs(rng))
+    }
+
+    /// One value, as a number (seconds for a duration).
+    #[inline]
+    pub fn sample_value<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        self.sample_secs(rng)
     }
 
     /// One value, in seconds.
@@ -329,6 +402,59 @@ impl Sampler {
     }
 }
 
+/// A duration written either as a string (`"45s"`) or as a distribution
+/// (`{"dist": "uniform", "min": "30s", "max": "90s"}`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DurationOrDist {
+    /// Always this long.
+    Fixed(DurationStr),
+    /// Drawn from the distribution.
+    Dist(DistSpec),
+}
+
+impl DurationOrDist {
+    /// The sampler.
+    pub fn sampler(&self) -> Result<Sampler, DistError> {
+        match self {
+            DurationOrDist::Fixed(d) => Ok(Sampler::Constant(d.value())),
+            DurationOrDist::Dist(d) => d.sampler(),
+        }
+    }
+}
+
+impl Serialize for DurationOrDist {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DurationOrDist::Fixed(d) => d.serialize(s),
+            DurationOrDist::Dist(d) => d.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationOrDist {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DurationOrDist, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DurationOrDist;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a duration string (\"45s\") or a distribution object ({\"dist\": ...})",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationOrDist, E> {
+                DurationStr::parse(v)
+                    .map(DurationOrDist::Fixed)
+                    .map_err(E::custom)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DurationOrDist, A::Error> {
+                DistSpec::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(DurationOrDist::Dist)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +462,29 @@ mod tests {
 
     fn spec(json: &str) -> DistSpec {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn amounts_take_plain_numbers() {
+        let d: AmountDist =
+            serde_json::from_str(r#"{"dist":"lognormal","median":800,"p99":4000}"#).unwrap();
+        let s = d.sampler().unwrap();
+        let mut r = rand_pcg::Pcg64Mcg::seed_from_u64(1);
+        let mut v: Vec<f64> = (0..100_001).map(|_| s.sample_value(&mut r)).collect();
+        v.sort_by(f64::total_cmp);
+        assert!((v[50_000] / 800.0 - 1.0).abs() < 0.03, "{}", v[50_000]);
+        assert!(serde_json::from_str::<AmountDist>(r#"{"dist":"constant","value":"5s"}"#).is_err());
+        assert!(serde_json::from_str::<AmountDist>(r#"{"dist":"constant","value":-1}"#).is_err());
+    }
+
+    #[test]
+    fn a_duration_may_be_fixed_or_drawn() {
+        let d: DurationOrDist = serde_json::from_str(r#""45s""#).unwrap();
+        assert_eq!(d.sampler().unwrap().mean_secs(), 45.0);
+        let d: DurationOrDist =
+            serde_json::from_str(r#"{"dist":"uniform","min":"30s","max":"90s"}"#).unwrap();
+        assert_eq!(d.sampler().unwrap().mean_secs(), 60.0);
+        assert!(serde_json::from_str::<DurationOrDist>("45").is_err());
     }
 
     fn sample_mean(s: &Sampler, n: usize) -> f64 {

@@ -45,22 +45,25 @@ pub mod rng;
 mod run;
 mod scenario;
 mod stats;
+mod timeline;
 
 pub use control::RunControl;
-pub use dist::{DistError, DistSpec, Sampler};
+pub use dist::{Amount, AmountDist, DistError, DistParam, DistSpec, DurationOrDist, Sampler};
 pub use engine::Engine;
 pub use error::{Problem, ScenarioError, SimError};
 pub use metrics::{
     jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary, Reasons,
-    ResilienceEvents, RunResult, SloCheck, SloVerdict,
+    ResilienceEvents, RunResult, SloCheck, SloVerdict, TokenCounts,
 };
 pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
     nearest, Arrivals, CompiledFailure, Deployment, FailureEvent, FailureKind, FailureMode,
-    Failures, InstanceSpec, InstanceType, Limits, LlmModel, LlmSpec, Model, Objective, Percentile,
-    RandomFailureModel, RandomFailures, RateStep, Region, RequestShape, RunSpec, Scenario, Slo,
+    Failures, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmModel, LlmModelSpec,
+    LlmSpec, MetricsPipeline, Model, Objective, Percentile, RandomFailureModel, RandomFailures,
+    RateStep, Region, RegionSpec, RequestShape, RunSpec, ScalingModel, Scenario, SizeStr, Slo,
     StepRate, UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION,
-    MAX_RATE_PER_SECOND, MIN_INTERVAL,
+    MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
 };
 pub use stats::{ci95_half_width, MetricSummary};
 pub use strategies::{DurationStr, Nanos, DURATION_UNITS};
+pub use timeline::{ScalingEvent, ScalingSummary, SeriesRow};

@@ -6,6 +6,7 @@
 //! with the number of requests and replications merge exactly.
 
 use crate::scenario::{Model, Objective};
+use crate::timeline::{ScalingEvent, ScalingSummary, SeriesRow};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -175,15 +176,28 @@ pub struct LatencyRecorder {
 
 impl Default for LatencyRecorder {
     fn default() -> Self {
-        LatencyRecorder {
-            hist: Histogram::new_with_bounds(1, HIST_MAX_US, 3).expect("static histogram bounds"),
-            sum_ns: 0,
-            max_ns: 0,
-        }
+        LatencyRecorder::with_precision(3)
     }
 }
 
 impl LatencyRecorder {
+    /// A recorder keeping `digits` significant digits (1 to 5).
+    pub fn with_precision(digits: u8) -> LatencyRecorder {
+        LatencyRecorder {
+            hist: Histogram::new_with_bounds(1, HIST_MAX_US, digits.clamp(1, 5))
+                .expect("static histogram bounds"),
+            sum_ns: 0,
+            max_ns: 0,
+        }
+    }
+
+    /// Forgets every sample.
+    pub fn reset(&mut self) {
+        self.hist.reset();
+        self.sum_ns = 0;
+        self.max_ns = 0;
+    }
+
     /// Records one latency.
     #[inline]
     pub fn record(&mut self, ns: u64) {
@@ -248,8 +262,21 @@ pub struct InstanceResult {
     pub region: String,
     /// Measured requests routed to it.
     pub requests: u64,
-    /// Mean share of its slots busy over the measured window.
+    /// Mean share of its slots busy while it was ready in the measured
+    /// window.
     pub utilization: f64,
+    /// Hours it was ready (taking traffic) in the measured window.
+    pub ready_hours: f64,
+}
+
+/// LLM tokens charged over the measured window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenCounts {
+    /// Input tokens.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
 }
 
 /// One SLO objective judged.
@@ -321,7 +348,7 @@ pub struct EngineStats {
     pub events: u64,
     /// Most events queued at once, live or stale.
     pub peak_event_queue: u64,
-    /// Most requests held at once (the request slab's size).
+    /// Most requests in the system at once (the request slab's size).
     pub peak_requests: u64,
     /// Most entries one instance's queue held at once, live or stale.
     pub peak_instance_queue: u64,
@@ -347,24 +374,51 @@ pub struct RunResult {
     pub throughput_per_second: f64,
     /// Share of finished requests that were rejected, timed out or failed.
     pub error_rate: f64,
-    /// Share of the fleet's slots busy over the measured window.
+    /// Share of the fleet's slots busy while ready over the measured
+    /// window.
     pub utilization: f64,
     /// Time-average requests held by the fleet, running plus queued (L in
     /// Little's law).
     pub mean_in_system: f64,
-    /// Jain's fairness index over requests per instance: 1 when every
-    /// instance got the same, 1/n when one got everything.
+    /// Jain's fairness index over requests per instance per second ready:
+    /// 1 when every instance got the same, 1/n when one got everything.
     pub fairness: f64,
-    /// Instance-hours over the measured window.
+    /// CPU utilization of ready instances (core-seconds used over cores
+    /// times time), when instance types have `cpus`.
+    pub cpu_utilization: Option<f64>,
+    /// Memory utilization of ready instances, when types have `memory`.
+    pub memory_utilization: Option<f64>,
+    /// Hours instances were ready in the measured window.
     pub instance_hours: f64,
-    /// Cost of those instance-hours.
+    /// Instance spend over the measured window (booting, serving and
+    /// draining, per second, minimum billed periods included).
     pub cost: f64,
+    /// LLM spend over the measured window.
+    pub llm_cost: f64,
+    /// Instance and LLM spend over the measured window.
+    pub total_cost: f64,
+    /// `totalCost` per hour of the measured window.
+    pub cost_per_hour: f64,
+    /// `totalCost` per 1,000 arrivals.
+    pub cost_per_1k_requests: Option<f64>,
+    /// `totalCost` per completed request.
+    pub cost_per_success: Option<f64>,
+    /// Spend over the whole run, warm-up included (what budgets cap).
+    pub run_cost: f64,
+    /// LLM tokens charged.
+    pub tokens: TokenCounts,
+    /// What autoscaling and budgets did.
+    pub scaling: ScalingSummary,
     /// SLO verdict.
     pub slo: SloVerdict,
     /// Per instance, in fleet order.
     pub instances: Vec<InstanceResult>,
     /// The engine's own work and peak memory.
     pub engine: EngineStats,
+    /// The fleet over time, one row per `run.seriesInterval`.
+    pub series: Vec<SeriesRow>,
+    /// Each scaling decision that wanted or made a change.
+    pub scaling_log: Vec<ScalingEvent>,
     /// The latency samples, for pooling across replications.
     #[serde(skip)]
     pub recorder: LatencyRecorder,

@@ -5,9 +5,11 @@
 //! seed is derived from the run's master seed, the replication index and
 //! the purpose's stable name by SplitMix64 mixing, so:
 //!
-//! - two configurations run on one seed draw the same arrivals and the same
-//!   LLM latencies (common random numbers), whatever their balancer does
-//!   with its own stream;
+//! - two configurations run on one seed draw the same arrivals and give
+//!   each arrival the same work (common random numbers), whatever their
+//!   balancer does with its own stream: the n-th request's work comes from
+//!   a stream of its own, seeded from the [`Purpose::Requests`] stream's
+//!   seed and n;
 //! - replications are independent of each other and of the thread that runs
 //!   them.
 
@@ -23,10 +25,6 @@ pub type StreamRng = Pcg64Mcg;
 pub enum Purpose {
     /// Inter-arrival times.
     Arrivals,
-    /// The shape of each request: CPU time, LLM call count.
-    RequestShape,
-    /// LLM call latencies.
-    LlmLatency,
     /// The balancer's own randomness.
     Routing,
     /// Instance failures and repairs.
@@ -35,9 +33,12 @@ pub enum Purpose {
     Users,
     /// Which client region each request comes from.
     Clients,
-    /// The work of retried attempts and their backoff, apart from first
-    /// attempts so that retries never shift anyone else's draws.
+    /// Retry backoffs.
     Retries,
+    /// The seed of each request's own stream (its work).
+    Requests,
+    /// Autoscaling: start-up times.
+    Scaling,
 }
 
 impl Purpose {
@@ -46,13 +47,13 @@ impl Purpose {
     pub fn stable_name(self) -> &'static str {
         match self {
             Purpose::Arrivals => "arrivals",
-            Purpose::RequestShape => "request-shape",
-            Purpose::LlmLatency => "llm-latency",
             Purpose::Routing => "routing",
             Purpose::Failures => "failures",
             Purpose::Users => "users",
             Purpose::Clients => "clients",
             Purpose::Retries => "retries",
+            Purpose::Requests => "requests",
+            Purpose::Scaling => "scaling",
         }
     }
 }
@@ -72,6 +73,16 @@ pub fn stream(seed: u64, replication: u32, purpose: Purpose) -> StreamRng {
     bytes[..8].copy_from_slice(&hi.to_le_bytes());
     bytes[8..].copy_from_slice(&lo.to_le_bytes());
     Pcg64Mcg::from_seed(bytes)
+}
+
+/// A 128-bit generator seed from a 64-bit value, by SplitMix64.
+pub fn splitmix_seed(mut state: u64) -> [u8; 16] {
+    let hi = splitmix64(&mut state);
+    let lo = splitmix64(&mut state);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&hi.to_le_bytes());
+    bytes[8..].copy_from_slice(&lo.to_le_bytes());
+    bytes
 }
 
 fn splitmix64(state: &mut u64) -> u64 {
@@ -113,7 +124,7 @@ mod tests {
     fn streams_differ_by_purpose_replication_and_seed() {
         let first = |s, r, p| stream(s, r, p).next_u64();
         let base = first(42, 0, Purpose::Arrivals);
-        assert_ne!(base, first(42, 0, Purpose::LlmLatency));
+        assert_ne!(base, first(42, 0, Purpose::Routing));
         assert_ne!(base, first(42, 1, Purpose::Arrivals));
         assert_ne!(base, first(43, 0, Purpose::Arrivals));
     }

@@ -208,6 +208,11 @@ impl CircuitBreaker {
         }
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &CircuitBreakerConfig {
+        &self.cfg
+    }
+
     /// The state at `now` (an open breaker whose time is up reports
     /// half-open).
     pub fn state(&self, now: Nanos) -> BreakerState {

@@ -9,18 +9,21 @@
 mod compile;
 mod json;
 mod load;
+mod size;
 mod work;
 
 pub use compile::{
-    CompiledFailure, InstanceSpec, Model, Objective, Percentile, RandomFailureModel, StepRate,
-    UserModel,
+    CompiledFailure, InstanceSpec, InstanceTypeSpec, LlmModelSpec, Model, Objective, Percentile,
+    RandomFailureModel, RegionSpec, ScalingModel, StepRate, UserModel,
 };
 pub use load::nearest;
+pub use size::{SizeStr, SIZE_UNITS};
 pub use work::{WorkEstimate, MAX_ATTEMPTS, MAX_DURATION, MAX_RATE_PER_SECOND, MIN_INTERVAL};
 
-use crate::dist::DistSpec;
+use crate::dist::{AmountDist, DistSpec, DurationOrDist};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use strategies::scale::{BudgetConfig, ScalingConfig};
 use strategies::DurationStr;
 use strategies::{
     CircuitBreakerConfig, HealthCheckConfig, LoadBalancingConfig, OutlierDetectionConfig,
@@ -79,6 +82,10 @@ pub struct RunSpec {
     /// Independent replications (distinct random streams), at least 1.
     #[serde(default = "default_replications")]
     pub replications: u32,
+    /// Time between rows of the time series (default 10s, longer for runs
+    /// of more than 20,000 such intervals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_interval: Option<DurationStr>,
 }
 
 fn default_seed() -> u64 {
@@ -210,6 +217,9 @@ pub enum FailureKind {
     SlowInstance,
     /// Every instance of a region crashes.
     RegionOutage,
+    /// A region cannot start instances (a cloud capacity shortage): its
+    /// scale-ups are refused.
+    CapacityShortage,
 }
 
 /// `workload.arrivals`: a Poisson process whose rate may step over time.
@@ -259,6 +269,13 @@ pub struct RequestShape {
     /// more than one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Input tokens of one LLM call (a distribution of plain numbers),
+    /// priced by the model's `pricePer1kInputTokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<AmountDist>,
+    /// Output tokens of one LLM call, priced by `pricePer1kOutputTokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<AmountDist>,
 }
 
 fn default_llm_calls() -> u32 {
@@ -272,6 +289,8 @@ impl Default for RequestShape {
             cpu_time: None,
             llm_calls: default_llm_calls(),
             model: None,
+            input_tokens: None,
+            output_tokens: None,
         }
     }
 }
@@ -293,6 +312,20 @@ pub struct LlmModel {
     /// Share of calls that fail (0 to 1); a failed call fails its request.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub error_rate: f64,
+    /// Price per 1,000 input tokens.
+    #[serde(
+        default,
+        rename = "pricePer1kInputTokens",
+        skip_serializing_if = "is_zero"
+    )]
+    pub price_per_1k_input_tokens: f64,
+    /// Price per 1,000 output tokens.
+    #[serde(
+        default,
+        rename = "pricePer1kOutputTokens",
+        skip_serializing_if = "is_zero"
+    )]
+    pub price_per_1k_output_tokens: f64,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -303,11 +336,51 @@ fn is_zero(v: &f64) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstanceType {
-    /// Requests served at once; more wait in the instance's FIFO queue.
+    /// Requests served at once; more wait in the instance's FIFO queue (the
+    /// Azcore doc's `workers`).
     pub slots: u32,
     /// Price per instance-hour, in the scenario's currency.
     #[serde(default)]
     pub price_per_hour: f64,
+    /// Price per instance-hour in particular regions, overriding
+    /// `pricePerHour`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub price_per_hour_by_region: IndexMap<String, f64>,
+    /// Cores (the Azcore doc's `cpu_limit`, Kubernetes' CPU limit). With
+    /// them, requests in their CPU phase share the cores; without, CPU work
+    /// is a plain delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    /// Memory limit (the Azcore doc's `memory_limit`): `"4Gi"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<SizeStr>,
+    /// Memory an idle instance uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_memory: Option<SizeStr>,
+    /// Memory a request holds while in flight (running or queued).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_per_request: Option<SizeStr>,
+    /// An instance over its memory limit is killed (its requests fail) and
+    /// restarts, taking `startupTime` (default false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub oom_kill: bool,
+    /// Time from being started to taking traffic: a duration or a
+    /// distribution (default 0s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_time: Option<DurationOrDist>,
+    /// How long a removed instance may finish its requests before it stops
+    /// (default 30s, Kubernetes' `terminationGracePeriodSeconds` and the
+    /// General Bots drain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_timeout: Option<DurationStr>,
+    /// Shortest time billed for an instance that runs at all (per-second
+    /// billing with a minimum, as AWS's 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_billed_period: Option<DurationStr>,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 /// `deployment`: the production config under test.
@@ -341,6 +414,29 @@ pub struct Deployment {
     /// Retries of failed attempts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<RetryConfig>,
+    /// An autoscaler for each region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ScalingConfig>,
+    /// The metrics pipeline the autoscaler reads (metrics-server,
+    /// CloudWatch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsPipeline>,
+    /// Spend caps enforced during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetConfig>,
+}
+
+/// `deployment.metrics`: how metrics reach the autoscaler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricsPipeline {
+    /// Time between samples (metrics-server's resolution, CloudWatch's
+    /// period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_interval: Option<DurationStr>,
+    /// The span a sample's average covers when the autoscaler reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<DurationStr>,
 }
 
 /// One region of the deployment.
@@ -356,6 +452,10 @@ pub struct Region {
     /// regions for `geographic` when clients are equally near. Default 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u32>,
+    /// Most instances the region can run (its capacity), below the
+    /// autoscaler's maximum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_instances: Option<u32>,
 }
 
 /// `deployment.limits`.

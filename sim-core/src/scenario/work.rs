@@ -113,7 +113,7 @@ impl Model {
             requests += step.rate_per_second * (until - step.at).as_secs_f64();
         }
         let retries = self.retries.as_ref().map_or(0.0, |r| {
-            f64::from(r.max_attempts - 1) * self.llm_error_rate.max(0.01)
+            f64::from(r.max_attempts - 1) * self.llm().error_rate.max(0.01)
         });
         let per_request = 4.0 + 3.0 * retries;
         let n = self.instances.len() as f64;

@@ -144,6 +144,15 @@ impl OutlierDetector {
         &self.cfg
     }
 
+    /// Backend `i` left the cluster and a new one took its place: its
+    /// history is forgotten (Envoy drops a removed host's monitor).
+    pub fn forget(&mut self, i: usize) {
+        if self.hosts[i].ejected_at.is_some() {
+            self.ejected -= 1;
+        }
+        self.hosts[i] = HostOutlier::default();
+    }
+
     /// Whether backend `i` is ejected.
     pub fn is_ejected(&self, i: usize) -> bool {
         self.hosts[i].ejected_at.is_some()

@@ -199,6 +199,16 @@ impl PassiveHealth {
         &self.cfg
     }
 
+    /// Backend `i` was replaced by a new one: its failures are forgotten.
+    pub fn forget(&mut self, i: usize) {
+        if let Some(p) = self.nginx.get_mut(i) {
+            *p = NginxPeer::default();
+        }
+        if let Some(s) = self.strikes.get_mut(i) {
+            s.clear();
+        }
+    }
+
     /// Whether backend `i` may be picked at `now`.
     pub fn is_available(&self, i: usize, now: Nanos) -> bool {
         match self.cfg.kind {

@@ -1,0 +1,180 @@
+//! Requests: the slab they live in, their own random stream, and how each
+//! one ends and is counted.
+//!
+//! Every request draws its work (CPU time, each LLM call's latency, error
+//! and tokens) from a generator seeded by the run's seed, the replication
+//! and its arrival number, in a fixed order. So the n-th arrival does the
+//! same work in every configuration run on one seed, whenever and wherever
+//! it is served (common random numbers).
+
+use super::{Engine, Event};
+use crate::rng::splitmix_seed;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use strategies::Nanos;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum State {
+    Free,
+    Queued,
+    /// In a slot, in its CPU phase under processor sharing.
+    Cpu,
+    /// In a slot, past any CPU phase: its LLM calls (and CPU time, when
+    /// CPU is a plain delay).
+    Llm,
+    Backoff,
+}
+
+impl State {
+    pub(super) fn in_slot(self) -> bool {
+        matches!(self, State::Cpu | State::Llm)
+    }
+}
+
+/// How a request ended, or why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cause {
+    Completed,
+    OverConnectionLimit,
+    CircuitOpen,
+    NoHealthyInstance,
+    RequestTimeout,
+    ConnectionTimeout,
+    LlmError,
+    InstanceDown,
+}
+
+impl Cause {
+    /// Upstream failures a retry may fix; local rejections are final.
+    pub(super) fn retryable(self) -> bool {
+        matches!(
+            self,
+            Cause::LlmError | Cause::InstanceDown | Cause::ConnectionTimeout
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Request {
+    pub(super) arrival: Nanos,
+    /// Start of the current attempt.
+    pub(super) dispatched: Nanos,
+    pub(super) instance: u32,
+    /// Bumped when the request ends: tells events of an earlier occupant
+    /// of the slab entry apart.
+    pub(super) gen: u32,
+    /// Unique id of the current attempt.
+    pub(super) attempt: u32,
+    pub(super) attempts: u32,
+    pub(super) prev_backoff: Nanos,
+    pub(super) user: u32,
+    pub(super) client: u32,
+    pub(super) state: State,
+    pub(super) measured: bool,
+    pub(super) retrying: bool,
+    /// LLM calls left in the current attempt (per-call mode).
+    pub(super) calls_left: u32,
+    /// The current attempt fails at the end of its LLM phase (single-event
+    /// mode) or at the end of the current call (per-call mode).
+    pub(super) fails: bool,
+    /// The model of the current attempt.
+    pub(super) model: u32,
+    /// The request's own random stream.
+    pub(super) rng: Pcg64Mcg,
+}
+
+impl Engine<'_> {
+    /// The generator of the request arriving `n`-th.
+    pub(super) fn request_rng(&self, n: u64) -> Pcg64Mcg {
+        Pcg64Mcg::from_seed(splitmix_seed(
+            self.request_seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        ))
+    }
+
+    pub(super) fn alloc(&mut self, r: Request) -> u32 {
+        self.live += 1;
+        match self.free.pop() {
+            Some(idx) => {
+                let slot = &mut self.requests[idx as usize];
+                let gen = slot.gen;
+                *slot = Request { gen, ..r };
+                idx
+            }
+            None => {
+                self.requests.push(r);
+                (self.requests.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Ends a request: counts it under its outcome and frees its record.
+    pub(super) fn finalize(&mut self, req: u32, cause: Cause) {
+        let now = self.now;
+        let r = &mut self.requests[req as usize];
+        if r.retrying {
+            self.active_retries -= 1;
+        }
+        let completed = cause == Cause::Completed;
+        self.series_counts.finished += 1;
+        self.series_counts.errors += u64::from(!completed);
+        if completed {
+            let t = &self.model.topology;
+            let region = t.region_of[r.instance as usize] as usize;
+            // The client also waits one network round trip.
+            let rtt = t
+                .rtt
+                .get(r.client as usize)
+                .map_or(Nanos::ZERO, |row| row[region]);
+            let latency = now - r.arrival + rtt;
+            if let Some(s) = &mut self.scaling {
+                s.completed(region, latency);
+            }
+            self.series.latency.record(latency.0);
+            if r.measured {
+                self.latency.record(latency.0);
+            }
+        }
+        if r.measured {
+            let (c, why) = (&mut self.counts, &mut self.reasons);
+            let (total, reason) = match cause {
+                Cause::Completed => (&mut c.completed, None),
+                Cause::OverConnectionLimit => {
+                    (&mut c.rejected, Some(&mut why.over_connection_limit))
+                }
+                Cause::CircuitOpen => (&mut c.rejected, Some(&mut why.circuit_open)),
+                Cause::NoHealthyInstance => (&mut c.rejected, Some(&mut why.no_healthy_instance)),
+                Cause::RequestTimeout => (&mut c.timed_out, Some(&mut why.request_timeout)),
+                Cause::ConnectionTimeout => (&mut c.timed_out, Some(&mut why.connection_timeout)),
+                Cause::LlmError => (&mut c.failed, Some(&mut why.llm_error)),
+                Cause::InstanceDown => (&mut c.failed, Some(&mut why.instance_down)),
+            };
+            *total += 1;
+            if let Some(r) = reason {
+                *r += 1;
+            }
+        }
+        let r = &mut self.requests[req as usize];
+        r.state = State::Free;
+        r.gen = r.gen.wrapping_add(1);
+        r.retrying = false;
+        self.free.push(req);
+        self.live -= 1;
+    }
+}
+
+/// Whether `ev` has lost its purpose: the same tests its handler makes
+/// before doing anything, so dropping it changes nothing.
+pub(super) fn stale(requests: &[Request], ev: &Event) -> bool {
+    let r = |req: u32| &requests[req as usize];
+    match *ev {
+        Event::ServiceDone { req, attempt } => {
+            r(req).attempt != attempt || r(req).state != State::Llm
+        }
+        Event::Timeout { req, gen } => r(req).gen != gen || r(req).state == State::Free,
+        Event::ConnTimeout { req, attempt } => {
+            r(req).attempt != attempt || r(req).state != State::Queued
+        }
+        Event::Retry { req, gen } => r(req).gen != gen || r(req).state != State::Backoff,
+        _ => false,
+    }
+}

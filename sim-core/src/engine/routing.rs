@@ -1,0 +1,189 @@
+//! Routing: the fleet connection cap, the balancer's pick, queueing at the
+//! instance, and what happens to an attempt that fails — a retry after a
+//! backoff, or the end of the request. Also the request and connection
+//! timeouts.
+
+use super::fleet::FleetView;
+use super::requests::{Cause, State};
+use super::workload::user_ip;
+use super::{Engine, Event};
+use strategies::{AttemptOutcome, Backends, Balancer, RequestInfo};
+
+impl Engine<'_> {
+    /// Sends the request's current attempt to an instance, or fails the
+    /// attempt.
+    pub(super) fn dispatch(&mut self, req: u32) {
+        let now = self.now;
+        if self
+            .model
+            .max_connections
+            .is_some_and(|m| self.held >= u64::from(m))
+        {
+            self.attempt_failed(req, Cause::OverConnectionLimit);
+            return;
+        }
+        let r = &self.requests[req as usize];
+        // Without a user model requests are anonymous (the scenario is then
+        // refused for balancers that route by identity).
+        let known = self.model.users.is_some();
+        let who = RequestInfo {
+            key: known.then_some(u64::from(r.user)),
+            client_ip: known.then(|| user_ip(r.user)),
+            client_region: (!self.model.client_regions.is_empty()).then_some(r.client),
+        };
+        let view = FleetView {
+            instances: &self.instances,
+            weights: &self.model.weights,
+            breakers: &self.breakers,
+            max_per_instance: self.max_per_instance,
+            now,
+        };
+        let Some(i) = self.balancer.pick(now, &who, &view, &mut self.routing_rng) else {
+            let cause = self.why_nothing_eligible();
+            self.attempt_failed(req, cause);
+            return;
+        };
+        if !view.is_eligible(i) {
+            // Envoy's panic mode routes to a level's hosts whatever their
+            // health; limits and breakers still refuse.
+            let full = self.instances[i].active() >= self.max_per_instance;
+            if full || !view.breaker_permits(i) {
+                let cause = if full {
+                    Cause::OverConnectionLimit
+                } else {
+                    Cause::CircuitOpen
+                };
+                self.attempt_failed(req, cause);
+                return;
+            }
+        }
+        if let Some(b) = self.breakers.get_mut(i) {
+            let permitted = b.try_acquire(now);
+            debug_assert!(permitted, "breaker refused an instance it would permit");
+        }
+        if let Some(p) = &mut self.passive {
+            p.on_pick(i, now);
+            self.passive_update(i);
+        }
+        let attempt = self.next_attempt;
+        self.next_attempt = self.next_attempt.wrapping_add(1);
+        let r = &mut self.requests[req as usize];
+        r.instance = i as u32;
+        r.dispatched = now;
+        r.attempt = attempt;
+        let measured = r.measured;
+        let inst = &mut self.instances[i];
+        inst.routed += u64::from(measured);
+        inst.totals.routed += 1;
+        if inst.is_crashed() || !inst.provisioned() {
+            // Connection refused: the attempt fails at once.
+            self.observe_attempt(i, strategies::Nanos::ZERO, AttemptOutcome::ConnectFailure);
+            self.touched(i);
+            self.attempt_failed(req, Cause::InstanceDown);
+            return;
+        }
+        self.held += 1;
+        if inst.running < inst.slots {
+            self.start(req);
+        } else {
+            inst.settle(now);
+            inst.queued += 1;
+            inst.queue.push_back((req, attempt));
+            let depth = inst.queue.len() as u64;
+            self.stats.peak_instance_queue = self.stats.peak_instance_queue.max(depth);
+            self.requests[req as usize].state = State::Queued;
+            if let Some(ct) = self.model.connection_timeout {
+                self.events
+                    .push(now + ct, Event::ConnTimeout { req, attempt });
+            }
+        }
+        self.memory_check(i);
+        self.touched(i);
+    }
+
+    /// Why the balancer found no instance: over a limit if some in-rotation
+    /// instance is full, circuit open if their breakers block them all,
+    /// else no healthy instance. Only on the rejection path.
+    fn why_nothing_eligible(&self) -> Cause {
+        let view = self.view();
+        let (mut in_rotation, mut full) = (false, false);
+        for (i, inst) in self.instances.iter().enumerate() {
+            if inst.in_rotation() {
+                in_rotation = true;
+                full |= view.breaker_permits(i) && inst.active() >= self.max_per_instance;
+            }
+        }
+        match (in_rotation, full) {
+            (false, _) => Cause::NoHealthyInstance,
+            (true, true) => Cause::OverConnectionLimit,
+            (true, false) => Cause::CircuitOpen,
+        }
+    }
+
+    /// An attempt failed: retry it after a backoff if the policy, the
+    /// deadline and the budget allow, else end the request.
+    pub(super) fn attempt_failed(&mut self, req: u32, cause: Cause) {
+        let now = self.now;
+        let r = &self.requests[req as usize];
+        if let Some(cfg) = &self.model.retries {
+            let before_deadline = self
+                .model
+                .request_timeout
+                .is_none_or(|t| now < r.arrival + t);
+            if cause.retryable()
+                && r.attempts < cfg.max_attempts
+                && before_deadline
+                && cfg.budget_allows(self.live, self.active_retries)
+            {
+                let backoff = cfg.backoff(r.attempts, r.prev_backoff, &mut self.retry_rng);
+                let r = &mut self.requests[req as usize];
+                r.state = State::Backoff;
+                r.prev_backoff = backoff;
+                if !r.retrying {
+                    r.retrying = true;
+                    self.active_retries += 1;
+                }
+                let gen = r.gen;
+                self.resilience.retries += u64::from(r.measured);
+                self.events.push(now + backoff, Event::Retry { req, gen });
+                return;
+            }
+        }
+        self.finalize(req, cause);
+    }
+
+    pub(super) fn on_retry(&mut self, req: u32, gen: u32) {
+        let r = &mut self.requests[req as usize];
+        if r.gen != gen || r.state != State::Backoff {
+            return;
+        }
+        r.attempts += 1;
+        self.dispatch(req);
+    }
+
+    pub(super) fn on_timeout(&mut self, req: u32, gen: u32) {
+        let r = &self.requests[req as usize];
+        if r.gen != gen || r.state == State::Free {
+            return;
+        }
+        let (state, i, dispatched) = (r.state, r.instance as usize, r.dispatched);
+        if state.in_slot() {
+            self.observe_attempt(i, self.now - dispatched, AttemptOutcome::Timeout);
+            self.leave_slot(req);
+        } else if state == State::Queued {
+            self.unqueue(i);
+        }
+        self.finalize(req, Cause::RequestTimeout);
+    }
+
+    pub(super) fn on_conn_timeout(&mut self, req: u32, attempt: u32) {
+        let r = &self.requests[req as usize];
+        if r.attempt != attempt || r.state != State::Queued {
+            return;
+        }
+        let (i, dispatched) = (r.instance as usize, r.dispatched);
+        self.observe_attempt(i, self.now - dispatched, AttemptOutcome::Timeout);
+        self.unqueue(i);
+        self.attempt_failed(req, Cause::ConnectionTimeout);
+    }
+}

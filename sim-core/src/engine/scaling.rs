@@ -1,0 +1,473 @@
+//! Autoscaling: the metrics pipeline (samples every collection interval,
+//! averaged over a window, as metrics-server and CloudWatch do), one
+//! controller per region deciding every check interval, and the instances'
+//! lives it drives — start-up, readiness, draining, stop — plus memory
+//! pressure (OOM kills and restarts).
+
+use super::fleet::{Integrals, Life};
+use super::{Engine, Event};
+use crate::rng::StreamRng;
+use crate::scenario::{Model, ScalingModel};
+use crate::timeline::ScalingEvent;
+use std::collections::VecDeque;
+use strategies::scale::{
+    AnyAutoscaler, Autoscaler, BudgetLimit, InstanceSample, ScaleInput, ScaleReason,
+};
+use strategies::{CircuitBreaker, Nanos};
+
+/// One region's controller and its view of the metrics.
+#[derive(Debug)]
+struct RegionScaler {
+    scaler: AnyAutoscaler,
+    first: usize,
+    capacity: usize,
+    /// Capacity shortages in force.
+    shortage: u32,
+    /// Per instance of the region: its totals at the last collection and
+    /// its recent samples.
+    last: Vec<Integrals>,
+    samples: Vec<VecDeque<InstanceSample>>,
+    /// The region's queue depth over recent collections.
+    queue: VecDeque<f64>,
+    /// Completions since the last collection, and recent (sum ms, count).
+    rt_sum: f64,
+    rt_count: u64,
+    response: VecDeque<(f64, u64)>,
+    /// What the controller wants (starting and ready).
+    desired: u32,
+}
+
+/// Autoscaling over the whole fleet.
+#[derive(Debug)]
+pub(super) struct Scaling {
+    regions: Vec<RegionScaler>,
+    collection: Nanos,
+    depth: usize,
+    last_collect: Nanos,
+    pub(super) log: Vec<ScalingEvent>,
+    rng: StreamRng,
+    input: Vec<InstanceSample>,
+}
+
+impl Scaling {
+    pub(super) fn new(model: &Model, s: &ScalingModel, rng: StreamRng) -> Scaling {
+        let depth = (s.window.0.div_ceil(s.collection_interval.0)).max(1) as usize;
+        Scaling {
+            regions: model
+                .regions
+                .iter()
+                .map(|r| RegionScaler {
+                    scaler: s.config.build(),
+                    first: r.first as usize,
+                    capacity: r.capacity as usize,
+                    shortage: 0,
+                    last: vec![Integrals::default(); r.capacity as usize],
+                    samples: vec![VecDeque::with_capacity(depth); r.capacity as usize],
+                    queue: VecDeque::with_capacity(depth),
+                    rt_sum: 0.0,
+                    rt_count: 0,
+                    response: VecDeque::with_capacity(depth),
+                    desired: r.initial,
+                })
+                .collect(),
+            collection: s.collection_interval,
+            depth,
+            last_collect: Nanos::ZERO,
+            log: Vec::new(),
+            rng,
+            input: Vec::new(),
+        }
+    }
+
+    /// The controllers' check interval (every region runs the same policy).
+    pub(super) fn interval(&self) -> Nanos {
+        self.regions
+            .first()
+            .map_or(Nanos::from_secs(30), |r| r.scaler.interval())
+    }
+
+    pub(super) fn collection(&self) -> Nanos {
+        self.collection
+    }
+
+    /// A request served in `region` completed after `latency`.
+    pub(super) fn completed(&mut self, region: usize, latency: Nanos) {
+        if let Some(r) = self.regions.get_mut(region) {
+            r.rt_sum += latency.as_secs_f64() * 1e3;
+            r.rt_count += 1;
+        }
+    }
+
+    pub(super) fn shortage(&mut self, region: usize, starting: bool) {
+        if let Some(r) = self.regions.get_mut(region) {
+            if starting {
+                r.shortage += 1;
+            } else {
+                r.shortage -= 1;
+            }
+        }
+    }
+
+    pub(super) fn desired_total(&self) -> u32 {
+        self.regions.iter().map(|r| r.desired).sum()
+    }
+}
+
+fn push<T>(q: &mut VecDeque<T>, depth: usize, v: T) {
+    if q.len() == depth {
+        q.pop_front();
+    }
+    q.push_back(v);
+}
+
+impl Engine<'_> {
+    /// Schedules the first metrics collection and controller check.
+    pub(super) fn schedule_scaling(&mut self) {
+        if let Some(s) = &self.scaling {
+            let (collect, check) = (s.collection(), s.interval());
+            self.events.push(collect, Event::MetricsCollect);
+            self.events.push(check, Event::ScaleCheck);
+        }
+    }
+
+    /// One sample per instance and per region, from the time integrals
+    /// since the last collection.
+    pub(super) fn on_metrics_collect(&mut self) {
+        let now = self.now;
+        let model = self.model;
+        let Some(s) = &mut self.scaling else { return };
+        self.events.push(now + s.collection, Event::MetricsCollect);
+        let dt = (now - s.last_collect).0 as f64;
+        s.last_collect = now;
+        if dt <= 0.0 {
+            return;
+        }
+        let depth = s.depth;
+        for region in &mut s.regions {
+            let mut queue = 0.0;
+            for k in 0..region.capacity {
+                let i = region.first + k;
+                let inst = &mut self.instances[i];
+                inst.settle(now);
+                let t = inst.totals;
+                let last = std::mem::replace(&mut region.last[k], t);
+                let held = (t.held - last.held) as f64 / dt;
+                queue += held - (t.busy - last.busy) as f64 / dt;
+                if inst.life != Life::Ready {
+                    region.samples[k].clear();
+                    continue;
+                }
+                let ty = &model.types[model.instances[i].type_index as usize];
+                let sample = InstanceSample {
+                    ready: true,
+                    cpu_utilization: ty.cores.map(|c| (t.cpu - last.cpu) / (c * dt) * 100.0),
+                    memory_utilization: ty
+                        .memory
+                        .map(|m| (ty.idle_memory + ty.memory_per_request * held) / m * 100.0),
+                    connections: held,
+                    requests_per_second: (t.routed - last.routed) as f64 / (dt / 1e9),
+                };
+                push(&mut region.samples[k], depth, sample);
+            }
+            push(&mut region.queue, depth, queue);
+            push(
+                &mut region.response,
+                depth,
+                (region.rt_sum, region.rt_count),
+            );
+            region.rt_sum = 0.0;
+            region.rt_count = 0;
+        }
+    }
+
+    /// Every region's controller decides; the decision is applied within
+    /// the region's capacity, its shortages and the budget.
+    pub(super) fn on_scale_check(&mut self) {
+        let now = self.now;
+        let Some(s) = &mut self.scaling else { return };
+        self.events.push(now + s.interval(), Event::ScaleCheck);
+        for ri in 0..s.regions.len() {
+            self.check_region(ri);
+        }
+    }
+
+    fn check_region(&mut self, ri: usize) {
+        let now = self.now;
+        let Some(s) = &mut self.scaling else { return };
+        let region = &mut s.regions[ri];
+        // What the pipeline saw: each running instance's window average.
+        let mut input = std::mem::take(&mut s.input);
+        input.clear();
+        let mut current = 0u32;
+        for k in 0..region.capacity {
+            let inst = &self.instances[region.first + k];
+            if !matches!(inst.life, Life::Booting | Life::Ready) {
+                continue;
+            }
+            current += 1;
+            let samples = &region.samples[k];
+            if samples.is_empty() {
+                input.push(InstanceSample::default());
+                continue;
+            }
+            let n = samples.len() as f64;
+            let avg = |f: &dyn Fn(&InstanceSample) -> f64| samples.iter().map(f).sum::<f64>() / n;
+            input.push(InstanceSample {
+                ready: true,
+                cpu_utilization: samples[0]
+                    .cpu_utilization
+                    .map(|_| avg(&|x| x.cpu_utilization.unwrap_or(0.0))),
+                memory_utilization: samples[0]
+                    .memory_utilization
+                    .map(|_| avg(&|x| x.memory_utilization.unwrap_or(0.0))),
+                connections: avg(&|x| x.connections),
+                requests_per_second: avg(&|x| x.requests_per_second),
+            });
+        }
+        let queue = if region.queue.is_empty() {
+            0.0
+        } else {
+            region.queue.iter().sum::<f64>() / region.queue.len() as f64
+        };
+        let (sum, count) = region
+            .response
+            .iter()
+            .fold((0.0, 0u64), |(s, c), &(rs, rc)| (s + rs, c + rc));
+        let mut scale_input = ScaleInput::new(current, &input);
+        scale_input.queue_depth = queue;
+        scale_input.response_time_ms = (count > 0).then(|| sum / count as f64);
+        let fleet = scale_input.fleet();
+        let decision = region.scaler.decide(now, &scale_input);
+        region.desired = decision.desired;
+        let (first, capacity, shortage) = (region.first, region.capacity, region.shortage > 0);
+        s.input = input;
+
+        // Apply it.
+        let mut to = current;
+        let mut refusal: Option<&'static str> = None;
+        if decision.desired > current {
+            for _ in current..decision.desired {
+                if shortage {
+                    refusal = Some("capacity-shortage");
+                    break;
+                }
+                let Some(free) =
+                    (first..first + capacity).find(|&i| self.instances[i].life == Life::Absent)
+                else {
+                    refusal = Some("region-full");
+                    break;
+                };
+                let price = self.model.instances[free].price_per_hour;
+                if let Some(limit) = self.budget_refuses(price) {
+                    refusal = Some(match limit {
+                        BudgetLimit::PerHour => "budget-per-hour",
+                        BudgetLimit::Total => "budget-total",
+                    });
+                    break;
+                }
+                self.provision(free);
+                to += 1;
+            }
+            let refused = u64::from(decision.desired - to);
+            match refusal {
+                Some("budget-per-hour" | "budget-total") => {
+                    self.scaling_summary.refused_by_budget += refused
+                }
+                Some(_) => self.scaling_summary.refused_by_capacity += refused,
+                None => {}
+            }
+            self.scaling_summary.scale_ups += u64::from(to - current);
+        } else if decision.desired < current {
+            for _ in decision.desired..current {
+                // Newest first, starting ones before ready ones (as the
+                // General Bots script removes the highest numbered and a
+                // ReplicaSet removes pods not yet ready first).
+                let pick = (first..first + capacity)
+                    .filter(|&i| matches!(self.instances[i].life, Life::Booting | Life::Ready))
+                    .max_by_key(|&i| {
+                        let inst = &self.instances[i];
+                        (inst.life == Life::Booting, inst.started_at, i)
+                    });
+                let Some(i) = pick else { break };
+                self.remove(i);
+                to -= 1;
+            }
+            self.scaling_summary.scale_downs += u64::from(current - to);
+        }
+        let Some(s) = &mut self.scaling else { return };
+        if to != current {
+            s.regions[ri].scaler.applied(now, current, to);
+        }
+        if decision.reason != ScaleReason::Steady || to != current {
+            let reason = refusal.map_or_else(|| decision.reason.to_string(), str::to_string);
+            s.log.push(ScalingEvent {
+                time: now.as_secs_f64(),
+                region: self.model.regions[ri].name.clone(),
+                from: current,
+                wanted: decision.wanted,
+                desired: decision.desired,
+                to,
+                reason,
+                metric: decision.metric.map(|m| m.name().to_string()),
+                cpu: fleet.cpu,
+                memory: fleet.memory,
+                connections: fleet.connections,
+                requests_per_minute: fleet.requests_per_second.map(|r| r * 60.0),
+                response_time_ms: fleet.response_time_ms,
+                queue_depth: fleet.queue_depth,
+            });
+        }
+        let running = self.instances.iter().filter(|i| i.provisioned()).count() as u32;
+        self.scaling_summary.peak_instances = self.scaling_summary.peak_instances.max(running);
+    }
+
+    /// Starts instance `i`: billed from now, ready after its start-up time.
+    fn provision(&mut self, i: usize) {
+        let now = self.now;
+        let price = self.model.instances[i].price_per_hour;
+        self.cost.start(now, price);
+        let inst = &mut self.instances[i];
+        inst.settle(now);
+        inst.started_at = now;
+        self.boot(i);
+    }
+
+    /// Puts instance `i` through its start-up (a start, or a restart after
+    /// an OOM kill).
+    fn boot(&mut self, i: usize) {
+        let now = self.now;
+        let ty = &self.model.types[self.model.instances[i].type_index as usize];
+        let startup = match &mut self.scaling {
+            Some(s) => ty.startup.sample(&mut s.rng),
+            None => ty.startup.sample(&mut self.failures_rng),
+        };
+        let inst = &mut self.instances[i];
+        inst.settle(now);
+        inst.life = Life::Booting;
+        inst.epoch = inst.epoch.wrapping_add(1);
+        inst.random_failure = None;
+        inst.update();
+        let epoch = inst.epoch;
+        self.touched(i);
+        self.events.push(
+            now + startup,
+            Event::BootDone {
+                inst: i as u32,
+                epoch,
+            },
+        );
+    }
+
+    /// A started instance turns ready: a new process, with no health
+    /// history, taking traffic.
+    pub(super) fn on_boot_done(&mut self, i: usize, epoch: u32) {
+        let now = self.now;
+        let inst = &mut self.instances[i];
+        if inst.epoch != epoch || inst.life != Life::Booting {
+            return;
+        }
+        inst.settle(now);
+        inst.life = Life::Ready;
+        inst.healthy = true;
+        inst.ejected = false;
+        inst.passive_down = false;
+        inst.update();
+        if let Some(h) = self.health.get_mut(i) {
+            *h = Default::default();
+        }
+        if let Some(o) = &mut self.outlier {
+            o.forget(i);
+        }
+        if let Some(p) = &mut self.passive {
+            p.forget(i);
+        }
+        if let Some(b) = self.breakers.get_mut(i) {
+            *b = CircuitBreaker::new(b.config().clone());
+        }
+        self.start_health_checks(i);
+        self.schedule_random_failure(i);
+        self.touched(i);
+    }
+
+    /// Removes instance `i`: a starting one stops at once; a ready one
+    /// drains: no new traffic, up to its drain timeout to finish.
+    fn remove(&mut self, i: usize) {
+        let now = self.now;
+        let inst = &mut self.instances[i];
+        inst.settle(now);
+        match inst.life {
+            Life::Booting => self.stop_instance(i),
+            Life::Ready => {
+                inst.life = Life::Draining;
+                inst.update();
+                let epoch = inst.epoch;
+                let idle = inst.active() == 0;
+                let drain =
+                    self.model.types[self.model.instances[i].type_index as usize].drain_timeout;
+                self.touched(i);
+                if idle {
+                    self.stop_instance(i);
+                } else {
+                    self.events.push(
+                        now + drain,
+                        Event::DrainDeadline {
+                            inst: i as u32,
+                            epoch,
+                        },
+                    );
+                }
+            }
+            Life::Absent | Life::Draining => {}
+        }
+    }
+
+    pub(super) fn on_drain_deadline(&mut self, i: usize, epoch: u32) {
+        let inst = &self.instances[i];
+        if inst.epoch == epoch && inst.life == Life::Draining {
+            self.stop_instance(i);
+        }
+    }
+
+    /// Stops instance `i`: whatever it still holds fails as instance-down,
+    /// and billing ends.
+    pub(super) fn stop_instance(&mut self, i: usize) {
+        let now = self.now;
+        if !self.instances[i].provisioned() {
+            return;
+        }
+        // Absent first, so requests failing here are not retried onto it.
+        let inst = &mut self.instances[i];
+        inst.settle(now);
+        inst.life = Life::Absent;
+        inst.epoch = inst.epoch.wrapping_add(1);
+        inst.random_failure = None;
+        inst.update();
+        let started = inst.started_at;
+        if inst.active() > 0 {
+            self.drop_requests_on(i);
+        }
+        let spec = &self.model.instances[i];
+        let minimum = self.model.types[spec.type_index as usize].minimum_billed;
+        self.cost.stop(now, spec.price_per_hour, started, minimum);
+        self.touched(i);
+    }
+
+    /// An instance over its memory limit is killed when its type says so:
+    /// its requests fail and it restarts.
+    pub(super) fn memory_check(&mut self, i: usize) {
+        let model = self.model;
+        let ty = &model.types[model.instances[i].type_index as usize];
+        let (true, Some(limit)) = (ty.oom_kill, ty.memory) else {
+            return;
+        };
+        let inst = &self.instances[i];
+        let used = ty.idle_memory + ty.memory_per_request * f64::from(inst.active());
+        if used > limit && inst.life == Life::Ready {
+            self.scaling_summary.oom_kills += 1;
+            self.instances[i].life = Life::Booting;
+            self.instances[i].update();
+            self.drop_requests_on(i);
+            self.boot(i);
+        }
+    }
+}

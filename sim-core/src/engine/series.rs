@@ -1,0 +1,121 @@
+//! The time series: every `run.seriesInterval`, one row of what the fleet
+//! looks like and what happened over the interval.
+
+use super::fleet::{Integrals, Life};
+use super::{Engine, Event};
+use crate::metrics::LatencyRecorder;
+use crate::timeline::SeriesRow;
+
+/// Counters over all requests (measured or not), read by the series.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct SeriesCounts {
+    pub(super) arrivals: u64,
+    pub(super) finished: u64,
+    pub(super) errors: u64,
+}
+
+/// The series being recorded.
+#[derive(Debug)]
+pub(super) struct Series {
+    pub(super) rows: Vec<SeriesRow>,
+    last_counts: SeriesCounts,
+    last_totals: Vec<Integrals>,
+    /// Latencies of the current interval's completions (two significant
+    /// digits: a chart's resolution).
+    pub(super) latency: LatencyRecorder,
+}
+
+impl Series {
+    pub(super) fn new(instances: usize) -> Series {
+        Series {
+            rows: Vec::new(),
+            last_counts: SeriesCounts::default(),
+            last_totals: vec![Integrals::default(); instances],
+            latency: LatencyRecorder::with_precision(2),
+        }
+    }
+}
+
+impl Engine<'_> {
+    pub(super) fn on_series_tick(&mut self) {
+        let now = self.now;
+        let interval = self.model.series_interval;
+        if now + interval <= self.model.duration {
+            self.events.push(now + interval, Event::SeriesTick);
+        }
+        let secs = interval.as_secs_f64();
+        let (mut booting, mut ready, mut unhealthy, mut draining) = (0, 0, 0, 0);
+        let (mut queued, mut cpu_used, mut cpu_cap, mut mem_used, mut mem_cap) =
+            (0u64, 0.0, 0.0, 0.0, 0.0);
+        let series = &mut self.series;
+        for (i, inst) in self.instances.iter_mut().enumerate() {
+            inst.settle(now);
+            match inst.life {
+                Life::Absent => {}
+                Life::Booting => booting += 1,
+                Life::Ready => {
+                    ready += 1;
+                    unhealthy += u32::from(!inst.routable);
+                }
+                Life::Draining => draining += 1,
+            }
+            queued += u64::from(inst.queued);
+            let last = series.last_totals[i];
+            let t = inst.totals;
+            let ready_ns = (t.ready - last.ready) as f64;
+            let ty = &self.model.types[self.model.instances[i].type_index as usize];
+            if let Some(cores) = ty.cores {
+                cpu_used += t.cpu - last.cpu;
+                cpu_cap += cores * ready_ns;
+            }
+            if let Some(mem) = ty.memory {
+                mem_used +=
+                    ty.idle_memory * ready_ns + ty.memory_per_request * (t.held - last.held) as f64;
+                mem_cap += mem * ready_ns;
+            }
+            series.last_totals[i] = t;
+        }
+        let c = self.series_counts;
+        let last = series.last_counts;
+        series.last_counts = c;
+        let finished = c.finished - last.finished;
+        let errors = c.errors - last.errors;
+        let desired = match &self.scaling {
+            Some(s) => s.desired_total(),
+            None => booting + ready,
+        };
+        let cumulative = self.cost.spent(now);
+        let budget_remaining = self
+            .model
+            .budget
+            .as_ref()
+            .and_then(|b| b.total)
+            .map(|t| t - cumulative);
+        let row = SeriesRow {
+            time: now.as_secs_f64(),
+            booting,
+            ready,
+            unhealthy,
+            draining,
+            desired,
+            in_flight: self.live,
+            queued,
+            arrival_rate: (c.arrivals - last.arrivals) as f64 / secs,
+            completion_rate: (finished - errors) as f64 / secs,
+            error_rate: if finished == 0 {
+                0.0
+            } else {
+                errors as f64 / finished as f64
+            },
+            p50: series.latency.quantile_secs(0.5),
+            p99: series.latency.quantile_secs(0.99),
+            cpu_utilization: (cpu_cap > 0.0).then(|| cpu_used / cpu_cap),
+            memory_utilization: (mem_cap > 0.0).then(|| mem_used / mem_cap),
+            cost_per_hour: self.cost.rate_per_hour,
+            cumulative_cost: cumulative,
+            budget_remaining,
+        };
+        series.rows.push(row);
+        series.latency.reset();
+    }
+}

@@ -1,0 +1,274 @@
+//! Service in a slot: a CPU phase (shared cores under processor sharing
+//! when the instance type has `cpus`, else a plain delay), then the LLM
+//! calls one after another. A failed call ends the attempt there.
+//!
+//! When nothing needs to see individual calls (no token prices), the
+//! attempt is one event: its CPU time and calls are drawn at once and summed.
+//! With token prices each call is an event of its own, charged when it
+//! ends. Both draw the same values in the same order from the request's
+//! stream, so they give the same latencies.
+
+use super::fleet::Life;
+use super::requests::{Cause, State};
+use super::{Engine, Event};
+use rand::Rng;
+use std::cmp::Reverse;
+use strategies::{AttemptOutcome, Nanos};
+
+impl Engine<'_> {
+    /// Puts `req` in a slot of its instance, which must have one free. A
+    /// hung instance takes it and never answers.
+    pub(super) fn start(&mut self, req: u32) {
+        let now = self.now;
+        let model = self.model;
+        let r = &mut self.requests[req as usize];
+        let i = r.instance as usize;
+        let inst = &mut self.instances[i];
+        debug_assert!(inst.running < inst.slots, "start on a full instance");
+        inst.settle(now);
+        inst.running += 1;
+        r.model = self.llm_model_now as u32;
+        let cpu_work = model
+            .cpu_time
+            .as_ref()
+            .map_or(0.0, |d| d.sample_secs(&mut r.rng));
+        let (hung, slow) = (inst.is_hung(), inst.slow_factor);
+        if let (Some(cpu), true) = (&mut inst.cpu, cpu_work > 0.0) {
+            r.state = State::Cpu;
+            if hung {
+                return;
+            }
+            cpu.advance(now);
+            let done = cpu.vtime + cpu_work * slow;
+            cpu.heap.push(Reverse((done.to_bits(), req, r.attempt)));
+            cpu.jobs += 1;
+            self.reschedule_cpu(i);
+        } else {
+            self.start_llm(req, cpu_work);
+        }
+    }
+
+    /// Begins the LLM phase of `req` (after `cpu_secs` of CPU delay when
+    /// CPU is not shared).
+    fn start_llm(&mut self, req: u32, cpu_secs: f64) {
+        let now = self.now;
+        let model = self.model;
+        let r = &mut self.requests[req as usize];
+        r.state = State::Llm;
+        let inst = &self.instances[r.instance as usize];
+        let slow = inst.slow_factor;
+        let hung = inst.is_hung();
+        let llm = &model.models[r.model as usize];
+        if self.per_call {
+            r.calls_left = model.llm_calls;
+            let first = if model.llm_calls > 0 {
+                r.calls_left -= 1;
+                let (latency, fails) = draw_call(llm, &mut r.rng);
+                r.fails = fails;
+                latency
+            } else {
+                r.fails = false;
+                0.0
+            };
+            if !hung {
+                let at = now + Nanos::from_secs_f64((cpu_secs + first) * slow);
+                let attempt = r.attempt;
+                self.events.push(at, Event::ServiceDone { req, attempt });
+            }
+            return;
+        }
+        let mut total = cpu_secs;
+        let mut fails = false;
+        for _ in 0..model.llm_calls {
+            let (latency, call_fails) = draw_call(llm, &mut r.rng);
+            total += latency;
+            if call_fails {
+                fails = true;
+                break;
+            }
+        }
+        r.fails = fails;
+        if !hung {
+            let service = Nanos::from_secs_f64(total);
+            let service = if slow == 1.0 {
+                service
+            } else {
+                Nanos::from_secs_f64(service.as_secs_f64() * slow)
+            };
+            let attempt = r.attempt;
+            self.events
+                .push(now + service, Event::ServiceDone { req, attempt });
+        }
+    }
+
+    /// Schedules instance `i`'s next CPU completion (the previous one goes
+    /// stale).
+    fn reschedule_cpu(&mut self, i: usize) {
+        let now = self.now;
+        let Some(cpu) = &mut self.instances[i].cpu else {
+            return;
+        };
+        cpu.gen = cpu.gen.wrapping_add(1);
+        if let Some(at) = cpu.next_done(now) {
+            let gen = cpu.gen;
+            self.events.push(
+                at,
+                Event::CpuDone {
+                    inst: i as u32,
+                    gen,
+                },
+            );
+        }
+    }
+
+    /// Requests on instance `i` whose CPU work is done move to their LLM
+    /// calls.
+    pub(super) fn on_cpu_done(&mut self, i: usize, gen: u32) {
+        let now = self.now;
+        let inst = &mut self.instances[i];
+        if inst.is_hung() || inst.cpu.as_ref().is_none_or(|c| c.gen != gen) {
+            return;
+        }
+        inst.settle(now);
+        let Some(cpu) = &mut inst.cpu else { return };
+        // Finished: finish times within a nanosecond's worth of work.
+        let eps = 1e-9 * (cpu.cores / f64::from(cpu.jobs.max(1))).min(1.0) + 1e-12;
+        let mut done = std::mem::take(&mut self.scratch);
+        done.clear();
+        while let Some(&Reverse((bits, req, attempt))) = cpu.heap.peek() {
+            if f64::from_bits(bits) > cpu.vtime + eps {
+                break;
+            }
+            cpu.heap.pop();
+            let r = &self.requests[req as usize];
+            if r.attempt == attempt && r.state == State::Cpu {
+                cpu.jobs -= 1;
+                done.push(req);
+            }
+        }
+        self.reschedule_cpu(i);
+        for &req in &done {
+            self.start_llm(req, 0.0);
+        }
+        self.scratch = done;
+    }
+
+    pub(super) fn on_service_done(&mut self, req: u32, attempt: u32) {
+        let r = &mut self.requests[req as usize];
+        if r.attempt != attempt || r.state != State::Llm {
+            return;
+        }
+        let i = r.instance as usize;
+        if self.instances[i].is_hung() {
+            // The instance hung under it: no answer will come.
+            return;
+        }
+        if self.per_call {
+            self.charge_call(req);
+            let r = &mut self.requests[req as usize];
+            if !r.fails && r.calls_left > 0 {
+                r.calls_left -= 1;
+                let llm = &self.model.models[r.model as usize];
+                let (latency, fails) = draw_call(llm, &mut r.rng);
+                r.fails = fails;
+                let slow = self.instances[i].slow_factor;
+                let at = self.now + Nanos::from_secs_f64(latency * slow);
+                self.events.push(at, Event::ServiceDone { req, attempt });
+                return;
+            }
+        }
+        let r = &self.requests[req as usize];
+        let success = !r.fails;
+        let latency = self.now - r.dispatched;
+        let outcome = if success {
+            AttemptOutcome::Success
+        } else {
+            AttemptOutcome::ApplicationError
+        };
+        self.observe_attempt(i, latency, outcome);
+        self.free_slot(i);
+        if success {
+            self.finalize(req, Cause::Completed);
+        } else {
+            self.attempt_failed(req, Cause::LlmError);
+        }
+    }
+
+    /// Takes `req` out of its slot before its service ended (a timeout):
+    /// drops its CPU job, frees the slot for the next queued request.
+    pub(super) fn leave_slot(&mut self, req: u32) {
+        let r = &mut self.requests[req as usize];
+        let i = r.instance as usize;
+        let was_cpu = r.state == State::Cpu;
+        r.state = State::Backoff;
+        if was_cpu && !self.instances[i].is_hung() {
+            let now = self.now;
+            let inst = &mut self.instances[i];
+            inst.settle(now);
+            if let Some(cpu) = &mut inst.cpu {
+                // Its heap entry goes stale with the state change.
+                cpu.jobs -= 1;
+            }
+            self.reschedule_cpu(i);
+        }
+        self.free_slot(i);
+    }
+
+    /// Frees one slot of instance `i` and starts its next live queued
+    /// request, if any.
+    pub(super) fn free_slot(&mut self, i: usize) {
+        let now = self.now;
+        self.held -= 1;
+        let inst = &mut self.instances[i];
+        inst.settle(now);
+        inst.running -= 1;
+        let requests = &self.requests;
+        let next = std::iter::from_fn(|| inst.queue.pop_front()).find(|&(q, a)| {
+            let r = &requests[q as usize];
+            r.attempt == a && r.state == State::Queued
+        });
+        if let Some((q, _)) = next {
+            inst.queued -= 1;
+            self.start(q);
+        }
+        self.after_release(i);
+    }
+
+    /// Takes a queued request off instance `i`'s books (its deque entry
+    /// goes stale).
+    pub(super) fn unqueue(&mut self, i: usize) {
+        self.held -= 1;
+        let inst = &mut self.instances[i];
+        inst.settle(self.now);
+        inst.queued -= 1;
+        if inst.queue.len() > 2 * inst.queued as usize + 64 {
+            // Stale entries pile up behind a slot that never frees (a hung
+            // instance): drop them so the deque stays O(live queued).
+            let requests = &self.requests;
+            inst.queue.retain(|&(q, a)| {
+                let r = &requests[q as usize];
+                r.attempt == a && r.state == State::Queued
+            });
+        }
+        self.after_release(i);
+    }
+
+    /// After instance `i` let go of a request: a draining instance that
+    /// holds nothing more stops; the balancer hears of the change.
+    fn after_release(&mut self, i: usize) {
+        let inst = &self.instances[i];
+        if inst.life == Life::Draining && inst.active() == 0 {
+            self.stop_instance(i);
+        }
+        self.touched(i);
+    }
+}
+
+/// One call's latency (seconds) and whether it fails, from the request's
+/// stream: latency first, then the error draw.
+#[inline]
+fn draw_call<R: Rng + ?Sized>(llm: &crate::scenario::LlmModelSpec, rng: &mut R) -> (f64, bool) {
+    let latency = llm.latency.sample_secs(rng);
+    let fails = llm.error_rate > 0.0 && rng.random::<f64>() < llm.error_rate;
+    (latency, fails)
+}

@@ -1,0 +1,117 @@
+//! Arrivals: the Poisson process and its rate profile, who sends each
+//! request and from where, and the entry rate limit.
+
+use super::requests::{Request, State};
+use super::{Engine, Event};
+use rand::Rng;
+use rand_distr::{Distribution, Exp1};
+use strategies::{ratelimit::GLOBAL_KEY, Nanos, RateKey};
+
+impl Engine<'_> {
+    /// The first arrival after `from`, following the piecewise-constant
+    /// rate profile (exact: a draw that overshoots a step restarts at the
+    /// step, which memorylessness allows), or `None` past the horizon.
+    pub(super) fn next_arrival(&mut self, from: Nanos) -> Option<Nanos> {
+        let profile = &self.model.rate_profile;
+        let end = self.model.duration;
+        let mut t = from;
+        loop {
+            let seg_end = profile.get(self.step + 1).map_or(end, |s| s.at);
+            let rate = profile[self.step].rate_per_second;
+            if rate > 0.0 {
+                let e: f64 = Exp1.sample(&mut self.arrivals_rng);
+                let at = t + Nanos::from_secs_f64(e / rate);
+                if at < seg_end {
+                    return Some(at);
+                }
+            }
+            if self.step + 1 >= profile.len() {
+                return None;
+            }
+            t = seg_end;
+            self.step += 1;
+        }
+    }
+
+    pub(super) fn on_arrival(&mut self) {
+        self.compact();
+        let now = self.now;
+        if let Some(t) = self.next_arrival(now) {
+            self.events.push(t, Event::Arrival);
+        }
+        let n = self.arrivals_seen;
+        self.arrivals_seen += 1;
+        self.series_counts.arrivals += 1;
+        let measured = now >= self.model.warmup;
+        self.counts.arrivals += u64::from(measured);
+        let user = match &self.model.users {
+            Some(u) => match &u.zipf {
+                Some(z) => (z.sample(&mut self.users_rng) as u32).clamp(1, u.count) - 1,
+                None => self.users_rng.random_range(0..u.count),
+            },
+            None => 0,
+        };
+        let regions = &self.model.client_regions;
+        let client = if regions.len() > 1 {
+            let u: f64 = self.clients_rng.random();
+            regions
+                .iter()
+                .position(|(_, acc)| u < *acc)
+                .unwrap_or(regions.len() - 1) as u32
+        } else {
+            0
+        };
+        if let Some(l) = &mut self.limiter {
+            let key = match l.config().key {
+                RateKey::Global => GLOBAL_KEY,
+                RateKey::User => u64::from(user),
+                RateKey::Tenant => {
+                    u64::from(user % self.model.users.as_ref().map_or(1, |u| u.tenants))
+                }
+                RateKey::Ip => u64::from(u32::from_be_bytes(user_ip(user))),
+            };
+            if !l.check(now, key) {
+                self.series_counts.finished += 1;
+                self.series_counts.errors += 1;
+                if measured {
+                    self.counts.rejected += 1;
+                    self.reasons.rate_limited += 1;
+                }
+                return;
+            }
+        }
+        let rng = self.request_rng(n);
+        let req = self.alloc(Request {
+            arrival: now,
+            dispatched: now,
+            instance: 0,
+            gen: 0,
+            attempt: 0,
+            attempts: 1,
+            prev_backoff: Nanos::ZERO,
+            user,
+            client,
+            state: State::Queued,
+            measured,
+            retrying: false,
+            calls_left: 0,
+            fails: false,
+            model: self.model.model_index as u32,
+            rng,
+        });
+        if let Some(timeout) = self.model.request_timeout {
+            let gen = self.requests[req as usize].gen;
+            self.events.push(now + timeout, Event::Timeout { req, gen });
+        }
+        self.dispatch(req);
+    }
+}
+
+/// A stable IPv4 address for user `u`, spread over many /24 networks (a
+/// 32-bit mix of the id, so nearby ids land in unrelated networks).
+pub(super) fn user_ip(u: u32) -> [u8; 4] {
+    let mut z = u64::from(u).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) as u32).to_be_bytes()
+}

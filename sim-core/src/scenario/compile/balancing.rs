@@ -1,0 +1,77 @@
+//! `deployment.loadBalancing`: the balancer, its weights, and what it needs
+//! to know about requests.
+
+use super::{Checker, FleetPart, NetworkPart};
+use crate::scenario::{nearest, Scenario};
+use strategies::LoadBalancer;
+
+pub(super) struct BalancingPart {
+    pub(super) balancer: Option<LoadBalancer>,
+    pub(super) weights: Vec<u32>,
+}
+
+impl Scenario {
+    pub(super) fn compile_balancing(
+        &self,
+        c: &mut Checker,
+        fleet: &FleetPart,
+        network: &NetworkPart,
+        has_users: bool,
+    ) -> BalancingPart {
+        let lb = &self.deployment.load_balancing;
+        let instances = &fleet.instances;
+        let balancer = match lb.build_for(Some(&network.topology)) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                c.fail(format!("deployment.loadBalancing.{}", e.key), e.message);
+                None
+            }
+        };
+        let mut weights = vec![1u32; instances.len()];
+        for (key, &w) in &lb.weighted {
+            let mut hit = false;
+            for (i, inst) in instances.iter().enumerate() {
+                if inst.id == *key || inst.region == *key {
+                    weights[i] = w;
+                    hit = true;
+                }
+            }
+            if !hit && !instances.is_empty() {
+                let names = instances
+                    .iter()
+                    .flat_map(|i| [i.region.as_str(), i.id.as_str()])
+                    .collect::<Vec<_>>();
+                let mut msg = format!("`{key}` names no instance or region");
+                if let Some(n) = nearest(key, names.iter().copied()) {
+                    msg.push_str(&format!("; did you mean `{n}`?"));
+                }
+                msg.push_str("; instances are named `region/index`, e.g. `");
+                msg.push_str(&instances[0].id);
+                msg.push('`');
+                c.fail(format!("deployment.loadBalancing.weighted.{key}"), msg);
+            }
+        }
+        if !has_users && lb.needs_identity() {
+            let (path, what) = if lb.picking_kind().needs_identity() {
+                (
+                    "deployment.loadBalancing.strategy",
+                    format!("`{}`", lb.picking_kind()),
+                )
+            } else {
+                (
+                    "deployment.loadBalancing.sessionAffinity",
+                    "session affinity".to_string(),
+                )
+            };
+            c.fail(
+                path,
+                format!(
+                    "{what} routes by who is asking, which needs `workload.users` to give requests \
+                     a user, session and client address (e.g. \"users\": {{\"count\": 10000}}); \
+                     without it every request would be anonymous and fall back to round robin"
+                ),
+            );
+        }
+        BalancingPart { balancer, weights }
+    }
+}

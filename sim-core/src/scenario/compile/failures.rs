@@ -1,0 +1,169 @@
+//! `failures`: random instance failures and scheduled events.
+
+use super::{Checker, CompiledFailure, FleetPart, RandomFailureModel};
+use crate::dist::DistSpec;
+use crate::scenario::{FailureKind, Scenario};
+use strategies::Nanos;
+
+pub(super) struct FailuresPart {
+    pub(super) random: Option<RandomFailureModel>,
+    pub(super) events: Vec<CompiledFailure>,
+}
+
+impl Scenario {
+    pub(super) fn compile_failures(
+        &self,
+        c: &mut Checker,
+        fleet: &FleetPart,
+        duration: Nanos,
+    ) -> FailuresPart {
+        let mut out = FailuresPart {
+            random: None,
+            events: Vec::new(),
+        };
+        let Some(f) = &self.failures else {
+            return out;
+        };
+        if let Some(r) = &f.random {
+            let between = DistSpec::Exponential {
+                mean: r.mean_time_between_failures,
+            }
+            .sampler();
+            let repair = DistSpec::Exponential {
+                mean: r.mean_time_to_repair,
+            }
+            .sampler();
+            match (between, repair) {
+                (Ok(between), Ok(repair)) => {
+                    out.random = Some(RandomFailureModel {
+                        between,
+                        repair,
+                        mode: r.mode,
+                    })
+                }
+                (Err(_), _) => c.fail(
+                    "failures.random.meanTimeBetweenFailures",
+                    "must be longer than 0s",
+                ),
+                (_, Err(_)) => c.fail("failures.random.meanTimeToRepair", "must be longer than 0s"),
+            }
+        }
+        let region_names: Vec<String> = self.deployment.regions.keys().cloned().collect();
+        for (k, e) in f.events.iter().enumerate() {
+            let path = format!("failures.events[{k}]");
+            let regional = matches!(
+                e.kind,
+                FailureKind::RegionOutage | FailureKind::CapacityShortage
+            );
+            let (targets, region) = if regional {
+                if e.instance.is_some() {
+                    c.fail(
+                        format!("{path}.instance"),
+                        "region events take `region`, not `instance`",
+                    );
+                }
+                let Some(r) = &e.region else {
+                    c.fail(format!("{path}.region"), "needs the region it happens to");
+                    continue;
+                };
+                let Some(ri) = region_names.iter().position(|n| n == r) else {
+                    c.unknown(
+                        format!("{path}.region"),
+                        "region",
+                        r,
+                        region_names.iter(),
+                        "deployment.regions",
+                    );
+                    continue;
+                };
+                let hit: Vec<u32> = if e.kind == FailureKind::RegionOutage {
+                    fleet
+                        .instances
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, i)| i.region_index as usize == ri)
+                        .map(|(k, _)| k as u32)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                (hit, Some(ri as u32))
+            } else {
+                if e.region.is_some() {
+                    c.fail(
+                        format!("{path}.region"),
+                        "instance events take `instance`, not `region`",
+                    );
+                }
+                let Some(id) = &e.instance else {
+                    c.fail(
+                        format!("{path}.instance"),
+                        "needs the instance id, e.g. `us-east-1/0`",
+                    );
+                    continue;
+                };
+                match fleet.instances.iter().position(|i| i.id == *id) {
+                    Some(k) => (vec![k as u32], None),
+                    None => {
+                        let ids: Vec<String> =
+                            fleet.instances.iter().map(|i| i.id.clone()).collect();
+                        c.unknown(
+                            format!("{path}.instance"),
+                            "instance",
+                            id,
+                            ids.iter().take(20),
+                            "the fleet (instances are named `region/index` from 0)",
+                        );
+                        continue;
+                    }
+                }
+            };
+            let factor = match (e.kind, e.factor) {
+                (FailureKind::SlowInstance, Some(f)) if f.is_finite() && f >= 1.0 => f,
+                (FailureKind::SlowInstance, Some(f)) => {
+                    c.fail(
+                        format!("{path}.factor"),
+                        format!("must be 1 or more, found {f}"),
+                    );
+                    1.0
+                }
+                (FailureKind::SlowInstance, None) => {
+                    c.fail(
+                        format!("{path}.factor"),
+                        "slow-instance needs a `factor`, e.g. 3 for three times slower",
+                    );
+                    1.0
+                }
+                (_, Some(_)) => {
+                    c.fail(format!("{path}.factor"), "applies only to slow-instance");
+                    1.0
+                }
+                (_, None) => 1.0,
+            };
+            if e.kind == FailureKind::CapacityShortage && self.deployment.scaling.is_none() {
+                c.fail(
+                    format!("{path}.type"),
+                    "a capacity shortage refuses an autoscaler's scale-ups: it needs deployment.scaling",
+                );
+            }
+            if e.duration.nanos() == Nanos::ZERO {
+                c.fail(format!("{path}.duration"), "must be longer than 0s");
+            }
+            if e.at.nanos() >= duration && duration > Nanos::ZERO {
+                c.fail(
+                    format!("{path}.at"),
+                    format!("starts at or after run.duration ({})", self.run.duration),
+                );
+            }
+            out.events.push(CompiledFailure {
+                kind: e.kind,
+                at: e.at.nanos(),
+                duration: e.duration.nanos(),
+                instances: targets,
+                region,
+                factor,
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,554 @@
+//! Checking a parsed scenario across fields and turning it into the model
+//! the engine runs.
+//!
+//! Each section of the file is compiled by one function in its own file,
+//! in the order the sections depend on each other:
+//!
+//! | section | file |
+//! |---|---|
+//! | `name`, `currency`, `run` | [`run`] |
+//! | `workload` (arrivals, request shape, users) | [`workload`] |
+//! | `llm` | [`llm`] |
+//! | `instanceTypes`, `deployment.regions`, `deployment.scaling`, `deployment.metrics` | [`fleet`] |
+//! | `workload.clients`, `network` | [`network`] |
+//! | `deployment.loadBalancing` | [`balancing`] |
+//! | `deployment` limits and resilience policies | [`resilience`] |
+//! | `deployment.budget` | [`budget`] |
+//! | `failures` | [`failures`] |
+//! | `slo` | [`slo`] |
+//!
+//! Every function records what is wrong in a shared [`Checker`] and goes on,
+//! so a scenario's problems are all reported at once.
+
+mod balancing;
+mod budget;
+mod failures;
+mod fleet;
+mod llm;
+mod network;
+mod resilience;
+mod run;
+mod slo;
+mod workload;
+
+use super::{FailureKind, FailureMode, Scenario};
+use crate::dist::{DistSpec, Sampler};
+use crate::error::{Problem, ScenarioError};
+use fleet::FleetPart;
+use llm::LlmPart;
+use network::NetworkPart;
+use std::fmt;
+use std::path::Path;
+use strategies::balance::Topology;
+use strategies::scale::{BudgetConfig, ScalingConfig};
+use strategies::{
+    CircuitBreakerConfig, HealthCheckConfig, LoadBalancer, LoadBalancingConfig, Nanos,
+    OutlierDetectionConfig, PassiveHealthConfig, RateLimitConfig, RetryConfig,
+};
+use workload::WorkloadPart;
+
+/// Most instances one scenario may define (including those an autoscaler
+/// may start).
+pub(crate) const MAX_INSTANCES: u64 = 1_000_000;
+
+/// A checked scenario, ready to run. Building one is the only way to get
+/// one, so the engine never meets an invalid value.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The scenario as written.
+    pub scenario: Scenario,
+    /// The currency prices are in.
+    pub currency: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Simulated horizon.
+    pub duration: Nanos,
+    /// Start of the measured window.
+    pub warmup: Nanos,
+    /// Replications to run.
+    pub replications: u32,
+    /// Time between rows of the time series.
+    pub series_interval: Nanos,
+    /// Arrival rate over time: the first entry starts at zero.
+    pub rate_profile: Vec<StepRate>,
+    /// CPU work per request, if any.
+    pub cpu_time: Option<Sampler>,
+    /// LLM calls per request.
+    pub llm_calls: u32,
+    /// Input tokens per LLM call, when priced.
+    pub input_tokens: Option<Sampler>,
+    /// Output tokens per LLM call, when priced.
+    pub output_tokens: Option<Sampler>,
+    /// The user population, if modelled.
+    pub users: Option<UserModel>,
+    /// Client regions and their cumulative request shares (empty without
+    /// `workload.clients`).
+    pub client_regions: Vec<(String, f64)>,
+    /// Every model of `llm.models`, in file order.
+    pub models: Vec<LlmModelSpec>,
+    /// The model requests call (index into `models`).
+    pub model_index: usize,
+    /// Every instance type, in file order.
+    pub types: Vec<InstanceTypeSpec>,
+    /// Every region, in file order.
+    pub regions: Vec<RegionSpec>,
+    /// Every instance the fleet may run, region by region in file order:
+    /// those running from the start, then those an autoscaler may start.
+    pub instances: Vec<InstanceSpec>,
+    /// The balancer's config.
+    pub load_balancing: LoadBalancingConfig,
+    /// The balancer it builds, fresh, cloned into every replication.
+    pub balancer: LoadBalancer,
+    /// Static weight per instance (from `loadBalancing.weighted`, else 1).
+    pub weights: Vec<u32>,
+    /// Where instances are and how far clients are: regions, priorities,
+    /// round-trip times.
+    pub topology: Topology,
+    /// Most requests one instance holds, running plus queued.
+    pub max_connections_per_instance: Option<u32>,
+    /// Deadline after arrival.
+    pub request_timeout: Option<Nanos>,
+    /// Most requests the fleet holds at once.
+    pub max_connections: Option<u32>,
+    /// Longest wait in an instance queue.
+    pub connection_timeout: Option<Nanos>,
+    /// Active health checks, when enabled.
+    pub health_check: Option<HealthCheckConfig>,
+    /// Outlier ejection.
+    pub outlier_detection: Option<OutlierDetectionConfig>,
+    /// Passive health (nginx, Caddy), when enabled.
+    pub passive_health: Option<PassiveHealthConfig>,
+    /// Per-instance circuit breakers, when enabled.
+    pub circuit_breaker: Option<CircuitBreakerConfig>,
+    /// Entry rate limit, when enabled.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Retries.
+    pub retries: Option<RetryConfig>,
+    /// Autoscaling, when configured.
+    pub scaling: Option<ScalingModel>,
+    /// Spend caps.
+    pub budget: Option<BudgetConfig>,
+    /// The model used while the LLM spend cap is exceeded.
+    pub fallback_model: Option<usize>,
+    /// Random instance failures.
+    pub random_failures: Option<RandomFailureModel>,
+    /// Scheduled failures, in file order.
+    pub failure_events: Vec<CompiledFailure>,
+    /// SLO objectives.
+    pub objectives: Vec<Objective>,
+}
+
+/// One LLM model.
+#[derive(Debug, Clone)]
+pub struct LlmModelSpec {
+    /// Its name in `llm.models`.
+    pub name: String,
+    /// Latency of one call.
+    pub latency: Sampler,
+    /// Probability that one call fails.
+    pub error_rate: f64,
+    /// Price per 1,000 input tokens.
+    pub price_per_1k_input: f64,
+    /// Price per 1,000 output tokens.
+    pub price_per_1k_output: f64,
+}
+
+/// One instance type, checked.
+#[derive(Debug, Clone)]
+pub struct InstanceTypeSpec {
+    /// Its name in `instanceTypes`.
+    pub name: String,
+    /// Requests served at once.
+    pub slots: u32,
+    /// Cores, when CPU is modelled.
+    pub cores: Option<f64>,
+    /// Memory limit in bytes, when memory is modelled.
+    pub memory: Option<f64>,
+    /// Memory of an idle instance, bytes.
+    pub idle_memory: f64,
+    /// Memory per request held, bytes.
+    pub memory_per_request: f64,
+    /// Killed over its memory limit.
+    pub oom_kill: bool,
+    /// Start-up time.
+    pub startup: Sampler,
+    /// Drain time before a removed instance stops.
+    pub drain_timeout: Nanos,
+    /// Shortest billed period.
+    pub minimum_billed: Nanos,
+}
+
+/// One region of the fleet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionSpec {
+    /// Its name.
+    pub name: String,
+    /// Index of its first instance in [`Model::instances`].
+    pub first: u32,
+    /// Instances it may run (its slots in [`Model::instances`]).
+    pub capacity: u32,
+    /// Instances running at the start.
+    pub initial: u32,
+    /// The instance type.
+    pub type_index: u32,
+    /// Price per hour of one of its instances.
+    pub price_per_hour: f64,
+}
+
+/// Autoscaling, checked.
+#[derive(Debug, Clone)]
+pub struct ScalingModel {
+    /// The policy (one controller per region).
+    pub config: ScalingConfig,
+    /// Time between metric samples.
+    pub collection_interval: Nanos,
+    /// The span the autoscaler averages over.
+    pub window: Nanos,
+}
+
+/// The user population requests are drawn from.
+#[derive(Debug, Clone)]
+pub struct UserModel {
+    /// Distinct users.
+    pub count: u32,
+    /// Zipf over user ranks, or `None` for uniform.
+    pub zipf: Option<rand_distr::Zipf<f64>>,
+    /// Tenants (user `u` belongs to tenant `u % tenants`).
+    pub tenants: u32,
+}
+
+/// Random failures of every instance.
+#[derive(Debug, Clone)]
+pub struct RandomFailureModel {
+    /// Time from repair to failure.
+    pub between: Sampler,
+    /// Time to repair.
+    pub repair: Sampler,
+    /// How a failed instance behaves.
+    pub mode: FailureMode,
+}
+
+/// A scheduled failure, resolved to instance or region indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledFailure {
+    /// What happens.
+    pub kind: FailureKind,
+    /// Start.
+    pub at: Nanos,
+    /// Length.
+    pub duration: Nanos,
+    /// Affected instances.
+    pub instances: Vec<u32>,
+    /// Affected region (`capacity-shortage`, `region-outage`).
+    pub region: Option<u32>,
+    /// Slowdown factor (slow-instance).
+    pub factor: f64,
+}
+
+/// The arrival rate from `at` until the next step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepRate {
+    /// Start of the step.
+    pub at: Nanos,
+    /// Requests per second.
+    pub rate_per_second: f64,
+}
+
+/// One instance the fleet may run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceSpec {
+    /// Stable id, `region/index`.
+    pub id: String,
+    /// Region name.
+    pub region: String,
+    /// Region index into [`Model::regions`].
+    pub region_index: u32,
+    /// Instance type name.
+    pub instance_type: String,
+    /// Instance type index into [`Model::types`].
+    pub type_index: u32,
+    /// Concurrent requests served.
+    pub slots: u32,
+    /// Price per hour.
+    pub price_per_hour: f64,
+    /// Running from the start (else an autoscaler may start it).
+    pub initially_present: bool,
+}
+
+/// A latency percentile, stored as thousandths (p99.9 = 999).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Percentile(pub u32);
+
+impl Percentile {
+    /// The quantile in [0, 1].
+    pub fn quantile(self) -> f64 {
+        f64::from(self.0) / 1000.0
+    }
+
+    /// Parses `p50`, `p99`, `p99.9`.
+    pub fn parse(key: &str) -> Option<Percentile> {
+        let v: f64 = key.strip_prefix('p')?.parse().ok()?;
+        if !(v > 0.0 && v < 100.0) {
+            return None;
+        }
+        let thousandths = (v * 10.0).round();
+        ((thousandths / 10.0 - v).abs() < 1e-9).then_some(Percentile(thousandths as u32))
+    }
+}
+
+impl fmt::Display for Percentile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 % 10 == 0 {
+            write!(f, "p{}", self.0 / 10)
+        } else {
+            write!(f, "p{}.{}", self.0 / 10, self.0 % 10)
+        }
+    }
+}
+
+/// One service-level objective.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Objective {
+    /// Latency percentile at most `target`.
+    Latency {
+        /// Which percentile.
+        percentile: Percentile,
+        /// Highest acceptable value.
+        target: Nanos,
+    },
+    /// Error share at most `max`.
+    ErrorRate {
+        /// Highest acceptable share, 0 to 1.
+        max: f64,
+    },
+}
+
+/// Collects problems while the sections compile.
+pub(crate) struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    pub(crate) fn fail(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+        self.problems.push(Problem::new(path, msg));
+    }
+
+    /// A distribution's sampler, or a problem at `path`.
+    pub(crate) fn dist<P: crate::DistParam>(
+        &mut self,
+        path: &str,
+        spec: &DistSpec<P>,
+    ) -> Option<Sampler> {
+        match spec.sampler() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.fail(format!("{path}.{}", e.key), e.message);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn share(&mut self, path: &str, v: f64) {
+        if !(0.0..=1.0).contains(&v) {
+            self.fail(path, format!("must be a share between 0 and 1, found {v}"));
+        }
+    }
+
+    pub(crate) fn rate(&mut self, path: &str, v: f64) {
+        if !v.is_finite() || v < 0.0 {
+            self.fail(
+                path,
+                format!("must be a rate of 0 or more requests per second, found {v}"),
+            );
+        }
+    }
+
+    /// A policy's own validation, its key prefixed with `path`.
+    pub(crate) fn policy(&mut self, path: &str, r: Result<(), strategies::ConfigError>) {
+        if let Err(e) = r {
+            self.fail(format!("{path}.{}", e.key), e.message);
+        }
+    }
+
+    /// `unknown {what} `{name}`; did you mean ...; defined in {where}: ...`.
+    pub(crate) fn unknown<'a>(
+        &mut self,
+        path: impl Into<String>,
+        what: &str,
+        name: &str,
+        defined: impl Iterator<Item = &'a String> + Clone,
+        where_: &str,
+    ) {
+        let mut msg = format!("unknown {what} `{name}`");
+        if let Some(n) = super::nearest(name, defined.clone().map(String::as_str)) {
+            msg.push_str(&format!("; did you mean `{n}`?"));
+        }
+        msg.push_str(&format!("; defined in {where_}: {}", join_keys(defined)));
+        self.fail(path, msg);
+    }
+}
+
+pub(crate) fn join_keys<'a>(keys: impl Iterator<Item = &'a String>) -> String {
+    keys.map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+impl Scenario {
+    /// Checks every rule across fields and builds the runnable model. `file`
+    /// only names the source in errors.
+    pub fn compile(&self, file: &Path) -> Result<Model, ScenarioError> {
+        let mut c = Checker {
+            problems: Vec::new(),
+        };
+        let run = self.compile_run(&mut c);
+        let workload = self.compile_workload(&mut c, run.duration);
+        let llm = self.compile_llm(&mut c);
+        let fleet = self.compile_fleet(&mut c);
+        let network = self.compile_network(&mut c, &fleet);
+        let balancing = self.compile_balancing(&mut c, &fleet, &network, workload.users.is_some());
+        let resilience = self.compile_resilience(&mut c, workload.users.is_some());
+        let budget = self.compile_budget(&mut c, &fleet, &llm);
+        let failures = self.compile_failures(&mut c, &fleet, run.duration);
+        let objectives = self.compile_slo(&mut c);
+        self.check_tokens(&mut c, &llm, &workload);
+        self.check_scaling_metrics(&mut c, &fleet);
+
+        if !c.problems.is_empty() {
+            return Err(ScenarioError::Invalid {
+                file: file.to_path_buf(),
+                problems: c.problems,
+            });
+        }
+        let (Some(model_index), Some(balancer)) = (llm.model_index, balancing.balancer) else {
+            // Unreachable: a missing model or balancer recorded a problem.
+            return Err(ScenarioError::Invalid {
+                file: file.to_path_buf(),
+                problems: vec![Problem::new("llm.models", "no usable model")],
+            });
+        };
+        let built = Model {
+            scenario: self.clone(),
+            currency: run.currency,
+            seed: self.run.seed,
+            duration: run.duration,
+            warmup: run.warmup,
+            replications: self.run.replications,
+            series_interval: run.series_interval,
+            rate_profile: workload.rate_profile,
+            cpu_time: workload.cpu_time,
+            llm_calls: workload.llm_calls,
+            input_tokens: workload.input_tokens,
+            output_tokens: workload.output_tokens,
+            users: workload.users,
+            client_regions: network.client_regions,
+            models: llm.models,
+            model_index,
+            types: fleet.types,
+            regions: fleet.regions,
+            instances: fleet.instances,
+            load_balancing: self.deployment.load_balancing.clone(),
+            balancer,
+            weights: balancing.weights,
+            topology: network.topology,
+            max_connections_per_instance: resilience.max_connections_per_instance,
+            request_timeout: resilience.request_timeout,
+            max_connections: resilience.max_connections,
+            connection_timeout: resilience.connection_timeout,
+            health_check: resilience.health_check,
+            outlier_detection: resilience.outlier_detection,
+            passive_health: resilience.passive_health,
+            circuit_breaker: resilience.circuit_breaker,
+            rate_limit: resilience.rate_limit,
+            retries: resilience.retries,
+            scaling: fleet.scaling,
+            budget: budget.config,
+            fallback_model: budget.fallback_model,
+            random_failures: failures.random,
+            failure_events: failures.events,
+            objectives,
+        };
+        let infeasible = built.infeasible();
+        if !infeasible.is_empty() {
+            return Err(ScenarioError::Invalid {
+                file: file.to_path_buf(),
+                problems: infeasible,
+            });
+        }
+        Ok(built)
+    }
+}
+
+impl Model {
+    /// Loads, parses and checks a scenario file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Model, ScenarioError> {
+        let path = path.as_ref();
+        Scenario::from_file(path)?.compile(path)
+    }
+
+    /// Parses and checks scenario JSON; `file` names the source in errors.
+    pub fn from_json(text: &str, file: impl AsRef<Path>) -> Result<Model, ScenarioError> {
+        let file = file.as_ref();
+        Scenario::from_json(text, file)?.compile(file)
+    }
+
+    /// The model requests call.
+    pub fn llm(&self) -> &LlmModelSpec {
+        &self.models[self.model_index]
+    }
+
+    /// Slots of the instances running at the start.
+    pub fn total_slots(&self) -> u64 {
+        self.instances
+            .iter()
+            .filter(|i| i.initially_present)
+            .map(|i| u64::from(i.slots))
+            .sum()
+    }
+
+    /// Instances running at the start.
+    pub fn initial_instances(&self) -> usize {
+        self.instances
+            .iter()
+            .filter(|i| i.initially_present)
+            .count()
+    }
+
+    /// Mean service time of one request in seconds: CPU time plus its LLM
+    /// calls.
+    pub fn mean_service_secs(&self) -> f64 {
+        self.cpu_time.as_ref().map_or(0.0, Sampler::mean_secs)
+            + f64::from(self.llm_calls) * self.llm().latency.mean_secs()
+    }
+
+    /// Offered load per slot (rho) at the base arrival rate, on the
+    /// instances running at the start.
+    pub fn offered_utilization(&self) -> f64 {
+        let slots = self.total_slots() as f64;
+        self.rate_profile[0].rate_per_second * self.mean_service_secs() / slots
+    }
+
+    /// Fleet cost per hour at the start.
+    pub fn cost_per_hour(&self) -> f64 {
+        self.instances
+            .iter()
+            .filter(|i| i.initially_present)
+            .map(|i| i.price_per_hour)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_percentile_keys() {
+        assert_eq!(Percentile::parse("p99"), Some(Percentile(990)));
+        assert_eq!(Percentile::parse("p99.9"), Some(Percentile(999)));
+        assert_eq!(Percentile::parse("p50"), Some(Percentile(500)));
+        assert_eq!(Percentile::parse("p100"), None);
+        assert_eq!(Percentile::parse("p99.99"), None);
+        assert_eq!(Percentile::parse("99"), None);
+        assert_eq!(Percentile(999).to_string(), "p99.9");
+        assert_eq!(Percentile(990).to_string(), "p99");
+    }
+}

@@ -1,0 +1,97 @@
+//! The `deployment` limits and resilience policies: health checks, outlier
+//! ejection, passive health, breakers, the entry rate limit, retries.
+
+use super::Checker;
+use crate::scenario::Scenario;
+use strategies::{
+    CircuitBreakerConfig, HealthCheckConfig, Nanos, OutlierDetectionConfig, PassiveHealthConfig,
+    RateKey, RateLimitConfig, RetryConfig,
+};
+
+pub(super) struct ResiliencePart {
+    pub(super) max_connections_per_instance: Option<u32>,
+    pub(super) request_timeout: Option<Nanos>,
+    pub(super) max_connections: Option<u32>,
+    pub(super) connection_timeout: Option<Nanos>,
+    pub(super) health_check: Option<HealthCheckConfig>,
+    pub(super) outlier_detection: Option<OutlierDetectionConfig>,
+    pub(super) passive_health: Option<PassiveHealthConfig>,
+    pub(super) circuit_breaker: Option<CircuitBreakerConfig>,
+    pub(super) rate_limit: Option<RateLimitConfig>,
+    pub(super) retries: Option<RetryConfig>,
+}
+
+impl Scenario {
+    pub(super) fn compile_resilience(&self, c: &mut Checker, has_users: bool) -> ResiliencePart {
+        let d = &self.deployment;
+        if let Some(h) = &d.health_check {
+            c.policy("deployment.healthCheck", h.validate());
+        }
+        if let Some(o) = &d.outlier_detection {
+            c.policy("deployment.outlierDetection", o.validate());
+        }
+        if let Some(p) = &d.passive_health {
+            c.policy("deployment.passiveHealth", p.validate());
+        }
+        if let Some(b) = &d.circuit_breaker {
+            c.policy("deployment.circuitBreaker", b.validate());
+        }
+        if let Some(r) = &d.rate_limit {
+            c.policy("deployment.rateLimit", r.validate());
+        }
+        if let Some(r) = &d.retries {
+            c.policy("deployment.retries", r.validate());
+        }
+        if let Some(r) = d.rate_limit.as_ref().filter(|r| r.enabled) {
+            if r.key != RateKey::Global && !has_users {
+                c.fail(
+                    "deployment.rateLimit.key",
+                    "a per-user, per-tenant or per-IP limit needs `workload.users` to say who sends requests",
+                );
+            }
+        }
+        let limits = &d.limits;
+        if limits.max_connections == Some(0) {
+            c.fail(
+                "deployment.limits.maxConnections",
+                "must be at least 1 (leave it out for no limit)",
+            );
+        }
+        if limits
+            .connection_timeout
+            .is_some_and(|t| t.nanos() == Nanos::ZERO)
+        {
+            c.fail(
+                "deployment.limits.connectionTimeout",
+                "must be longer than 0s (leave it out for no timeout)",
+            );
+        }
+        if limits.max_connections_per_instance == Some(0) {
+            c.fail(
+                "deployment.limits.maxConnectionsPerInstance",
+                "must be at least 1 (leave it out for no limit)",
+            );
+        }
+        if limits
+            .request_timeout
+            .is_some_and(|t| t.nanos() == Nanos::ZERO)
+        {
+            c.fail(
+                "deployment.limits.requestTimeout",
+                "must be longer than 0s (leave it out for no timeout)",
+            );
+        }
+        ResiliencePart {
+            max_connections_per_instance: limits.max_connections_per_instance,
+            request_timeout: limits.request_timeout.map(|t| t.nanos()),
+            max_connections: limits.max_connections,
+            connection_timeout: limits.connection_timeout.map(|t| t.nanos()),
+            health_check: d.health_check.clone().filter(|h| h.enabled),
+            outlier_detection: d.outlier_detection.clone(),
+            passive_health: d.passive_health.clone().filter(|p| p.enabled),
+            circuit_breaker: d.circuit_breaker.clone().filter(|b| b.enabled),
+            rate_limit: d.rate_limit.clone().filter(|r| r.enabled),
+            retries: d.retries.clone(),
+        }
+    }
+}
