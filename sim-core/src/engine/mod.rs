@@ -206,6 +206,11 @@ pub struct Engine<'m> {
     arrivals_seen: u64,
     /// LLM calls are events of their own (token prices).
     per_call: bool,
+    /// Some instance type is killed over its memory limit.
+    oom_possible: bool,
+    /// The balancer may pick an instance that is not eligible (Envoy's
+    /// panic mode in `geographic`).
+    may_pick_ineligible: bool,
     /// The model attempts use now (the fallback over the LLM spend cap).
     llm_model_now: usize,
     counts: Counts,
@@ -295,6 +300,9 @@ impl<'m> Engine<'m> {
             request_seed: stream(seed, replication, Purpose::Requests).next_u64(),
             arrivals_seen: 0,
             per_call,
+            oom_possible: model.types.iter().any(|t| t.oom_kill),
+            may_pick_ineligible: model.load_balancing.kind()
+                == strategies::StrategyKind::Geographic,
             llm_model_now: model.model_index,
             counts: Counts::default(),
             reasons: Reasons::default(),

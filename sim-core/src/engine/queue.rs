@@ -11,16 +11,17 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use strategies::Nanos;
 
+/// An event and its key: the time in the high 64 bits, the sequence number
+/// in the low 64, so one integer comparison orders by `(time, seq)`.
 #[derive(Debug, Clone, Copy)]
 struct Entry<E> {
-    time: u64,
-    seq: u64,
+    key: u128,
     event: E,
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
+        self.key == other.key
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -30,9 +31,10 @@ impl<E> PartialOrd for Entry<E> {
     }
 }
 impl<E> Ord for Entry<E> {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         // Reversed: BinaryHeap is a max-heap, we want the earliest first.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -64,8 +66,7 @@ impl<E> EventQueue<E> {
         let seq = self.seq;
         self.seq += 1;
         self.heap.push(Entry {
-            time: time.0,
-            seq,
+            key: (u128::from(time.0) << 64) | u128::from(seq),
             event,
         });
         self.high_water = self.high_water.max(self.heap.len());
@@ -74,7 +75,9 @@ impl<E> EventQueue<E> {
     /// The earliest event, if any.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<(Nanos, E)> {
-        self.heap.pop().map(|e| (Nanos(e.time), e.event))
+        self.heap
+            .pop()
+            .map(|e| (Nanos((e.key >> 64) as u64), e.event))
     }
 
     /// Events queued now, live or stale.

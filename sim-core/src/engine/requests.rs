@@ -119,15 +119,18 @@ impl Engine<'_> {
         self.series_counts.errors += u64::from(!completed);
         if completed {
             let t = &self.model.topology;
-            let region = t.region_of[r.instance as usize] as usize;
             // The client also waits one network round trip.
-            let rtt = t
-                .rtt
-                .get(r.client as usize)
-                .map_or(Nanos::ZERO, |row| row[region]);
+            let rtt = if t.rtt.is_empty() {
+                Nanos::ZERO
+            } else {
+                let region = t.region_of[r.instance as usize] as usize;
+                t.rtt
+                    .get(r.client as usize)
+                    .map_or(Nanos::ZERO, |row| row[region])
+            };
             let latency = now - r.arrival + rtt;
             if let Some(s) = &mut self.scaling {
-                s.completed(region, latency);
+                s.completed(t.region_of[r.instance as usize] as usize, latency);
             }
             self.series.latency.record(latency.0);
             if r.measured {

@@ -43,7 +43,7 @@ impl Engine<'_> {
             self.attempt_failed(req, cause);
             return;
         };
-        if !view.is_eligible(i) {
+        if self.may_pick_ineligible && !view.is_eligible(i) {
             // Envoy's panic mode routes to a level's hosts whatever their
             // health; limits and breakers still refuse.
             let full = self.instances[i].active() >= self.max_per_instance;
@@ -57,6 +57,10 @@ impl Engine<'_> {
                 return;
             }
         }
+        debug_assert!(
+            self.may_pick_ineligible || self.view().is_eligible(i),
+            "balancer picked ineligible instance {i}"
+        );
         if let Some(b) = self.breakers.get_mut(i) {
             let permitted = b.try_acquire(now);
             debug_assert!(permitted, "breaker refused an instance it would permit");

@@ -455,6 +455,9 @@ impl Engine<'_> {
     /// An instance over its memory limit is killed when its type says so:
     /// its requests fail and it restarts.
     pub(super) fn memory_check(&mut self, i: usize) {
+        if !self.oom_possible {
+            return;
+        }
         let model = self.model;
         let ty = &model.types[model.instances[i].type_index as usize];
         let (true, Some(limit)) = (ty.oom_kill, ty.memory) else {

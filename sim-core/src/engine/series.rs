@@ -3,7 +3,7 @@
 
 use super::fleet::{Integrals, Life};
 use super::{Engine, Event};
-use crate::metrics::LatencyRecorder;
+use crate::metrics::CoarseHistogram;
 use crate::timeline::SeriesRow;
 
 /// Counters over all requests (measured or not), read by the series.
@@ -20,9 +20,9 @@ pub(super) struct Series {
     pub(super) rows: Vec<SeriesRow>,
     last_counts: SeriesCounts,
     last_totals: Vec<Integrals>,
-    /// Latencies of the current interval's completions (two significant
-    /// digits: a chart's resolution).
-    pub(super) latency: LatencyRecorder,
+    /// Latencies of the current interval's completions (a chart's
+    /// resolution).
+    pub(super) latency: CoarseHistogram,
 }
 
 impl Series {
@@ -31,7 +31,7 @@ impl Series {
             rows: Vec::new(),
             last_counts: SeriesCounts::default(),
             last_totals: vec![Integrals::default(); instances],
-            latency: LatencyRecorder::with_precision(2),
+            latency: CoarseHistogram::default(),
         }
     }
 }

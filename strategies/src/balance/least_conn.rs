@@ -36,6 +36,9 @@ pub struct LeastConnections {
     n: usize,
     /// Whether the trees are in use (else nginx's scan).
     trees: bool,
+    /// Every backend has the same weight (the scan then compares loads
+    /// directly).
+    uniform: bool,
     /// Smooth WRR current weight per backend, for the scan.
     current: Vec<i64>,
     /// Backends grouped by weight, in increasing weight.
@@ -66,6 +69,7 @@ impl LeastConnections {
             tree_min,
             n: 0,
             trees: false,
+            uniform: true,
             current: Vec::new(),
             classes: Vec::new(),
             place: Vec::new(),
@@ -77,6 +81,8 @@ impl LeastConnections {
         self.n = n;
         self.trees = n >= self.tree_min;
         self.current = vec![0; n];
+        let w0 = if n > 0 { backends.weight(0) } else { 1 };
+        self.uniform = (0..n).all(|i| backends.weight(i) == w0);
         self.classes.clear();
         self.place.clear();
         if !self.trees {
@@ -138,7 +144,49 @@ impl LeastConnections {
         Some(global as usize)
     }
 
+    /// nginx's scan when every weight is the same: the least load wins,
+    /// ties by smooth round robin among the tied (each adds the same
+    /// weight, so the earliest largest current weight wins).
+    fn scan_uniform<B: Backends + ?Sized>(&mut self, backends: &B) -> Option<usize> {
+        let n = backends.len();
+        let mut best = u32::MAX;
+        let (mut first, mut tied) = (usize::MAX, 0u32);
+        for i in 0..n {
+            if !backends.is_eligible(i) {
+                continue;
+            }
+            let a = backends.active(i);
+            if a < best {
+                (best, first, tied) = (a, i, 1);
+            } else if a == best {
+                tied += 1;
+            }
+        }
+        if first == usize::MAX {
+            return None;
+        }
+        if tied == 1 {
+            return Some(first);
+        }
+        let w = i64::from(backends.weight(first));
+        let mut winner = first;
+        for i in first..n {
+            if backends.active(i) != best || !backends.is_eligible(i) {
+                continue;
+            }
+            self.current[i] += w;
+            if self.current[i] > self.current[winner] {
+                winner = i;
+            }
+        }
+        self.current[winner] -= w * i64::from(tied);
+        Some(winner)
+    }
+
     fn scan<B: Backends + ?Sized>(&mut self, backends: &B) -> Option<usize> {
+        if self.uniform {
+            return self.scan_uniform(backends);
+        }
         let n = backends.len();
         // (index, active, weight) of the least loaded so far; each
         // backend's load and weight are read once.
