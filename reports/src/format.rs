@@ -55,7 +55,11 @@ pub fn count(n: u64) -> String {
 
 /// Money with two decimals.
 pub fn money(v: f64) -> String {
-    format!("{v:.2}")
+    if v != 0.0 && v.abs() < 0.995 {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 #[cfg(test)]

@@ -9,11 +9,17 @@ const MAX_INSTANCE_ROWS: usize = 12;
 pub fn summary_table(r: &ScenarioResult) -> String {
     let mut o = String::new();
     let reps = r.replications;
+    let fleet = match &r.scaling_policy {
+        Some(p) => format!(
+            "{} instances ({p} autoscaling, up to {})",
+            r.instances, r.max_instances
+        ),
+        None => format!("{} instances", r.instances),
+    };
     let _ = writeln!(
         o,
-        "fleetsim · {} — {} instances, {}, {} simulated after {} warm-up, seed {}, {} replication{}",
+        "fleetsim · {} — {fleet}, {}, {} simulated after {} warm-up, seed {}, {} replication{}",
         r.scenario,
-        r.instances,
         r.strategy,
         secs(r.duration_seconds - r.warmup_seconds),
         secs(r.warmup_seconds),
@@ -124,10 +130,64 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         percent(mean("utilization")),
         mean("fairness")
     );
+    let opt_mean = |name: &str| find(&r.summary, name).and_then(|m| m.mean);
+    let mut resources = Vec::new();
+    if let Some(c) = opt_mean("cpuUtilization") {
+        resources.push(format!("CPU {}", percent(c)));
+    }
+    if let Some(m) = opt_mean("memoryUtilization") {
+        resources.push(format!("memory {}", percent(m)));
+    }
+    if !resources.is_empty() {
+        let _ = writeln!(o, "Resources         {}", resources.join("   "));
+    }
+    if r.scaling_policy.is_some() {
+        let n = f64::from(reps.max(1));
+        let sum = |f: &dyn Fn(&sim_core::RunResult) -> u64| r.runs.iter().map(f).sum::<u64>();
+        let peak = r
+            .runs
+            .iter()
+            .map(|x| x.scaling.peak_instances)
+            .max()
+            .unwrap_or(0);
+        let mut line = format!(
+            "{} at the start, peak {peak}; {:.1} scale-ups and {:.1} scale-downs per replication",
+            r.instances,
+            sum(&|x| x.scaling.scale_ups) as f64 / n,
+            sum(&|x| x.scaling.scale_downs) as f64 / n,
+        );
+        let (budget, capacity, oom) = (
+            sum(&|x| x.scaling.refused_by_budget),
+            sum(&|x| x.scaling.refused_by_capacity),
+            sum(&|x| x.scaling.oom_kills),
+        );
+        if budget + capacity > 0 {
+            line.push_str(&format!(
+                "; refused: budget {}, capacity {}",
+                count(budget),
+                count(capacity)
+            ));
+        }
+        if oom > 0 {
+            line.push_str(&format!("; OOM kills {}", count(oom)));
+        }
+        let _ = writeln!(o, "Scaling           {line}");
+    } else {
+        let oom: u64 = r.runs.iter().map(|x| x.scaling.oom_kills).sum();
+        if oom > 0 {
+            let _ = writeln!(o, "Scaling           OOM kills {}", count(oom));
+        }
+    }
     let hours: f64 = r.runs.iter().map(|x| x.instance_hours).sum::<f64>() / f64::from(reps.max(1));
-    let total: f64 = r.runs.iter().map(|x| x.cost).sum();
+    let total: f64 = r.runs.iter().map(|x| x.total_cost).sum();
     let cur = &r.currency;
     let window = secs(r.duration_seconds - r.warmup_seconds);
+    let llm = mean("llmCost");
+    let split = if llm > 0.0 {
+        format!(" (instances {} + LLM {})", money(mean("cost")), money(llm))
+    } else {
+        String::new()
+    };
     let all = if reps > 1 {
         format!("; {cur} {} for all {reps} replications", money(total))
     } else {
@@ -135,8 +195,14 @@ pub fn summary_table(r: &ScenarioResult) -> String {
     };
     let _ = writeln!(
         o,
-        "Cost              {cur} {} per replication ({hours:.2} instance-hours over the {window} measured){all}",
-        money(mean("cost"))
+        "Cost              {cur} {} per replication{split} over the {window} measured, {hours:.2} instance-hours{all}",
+        money(mean("totalCost"))
+    );
+    let per_1k = opt_mean("costPer1kRequests").map_or_else(|| "-".into(), money);
+    let _ = writeln!(
+        o,
+        "                  {cur} {} per hour, {cur} {per_1k} per 1,000 requests",
+        money(mean("costPerHour"))
     );
 
     if reps > 1 {
@@ -181,13 +247,15 @@ pub fn summary_table(r: &ScenarioResult) -> String {
                 );
             }
         } else {
+            let inst: Vec<&sim_core::InstanceResult> =
+                inst.iter().filter(|i| i.ready_hours > 0.0).collect();
             let mut req: Vec<u64> = inst.iter().map(|i| i.requests).collect();
             req.sort_unstable();
             let mut util: Vec<f64> = inst.iter().map(|i| i.utilization).collect();
             util.sort_by(f64::total_cmp);
             let _ = writeln!(
                 o,
-                "Per instance{which}: {} instances (full list in --json)",
+                "Per instance{which}: {} instances that served (full list in --json)",
                 inst.len()
             );
             let _ = writeln!(

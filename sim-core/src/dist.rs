@@ -82,7 +82,8 @@ const Z99: f64 = 2.326_347_874_040_840_8;
     tag = "dist",
     rename_all = "kebab-case",
     deny_unknown_fields,
-    bound(serialize = "P: DistParam", deserialize = "P: DistParam")
+    bound(serialize = "P: DistParam", deserialize = "P: DistParam"),
+    remote = "Self"
 )]
 pub enum DistSpec<P = DurationStr> {
     /// Always `value`.
@@ -142,6 +143,19 @@ pub enum DistSpec<P = DurationStr> {
         /// Upper bound, at least `min`.
         max: P,
     },
+}
+
+impl<'de, P: DistParam> Deserialize<'de> for DistSpec<P> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DistSpec<P>, D::Error> {
+        // An object only: never a list read field by field.
+        DistSpec::deserialize(strategies::ObjectOnly(d))
+    }
+}
+
+impl<P: DistParam> Serialize for DistSpec<P> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        DistSpec::serialize(self, s)
+    }
 }
 
 /// A validated distribution, ready to sample without failing.
@@ -555,6 +569,11 @@ mod tests {
             .sampler()
             .unwrap_err();
         assert_eq!(e.key, "dist");
+    }
+
+    #[test]
+    fn rejects_a_list_in_place_of_the_object() {
+        assert!(serde_json::from_str::<DistSpec>(r#"["exponential", "1s"]"#).is_err());
     }
 
     #[test]

@@ -325,7 +325,7 @@ pub struct InstanceResult {
     /// Mean share of its slots busy while it was ready in the measured
     /// window.
     pub utilization: f64,
-    /// Hours it was ready (taking traffic) in the measured window.
+    /// Hours it served (ready, or draining) in the measured window.
     pub ready_hours: f64,
 }
 
@@ -448,7 +448,8 @@ pub struct RunResult {
     pub cpu_utilization: Option<f64>,
     /// Memory utilization of ready instances, when types have `memory`.
     pub memory_utilization: Option<f64>,
-    /// Hours instances were ready in the measured window.
+    /// Hours instances ran (starting, serving, draining) in the measured
+    /// window: what is billed.
     pub instance_hours: f64,
     /// Instance spend over the measured window (booting, serving and
     /// draining, per second, minimum billed periods included).

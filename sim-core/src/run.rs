@@ -34,8 +34,13 @@ pub struct ScenarioResult {
     pub warmup_seconds: f64,
     /// Balancer.
     pub strategy: String,
-    /// Instances in the fleet.
+    /// Instances running at the start.
     pub instances: usize,
+    /// Most instances the fleet may run (above `instances` with
+    /// autoscaling).
+    pub max_instances: usize,
+    /// The autoscaling policy, when there is one.
+    pub scaling_policy: Option<String>,
     /// Offered load per slot at the base rate (rho = lambda E[S] / slots).
     pub offered_utilization: f64,
     /// All replications together: counts summed, latency from the merged
@@ -128,7 +133,14 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         metric("utilization", &|r| Some(r.utilization)),
         metric("meanInSystem", &|r| Some(r.mean_in_system)),
         metric("fairness", &|r| Some(r.fairness)),
+        metric("cpuUtilization", &|r| r.cpu_utilization),
+        metric("memoryUtilization", &|r| r.memory_utilization),
+        metric("instanceHours", &|r| Some(r.instance_hours)),
         metric("cost", &|r| Some(r.cost)),
+        metric("llmCost", &|r| Some(r.llm_cost)),
+        metric("totalCost", &|r| Some(r.total_cost)),
+        metric("costPerHour", &|r| Some(r.cost_per_hour)),
+        metric("costPer1kRequests", &|r| r.cost_per_1k_requests),
     ];
     ScenarioResult {
         scenario: m.scenario.name.clone(),
@@ -140,7 +152,9 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         duration_seconds: m.duration.as_secs_f64(),
         warmup_seconds: m.warmup.as_secs_f64(),
         strategy: m.load_balancing.kind().to_string(),
-        instances: m.instances.len(),
+        instances: m.initial_instances(),
+        max_instances: m.instances.len(),
+        scaling_policy: m.scaling.as_ref().map(|s| s.config.name().to_string()),
         offered_utilization: m.offered_utilization(),
         pooled: Pooled {
             counts,

@@ -56,6 +56,7 @@ pub mod breaker;
 mod duration;
 mod error;
 pub mod health;
+mod object_only;
 pub mod ratelimit;
 pub mod retry;
 pub mod scale;
@@ -73,6 +74,7 @@ pub use health::{
     ActiveHealth, AttemptOutcome, HealthCheckConfig, OutlierDetectionConfig, OutlierDetector,
     PassiveHealth, PassiveHealthConfig, PassiveKind,
 };
+pub use object_only::ObjectOnly;
 pub use ratelimit::{LimiterKind, RateKey, RateLimitConfig, RateLimiter};
 pub use retry::{BackoffConfig, Jitter, RetryBudgetConfig, RetryConfig};
 pub use time::Nanos;

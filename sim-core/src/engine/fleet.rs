@@ -29,8 +29,10 @@ pub(super) struct Integrals {
     pub(super) held: u128,
     /// Cores in use (processor sharing), in core-nanoseconds.
     pub(super) cpu: f64,
-    /// Time ready.
+    /// Time serving (ready, or draining what it holds).
     pub(super) ready: u128,
+    /// Time running at all (starting, serving, draining): what is billed.
+    pub(super) provisioned: u128,
     /// Requests routed to it (all, measured or not).
     pub(super) routed: u64,
 }
@@ -180,8 +182,13 @@ impl Instance {
             let t = &mut self.totals;
             t.busy += u128::from(self.running) * dt;
             t.held += u128::from(self.running + self.queued) * dt;
-            if self.life == Life::Ready {
-                t.ready += dt;
+            match self.life {
+                Life::Ready | Life::Draining => {
+                    t.ready += dt;
+                    t.provisioned += dt;
+                }
+                Life::Booting => t.provisioned += dt,
+                Life::Absent => {}
             }
             self.last_change = now;
         }

@@ -463,7 +463,7 @@ impl<'m> Engine<'m> {
         let hours = window_secs / 3600.0;
         let (mut busy, mut capacity, mut held) = (0.0, 0.0, 0.0);
         let (mut cpu_used, mut cpu_cap, mut mem_used, mut mem_cap) = (0.0, 0.0, 0.0, 0.0);
-        let mut ready_hours = 0.0;
+        let mut provisioned_hours = 0.0;
         let mut rates = Vec::new();
         let instances: Vec<InstanceResult> = self
             .instances
@@ -478,14 +478,14 @@ impl<'m> Engine<'m> {
                 busy += area;
                 capacity += f64::from(inst.slots) * ready;
                 held += held_area;
-                ready_hours += ready / 3.6e12;
+                provisioned_hours += (t.provisioned - w.provisioned) as f64 / 3.6e12;
                 let ty = &model.types[spec.type_index as usize];
                 if let Some(cores) = ty.cores {
                     cpu_used += t.cpu - w.cpu;
                     cpu_cap += cores * ready;
                 }
                 if let Some(mem) = ty.memory {
-                    mem_used += ty.idle_memory * ready + ty.memory_per_request * held_area;
+                    mem_used += ty.idle_memory * ready + ty.memory_per_request * area;
                     mem_cap += mem * ready;
                 }
                 if ready > 0.0 {
@@ -528,7 +528,7 @@ impl<'m> Engine<'m> {
             fairness,
             cpu_utilization: (cpu_cap > 0.0).then(|| cpu_used / cpu_cap),
             memory_utilization: (mem_cap > 0.0).then(|| mem_used / mem_cap),
-            instance_hours: ready_hours,
+            instance_hours: provisioned_hours,
             cost: instance_cost,
             llm_cost,
             total_cost,

@@ -101,7 +101,6 @@ impl Engine<'_> {
                     .push(now + ct, Event::ConnTimeout { req, attempt });
             }
         }
-        self.memory_check(i);
         self.touched(i);
     }
 

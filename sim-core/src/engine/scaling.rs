@@ -152,7 +152,8 @@ impl Engine<'_> {
                 let t = inst.totals;
                 let last = std::mem::replace(&mut region.last[k], t);
                 let held = (t.held - last.held) as f64 / dt;
-                queue += held - (t.busy - last.busy) as f64 / dt;
+                let busy = (t.busy - last.busy) as f64 / dt;
+                queue += held - busy;
                 if inst.life != Life::Ready {
                     region.samples[k].clear();
                     continue;
@@ -163,7 +164,7 @@ impl Engine<'_> {
                     cpu_utilization: ty.cores.map(|c| (t.cpu - last.cpu) / (c * dt) * 100.0),
                     memory_utilization: ty
                         .memory
-                        .map(|m| (ty.idle_memory + ty.memory_per_request * held) / m * 100.0),
+                        .map(|m| (ty.idle_memory + ty.memory_per_request * busy) / m * 100.0),
                     connections: held,
                     requests_per_second: (t.routed - last.routed) as f64 / (dt / 1e9),
                 };
@@ -464,7 +465,7 @@ impl Engine<'_> {
             return;
         };
         let inst = &self.instances[i];
-        let used = ty.idle_memory + ty.memory_per_request * f64::from(inst.active());
+        let used = ty.idle_memory + ty.memory_per_request * f64::from(inst.running);
         if used > limit && inst.life == Life::Ready {
             self.scaling_summary.oom_kills += 1;
             self.instances[i].life = Life::Booting;

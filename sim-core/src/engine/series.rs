@@ -70,7 +70,7 @@ impl Engine<'_> {
             }
             if let Some(mem) = ty.memory {
                 mem_used +=
-                    ty.idle_memory * ready_ns + ty.memory_per_request * (t.held - last.held) as f64;
+                    ty.idle_memory * ready_ns + ty.memory_per_request * (t.busy - last.busy) as f64;
                 mem_cap += mem * ready_ns;
             }
             series.last_totals[i] = t;

@@ -46,6 +46,7 @@ impl Engine<'_> {
         } else {
             self.start_llm(req, cpu_work);
         }
+        self.memory_check(i);
     }
 
     /// Begins the LLM phase of `req` (after `cpu_secs` of CPU delay when

@@ -155,10 +155,8 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 /// objects are expected, named values only as strings (or one-key objects
 /// for data-carrying variants).
 ///
-/// Arrays are read only through `deserialize_seq` and its tuple forms. No
-/// scenario type reads an array through `deserialize_any` (that is how
-/// serde's tagged enums would accept a list in place of an object), so
-/// `deserialize_any` refuses them.
+/// The tagged blocks (`dist`, `policy`) read their input as a map
+/// ([`strategies::ObjectOnly`]), so a list never stands in for them either.
 pub(crate) struct Strict<'a>(pub(crate) &'a Value);
 
 fn unexpected(v: &Value) -> Unexpected<'_> {
@@ -215,7 +213,7 @@ impl<'de> Deserializer<'de> for Strict<'de> {
                 iter: m.iter(),
                 value: None,
             }),
-            Value::Array(_) => Err(Error::invalid_type(Unexpected::Seq, &visitor)),
+            Value::Array(a) => visitor.visit_seq(SeqAcc { iter: a.iter() }),
             other => other.deserialize_any(visitor),
         }
     }

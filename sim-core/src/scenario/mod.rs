@@ -357,7 +357,8 @@ pub struct InstanceType {
     /// Memory an idle instance uses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_memory: Option<SizeStr>,
-    /// Memory a request holds while in flight (running or queued).
+    /// Memory a request holds while it runs in a slot (queued requests
+    /// wait in the accept queue and hold next to none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_per_request: Option<SizeStr>,
     /// An instance over its memory limit is killed (its requests fail) and

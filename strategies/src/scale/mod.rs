@@ -266,9 +266,11 @@ pub trait Autoscaler {
     fn applied(&mut self, now: Nanos, from: u32, to: u32);
 }
 
-/// `deployment.scaling`: which policy, in its own doc's shape.
+/// `deployment.scaling`: which policy, in its own doc's shape. Without
+/// `policy`, the block is the threshold controller's (the SwiftClaw doc
+/// writes `scaling` with no policy).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "policy", rename_all = "kebab-case")]
+#[serde(tag = "policy", rename_all = "kebab-case", remote = "Self")]
 pub enum ScalingConfig {
     /// The threshold controllers (AgenticGoKit, General Bots, SwiftClaw).
     Threshold(ThresholdConfig),
@@ -278,6 +280,23 @@ pub enum ScalingConfig {
     TargetTracking(TargetTrackingConfig),
     /// KEDA on queue length.
     Queue(QueueConfig),
+}
+
+impl<'de> Deserialize<'de> for ScalingConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ScalingConfig, D::Error> {
+        use serde::de::Error;
+        let mut v = serde_json::Value::deserialize(crate::ObjectOnly(d))?;
+        if let Some(m) = v.as_object_mut() {
+            m.entry("policy").or_insert_with(|| "threshold".into());
+        }
+        ScalingConfig::deserialize(v).map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for ScalingConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ScalingConfig::serialize(self, s)
+    }
 }
 
 impl ScalingConfig {
