@@ -241,6 +241,69 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
         }
         d.insert("limits".into(), Value::Object(limits));
     }
+    let scaled = r.random_bool(0.35);
+    if scaled {
+        let max = r.random_range(1..12u32);
+        let policy = match r.random_range(0..4) {
+            0 => json!({"policy": "threshold", "minInstances": r.random_range(0..=1), "maxInstances": max,
+                        "targetConnections": r.random_range(0.5..8.0), "interval": dur(r.random_range(1_000..30_000)),
+                        "cooldown": dur(r.random_range(0..60_000))}),
+            1 => json!({"policy": "hpa", "minReplicas": 1, "maxReplicas": max, "syncPeriod": dur(r.random_range(1_000..20_000)),
+                        "metrics": [{"type": "Pods", "pods": {"metric": {"name": "connections"},
+                                     "target": {"type": "AverageValue", "averageValue": format!("{}", r.random_range(1..8))}}}],
+                        "behavior": {"scaleDown": {"stabilizationWindowSeconds": r.random_range(0..120)}}}),
+            2 => json!({"policy": "target-tracking", "minCapacity": 1, "maxCapacity": max, "scaleOutDatapoints": 1,
+                        "scaleInDatapoints": r.random_range(1..4), "evaluationPeriod": dur(r.random_range(1_000..60_000)),
+                        "targets": [{"predefinedMetricType": "ALBRequestCountPerTarget", "targetValue": r.random_range(10.0..600.0),
+                                     "scaleOutCooldown": dur(r.random_range(0..60_000)), "scaleInCooldown": dur(r.random_range(0..60_000))}]}),
+            _ => json!({"policy": "queue", "minReplicaCount": r.random_range(0..=1), "maxReplicaCount": max,
+                        "targetQueueLength": r.random_range(0.5..10.0), "pollingInterval": dur(r.random_range(1_000..30_000)),
+                        "cooldownPeriod": dur(r.random_range(0..120_000))}),
+        };
+        deployment["scaling"] = policy;
+        if r.random_bool(0.5) {
+            deployment["metrics"] = json!({"collectionInterval": "5s", "window": dur(r.random_range(5_000..60_000))});
+        }
+        for t in ["small", "large"] {
+            if r.random_bool(0.5) {
+                top["instanceTypes"][t]["startupTime"] = json!(dur(r.random_range(0..60_000)));
+            }
+            if r.random_bool(0.5) {
+                top["instanceTypes"][t]["drainTimeout"] = json!(dur(r.random_range(0..60_000)));
+            }
+            if r.random_bool(0.3) {
+                top["instanceTypes"][t]["minimumBilledPeriod"] = json!(dur(r.random_range(0..600_000)));
+            }
+        }
+        if r.random_bool(0.3) {
+            // Above what the initial fleet costs (at most 0.40 an instance).
+            let floor = 0.4 * ids.len() as f64;
+            deployment["budget"] = json!({"perHour": floor * r.random_range(1.0..2.5) + 0.01,
+                                          "total": r.random_range(0.1..5.0)});
+        }
+        if r.random_bool(0.3) {
+            let name = pick(r, &region_names).clone();
+            deployment["regions"][&name]["maxInstances"] = json!(deployment["regions"][&name]["instances"].as_u64().unwrap() + r.random_range(0..4));
+        }
+    }
+    for t in ["small", "large"] {
+        if r.random_bool(0.3) {
+            top["instanceTypes"][t]["cpus"] = json!(r.random_range(0.25..4.0));
+        }
+        if r.random_bool(0.3) {
+            top["instanceTypes"][t]["memory"] = json!("2Gi");
+            top["instanceTypes"][t]["idleMemory"] = json!("256Mi");
+            top["instanceTypes"][t]["memoryPerRequest"] = json!(format!("{}Mi", r.random_range(1..600)));
+            if r.random_bool(0.5) {
+                top["instanceTypes"][t]["oomKill"] = json!(true);
+                top["instanceTypes"][t]["startupTime"] = json!(dur(r.random_range(0..30_000)));
+            }
+        }
+    }
+    if r.random_bool(0.2) {
+        top["llm"]["models"]["m"]["pricePer1kInputTokens"] = json!(r.random_range(0.0001..0.01));
+        top["workload"]["request"]["inputTokens"] = json!({"dist": "lognormal", "median": 800, "p99": 4000});
+    }
     top["deployment"] = deployment;
 
     // Failures.
@@ -253,6 +316,10 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
         );
     }
     let mut events = Vec::new();
+    if scaled && r.random_bool(0.3) {
+        events.push(json!({"type": "capacity-shortage", "region": pick(r, &region_names),
+                           "at": dur(r.random_range(0..duration_s * 1000)), "duration": dur(r.random_range(1..duration_s * 1000))}));
+    }
     for _ in 0..r.random_range(0..4) {
         let at = dur(r.random_range(0..duration_s * 1000));
         let len = dur(r.random_range(1..duration_s * 1000));
