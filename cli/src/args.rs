@@ -9,7 +9,7 @@ Examples:
   fleetsim run scenarios/quickstart.json         run a scenario file
   fleetsim run my.json --seed 7 --replications 10
   fleetsim run my.json --json > result.json      the whole result as JSON
-  fleetsim run my.json --out results/            also write results/result.json
+  fleetsim run my.json --out results/            also write result.json, timeseries.csv, scaling.csv
   fleetsim run my.json --fail-on-slo             exit 1 when the SLO is missed (for CI)";
 
 const VALIDATE_EXAMPLES: &str = "\
@@ -55,7 +55,8 @@ pub(crate) struct RunArgs {
     /// Print the whole result as JSON on stdout instead of the summary.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Also write `result.json` into this directory (created if missing).
+    /// Also write `result.json`, `timeseries.csv` and `scaling.csv` into
+    /// this directory (created if missing).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
     /// Exit with code 1 when the pooled result misses the scenario's SLO.

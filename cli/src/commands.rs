@@ -43,7 +43,11 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
     let json = serde_json::to_string_pretty(&result).map_err(|e| Failure::Io(e.into()))?;
     let mut stdout = Stdout::default();
     let written = match &out {
-        Some(dir) => Some(dir.write_atomic("result.json", format!("{json}\n").as_bytes())?),
+        Some(dir) => {
+            dir.write_atomic("timeseries.csv", reports::series_csv(&result).as_bytes())?;
+            dir.write_atomic("scaling.csv", reports::scaling_csv(&result).as_bytes())?;
+            Some(dir.write_atomic("result.json", format!("{json}\n").as_bytes())?)
+        }
         None => None,
     };
     if a.json {
@@ -51,7 +55,10 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
     } else {
         stdout.emit(&reports::summary_table(&result))?;
         if let Some(path) = written {
-            stdout.emit(&format!("\nwrote {}\n", path.display()))?;
+            stdout.emit(&format!(
+                "\nwrote {} (and timeseries.csv, scaling.csv)\n",
+                path.display()
+            ))?;
         }
     }
     if a.fail_on_slo && !result.pooled.slo.pass {

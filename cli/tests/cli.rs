@@ -114,11 +114,22 @@ fn out_writes_result_json_and_leaves_no_temporary_file() {
     let written = std::fs::read_to_string(target.join("result.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&written).unwrap();
     assert_eq!(v["scenario"], "quickstart");
-    let names: Vec<_> = std::fs::read_dir(&target)
+    let mut names: Vec<_> = std::fs::read_dir(&target)
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 1, "{names:?}");
+    names.sort();
+    assert_eq!(
+        names,
+        ["result.json", "scaling.csv", "timeseries.csv"],
+        "no temporary file"
+    );
+    let series = std::fs::read_to_string(target.join("timeseries.csv")).unwrap();
+    assert!(
+        series.starts_with("replication,time,booting,ready"),
+        "{series}"
+    );
+    assert!(series.lines().count() > 100, "a row per 10s of 30 minutes");
 }
 
 #[test]

@@ -8,7 +8,9 @@
 //!   outcome, latency percentiles, throughput, load spread, cost, the SLO
 //!   verdict, and with several replications each metric's 95% interval;
 //! - [`describe_model`]: what a scenario resolves to, as `fleetsim
-//!   validate` prints it.
+//!   validate` prints it;
+//! - [`series_csv`] and [`scaling_csv`]: the time series and the scaling
+//!   log, as `fleetsim run --out` writes them.
 //!
 //! # Example
 //!
@@ -26,10 +28,12 @@
 //! assert!(text.contains("Latency"));
 //! ```
 
+mod csv;
 mod describe;
 mod format;
 mod summary;
 
+pub use csv::{scaling_csv, series_csv};
 pub use describe::describe_model;
 pub use format::{count, money, percent, secs};
 pub use summary::summary_table;

@@ -245,24 +245,33 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
     if scaled {
         let max = r.random_range(1..12u32);
         let policy = match r.random_range(0..4) {
-            0 => json!({"policy": "threshold", "minInstances": r.random_range(0..=1), "maxInstances": max,
+            0 => {
+                json!({"policy": "threshold", "minInstances": r.random_range(0..=1), "maxInstances": max,
                         "targetConnections": r.random_range(0.5..8.0), "interval": dur(r.random_range(1_000..30_000)),
-                        "cooldown": dur(r.random_range(0..60_000))}),
-            1 => json!({"policy": "hpa", "minReplicas": 1, "maxReplicas": max, "syncPeriod": dur(r.random_range(1_000..20_000)),
+                        "cooldown": dur(r.random_range(0..60_000))})
+            }
+            1 => {
+                json!({"policy": "hpa", "minReplicas": 1, "maxReplicas": max, "syncPeriod": dur(r.random_range(1_000..20_000)),
                         "metrics": [{"type": "Pods", "pods": {"metric": {"name": "connections"},
                                      "target": {"type": "AverageValue", "averageValue": format!("{}", r.random_range(1..8))}}}],
-                        "behavior": {"scaleDown": {"stabilizationWindowSeconds": r.random_range(0..120)}}}),
-            2 => json!({"policy": "target-tracking", "minCapacity": 1, "maxCapacity": max, "scaleOutDatapoints": 1,
+                        "behavior": {"scaleDown": {"stabilizationWindowSeconds": r.random_range(0..120)}}})
+            }
+            2 => {
+                json!({"policy": "target-tracking", "minCapacity": 1, "maxCapacity": max, "scaleOutDatapoints": 1,
                         "scaleInDatapoints": r.random_range(1..4), "evaluationPeriod": dur(r.random_range(1_000..60_000)),
                         "targets": [{"predefinedMetricType": "ALBRequestCountPerTarget", "targetValue": r.random_range(10.0..600.0),
-                                     "scaleOutCooldown": dur(r.random_range(0..60_000)), "scaleInCooldown": dur(r.random_range(0..60_000))}]}),
-            _ => json!({"policy": "queue", "minReplicaCount": r.random_range(0..=1), "maxReplicaCount": max,
+                                     "scaleOutCooldown": dur(r.random_range(0..60_000)), "scaleInCooldown": dur(r.random_range(0..60_000))}]})
+            }
+            _ => {
+                json!({"policy": "queue", "minReplicaCount": r.random_range(0..=1), "maxReplicaCount": max,
                         "targetQueueLength": r.random_range(0.5..10.0), "pollingInterval": dur(r.random_range(1_000..30_000)),
-                        "cooldownPeriod": dur(r.random_range(0..120_000))}),
+                        "cooldownPeriod": dur(r.random_range(0..120_000))})
+            }
         };
         deployment["scaling"] = policy;
         if r.random_bool(0.5) {
-            deployment["metrics"] = json!({"collectionInterval": "5s", "window": dur(r.random_range(5_000..60_000))});
+            deployment["metrics"] =
+                json!({"collectionInterval": "5s", "window": dur(r.random_range(5_000..60_000))});
         }
         for t in ["small", "large"] {
             if r.random_bool(0.5) {
@@ -272,7 +281,8 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
                 top["instanceTypes"][t]["drainTimeout"] = json!(dur(r.random_range(0..60_000)));
             }
             if r.random_bool(0.3) {
-                top["instanceTypes"][t]["minimumBilledPeriod"] = json!(dur(r.random_range(0..600_000)));
+                top["instanceTypes"][t]["minimumBilledPeriod"] =
+                    json!(dur(r.random_range(0..600_000)));
             }
         }
         if r.random_bool(0.3) {
@@ -283,7 +293,9 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
         }
         if r.random_bool(0.3) {
             let name = pick(r, &region_names).clone();
-            deployment["regions"][&name]["maxInstances"] = json!(deployment["regions"][&name]["instances"].as_u64().unwrap() + r.random_range(0..4));
+            deployment["regions"][&name]["maxInstances"] = json!(
+                deployment["regions"][&name]["instances"].as_u64().unwrap() + r.random_range(0..4)
+            );
         }
     }
     for t in ["small", "large"] {
@@ -293,7 +305,8 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
         if r.random_bool(0.3) {
             top["instanceTypes"][t]["memory"] = json!("2Gi");
             top["instanceTypes"][t]["idleMemory"] = json!("256Mi");
-            top["instanceTypes"][t]["memoryPerRequest"] = json!(format!("{}Mi", r.random_range(1..600)));
+            top["instanceTypes"][t]["memoryPerRequest"] =
+                json!(format!("{}Mi", r.random_range(1..600)));
             if r.random_bool(0.5) {
                 top["instanceTypes"][t]["oomKill"] = json!(true);
                 top["instanceTypes"][t]["startupTime"] = json!(dur(r.random_range(0..30_000)));
@@ -302,7 +315,8 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
     }
     if r.random_bool(0.2) {
         top["llm"]["models"]["m"]["pricePer1kInputTokens"] = json!(r.random_range(0.0001..0.01));
-        top["workload"]["request"]["inputTokens"] = json!({"dist": "lognormal", "median": 800, "p99": 4000});
+        top["workload"]["request"]["inputTokens"] =
+            json!({"dist": "lognormal", "median": 800, "p99": 4000});
     }
     top["deployment"] = deployment;
 
