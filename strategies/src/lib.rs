@@ -76,5 +76,49 @@ pub use health::{
 };
 pub use object_only::ObjectOnly;
 pub use ratelimit::{LimiterKind, RateKey, RateLimitConfig, RateLimiter};
-pub use retry::{BackoffConfig, Jitter, RetryBudgetConfig, RetryConfig};
+pub use retry::{BackoffConfig, Jitter, RetryBudgetConfig, RetryConfig, RetryOn};
 pub use time::Nanos;
+
+/// Names read as aliases of this crate's own, because the seed
+/// deployments' configs spell them so (`least_conn`, `round_robin`,
+/// General Bots' `scale-*` keys in camelCase, AgenticGoKit's
+/// `targetCpuUtilization`). Error messages list the canonical names only;
+/// scenarios should prefer them.
+pub const SEED_ALIASES: &[&str] = &[
+    "round_robin",
+    "least_connections",
+    "least_conn",
+    "power_of_two",
+    "peak_ewma",
+    "response_time",
+    "performance_based",
+    "ip_hash",
+    "consistent_hash",
+    "scaleCheckInterval",
+    "scaleMinInstances",
+    "scaleMaxInstances",
+    "targetCpuUtilization",
+    "scaleCpuThreshold",
+    "targetMemoryUtilization",
+    "scaleMemoryThreshold",
+    "scaleRequestThreshold",
+    "scaleCooldownSeconds",
+];
+
+#[cfg(test)]
+mod alias_tests {
+    use super::*;
+
+    /// Every listed alias is read, and is a strategy name or a threshold
+    /// key: the list cannot name something the crate does not accept.
+    #[test]
+    fn every_seed_alias_is_read() {
+        for a in SEED_ALIASES {
+            let as_strategy = serde_json::from_value::<StrategyKind>(serde_json::json!(a));
+            let as_key = serde_json::from_value::<scale::ThresholdConfig>(
+                serde_json::json!({ *a: if a.contains("Interval") || a.contains("Cooldown") { serde_json::json!("30s") } else { serde_json::json!(5) } }),
+            );
+            assert!(as_strategy.is_ok() || as_key.is_ok(), "{a}");
+        }
+    }
+}

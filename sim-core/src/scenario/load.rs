@@ -183,7 +183,8 @@ fn explain(path: &str, raw: &str) -> String {
         if let Some(rest) = raw.strip_prefix(prefix) {
             let Some(end) = rest.find('`') else { break };
             let found = &rest[..end];
-            let allowed = backticked(&rest[end + 1..]);
+            let mut allowed = backticked(&rest[end + 1..]);
+            allowed.retain(|a| !strategies::SEED_ALIASES.contains(&a.as_str()));
             let mut msg = format!("unknown {what} `{found}`");
             if what == "key" {
                 if let Some(hint) = home_hint(path, found) {

@@ -102,7 +102,10 @@ pub struct CanaryConfig {
     pub instances: Vec<String>,
 }
 
-/// Balancer names as written in `loadBalancing.strategy`.
+/// Balancer names as written in `loadBalancing.strategy`. The names the
+/// seed docs' TOML and Caddy configs use (`least_connections`,
+/// `performance_based`, `round_robin`, `least_conn`, `ip_hash`) are read as
+/// aliases.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
@@ -110,27 +113,36 @@ pub struct CanaryConfig {
 pub enum StrategyKind {
     /// Each eligible backend in turn.
     #[default]
+    #[serde(alias = "round_robin")]
     RoundRobin,
     /// Weighted round robin: nginx smooth WRR or Envoy EDF.
     Weighted,
     /// The fewest active requests per weight (nginx `least_conn`).
+    #[serde(alias = "least_connections")]
+    #[serde(alias = "least_conn")]
     LeastConnections,
     /// A random eligible backend.
     Random,
     /// Power of two choices by active requests (Envoy least request,
     /// tower p2c).
+    #[serde(alias = "power_of_two")]
     PowerOfTwo,
     /// Power of two choices by peak-EWMA cost (tower, Finagle).
+    #[serde(alias = "peak_ewma")]
     PeakEwma,
     /// The lowest mean response time over a window (SwiftClaw).
+    #[serde(alias = "response_time")]
     ResponseTime,
     /// The AgenticGoKit success-rate and latency score.
+    #[serde(alias = "performance_based")]
     PerformanceBased,
     /// The first eligible backend (Caddy `first`).
     First,
     /// nginx `ip_hash` on the client's /24.
+    #[serde(alias = "ip_hash")]
     IpHash,
     /// Consistent hashing on the user or session key.
+    #[serde(alias = "consistent_hash")]
     ConsistentHash,
     /// The nearest healthy region, then Envoy priority failover.
     Geographic,

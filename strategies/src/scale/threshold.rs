@@ -11,31 +11,53 @@ use serde::{Deserialize, Serialize};
 /// ```json
 /// { "scaling": { "minInstances": 2, "maxInstances": 10, "targetCPU": 70, "targetConnections": 80 } }
 /// ```
+///
+/// The seed docs' own names are read too: AgenticGoKit's TOML
+/// (`targetCpuUtilization`, `targetMemoryUtilization`) and General Bots'
+/// `config.csv` in camelCase (`scaleMinInstances`, `scaleMaxInstances`,
+/// `scaleCpuThreshold`, `scaleMemoryThreshold`, `scaleRequestThreshold`,
+/// `scaleCooldownSeconds`, `scaleCheckInterval`), with durations as strings
+/// with units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThresholdConfig {
     /// Time between checks (AgenticGoKit's ticker and General Bots'
     /// `scale-check-interval`: 30s).
-    #[serde(default = "d30s")]
+    #[serde(default = "d30s", alias = "scaleCheckInterval")]
     pub interval: DurationStr,
     /// Fewest instances (default 1).
-    #[serde(default = "one")]
+    #[serde(default = "one", alias = "scaleMinInstances")]
     pub min_instances: u32,
     /// Most instances (default 10, General Bots' `scale-max-instances`).
-    #[serde(default = "ten")]
+    #[serde(default = "ten", alias = "scaleMaxInstances")]
     pub max_instances: u32,
     /// CPU utilization target in percent of the instance's cores.
-    #[serde(default, rename = "targetCPU", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "targetCPU",
+        alias = "targetCpuUtilization",
+        alias = "scaleCpuThreshold",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub target_cpu: Option<f64>,
     /// Memory utilization target in percent of the instance's memory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "targetMemoryUtilization",
+        alias = "scaleMemoryThreshold",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub target_memory: Option<f64>,
     /// Requests held per instance (running plus queued).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_connections: Option<f64>,
     /// Arrivals per minute per instance (General Bots'
     /// `scale-request-threshold`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "scaleRequestThreshold",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub target_requests_per_minute: Option<f64>,
     /// Mean response time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,7 +78,11 @@ pub struct ThresholdConfig {
     pub scale_down_cooldown: Option<DurationStr>,
     /// One cooldown for both directions (General Bots'
     /// `scale-cooldown-seconds`: 300s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "scaleCooldownSeconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cooldown: Option<DurationStr>,
     /// Extra rules (General Bots' `scale-rule-*`): a metric above or below
     /// a value asks for an action.
@@ -492,6 +518,24 @@ mod tests {
             decide(&mut c, 301, 4, 31.0, 100.0, 0.0).reason,
             ScaleReason::Steady
         );
+    }
+
+    #[test]
+    fn reads_the_seed_docs_own_names() {
+        let c: ThresholdConfig = serde_json::from_str(
+            r#"{"scaleMinInstances": 1, "scaleMaxInstances": 10, "scaleCpuThreshold": 70,
+                "scaleMemoryThreshold": 80, "scaleRequestThreshold": 1000,
+                "scaleCooldownSeconds": "300s", "scaleCheckInterval": "30s"}"#,
+        )
+        .unwrap();
+        assert_eq!((c.target_cpu, c.target_memory), (Some(70.0), Some(80.0)));
+        assert_eq!(c.cooldown.unwrap().nanos(), Nanos::from_secs(300));
+        let c: ThresholdConfig = serde_json::from_str(
+            r#"{"minInstances": 2, "maxInstances": 20, "targetCpuUtilization": 70,
+                "targetMemoryUtilization": 80, "scaleUpCooldown": "2m", "scaleDownCooldown": "5m"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.target_memory, Some(80.0));
     }
 
     #[test]
