@@ -225,6 +225,15 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
         if r.random_bool(0.5) {
             rt["budget"] = json!({"percent": r.random_range(0.0..100.0), "minConcurrency": r.random_range(0..5)});
         }
+        if r.random_bool(0.5) {
+            let kinds: Vec<&str> = ["connect-failure", "timeout", "5xx"]
+                .into_iter()
+                .filter(|_| r.random_bool(0.6))
+                .collect();
+            if !kinds.is_empty() {
+                rt["retryOn"] = json!(kinds);
+            }
+        }
         d.insert("retries".into(), rt);
     }
     if r.random_bool(0.5) {

@@ -168,6 +168,54 @@ fn retries_recover_llm_errors_at_the_expected_rate() {
 }
 
 #[test]
+fn retry_on_limits_which_failures_are_retried() {
+    // nginx's default `proxy_next_upstream error timeout` and Caddy's dial
+    // retries leave an agent's error answer alone: with LLM errors at 20%
+    // and a crashed instance, only the refused connections are retried.
+    let with = |retry_on: &str| {
+        scenario(
+            &format!(
+                r#", "retries": {{ "maxAttempts": 3,
+                    "backoff": {{ "base": "1ms", "max": "1ms", "jitter": "none" }} {retry_on} }}"#
+            ),
+            CRASH_10M,
+        )
+        .replace(
+            r#""value": "500ms" }"#,
+            r#""value": "500ms" }, "errorRate": 0.2"#,
+        )
+    };
+    let text = with(r#", "retryOn": ["connect-failure", "timeout"]"#);
+    let r = run(&text);
+    // Every LLM error reaches the client: 20% of ~19200, sd ~55.
+    let failed = r.reasons.llm_error as f64 / r.counts.arrivals as f64;
+    assert!((failed - 0.2).abs() < 0.015, "{failed}");
+    // The ~600 attempts round robin sends to the crashed instance are all
+    // retried, and none is lost to it; a retry lands on it again about one
+    // time in eight, so ~600 x (1 + 1/8 + 1/64) = ~685 retries (sd ~26).
+    assert_eq!(r.reasons.instance_down, 0);
+    assert!(
+        (600..=770).contains(&r.resilience.retries),
+        "{:?}",
+        r.resilience
+    );
+
+    let all = run(&with(""));
+    let failed = all.reasons.llm_error as f64 / all.counts.arrivals as f64;
+    assert!(failed < 0.02, "{failed}");
+
+    let bad = text.replace(r#"["connect-failure", "timeout"]"#, "[]");
+    let e = Model::from_json(&bad, "r.json").unwrap_err().to_string();
+    assert!(
+        e.contains("retryOn") && e.contains("connect-failure"),
+        "{e}"
+    );
+    let bad = text.replace(r#""timeout"]"#, r#""503"]"#);
+    let e = Model::from_json(&bad, "r.json").unwrap_err().to_string();
+    assert!(e.contains("retryOn") && e.contains("5xx"), "{e}");
+}
+
+#[test]
 fn retry_budget_caps_retries_in_flight() {
     let text = scenario(
         r#", "retries": { "maxAttempts": 5, "budget": { "percent": 0, "minConcurrency": 1 } }"#,

@@ -1,7 +1,7 @@
 //! Retries: exponential backoff with jitter, attempt limits, and a retry
 //! budget.
 
-use crate::{ConfigError, DurationStr, Nanos};
+use crate::{AttemptOutcome, ConfigError, DurationStr, Nanos};
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,8 @@ pub enum Jitter {
 /// ```json
 /// { "retries": { "maxAttempts": 3,
 ///                "backoff": { "base": "100ms", "max": "10s", "jitter": "full" },
-///                "budget": { "percent": 20, "minConcurrency": 3 } } }
+///                "budget": { "percent": 20, "minConcurrency": 3 },
+///                "retryOn": ["connect-failure", "timeout", "5xx"] } }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -47,6 +48,49 @@ pub struct RetryConfig {
     /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<RetryBudgetConfig>,
+    /// Which failed attempts are retried (default all three), in Envoy's
+    /// `retry_on` names: `connect-failure` (refused or reset), `timeout`
+    /// (no connection or slot within `limits.connectionTimeout`), `5xx`
+    /// (the agent answered with an error, a failed LLM call). A request
+    /// past `limits.requestTimeout` is never retried. nginx's default
+    /// `proxy_next_upstream error timeout` is the first two (nginx does not
+    /// resend a POST it has already sent); Caddy retries dial failures only
+    /// (`connect-failure`).
+    #[serde(default = "RetryOn::all_kinds")]
+    pub retry_on: Vec<RetryOn>,
+}
+
+/// A kind of failed attempt, as named in `retries.retryOn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetryOn {
+    /// The connection was refused or reset.
+    ConnectFailure,
+    /// No connection or slot in time.
+    Timeout,
+    /// The backend answered with an error.
+    #[serde(rename = "5xx")]
+    ServerError,
+}
+
+impl RetryOn {
+    fn all_kinds() -> Vec<RetryOn> {
+        vec![
+            RetryOn::ConnectFailure,
+            RetryOn::Timeout,
+            RetryOn::ServerError,
+        ]
+    }
+
+    /// The kind an attempt's outcome is, or `None` for a success.
+    pub fn of(outcome: AttemptOutcome) -> Option<RetryOn> {
+        match outcome {
+            AttemptOutcome::Success => None,
+            AttemptOutcome::ApplicationError => Some(RetryOn::ServerError),
+            AttemptOutcome::ConnectFailure => Some(RetryOn::ConnectFailure),
+            AttemptOutcome::Timeout => Some(RetryOn::Timeout),
+        }
+    }
 }
 
 fn three() -> u32 {
@@ -105,6 +149,12 @@ fn twenty() -> f64 {
 impl RetryConfig {
     /// Checks the values.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.retry_on.is_empty() {
+            return Err(ConfigError::new(
+                "retryOn",
+                "names no failure to retry; list some of `connect-failure`, `timeout`, `5xx`, or set `maxAttempts` to 1",
+            ));
+        }
         if self.max_attempts == 0 {
             return Err(ConfigError::new(
                 "maxAttempts",
@@ -164,6 +214,11 @@ impl RetryConfig {
                 (rng.next_u64() % interval).saturating_mul(1_000_000)
             }
         })
+    }
+
+    /// Whether an attempt that ended with `outcome` may be retried.
+    pub fn retries(&self, outcome: AttemptOutcome) -> bool {
+        RetryOn::of(outcome).is_some_and(|k| self.retry_on.contains(&k))
     }
 
     /// Whether the budget allows one more retry with `active_retries`

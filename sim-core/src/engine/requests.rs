@@ -45,12 +45,16 @@ pub(super) enum Cause {
 }
 
 impl Cause {
-    /// Upstream failures a retry may fix; local rejections are final.
-    pub(super) fn retryable(self) -> bool {
-        matches!(
-            self,
-            Cause::LlmError | Cause::InstanceDown | Cause::ConnectionTimeout
-        )
+    /// The failed attempt an upstream failure is, which a retry may fix
+    /// (`retries.retryOn` says which); local rejections are final.
+    pub(super) fn upstream_failure(self) -> Option<strategies::AttemptOutcome> {
+        use strategies::AttemptOutcome as O;
+        match self {
+            Cause::LlmError => Some(O::ApplicationError),
+            Cause::InstanceDown => Some(O::ConnectFailure),
+            Cause::ConnectionTimeout => Some(O::Timeout),
+            _ => None,
+        }
     }
 }
 

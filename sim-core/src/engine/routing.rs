@@ -133,7 +133,7 @@ impl Engine<'_> {
                 .model
                 .request_timeout
                 .is_none_or(|t| now < r.arrival + t);
-            if cause.retryable()
+            if cause.upstream_failure().is_some_and(|o| cfg.retries(o))
                 && r.attempts < cfg.max_attempts
                 && before_deadline
                 && cfg.budget_allows(self.live, self.active_retries)
