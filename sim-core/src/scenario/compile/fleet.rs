@@ -76,6 +76,12 @@ impl Scenario {
                     );
                 }
             }
+            if t.memory.is_some() && t.idle_memory.is_none() && t.memory_per_request.is_none() {
+                c.fail(
+                    format!("{path}.memory"),
+                    "needs `idleMemory` or `memoryPerRequest` to say what uses it (else it reads 0% throughout)",
+                );
+            }
             if t.oom_kill && (t.memory.is_none() || t.memory_per_request.is_none()) {
                 c.fail(
                     format!("{path}.oomKill"),
