@@ -213,15 +213,22 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             let fmt = |v: f64| {
                 if is_time {
                     secs(v)
-                } else if m.metric == "errorRate" || m.metric == "utilization" {
+                } else if m.metric == "errorRate" || m.metric.ends_with("tilization") {
                     percent(v)
+                } else if is_money(&m.metric) {
+                    format!("{v:.4}")
                 } else {
                     format!("{v:.3}")
                 }
             };
             let mean = m.mean.map_or_else(|| "-".into(), fmt);
             let half = m.half_width().map_or_else(|| "-".into(), fmt);
-            let _ = writeln!(o, "  {:<22} {:>10}  ± {}", m.metric, mean, half);
+            let name = if is_money(&m.metric) {
+                format!("{} ({})", m.metric, r.currency)
+            } else {
+                m.metric.clone()
+            };
+            let _ = writeln!(o, "  {:<28} {:>10}  ± {}", name, mean, half);
         }
     }
 
@@ -299,4 +306,9 @@ pub fn summary_table(r: &ScenarioResult) -> String {
 
 fn find<'a>(s: &'a [MetricSummary], name: &str) -> Option<&'a MetricSummary> {
     s.iter().find(|m| m.metric == name)
+}
+
+/// Summary metrics that are amounts of money.
+fn is_money(metric: &str) -> bool {
+    metric == "cost" || metric.ends_with("Cost") || metric.starts_with("costPer")
 }
