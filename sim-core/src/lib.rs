@@ -61,7 +61,7 @@ pub use scenario::{
     Failures, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmModel, LlmModelSpec,
     LlmSpec, MetricsPipeline, Model, Objective, Percentile, RandomFailureModel, RandomFailures,
     RateStep, Region, RegionSpec, RequestShape, RunSpec, ScalingModel, Scenario, SizeStr, Slo,
-    StepRate, UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION,
+    StepRate, Timeouts, UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION,
     MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
 };
 pub use stats::{ci95_half_width, MetricSummary};

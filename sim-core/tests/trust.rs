@@ -3,7 +3,7 @@
 //! memory bounded by what is in flight.
 
 use serde_json::json;
-use sim_core::{run_model, Model, RunOptions};
+use sim_core::{run_model, Model, Nanos, RunOptions};
 
 const BASE: &str = r#"{
   "name": "base", "run": { "duration": "10m", "warmup": "0s" },
@@ -107,15 +107,55 @@ fn keys_the_seed_docs_put_elsewhere_point_to_their_place() {
     assert!(msg.contains("belongs at `deployment.regions`"), "{msg}");
     let (_, msg) = problem(&with(BASE, "/scaling", json!({"minInstances": 1})));
     assert!(msg.contains("belongs at `deployment.scaling`"), "{msg}");
-    let (_, msg) = problem(&with(
+}
+
+#[test]
+fn the_swiftclaw_timeouts_block_is_the_limits_timeouts() {
+    let block = Model::from_json(
+        &with(
+            BASE,
+            "/deployment/timeouts",
+            json!({"connection": "10s", "request": "60s"}),
+        ),
+        "t.json",
+    )
+    .unwrap();
+    let limits = Model::from_json(
+        &with(
+            BASE,
+            "/deployment/limits",
+            json!({"connectionTimeout": "10s", "requestTimeout": "60s"}),
+        ),
+        "l.json",
+    )
+    .unwrap();
+    assert_eq!(block.request_timeout, Some(Nanos::from_secs(60)));
+    assert_eq!(block.connection_timeout, limits.connection_timeout);
+    assert_eq!(block.request_timeout, limits.request_timeout);
+
+    // `idle` could not change a run: refused with the reason.
+    let (path, msg) = problem(&with(
         BASE,
         "/deployment/timeouts",
-        json!({"request": "60s"}),
+        json!({"request": "60s", "idle": "300s"}),
     ));
-    assert!(
-        msg.contains("deployment.limits") && msg.contains("requestTimeout"),
-        "{msg}"
+    assert_eq!(path, "deployment.timeouts.idle");
+    assert!(msg.contains("keep-alive"), "{msg}");
+    // One timeout in two places: refused.
+    let both = with(
+        &with(BASE, "/deployment/timeouts", json!({"request": "60s"})),
+        "/deployment/limits",
+        json!({"requestTimeout": "30s"}),
     );
+    let (path, msg) = problem(&both);
+    assert_eq!(path, "deployment.timeouts.request");
+    assert!(msg.contains("deployment.limits.requestTimeout"), "{msg}");
+    let (path, _) = problem(&with(
+        BASE,
+        "/deployment/timeouts",
+        json!({"request": "0s"}),
+    ));
+    assert_eq!(path, "deployment.timeouts.request");
 }
 
 #[test]

@@ -165,13 +165,6 @@ const HOMES: &[(&str, &str)] = &[
 
 /// A pointer to where `key`, found unknown at `path`, belongs.
 fn home_hint(path: &str, key: &str) -> Option<String> {
-    if key == "timeouts" {
-        return Some(
-            "fleetsim reads timeouts from `deployment.limits`: `requestTimeout` (the SwiftClaw \
-             `timeouts.request`) and `connectionTimeout` (`timeouts.connection`)"
-                .into(),
-        );
-    }
     let (_, home) = HOMES.iter().find(|(k, _)| *k == key)?;
     (*home != path).then(|| format!("`{key}` belongs at `{home}`"))
 }
@@ -272,11 +265,6 @@ mod tests {
         );
         let m = explain("regions", "unknown field `regions`, expected `name`");
         assert!(m.ends_with("belongs at `deployment.regions`"), "{m}");
-        let m = explain(
-            "deployment.timeouts",
-            "unknown field `timeouts`, expected `x`",
-        );
-        assert!(m.contains("requestTimeout"), "{m}");
     }
 
     #[test]

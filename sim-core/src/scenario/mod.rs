@@ -396,6 +396,10 @@ pub struct Deployment {
     /// Connection and time limits.
     #[serde(default)]
     pub limits: Limits,
+    /// The SwiftClaw `timeouts` block, another way to write the limits'
+    /// timeouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
     /// Active health checks of every instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckConfig>,
@@ -479,6 +483,24 @@ pub struct Limits {
     /// its slot or queue place. None when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_timeout: Option<DurationStr>,
+}
+
+/// `deployment.timeouts`, in the SwiftClaw doc's shape: `connection` is
+/// `limits.connectionTimeout`, `request` is `limits.requestTimeout`.
+/// `idle` (how long an unused keep-alive connection stays open) is refused:
+/// fleetsim does not model connection reuse, so it could not change a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Timeouts {
+    /// As `limits.connectionTimeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<DurationStr>,
+    /// As `limits.requestTimeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<DurationStr>,
+    /// Read so it can be refused with a reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<DurationStr>,
 }
 
 /// `slo`: what a run must achieve.

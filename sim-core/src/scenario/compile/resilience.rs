@@ -2,10 +2,10 @@
 //! ejection, passive health, breakers, the entry rate limit, retries.
 
 use super::Checker;
-use crate::scenario::Scenario;
+use crate::scenario::{Limits, Scenario};
 use strategies::{
-    CircuitBreakerConfig, HealthCheckConfig, Nanos, OutlierDetectionConfig, PassiveHealthConfig,
-    RateKey, RateLimitConfig, RetryConfig,
+    CircuitBreakerConfig, DurationStr, HealthCheckConfig, Nanos, OutlierDetectionConfig,
+    PassiveHealthConfig, RateKey, RateLimitConfig, RetryConfig,
 };
 
 pub(super) struct ResiliencePart {
@@ -50,7 +50,8 @@ impl Scenario {
                 );
             }
         }
-        let limits = &d.limits;
+        let limits = self.limits_with_timeouts(c);
+        let limits = &limits;
         if limits.max_connections == Some(0) {
             c.fail(
                 "deployment.limits.maxConnections",
@@ -62,7 +63,11 @@ impl Scenario {
             .is_some_and(|t| t.nanos() == Nanos::ZERO)
         {
             c.fail(
-                "deployment.limits.connectionTimeout",
+                timeout_path(
+                    d.timeouts.as_ref().and_then(|t| t.connection),
+                    "connectionTimeout",
+                    "connection",
+                ),
                 "must be longer than 0s (leave it out for no timeout)",
             );
         }
@@ -77,7 +82,11 @@ impl Scenario {
             .is_some_and(|t| t.nanos() == Nanos::ZERO)
         {
             c.fail(
-                "deployment.limits.requestTimeout",
+                timeout_path(
+                    d.timeouts.as_ref().and_then(|t| t.request),
+                    "requestTimeout",
+                    "request",
+                ),
                 "must be longer than 0s (leave it out for no timeout)",
             );
         }
@@ -93,5 +102,58 @@ impl Scenario {
             rate_limit: d.rate_limit.clone().filter(|r| r.enabled),
             retries: d.retries.clone(),
         }
+    }
+}
+
+impl Scenario {
+    /// `deployment.limits` with `deployment.timeouts` folded in; a timeout
+    /// given in both places, and `timeouts.idle`, are errors.
+    fn limits_with_timeouts(&self, c: &mut Checker) -> Limits {
+        let d = &self.deployment;
+        let mut limits = d.limits.clone();
+        let Some(t) = &d.timeouts else {
+            return limits;
+        };
+        for (given, slot, key, limit_key) in [
+            (
+                t.connection,
+                &mut limits.connection_timeout,
+                "connection",
+                "connectionTimeout",
+            ),
+            (
+                t.request,
+                &mut limits.request_timeout,
+                "request",
+                "requestTimeout",
+            ),
+        ] {
+            if let Some(v) = given {
+                if slot.is_some() {
+                    c.fail(
+                        format!("deployment.timeouts.{key}"),
+                        format!("is also given as `deployment.limits.{limit_key}`; keep one"),
+                    );
+                }
+                *slot = Some(v);
+            }
+        }
+        if t.idle.is_some() {
+            c.fail(
+                "deployment.timeouts.idle",
+                "is not modelled: fleetsim does not model keep-alive connection reuse, so an idle \
+                 timeout could not change a run; remove it (`connection` and `request` are read)",
+            );
+        }
+        limits
+    }
+}
+
+/// The path a timeout was written at, for its error.
+fn timeout_path(from_timeouts: Option<DurationStr>, limit_key: &str, key: &str) -> String {
+    if from_timeouts.is_some() {
+        format!("deployment.timeouts.{key}")
+    } else {
+        format!("deployment.limits.{limit_key}")
     }
 }
