@@ -458,3 +458,34 @@ fn the_series_has_one_row_per_interval_whatever_the_load() {
     assert_eq!(high.series.len(), 30);
     assert_eq!(low.series.last().unwrap().time, 1800.0);
 }
+
+#[test]
+fn every_balancer_keeps_its_index_current_in_a_fleet_that_churns() {
+    // 70 to 130 instances scaling on a load that swings, with crashes,
+    // health checks, breakers and a per-instance cap changing who is
+    // eligible: large enough that the indexed balancers (least
+    // connections, response time, performance score, weighted trees) use
+    // their trees. In test builds each checks its pick against its scan or
+    // against eligibility, so a missed refresh fails here.
+    for k in strategies::StrategyKind::ALL {
+        let mut v = base();
+        set(&mut v, "/workload/users", json!({ "count": 5000, "skew": 0.5 }));
+        set(&mut v, "/run/duration", json!("6m"));
+        set(&mut v, "/workload/arrivals", json!({ "ratePerSecond": 120,
+            "steps": [ { "at": "2m", "ratePerSecond": 260 }, { "at": "4m", "ratePerSecond": 40 } ] }));
+        set(&mut v, "/deployment/regions", json!({ "r": { "instances": 80 } }));
+        set(&mut v, "/deployment/loadBalancing", json!({ "strategy": k.name() }));
+        set(&mut v, "/deployment/scaling", json!({ "minInstances": 70, "maxInstances": 130,
+            "interval": "15s", "targetConnections": 2, "scaleUpCooldown": "15s", "scaleDownCooldown": "15s" }));
+        set(&mut v, "/deployment/healthCheck", json!({ "interval": "5s", "timeout": "1s" }));
+        set(&mut v, "/deployment/circuitBreaker", json!({ "failureThreshold": 3, "resetTimeout": "10s" }));
+        set(&mut v, "/deployment/limits", json!({ "maxConnectionsPerInstance": 5 }));
+        set(&mut v, "/failures", json!({ "random": { "meanTimeBetweenFailures": "2m", "meanTimeToRepair": "20s" } }));
+        if *k == strategies::StrategyKind::Weighted {
+            set(&mut v, "/deployment/loadBalancing/weighted", json!({ "r/0": 3, "r/1": 2 }));
+        }
+        let r = one(&v);
+        assert!(r.scaling.scale_ups > 0 && r.scaling.scale_downs > 0, "{k}: {:?}", r.scaling);
+        assert!(r.counts.completed > 40_000, "{k}: {:?}", r.counts);
+    }
+}

@@ -41,6 +41,7 @@ mod performance;
 mod random;
 mod response_time;
 mod round_robin;
+mod score_tree;
 mod weighted;
 
 pub use affinity::{AffinityType, SessionAffinityConfig, StickySessions};
@@ -315,6 +316,62 @@ pub(crate) mod test_support {
 
     pub(crate) fn fleet(active: &[u32]) -> Vec<BackendState> {
         active.iter().map(|&a| BackendState::idle_with(a)).collect()
+    }
+
+    /// Drives two balancers through the same random timelines (picks that
+    /// add load, completions observed with random latencies and outcomes,
+    /// eligibility flips, time moving on by up to `max_step_ns`), refreshing
+    /// both after every change, and asserts they make the same choices: an
+    /// indexed balancer against the scan it stands in for.
+    pub(crate) fn same_choices<Bal: Balancer>(mut make: impl FnMut(bool) -> Bal, max_step_ns: u64) {
+        use rand::Rng;
+        for seed in 0..60u64 {
+            let mut r = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+            let n = r.random_range(1..90);
+            let mut f: Vec<BackendState> = (0..n)
+                .map(|_| BackendState {
+                    eligible: r.random_bool(0.9),
+                    active: 0,
+                    weight: 1,
+                })
+                .collect();
+            let (mut scan, mut fast) = (make(false), make(true));
+            let mut now = 0u64;
+            let info = RequestInfo::default();
+            for step in 0..600 {
+                now += r.random_range(0..=max_step_ns);
+                let t = Nanos(now);
+                match r.random_range(0..10) {
+                    0..=4 => {
+                        let want = scan.pick(t, &info, &f[..], &mut rng());
+                        let got = fast.pick(t, &info, &f[..], &mut rng());
+                        assert_eq!(got, want, "seed {seed} step {step}");
+                        if let Some(i) = got {
+                            f[i].active += 1;
+                            scan.refresh(i, &f[..]);
+                            fast.refresh(i, &f[..]);
+                        }
+                    }
+                    5..=8 => {
+                        let i = r.random_range(0..n);
+                        // Few distinct latencies, so scores tie often.
+                        let latency = Nanos(r.random_range(0..4u64) * 250_000_000);
+                        let ok = r.random_bool(0.8);
+                        f[i].active = f[i].active.saturating_sub(1);
+                        for b in [&mut scan, &mut fast] {
+                            b.observe(t, i, latency, ok);
+                            b.refresh(i, &f[..]);
+                        }
+                    }
+                    _ => {
+                        let i = r.random_range(0..n);
+                        f[i].eligible = !f[i].eligible;
+                        scan.refresh(i, &f[..]);
+                        fast.refresh(i, &f[..]);
+                    }
+                }
+            }
+        }
     }
 
     /// Picks `n` times without changing the load, as a balancer sees a fleet

@@ -1,5 +1,6 @@
 //! The AgenticGoKit doc's performance-based balancer.
 
+use super::score_tree::ScoreTree;
 use super::{Backends, Balancer, RequestInfo};
 use crate::Nanos;
 use rand::RngCore;
@@ -21,10 +22,23 @@ const ALPHA: f64 = 0.1;
 /// equal scores always go to the earliest backend. The simulator shows what
 /// that does to a fleet.
 ///
-/// Cost: O(n) per pick, as in the doc.
-#[derive(Debug, Clone, Default)]
+/// Cost: O(log n) per pick and per observed response. A segment tree over
+/// the scores makes the choice the doc's scan makes (debug builds check
+/// every pick against the scan; a property test drives both through random
+/// timelines). The tree follows eligibility through [`Balancer::refresh`].
+#[derive(Debug, Clone)]
 pub struct PerformanceBased {
     stats: Vec<Perf>,
+    /// Fleets at least this large use the tree (1: always).
+    tree_min: usize,
+    /// Negated scores (the tree finds the lowest), when in use.
+    tree: Option<ScoreTree>,
+}
+
+impl Default for PerformanceBased {
+    fn default() -> Self {
+        PerformanceBased::with_tree_from(1)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -81,9 +95,54 @@ impl PerformanceBased {
         PerformanceBased::default()
     }
 
+    /// A balancer that uses the tree from `tree_min` backends on (for
+    /// tests and benchmarks of either path).
+    pub fn with_tree_from(tree_min: usize) -> PerformanceBased {
+        PerformanceBased {
+            stats: Vec::new(),
+            tree_min,
+            tree: None,
+        }
+    }
+
+    /// Sizes the statistics, and the tree when the fleet is large enough,
+    /// to `backends`.
+    fn fit<B: Backends + ?Sized>(&mut self, backends: &B) {
+        let n = backends.len();
+        if self.stats.len() < n {
+            self.stats.resize_with(n, Perf::default);
+        }
+        if n < self.tree_min {
+            self.tree = None;
+        } else if self.tree.as_ref().is_none_or(|t| t.len() != n) {
+            let mut t = ScoreTree::new(n);
+            for i in 0..n {
+                t.set(i, -self.stats[i].score(), backends.is_eligible(i));
+            }
+            self.tree = Some(t);
+        }
+    }
+
     /// Backend `i`'s current score.
     pub fn score(&self, i: usize) -> f64 {
         self.stats.get(i).map_or(1.0, Perf::score)
+    }
+}
+
+impl PerformanceBased {
+    /// The doc's rule: the first eligible backend with the highest score.
+    fn scan<B: Backends + ?Sized>(&self, backends: &B) -> Option<usize> {
+        let mut best: Option<(f64, usize)> = None;
+        for i in 0..backends.len() {
+            if !backends.is_eligible(i) {
+                continue;
+            }
+            let s = self.stats[i].score();
+            if best.is_none_or(|(bs, _)| s > bs) {
+                best = Some((s, i));
+            }
+        }
+        best.map(|(_, i)| i)
     }
 }
 
@@ -99,21 +158,19 @@ impl Balancer for PerformanceBased {
         B: Backends + ?Sized,
         R: RngCore + ?Sized,
     {
-        let n = backends.len();
-        if self.stats.len() < n {
-            self.stats.resize_with(n, Perf::default);
-        }
-        let mut best: Option<(f64, usize)> = None;
-        for i in 0..n {
-            if !backends.is_eligible(i) {
-                continue;
+        self.fit(backends);
+        match &self.tree {
+            Some(t) => {
+                let winner = t.first_best_from(0);
+                debug_assert_eq!(
+                    winner,
+                    self.scan(backends),
+                    "performance-based tree is stale: call refresh"
+                );
+                winner
             }
-            let s = self.stats[i].score();
-            if best.is_none_or(|(bs, _)| s > bs) {
-                best = Some((s, i));
-            }
+            None => self.scan(backends),
         }
-        best.map(|(_, i)| i)
     }
 
     fn observe(&mut self, _now: Nanos, backend: usize, latency: Nanos, success: bool) {
@@ -121,6 +178,16 @@ impl Balancer for PerformanceBased {
             self.stats.resize_with(backend + 1, Perf::default);
         }
         self.stats[backend].record(latency.0, success);
+        if let Some(t) = self.tree.as_mut().filter(|t| backend < t.len()) {
+            t.set_score(backend, -self.stats[backend].score());
+        }
+    }
+
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        match &mut self.tree {
+            Some(t) if t.len() == backends.len() => t.set_eligible(i, backends.is_eligible(i)),
+            _ => self.fit(backends),
+        }
     }
 }
 
@@ -168,5 +235,13 @@ mod tests {
         lb.observe(Nanos::ZERO, 0, Nanos(4 * S), true);
         lb.observe(Nanos::ZERO, 1, Nanos(S), true);
         assert_eq!(picks(&mut lb, &f, 3), vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn the_tree_chooses_as_the_docs_scan() {
+        same_choices(
+            |tree| PerformanceBased::with_tree_from(if tree { 1 } else { usize::MAX }),
+            S,
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Routing to the fastest responder over a window (the SwiftClaw doc's
 //! `response-time` strategy).
 
+use super::score_tree::ScoreTree;
 use super::{Backends, Balancer, RequestInfo};
 use crate::Nanos;
 use rand::RngCore;
@@ -17,13 +18,22 @@ const BUCKETS: usize = 12;
 /// recovered instances are tried; ties go round robin from after the
 /// previous pick. The window slides in steps of `window / 12`.
 ///
-/// Cost: O(n) per pick (a scan, as the documented behaviour requires a
-/// minimum over every backend).
+/// Cost: O(log n) per pick and per observed response, plus one O(n)
+/// update of every mean each time the window slides (every `window / 12`).
+/// A segment tree over the means makes the choice the scan over every
+/// backend makes (debug builds check every pick against the scan; a
+/// property test drives both through random timelines). The tree follows
+/// eligibility through [`Balancer::refresh`].
 #[derive(Debug, Clone)]
 pub struct ResponseTime {
     window: Nanos,
     stats: Vec<Window>,
     next: usize,
+    /// Fleets at least this large use the tree (1: always).
+    tree_min: usize,
+    /// The means as of `tree_bucket`, when in use.
+    tree: Option<ScoreTree>,
+    tree_bucket: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,15 +68,74 @@ impl Window {
 impl ResponseTime {
     /// A balancer over a sliding `window` (at least 12 ns).
     pub fn new(window: Nanos) -> ResponseTime {
+        ResponseTime::with_tree_from(window, 1)
+    }
+
+    /// A balancer that uses the tree from `tree_min` backends on (for
+    /// tests and benchmarks of either path).
+    pub fn with_tree_from(window: Nanos, tree_min: usize) -> ResponseTime {
         ResponseTime {
             window: Nanos(window.0.max(BUCKETS as u64)),
             stats: Vec::new(),
             next: 0,
+            tree_min,
+            tree: None,
+            tree_bucket: 0,
         }
+    }
+
+    /// Sizes the windows, and the tree when the fleet is large enough, to
+    /// `backends`; brings the tree's means to bucket `current`.
+    fn fit<B: Backends + ?Sized>(&mut self, backends: &B, current: u64) {
+        let n = backends.len();
+        if self.stats.len() < n {
+            self.stats.resize(n, Window::default());
+        }
+        if n < self.tree_min {
+            self.tree = None;
+            return;
+        }
+        match &mut self.tree {
+            Some(t) if t.len() == n => {
+                if self.tree_bucket != current {
+                    for (i, w) in self.stats[..n].iter().enumerate() {
+                        t.set_score(i, w.mean(current).unwrap_or(0.0));
+                    }
+                }
+            }
+            _ => {
+                let mut t = ScoreTree::new(n);
+                for (i, w) in self.stats[..n].iter().enumerate() {
+                    t.set(i, w.mean(current).unwrap_or(0.0), backends.is_eligible(i));
+                }
+                self.tree = Some(t);
+            }
+        }
+        self.tree_bucket = current;
     }
 
     fn bucket(&self, now: Nanos) -> u64 {
         now.0 / (self.window.0 / BUCKETS as u64)
+    }
+}
+
+impl ResponseTime {
+    /// The documented rule: the lowest mean in bucket `current` over every
+    /// eligible backend, ties to the first after the previous pick.
+    fn scan<B: Backends + ?Sized>(&self, backends: &B, current: u64) -> Option<usize> {
+        let n = backends.len();
+        let mut best: Option<(f64, usize)> = None;
+        for k in 0..n {
+            let i = (self.next + k) % n;
+            if !backends.is_eligible(i) {
+                continue;
+            }
+            let m = self.stats[i].mean(current).unwrap_or(0.0);
+            if best.is_none_or(|(bm, _)| m < bm) {
+                best = Some((m, i));
+            }
+        }
+        best.map(|(_, i)| i)
     }
 }
 
@@ -83,22 +152,20 @@ impl Balancer for ResponseTime {
         R: RngCore + ?Sized,
     {
         let n = backends.len();
-        if self.stats.len() < n {
-            self.stats.resize(n, Window::default());
-        }
         let current = self.bucket(now);
-        let mut best: Option<(f64, usize)> = None;
-        for k in 0..n {
-            let i = (self.next + k) % n;
-            if !backends.is_eligible(i) {
-                continue;
+        self.fit(backends, current);
+        let i = match &self.tree {
+            Some(t) => {
+                let i = t.first_best_from(self.next % n);
+                debug_assert_eq!(
+                    i,
+                    self.scan(backends, current),
+                    "response-time tree is stale: call refresh"
+                );
+                i
             }
-            let m = self.stats[i].mean(current).unwrap_or(0.0);
-            if best.is_none_or(|(bm, _)| m < bm) {
-                best = Some((m, i));
-            }
-        }
-        let (_, i) = best?;
+            None => self.scan(backends, current),
+        }?;
         self.next = (i + 1) % n;
         Some(i)
     }
@@ -109,6 +176,23 @@ impl Balancer for ResponseTime {
         }
         let b = self.bucket(now);
         self.stats[backend].record(b, latency.0);
+        // A mean in the tree's bucket changes now; after the window slides
+        // the next pick refreshes them all.
+        if let Some(t) = self.tree.as_mut().filter(|t| backend < t.len()) {
+            if b == self.tree_bucket {
+                t.set_score(backend, self.stats[backend].mean(b).unwrap_or(0.0));
+            }
+        }
+    }
+
+    fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
+        match &mut self.tree {
+            Some(t) if t.len() == backends.len() => t.set_eligible(i, backends.is_eligible(i)),
+            _ => {
+                let current = self.tree_bucket;
+                self.fit(backends, current);
+            }
+        }
     }
 }
 
@@ -149,5 +233,15 @@ mod tests {
         lb.observe(Nanos(S), 0, Nanos(S / 10), true);
         let got = lb.pick(Nanos(2 * S), &RequestInfo::default(), &f[..], &mut rng());
         assert_eq!(got, Some(1));
+    }
+
+    #[test]
+    fn the_tree_chooses_as_the_scan_while_the_window_slides() {
+        // A 60s window sliding every 5s; steps of up to 2s, so samples age
+        // out of the window during the timeline.
+        same_choices(
+            |tree| ResponseTime::with_tree_from(Nanos(60 * S), if tree { 1 } else { usize::MAX }),
+            2 * S,
+        );
     }
 }
