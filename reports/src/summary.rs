@@ -260,25 +260,16 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             req.sort_unstable();
             let mut util: Vec<f64> = inst.iter().map(|i| i.utilization).collect();
             util.sort_by(f64::total_cmp);
-            let _ = writeln!(
-                o,
-                "Per instance{which}: {} instances that served (full list in --json)",
-                inst.len()
-            );
-            let _ = writeln!(
-                o,
-                "  requests     min {}  median {}  max {}",
-                count(req[0]),
-                count(req[req.len() / 2]),
-                count(req[req.len() - 1])
-            );
-            let _ = writeln!(
-                o,
-                "  utilization  min {}  median {}  max {}",
-                percent(util[0]),
-                percent(util[util.len() / 2]),
-                percent(util[util.len() - 1])
-            );
+            if inst.is_empty() {
+                let _ = writeln!(o, "Per instance{which}: no instance was ever ready");
+            } else {
+                let _ = writeln!(
+                    o,
+                    "Per instance{which}: {} instances that were ready (full list in --json)",
+                    inst.len()
+                );
+                instance_spread(&mut o, &req, &util);
+            }
         }
     }
 
@@ -311,4 +302,43 @@ fn find<'a>(s: &'a [MetricSummary], name: &str) -> Option<&'a MetricSummary> {
 /// Summary metrics that are amounts of money.
 fn is_money(metric: &str) -> bool {
     metric == "cost" || metric.ends_with("Cost") || metric.starts_with("costPer")
+}
+
+/// The min, median and max of requests and utilization per instance.
+fn instance_spread(o: &mut String, req: &[u64], util: &[f64]) {
+    let _ = writeln!(
+        o,
+        "  requests     min {}  median {}  max {}",
+        count(req[0]),
+        count(req[req.len() / 2]),
+        count(req[req.len() - 1])
+    );
+    let _ = writeln!(
+        o,
+        "  utilization  min {}  median {}  max {}",
+        percent(util[0]),
+        percent(util[util.len() / 2]),
+        percent(util[util.len() - 1])
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fleet_whose_instances_never_became_ready_is_summarised() {
+        // Twenty instance slots, one asked for at the first check, booting
+        // for longer than the run.
+        let json = r#"{ "name": "never-ready", "run": { "duration": "10m", "warmup": "0s" },
+          "workload": { "arrivals": { "ratePerSecond": 1 } },
+          "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1s" } } } },
+          "instanceTypes": { "t": { "slots": 2, "startupTime": "2h" } },
+          "deployment": { "regions": { "r": { "instances": 0 } },
+                          "scaling": { "minInstances": 1, "maxInstances": 20, "targetConnections": 1 } } }"#;
+        let m = sim_core::Model::from_json(json, "n.json").unwrap();
+        let r = sim_core::run_model(&m, Default::default()).unwrap();
+        let text = summary_table(&r);
+        assert!(text.contains("no instance was ever ready"), "{text}");
+    }
 }

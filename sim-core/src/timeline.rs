@@ -26,7 +26,8 @@ pub struct SeriesRow {
     pub desired: u32,
     /// Requests in the system (running, queued, backing off).
     pub in_flight: u64,
-    /// Requests waiting in instance queues.
+    /// Requests waiting in instance queues, and at the entry while the
+    /// fleet scales up from zero.
     pub queued: u64,
     /// Arrivals per second over the interval.
     pub arrival_rate: f64,
@@ -38,10 +39,11 @@ pub struct SeriesRow {
     pub p50: Option<f64>,
     /// 99th percentile latency of the interval's completions, seconds.
     pub p99: Option<f64>,
-    /// CPU utilization of ready instances over the interval, when CPU is
-    /// modelled.
+    /// CPU utilization of ready instances over the interval, a fraction
+    /// from 0 to 1, when CPU is modelled.
     pub cpu_utilization: Option<f64>,
-    /// Memory utilization of ready instances, when memory is modelled.
+    /// Memory utilization of ready instances, a fraction from 0 to 1, when
+    /// memory is modelled.
     pub memory_utilization: Option<f64>,
     /// Instance spend rate at the end of the interval, per hour.
     pub cost_per_hour: f64,
@@ -74,10 +76,10 @@ pub struct ScalingEvent {
     pub reason: String,
     /// The metric behind the decision.
     pub metric: Option<String>,
-    /// Mean CPU utilization seen, percent.
-    pub cpu: Option<f64>,
+    /// Mean CPU utilization seen, percent (as the policies' targets).
+    pub cpu_percent: Option<f64>,
     /// Mean memory utilization seen, percent.
-    pub memory: Option<f64>,
+    pub memory_percent: Option<f64>,
     /// Mean requests held per instance.
     pub connections: Option<f64>,
     /// Arrivals per minute per instance.

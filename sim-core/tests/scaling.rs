@@ -469,23 +469,182 @@ fn every_balancer_keeps_its_index_current_in_a_fleet_that_churns() {
     // against eligibility, so a missed refresh fails here.
     for k in strategies::StrategyKind::ALL {
         let mut v = base();
-        set(&mut v, "/workload/users", json!({ "count": 5000, "skew": 0.5 }));
+        set(
+            &mut v,
+            "/workload/users",
+            json!({ "count": 5000, "skew": 0.5 }),
+        );
         set(&mut v, "/run/duration", json!("6m"));
-        set(&mut v, "/workload/arrivals", json!({ "ratePerSecond": 120,
-            "steps": [ { "at": "2m", "ratePerSecond": 260 }, { "at": "4m", "ratePerSecond": 40 } ] }));
-        set(&mut v, "/deployment/regions", json!({ "r": { "instances": 80 } }));
-        set(&mut v, "/deployment/loadBalancing", json!({ "strategy": k.name() }));
-        set(&mut v, "/deployment/scaling", json!({ "minInstances": 70, "maxInstances": 130,
-            "interval": "15s", "targetConnections": 2, "scaleUpCooldown": "15s", "scaleDownCooldown": "15s" }));
-        set(&mut v, "/deployment/healthCheck", json!({ "interval": "5s", "timeout": "1s" }));
-        set(&mut v, "/deployment/circuitBreaker", json!({ "failureThreshold": 3, "resetTimeout": "10s" }));
-        set(&mut v, "/deployment/limits", json!({ "maxConnectionsPerInstance": 5 }));
-        set(&mut v, "/failures", json!({ "random": { "meanTimeBetweenFailures": "2m", "meanTimeToRepair": "20s" } }));
+        set(
+            &mut v,
+            "/workload/arrivals",
+            json!({ "ratePerSecond": 120,
+            "steps": [ { "at": "2m", "ratePerSecond": 260 }, { "at": "4m", "ratePerSecond": 40 } ] }),
+        );
+        set(
+            &mut v,
+            "/deployment/regions",
+            json!({ "r": { "instances": 80 } }),
+        );
+        set(
+            &mut v,
+            "/deployment/loadBalancing",
+            json!({ "strategy": k.name() }),
+        );
+        set(
+            &mut v,
+            "/deployment/scaling",
+            json!({ "minInstances": 70, "maxInstances": 130,
+            "interval": "15s", "targetConnections": 2, "scaleUpCooldown": "15s", "scaleDownCooldown": "15s" }),
+        );
+        set(
+            &mut v,
+            "/deployment/healthCheck",
+            json!({ "interval": "5s", "timeout": "1s" }),
+        );
+        set(
+            &mut v,
+            "/deployment/circuitBreaker",
+            json!({ "failureThreshold": 3, "resetTimeout": "10s" }),
+        );
+        set(
+            &mut v,
+            "/deployment/limits",
+            json!({ "maxConnectionsPerInstance": 5 }),
+        );
+        set(
+            &mut v,
+            "/failures",
+            json!({ "random": { "meanTimeBetweenFailures": "2m", "meanTimeToRepair": "20s" } }),
+        );
         if *k == strategies::StrategyKind::Weighted {
-            set(&mut v, "/deployment/loadBalancing/weighted", json!({ "r/0": 3, "r/1": 2 }));
+            set(
+                &mut v,
+                "/deployment/loadBalancing/weighted",
+                json!({ "r/0": 3, "r/1": 2 }),
+            );
         }
         let r = one(&v);
-        assert!(r.scaling.scale_ups > 0 && r.scaling.scale_downs > 0, "{k}: {:?}", r.scaling);
+        assert!(
+            r.scaling.scale_ups > 0 && r.scaling.scale_downs > 0,
+            "{k}: {:?}",
+            r.scaling
+        );
         assert!(r.counts.completed > 40_000, "{k}: {:?}", r.counts);
+    }
+}
+
+#[test]
+fn keda_scales_from_zero_holding_requests_at_the_entry_and_back_to_zero() {
+    // No instance at first and no traffic; requests from 5m to 15m. KEDA
+    // polls every 30s: the first held request activates the object, one
+    // instance boots for 20s and takes the waiting requests; after the
+    // traffic stops and the 300s cooldown passes, the fleet is at zero
+    // again.
+    let mut v = base();
+    set(&mut v, "/run/duration", json!("30m"));
+    set(
+        &mut v,
+        "/workload/arrivals",
+        json!({ "ratePerSecond": 0,
+        "steps": [ { "at": "5m", "ratePerSecond": 2 }, { "at": "15m", "ratePerSecond": 0 } ] }),
+    );
+    set(
+        &mut v,
+        "/deployment/regions",
+        json!({ "r": { "instances": 0 } }),
+    );
+    set(
+        &mut v,
+        "/deployment/limits",
+        json!({ "requestTimeout": "2m" }),
+    );
+    set(
+        &mut v,
+        "/deployment/scaling",
+        json!({ "policy": "queue", "targetQueueLength": 5, "maxReplicaCount": 10 }),
+    );
+    let r = one(&v);
+    assert_eq!(
+        r.counts.rejected + r.counts.timed_out + r.counts.failed,
+        0,
+        "{:?}",
+        r.counts
+    );
+    assert!(r.counts.completed > 1000, "{:?}", r.counts);
+    assert!(
+        r.scaling.scale_ups >= 1 && r.scaling.scale_downs >= 1,
+        "{:?}",
+        r.scaling
+    );
+    let s = &r.series;
+    assert!(s
+        .iter()
+        .filter(|x| x.time <= 300.0)
+        .all(|x| x.ready + x.booting == 0));
+    // Held requests show as queued until the instance is ready (at most a
+    // poll interval and a start-up: 50s).
+    let first = s.iter().find(|x| x.ready > 0).unwrap();
+    assert!(first.time <= 300.0 + 60.0, "{first:?}");
+    assert!(s
+        .iter()
+        .any(|x| x.time > 300.0 && x.time < first.time && x.queued > 0));
+    // Back to zero before the end: 15m + 300s cooldown + a poll.
+    let last = s.last().unwrap();
+    assert_eq!(last.ready + last.booting + last.draining, 0, "{last:?}");
+    // The slowest request waited for the boot, well under its timeout.
+    assert!(r.latency.max.unwrap() > 20.0 && r.latency.max.unwrap() < 60.0);
+}
+
+#[test]
+fn a_region_that_starts_below_its_minimum_is_raised_to_it() {
+    for scaling in [
+        json!({ "minInstances": 3, "maxInstances": 10, "targetConnections": 4 }),
+        json!({ "policy": "target-tracking", "minCapacity": 3, "maxCapacity": 10,
+                "targets": [ { "predefinedMetricType": "ALBRequestCountPerTarget", "targetValue": 1000 } ] }),
+        json!({ "policy": "hpa", "minReplicas": 3, "maxReplicas": 10 }),
+    ] {
+        let mut v = base();
+        set(
+            &mut v,
+            "/deployment/regions",
+            json!({ "r": { "instances": 1 } }),
+        );
+        set(&mut v, "/deployment/scaling", scaling.clone());
+        let r = one(&v);
+        let first_up = r.scaling_log.iter().find(|e| e.to > e.from).unwrap();
+        assert_eq!(
+            (first_up.from, first_up.to, first_up.reason.as_str()),
+            (1, 3, "at-min"),
+            "{scaling}"
+        );
+    }
+}
+
+#[test]
+fn scaling_to_zero_without_a_way_back_is_refused() {
+    for (scaling, path, needle) in [
+        (
+            json!({ "minInstances": 0, "maxInstances": 5, "targetCPU": 70 }),
+            "deployment.scaling.minInstances",
+            "targetQueueDepth",
+        ),
+        (
+            json!({ "policy": "hpa", "minReplicas": 0, "maxReplicas": 5 }),
+            "deployment.scaling.minReplicas",
+            "External",
+        ),
+        (
+            json!({ "policy": "target-tracking", "minCapacity": 0, "maxCapacity": 5,
+                 "targets": [ { "predefinedMetricType": "ALBRequestCountPerTarget", "targetValue": 100 } ] }),
+            "deployment.scaling.minCapacity",
+            "cannot scale out",
+        ),
+    ] {
+        let mut v = base();
+        set(&mut v, "/deployment/scaling", scaling);
+        let e = Model::from_json(&v.to_string(), "z.json").unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains(path) && text.contains(needle), "{text}");
     }
 }

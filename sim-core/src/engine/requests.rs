@@ -23,6 +23,8 @@ pub(super) enum State {
     /// CPU is a plain delay).
     Llm,
     Backoff,
+    /// Waiting at the entry for the fleet to scale up from zero.
+    Held,
 }
 
 impl State {

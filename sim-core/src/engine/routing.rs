@@ -39,6 +39,9 @@ impl Engine<'_> {
             now,
         };
         let Some(i) = self.balancer.pick(now, &who, &view, &mut self.routing_rng) else {
+            if self.hold_at_entry(req) {
+                return;
+            }
             let cause = self.why_nothing_eligible();
             self.attempt_failed(req, cause);
             return;
@@ -175,6 +178,8 @@ impl Engine<'_> {
             self.leave_slot(req);
         } else if state == State::Queued {
             self.unqueue(i);
+        } else if state == State::Held {
+            self.unhold();
         }
         self.finalize(req, Cause::RequestTimeout);
     }

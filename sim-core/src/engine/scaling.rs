@@ -5,6 +5,7 @@
 //! pressure (OOM kills and restarts).
 
 use super::fleet::{Integrals, Life};
+use super::requests::State;
 use super::{Engine, Event};
 use crate::rng::StreamRng;
 use crate::scenario::{Model, ScalingModel};
@@ -47,6 +48,14 @@ pub(super) struct Scaling {
     pub(super) log: Vec<ScalingEvent>,
     rng: StreamRng,
     input: Vec<InstanceSample>,
+    /// Some region may scale to zero: requests wait at the entry while no
+    /// instance is ready.
+    from_zero: bool,
+    /// Requests waiting at the entry (request, generation), oldest first;
+    /// entries of requests that timed out meanwhile are skipped.
+    entry: VecDeque<(u32, u32)>,
+    /// Requests waiting at the entry now.
+    entry_live: u64,
 }
 
 impl Scaling {
@@ -76,7 +85,15 @@ impl Scaling {
             log: Vec::new(),
             rng,
             input: Vec::new(),
+            from_zero: s.config.build().bounds().0 == 0,
+            entry: VecDeque::new(),
+            entry_live: 0,
         }
+    }
+
+    /// Requests waiting at the entry for an instance.
+    pub(super) fn held_at_entry(&self) -> u64 {
+        self.entry_live
     }
 
     /// The controllers' check interval (every region runs the same policy).
@@ -120,7 +137,61 @@ fn push<T>(q: &mut VecDeque<T>, depth: usize, v: T) {
     q.push_back(v);
 }
 
+/// Scaling from zero. While no instance is ready, requests wait at the
+/// entry (as KEDA's HTTP add-on interceptor holds them) until their
+/// request timeout, and count in the queue depth every region's autoscaler
+/// sees; the first instance to turn ready takes them, oldest first.
 impl Engine<'_> {
+    /// Holds `req` at the entry if the fleet may scale from zero and has
+    /// no ready instance; false if it is not held.
+    pub(super) fn hold_at_entry(&mut self, req: u32) -> bool {
+        let Some(s) = &mut self.scaling else {
+            return false;
+        };
+        if !s.from_zero || self.instances.iter().any(|i| i.life == Life::Ready) {
+            return false;
+        }
+        let r = &mut self.requests[req as usize];
+        r.state = State::Held;
+        s.entry.push_back((req, r.gen));
+        s.entry_live += 1;
+        // Entries of requests that timed out are dropped once they are
+        // most of the queue: memory follows the requests still waiting.
+        if s.entry.len() as u64 > 2 * s.entry_live + 64 {
+            let requests = &self.requests;
+            s.entry.retain(|&(q, g)| {
+                requests[q as usize].gen == g && requests[q as usize].state == State::Held
+            });
+        }
+        true
+    }
+
+    /// A held request ends (its request timeout).
+    pub(super) fn unhold(&mut self) {
+        if let Some(s) = &mut self.scaling {
+            s.entry_live -= 1;
+        }
+    }
+
+    /// An instance turned ready: the requests held at the entry go to the
+    /// balancer, oldest first. Those held again meanwhile (the instance was
+    /// killed taking them) wait for the next one.
+    fn release_held(&mut self) {
+        let waiting = self.scaling.as_ref().map_or(0, |s| s.entry.len());
+        for _ in 0..waiting {
+            let Some(s) = &mut self.scaling else { return };
+            let Some((req, gen)) = s.entry.pop_front() else {
+                return;
+            };
+            let r = &self.requests[req as usize];
+            if r.gen != gen || r.state != State::Held {
+                continue;
+            }
+            s.entry_live -= 1;
+            self.dispatch(req);
+        }
+    }
+
     /// Schedules the first metrics collection and controller check.
     pub(super) fn schedule_scaling(&mut self) {
         if let Some(s) = &self.scaling {
@@ -143,6 +214,7 @@ impl Engine<'_> {
             return;
         }
         let depth = s.depth;
+        let held_at_entry = s.entry_live as f64;
         for region in &mut s.regions {
             let mut queue = 0.0;
             for k in 0..region.capacity {
@@ -170,7 +242,7 @@ impl Engine<'_> {
                 };
                 push(&mut region.samples[k], depth, sample);
             }
-            push(&mut region.queue, depth, queue);
+            push(&mut region.queue, depth, queue + held_at_entry);
             push(
                 &mut region.response,
                 depth,
@@ -310,8 +382,8 @@ impl Engine<'_> {
                 to,
                 reason,
                 metric: decision.metric.map(|m| m.name().to_string()),
-                cpu: fleet.cpu,
-                memory: fleet.memory,
+                cpu_percent: fleet.cpu,
+                memory_percent: fleet.memory,
                 connections: fleet.connections,
                 requests_per_minute: fleet.requests_per_second.map(|r| r * 60.0),
                 response_time_ms: fleet.response_time_ms,
@@ -388,6 +460,7 @@ impl Engine<'_> {
         self.start_health_checks(i);
         self.schedule_random_failure(i);
         self.touched(i);
+        self.release_held();
     }
 
     /// Removes instance `i`: a starting one stops at once; a ready one

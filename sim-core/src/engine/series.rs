@@ -47,6 +47,7 @@ impl Engine<'_> {
         let (mut booting, mut ready, mut unhealthy, mut draining) = (0, 0, 0, 0);
         let (mut queued, mut cpu_used, mut cpu_cap, mut mem_used, mut mem_cap) =
             (0u64, 0.0, 0.0, 0.0, 0.0);
+        queued += self.scaling.as_ref().map_or(0, |s| s.held_at_entry());
         let series = &mut self.series;
         for (i, inst) in self.instances.iter_mut().enumerate() {
             inst.settle(now);

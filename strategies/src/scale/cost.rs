@@ -45,6 +45,12 @@ impl BudgetConfig {
                 }
             }
         }
+        if self.llm_per_hour.is_some() && self.fallback_model.is_none() {
+            return Err(ConfigError::new(
+                "llmPerHour",
+                "switches requests to `fallbackModel` while the last hour's LLM spend is over it; name that model",
+            ));
+        }
         if self.fallback_model.is_some() && self.llm_per_hour.is_none() {
             return Err(ConfigError::new(
                 "fallbackModel",

@@ -421,8 +421,20 @@ impl HpaConfig {
                 ),
             ));
         }
-        if self.sync_period.nanos() == Nanos::ZERO {
-            return Err(ConfigError::new("syncPeriod", "must be longer than 0s"));
+        if self.sync_period.nanos() < Nanos::from_millis(1) {
+            return Err(ConfigError::new("syncPeriod", "must be at least 1ms"));
+        }
+        if self.min_replicas == 0
+            && !self
+                .metrics
+                .iter()
+                .any(|m| m.kind == HpaMetricType::External)
+        {
+            return Err(ConfigError::new(
+                "minReplicas",
+                "0 (scale to zero) needs an External metric such as queue_depth: with no pod, \
+                 no pod metric exists (Kubernetes likewise requires an Object or External metric)",
+            ));
         }
         if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
             return Err(ConfigError::new("tolerance", "must be 0 or more"));
@@ -1018,17 +1030,8 @@ impl Autoscaler for Hpa {
             self.history.recommendations.push((now, current));
         }
         let (min, max) = (self.cfg.min_replicas, self.cfg.max_replicas);
-        let pinned = |desired, reason| ScaleDecision {
-            desired,
-            wanted: desired,
-            reason,
-            metric: None,
-        };
-        if current > max {
-            return pinned(max, ScaleReason::AtMax);
-        }
-        if current < min {
-            return pinned(min, ScaleReason::AtMin);
+        if let Some(pinned) = super::pin_to_bounds(current, min, max) {
+            return pinned;
         }
         let specs = std::mem::take(&mut self.specs);
         let (mut best, mut metric, mut invalid) = (0u32, None, 0usize);

@@ -236,6 +236,25 @@ impl fmt::Display for ScaleReason {
     }
 }
 
+/// The decision for a pool outside `min..=max` (one that starts outside
+/// its bounds): back to the nearest bound at once, as the HPA controller
+/// does and AWS does for a capacity outside its minimum and maximum.
+pub(crate) fn pin_to_bounds(current: u32, min: u32, max: u32) -> Option<ScaleDecision> {
+    let (desired, reason) = if current > max {
+        (max, ScaleReason::AtMax)
+    } else if current < min {
+        (min, ScaleReason::AtMin)
+    } else {
+        return None;
+    };
+    Some(ScaleDecision {
+        desired,
+        wanted: desired,
+        reason,
+        metric: None,
+    })
+}
+
 /// An autoscaler's answer at a check.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScaleDecision {
@@ -324,6 +343,8 @@ impl ScalingConfig {
     pub fn metrics(&self) -> Vec<ScaleMetric> {
         match self {
             ScalingConfig::Threshold(c) => c.metrics(),
+            // Without `metrics` the HPA scales on CPU at 80%.
+            ScalingConfig::Hpa(c) if c.metrics.is_empty() => vec![ScaleMetric::Cpu],
             ScalingConfig::Hpa(c) => c.metrics.iter().map(HpaMetric::metric).collect(),
             ScalingConfig::TargetTracking(c) => c.targets.iter().map(|t| t.metric()).collect(),
             ScalingConfig::Queue(_) => vec![ScaleMetric::QueueDepth],

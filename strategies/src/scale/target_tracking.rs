@@ -140,17 +140,23 @@ impl TargetTrackingConfig {
                 ));
             }
         }
-        if self.evaluation_period.nanos() == Nanos::ZERO {
+        if self.min_capacity == 0 {
             return Err(ConfigError::new(
-                "evaluationPeriod",
-                "must be longer than 0s",
+                "minCapacity",
+                "0 would let target tracking scale in to zero, from where it cannot scale out \
+                 (no instance reports the metric); keep at least 1",
             ));
         }
-        if self.scale_out_datapoints == 0 || self.scale_in_datapoints == 0 {
-            return Err(ConfigError::new(
-                "scaleOutDatapoints",
-                "datapoints must be at least 1",
-            ));
+        if self.evaluation_period.nanos() < Nanos::from_millis(1) {
+            return Err(ConfigError::new("evaluationPeriod", "must be at least 1ms"));
+        }
+        for (key, n) in [
+            ("scaleOutDatapoints", self.scale_out_datapoints),
+            ("scaleInDatapoints", self.scale_in_datapoints),
+        ] {
+            if n == 0 {
+                return Err(ConfigError::new(key, "must be at least 1"));
+            }
         }
         if !(self.scale_in_threshold > 0.0 && self.scale_in_threshold <= 1.0) {
             return Err(ConfigError::new(
@@ -199,8 +205,11 @@ impl Autoscaler for TargetTracking {
 
     fn decide(&mut self, now: Nanos, input: &ScaleInput<'_>) -> ScaleDecision {
         let current = input.current;
-        let m = input.fleet();
         let (min, max) = (self.cfg.min_capacity, self.cfg.max_capacity);
+        if let Some(pinned) = super::pin_to_bounds(current, min, max) {
+            return pinned;
+        }
+        let m = input.fleet();
         let keep = self
             .cfg
             .scale_out_datapoints

@@ -188,8 +188,22 @@ impl ThresholdConfig {
 
     /// Checks the values.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.interval.nanos() == Nanos::ZERO {
-            return Err(ConfigError::new("interval", "must be longer than 0s"));
+        if self.interval.nanos() < Nanos::from_millis(1) {
+            return Err(ConfigError::new("interval", "must be at least 1ms"));
+        }
+        let queue_up = self.target_queue_depth.is_some()
+            || self.rules.iter().any(|r| {
+                r.metric == ScaleMetric::QueueDepth
+                    && r.action == RuleAction::Up
+                    && r.above.is_some()
+            });
+        if self.min_instances == 0 && !queue_up {
+            return Err(ConfigError::new(
+                "minInstances",
+                "0 lets the fleet scale to zero, and then only the requests waiting at the entry \
+                 can bring it back: add `targetQueueDepth` or a `queueDepth` rule that scales up, \
+                 or keep at least 1 instance",
+            ));
         }
         if self.max_instances < self.min_instances || self.max_instances == 0 {
             return Err(ConfigError::new(
@@ -336,6 +350,10 @@ impl Autoscaler for ThresholdScaler {
 
     fn decide(&mut self, now: Nanos, input: &ScaleInput<'_>) -> ScaleDecision {
         let current = input.current;
+        let (min, max) = (self.cfg.min_instances, self.cfg.max_instances);
+        if let Some(pinned) = super::pin_to_bounds(current, min, max) {
+            return pinned;
+        }
         let m = input.fleet();
         let hold = |reason, metric| ScaleDecision {
             desired: current,
