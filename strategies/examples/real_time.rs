@@ -87,7 +87,7 @@ fn main() {
         },
     ];
     let breaker_cfg = CircuitBreakerConfig {
-        failure_threshold: 3,
+        failure_threshold: Some(3),
         reset_timeout: Duration::from_millis(200).into_duration_str(),
         ..CircuitBreakerConfig::default()
     };

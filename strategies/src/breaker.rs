@@ -44,8 +44,8 @@ pub struct CircuitBreakerConfig {
     #[serde(default, rename = "type")]
     pub kind: BreakerKind,
     /// Consecutive failures that open a `consecutive` breaker (default 5).
-    #[serde(default = "five")]
-    pub failure_threshold: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_threshold: Option<u32>,
     /// A call slower than this counts as a failure (`consecutive`) or as
     /// slow (`failure-rate`, resilience4j `slowCallDurationThreshold`,
     /// default 60s there); none by default for `consecutive`.
@@ -60,33 +60,21 @@ pub struct CircuitBreakerConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub half_open_requests: Option<u32>,
     /// `failure-rate`: calls in the window (default 100).
-    #[serde(default = "hundred")]
-    pub sliding_window_size: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliding_window_size: Option<u32>,
     /// `failure-rate`: calls needed before rates count (default 100).
-    #[serde(default = "hundred")]
-    pub minimum_number_of_calls: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_number_of_calls: Option<u32>,
     /// `failure-rate`: percent of failed calls that opens (default 50).
-    #[serde(default = "fifty")]
-    pub failure_rate_threshold: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_rate_threshold: Option<f64>,
     /// `failure-rate`: percent of slow calls that opens (default 100).
-    #[serde(default = "hundred_f")]
-    pub slow_call_rate_threshold: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_call_rate_threshold: Option<f64>,
 }
 
 fn yes() -> bool {
     true
-}
-fn five() -> u32 {
-    5
-}
-fn hundred() -> u32 {
-    100
-}
-fn fifty() -> f64 {
-    50.0
-}
-fn hundred_f() -> f64 {
-    100.0
 }
 fn d60s() -> DurationStr {
     DurationStr(Nanos::from_secs(60))
@@ -97,14 +85,14 @@ impl Default for CircuitBreakerConfig {
         CircuitBreakerConfig {
             enabled: true,
             kind: BreakerKind::Consecutive,
-            failure_threshold: 5,
+            failure_threshold: None,
             timeout: None,
             reset_timeout: d60s(),
             half_open_requests: None,
-            sliding_window_size: 100,
-            minimum_number_of_calls: 100,
-            failure_rate_threshold: 50.0,
-            slow_call_rate_threshold: 100.0,
+            sliding_window_size: None,
+            minimum_number_of_calls: None,
+            failure_rate_threshold: None,
+            slow_call_rate_threshold: None,
         }
     }
 }
@@ -112,18 +100,52 @@ impl Default for CircuitBreakerConfig {
 impl CircuitBreakerConfig {
     /// Checks the values.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.failure_threshold == 0 {
+        // Keys of the other kind of breaker would change nothing.
+        let rate_keys = [
+            ("slidingWindowSize", self.sliding_window_size.is_some()),
+            (
+                "minimumNumberOfCalls",
+                self.minimum_number_of_calls.is_some(),
+            ),
+            (
+                "failureRateThreshold",
+                self.failure_rate_threshold.is_some(),
+            ),
+            (
+                "slowCallRateThreshold",
+                self.slow_call_rate_threshold.is_some(),
+            ),
+        ];
+        match self.kind {
+            BreakerKind::Consecutive => {
+                if let Some((k, _)) = rate_keys.iter().find(|(_, set)| *set) {
+                    return Err(ConfigError::new(
+                        *k,
+                        "is read by `\"type\": \"failure-rate\"` breakers only; this one counts consecutive failures (`failureThreshold`)",
+                    ));
+                }
+            }
+            BreakerKind::FailureRate => {
+                if self.failure_threshold.is_some() {
+                    return Err(ConfigError::new(
+                        "failureThreshold",
+                        "is read by `consecutive` breakers only; a `failure-rate` breaker opens on `failureRateThreshold` and `slowCallRateThreshold` over `slidingWindowSize` calls",
+                    ));
+                }
+            }
+        }
+        if self.failure_threshold() == 0 {
             return Err(ConfigError::new("failureThreshold", "must be at least 1"));
         }
         if self.half_open_requests == Some(0) {
             return Err(ConfigError::new("halfOpenRequests", "must be at least 1"));
         }
-        if self.sliding_window_size == 0 {
+        if self.sliding_window_size() == 0 {
             return Err(ConfigError::new("slidingWindowSize", "must be at least 1"));
         }
         for (k, v) in [
-            ("failureRateThreshold", self.failure_rate_threshold),
-            ("slowCallRateThreshold", self.slow_call_rate_threshold),
+            ("failureRateThreshold", self.failure_rate_threshold()),
+            ("slowCallRateThreshold", self.slow_call_rate_threshold()),
         ] {
             if !(v > 0.0 && v <= 100.0) {
                 return Err(ConfigError::new(
@@ -133,6 +155,31 @@ impl CircuitBreakerConfig {
             }
         }
         Ok(())
+    }
+
+    /// Consecutive failures that open a `consecutive` breaker (5).
+    pub fn failure_threshold(&self) -> u32 {
+        self.failure_threshold.unwrap_or(5)
+    }
+
+    /// Calls in a `failure-rate` breaker's window (100).
+    pub fn sliding_window_size(&self) -> u32 {
+        self.sliding_window_size.unwrap_or(100)
+    }
+
+    /// Calls a `failure-rate` breaker needs before rates count (100).
+    pub fn minimum_number_of_calls(&self) -> u32 {
+        self.minimum_number_of_calls.unwrap_or(100)
+    }
+
+    /// Percent of failed calls that opens a `failure-rate` breaker (50).
+    pub fn failure_rate_threshold(&self) -> f64 {
+        self.failure_rate_threshold.unwrap_or(50.0)
+    }
+
+    /// Percent of slow calls that opens a `failure-rate` breaker (100).
+    pub fn slow_call_rate_threshold(&self) -> f64 {
+        self.slow_call_rate_threshold.unwrap_or(100.0)
     }
 
     fn permitted(&self) -> u32 {
@@ -184,7 +231,7 @@ pub struct CircuitBreaker {
 impl CircuitBreaker {
     /// A closed breaker.
     pub fn new(cfg: CircuitBreakerConfig) -> CircuitBreaker {
-        let size = cfg.sliding_window_size as usize;
+        let size = cfg.sliding_window_size() as usize;
         CircuitBreaker {
             window: vec![
                 0;
@@ -281,7 +328,7 @@ impl CircuitBreaker {
                         false
                     } else {
                         self.consecutive += 1;
-                        self.consecutive >= self.cfg.failure_threshold && self.open(now)
+                        self.consecutive >= self.cfg.failure_threshold() && self.open(now)
                     }
                 }
                 BreakerKind::FailureRate => {
@@ -289,8 +336,8 @@ impl CircuitBreaker {
                     self.filled
                         >= self
                             .cfg
-                            .minimum_number_of_calls
-                            .min(self.cfg.sliding_window_size) as usize
+                            .minimum_number_of_calls()
+                            .min(self.cfg.sliding_window_size()) as usize
                         && self.rates_exceeded()
                         && self.open(now)
                 }
@@ -314,7 +361,7 @@ impl CircuitBreaker {
                         // permitted) of them are in.
                         self.push(!success, slow);
                         let permitted = self.cfg.permitted();
-                        let minimum = self.cfg.minimum_number_of_calls.min(permitted);
+                        let minimum = self.cfg.minimum_number_of_calls().min(permitted);
                         if self.filled.min(self.finished as usize) >= minimum as usize {
                             if self.rates_exceeded() {
                                 return self.open(now);
@@ -371,8 +418,8 @@ impl CircuitBreaker {
             return false;
         }
         let n = self.filled as f64;
-        f64::from(self.failures) * 100.0 / n >= self.cfg.failure_rate_threshold
-            || f64::from(self.slows) * 100.0 / n >= self.cfg.slow_call_rate_threshold
+        f64::from(self.failures) * 100.0 / n >= self.cfg.failure_rate_threshold()
+            || f64::from(self.slows) * 100.0 / n >= self.cfg.slow_call_rate_threshold()
     }
 }
 

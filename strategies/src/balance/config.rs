@@ -32,7 +32,8 @@ pub struct LoadBalancingConfig {
     /// Which production implementation a strategy follows, where there are
     /// several: `weighted`: `smooth` (nginx, default) or `edf` (Envoy);
     /// `power-of-two`: `envoy` (default) or `tower`; `random`: `weighted`
-    /// (nginx, default) or `unweighted` (Envoy).
+    /// (nginx, default) or `unweighted` (Envoy); `consistent-hash`: `ring`
+    /// (ketama, Envoy ring hash; default) or `maglev`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<String>,
     /// Static weights by instance id or region name (the SwiftClaw
@@ -470,7 +471,15 @@ impl LoadBalancingConfig {
         };
         Ok(match s {
             StrategyKind::RoundRobin => L::RoundRobin(RoundRobin::new()),
-            StrategyKind::Weighted if algorithm == "edf" => L::Edf(Edf::new()),
+            StrategyKind::Weighted if algorithm == "edf" => {
+                if self.max_fails.is_some() {
+                    return Err(ConfigError::new(
+                        "maxFails",
+                        "is read by the `smooth` algorithm (nginx) only; Envoy's EDF scheduler does not cut weights on failures",
+                    ));
+                }
+                L::Edf(Edf::new())
+            }
             StrategyKind::Weighted => {
                 L::SmoothWeighted(SmoothWeighted::with_max_fails(self.max_fails.unwrap_or(1)))
             }
@@ -486,6 +495,21 @@ impl LoadBalancingConfig {
                     return Err(ConfigError::new(
                         "choiceCount",
                         "tower's p2c always samples 2; use algorithm `envoy` for more",
+                    ));
+                }
+                if algorithm != "tower"
+                    && self.active_request_bias.is_some()
+                    && self.weighted.is_empty()
+                {
+                    return Err(ConfigError::new(
+                        "activeRequestBias",
+                        "changes picks only between unequal weights (Envoy); give a `weighted` map with different weights, or leave it out",
+                    ));
+                }
+                if algorithm == "tower" && self.active_request_bias.is_some() {
+                    return Err(ConfigError::new(
+                        "activeRequestBias",
+                        "is Envoy's (algorithm `envoy`, with unequal weights); tower's p2c compares loads as they are",
                     ));
                 }
                 if choices < 2 {

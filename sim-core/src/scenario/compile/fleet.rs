@@ -118,6 +118,12 @@ impl Scenario {
                     "applies to instances an autoscaler removes: it needs deployment.scaling",
                 );
             }
+            if t.minimum_billed_period.is_some() && !scaled {
+                c.fail(
+                    format!("{path}.minimumBilledPeriod"),
+                    "applies to instances an autoscaler stops: it needs deployment.scaling (without it every instance runs the whole run)",
+                );
+            }
             let (Some(startup), true) = (startup, ok) else {
                 out.push(None);
                 continue;
