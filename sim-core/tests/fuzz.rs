@@ -5,7 +5,8 @@
 //! dropped, numbers pushed to extremes), must be refused or run, never
 //! panic.
 //!
-//! `FLEETSIM_FUZZ_CASES` sets the number of scenarios (default 2,000).
+//! `FLEETSIM_FUZZ_CASES` sets the number of scenarios (default 2,000);
+//! `FLEETSIM_FUZZ_TRACE` prints each one before it runs.
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -255,15 +256,28 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
         let max = r.random_range(1..12u32);
         let policy = match r.random_range(0..4) {
             0 => {
-                json!({"policy": "threshold", "minInstances": r.random_range(0..=1), "maxInstances": max,
+                let min = r.random_range(0..=1);
+                let mut t = json!({"policy": "threshold", "minInstances": min, "maxInstances": max,
                         "targetConnections": r.random_range(0.5..8.0), "interval": dur(r.random_range(1_000..30_000)),
-                        "cooldown": dur(r.random_range(0..60_000))})
+                        "cooldown": dur(r.random_range(0..60_000))});
+                if min == 0 {
+                    // Scale to zero needs a way back: the entry queue.
+                    t["targetQueueDepth"] = json!(r.random_range(0.5..20.0));
+                }
+                t
             }
             1 => {
-                json!({"policy": "hpa", "minReplicas": 1, "maxReplicas": max, "syncPeriod": dur(r.random_range(1_000..20_000)),
+                let min = r.random_range(0..=1);
+                let mut h = json!({"policy": "hpa", "minReplicas": min, "maxReplicas": max, "syncPeriod": dur(r.random_range(1_000..20_000)),
                         "metrics": [{"type": "Pods", "pods": {"metric": {"name": "connections"},
                                      "target": {"type": "AverageValue", "averageValue": format!("{}", r.random_range(1..8))}}}],
-                        "behavior": {"scaleDown": {"stabilizationWindowSeconds": r.random_range(0..120)}}})
+                        "behavior": {"scaleDown": {"stabilizationWindowSeconds": r.random_range(0..120)}}});
+                if min == 0 {
+                    h["metrics"].as_array_mut().unwrap().push(json!({"type": "External",
+                        "external": {"metric": {"name": "queue_depth"},
+                                     "target": {"type": "AverageValue", "averageValue": format!("{}", r.random_range(1..20))}}}));
+                }
+                h
             }
             2 => {
                 json!({"policy": "target-tracking", "minCapacity": 1, "maxCapacity": max, "scaleOutDatapoints": 1,
@@ -369,9 +383,13 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
 #[test]
 fn random_valid_scenarios_conserve_requests_and_repeat_exactly() {
     let mut r = Pcg64Mcg::seed_from_u64(20_261_123);
+    let trace = std::env::var_os("FLEETSIM_FUZZ_TRACE").is_some();
     for case in 0..cases() {
         let s = scenario(&mut r);
         let text = s.to_string();
+        if trace {
+            eprintln!("case {case}: {text}");
+        }
         let m = Model::from_json(&text, format!("fuzz-{case}.json"))
             .unwrap_or_else(|e| panic!("case {case} should be valid: {e}\n{text}"));
         let a = run_model(&m, RunOptions::default())

@@ -326,3 +326,44 @@ fn a_hung_instance_does_not_grow_its_queue_with_timed_out_entries() {
     assert!(run.engine.peak_instance_queue < 2_000, "{:?}", run.engine);
     assert!(run.counts.conserved());
 }
+
+#[test]
+fn the_scaling_block_is_read_as_strictly_as_the_rest_with_inner_paths() {
+    let hpa = |behavior: serde_json::Value| {
+        with(
+            BASE,
+            "/deployment/scaling",
+            json!({ "policy": "hpa", "maxReplicas": 5,
+                    "metrics": [ { "type": "Pods", "pods": { "metric": { "name": "connections" },
+                                   "target": { "type": "AverageValue", "averageValue": "2" } } } ],
+                    "behavior": behavior }),
+        )
+    };
+    // An array in place of the behavior object.
+    let (path, msg) = problem(&hpa(json!([{ "stabilizationWindowSeconds": 60 }])));
+    assert_eq!(path, "deployment.scaling.behavior", "{msg}");
+    // A typo deep inside names its own path and the nearest key.
+    let (path, msg) = problem(&hpa(
+        json!({ "scaleUp": { "stabilisationWindowSeconds": 60 } }),
+    ));
+    assert_eq!(
+        path, "deployment.scaling.behavior.scaleUp.stabilisationWindowSeconds",
+        "{msg}"
+    );
+    assert!(msg.contains("stabilizationWindowSeconds"), "{msg}");
+    // A threshold rule written as an array.
+    let (path, msg) = problem(&with(
+        BASE,
+        "/deployment/scaling",
+        json!({ "targetCPU": 70, "rules": [["cpu", 30, "down"]] }),
+    ));
+    assert_eq!(path, "deployment.scaling.rules[0]", "{msg}");
+    // A policy name that does not exist still lists the policies.
+    let (path, msg) = problem(&with(
+        BASE,
+        "/deployment/scaling",
+        json!({ "policy": "keda", "maxReplicaCount": 3 }),
+    ));
+    assert_eq!(path, "deployment.scaling", "{msg}");
+    assert!(msg.contains("queue") && msg.contains("hpa"), "{msg}");
+}

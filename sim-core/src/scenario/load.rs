@@ -62,7 +62,42 @@ impl Scenario {
         value: &serde_json::Value,
         file: PathBuf,
     ) -> Result<Scenario, ScenarioError> {
-        serde_path_to_error::deserialize(Strict(value)).map_err(|e| shape_error(file, e))
+        check_scaling(value, &file)?;
+        serde_path_to_error::deserialize(Strict(value)).map_err(|e| shape_error(file, "", e))
+    }
+}
+
+/// Reads `deployment.scaling` as its policy's own type, strictly and with
+/// paths inside it. The block is tagged by `policy` anywhere among its keys,
+/// which serde reads by buffering the block; this pass gives the same
+/// checks as the rest of the file (no arrays for objects, errors at
+/// `deployment.scaling.behavior.scaleUp...`) before the typed read.
+fn check_scaling(value: &serde_json::Value, file: &Path) -> Result<(), ScenarioError> {
+    use strategies::scale::{HpaConfig, QueueConfig, TargetTrackingConfig, ThresholdConfig};
+    let Some(serde_json::Value::Object(block)) = value.pointer("/deployment/scaling") else {
+        return Ok(()); // absent, or not an object: the typed read says so
+    };
+    let mut rest = block.clone();
+    let policy = rest.remove("policy");
+    let rest = serde_json::Value::Object(rest);
+    fn strictly<T: serde::de::DeserializeOwned>(
+        rest: &serde_json::Value,
+        file: &Path,
+    ) -> Result<(), ScenarioError> {
+        serde_path_to_error::deserialize::<_, T>(Strict(rest))
+            .map(drop)
+            .map_err(|e| shape_error(file.to_path_buf(), "deployment.scaling", e))
+    }
+    match policy
+        .as_ref()
+        .map_or(Some("threshold"), serde_json::Value::as_str)
+    {
+        Some("threshold") => strictly::<ThresholdConfig>(&rest, file),
+        Some("hpa") => strictly::<HpaConfig>(&rest, file),
+        Some("target-tracking") => strictly::<TargetTrackingConfig>(&rest, file),
+        Some("queue") => strictly::<QueueConfig>(&rest, file),
+        // An unknown or mistyped policy: the typed read names the choices.
+        _ => Ok(()),
     }
 }
 
@@ -88,8 +123,17 @@ pub(crate) fn parse_value(text: &str, file: &Path) -> Result<serde_json::Value, 
     })
 }
 
-fn shape_error(file: PathBuf, e: serde_path_to_error::Error<serde_json::Error>) -> ScenarioError {
-    let path = e.path().to_string();
+/// The problem a failed typed read reports, at its path below `prefix`.
+fn shape_error(
+    file: PathBuf,
+    prefix: &str,
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> ScenarioError {
+    let path = match (prefix, e.path().to_string()) {
+        (p, inner) if inner == "." => p.to_string(),
+        ("", inner) => inner,
+        (p, inner) => format!("{p}.{inner}"),
+    };
     let inner = e.inner();
     use serde_json::error::Category;
     match inner.classify() {
@@ -101,7 +145,6 @@ fn shape_error(file: PathBuf, e: serde_path_to_error::Error<serde_json::Error>) 
         },
         Category::Data => {
             let raw = strip_position(&inner.to_string());
-            let path = if path == "." { String::new() } else { path };
             let msg = explain(&path, &raw);
             ScenarioError::Invalid {
                 file,
