@@ -57,7 +57,7 @@ pub fn series_csv(r: &ScenarioResult) -> String {
 /// `scaling.csv`: every replication's scaling decisions.
 pub fn scaling_csv(r: &ScenarioResult) -> String {
     let mut o = String::from(
-        "replication,time,region,from,wanted,desired,to,reason,metric,cpu,memory,connections,\
+        "replication,time,region,from,wanted,desired,to,reason,metric,cpu_percent,memory_percent,connections,\
          requests_per_minute,response_time_ms,queue_depth\n",
     );
     for run in &r.runs {
@@ -74,8 +74,8 @@ pub fn scaling_csv(r: &ScenarioResult) -> String {
                 e.to,
                 e.reason,
                 e.metric.as_deref().unwrap_or(""),
-                opt(e.cpu),
-                opt(e.memory),
+                opt(e.cpu_percent),
+                opt(e.memory_percent),
                 opt(e.connections),
                 opt(e.requests_per_minute),
                 opt(e.response_time_ms),

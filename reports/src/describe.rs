@@ -143,7 +143,11 @@ pub fn describe_model(m: &Model) -> String {
         );
     }
     if let Some(b) = &m.circuit_breaker {
-        policies.push(format!("{:?} circuit breakers per instance", b.kind).to_lowercase());
+        let kind = match b.kind {
+            strategies::BreakerKind::Consecutive => "consecutive-failure",
+            strategies::BreakerKind::FailureRate => "failure-rate",
+        };
+        policies.push(format!("{kind} circuit breakers per instance"));
     }
     if let Some(rl) = &m.rate_limit {
         policies.push(

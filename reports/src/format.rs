@@ -55,6 +55,8 @@ pub fn count(n: u64) -> String {
 
 /// Money with two decimals.
 pub fn money(v: f64) -> String {
+    // -0.0 (a sum of nothing) prints as 0.00.
+    let v = if v == 0.0 { 0.0 } else { v };
     if v != 0.0 && v.abs() < 0.995 {
         format!("{v:.4}")
     } else {

@@ -11,9 +11,6 @@
 //!    (`"run": [42, "30m"]` would otherwise fill `run`'s fields in order),
 //!    and it reports a number, bool or array where a named value is expected
 //!    with the allowed names instead of a syntax error.
-//!
-//! Reading from a [`Value`] also lets `extends` merge files before the typed
-//! step, so every check runs on the merged result.
 
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{
