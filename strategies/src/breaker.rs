@@ -120,7 +120,7 @@ impl CircuitBreakerConfig {
             BreakerKind::Consecutive => {
                 if let Some((k, _)) = rate_keys.iter().find(|(_, set)| *set) {
                     return Err(ConfigError::new(
-                        *k,
+                        k,
                         "is read by `\"type\": \"failure-rate\"` breakers only; this one counts consecutive failures (`failureThreshold`)",
                     ));
                 }
