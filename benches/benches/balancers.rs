@@ -9,7 +9,9 @@ use rand::SeedableRng;
 use std::hint::black_box;
 use std::time::Duration;
 use strategies::balance::Topology;
-use strategies::{BackendState, Balancer, LoadBalancingConfig, Nanos, RequestInfo, StrategyKind};
+use strategies::{
+    BackendState, Balancer, LoadBalancer, LoadBalancingConfig, Nanos, RequestInfo, StrategyKind,
+};
 
 const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 
@@ -60,53 +62,87 @@ fn pick(c: &mut Criterion) {
     });
     for (name, cfg, mixed) in cases {
         for n in SIZES {
-            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
             // A loaded fleet: 0 to 7 requests each; weights all 1, or 1 to 4.
-            let mut fleet: Vec<BackendState> = (0..n)
+            let fleet: Vec<BackendState> = (0..n)
                 .map(|i| BackendState {
                     eligible: true,
                     active: (i * 7 % 8) as u32,
                     weight: if mixed { (i % 4) as u32 + 1 } else { 1 },
                 })
                 .collect();
-            let topology = four_regions(n);
-            let mut lb = cfg
-                .build_for(Some(&topology))
-                .expect("default config builds");
-            let mut info = RequestInfo::default();
-            for i in 0..n {
-                lb.refresh(i, &fleet[..]);
-            }
-            let mut t = 0u64;
-            let mut done = 0usize;
-            g.bench_with_input(BenchmarkId::new(&name, n), &n, |b, &n| {
-                b.iter(|| {
-                    t += 1_000;
-                    let now = Nanos(t);
-                    // A different client each time, for hashing balancers.
-                    let client = (t / 1_000).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                    info.key = Some(client);
-                    info.client_ip = Some(
-                        (client >> 32).to_be_bytes()[4..]
-                            .try_into()
-                            .expect("4 bytes"),
-                    );
-                    let i = lb.pick(now, &info, &fleet[..], &mut rng).expect("eligible");
-                    fleet[i].active += 1;
-                    lb.refresh(i, &fleet[..]);
-                    // Keep the load steady: a request somewhere finishes.
-                    done = (done + 7919) % n;
-                    if fleet[done].active > 0 {
-                        fleet[done].active -= 1;
-                        lb.refresh(done, &fleet[..]);
-                        lb.observe(now, done, Nanos(5_000_000), true);
-                    }
-                    black_box(i)
-                })
+            let mut d = Driver::new(&cfg, fleet);
+            g.bench_with_input(BenchmarkId::new(&name, n), &n, |b, _| {
+                b.iter(|| black_box(d.decide()))
             });
         }
     }
     g.finish();
+}
+
+/// A balancer over a fleet, driven one request at a time.
+struct Driver {
+    fleet: Vec<BackendState>,
+    lb: LoadBalancer,
+    rng: rand_pcg::Pcg64Mcg,
+    info: RequestInfo,
+    t: u64,
+    done: usize,
+}
+
+impl Driver {
+    fn new(cfg: &LoadBalancingConfig, fleet: Vec<BackendState>) -> Driver {
+        let topology = four_regions(fleet.len());
+        let mut lb = cfg
+            .build_for(Some(&topology))
+            .expect("default config builds");
+        for i in 0..fleet.len() {
+            lb.refresh(i, &fleet[..]);
+        }
+        Driver {
+            fleet,
+            lb,
+            rng: rand_pcg::Pcg64Mcg::seed_from_u64(1),
+            info: RequestInfo::default(),
+            t: 0,
+            done: 0,
+        }
+    }
+
+    /// One decision and its upkeep: a different client each time (for
+    /// hashing balancers), the pick, the picked backend's load up, and a
+    /// request somewhere finishing, so the load stays steady.
+    fn decide(&mut self) -> usize {
+        self.t += 1_000;
+        let now = Nanos(self.t);
+        let client = (self.t / 1_000).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.info.key = Some(client);
+        self.info.client_ip = Some(
+            (client >> 32).to_be_bytes()[4..]
+                .try_into()
+                .expect("4 bytes"),
+        );
+        let fleet = &mut self.fleet;
+        let i = self
+            .lb
+            .pick(now, &self.info, &fleet[..], &mut self.rng)
+            .expect("eligible");
+        fleet[i].active += 1;
+        self.lb.refresh(i, &fleet[..]);
+        self.done = (self.done + 7919) % fleet.len();
+        let done = self.done;
+        if fleet[done].active > 0 {
+            fleet[done].active -= 1;
+            self.lb.refresh(done, &fleet[..]);
+            self.lb.observe(now, done, Nanos(5_000_000), true);
+        }
+        i
+    }
+
+    /// Backend `i` joins or leaves.
+    fn set_eligible(&mut self, i: usize, eligible: bool) {
+        self.fleet[i].eligible = eligible;
+        self.lb.refresh(i, &self.fleet[..]);
+    }
 }
 
 /// Four regions of equal size, clients without a location.
@@ -133,60 +169,32 @@ fn pick_autoscaled(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(2));
     for (name, cfg) in configs() {
         for n in [1_000usize, 10_000] {
-            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
-            let mut fleet: Vec<BackendState> = (0..n)
+            let fleet: Vec<BackendState> = (0..n)
                 .map(|i| BackendState {
                     eligible: i % 2 == 0,
                     active: if i % 2 == 0 { (i * 7 % 8) as u32 } else { 0 },
                     weight: 1,
                 })
                 .collect();
-            let topology = four_regions(n);
-            let mut lb = cfg
-                .build_for(Some(&topology))
-                .expect("default config builds");
-            let mut info = RequestInfo::default();
-            for i in 0..n {
-                lb.refresh(i, &fleet[..]);
-            }
-            let (mut t, mut done, mut step) = (0u64, 0usize, 0u64);
+            let mut d = Driver::new(&cfg, fleet);
+            let mut step = 0u64;
             // The next instance to leave and the next to join walk the
             // fleet in opposite strides, so membership keeps changing.
             let (mut leave, mut join) = (0usize, 1usize);
             g.bench_with_input(BenchmarkId::new(&name, n), &n, |b, &n| {
                 b.iter(|| {
-                    t += 1_000;
                     step += 1;
-                    let now = Nanos(t);
-                    let client = (t / 1_000).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                    info.key = Some(client);
-                    info.client_ip = Some(
-                        (client >> 32).to_be_bytes()[4..]
-                            .try_into()
-                            .expect("4 bytes"),
-                    );
                     if step % 8 == 0 {
-                        while !fleet[leave].eligible {
+                        while !d.fleet[leave].eligible {
                             leave = (leave + 3) % n;
                         }
-                        fleet[leave].eligible = false;
-                        lb.refresh(leave, &fleet[..]);
-                        while fleet[join].eligible {
+                        d.set_eligible(leave, false);
+                        while d.fleet[join].eligible {
                             join = (join + n - 5) % n;
                         }
-                        fleet[join].eligible = true;
-                        lb.refresh(join, &fleet[..]);
+                        d.set_eligible(join, true);
                     }
-                    let i = lb.pick(now, &info, &fleet[..], &mut rng).expect("eligible");
-                    fleet[i].active += 1;
-                    lb.refresh(i, &fleet[..]);
-                    done = (done + 7919) % n;
-                    if fleet[done].active > 0 {
-                        fleet[done].active -= 1;
-                        lb.refresh(done, &fleet[..]);
-                        lb.observe(now, done, Nanos(5_000_000), true);
-                    }
-                    black_box(i)
+                    black_box(d.decide())
                 })
             });
         }

@@ -176,6 +176,17 @@ impl Instance {
     /// Brings the time integrals up to `now`; call before `running`,
     /// `queued`, CPU jobs or the life change.
     #[inline]
+    /// Starts a new life at `now` (booting, or absent once stopped): the
+    /// integrals are brought up to date, events of the previous life are
+    /// made stale, and any pending random failure is forgotten.
+    pub(super) fn enter(&mut self, life: Life, now: Nanos) {
+        self.settle(now);
+        self.life = life;
+        self.epoch = self.epoch.wrapping_add(1);
+        self.random_failure = None;
+        self.update();
+    }
+
     pub(super) fn settle(&mut self, now: Nanos) {
         let dt = u128::from((now - self.last_change).0);
         if dt > 0 {

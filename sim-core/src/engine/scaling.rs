@@ -415,11 +415,7 @@ impl Engine<'_> {
             None => ty.startup.sample(&mut self.failures_rng),
         };
         let inst = &mut self.instances[i];
-        inst.settle(now);
-        inst.life = Life::Booting;
-        inst.epoch = inst.epoch.wrapping_add(1);
-        inst.random_failure = None;
-        inst.update();
+        inst.enter(Life::Booting, now);
         let epoch = inst.epoch;
         self.touched(i);
         self.events.push(
@@ -511,11 +507,7 @@ impl Engine<'_> {
         }
         // Absent first, so requests failing here are not retried onto it.
         let inst = &mut self.instances[i];
-        inst.settle(now);
-        inst.life = Life::Absent;
-        inst.epoch = inst.epoch.wrapping_add(1);
-        inst.random_failure = None;
-        inst.update();
+        inst.enter(Life::Absent, now);
         let started = inst.started_at;
         if inst.active() > 0 {
             self.drop_requests_on(i);
