@@ -40,6 +40,152 @@ pub(crate) enum Command {
     /// Check scenario files and print what each one resolves to.
     #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
+    /// Run a scenario over a grid of parameter values and seeds, in
+    /// parallel, into a results directory.
+    #[command(after_help = SWEEP_EXAMPLES)]
+    Sweep(SweepArgs),
+    /// Compare strategies (or whole deployments) on the same seeds and
+    /// print the decision matrix.
+    #[command(after_help = COMPARE_EXAMPLES)]
+    Compare(CompareArgs),
+    /// Draw a sweep's charts and write its self-contained HTML report.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
+    /// Join the shares of a sharded sweep into one result.
+    #[command(after_help = MERGE_EXAMPLES)]
+    Merge(MergeArgs),
+}
+
+const SWEEP_EXAMPLES: &str = "\
+Examples:
+  fleetsim sweep scenarios/sweeps/strategies-by-load.json
+  fleetsim sweep scenarios/quickstart.json --axis deployment.loadBalancing.strategy=round-robin,least-connections --seeds 5
+  fleetsim sweep scenarios/quickstart.json --axis deployment.regions.us-east-1.instances=2..12 --out sizes/
+  fleetsim sweep s.json --axis workload.arrivals.ratePerSecond=10..50/5 --axis run.duration=10m,30m
+  fleetsim sweep sweep.json --out big/ --resume       finish an interrupted sweep
+  fleetsim sweep sweep.json --shard 3/8 --out part3/  one share; join them with `fleetsim merge`
+
+An axis is PATH=VALUES: a list (a,b,c; JSON values allowed), an integer
+range (2..12, both ends included) or a stepped range (10..50/5). Keys with
+dots are quoted: llm.models[\"gpt-4.1\"].latency.mean=1s,2s.";
+
+const COMPARE_EXAMPLES: &str = "\
+Examples:
+  fleetsim compare scenarios/quickstart.json --strategies round-robin,least-connections,power-of-two
+  fleetsim compare --variants base.json bigger.json cheaper.json --seeds 10
+  fleetsim compare s.json --strategies round-robin,peak-ewma --weights p99=3,cost=2 --format markdown
+
+Criteria (and --weights keys): p50, p99, errors, throughput, cost (per
+hour), cost1k (per 1,000 requests), fairness, slo (share of seeds meeting
+the SLO). Every criterion weighs 1 unless --weights says otherwise; 0
+leaves one out.";
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  fleetsim report strategies-by-load/        writes strategies-by-load/report.html and charts/";
+
+const MERGE_EXAMPLES: &str = "\
+Examples:
+  fleetsim merge part1/ part2/ part3/ --out whole/";
+
+#[derive(Debug, Args)]
+pub(crate) struct SweepArgs {
+    /// A sweep file (JSON), or with --axis a scenario file.
+    pub(crate) sweep: PathBuf,
+    /// PATH=VALUES: an axis over the scenario (repeat for more axes).
+    #[arg(long, value_name = "PATH=VALUES")]
+    pub(crate) axis: Vec<String>,
+    /// Axes that advance together instead of crossing: PATH,PATH (repeat
+    /// for more groups).
+    #[arg(long, value_name = "PATH,PATH")]
+    pub(crate) zip: Vec<String>,
+    #[command(flatten)]
+    pub(crate) exec: ExecArgs,
+}
+
+/// How runs execute and where they go: shared by sweep and compare.
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    /// Seeds per point (default: the scenario's run.replications).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub(crate) seeds: Option<u32>,
+    /// Master seed, replacing the scenario's run.seed.
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+    /// Runs at once (default: every core). Results do not depend on it.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub(crate) jobs: Option<u64>,
+    /// Output directory (default: a new directory named after the sweep).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Finish an interrupted sweep in --out without redoing its runs.
+    #[arg(long)]
+    pub(crate) resume: bool,
+    /// Run only share K of N of the runs (join shares with `fleetsim merge`).
+    #[arg(long, value_name = "K/N", conflicts_with = "shard_from_env")]
+    pub(crate) shard: Option<String>,
+    /// Take the share from a Slurm job array (SLURM_ARRAY_TASK_ID,
+    /// SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX, FLEETSIM_SHARDS).
+    #[arg(long)]
+    pub(crate) shard_from_env: bool,
+    /// No progress bar or progress lines.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// The scenario whose options are compared (with --strategies).
+    pub(crate) scenario: Option<PathBuf>,
+    /// Balancing strategies to compare, comma-separated.
+    #[arg(
+        long,
+        value_name = "A,B,...",
+        value_delimiter = ',',
+        conflicts_with = "variants"
+    )]
+    pub(crate) strategies: Vec<String>,
+    /// Whole alternative scenario files to compare.
+    #[arg(long, value_name = "FILE", num_args = 2..)]
+    pub(crate) variants: Vec<PathBuf>,
+    /// Criterion weights, e.g. p99=3,cost=2 (others weigh 1).
+    #[arg(long, value_name = "K=W,...")]
+    pub(crate) weights: Option<String>,
+    /// How to print the matrix: table, markdown, csv or json.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub(crate) format: MatrixFormat,
+    #[command(flatten)]
+    pub(crate) exec: ExecArgs,
+}
+
+/// Forms of the decision matrix on standard output.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum MatrixFormat {
+    /// Aligned columns for a terminal.
+    Table,
+    /// A Markdown table and verdict, for a pull request or a design doc.
+    Markdown,
+    /// CSV, one row per option.
+    Csv,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// A finished sweep's directory (from sweep, compare or merge).
+    pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// The shares' directories.
+    #[arg(required = true, num_args = 1.., value_name = "SHARE_DIR")]
+    pub(crate) shares: Vec<PathBuf>,
+    /// Where the whole sweep goes (a new directory).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
 }
 
 #[derive(Debug, Args)]

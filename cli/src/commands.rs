@@ -5,6 +5,7 @@ use crate::args::{Cli, Command, RunArgs, ValidateArgs};
 use crate::failure::Failure;
 use crate::output::{OutDir, Stdout};
 use crate::progress;
+use crate::sweep;
 use sim_core::{run_model_with, Model, RunOptions, ScenarioError};
 use std::path::Path;
 use std::process::ExitCode;
@@ -17,6 +18,10 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(a) => run(a),
         Command::Validate(a) => validate(a),
+        Command::Sweep(a) => sweep::sweep(a),
+        Command::Merge(a) => sweep::merge(a),
+        Command::Compare(a) => crate::compare::compare(a),
+        Command::Report(a) => crate::report::report(a),
     }
 }
 

@@ -6,7 +6,7 @@
 //! | 1 | a check failed: an SLO miss under `--fail-on-slo` |
 //! | 2 | bad input or usage: a scenario error, a bad flag, an unusable `--out` |
 //! | 3 | fleetsim could not finish: results could not be written (a full disk), or an internal error such as a broken conservation check |
-//! | 130 | interrupted (Ctrl-C) |
+//! | 130 | interrupted (Ctrl-C); a sweep keeps its finished runs for `--resume` |
 
 use sim_core::{ScenarioError, SimError};
 use std::fmt;
@@ -20,6 +20,9 @@ pub(crate) enum Failure {
     Io(anyhow::Error),
     /// Stopped by Ctrl-C: exit 130.
     Interrupted,
+    /// Stopped by Ctrl-C with work kept on disk (a sweep's finished
+    /// runs), saying where: exit 130.
+    Kept(String),
 }
 
 impl Failure {
@@ -27,7 +30,7 @@ impl Failure {
         match self {
             Failure::Input(_) => ExitCode::from(2),
             Failure::Io(_) => ExitCode::from(3),
-            Failure::Interrupted => ExitCode::from(130),
+            Failure::Interrupted | Failure::Kept(_) => ExitCode::from(130),
         }
     }
 }
@@ -37,6 +40,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Input(e) | Failure::Io(e) => write!(f, "{e:#}"),
             Failure::Interrupted => f.write_str("interrupted; no result was written"),
+            Failure::Kept(what) => f.write_str(what),
         }
     }
 }

@@ -7,9 +7,12 @@
 
 mod args;
 mod commands;
+mod compare;
 mod failure;
 mod output;
 mod progress;
+mod report;
+mod sweep;
 
 use clap::Parser;
 use std::process::ExitCode;

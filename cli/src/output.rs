@@ -66,25 +66,13 @@ impl OutDir {
         })
     }
 
-    /// Writes `bytes` to `name` by writing a temporary file in the same
-    /// directory and renaming it over the target: the file is either the
-    /// old one or the whole new one, never a part, and a failed write
-    /// leaves no temporary file behind.
+    /// Writes `bytes` to `name` atomically ([`reports::write_atomic`]).
     pub(crate) fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, Failure> {
-        let target = self.dir.join(name);
-        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let result = (|| -> io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &target)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Failure::Io(
-                anyhow!(e).context(format!("cannot write {}", target.display())),
-            ));
-        }
-        Ok(target)
+        reports::write_atomic(&self.dir, name, bytes).map_err(|e| Failure::Io(e.into()))
+    }
+
+    /// The directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.dir
     }
 }

@@ -105,3 +105,92 @@ pub(crate) fn watch<T>(
     bar.finish_and_clear();
     result
 }
+
+/// Wall-clock now: the CLI is where fleetsim reads the clock (for
+/// progress and a sweep's wall time), never the simulation.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// Progress of a count of runs: a bar with rate and ETA when stderr is a
+/// terminal, a plain line every few seconds when it is not (a CI log),
+/// nothing when quiet.
+pub(crate) struct Counter {
+    what: &'static str,
+    total: u64,
+    done: u64,
+    start_done: u64,
+    bar: Option<ProgressBar>,
+    plain: bool,
+    started: std::time::Instant,
+    last_line: std::time::Instant,
+}
+
+/// Seconds between plain progress lines.
+const LINE_EVERY_SECS: u64 = 10;
+
+impl Counter {
+    /// Counts towards `total`, `done` of which are already done.
+    pub(crate) fn new(what: &'static str, total: u64, done: u64, quiet: bool) -> Counter {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (!quiet && terminal).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{msg} [{bar:32}] {pos}/{len} runs  {per_sec}  about {eta} left",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_message(what);
+            bar.set_position(done);
+            bar.reset_eta();
+            bar
+        });
+        let now = now();
+        Counter {
+            what,
+            total,
+            done,
+            start_done: done,
+            bar,
+            plain: !quiet && !terminal,
+            started: now,
+            last_line: now,
+        }
+    }
+
+    /// One more run done.
+    pub(crate) fn inc(&mut self) {
+        self.done += 1;
+        if let Some(b) = &self.bar {
+            b.set_position(self.done);
+        } else if self.plain && self.last_line.elapsed() >= Duration::from_secs(LINE_EVERY_SECS) {
+            self.last_line = now();
+            eprintln!("{}", self.line());
+        }
+    }
+
+    fn line(&self) -> String {
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = (self.done - self.start_done) as f64 / secs.max(1e-9);
+        let left = (self.total - self.done.min(self.total)) as f64 / rate.max(1e-9);
+        format!(
+            "{}: {}/{} runs ({:.0}%), {:.1} runs/s, about {} left",
+            self.what,
+            self.done,
+            self.total,
+            100.0 * self.done as f64 / self.total.max(1) as f64,
+            rate,
+            words(left)
+        )
+    }
+
+    /// Clears the bar.
+    pub(crate) fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}

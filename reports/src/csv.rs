@@ -9,7 +9,7 @@ fn opt(v: Option<f64>) -> String {
 }
 
 /// Quotes a field when it holds a comma, a quote or a line break.
-fn field(s: &str) -> String {
+pub(crate) fn field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

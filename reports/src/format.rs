@@ -23,6 +23,29 @@ pub fn secs(v: f64) -> String {
     }
 }
 
+/// A number to three significant digits, without exponent for everyday
+/// magnitudes: `0.0123`, `4.56`, `789`, `12,300`.
+pub fn short(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 1000.0 {
+        let r = v.round();
+        let s = count(r.abs() as u64);
+        if r < 0.0 {
+            format!("-{s}")
+        } else {
+            s
+        }
+    } else {
+        let digits = (2 - a.log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{v:.digits$}")
+    }
+}
+
 /// An optional duration; `-` when missing.
 pub(crate) fn opt_secs(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), secs)
@@ -85,5 +108,9 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(percent(0.1234), "12.3%");
         assert_eq!(percent(0.00042), "0.042%");
+        assert_eq!(short(0.012345), "0.0123");
+        assert_eq!(short(4.567), "4.57");
+        assert_eq!(short(789.2), "789");
+        assert_eq!(short(-12345.6), "-12,346");
     }
 }

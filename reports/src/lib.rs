@@ -29,11 +29,18 @@
 //! ```
 
 mod csv;
+pub mod decide;
 mod describe;
+mod files;
 mod format;
+mod points;
+pub mod report;
 mod summary;
+pub mod sweep;
 
 pub use csv::{scaling_csv, series_csv};
 pub use describe::describe_model;
-pub use format::{count, money, percent, secs};
+pub use files::write_atomic;
+pub use format::{count, money, percent, secs, short};
+pub use points::{points_table, short_names};
 pub use summary::summary_table;

@@ -41,6 +41,20 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ScenarioError> {
     })
 }
 
+/// Reads a scenario file as JSON, as strictly as [`Scenario::from_file`]
+/// does (size cap, UTF-8, no duplicate keys), without reading it as a
+/// scenario: for tools that edit a scenario before running it, such as
+/// sweeps.
+pub fn scenario_json(path: &Path) -> Result<serde_json::Value, ScenarioError> {
+    parse_value(&read_text(path)?, path)
+}
+
+/// Parses scenario JSON text as strictly as [`Scenario::from_json`] does;
+/// `file` names the source in errors.
+pub fn scenario_json_from_str(text: &str, file: &Path) -> Result<serde_json::Value, ScenarioError> {
+    parse_value(text, file)
+}
+
 impl Scenario {
     /// Reads and parses the scenario at `path`. The result has the right
     /// shape; [`Scenario::compile`] checks the rules across fields.
@@ -56,12 +70,9 @@ impl Scenario {
         Scenario::from_value(&value, file)
     }
 
-    /// Reads a scenario from a parsed JSON value; `file` names the source in
-    /// errors.
-    pub(crate) fn from_value(
-        value: &serde_json::Value,
-        file: PathBuf,
-    ) -> Result<Scenario, ScenarioError> {
+    /// Reads a scenario from a parsed JSON value (as [`scenario_json`]
+    /// gives, perhaps edited); `file` names the source in errors.
+    pub fn from_value(value: &serde_json::Value, file: PathBuf) -> Result<Scenario, ScenarioError> {
         check_scaling(value, &file)?;
         serde_path_to_error::deserialize(Strict(value)).map_err(|e| shape_error(file, "", e))
     }

@@ -16,7 +16,7 @@ pub use compile::{
     CompiledFailure, InstanceSpec, InstanceTypeSpec, LlmModelSpec, Model, Objective, Percentile,
     RandomFailureModel, RegionSpec, ScalingModel, StepRate, UserModel,
 };
-pub use load::nearest;
+pub use load::{nearest, scenario_json, scenario_json_from_str};
 pub use size::{SizeStr, SIZE_UNITS};
 pub use work::{WorkEstimate, MAX_ATTEMPTS, MAX_DURATION, MAX_RATE_PER_SECOND, MIN_INTERVAL};
 

@@ -490,6 +490,17 @@ impl Model {
         Scenario::from_json(text, file)?.compile(file)
     }
 
+    /// Checks a scenario given as parsed JSON (see
+    /// [`scenario_json`](crate::scenario_json)); `file` names the source
+    /// in errors.
+    pub fn from_value(
+        value: &serde_json::Value,
+        file: impl AsRef<Path>,
+    ) -> Result<Model, ScenarioError> {
+        let file = file.as_ref();
+        Scenario::from_value(value, file.to_path_buf())?.compile(file)
+    }
+
     /// The model requests call.
     pub fn llm(&self) -> &LlmModelSpec {
         &self.models[self.model_index]

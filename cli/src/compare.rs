@@ -1,0 +1,92 @@
+//! `fleetsim compare`: a sweep over strategies or whole deployments on
+//! the same seeds, and the decision matrix it supports.
+
+use crate::args::{CompareArgs, MatrixFormat};
+use crate::failure::Failure;
+use crate::output::Stdout;
+use crate::sweep::run_sweep;
+use anyhow::anyhow;
+use reports::decide::matrix::{parse_weights, Matrix};
+use reports::sweep::axis::Axis;
+use reports::sweep::spec::SweepSpec;
+use std::process::ExitCode;
+
+fn input(e: impl std::fmt::Display) -> Failure {
+    Failure::Input(anyhow!("{e}"))
+}
+
+/// The sweep `compare` runs: one axis over the options.
+fn spec_of(a: &CompareArgs) -> Result<SweepSpec, Failure> {
+    if !a.variants.is_empty() {
+        if a.scenario.is_some() {
+            return Err(input(
+                "give either SCENARIO with --strategies, or --variants FILE FILE...; not both",
+            ));
+        }
+        let mut named = Vec::new();
+        for f in &a.variants {
+            // Checked on its own first, so errors name the variant's file.
+            sim_core::Model::from_file(f)?;
+            let name = f.file_stem().map_or_else(
+                || f.display().to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            );
+            named.push((name, sim_core::scenario_json(f)?));
+        }
+        let axis = Axis::variants(named).map_err(|e| input(format!("--variants: {e}")))?;
+        let mut spec =
+            SweepSpec::from_args(&a.variants[0], vec![axis], &[], a.exec.seeds, a.exec.seed)
+                .map_err(input)?;
+        spec.name = "compare-variants".into();
+        return Ok(spec);
+    }
+    let Some(scenario) = &a.scenario else {
+        return Err(input(
+            "nothing to compare: give SCENARIO --strategies A,B,... or --variants FILE FILE...",
+        ));
+    };
+    if a.strategies.len() < 2 {
+        return Err(input(
+            "--strategies: name two or more strategies to compare, e.g. --strategies round-robin,least-connections",
+        ));
+    }
+    let axis = Axis::parse_arg(&format!(
+        "deployment.loadBalancing.strategy={}",
+        a.strategies.join(",")
+    ))
+    .map_err(input)?;
+    let mut spec = SweepSpec::from_args(scenario, vec![axis], &[], a.exec.seeds, a.exec.seed)
+        .map_err(input)?;
+    spec.name = spec.name.replace("-sweep", "-compare");
+    Ok(spec)
+}
+
+/// `fleetsim compare`.
+pub(crate) fn compare(a: CompareArgs) -> Result<ExitCode, Failure> {
+    let weights = parse_weights(a.weights.as_deref()).map_err(input)?;
+    let spec = spec_of(&a)?;
+    let f = run_sweep(&a.exec, spec)?;
+    let matrix = Matrix::build(&f.manifest, &f.records, &weights);
+    let json = serde_json::to_string_pretty(&matrix).map_err(|e| Failure::Io(e.into()))?;
+    let write = |name: &str, text: &str| {
+        reports::write_atomic(&f.dir, name, text.as_bytes()).map_err(|e| Failure::Io(e.into()))
+    };
+    write("matrix.md", &matrix.to_markdown())?;
+    write("matrix.csv", &matrix.to_csv())?;
+    write("matrix.json", &format!("{json}\n"))?;
+    let mut out = Stdout::default();
+    match a.format {
+        MatrixFormat::Table => {
+            out.emit(&matrix.to_table())?;
+            out.emit(&format!(
+                "\nwrote {}: matrix.md, matrix.csv, matrix.json, results.csv, results.parquet, points.csv; `fleetsim report {}` draws the charts\n",
+                f.dir.display(),
+                f.dir.display()
+            ))?;
+        }
+        MatrixFormat::Markdown => out.emit(&matrix.to_markdown())?,
+        MatrixFormat::Csv => out.emit(&matrix.to_csv())?,
+        MatrixFormat::Json => out.emit(&format!("{json}\n"))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
