@@ -74,6 +74,7 @@ Examples:
   fleetsim compare scenarios/quickstart.json --strategies round-robin,least-connections,power-of-two
   fleetsim compare --variants base.json bigger.json cheaper.json --seeds 10
   fleetsim compare s.json --strategies round-robin,peak-ewma --weights p99=3,cost=2 --format markdown
+  fleetsim compare --strategies round-robin,least-connections --scenarios normal.json spike.json outage.json
 
 Criteria (and --weights keys): p50, p99, errors, throughput, cost (per
 hour), cost1k (per 1,000 requests), fairness, slo (share of seeds meeting
@@ -104,7 +105,7 @@ pub(crate) struct SweepArgs {
 }
 
 /// How runs execute and where they go: shared by sweep and compare.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct ExecArgs {
     /// Seeds per point (default: the scenario's run.replications).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -149,6 +150,10 @@ pub(crate) struct CompareArgs {
     /// Whole alternative scenario files to compare.
     #[arg(long, value_name = "FILE", num_args = 2..)]
     pub(crate) variants: Vec<PathBuf>,
+    /// Compare the --strategies under each of these scenarios and rank
+    /// them robustly (worst case, maximum regret), instead of under SCENARIO.
+    #[arg(long, value_name = "FILE", num_args = 2.., conflicts_with_all = ["variants", "scenario"])]
+    pub(crate) scenarios: Vec<PathBuf>,
     /// Criterion weights, e.g. p99=3,cost=2 (others weigh 1).
     #[arg(long, value_name = "K=W,...")]
     pub(crate) weights: Option<String>,

@@ -7,6 +7,7 @@ use crate::output::Stdout;
 use crate::sweep::run_sweep;
 use anyhow::anyhow;
 use reports::decide::matrix::{parse_weights, Matrix};
+use reports::decide::robust::Robust;
 use reports::sweep::axis::Axis;
 use reports::sweep::spec::SweepSpec;
 use std::process::ExitCode;
@@ -61,19 +62,101 @@ fn spec_of(a: &CompareArgs) -> Result<SweepSpec, Failure> {
     Ok(spec)
 }
 
-/// `fleetsim compare`.
-pub(crate) fn compare(a: CompareArgs) -> Result<ExitCode, Failure> {
-    let weights = parse_weights(a.weights.as_deref()).map_err(input)?;
-    let spec = spec_of(&a)?;
-    let f = run_sweep(&a.exec, spec)?;
-    let matrix = Matrix::build(&f.manifest, &f.records, &weights);
-    let json = serde_json::to_string_pretty(&matrix).map_err(|e| Failure::Io(e.into()))?;
+/// `fleetsim compare --scenarios`: the strategies compared under each
+/// scenario (each into its own subdirectory), then ranked across them.
+fn compare_robust(a: &CompareArgs, weights: &[f64]) -> Result<ExitCode, Failure> {
+    if a.strategies.len() < 2 {
+        return Err(input(
+            "--scenarios compares --strategies under each scenario: name two or more, e.g. --strategies round-robin,least-connections",
+        ));
+    }
+    if a.exec.shard.is_some() || a.exec.shard_from_env {
+        return Err(input(
+            "--scenarios runs whole comparisons; shard single sweeps instead",
+        ));
+    }
+    let root = a
+        .exec
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("compare-robust"));
+    let mut names = Vec::new();
+    let mut matrices = Vec::new();
+    for scenario in &a.scenarios {
+        let stem = scenario.file_stem().map_or_else(
+            || scenario.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        if names.contains(&stem) {
+            return Err(input(format!(
+                "--scenarios: two scenarios are named `{stem}`; give files with different names"
+            )));
+        }
+        let one = CompareArgs {
+            scenario: Some(scenario.clone()),
+            strategies: a.strategies.clone(),
+            variants: Vec::new(),
+            scenarios: Vec::new(),
+            weights: a.weights.clone(),
+            format: a.format,
+            exec: crate::args::ExecArgs {
+                out: Some(root.join(&stem)),
+                ..a.exec.clone()
+            },
+        };
+        let spec = spec_of(&one)?;
+        let f = run_sweep(&one.exec, spec)?;
+        let matrix = Matrix::build(&f.manifest, &f.records, weights);
+        write_matrix(&f.dir, &matrix)?;
+        names.push(stem);
+        matrices.push(matrix);
+    }
+    let robust = Robust::build(names, &matrices).map_err(|e| Failure::Io(anyhow!(e)))?;
+    let json = serde_json::to_string_pretty(&robust).map_err(|e| Failure::Io(e.into()))?;
     let write = |name: &str, text: &str| {
-        reports::write_atomic(&f.dir, name, text.as_bytes()).map_err(|e| Failure::Io(e.into()))
+        reports::write_atomic(&root, name, text.as_bytes()).map_err(|e| Failure::Io(e.into()))
+    };
+    write("robust.md", &robust.to_markdown())?;
+    write("robust.json", &format!("{json}\n"))?;
+    let mut out = Stdout::default();
+    match a.format {
+        MatrixFormat::Markdown => out.emit(&robust.to_markdown())?,
+        MatrixFormat::Json => out.emit(&format!("{json}\n"))?,
+        MatrixFormat::Table | MatrixFormat::Csv => {
+            for (name, m) in robust.scenarios.iter().zip(&matrices) {
+                out.emit(&format!("\n== {name}\n{}\n", m.verdict()))?;
+            }
+            out.emit(&format!("\n{}", robust.to_table()))?;
+            out.emit(&format!(
+                "\nwrote {}: robust.md, robust.json, and each scenario's comparison in its own directory\n",
+                root.display()
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_matrix(dir: &std::path::Path, matrix: &Matrix) -> Result<String, Failure> {
+    let json = serde_json::to_string_pretty(matrix).map_err(|e| Failure::Io(e.into()))?;
+    let write = |name: &str, text: &str| {
+        reports::write_atomic(dir, name, text.as_bytes()).map_err(|e| Failure::Io(e.into()))
     };
     write("matrix.md", &matrix.to_markdown())?;
     write("matrix.csv", &matrix.to_csv())?;
     write("matrix.json", &format!("{json}\n"))?;
+    Ok(json)
+}
+
+/// `fleetsim compare`.
+pub(crate) fn compare(a: CompareArgs) -> Result<ExitCode, Failure> {
+    let weights = parse_weights(a.weights.as_deref()).map_err(input)?;
+    if !a.scenarios.is_empty() {
+        return compare_robust(&a, &weights);
+    }
+    let spec = spec_of(&a)?;
+    let f = run_sweep(&a.exec, spec)?;
+    let matrix = Matrix::build(&f.manifest, &f.records, &weights);
+    let json = write_matrix(&f.dir, &matrix)?;
     let mut out = Stdout::default();
     match a.format {
         MatrixFormat::Table => {

@@ -757,3 +757,47 @@ fn the_report_renders_in_headless_chromium_with_every_chart() {
         png.len()
     );
 }
+
+#[test]
+fn compare_across_scenarios_ranks_by_regret() {
+    let d = scratch("robust");
+    std::fs::write(d.join("normal.json"), BASE).unwrap();
+    std::fs::write(
+        d.join("busy.json"),
+        BASE.replace("\"ratePerSecond\": 6", "\"ratePerSecond\": 9"),
+    )
+    .unwrap();
+    let out = d.join("out");
+    let o = fleetsim(&[
+        "compare",
+        "--strategies",
+        "first,round-robin",
+        "--scenarios",
+        &s(&d.join("normal.json")),
+        &s(&d.join("busy.json")),
+        "--seeds",
+        "2",
+        "--out",
+        &s(&out),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(
+        stdout.contains("== normal") && stdout.contains("== busy"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Robust choice: round-robin"), "{stdout}");
+    for f in [
+        "robust.md",
+        "robust.json",
+        "normal/matrix.json",
+        "busy/results.csv",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("robust.json")).unwrap()).unwrap();
+    assert_eq!(r["scenarios"], serde_json::json!(["normal", "busy"]));
+    assert_eq!(r["maxRegret"][1], 0.0, "round-robin is best in both");
+}

@@ -15,6 +15,10 @@ fn all_scenarios(dir: &Path, out: &mut Vec<PathBuf>) {
         .collect();
     entries.sort();
     for p in entries {
+        // Sweep files name a scenario and axes; `reports` tests them.
+        if p.is_dir() && p.file_name().is_some_and(|n| n == "sweeps") {
+            continue;
+        }
         if p.is_dir() {
             all_scenarios(&p, out);
         } else if p.extension().is_some_and(|e| e == "json") {

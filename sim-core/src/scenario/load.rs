@@ -42,11 +42,11 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ScenarioError> {
 }
 
 /// Reads a scenario file as JSON, as strictly as [`Scenario::from_file`]
-/// does (size cap, UTF-8, no duplicate keys), without reading it as a
-/// scenario: for tools that edit a scenario before running it, such as
-/// sweeps.
+/// does (size cap, UTF-8, no duplicate keys) and with its `extends` chain
+/// merged, without reading it as a scenario: for tools that edit a
+/// scenario before running it, such as sweeps.
 pub fn scenario_json(path: &Path) -> Result<serde_json::Value, ScenarioError> {
-    parse_value(&read_text(path)?, path)
+    super::extends::resolve(path).map(|(v, _)| v)
 }
 
 /// Parses scenario JSON text as strictly as [`Scenario::from_json`] does;
@@ -58,9 +58,11 @@ pub fn scenario_json_from_str(text: &str, file: &Path) -> Result<serde_json::Val
 impl Scenario {
     /// Reads and parses the scenario at `path`. The result has the right
     /// shape; [`Scenario::compile`] checks the rules across fields.
+    /// A file that `extends` another is read merged onto it.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
         let path = path.as_ref();
-        Scenario::from_json(&read_text(path)?, path)
+        let (value, provenance) = super::extends::resolve(path)?;
+        Scenario::from_value(&value, path.to_path_buf()).map_err(|e| provenance.annotate(e))
     }
 
     /// Parses scenario JSON; `file` only names the source in errors.
@@ -73,6 +75,15 @@ impl Scenario {
     /// Reads a scenario from a parsed JSON value (as [`scenario_json`]
     /// gives, perhaps edited); `file` names the source in errors.
     pub fn from_value(value: &serde_json::Value, file: PathBuf) -> Result<Scenario, ScenarioError> {
+        if value.get("extends").is_some() {
+            return Err(ScenarioError::Invalid {
+                file,
+                problems: vec![Problem::new(
+                    "extends",
+                    "`extends` names a file relative to this one, so it works in scenario files (fleetsim run FILE), not in scenario text given some other way",
+                )],
+            });
+        }
         check_scaling(value, &file)?;
         serde_path_to_error::deserialize(Strict(value)).map_err(|e| shape_error(file, "", e))
     }

@@ -7,6 +7,7 @@
 //! rule on the way, so a model that exists cannot fail at run time.
 
 mod compile;
+mod extends;
 mod json;
 mod load;
 mod size;
@@ -16,6 +17,7 @@ pub use compile::{
     CompiledFailure, InstanceSpec, InstanceTypeSpec, LlmModelSpec, Model, Objective, Percentile,
     RandomFailureModel, RegionSpec, ScalingModel, StepRate, UserModel,
 };
+pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{nearest, scenario_json, scenario_json_from_str};
 pub use size::{SizeStr, SIZE_UNITS};
 pub use work::{WorkEstimate, MAX_ATTEMPTS, MAX_DURATION, MAX_RATE_PER_SECOND, MIN_INTERVAL};

@@ -479,9 +479,14 @@ impl Scenario {
 
 impl Model {
     /// Loads, parses and checks a scenario file.
+    /// A file that `extends` another is read merged onto it, and an error
+    /// in a value a base file set names that file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Model, ScenarioError> {
         let path = path.as_ref();
-        Scenario::from_file(path)?.compile(path)
+        let (value, provenance) = super::extends::resolve(path)?;
+        Scenario::from_value(&value, path.to_path_buf())
+            .and_then(|s| s.compile(path))
+            .map_err(|e| provenance.annotate(e))
     }
 
     /// Parses and checks scenario JSON; `file` names the source in errors.

@@ -1,0 +1,192 @@
+//! Robust ranking: the same options compared under several scenarios
+//! (today's traffic, a spike, a regional outage...). An option's score in
+//! each scenario comes from that scenario's decision matrix; across them,
+//! its **worst case** is its lowest score, and its **regret** in a
+//! scenario is how far it falls short of that scenario's best option. The
+//! recommendation minimises the maximum regret (the option you would
+//! least regret whichever scenario comes true), ties broken by the worst
+//! case.
+
+use super::matrix::Matrix;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// The options' standing across scenarios.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Robust {
+    /// Scenario names, in the order given.
+    pub scenarios: Vec<String>,
+    /// Option names.
+    pub options: Vec<String>,
+    /// `scores[option][scenario]`.
+    pub scores: Vec<Vec<f64>>,
+    /// Lowest score per option.
+    pub worst: Vec<f64>,
+    /// Largest regret per option.
+    pub max_regret: Vec<f64>,
+    /// Option indices, least maximum regret first.
+    pub ranking: Vec<usize>,
+}
+
+impl Robust {
+    /// Combines one matrix per scenario; every matrix must rank the same
+    /// options.
+    pub fn build(scenarios: Vec<String>, matrices: &[Matrix]) -> Result<Robust, String> {
+        let first = matrices.first().ok_or("no scenarios")?;
+        let options: Vec<String> = first.options.iter().map(|o| o.name.clone()).collect();
+        let mut scores = vec![Vec::with_capacity(matrices.len()); options.len()];
+        for (m, name) in matrices.iter().zip(&scenarios) {
+            for (i, o) in options.iter().enumerate() {
+                let row = m
+                    .options
+                    .iter()
+                    .find(|r| &r.name == o)
+                    .ok_or_else(|| format!("scenario {name} has no option {o}"))?;
+                scores[i].push(row.score);
+            }
+        }
+        let (worst, max_regret, ranking) = rank(&scores);
+        Ok(Robust {
+            scenarios,
+            options,
+            scores,
+            worst,
+            max_regret,
+            ranking,
+        })
+    }
+
+    /// The verdict in words.
+    pub fn verdict(&self) -> String {
+        let b = self.ranking[0];
+        format!(
+            "Robust choice: {} (largest regret {:.2}, worst-case score {:.2} across {} scenarios)",
+            self.options[b],
+            self.max_regret[b],
+            self.worst[b],
+            self.scenarios.len()
+        )
+    }
+
+    /// Aligned columns for a terminal.
+    pub fn to_table(&self) -> String {
+        let mut rows = vec![{
+            let mut h = vec!["option".to_string()];
+            h.extend(self.scenarios.iter().cloned());
+            h.extend(["worst case".to_string(), "max regret".to_string()]);
+            h
+        }];
+        for &i in &self.ranking {
+            let mut r = vec![self.options[i].clone()];
+            r.extend(self.scores[i].iter().map(|x| format!("{x:.2}")));
+            r.push(format!("{:.2}", self.worst[i]));
+            r.push(format!("{:.2}", self.max_regret[i]));
+            rows.push(r);
+        }
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut o = String::from(
+            "Robust ranking: each option's score in each scenario, least maximum regret first\n",
+        );
+        for r in &rows {
+            let cells: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(j, (c, w))| {
+                    if j == 0 {
+                        format!("{c:<w$}")
+                    } else {
+                        format!("{c:>w$}")
+                    }
+                })
+                .collect();
+            let _ = writeln!(o, "  {}", cells.join("  "));
+        }
+        let _ = writeln!(o, "\n{}", self.verdict());
+        o
+    }
+
+    /// A Markdown table and the verdict.
+    pub fn to_markdown(&self) -> String {
+        let mut o = String::from("| option |");
+        for s in &self.scenarios {
+            let _ = write!(o, " {s} |");
+        }
+        o.push_str(" worst case | max regret |\n|---|");
+        for _ in &self.scenarios {
+            o.push_str("---:|");
+        }
+        o.push_str("---:|---:|\n");
+        for &i in &self.ranking {
+            let _ = write!(o, "| {} |", self.options[i]);
+            for x in &self.scores[i] {
+                let _ = write!(o, " {x:.2} |");
+            }
+            let _ = writeln!(o, " {:.2} | {:.2} |", self.worst[i], self.max_regret[i]);
+        }
+        let _ = writeln!(o, "\n**{}**", self.verdict());
+        o
+    }
+}
+
+/// Per option (`scores[option][scenario]`): its worst score, its largest
+/// regret, and the ranking (least maximum regret first, then the better
+/// worst case, then the order given).
+fn rank(scores: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
+    let n = scores.first().map_or(0, Vec::len);
+    let best: Vec<f64> = (0..n)
+        .map(|s| {
+            scores
+                .iter()
+                .map(|row| row[s])
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
+        .collect();
+    let worst: Vec<f64> = scores
+        .iter()
+        .map(|row| row.iter().copied().fold(f64::INFINITY, f64::min))
+        .collect();
+    let max_regret: Vec<f64> = scores
+        .iter()
+        .map(|row| {
+            row.iter()
+                .zip(&best)
+                .map(|(x, b)| b - x)
+                .fold(0.0, f64::max)
+        })
+        .collect();
+    let mut ranking: Vec<usize> = (0..scores.len()).collect();
+    // Regrets equal but for rounding are a tie.
+    let key = |x: f64| (x * 1e9).round();
+    ranking.sort_by(|&a, &b| {
+        key(max_regret[a])
+            .total_cmp(&key(max_regret[b]))
+            .then(worst[b].total_cmp(&worst[a]))
+            .then(a.cmp(&b))
+    });
+    (worst, max_regret, ranking)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimax_regret_prefers_the_option_that_is_never_far_behind() {
+        // a wins scenario 1 by far and is far behind in scenario 2; c the
+        // reverse; b is close behind in both.
+        let scores = vec![vec![1.0, 0.2], vec![0.8, 0.8], vec![0.1, 1.0]];
+        let (worst, regret, ranking) = rank(&scores);
+        assert_eq!(worst, vec![0.2, 0.8, 0.1]);
+        assert!((regret[0] - 0.8).abs() < 1e-12 && (regret[1] - 0.2).abs() < 1e-12);
+        assert_eq!(ranking, vec![1, 0, 2]);
+        // Equal regret: the better worst case goes first.
+        let (worst, regret, ranking) = rank(&[vec![1.0, 0.3], vec![0.6, 0.7]]);
+        assert!((regret[0] - regret[1]).abs() < 1e-12, "{regret:?}");
+        assert_eq!(worst, vec![0.3, 0.6]);
+        assert_eq!(ranking, vec![1, 0]);
+    }
+}
