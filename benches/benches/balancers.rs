@@ -184,7 +184,7 @@ fn pick_autoscaled(c: &mut Criterion) {
             g.bench_with_input(BenchmarkId::new(&name, n), &n, |b, &n| {
                 b.iter(|| {
                     step += 1;
-                    if step % 8 == 0 {
+                    if step.is_multiple_of(8) {
                         while !d.fleet[leave].eligible {
                             leave = (leave + 3) % n;
                         }

@@ -80,8 +80,9 @@ fn compare_robust(a: &CompareArgs, weights: &[f64]) -> Result<ExitCode, Failure>
         .out
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("compare-robust"));
-    let mut names = Vec::new();
-    let mut matrices = Vec::new();
+    // Every scenario is named and checked before the first run.
+    let mut names: Vec<String> = Vec::new();
+    let mut plans = Vec::new();
     for scenario in &a.scenarios {
         let stem = scenario.file_stem().map_or_else(
             || scenario.display().to_string(),
@@ -105,10 +106,15 @@ fn compare_robust(a: &CompareArgs, weights: &[f64]) -> Result<ExitCode, Failure>
             },
         };
         let spec = spec_of(&one)?;
+        reports::sweep::plan::Sweep::prepare(spec.clone())?;
+        names.push(stem);
+        plans.push((one, spec));
+    }
+    let mut matrices = Vec::new();
+    for (one, spec) in plans {
         let f = run_sweep(&one.exec, spec)?;
         let matrix = Matrix::build(&f.manifest, &f.records, weights);
         write_matrix(&f.dir, &matrix)?;
-        names.push(stem);
         matrices.push(matrix);
     }
     let robust = Robust::build(names, &matrices).map_err(|e| Failure::Io(anyhow!(e)))?;

@@ -34,7 +34,7 @@ pub(crate) fn spec_of(a: &SweepArgs) -> Result<SweepSpec, Failure> {
         if !a.zip.is_empty() {
             return Err(input("--zip needs --axis (a sweep file says `zip` itself)"));
         }
-        let v = sim_core::scenario_json(&a.sweep)?;
+        let v = sim_core::json_file(&a.sweep)?;
         if v.get("axes").is_none() && v.get("deployment").is_some() {
             return Err(input(format!(
                 "{} is a scenario, not a sweep file: give axes with --axis PATH=VALUES (e.g. --axis deployment.loadBalancing.strategy=round-robin,least-connections), or write a sweep file",
@@ -175,7 +175,13 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
     let sweep = Sweep::prepare(spec)?;
     let dir_path = out_dir(a, &sweep.spec.name, shard);
     let jobs = jobs(a.jobs);
-    let (dir, mut manifest, done) = if a.resume {
+    let open_journal = |dir: &Path| {
+        Journal::open(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock => input(e),
+            _ => io(e),
+        })
+    };
+    let (dir, mut manifest, done, mut journal) = if a.resume {
         let m = Manifest::read(&dir_path).map_err(|e| {
             input(format!(
                 "--resume: {e}; --resume finishes a sweep started in that directory (give its --out)"
@@ -199,8 +205,10 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
             )));
         }
         let dir = OutDir::prepare(&dir_path)?;
+        // Locked before reading, so a second process cannot race this one.
+        let journal = open_journal(dir.path())?;
         let done = store::read_journal(&dir_path).map_err(io)?;
-        (dir, m, done)
+        (dir, m, done, journal)
     } else {
         if dir_path.join(store::MANIFEST).exists() {
             return Err(input(format!(
@@ -209,9 +217,16 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
             )));
         }
         let dir = OutDir::prepare(&dir_path)?;
+        // A journal without a manifest is a leftover of nothing resumable.
+        match std::fs::remove_file(dir.path().join(store::JOURNAL)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        let journal = open_journal(dir.path())?;
         let m = Manifest::new(&sweep, shard, command_line(), jobs);
         m.write(dir.path()).map_err(io)?;
-        (dir, m, Vec::new())
+        (dir, m, Vec::new(), journal)
     };
     let mut have = vec![false; sweep.runs() as usize];
     for r in &done {
@@ -226,7 +241,6 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
     let keep_series = sweep.models.len() <= SERIES_POINTS;
     let control = progress::interruptible();
     let started = progress::now();
-    let mut journal = Journal::open(dir.path()).map_err(io)?;
     let mut bar = progress::Counter::new("sweep", total, done.len() as u64, a.quiet);
     let outcome = execute(&sweep, &todo, jobs, keep_series, control, |rec| {
         journal.append(&rec)?;
@@ -234,12 +248,10 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
         Ok(())
     });
     bar.finish();
-    drop(journal);
     let elapsed = started.elapsed().as_secs_f64();
     manifest.wall_seconds += elapsed;
     manifest.jobs = jobs;
-    let mut records = store::read_journal(dir.path()).map_err(io)?;
-    records.sort_by_key(|r| r.run);
+    let records = store::read_journal(dir.path()).map_err(io)?;
     manifest.completed_runs = records.len() as u64;
     manifest.runs_per_second = if manifest.wall_seconds > 0.0 {
         manifest.completed_runs as f64 / manifest.wall_seconds
@@ -261,7 +273,9 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
             });
         }
     }
-    finish(dir.path(), manifest, records)
+    let finished = finish(dir.path(), manifest, records);
+    drop(journal);
+    finished
 }
 
 fn share_words(s: Option<Shard>) -> String {
@@ -401,6 +415,7 @@ pub(crate) fn merge(a: MergeArgs) -> Result<ExitCode, Failure> {
     for d in &a.shares {
         records.extend(store::read_journal(d).map_err(io)?);
     }
+    // Shares are disjoint: a run in two of them is a damaged share.
     records.sort_by_key(|r| r.run);
     let mut manifest = first.clone();
     manifest.shard = None;

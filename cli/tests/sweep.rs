@@ -425,7 +425,15 @@ fn a_killed_sweep_resumes_to_the_same_result() {
 
 #[test]
 fn bad_sweeps_are_refused_before_any_run_naming_the_axis() {
-    let cases: [(&str, &str); 5] = [
+    let cases: [(&str, &str); 7] = [
+        (
+            r#"{ "scenario": "base.json", "axes": { "deployment.regions.aa.instances": [1, 2] } }"#,
+            "`deployment.regions` has no `aa`",
+        ),
+        (
+            r#"{ "scenario": "base.json", "axes": { "deployment.loadBalancing": [{"strategy": "first"}], "deployment.loadBalancing.strategy": ["first"] } }"#,
+            "set the same value",
+        ),
         (
             r#"{ "scenario": "base.json", "axes": { "deployment.loadBalancing.strategy": ["round-robin", "least-conn"] } }"#,
             "axes[\"deployment.loadBalancing.strategy\"]",
@@ -800,4 +808,53 @@ fn compare_across_scenarios_ranks_by_regret() {
         serde_json::from_str(&std::fs::read_to_string(out.join("robust.json")).unwrap()).unwrap();
     assert_eq!(r["scenarios"], serde_json::json!(["normal", "busy"]));
     assert_eq!(r["maxRegret"][1], 0.0, "round-robin is best in both");
+}
+
+#[test]
+fn ctrl_c_keeps_the_finished_runs_and_says_how_to_finish() {
+    let big = SWEEP
+        .replace("\"seeds\": 3", "\"seeds\": 12")
+        .replace("\"1..3\"", "\"1..4\"");
+    let (d, sweep) = setup("sigint", &big);
+    let out = d.join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["sweep", &sweep, "--out", &s(&out), "--quiet", "--jobs", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = out.join("runs.jsonl");
+    #[allow(clippy::disallowed_methods)] // a deadline for the test, not a policy
+    let started = Instant::now();
+    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the sweep made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("runs are kept in") && err.contains("--resume"),
+        "{err}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["status"], "running");
+    let kept = std::fs::read_to_string(&journal).unwrap().lines().count();
+    assert_eq!(
+        m["completedRuns"], kept,
+        "the manifest counts what is on disk"
+    );
+    assert!(!out.join("results.csv").exists());
+    let o = fleetsim(&["sweep", &sweep, "--out", &s(&out), "--resume", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(out.join("results.csv").exists());
 }

@@ -28,18 +28,33 @@ host=$(hostname -s)
 cpus=$(nproc)
 mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 / 2 ))
 started=()
+restore=()
 cleanup() {
     for pidfile in "${started[@]}"; do
         [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     done
     sleep 1
+    # Put back what this script replaced or created.
+    for f in "${restore[@]}"; do
+        if [ -f "$work/backup/$(basename "$f")" ]; then
+            cp -p "$work/backup/$(basename "$f")" "$f"
+        else
+            rm -f "$f"
+        fi
+    done
     rm -rf "$work"
+}
+keep() { # keep FILE: back it up (if it exists) to restore on exit
+    mkdir -p "$work/backup"
+    [ -f "$1" ] && cp -p "$1" "$work/backup/"
+    restore+=("$1")
 }
 trap cleanup EXIT
 
 echo "== starting munge"
 mkdir -p /etc/munge /var/lib/munge /var/log/munge /run/munge
 if [ ! -s /etc/munge/munge.key ]; then
+    keep /etc/munge/munge.key
     dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
 fi
 chown -R root:root /etc/munge /var/lib/munge /var/log/munge /run/munge
@@ -56,6 +71,7 @@ munge -n | unmunge >/dev/null
 
 echo "== starting slurmctld and slurmd on $host ($cpus CPUs)"
 mkdir -p /etc/slurm "$work/spool/ctld" "$work/spool/d" "$work/log"
+keep /etc/slurm/slurm.conf
 cat > /etc/slurm/slurm.conf <<CONF
 ClusterName=fleetsim-test
 SlurmctldHost=$host

@@ -57,13 +57,13 @@ pub use metrics::{
 };
 pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
-    nearest, scenario_json, scenario_json_from_str, Arrivals, CompiledFailure, Deployment,
-    FailureEvent, FailureKind, FailureMode, Failures, InstanceSpec, InstanceType, InstanceTypeSpec,
-    Limits, LlmModel, LlmModelSpec, LlmSpec, MetricsPipeline, Model, Objective, Percentile,
-    Provenance, RandomFailureModel, RandomFailures, RateStep, Region, RegionSpec, RequestShape,
-    RunSpec, ScalingModel, Scenario, SizeStr, Slo, StepRate, Timeouts, UserModel, Users,
-    WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND,
-    MIN_INTERVAL, SIZE_UNITS,
+    json_file, nearest, scenario_json, scenario_json_from_str, Arrivals, CompiledFailure,
+    Deployment, FailureEvent, FailureKind, FailureMode, Failures, InstanceSpec, InstanceType,
+    InstanceTypeSpec, Limits, LlmModel, LlmModelSpec, LlmSpec, MetricsPipeline, Model, Objective,
+    Percentile, Provenance, RandomFailureModel, RandomFailures, RateStep, Region, RegionSpec,
+    RequestShape, RunSpec, ScalingModel, Scenario, SizeStr, Slo, StepRate, Timeouts, UserModel,
+    Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
+    MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
 };
 pub use stats::{ci95_half_width, MetricSummary};
 pub use strategies::{DurationStr, Nanos, DURATION_UNITS};

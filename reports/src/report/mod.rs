@@ -91,8 +91,7 @@ pub fn load(dir: &Path) -> Result<(Manifest, Vec<RunRecord>), ReportError> {
             dir.display()
         )));
     }
-    let mut records = store::read_journal(dir)?;
-    records.sort_by_key(|r| r.run);
+    let records = store::read_journal(dir)?;
     assemble::check_complete(&m, &records)
         .map_err(|e| ReportError::Input(format!("{}: {e}", dir.display())))?;
     Ok((m, records))

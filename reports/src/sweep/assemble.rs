@@ -20,6 +20,9 @@ use std::path::Path;
 /// Checks that `records` (sorted by run) hold every run of `manifest`'s
 /// sweep (or share) exactly once.
 pub fn check_complete(manifest: &Manifest, records: &[RunRecord]) -> Result<(), String> {
+    for r in records {
+        manifest.check_record(r)?;
+    }
     let want: Vec<u64> = (0..manifest.runs)
         .filter(|&r| manifest.shard.is_none_or(|s| s.owns(r)))
         .collect();

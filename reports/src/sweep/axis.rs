@@ -80,8 +80,10 @@ impl Axis {
                 values.len()
             ));
         }
-        for (i, v) in values.iter().enumerate() {
-            if values[..i].contains(v) {
+        let mut seen = std::collections::HashSet::with_capacity(values.len());
+        for v in &values {
+            // Compact JSON text identifies a value (objects keep key order).
+            if !seen.insert(v.to_string()) {
                 return Err(format!("the value {} is given twice", label(v)));
             }
         }
@@ -178,7 +180,14 @@ fn range_values(
     if b < a {
         return Err(format!("range {s}: the end is below the start"));
     }
-    let n = ((b - a) / step + 1e-9).floor() as usize + 1;
+    let count = ((b - a) / step + 1e-9).floor() + 1.0;
+    // Also catches a count too large for any integer (and NaN).
+    if count.is_nan() || count > MAX_AXIS_VALUES as f64 {
+        return Err(format!(
+            "range {s}: {count:.0} values; an axis may have at most {MAX_AXIS_VALUES}"
+        ));
+    }
+    let n = count as usize;
     if n > MAX_AXIS_VALUES {
         return Err(format!(
             "range {s}: {n} values; an axis may have at most {MAX_AXIS_VALUES}"
@@ -250,6 +259,8 @@ mod tests {
             ("a.b=1..5/x", "not a number"),
             ("a.b=1,2,1", "given twice"),
             ("a.b=0..1000000", "at most"),
+            ("a.b=0..1e20", "at most"),
+            ("a.b=0..1/1e-300", "at most"),
             ("a..b=1", "empty key"),
         ] {
             let e = Axis::parse_arg(arg).unwrap_err();

@@ -97,11 +97,20 @@ impl JsonPath {
         &self.text
     }
 
+    /// Whether setting this path overwrites the value at `other` (the same
+    /// path, or one inside this one's value).
+    pub fn covers(&self, other: &JsonPath) -> bool {
+        other.steps.starts_with(&self.steps)
+    }
+
     /// Sets the value at this path in `root`, creating missing objects on
     /// the way (the scenario reader then refuses a key that does not
     /// belong). Fails when the path crosses a value that is not an object
-    /// or array, or indexes past an array's end.
-    pub fn set(&self, root: &mut Value, value: Value) -> Result<(), String> {
+    /// or array, indexes past an array's end, or would create an entry on
+    /// the way through one of the maps of named entries in `named`
+    /// (`deployment.regions`: a misspelt region must not become a new
+    /// one; a whole new entry can still be given as the value).
+    pub fn set(&self, root: &mut Value, value: Value, named: &[&str]) -> Result<(), String> {
         if self.steps.is_empty() {
             *root = value;
             return Ok(());
@@ -124,6 +133,15 @@ impl JsonPath {
                     if last {
                         map.insert(k.clone(), value);
                         return Ok(());
+                    }
+                    if !map.contains_key(k) && named.contains(&walked.as_str()) {
+                        let have: Vec<&str> = map.keys().map(String::as_str).collect();
+                        let near = sim_core::nearest(k, have.iter().copied())
+                            .map_or_else(String::new, |n| format!("did you mean `{n}`? "));
+                        return Err(format!(
+                            "`{walked}` has no `{k}`; {near}it has {}. An axis sets values of existing entries; to add an entry, give the whole entry as the value of `{walked}.{k}`",
+                            if have.is_empty() { "none".to_string() } else { have.join(", ") }
+                        ));
                     }
                     map.entry(k.clone()).or_insert(Value::Null)
                 }
@@ -195,28 +213,47 @@ mod tests {
         let mut v = json!({ "deployment": { "regions": { "r": { "instances": 2 } } }, "failures": { "events": [ { "at": "1m" } ] } });
         JsonPath::parse("deployment.regions.r.instances")
             .unwrap()
-            .set(&mut v, json!(5))
+            .set(&mut v, json!(5), &[])
             .unwrap();
         JsonPath::parse("deployment.loadBalancing.strategy")
             .unwrap()
-            .set(&mut v, json!("first"))
+            .set(&mut v, json!("first"), &[])
             .unwrap();
         JsonPath::parse("failures.events[0].at")
             .unwrap()
-            .set(&mut v, json!("2m"))
+            .set(&mut v, json!("2m"), &[])
             .unwrap();
         assert_eq!(v["deployment"]["regions"]["r"]["instances"], 5);
         assert_eq!(v["deployment"]["loadBalancing"]["strategy"], "first");
         assert_eq!(v["failures"]["events"][0]["at"], "2m");
         let e = JsonPath::parse("failures.events[3].at")
             .unwrap()
-            .set(&mut v, json!(1))
+            .set(&mut v, json!(1), &[])
             .unwrap_err();
         assert!(e.contains("index 3 is past its end"), "{e}");
         let e = JsonPath::parse("deployment.regions.r.instances.x")
             .unwrap()
-            .set(&mut v, json!(1))
+            .set(&mut v, json!(1), &[])
             .unwrap_err();
         assert!(e.contains("is a number, not an object"), "{e}");
+        // A misspelt region is not a new region...
+        let named = ["deployment.regions"];
+        let e = JsonPath::parse("deployment.regions.q.instances")
+            .unwrap()
+            .set(&mut v, json!(3), &named)
+            .unwrap_err();
+        assert!(
+            e.contains("`deployment.regions` has no `q`") && e.contains("did you mean `r`"),
+            "{e}"
+        );
+        // ...but a whole entry may be given, and existing ones edited.
+        JsonPath::parse("deployment.regions.q")
+            .unwrap()
+            .set(&mut v, json!({ "instances": 1 }), &named)
+            .unwrap();
+        JsonPath::parse("deployment.regions.r.instanceType")
+            .unwrap()
+            .set(&mut v, json!("t"), &named)
+            .unwrap();
     }
 }

@@ -1,7 +1,8 @@
 //! A sweep made runnable: the base scenario read, every point's scenario
 //! built and checked before any run starts, and the sweep's identity.
 
-use super::spec::SweepSpec;
+use super::spec::{SweepSpec, MAX_RUNS};
+use rayon::prelude::*;
 use serde_json::Value;
 use sim_core::{Model, Problem, ScenarioError};
 
@@ -22,67 +23,97 @@ pub struct Sweep {
 }
 
 impl Sweep {
-    /// Reads the base scenario and checks every point. An axis value
-    /// that the scenario refuses on its own is reported against that
-    /// axis; a combination refused together is reported with the point.
+    /// Reads the base scenario and checks every point (in parallel). A
+    /// point the scenario refuses is reported against the axis whose value
+    /// is refused on its own, or else as the combination.
     pub fn prepare(spec: SweepSpec) -> Result<Sweep, ScenarioError> {
         let base = sim_core::scenario_json(&spec.scenario)?;
         let file = spec.scenario.clone();
         let base_model = Model::from_value(&base, &file)?;
+        let seeds = spec.seeds.unwrap_or(base_model.replications.max(1));
         let fail = |path: String, message: String| ScenarioError::Invalid {
             file: spec.origin.clone(),
             problems: vec![Problem::new(path, message)],
         };
-        // Each value alone first, so an error names its axis.
-        for axis in &spec.axes {
-            for (i, v) in axis.values.iter().enumerate() {
-                let mut doc = base.clone();
-                axis.path.set(&mut doc, v.clone()).map_err(|e| {
-                    fail(axis_key(axis.path.as_str()), format!("{}: {e}", axis.path))
-                })?;
-                Model::from_value(&doc, &file).map_err(|e| {
-                    fail(
-                        axis_key(axis.path.as_str()),
-                        format!("the value {} does not fit the scenario: {e}", axis.label(i)),
-                    )
-                })?;
+        let axis_key = |path: &str| {
+            if spec.from_command_line {
+                format!("--axis {path}")
+            } else {
+                format!("axes[\"{path}\"]")
             }
-        }
+        };
         let points = spec.points();
-        let mut models = Vec::with_capacity(points as usize);
-        for p in 0..points {
-            let idx = spec.point_values(p);
+        let runs = points.saturating_mul(u64::from(seeds));
+        if runs > MAX_RUNS {
+            return Err(fail(
+                "axes".into(),
+                format!("{points} points x {seeds} seeds = {runs} runs; a sweep may have at most {MAX_RUNS}"),
+            ));
+        }
+        let document = |idx: &[usize]| -> Result<serde_json::Value, ScenarioError> {
             let mut doc = base.clone();
-            for (axis, &i) in spec.axes.iter().zip(&idx) {
+            for (axis, &i) in spec.axes.iter().zip(idx) {
                 axis.path
-                    .set(&mut doc, axis.values[i].clone())
+                    .set(&mut doc, axis.values[i].clone(), NAMED_MAPS)
                     .map_err(|e| fail(axis_key(axis.path.as_str()), e))?;
             }
-            let mut model = Model::from_value(&doc, &file).map_err(|e| {
-                let at: Vec<String> = spec
-                    .axes
-                    .iter()
-                    .zip(&idx)
-                    .map(|(a, &i)| format!("{} = {}", a.path, a.label(i)))
-                    .collect();
-                fail(
-                    "axes".into(),
-                    format!("the point {} does not fit the scenario: {e}", at.join(", ")),
-                )
-            })?;
-            if let Some(s) = spec.seed {
-                model.seed = s;
+            Ok(doc)
+        };
+        let mut models: Vec<Model> = (0..points)
+            .into_par_iter()
+            .map(|p| {
+                let idx = spec.point_values(p);
+                let doc = document(&idx)?;
+                Model::from_value(&doc, &file).map_err(|e| {
+                    // Name the axis when one value alone is refused.
+                    for (a, axis) in spec.axes.iter().enumerate() {
+                        let mut alone = base.clone();
+                        let refused = axis
+                            .path
+                            .set(&mut alone, axis.values[idx[a]].clone(), NAMED_MAPS)
+                            .is_err()
+                            || Model::from_value(&alone, &file).is_err();
+                        if refused {
+                            return fail(
+                                axis_key(axis.path.as_str()),
+                                format!(
+                                    "the value {} does not fit the scenario: {e}",
+                                    axis.label(idx[a])
+                                ),
+                            );
+                        }
+                    }
+                    let at: Vec<String> = spec
+                        .axes
+                        .iter()
+                        .zip(&idx)
+                        .map(|(a, &i)| format!("{} = {}", a.path, a.label(i)))
+                        .collect();
+                    fail(
+                        "axes".into(),
+                        format!("the point {} does not fit the scenario: {e}", at.join(", ")),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        // Every point runs on one master seed, so options are compared on
+        // the same arrivals and latencies: `seed`, or the base's (whole
+        // scenarios as variants would otherwise bring their own).
+        let master = spec.seed.unwrap_or(base_model.seed);
+        let axis_sets_seed = spec.axes.iter().any(|a| a.path.as_str() == "run.seed");
+        if !axis_sets_seed {
+            for m in &mut models {
+                m.seed = master;
             }
-            models.push(model);
         }
-        let seeds = spec.seeds.unwrap_or(base_model.replications.max(1));
         let scenario_hash = hex(fnv1a(base.to_string().as_bytes()));
         let identity = serde_json::json!({
+            "fleetsim": env!("CARGO_PKG_VERSION"),
             "scenario": base,
             "axes": spec.axes.iter().map(|a| (a.path.as_str(), &a.values)).collect::<Vec<_>>(),
             "zip": spec.zip,
             "seeds": seeds,
-            "seed": spec.seed,
+            "seed": master,
         });
         let sweep_hash = hex(fnv1a(identity.to_string().as_bytes()));
         Ok(Sweep {
@@ -128,9 +159,15 @@ impl Sweep {
     }
 }
 
-fn axis_key(path: &str) -> String {
-    format!("axes[\"{path}\"]")
-}
+/// Maps of named entries: an axis may edit an entry or give a whole new
+/// one, but a path through a name that does not exist is a typo, not a
+/// new entry.
+pub const NAMED_MAPS: &[&str] = &[
+    "deployment.regions",
+    "instanceTypes",
+    "llm.models",
+    "network.rtt",
+];
 
 /// 64-bit FNV-1a: a stable content fingerprint (not a security hash).
 pub fn fnv1a(bytes: &[u8]) -> u64 {

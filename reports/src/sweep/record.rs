@@ -161,14 +161,7 @@ pub struct RunRecord {
 impl RunRecord {
     /// Keeps what a sweep needs of `r`.
     pub fn of(run: u64, point: usize, seed: u32, r: &RunResult, keep_series: bool) -> RunRecord {
-        let quantiles = if r.recorder.count() == 0 {
-            Vec::new()
-        } else {
-            QUANTILES
-                .iter()
-                .map(|&q| r.recorder.quantile_secs(q).unwrap_or(f64::NAN))
-                .collect()
-        };
+        let quantiles = r.recorder.quantiles_secs(QUANTILES);
         let series = keep_series.then(|| Series {
             time: r.series.iter().map(|s| s.time).collect(),
             instances: r.series.iter().map(|s| s.booting + s.ready).collect(),

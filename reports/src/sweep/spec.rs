@@ -48,6 +48,8 @@ pub struct SweepSpec {
     pub seed: Option<u64>,
     /// Where the sweep was defined, for error messages.
     pub origin: PathBuf,
+    /// Whether the axes came from `--axis` (errors then name the flag).
+    pub from_command_line: bool,
 }
 
 fn invalid(file: &Path, path: &str, message: impl Into<String>) -> ScenarioError {
@@ -61,7 +63,7 @@ impl SweepSpec {
     /// Reads a sweep file, refusing unknown keys and malformed axes with
     /// their JSON path.
     pub fn from_file(file: &Path) -> Result<SweepSpec, ScenarioError> {
-        let v = sim_core::scenario_json(file)?;
+        let v = sim_core::json_file(file)?;
         let Value::Object(map) = &v else {
             return Err(invalid(
                 file,
@@ -185,8 +187,10 @@ impl SweepSpec {
             seeds,
             seed,
             origin: file.to_path_buf(),
+            from_command_line: false,
         };
         spec.check_size().map_err(|e| invalid(file, "axes", e))?;
+        spec.check_paths().map_err(|e| invalid(file, "axes", e))?;
         Ok(spec)
     }
 
@@ -210,8 +214,10 @@ impl SweepSpec {
             seeds,
             seed,
             origin: scenario.to_path_buf(),
+            from_command_line: true,
         };
         spec.check_size()?;
+        spec.check_paths().map_err(|e| format!("--axis: {e}"))?;
         Ok(spec)
     }
 
@@ -227,6 +233,22 @@ impl SweepSpec {
 
     fn lengths(&self) -> Vec<usize> {
         self.axes.iter().map(|a| a.values.len()).collect()
+    }
+
+    /// Refuses two axes on one path, or one inside another's value: they
+    /// would overwrite each other.
+    fn check_paths(&self) -> Result<(), String> {
+        for (i, a) in self.axes.iter().enumerate() {
+            for b in &self.axes[..i] {
+                if a.path.covers(&b.path) || b.path.covers(&a.path) {
+                    return Err(format!(
+                        "the axes `{}` and `{}` set the same value (one is inside the other); give one axis per value",
+                        b.path, a.path
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_size(&self) -> Result<(), String> {
@@ -361,5 +383,18 @@ mod tests {
         assert!(e.contains("as many values"), "{e}");
         let e = spec(&["a=1..3"], &[&["a", "q"]]).unwrap_err();
         assert!(e.contains("not an axis"), "{e}");
+    }
+
+    #[test]
+    fn two_axes_on_one_value_are_refused() {
+        for axes in [
+            ["a.b=1,2", "a.b=3,4"],
+            ["a=1,2", "a.b=3,4"],
+            ["a.b[0]=1", "a.b=2"],
+        ] {
+            let e = spec(&axes, &[]).unwrap_err();
+            assert!(e.contains("set the same value"), "{axes:?}: {e}");
+        }
+        spec(&["a.b=1,2", "a.bc=3,4"], &[]).unwrap();
     }
 }

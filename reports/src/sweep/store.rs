@@ -159,17 +159,69 @@ impl Manifest {
         }
     }
 
-    /// Reads `dir/manifest.json`.
+    /// Reads `dir/manifest.json`, checking that it is consistent (a
+    /// hand-edited or damaged manifest is refused, not trusted).
     pub fn read(dir: &Path) -> io::Result<Manifest> {
         let path = dir.join(MANIFEST);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        serde_json::from_str(&text).map_err(|e| {
+        let bad = |why: String| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{}: not a fleetsim sweep manifest: {e}", path.display()),
+                format!("{}: not a fleetsim sweep manifest: {why}", path.display()),
             )
-        })
+        };
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let lens: Vec<usize> = m.axes.iter().map(|a| a.values.len()).collect();
+        if m.seeds == 0 || lens.contains(&0) {
+            return Err(bad("no seeds, or an axis without values".into()));
+        }
+        if m.zip.iter().flatten().any(|&a| a >= lens.len()) {
+            return Err(bad("`zip` names an axis that is not there".into()));
+        }
+        if m.axes
+            .iter()
+            .any(|a| a.names.as_ref().is_some_and(|n| n.len() != a.values.len()))
+        {
+            return Err(bad(
+                "an axis has a different number of names and values".into()
+            ));
+        }
+        if super::spec::grid_points(&lens, &m.zip) != m.points
+            || m.points.checked_mul(u64::from(m.seeds)) != Some(m.runs)
+        {
+            return Err(bad(
+                "`points` and `runs` do not match the axes and seeds".into()
+            ));
+        }
+        if let Some(s) = m.shard {
+            if s.index == 0 || s.index > s.count {
+                return Err(bad(format!("share {}/{} does not exist", s.index, s.count)));
+            }
+        }
+        Ok(m)
+    }
+
+    /// Checks that `r` is a record of this sweep: its run, point and seed
+    /// agree, and it has every metric and quantile.
+    pub fn check_record(&self, r: &RunRecord) -> Result<(), String> {
+        let q = super::record::QUANTILES.len();
+        let ok = r.point as u64 * u64::from(self.seeds) + u64::from(r.seed) == r.run
+            && (r.point as u64) < self.points
+            && r.seed < self.seeds
+            && r.metrics.len() == super::record::METRICS.len()
+            && (r.quantiles.is_empty() || r.quantiles.len() == q)
+            && r.series.as_ref().is_none_or(|s| {
+                s.instances.len() == s.time.len() && s.queued.len() == s.time.len()
+            });
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "run {} (point {}, seed {}) does not belong to this sweep or is damaged",
+                r.run, r.point, r.seed
+            ))
+        }
     }
 
     /// Writes `dir/manifest.json` atomically.
@@ -179,10 +231,35 @@ impl Manifest {
     }
 }
 
-/// Reads the journal's complete lines. A last line cut short (a process
-/// killed while writing it) is dropped and cut off the file, so appending
-/// can go on; any other damage is an error.
+/// Reads the journal's complete lines, in run order. A last line cut
+/// short (a process killed while writing it) is dropped and cut off the
+/// file, so appending can go on; a run recorded twice identically (two
+/// processes that raced) counts once; any other damage is an error.
 pub fn read_journal(dir: &Path) -> io::Result<Vec<RunRecord>> {
+    let mut out = read_lines(dir)?;
+    out.sort_by_key(|r| r.run);
+    let mut deduped: Vec<RunRecord> = Vec::with_capacity(out.len());
+    for r in out {
+        match deduped.last() {
+            Some(prev) if prev.run == r.run => {
+                if *prev != r {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{}: run {} is recorded twice with different results; the directory mixes two sweeps",
+                            dir.join(JOURNAL).display(),
+                            r.run
+                        ),
+                    ));
+                }
+            }
+            _ => deduped.push(r),
+        }
+    }
+    Ok(deduped)
+}
+
+fn read_lines(dir: &Path) -> io::Result<Vec<RunRecord>> {
     let path = dir.join(JOURNAL);
     let file = match File::open(&path) {
         Ok(f) => f,
@@ -232,12 +309,21 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens `dir/runs.jsonl` for appending.
+    /// Opens `dir/runs.jsonl` for appending, locked so that no second
+    /// process writes the same sweep at once (the lock goes with the
+    /// process, however it ends).
     pub fn open(dir: &Path) -> io::Result<Journal> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(JOURNAL))?;
+        let path = dir.join(JOURNAL);
+        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        file.try_lock().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "{}: another fleetsim process is running this sweep; wait for it, or stop it and --resume",
+                    path.display()
+                ),
+            )
+        })?;
         file.seek(io::SeekFrom::End(0))?;
         Ok(Journal { file })
     }

@@ -173,9 +173,6 @@ impl Instance {
         i
     }
 
-    /// Brings the time integrals up to `now`; call before `running`,
-    /// `queued`, CPU jobs or the life change.
-    #[inline]
     /// Starts a new life at `now` (booting, or absent once stopped): the
     /// integrals are brought up to date, events of the previous life are
     /// made stale, and any pending random failure is forgotten.
@@ -187,6 +184,9 @@ impl Instance {
         self.update();
     }
 
+    /// Brings the time integrals up to `now`; call before `running`,
+    /// `queued`, CPU jobs or the life change.
+    #[inline]
     pub(super) fn settle(&mut self, now: Nanos) {
         let dt = u128::from((now - self.last_change).0);
         if dt > 0 {

@@ -346,7 +346,7 @@ impl<'m> Engine<'m> {
             }
             self.now = t;
             self.stats.events += 1;
-            if self.stats.events % CONTROL_EVERY == 0 {
+            if self.stats.events.is_multiple_of(CONTROL_EVERY) {
                 control.advance(t - reported);
                 reported = t;
                 if control.is_cancelled() {

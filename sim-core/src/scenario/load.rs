@@ -49,6 +49,13 @@ pub fn scenario_json(path: &Path) -> Result<serde_json::Value, ScenarioError> {
     super::extends::resolve(path).map(|(v, _)| v)
 }
 
+/// Reads any fleetsim JSON file (a sweep file, say) as strictly as a
+/// scenario (size cap, UTF-8, no duplicate keys), taking `extends` as an
+/// ordinary key.
+pub fn json_file(path: &Path) -> Result<serde_json::Value, ScenarioError> {
+    parse_value(&read_text(path)?, path)
+}
+
 /// Parses scenario JSON text as strictly as [`Scenario::from_json`] does;
 /// `file` names the source in errors.
 pub fn scenario_json_from_str(text: &str, file: &Path) -> Result<serde_json::Value, ScenarioError> {

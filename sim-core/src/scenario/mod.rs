@@ -18,7 +18,7 @@ pub use compile::{
     RandomFailureModel, RegionSpec, ScalingModel, StepRate, UserModel,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
-pub use load::{nearest, scenario_json, scenario_json_from_str};
+pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
 pub use size::{SizeStr, SIZE_UNITS};
 pub use work::{WorkEstimate, MAX_ATTEMPTS, MAX_DURATION, MAX_RATE_PER_SECOND, MIN_INTERVAL};
 

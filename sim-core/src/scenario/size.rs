@@ -59,11 +59,11 @@ impl fmt::Display for SizeStr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
         let mib = 1024 * 1024;
-        if b >= 1024 * mib && b % (1024 * mib) == 0 {
+        if b >= 1024 * mib && b.is_multiple_of(1024 * mib) {
             write!(f, "{}Gi", b / (1024 * mib))
-        } else if b >= mib && b % mib == 0 {
+        } else if b >= mib && b.is_multiple_of(mib) {
             write!(f, "{}Mi", b / mib)
-        } else if b % 1024 == 0 && b > 0 {
+        } else if b.is_multiple_of(1024) && b > 0 {
             write!(f, "{}Ki", b / 1024)
         } else {
             write!(f, "{b}B")

@@ -298,7 +298,7 @@ impl Percentile {
 
 impl fmt::Display for Percentile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 10 == 0 {
+        if self.0.is_multiple_of(10) {
             write!(f, "p{}", self.0 / 10)
         } else {
             write!(f, "p{}.{}", self.0 / 10, self.0 % 10)
