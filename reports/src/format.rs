@@ -46,6 +46,44 @@ pub fn short(v: f64) -> String {
     }
 }
 
+/// Rows as aligned columns for a terminal, indented two spaces: the
+/// first `left` columns left-aligned (names), the rest right-aligned
+/// (figures); with `rule`, a line of dashes under the first row.
+pub(crate) fn align(rows: &[Vec<String>], left: usize, rule: bool) -> String {
+    use std::fmt::Write;
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|j| {
+            rows.iter()
+                .filter_map(|r| r.get(j))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (k, r) in rows.iter().enumerate() {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(j, (c, w))| {
+                if j < left {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
+        if rule && k == 0 {
+            let total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+            let _ = writeln!(out, "  {}", "-".repeat(total));
+        }
+    }
+    out
+}
+
 /// An optional duration; `-` when missing.
 pub(crate) fn opt_secs(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), secs)
@@ -112,5 +150,20 @@ mod tests {
         assert_eq!(short(4.567), "4.57");
         assert_eq!(short(789.2), "789");
         assert_eq!(short(-12345.6), "-12,346");
+    }
+
+    #[test]
+    fn aligns_names_left_and_figures_right() {
+        let rows = vec![
+            vec!["name".to_string(), "p99".to_string()],
+            vec!["least-connections".to_string(), "1.2s".to_string()],
+            vec!["rr".to_string(), "10.5s".to_string()],
+        ];
+        let t = align(&rows, 1, true);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "  name                 p99");
+        assert_eq!(lines[1], "  ------------------------");
+        assert_eq!(lines[2], "  least-connections   1.2s");
+        assert_eq!(lines[3], "  rr                 10.5s");
     }
 }

@@ -54,26 +54,7 @@ pub fn points_table(m: &Manifest, points: &[PointSummary]) -> String {
         }
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
-        .collect();
-    let axes = m.axes.len();
-    let mut o = String::new();
-    for r in &rows {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(j, (c, w))| {
-                if j < axes {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        let _ = writeln!(o, "  {}", cells.join("  "));
-    }
+    let mut o = crate::format::align(&rows, m.axes.len(), false);
     if points.len() > MAX_ROWS {
         let _ = writeln!(
             o,

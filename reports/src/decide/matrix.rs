@@ -470,33 +470,12 @@ impl Matrix {
             row.push(format!("{:.2}", o.score));
             rows.push(row);
         }
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
-            .collect();
         let mut out = format!(
             "Decision matrix: {} option(s), {} seed(s) each, 95% intervals; best first\n",
             self.options.len(),
             self.seeds
         );
-        for (k, r) in rows.iter().enumerate() {
-            let line: Vec<String> = r
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(j, (cell, w))| {
-                    if j == 0 {
-                        format!("{cell:<w$}")
-                    } else {
-                        format!("{cell:>w$}")
-                    }
-                })
-                .collect();
-            let _ = writeln!(out, "  {}", line.join("  "));
-            if k == 0 {
-                let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
-                let _ = writeln!(out, "  {}", "-".repeat(total));
-            }
-        }
+        out.push_str(&crate::format::align(&rows, 1, true));
         let _ = writeln!(out, "\n{}", self.verdict());
         for f in &self.findings {
             let _ = writeln!(out, "  - {f}");

@@ -84,27 +84,10 @@ impl Robust {
             r.push(format!("{:.2}", self.max_regret[i]));
             rows.push(r);
         }
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
-            .collect();
         let mut o = String::from(
             "Robust ranking: each option's score in each scenario, least maximum regret first\n",
         );
-        for r in &rows {
-            let cells: Vec<String> = r
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(j, (c, w))| {
-                    if j == 0 {
-                        format!("{c:<w$}")
-                    } else {
-                        format!("{c:>w$}")
-                    }
-                })
-                .collect();
-            let _ = writeln!(o, "  {}", cells.join("  "));
-        }
+        o.push_str(&crate::format::align(&rows, 1, false));
         let _ = writeln!(o, "\n{}", self.verdict());
         o
     }
