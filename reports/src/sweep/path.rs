@@ -137,9 +137,9 @@ impl JsonPath {
                     if !map.contains_key(k) && named.contains(&walked.as_str()) {
                         let have: Vec<&str> = map.keys().map(String::as_str).collect();
                         let near = sim_core::nearest(k, have.iter().copied())
-                            .map_or_else(String::new, |n| format!("did you mean `{n}`? "));
+                            .map_or_else(String::new, |n| format!(" (did you mean `{n}`?)"));
                         return Err(format!(
-                            "`{walked}` has no `{k}`; {near}it has {}. An axis sets values of existing entries; to add an entry, give the whole entry as the value of `{walked}.{k}`",
+                            "`{walked}` has no `{k}`{near}; it has {}. An axis sets values of existing entries; to add an entry, give the whole entry as the value of `{walked}.{k}`",
                             if have.is_empty() { "none".to_string() } else { have.join(", ") }
                         ));
                     }
@@ -243,7 +243,8 @@ mod tests {
             .set(&mut v, json!(3), &named)
             .unwrap_err();
         assert!(
-            e.contains("`deployment.regions` has no `q`") && e.contains("did you mean `r`"),
+            e.contains("`deployment.regions` has no `q`")
+                && e.contains("(did you mean `r`?); it has r"),
             "{e}"
         );
         // ...but a whole entry may be given, and existing ones edited.
