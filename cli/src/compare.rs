@@ -123,18 +123,20 @@ fn compare_robust(a: &CompareArgs, weights: &[f64]) -> Result<ExitCode, Failure>
         reports::write_atomic(&root, name, text.as_bytes()).map_err(|e| Failure::Io(e.into()))
     };
     write("robust.md", &robust.to_markdown())?;
+    write("robust.csv", &robust.to_csv())?;
     write("robust.json", &format!("{json}\n"))?;
     let mut out = Stdout::default();
     match a.format {
         MatrixFormat::Markdown => out.emit(&robust.to_markdown())?,
         MatrixFormat::Json => out.emit(&format!("{json}\n"))?,
-        MatrixFormat::Table | MatrixFormat::Csv => {
+        MatrixFormat::Csv => out.emit(&robust.to_csv())?,
+        MatrixFormat::Table => {
             for (name, m) in robust.scenarios.iter().zip(&matrices) {
                 out.emit(&format!("\n== {name}\n{}\n", m.verdict()))?;
             }
             out.emit(&format!("\n{}", robust.to_table()))?;
             out.emit(&format!(
-                "\nwrote {}: robust.md, robust.json, and each scenario's comparison in its own directory\n",
+                "\nwrote {}: robust.md, robust.csv, robust.json, and each scenario's comparison in its own directory\n",
                 root.display()
             ))?;
         }

@@ -92,6 +92,24 @@ impl Robust {
         o
     }
 
+    /// CSV: one row per option, best first: its score in each scenario,
+    /// its worst case and its largest regret.
+    pub fn to_csv(&self) -> String {
+        let mut o = String::from("option");
+        for sc in &self.scenarios {
+            let _ = write!(o, ",{}", crate::csv::field(&format!("score_{sc}")));
+        }
+        o.push_str(",worst_case,max_regret\n");
+        for &i in &self.ranking {
+            o.push_str(&crate::csv::field(&self.options[i]));
+            for x in &self.scores[i] {
+                let _ = write!(o, ",{x}");
+            }
+            let _ = writeln!(o, ",{},{}", self.worst[i], self.max_regret[i]);
+        }
+        o
+    }
+
     /// A Markdown table and the verdict.
     pub fn to_markdown(&self) -> String {
         let mut o = String::from("| option |");
