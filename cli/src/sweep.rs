@@ -207,6 +207,13 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
         let dir = OutDir::prepare(&dir_path)?;
         // Locked before reading, so a second process cannot race this one.
         let journal = open_journal(dir.path())?;
+        // Temporary files of a write that a kill cut short: never results.
+        for entry in std::fs::read_dir(dir.path()).map_err(io)?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let done = store::read_journal(&dir_path).map_err(io)?;
         (dir, m, done, journal)
     } else {

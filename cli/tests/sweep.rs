@@ -391,7 +391,9 @@ fn a_killed_sweep_resumes_to_the_same_result() {
         "half-written files left: {leftovers:?}"
     );
 
-    // Simulate a kill in the middle of a line, too.
+    // Simulate a kill in the middle of a line, and in the middle of an
+    // atomic write (its temporary file left behind), too.
+    std::fs::write(killed.join(".results.csv.999.tmp"), b"point,se").unwrap();
     let mut bytes = std::fs::read(&journal).unwrap();
     bytes.extend_from_slice(b"{\"run\": 5, \"point\"");
     std::fs::write(&journal, bytes).unwrap();
@@ -403,6 +405,10 @@ fn a_killed_sweep_resumes_to_the_same_result() {
             .unwrap();
     assert_eq!(m["completedRuns"], total);
     assert_same(&whole, &killed);
+    assert!(
+        !killed.join(".results.csv.999.tmp").exists(),
+        "a stale temporary file was left"
+    );
 
     // Resuming with other axes is refused.
     let o = fleetsim(&[
