@@ -1,29 +1,13 @@
 //! The `fleetsim` binary as a user meets it: output, exit codes, files.
 
+mod common;
+
+use common::{fleetsim, scratch, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn fleetsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use std::process::Command;
 
 fn scenarios() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
-}
-
-/// A fresh directory under the system temp dir for one test.
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fleetsim-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn write(dir: &Path, name: &str, body: &str) -> String {
