@@ -54,7 +54,19 @@ pub(crate) enum Command {
     /// Join the shares of a sharded sweep into one result.
     #[command(after_help = MERGE_EXAMPLES)]
     Merge(MergeArgs),
+    /// Print the JSON Schema of scenario files, for editors.
+    #[command(after_help = SCHEMA_EXAMPLES)]
+    Schema,
 }
+
+const SCHEMA_EXAMPLES: &str = "\
+Examples:
+  fleetsim schema > fleetsim.schema.json
+
+Shipped as scenarios/fleetsim.schema.json; a scenario names it with
+\"$schema\": \"../fleetsim.schema.json\" (relative to the file) so editors
+complete keys and flag mistakes as you type. The schema checks shapes and
+names; `fleetsim validate` also checks the rules between fields.";
 
 const SWEEP_EXAMPLES: &str = "\
 Examples:

@@ -22,6 +22,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Merge(a) => sweep::merge(a),
         Command::Compare(a) => crate::compare::compare(a),
         Command::Report(a) => crate::report::report(a),
+        Command::Schema => schema(),
     }
 }
 
@@ -70,6 +71,13 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
         eprintln!("SLO missed: exiting with code 1 (--fail-on-slo)");
         return Ok(ExitCode::from(1));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn schema() -> Result<ExitCode, Failure> {
+    let text = serde_json::to_string_pretty(&sim_core::json_schema())
+        .map_err(|e| Failure::Io(e.into()))?;
+    Stdout::default().emit(&format!("{text}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,6 +3,7 @@
 
 use reports::sweep::plan::Sweep;
 use reports::sweep::spec::SweepSpec;
+use reports::sweep::store::Manifest;
 use std::path::PathBuf;
 
 #[test]
@@ -15,8 +16,16 @@ fn every_shipped_sweep_is_valid_at_every_point() {
             continue;
         }
         let spec = SweepSpec::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !spec.description.is_empty(),
+            "{}: say what the sweep asks in `description`",
+            path.display()
+        );
+        let description = spec.description.clone();
         let sweep = Sweep::prepare(spec).unwrap_or_else(|e| panic!("{e}"));
         assert!(sweep.runs() >= 2, "{}: a sweep of one run", path.display());
+        let manifest = Manifest::new(&sweep, None, String::new(), 1);
+        assert_eq!(manifest.description, description, "the manifest carries it");
         n += 1;
     }
     assert!(n >= 2, "expected the shipped sweeps in {}", dir.display());

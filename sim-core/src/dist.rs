@@ -69,6 +69,21 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Amount {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Amount".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "number",
+            "minimum": 0,
+            "description": "A plain number of 0 or more (a token count).",
+        })
+    }
+}
+
 /// A distribution of amounts (token counts).
 pub type AmountDist = DistSpec<Amount>;
 
@@ -78,6 +93,7 @@ const Z99: f64 = 2.326_347_874_040_840_8;
 /// A distribution, as written in a scenario: of durations by default, of
 /// amounts as [`AmountDist`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(
     tag = "dist",
     rename_all = "kebab-case",
@@ -85,6 +101,7 @@ const Z99: f64 = 2.326_347_874_040_840_8;
     bound(serialize = "P: DistParam", deserialize = "P: DistParam"),
     remote = "Self"
 )]
+#[cfg_attr(feature = "schema", schemars(rename = "{P}Distribution"))]
 pub enum DistSpec<P = DurationStr> {
     /// Always `value`.
     Constant {
@@ -466,6 +483,20 @@ impl<'de> Deserialize<'de> for DurationOrDist {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for DurationOrDist {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DurationOrDist".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A fixed duration (\"45s\") or a distribution object ({\"dist\": ...}).",
+            "anyOf": [g.subschema_for::<DurationStr>(), g.subschema_for::<DistSpec>()],
+        })
     }
 }
 

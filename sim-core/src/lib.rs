@@ -65,6 +65,8 @@ pub use scenario::{
     Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
     MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
 };
+#[cfg(feature = "schema")]
+pub use scenario::{json_schema, SCHEMA_FILE};
 pub use stats::{ci95_half_width, MetricSummary};
 pub use strategies::{DurationStr, Nanos, DURATION_UNITS};
 pub use timeline::{ScalingEvent, ScalingSummary, SeriesRow};

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which breaker.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum BreakerKind {
     /// Opens after `failureThreshold` consecutive failures (the seed docs'
@@ -35,6 +36,7 @@ pub enum BreakerKind {
 ///                       "timeout": "30s", "resetTimeout": "60s" } }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CircuitBreakerConfig {
     /// The breaker acts at all (default true when the block is present).

@@ -121,6 +121,27 @@ impl<'de> Deserialize<'de> for DurationStr {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for DurationStr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": format!("A duration with a unit: {DURATION_UNITS}."),
+            "pattern": DURATION_PATTERN,
+        })
+    }
+}
+
+/// What a duration string looks like, for the JSON Schema: numbers each
+/// followed by a unit (a bare number has no unit and is refused).
+#[cfg(feature = "schema")]
+const DURATION_PATTERN: &str =
+    r"^\s*[0-9]+(\.[0-9]+)?\s*[a-zA-Zµ]+(\s*[0-9]+(\.[0-9]+)?\s*[a-zA-Zµ]+)*\s*$";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use std::hash::{BuildHasherDefault, DefaultHasher};
 
 /// The limiting algorithm.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum LimiterKind {
     /// Sliding window counter (approximate, O(1) memory per key).
@@ -32,6 +33,7 @@ pub enum LimiterKind {
 
 /// What a limit is counted per.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RateKey {
     /// One limit for all traffic.
@@ -52,6 +54,7 @@ pub enum RateKey {
 ///                  "strategy": "sliding-window" } }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// The limit acts at all (default true when the block is present).

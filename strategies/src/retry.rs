@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Jitter on the exponential backoff `min(max, base * 2^n)` (the AWS
 /// Architecture Blog's "Exponential Backoff and Jitter"), or Envoy's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Jitter {
     /// `random(0, min(max, base * 2^n))`.
@@ -36,6 +37,7 @@ pub enum Jitter {
 ///                "retryOn": ["connect-failure", "timeout", "5xx"] } }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryConfig {
     /// Attempts in all, the first included (default 3).
@@ -62,6 +64,7 @@ pub struct RetryConfig {
 
 /// A kind of failed attempt, as named in `retries.retryOn`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RetryOn {
     /// The connection was refused or reset.
@@ -99,6 +102,7 @@ fn three() -> u32 {
 
 /// Backoff between attempts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackoffConfig {
     /// First backoff (default 100ms).
@@ -132,6 +136,7 @@ impl Default for BackoffConfig {
 /// A retry budget, as Envoy's `retry_budget`: retries in flight may be at
 /// most `percent` of requests in flight, but at least `minConcurrency`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryBudgetConfig {
     /// Percent of active requests (Envoy default 20).

@@ -45,6 +45,9 @@ pub(crate) fn page(p: &Page<'_>) -> String {
         esc(&title)
     );
     let _ = writeln!(o, "<h1>{}</h1>", esc(&title));
+    if !m.description.is_empty() {
+        let _ = writeln!(o, "<p class=\"description\">{}</p>", esc(&m.description));
+    }
     let _ = writeln!(
         o,
         "<p>{} runs: {} points × {} seeds, every point on the same seeds (common random numbers), so differences between options are not differences of luck.</p>",

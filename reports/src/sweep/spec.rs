@@ -36,6 +36,9 @@ pub const MAX_SEEDS: u32 = 10_000;
 pub struct SweepSpec {
     /// Name of the sweep: names the default output directory.
     pub name: String,
+    /// What the sweep asks, in the sweep file's words (shown in the
+    /// manifest and the report).
+    pub description: String,
     /// The base scenario file.
     pub scenario: PathBuf,
     /// The axes, outermost first.
@@ -99,11 +102,11 @@ impl SweepSpec {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             Some(_) => return Err(invalid(file, "name", "a non-empty string")),
         };
-        if let Some(d) = map.get("description") {
-            if !d.is_string() {
-                return Err(invalid(file, "description", "a string"));
-            }
-        }
+        let description = match map.get("description") {
+            None => String::new(),
+            Some(Value::String(d)) => d.clone(),
+            Some(_) => return Err(invalid(file, "description", "a string")),
+        };
         let scenario = match map.get("scenario") {
             Some(Value::String(s)) if !s.is_empty() => {
                 let dir = file.parent().unwrap_or(Path::new(""));
@@ -181,6 +184,7 @@ impl SweepSpec {
         };
         let spec = SweepSpec {
             name,
+            description,
             scenario,
             axes,
             zip,
@@ -208,6 +212,7 @@ impl SweepSpec {
             .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned());
         let spec = SweepSpec {
             name: format!("{name}-sweep"),
+            description: String::new(),
             scenario: scenario.to_path_buf(),
             axes,
             zip,

@@ -83,6 +83,9 @@ pub struct Manifest {
     pub fleetsim: String,
     /// Sweep name.
     pub name: String,
+    /// What the sweep asks (the sweep file's `description`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
     /// Identity of the sweep (scenario, axes, zip, seeds).
     pub sweep_hash: String,
     /// The base scenario file, as given.
@@ -123,6 +126,7 @@ impl Manifest {
         Manifest {
             fleetsim: env!("CARGO_PKG_VERSION").to_string(),
             name: sweep.spec.name.clone(),
+            description: sweep.spec.description.clone(),
             sweep_hash: sweep.sweep_hash.clone(),
             scenario: sweep.spec.scenario.display().to_string(),
             scenario_hash: sweep.scenario_hash.clone(),

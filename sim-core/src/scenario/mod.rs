@@ -10,6 +10,8 @@ mod compile;
 mod extends;
 mod json;
 mod load;
+#[cfg(feature = "schema")]
+mod schema;
 mod size;
 mod work;
 
@@ -19,6 +21,8 @@ pub use compile::{
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
+#[cfg(feature = "schema")]
+pub use schema::{json_schema, SCHEMA_FILE};
 pub use size::{SizeStr, SIZE_UNITS};
 pub use work::{WorkEstimate, MAX_ATTEMPTS, MAX_DURATION, MAX_RATE_PER_SECOND, MIN_INTERVAL};
 
@@ -34,6 +38,7 @@ use strategies::{
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Scenario {
     /// JSON Schema reference for editors; ignored by fleetsim.
@@ -71,6 +76,7 @@ pub struct Scenario {
 
 /// `run`: seed, horizon and replications.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RunSpec {
     /// Master seed; every random stream derives from it.
@@ -100,6 +106,7 @@ fn default_replications() -> u32 {
 
 /// `workload`: arrivals and the shape of one request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Workload {
     /// The arrival process.
@@ -119,6 +126,7 @@ pub struct Workload {
 
 /// `network`: how far clients are from the fleet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Network {
     /// `rtt[clientRegion][fleetRegion]`: one round trip, added to the
@@ -128,6 +136,7 @@ pub struct Network {
 
 /// `workload.users`: the population requests come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Users {
     /// Distinct users.
@@ -147,6 +156,7 @@ fn one() -> u32 {
 
 /// `failures`: what goes wrong with instances.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Failures {
     /// Random failures of every instance, independently.
@@ -160,6 +170,7 @@ pub struct Failures {
 /// Random instance failures: exponential time between failures and time
 /// to repair, per instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RandomFailures {
     /// Mean time from repair to the next failure.
@@ -174,6 +185,7 @@ pub struct RandomFailures {
 
 /// How a failed instance behaves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureMode {
     /// Refuses connections: requests on it fail at once, health checks
@@ -187,6 +199,7 @@ pub enum FailureMode {
 
 /// One scheduled failure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FailureEvent {
     /// What happens.
@@ -209,6 +222,7 @@ pub struct FailureEvent {
 
 /// Scheduled failure types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// One instance crashes (refuses connections).
@@ -226,6 +240,7 @@ pub enum FailureKind {
 
 /// `workload.arrivals`: a Poisson process whose rate may step over time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Arrivals {
     /// The process; only `poisson` so far.
@@ -240,6 +255,7 @@ pub struct Arrivals {
 
 /// Arrival process names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ArrivalProcess {
     /// Exponential inter-arrival times at the current rate.
@@ -249,6 +265,7 @@ pub enum ArrivalProcess {
 
 /// One step of a rate profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateStep {
     /// When the step starts.
@@ -259,6 +276,7 @@ pub struct RateStep {
 
 /// `workload.request`: one agent request's work.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestShape {
     /// CPU time on the instance before its LLM calls; none when absent.
@@ -299,6 +317,7 @@ impl Default for RequestShape {
 
 /// `llm`: the models requests call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LlmSpec {
     /// Models by name.
@@ -307,6 +326,7 @@ pub struct LlmSpec {
 
 /// One LLM model or provider endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LlmModel {
     /// Latency of one call.
@@ -336,6 +356,7 @@ fn is_zero(v: &f64) -> bool {
 
 /// One instance type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstanceType {
     /// Requests served at once; more wait in the instance's FIFO queue (the
@@ -388,6 +409,7 @@ fn is_false(v: &bool) -> bool {
 
 /// `deployment`: the production config under test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Deployment {
     /// Regions by name, in the seed docs' shape.
@@ -435,6 +457,7 @@ pub struct Deployment {
 
 /// `deployment.metrics`: how metrics reach the autoscaler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricsPipeline {
     /// Time between samples (metrics-server's resolution, CloudWatch's
@@ -448,6 +471,7 @@ pub struct MetricsPipeline {
 
 /// One region of the deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Region {
     /// Instances running in the region.
@@ -467,6 +491,7 @@ pub struct Region {
 
 /// `deployment.limits`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Limits {
     /// Most requests the whole fleet holds at once; the excess is rejected.
@@ -492,6 +517,7 @@ pub struct Limits {
 /// `idle` (how long an unused keep-alive connection stays open) is refused:
 /// fleetsim does not model connection reuse, so it could not change a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Timeouts {
     /// As `limits.connectionTimeout`.
@@ -507,6 +533,7 @@ pub struct Timeouts {
 
 /// `slo`: what a run must achieve.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Slo {
     /// Latency percentiles, keyed `p50`, `p90`, `p95`, `p99`, `p99.9`.

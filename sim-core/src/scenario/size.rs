@@ -106,6 +106,21 @@ impl<'de> Deserialize<'de> for SizeStr {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for SizeStr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Size".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": format!("A size with a unit: {SIZE_UNITS}."),
+            "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*[a-zA-Z]+\s*$",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

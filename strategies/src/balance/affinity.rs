@@ -9,6 +9,7 @@ use std::hash::{BuildHasherDefault, DefaultHasher};
 
 /// What identifies a session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum AffinityType {
     /// A cookie the balancer sets (keyed by the client's user or session
@@ -27,6 +28,7 @@ pub enum AffinityType {
 /// { "sessionAffinity": { "enabled": true, "type": "cookie", "ttl": "1h" } }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionAffinityConfig {
     /// Affinity acts at all (default true when the block is present).

@@ -22,6 +22,7 @@ use std::fmt;
 /// Keys a strategy does not use are rejected by [`LoadBalancingConfig::build`]
 /// rather than ignored, so a misplaced parameter cannot silently do nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadBalancingConfig {
     /// Which balancer. When absent: `weighted` if a `weighted` map is
@@ -94,6 +95,7 @@ pub struct LoadBalancingConfig {
 
 /// `loadBalancing.canary`: send `percent` of traffic to some instances.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CanaryConfig {
     /// Share of requests for the canary, 0 to 100 (SwiftClaw's
@@ -110,40 +112,49 @@ pub struct CanaryConfig {
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
     /// Each eligible backend in turn.
     #[default]
     #[serde(alias = "round_robin")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["round_robin"])))]
     RoundRobin,
     /// Weighted round robin: nginx smooth WRR or Envoy EDF.
     Weighted,
     /// The fewest active requests per weight (nginx `least_conn`).
     #[serde(alias = "least_connections")]
     #[serde(alias = "least_conn")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["least_connections", "least_conn"])))]
     LeastConnections,
     /// A random eligible backend.
     Random,
     /// Power of two choices by active requests (Envoy least request,
     /// tower p2c).
     #[serde(alias = "power_of_two")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["power_of_two"])))]
     PowerOfTwo,
     /// Power of two choices by peak-EWMA cost (tower, Finagle).
     #[serde(alias = "peak_ewma")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["peak_ewma"])))]
     PeakEwma,
     /// The lowest mean response time over a window (SwiftClaw).
     #[serde(alias = "response_time")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["response_time"])))]
     ResponseTime,
     /// The AgenticGoKit success-rate and latency score.
     #[serde(alias = "performance_based")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["performance_based"])))]
     PerformanceBased,
     /// The first eligible backend (Caddy `first`).
     First,
     /// nginx `ip_hash` on the client's /24.
     #[serde(alias = "ip_hash")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["ip_hash"])))]
     IpHash,
     /// Consistent hashing on the user or session key.
     #[serde(alias = "consistent_hash")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["consistent_hash"])))]
     ConsistentHash,
     /// The nearest healthy region, then Envoy priority failover.
     Geographic,

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 /// The `healthCheck` block (SwiftClaw's keys and example values as
 /// defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HealthCheckConfig {
     /// Checks run at all (default true when the block is present).

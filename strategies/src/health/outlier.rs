@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Envoy's outlier detection (`outlier_detection` in a cluster), on
 /// consecutive errors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutlierDetectionConfig {
     /// Consecutive errors (5xx, gateway errors, refused connections,

@@ -48,6 +48,7 @@ impl AttemptOutcome {
 
 /// Which proxy's passive health.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum PassiveKind {
     /// nginx `max_fails` / `fail_timeout` (on by default in nginx: 1 / 10s).
@@ -64,6 +65,7 @@ pub enum PassiveKind {
 /// { "passiveHealth": { "type": "caddy", "failDuration": "30s" } }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PassiveHealthConfig {
     /// Acts at all (default true when the block is present).

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// { "budget": { "perHour": 100, "total": 2000, "llmPerHour": 40, "fallbackModel": "small" } }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BudgetConfig {
     /// Most instance spend per hour (the Azcore doc's `hourly_budget`): a

@@ -13,6 +13,7 @@ use std::fmt;
 /// `deployment.scaling` with `"policy": "hpa"`: the HPA spec's own field
 /// names, so a team's `hpa.yaml` converts key for key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaConfig {
     /// `spec.minReplicas` (default 1).
@@ -48,6 +49,7 @@ fn tenth() -> f64 {
 
 /// One entry of `spec.metrics`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaMetric {
     /// `Resource`, `Pods` or `External`.
@@ -66,6 +68,7 @@ pub struct HpaMetric {
 
 /// Metric source types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum HpaMetricType {
     /// A container resource (`cpu`, `memory`).
     Resource,
@@ -77,6 +80,7 @@ pub enum HpaMetricType {
 
 /// `resource: {name, target}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceSource {
     /// `cpu` or `memory`.
@@ -87,6 +91,7 @@ pub struct ResourceSource {
 
 /// `pods` or `external`: `{metric: {name}, target}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricSource {
     /// The metric.
@@ -97,6 +102,7 @@ pub struct MetricSource {
 
 /// `metric: {name}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricIdentifier {
     /// The metric's name (see [`HpaMetric::metric`] for the names fleetsim
@@ -106,6 +112,7 @@ pub struct MetricIdentifier {
 
 /// `target: {type, averageUtilization | averageValue | value}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaTarget {
     /// `Utilization`, `AverageValue` or `Value`.
@@ -125,6 +132,7 @@ pub struct HpaTarget {
 
 /// Target types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum TargetType {
     /// Percent of the pods' requests.
     Utilization,
@@ -170,6 +178,23 @@ impl Serialize for Quantity {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Quantity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A Kubernetes quantity: a number, or a string such as \"100\", \"2.5\", \"500m\" or \"1k\".",
+            "anyOf": [
+                { "type": "number", "minimum": 0 },
+                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?[mkMG]?\\s*$" }
+            ]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Quantity, D::Error> {
         struct V;
@@ -197,6 +222,7 @@ impl<'de> Deserialize<'de> for Quantity {
 
 /// `spec.behavior`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaBehavior {
     /// Rules for scaling up (default: no stabilization; 4 pods or 100%
@@ -210,6 +236,7 @@ pub struct HpaBehavior {
 
 /// `behavior.scaleUp` / `behavior.scaleDown` (`HPAScalingRules`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaRules {
     /// Recommendations considered, in seconds.
@@ -230,6 +257,7 @@ pub struct HpaRules {
 
 /// `selectPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum SelectPolicy {
     /// The policy allowing the largest change.
     Max,
@@ -241,6 +269,7 @@ pub enum SelectPolicy {
 
 /// One rate policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaPolicy {
     /// `Pods` or `Percent`.
@@ -254,6 +283,7 @@ pub struct HpaPolicy {
 
 /// Rate policy types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum HpaPolicyType {
     /// A number of pods per period.
     Pods,

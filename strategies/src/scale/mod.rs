@@ -41,6 +41,7 @@ use std::fmt;
 
 /// A metric an autoscaler can watch, in the unit its targets use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ScaleMetric {
     /// Mean CPU utilization of ready instances, percent of their cores.
@@ -289,7 +290,9 @@ pub trait Autoscaler {
 /// `policy`, the block is the threshold controller's (the SwiftClaw doc
 /// writes `scaling` with no policy).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "policy", rename_all = "kebab-case", remote = "Self")]
+#[cfg_attr(feature = "schema", schemars(transform = policy_defaults_to_threshold))]
 pub enum ScalingConfig {
     /// The threshold controllers (AgenticGoKit, General Bots, SwiftClaw).
     Threshold(ThresholdConfig),
@@ -299,6 +302,25 @@ pub enum ScalingConfig {
     TargetTracking(TargetTrackingConfig),
     /// KEDA on queue length.
     Queue(QueueConfig),
+}
+
+/// In the schema as in reading: without `policy` the block is the
+/// threshold controller's.
+#[cfg(feature = "schema")]
+fn policy_defaults_to_threshold(schema: &mut schemars::Schema) {
+    let Some(variants) = schema.get_mut("oneOf").and_then(|v| v.as_array_mut()) else {
+        return;
+    };
+    for v in variants {
+        if v.pointer("/properties/policy/const")
+            .and_then(|c| c.as_str())
+            == Some("threshold")
+        {
+            if let Some(required) = v.get_mut("required").and_then(|r| r.as_array_mut()) {
+                required.retain(|r| r != "policy");
+            }
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for ScalingConfig {

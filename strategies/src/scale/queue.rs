@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 ///                "pollingInterval": "30s", "cooldownPeriod": "300s" } }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueueConfig {
     /// `minReplicaCount` (default 0: scale to zero when idle).

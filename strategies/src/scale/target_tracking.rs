@@ -25,6 +25,7 @@ use std::collections::VecDeque;
 ///                    "targetValue": 70, "scaleInCooldown": "300s", "scaleOutCooldown": "60s" } ] } }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TargetTrackingConfig {
     /// `MinCapacity` (default 1).
@@ -52,6 +53,7 @@ pub struct TargetTrackingConfig {
 
 /// One policy's `TargetTrackingScalingPolicyConfiguration`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TrackedTarget {
     /// `ECSServiceAverageCPUUtilization`, `ECSServiceAverageMemoryUtilization`
@@ -72,6 +74,7 @@ pub struct TrackedTarget {
 
 /// The predefined metrics fleetsim measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PredefinedMetric {
     /// Mean CPU utilization of the service's tasks, percent.
     #[serde(rename = "ECSServiceAverageCPUUtilization")]

@@ -19,17 +19,21 @@ use serde::{Deserialize, Serialize};
 /// `scaleCooldownSeconds`, `scaleCheckInterval`), with durations as strings
 /// with units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThresholdConfig {
     /// Time between checks (AgenticGoKit's ticker and General Bots'
     /// `scale-check-interval`: 30s).
     #[serde(default = "d30s", alias = "scaleCheckInterval")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["scaleCheckInterval"])))]
     pub interval: DurationStr,
     /// Fewest instances (default 1).
     #[serde(default = "one", alias = "scaleMinInstances")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["scaleMinInstances"])))]
     pub min_instances: u32,
     /// Most instances (default 10, General Bots' `scale-max-instances`).
     #[serde(default = "ten", alias = "scaleMaxInstances")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["scaleMaxInstances"])))]
     pub max_instances: u32,
     /// CPU utilization target in percent of the instance's cores.
     #[serde(
@@ -39,6 +43,7 @@ pub struct ThresholdConfig {
         alias = "scaleCpuThreshold",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["targetCpuUtilization", "scaleCpuThreshold"])))]
     pub target_cpu: Option<f64>,
     /// Memory utilization target in percent of the instance's memory.
     #[serde(
@@ -47,6 +52,7 @@ pub struct ThresholdConfig {
         alias = "scaleMemoryThreshold",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["targetMemoryUtilization", "scaleMemoryThreshold"])))]
     pub target_memory: Option<f64>,
     /// Requests held per instance (running plus queued).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,6 +64,7 @@ pub struct ThresholdConfig {
         alias = "scaleRequestThreshold",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["scaleRequestThreshold"])))]
     pub target_requests_per_minute: Option<f64>,
     /// Mean response time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +90,7 @@ pub struct ThresholdConfig {
         alias = "scaleCooldownSeconds",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "schema", schemars(extend("x-aliases" = ["scaleCooldownSeconds"])))]
     pub cooldown: Option<DurationStr>,
     /// Extra rules (General Bots' `scale-rule-*`): a metric above or below
     /// a value asks for an action.
@@ -96,6 +104,7 @@ pub struct ThresholdConfig {
 /// { "metric": "responseTime", "above": 2000, "action": "up" }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThresholdRule {
     /// What is watched.
@@ -112,6 +121,7 @@ pub struct ThresholdRule {
 
 /// A rule's action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleAction {
     /// One instance more.
