@@ -1,5 +1,5 @@
 use crate::format::{count, money, opt_secs, percent, secs};
-use sim_core::{MetricSummary, ScenarioResult};
+use sim_core::{MetricSummary, Regime, ScenarioResult};
 use std::fmt::Write;
 
 /// Instances listed one by one; larger fleets get a distribution instead.
@@ -292,7 +292,29 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             );
         }
     }
+    steadiness(&mut o, r);
     o
+}
+
+/// Says in words when runs did not reach steady state: their latency
+/// figures are not the fleet's.
+fn steadiness(o: &mut String, r: &ScenarioResult) {
+    let n = r.runs.len();
+    for (count, regime) in [
+        (r.pooled.overloaded, Regime::Overloaded),
+        (r.pooled.backlogged, Regime::Backlogged),
+    ] {
+        if count > 0 {
+            let _ = writeln!(
+                o,
+                "\nWARNING: {count} of {n} replication(s) {regime}: {}.",
+                regime.meaning()
+            );
+        }
+    }
+    if r.pooled.overloaded == 0 && r.pooled.backlogged == 0 {
+        let _ = writeln!(o, "\nSteady state: every replication reached it.");
+    }
 }
 
 fn find<'a>(s: &'a [MetricSummary], name: &str) -> Option<&'a MetricSummary> {

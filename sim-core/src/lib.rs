@@ -41,6 +41,7 @@ mod dist;
 mod engine;
 mod error;
 mod metrics;
+mod regime;
 pub mod rng;
 mod run;
 mod scenario;
@@ -55,6 +56,7 @@ pub use metrics::{
     jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary, Reasons,
     ResilienceEvents, RunResult, SloCheck, SloVerdict, TokenCounts,
 };
+pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
 pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
     json_file, nearest, scenario_json, scenario_json_from_str, Arrivals, CompiledFailure,

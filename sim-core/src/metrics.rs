@@ -5,6 +5,7 @@
 //! significant digits, up to one simulated day), so memory does not grow
 //! with the number of requests and replications merge exactly.
 
+use crate::regime::Regime;
 use crate::scenario::{Model, Objective};
 use crate::timeline::{ScalingEvent, ScalingSummary, SeriesRow};
 use hdrhistogram::Histogram;
@@ -485,6 +486,8 @@ pub struct RunResult {
     pub scaling: ScalingSummary,
     /// SLO verdict.
     pub slo: SloVerdict,
+    /// Whether the run reached steady state ([`Regime`]).
+    pub regime: Regime,
     /// Per instance, in fleet order.
     pub instances: Vec<InstanceResult>,
     /// The engine's own work and peak memory.

@@ -5,6 +5,7 @@ use crate::error::SimError;
 use crate::metrics::{
     Counts, LatencyRecorder, LatencySummary, Reasons, ResilienceEvents, RunResult, SloVerdict,
 };
+use crate::regime::Regime;
 use crate::scenario::Model;
 use crate::stats::MetricSummary;
 use crate::Engine;
@@ -68,6 +69,10 @@ pub struct Pooled {
     pub error_rate: f64,
     /// The SLO verdict on the pooled figures: what `--fail-on-slo` uses.
     pub slo: SloVerdict,
+    /// Replications that ended backlogged (see [`Regime`]).
+    pub backlogged: u32,
+    /// Replications that ended overloaded.
+    pub overloaded: u32,
 }
 
 /// How to run: overrides of the scenario's own settings.
@@ -163,6 +168,14 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
             latency: recorder.summary(),
             error_rate: counts.error_rate(),
             slo: SloVerdict::judge(m, &recorder, &counts),
+            backlogged: runs
+                .iter()
+                .filter(|r| r.regime == Regime::Backlogged)
+                .count() as u32,
+            overloaded: runs
+                .iter()
+                .filter(|r| r.regime == Regime::Overloaded)
+                .count() as u32,
         },
         summary,
         runs,

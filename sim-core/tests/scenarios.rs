@@ -15,8 +15,12 @@ fn all_scenarios(dir: &Path, out: &mut Vec<PathBuf>) {
         .collect();
     entries.sort();
     for p in entries {
-        // Sweep files name a scenario and axes; `reports` tests them.
-        if p.is_dir() && p.file_name().is_some_and(|n| n == "sweeps") {
+        // Sweep and gate files name scenarios; `reports` and the binary's
+        // tests check them. The schema is the schema.
+        if p.is_dir() && p.file_name().is_some_and(|n| n == "sweeps" || n == "gate") {
+            continue;
+        }
+        if p.file_name().is_some_and(|n| n == "fleetsim.schema.json") {
             continue;
         }
         if p.is_dir() {

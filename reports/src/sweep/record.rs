@@ -102,6 +102,14 @@ pub const METRICS: &[Metric] = &[
     m!("refused_by_budget", Count, LOW, |r| Some(
         r.scaling.refused_by_budget as f64
     )),
+    // 1 when the run did not reach steady state (see `sim_core::Regime`);
+    // a point's mean is the share of its seeds that did not.
+    m!("backlogged", Count, LOW, |r| Some(f64::from(u8::from(
+        r.regime == sim_core::Regime::Backlogged
+    )))),
+    m!("overloaded", Count, LOW, |r| Some(f64::from(u8::from(
+        r.regime == sim_core::Regime::Overloaded
+    )))),
     // Empty when the scenario sets no SLO.
     m!("slo_pass", Real, HIGH, |r| (!r.slo.checks.is_empty())
         .then_some(if r.slo.pass { 1.0 } else { 0.0 })),

@@ -64,6 +64,7 @@ use crate::metrics::{
     jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, Reasons, ResilienceEvents,
     RunResult, SloVerdict, TokenCounts,
 };
+use crate::regime::Regime;
 use crate::rng::{stream, Purpose, StreamRng};
 use crate::scenario::Model;
 use crate::timeline::ScalingSummary;
@@ -542,6 +543,12 @@ impl<'m> Engine<'m> {
             },
             scaling: summary,
             slo,
+            regime: Regime::classify(
+                &c,
+                c.error_rate(),
+                &self.series.rows,
+                model.warmup.as_secs_f64(),
+            ),
             instances,
             engine: EngineStats {
                 peak_event_queue: self.events.high_water() as u64,
