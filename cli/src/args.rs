@@ -54,10 +54,26 @@ pub(crate) enum Command {
     /// Join the shares of a sharded sweep into one result.
     #[command(after_help = MERGE_EXAMPLES)]
     Merge(MergeArgs),
+    /// Fail CI on latency, error, fairness, cost and SLO regressions
+    /// against a committed baseline (exit 1), and not on noise.
+    #[command(after_help = GATE_EXAMPLES)]
+    Gate(GateArgs),
     /// Print the JSON Schema of scenario files, for editors.
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema,
 }
+
+const GATE_EXAMPLES: &str = "\
+Examples:
+  fleetsim gate scenarios/gate/gate.json                     compare with the committed baseline
+  fleetsim gate scenarios/gate/gate.json --update-baseline   write the baseline (then commit it)
+  fleetsim gate my-scenarios/ --junit gate.xml --markdown gate.md
+
+SUITE is a gate file (scenarios, seeds, thresholds, baseline) or a
+directory of scenarios (default thresholds; baseline
+DIR/fleetsim-baseline.json). Each metric is compared seed by seed; a
+regression is a 95% interval wholly past its threshold. Exit 0: no
+regression; 1: a regression; 2: bad input or no baseline.";
 
 const SCHEMA_EXAMPLES: &str = "\
 Examples:
@@ -193,6 +209,38 @@ pub(crate) enum MatrixFormat {
 pub(crate) struct ReportArgs {
     /// A finished sweep's directory (from sweep, compare or merge).
     pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GateArgs {
+    /// A gate file (JSON) or a directory of scenarios.
+    pub(crate) suite: PathBuf,
+    /// The baseline file (default: the gate file's `baseline`, or
+    /// fleetsim-baseline.json in the directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Run the suite and write the baseline instead of comparing.
+    #[arg(long)]
+    pub(crate) update_baseline: bool,
+    /// Seeds per scenario, replacing the suite's (at least 2).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub(crate) seeds: Option<u32>,
+    /// Master seed for every scenario, replacing each one's run.seed
+    /// (to measure how often noise alone would fail the gate).
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+    /// Runs at once (default: every core). Results do not depend on it.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub(crate) jobs: Option<u64>,
+    /// Also write the summary as Markdown (for a pull-request comment).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) markdown: Option<PathBuf>,
+    /// Also write JUnit XML (one test case per scenario and metric).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) junit: Option<PathBuf>,
+    /// Print the report as JSON instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

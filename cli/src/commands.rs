@@ -22,6 +22,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Merge(a) => sweep::merge(a),
         Command::Compare(a) => crate::compare::compare(a),
         Command::Report(a) => crate::report::report(a),
+        Command::Gate(a) => crate::gate::gate(a),
         Command::Schema => schema(),
     }
 }

@@ -9,6 +9,7 @@ mod args;
 mod commands;
 mod compare;
 mod failure;
+mod gate;
 mod output;
 mod progress;
 mod report;

@@ -33,6 +33,7 @@ pub mod decide;
 mod describe;
 mod files;
 mod format;
+pub mod gate;
 mod points;
 pub mod report;
 mod summary;

@@ -45,6 +45,9 @@ pub struct LeastConnections {
     classes: Vec<WeightClass>,
     /// Backend -> (class, index within the class).
     place: Vec<(u32, u32)>,
+    /// Ties go to the earliest backend (a naive scan) instead of nginx's
+    /// smooth round robin among the tied.
+    first_on_ties: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +76,20 @@ impl LeastConnections {
             current: Vec::new(),
             classes: Vec::new(),
             place: Vec::new(),
+            first_on_ties: false,
+        }
+    }
+
+    /// A deliberately worse least-connections: ties go to the earliest
+    /// backend, as a naive "first minimum" scan does, so a lightly loaded
+    /// fleet sends nearly everything to its first instances. Not a
+    /// strategy to deploy: it is what the nginx tie-break is measured
+    /// against, and the regression `fleetsim gate` must catch (its tests
+    /// run it in place of the real one).
+    pub fn first_on_ties() -> LeastConnections {
+        LeastConnections {
+            first_on_ties: true,
+            ..LeastConnections::with_tree_from(usize::MAX)
         }
     }
 
@@ -165,7 +182,7 @@ impl LeastConnections {
         if first == usize::MAX {
             return None;
         }
-        if tied == 1 {
+        if tied == 1 || self.first_on_ties {
             return Some(first);
         }
         let w = i64::from(backends.weight(first));
@@ -211,7 +228,7 @@ impl LeastConnections {
         }
         let best = best.map(|(i, _, _)| i);
         let first = best?;
-        if !many {
+        if !many || self.first_on_ties {
             return Some(first);
         }
         let (fa, fw) = (backends.active(first), backends.weight(first));
@@ -471,6 +488,20 @@ mod tests {
         assert_eq!(
             picks(&mut LeastConnections::new(), &f, 6),
             vec![0, 1, 2, 0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn the_deliberately_worse_variant_herds_onto_the_first() {
+        let f = fleet(&[0, 0, 0]);
+        assert_eq!(
+            picks(&mut LeastConnections::first_on_ties(), &f, 4),
+            vec![0, 0, 0, 0]
+        );
+        let f = fleet(&[2, 1, 1]);
+        assert_eq!(
+            picks(&mut LeastConnections::first_on_ties(), &f, 2),
+            vec![1, 1]
         );
     }
 

@@ -1,0 +1,163 @@
+//! Running a suite: every scenario on the suite's seeds, in parallel,
+//! into the few figures a gate compares; and the baseline file that keeps
+//! them, per scenario and per seed, with the fleetsim version and each
+//! scenario's content hash.
+
+use super::suite::Suite;
+use crate::sweep::plan::fnv1a;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sim_core::{Model, Regime, RunResult, ScenarioError, SimError};
+use std::path::Path;
+
+/// What a gate keeps of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sample {
+    /// Median latency, seconds (none when nothing completed).
+    pub p50: Option<f64>,
+    /// 99th percentile latency, seconds.
+    pub p99: Option<f64>,
+    /// Share of finished requests that did not complete.
+    pub error_rate: f64,
+    /// Jain's index over requests per instance.
+    pub fairness: f64,
+    /// Instance and LLM spend per hour.
+    pub cost_per_hour: f64,
+    /// Whether the run met the SLO (none without one).
+    pub slo_pass: Option<bool>,
+    /// Whether it reached steady state.
+    pub regime: Regime,
+}
+
+impl Sample {
+    /// The figures of `r`.
+    pub fn of(r: &RunResult) -> Sample {
+        Sample {
+            p50: r.latency.p50,
+            p99: r.latency.p99,
+            error_rate: r.error_rate,
+            fairness: r.fairness,
+            cost_per_hour: r.cost_per_hour,
+            slo_pass: (!r.slo.checks.is_empty()).then_some(r.slo.pass),
+            regime: r.regime,
+        }
+    }
+}
+
+/// One scenario's runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioRuns {
+    /// The scenario's key in the suite (its path relative to the suite).
+    pub scenario: String,
+    /// 16 hex digits identifying its content (after `extends`).
+    pub hash: String,
+    /// The master seed its runs derive from.
+    pub seed: u64,
+    /// One sample per seed, in seed order.
+    pub runs: Vec<Sample>,
+}
+
+/// The committed baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Baseline {
+    /// fleetsim version that wrote it.
+    pub fleetsim: String,
+    /// Seeds per scenario.
+    pub seeds: u32,
+    /// Per scenario.
+    pub scenarios: Vec<ScenarioRuns>,
+}
+
+impl Baseline {
+    /// Reads a baseline file.
+    pub fn read(path: &Path) -> Result<Baseline, ScenarioError> {
+        let v = sim_core::json_file(path)?;
+        serde_json::from_value(v).map_err(|e| ScenarioError::Invalid {
+            file: path.to_path_buf(),
+            problems: vec![sim_core::Problem::new(
+                "",
+                format!("not a fleetsim baseline ({e}); write one with `fleetsim gate SUITE --update-baseline`"),
+            )],
+        })
+    }
+
+    /// The baseline as written to disk (pretty JSON, one line per field,
+    /// so a change to it reads well in review).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a baseline serialises");
+        s.push('\n');
+        s
+    }
+
+    /// The runs of `scenario`.
+    pub fn get(&self, scenario: &str) -> Option<&ScenarioRuns> {
+        self.scenarios.iter().find(|s| s.scenario == scenario)
+    }
+}
+
+/// How one replication of a model is run: the engine, or in tests a
+/// model altered in ways a file cannot say (another strategy's code).
+pub type Runner<'a> = &'a (dyn Fn(&Model, u32) -> Result<RunResult, SimError> + Sync);
+
+/// Why a suite could not be measured.
+#[derive(Debug)]
+pub enum MeasureError {
+    /// A scenario is bad input.
+    Input(ScenarioError),
+    /// A run failed or was cancelled.
+    Sim(SimError),
+    /// No threads to run on.
+    Io(std::io::Error),
+}
+
+/// Runs every scenario of `suite` on its seeds (replications
+/// `0..seeds` of each scenario's master seed, or of `seed` when given) on
+/// `jobs` threads. The result does not depend on `jobs`.
+pub fn measure(
+    suite: &Suite,
+    seed: Option<u64>,
+    jobs: usize,
+    run: Runner<'_>,
+) -> Result<Vec<ScenarioRuns>, MeasureError> {
+    let mut models = Vec::with_capacity(suite.scenarios.len());
+    let mut hashes = Vec::with_capacity(suite.scenarios.len());
+    for e in &suite.scenarios {
+        let doc = sim_core::scenario_json(&e.path).map_err(MeasureError::Input)?;
+        let mut m = Model::from_value(&doc, &e.path).map_err(MeasureError::Input)?;
+        if let Some(s) = seed {
+            m.seed = s;
+        }
+        hashes.push(format!("{:016x}", fnv1a(doc.to_string().as_bytes())));
+        models.push(m);
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| MeasureError::Io(std::io::Error::other(e)))?;
+    let seeds = suite.seeds;
+    let work: Vec<(usize, u32)> = (0..models.len())
+        .flat_map(|i| (0..seeds).map(move |s| (i, s)))
+        .collect();
+    let samples: Result<Vec<Sample>, SimError> = pool.install(|| {
+        work.par_iter()
+            .map(|&(i, s)| run(&models[i], s).map(|r| Sample::of(&r)))
+            .collect()
+    });
+    let mut it = samples.map_err(MeasureError::Sim)?.into_iter();
+    Ok({
+        suite
+            .scenarios
+            .iter()
+            .zip(models.iter().zip(hashes))
+            .map(|(e, (m, hash))| ScenarioRuns {
+                scenario: e.key.clone(),
+                hash,
+                seed: m.seed,
+                runs: it.by_ref().take(seeds as usize).collect(),
+            })
+            .collect()
+    })
+}

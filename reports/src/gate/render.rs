@@ -1,0 +1,256 @@
+//! A gate's report as a terminal table, a Markdown summary for a pull
+//! request comment, and JUnit XML (one test case per scenario and metric)
+//! for CI systems.
+
+use super::check::{Finding, GateReport, ScenarioReport, Verdict};
+use crate::format::{align, percent, secs, short};
+use std::fmt::Write;
+
+fn value(unit: &str, v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) => match unit {
+            "s" => secs(v),
+            "%" => percent(v),
+            _ => short(v),
+        },
+    }
+}
+
+/// The change and its interval: `+12% (+8% to +16%)` for latency and
+/// cost, in the metric's units otherwise.
+fn change(f: &Finding) -> String {
+    let Some(d) = f.diff else {
+        return "-".into();
+    };
+    let rel = matches!(f.metric, "p50" | "p99" | "cost") && f.baseline.is_some_and(|b| b != 0.0);
+    let show = |x: f64| -> String {
+        if rel {
+            format!("{:+.1}%", x / f.baseline.unwrap_or(1.0).abs() * 100.0)
+        } else if f.unit == "%" {
+            format!("{:+.2} pt", x * 100.0)
+        } else if f.unit == "s" {
+            let s = secs(x.abs());
+            if x < 0.0 {
+                format!("-{s}")
+            } else {
+                format!("+{s}")
+            }
+        } else {
+            format!("{x:+.3}")
+        }
+    };
+    match (f.low, f.high) {
+        (Some(l), Some(h)) => format!("{} ({} to {})", show(d), show(l), show(h)),
+        _ => show(d),
+    }
+}
+
+fn label(s: &ScenarioReport) -> String {
+    let mut l = s.scenario.clone();
+    if s.changed {
+        l.push_str(" (changed)");
+    }
+    l
+}
+
+impl GateReport {
+    /// The terminal table.
+    pub fn to_table(&self) -> String {
+        let mut rows = vec![[
+            "scenario",
+            "metric",
+            "baseline",
+            "candidate",
+            "change (95% CI)",
+            "threshold",
+            "verdict",
+        ]
+        .map(String::from)
+        .to_vec()];
+        let mut notes = Vec::new();
+        for s in &self.scenarios {
+            if s.new {
+                rows.push(vec![
+                    label(s),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "new: not in the baseline".into(),
+                ]);
+                continue;
+            }
+            for f in &s.findings {
+                rows.push(vec![
+                    label(s),
+                    f.metric.into(),
+                    value(f.unit, f.baseline),
+                    value(f.unit, f.candidate),
+                    change(f),
+                    f.threshold.clone(),
+                    f.verdict.word().into(),
+                ]);
+                if !matches!(f.verdict, Verdict::Pass) || f.says.contains("left out") {
+                    notes.push(format!("  {} {}: {}", s.scenario, f.metric, f.says));
+                }
+            }
+        }
+        let mut o = align(&rows, 2, true);
+        if !notes.is_empty() {
+            o.push('\n');
+            for n in notes {
+                let _ = writeln!(o, "{n}");
+            }
+        }
+        for s in self.scenarios.iter().filter(|s| s.changed) {
+            let _ = writeln!(
+                o,
+                "\nnote: {} changed since the baseline; compared as a candidate",
+                s.scenario
+            );
+        }
+        for d in &self.dropped {
+            let _ = writeln!(o, "\nnote: {d} is in the baseline but not in the suite");
+        }
+        if self.baseline_version != self.version {
+            let _ = writeln!(
+                o,
+                "\nnote: the baseline was written by fleetsim {}, this is {}",
+                self.baseline_version, self.version
+            );
+        }
+        let _ = writeln!(o, "\n{}", self.headline());
+        o
+    }
+
+    /// The Markdown summary, for a pull-request comment.
+    pub fn to_markdown(&self) -> String {
+        let mut o = String::new();
+        let icon = if self.exit_code() == 0 { "✅" } else { "❌" };
+        let _ = writeln!(o, "### {icon} fleetsim gate\n\n{}\n", self.headline());
+        let _ = writeln!(
+            o,
+            "| scenario | metric | baseline | candidate | change (95% CI) | threshold | verdict |"
+        );
+        let _ = writeln!(o, "|---|---|---:|---:|---:|---:|---|");
+        for s in &self.scenarios {
+            if s.new {
+                let _ = writeln!(o, "| {} | | | | | | new: not in the baseline |", label(s));
+            }
+            for f in &s.findings {
+                let verdict = match f.verdict {
+                    Verdict::Regression => "**REGRESSION**".to_string(),
+                    v => v.word().to_string(),
+                };
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    label(s),
+                    f.metric,
+                    value(f.unit, f.baseline),
+                    value(f.unit, f.candidate),
+                    change(f),
+                    f.threshold,
+                    verdict
+                );
+            }
+        }
+        let explained: Vec<String> = self
+            .scenarios
+            .iter()
+            .flat_map(|s| {
+                s.findings
+                    .iter()
+                    .filter(|f| !matches!(f.verdict, Verdict::Pass))
+                    .map(move |f| format!("- `{}` {}: {}", s.scenario, f.metric, f.says))
+            })
+            .collect();
+        if !explained.is_empty() {
+            let _ = writeln!(o, "\n{}", explained.join("\n"));
+        }
+        let _ = writeln!(
+            o,
+            "\nEach metric is compared seed by seed on {} seeds; a regression is a 95% interval wholly past its threshold.",
+            self.seeds
+        );
+        o
+    }
+
+    /// JUnit XML: one test suite per scenario, one test case per metric;
+    /// a regression is a failure, too few seeds is skipped with its reason.
+    pub fn to_junit(&self) -> String {
+        let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let tests: usize = self.scenarios.iter().map(|s| s.findings.len()).sum();
+        let _ = writeln!(
+            o,
+            "<testsuites name=\"fleetsim gate\" tests=\"{tests}\" failures=\"{}\" skipped=\"{}\">",
+            self.count(Verdict::Regression),
+            self.count(Verdict::TooFewSeeds) + self.count(Verdict::NotCompared)
+        );
+        for s in &self.scenarios {
+            let failures = s
+                .findings
+                .iter()
+                .filter(|f| f.verdict == Verdict::Regression)
+                .count();
+            let _ = writeln!(
+                o,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">",
+                xml(&label(s)),
+                s.findings.len()
+            );
+            for f in &s.findings {
+                let _ = write!(
+                    o,
+                    "    <testcase classname=\"{}\" name=\"{}\"",
+                    xml(&s.scenario),
+                    f.metric
+                );
+                let detail = format!(
+                    "baseline {}, candidate {}, change {}, threshold {}: {}",
+                    value(f.unit, f.baseline),
+                    value(f.unit, f.candidate),
+                    change(f),
+                    f.threshold,
+                    f.says
+                );
+                match f.verdict {
+                    Verdict::Regression => {
+                        let _ = writeln!(
+                            o,
+                            ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                            xml(&format!("{} regressed", f.metric)),
+                            xml(&detail)
+                        );
+                    }
+                    Verdict::TooFewSeeds | Verdict::NotCompared => {
+                        let _ = writeln!(
+                            o,
+                            ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                            xml(&detail)
+                        );
+                    }
+                    Verdict::Pass | Verdict::Improved => {
+                        let _ = writeln!(
+                            o,
+                            ">\n      <system-out>{}</system-out>\n    </testcase>",
+                            xml(&detail)
+                        );
+                    }
+                }
+            }
+            let _ = writeln!(o, "  </testsuite>");
+        }
+        o.push_str("</testsuites>\n");
+        o
+    }
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
