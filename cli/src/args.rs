@@ -58,6 +58,10 @@ pub(crate) enum Command {
     /// against a committed baseline (exit 1), and not on noise.
     #[command(after_help = GATE_EXAMPLES)]
     Gate(GateArgs),
+    /// Find the cheapest configuration that meets the SLO within the
+    /// budget, or (--max-load) the highest rate a configuration sustains.
+    #[command(after_help = PLAN_EXAMPLES)]
+    Plan(PlanArgs),
     /// Print the JSON Schema of scenario files, for editors.
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema,
@@ -74,6 +78,21 @@ directory of scenarios (default thresholds; baseline
 DIR/fleetsim-baseline.json). Each metric is compared seed by seed; a
 regression is a 95% interval wholly past its threshold. Exit 0: no
 regression; 1: a regression; 2: bad input or no baseline.";
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  fleetsim plan scenarios/quickstart.json --axis deployment.regions.us-east-1.instances=1..12
+  fleetsim plan s.json --axis deployment.regions.us-east-1.instances=1..20 \\
+      --axis deployment.loadBalancing.strategy=round-robin,least-connections --budget-per-hour 5
+  fleetsim plan s.json --axis deployment.regions.us-east-1.instances=2..10 --slo p99=8s --out plan/
+  fleetsim plan scenarios/quickstart.json --max-load
+
+The SLO is the scenario's `slo` (or --slo); the budget its
+deployment.budget.perHour (or --budget-per-hour). A point meets the SLO
+when the upper end of each objective's 95% interval across seeds is under
+its target and every seed reached steady state. With one instance-count
+axis the search bisects it from an Erlang C estimate. Exit 0 with a
+recommendation, 1 when nothing in the space meets the SLO within budget.";
 
 const SCHEMA_EXAMPLES: &str = "\
 Examples:
@@ -239,6 +258,42 @@ pub(crate) struct GateArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) junit: Option<PathBuf>,
     /// Print the report as JSON instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// The scenario to plan for.
+    pub(crate) scenario: PathBuf,
+    /// PATH=VALUES: a dimension of the space to search (repeat).
+    #[arg(long, value_name = "PATH=VALUES")]
+    pub(crate) axis: Vec<String>,
+    /// An objective, replacing or adding to the scenario's SLO: p50=2s,
+    /// p99=8s, p99.9=20s, errorRate=0.01 (repeat).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) slo: Vec<String>,
+    /// Most the fleet may cost per hour (default: the scenario's
+    /// deployment.budget.perHour).
+    #[arg(long, value_name = "AMOUNT")]
+    pub(crate) budget_per_hour: Option<f64>,
+    /// The highest arrival rate the configuration sustains under the SLO,
+    /// instead of a search over axes.
+    #[arg(long, conflicts_with = "budget_per_hour")]
+    pub(crate) max_load: bool,
+    /// Seeds per point (at least 2; default 10).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1_000))]
+    pub(crate) seeds: u32,
+    /// Master seed, replacing the scenario's run.seed.
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+    /// Runs at once (default: every core). Results do not depend on it.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub(crate) jobs: Option<u64>,
+    /// Also write plan.json, plan.md, the chart and report.html here.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Print the plan as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -23,6 +23,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Compare(a) => crate::compare::compare(a),
         Command::Report(a) => crate::report::report(a),
         Command::Gate(a) => crate::gate::gate(a),
+        Command::Plan(a) => crate::plan::plan(a),
         Command::Schema => schema(),
     }
 }

@@ -11,6 +11,7 @@ mod compare;
 mod failure;
 mod gate;
 mod output;
+mod plan;
 mod progress;
 mod report;
 mod sweep;

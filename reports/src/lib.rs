@@ -34,6 +34,7 @@ mod describe;
 mod files;
 mod format;
 pub mod gate;
+pub mod plan;
 mod points;
 pub mod report;
 mod summary;

@@ -51,7 +51,11 @@ fn the_gate_fails_a_sabotaged_least_connections_and_passes_the_real_one() {
     let r = compare(&suite, &baseline, &worse);
     assert_eq!(r.exit_code(), 1, "{}", r.to_table());
     let junit = r.to_junit();
-    for s in r.scenarios.iter().filter(|s| s.scenario.ends_with("off-peak.json")) {
+    for s in r
+        .scenarios
+        .iter()
+        .filter(|s| s.scenario.ends_with("off-peak.json"))
+    {
         let fairness = s.findings.iter().find(|f| f.metric == "fairness").unwrap();
         assert_eq!(
             fairness.verdict,

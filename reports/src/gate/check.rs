@@ -326,7 +326,7 @@ enum Limit {
 fn judge(m: Metric, base: &[Option<f64>], cand: &[Option<f64>], limit: Limit) -> Finding {
     let sign = if m.worse_up { "+" } else { "-" };
     let threshold = match limit {
-        Limit::Absolute(a) if a == 0.0 => "any".to_string(),
+        Limit::Absolute(0.0) => "any".to_string(),
         Limit::Relative(r) => format!("{sign}{}%", crate::format::short(r * 100.0)),
         Limit::Absolute(a) if m.unit == "%" => {
             format!("{sign}{} pt", crate::format::short(a * 100.0))
