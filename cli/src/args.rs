@@ -124,8 +124,8 @@ Examples:
   fleetsim compare --strategies round-robin,least-connections --scenarios normal.json spike.json outage.json
 
 Criteria (and --weights keys): p50, p99, errors, throughput, cost (per
-hour), cost1k (per 1,000 requests), fairness, slo (share of seeds meeting
-the SLO). Every criterion weighs 1 unless --weights says otherwise; 0
+hour), cost1k (per 1,000 requests), fairness (per instance), tenants
+(fairness per tenant, with tenants), slo (share of seeds meeting the SLO). Every criterion weighs 1 unless --weights says otherwise; 0
 leaves one out.";
 
 const REPORT_EXAMPLES: &str = "\

@@ -79,6 +79,14 @@ fn render_invalid(file: &std::path::Path, problems: &[Problem]) -> String {
 }
 
 impl ScenarioError {
+    /// One problem in `file`, at the JSON path `path`.
+    pub fn at(file: &std::path::Path, path: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid {
+            file: file.to_path_buf(),
+            problems: vec![Problem::new(path, message)],
+        }
+    }
+
     /// The problems, for an invalid scenario; empty for I/O and syntax errors.
     pub fn problems(&self) -> &[Problem] {
         match self {

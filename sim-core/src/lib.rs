@@ -54,7 +54,7 @@ pub use engine::Engine;
 pub use error::{Problem, ScenarioError, SimError};
 pub use metrics::{
     jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary, Reasons,
-    ResilienceEvents, RunResult, SloCheck, SloVerdict, TokenCounts,
+    ResilienceEvents, RunResult, SloCheck, SloVerdict, TenantResult, TokenCounts,
 };
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
 pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};

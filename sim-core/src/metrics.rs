@@ -488,6 +488,9 @@ pub struct RunResult {
     pub slo: SloVerdict,
     /// Whether the run reached steady state ([`Regime`]).
     pub regime: Regime,
+    /// Per tenant, when `workload.users` has more than one tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<TenantResult>,
     /// Per instance, in fleet order.
     pub instances: Vec<InstanceResult>,
     /// The engine's own work and peak memory.
@@ -499,6 +502,21 @@ pub struct RunResult {
     /// The latency samples, for pooling across replications.
     #[serde(skip)]
     pub recorder: LatencyRecorder,
+}
+
+/// What each tenant asked for and got over the measured window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantResult {
+    /// Jain's index over the tenants' goodput: 1 when every tenant got the
+    /// same share of what it asked for, 1/n when one tenant got all.
+    pub fairness: f64,
+    /// Requests each tenant sent.
+    pub arrivals: Vec<u64>,
+    /// Requests of each tenant that completed.
+    pub completed: Vec<u64>,
+    /// Completed over sent, per tenant (none for a tenant that sent none).
+    pub goodput: Vec<Option<f64>>,
 }
 
 /// Jain's fairness index `(sum x)^2 / (n * sum x^2)`; 1 for an empty or

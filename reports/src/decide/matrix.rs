@@ -129,6 +129,13 @@ pub const CRITERIA: &[CriterionDef] = &[
         unit: Unit::Plain,
     },
     CriterionDef {
+        key: "tenants",
+        metric: "tenant_fairness_jain",
+        label: "tenant fairness",
+        lower_is_better: false,
+        unit: Unit::Plain,
+    },
+    CriterionDef {
         key: "slo",
         metric: "slo_pass",
         label: "SLO met",

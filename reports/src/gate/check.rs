@@ -56,8 +56,8 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
-    /// `p50`, `p99`, `errorRate`, `fairness`, `fairnessFloor`, `cost`,
-    /// `slo` or `steadyState`.
+    /// `p50`, `p99`, `errorRate`, `fairness`, `fairnessFloor`,
+    /// `tenantFairness`, `cost`, `slo` or `steadyState`.
     pub metric: &'static str,
     /// How values of this metric are shown: `s` (seconds), `%`
     /// (fractions), `$/h`, or empty.
@@ -264,6 +264,17 @@ fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {
     }
     if let Some(floor) = t.fairness_floor {
         out.push(floor_check(floor, cand));
+    }
+    let tenant_fair = |xs: &[Sample]| xs.iter().map(|s| s.tenant_fairness).collect::<Vec<_>>();
+    if let Some(abs) = t.fairness_drop {
+        if base.iter().chain(cand).any(|s| s.tenant_fairness.is_some()) {
+            out.push(judge(
+                Metric::new("tenantFairness", "", false),
+                &tenant_fair(base),
+                &tenant_fair(cand),
+                Limit::Absolute(abs),
+            ));
+        }
     }
     if let Some(rel) = t.cost {
         out.push(judge(
@@ -528,6 +539,7 @@ mod tests {
             p99: None,
             error_rate: 0.0,
             fairness,
+            tenant_fairness: None,
             cost_per_hour: 0.0,
             slo_pass: None,
             regime: Regime::Stable,

@@ -22,6 +22,9 @@ pub struct Sample {
     pub error_rate: f64,
     /// Jain's index over requests per instance.
     pub fairness: f64,
+    /// Jain's index over the tenants' goodput, with tenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_fairness: Option<f64>,
     /// Instance and LLM spend per hour.
     pub cost_per_hour: f64,
     /// Whether the run met the SLO (none without one).
@@ -38,6 +41,7 @@ impl Sample {
             p99: r.latency.p99,
             error_rate: r.error_rate,
             fairness: r.fairness,
+            tenant_fairness: r.tenants.as_ref().map(|t| t.fairness),
             cost_per_hour: r.cost_per_hour,
             slo_pass: (!r.slo.checks.is_empty()).then_some(r.slo.pass),
             regime: r.regime,

@@ -15,7 +15,7 @@
 //! ```
 
 use serde_json::Value;
-use sim_core::{Problem, ScenarioError};
+use sim_core::ScenarioError;
 use std::path::{Path, PathBuf};
 
 /// Seeds per scenario when the suite does not say.
@@ -34,7 +34,8 @@ pub struct Thresholds {
     pub p99: Option<f64>,
     /// Error rate up by this much (absolute: 0.01 is one point).
     pub error_rate: Option<f64>,
-    /// Jain's index per instance down by this much (absolute).
+    /// Jain's index per instance (and per tenant, with tenants) down by
+    /// this much (absolute).
     pub fairness_drop: Option<f64>,
     /// Jain's index per instance below this.
     pub fairness_floor: Option<f64>,
@@ -83,13 +84,6 @@ pub struct Suite {
     pub baseline: PathBuf,
 }
 
-fn invalid(file: &Path, path: &str, message: impl Into<String>) -> ScenarioError {
-    ScenarioError::Invalid {
-        file: file.to_path_buf(),
-        problems: vec![Problem::new(path, message)],
-    }
-}
-
 impl Suite {
     /// Reads a suite: a directory of scenarios or a gate file.
     pub fn read(origin: &Path) -> Result<Suite, ScenarioError> {
@@ -115,7 +109,7 @@ impl Suite {
             })
             .collect();
         if scenarios.is_empty() {
-            return Err(invalid(
+            return Err(ScenarioError::at(
                 dir,
                 "",
                 "no scenario files (*.json) in this directory",
@@ -133,7 +127,7 @@ impl Suite {
     fn from_file(file: &Path) -> Result<Suite, ScenarioError> {
         let v = sim_core::json_file(file)?;
         let Value::Object(map) = &v else {
-            return Err(invalid(
+            return Err(ScenarioError::at(
                 file,
                 "",
                 "a gate file is a JSON object with `scenarios`",
@@ -149,7 +143,7 @@ impl Suite {
         ];
         for key in map.keys() {
             if !KEYS.contains(&key.as_str()) {
-                return Err(invalid(
+                return Err(ScenarioError::at(
                     file,
                     key,
                     format!("unknown key; a gate file has {}", KEYS[1..].join(", ")),
@@ -160,7 +154,7 @@ impl Suite {
         let list = match map.get("scenarios") {
             Some(Value::Array(a)) if !a.is_empty() => a,
             _ => {
-                return Err(invalid(
+                return Err(ScenarioError::at(
                     file,
                     "scenarios",
                     "a non-empty list of scenario files, relative to this file",
@@ -170,14 +164,14 @@ impl Suite {
         let mut scenarios = Vec::new();
         for (i, s) in list.iter().enumerate() {
             let Some(name) = s.as_str().filter(|s| !s.is_empty()) else {
-                return Err(invalid(
+                return Err(ScenarioError::at(
                     file,
                     &format!("scenarios[{i}]"),
                     "a scenario file's path, relative to this file",
                 ));
             };
             if scenarios.iter().any(|e: &Entry| e.key == name) {
-                return Err(invalid(
+                return Err(ScenarioError::at(
                     file,
                     &format!("scenarios[{i}]"),
                     format!("`{name}` is listed twice"),
@@ -194,7 +188,7 @@ impl Suite {
                 .as_u64()
                 .filter(|n| (2..=10_000).contains(n))
                 .ok_or_else(|| {
-                    invalid(
+                    ScenarioError::at(
                         file,
                         "seeds",
                         "a whole number from 2 to 10000 (a paired interval needs two seeds)",
@@ -212,7 +206,7 @@ impl Suite {
             None => dir.join(format!("{stem}.baseline.json")),
             Some(Value::String(b)) if !b.is_empty() => dir.join(b),
             Some(_) => {
-                return Err(invalid(
+                return Err(ScenarioError::at(
                     file,
                     "baseline",
                     "the baseline file's path, relative to this file",
@@ -233,7 +227,7 @@ impl Suite {
 /// `null` to turn one off.
 fn thresholds(file: &Path, v: &Value) -> Result<Thresholds, ScenarioError> {
     let Value::Object(m) = v else {
-        return Err(invalid(
+        return Err(ScenarioError::at(
             file,
             "thresholds",
             "an object such as {\"p99\": \"10%\", \"errorRate\": 0.01}",
@@ -252,13 +246,13 @@ fn thresholds(file: &Path, v: &Value) -> Result<Thresholds, ScenarioError> {
                     .filter(|p| p.is_finite() && *p >= 0.0)
                     .map(|p| Some(p / 100.0))
                     .ok_or_else(|| {
-                        invalid(
+                        ScenarioError::at(
                             file,
                             &at,
                             format!("a percentage such as \"10%\", found \"{s}\""),
                         )
                     }),
-                other => Err(invalid(
+                other => Err(ScenarioError::at(
                     file,
                     &at,
                     format!("a percentage such as \"10%\" (a relative increase), found {other}"),
@@ -273,9 +267,9 @@ fn thresholds(file: &Path, v: &Value) -> Result<Thresholds, ScenarioError> {
                     .filter(|x| (0.0..=max).contains(x))
                     .map(Some)
                     .ok_or_else(|| {
-                        invalid(file, &at, format!("a number from 0 to {max}, found {n}"))
+                        ScenarioError::at(file, &at, format!("a number from 0 to {max}, found {n}"))
                     }),
-                other => Err(invalid(
+                other => Err(ScenarioError::at(
                     file,
                     &at,
                     format!("a number from 0 to {max} (absolute), found {other}"),
@@ -292,7 +286,7 @@ fn thresholds(file: &Path, v: &Value) -> Result<Thresholds, ScenarioError> {
             "sloNewlyMissed" => {
                 t.slo_newly_missed = value
                     .as_bool()
-                    .ok_or_else(|| invalid(file, &at, "true or false"))?
+                    .ok_or_else(|| ScenarioError::at(file, &at, "true or false"))?
             }
             _ => {
                 let allowed = [
@@ -309,7 +303,7 @@ fn thresholds(file: &Path, v: &Value) -> Result<Thresholds, ScenarioError> {
                     msg.push_str(&format!("; did you mean `{best}`?"));
                 }
                 msg.push_str(&format!("; allowed: {}", allowed.join(", ")));
-                return Err(invalid(file, &at, msg));
+                return Err(ScenarioError::at(file, &at, msg));
             }
         }
     }

@@ -67,6 +67,11 @@ pub const METRICS: &[Metric] = &[
     m!("utilization", Real, None, |r| Some(r.utilization)),
     m!("mean_in_system", Real, None, |r| Some(r.mean_in_system)),
     m!("fairness_jain", Real, HIGH, |r| Some(r.fairness)),
+    // Empty without tenants (`workload.users.tenants` above 1).
+    m!("tenant_fairness_jain", Real, HIGH, |r| r
+        .tenants
+        .as_ref()
+        .map(|t| t.fairness)),
     m!("cpu_utilization", Real, None, |r| r.cpu_utilization),
     m!("memory_utilization", Real, None, |r| r.memory_utilization),
     m!("instance_hours", Real, LOW, |r| Some(r.instance_hours)),

@@ -23,7 +23,7 @@
 
 use super::axis::Axis;
 use serde_json::Value;
-use sim_core::{Problem, ScenarioError};
+use sim_core::ScenarioError;
 use std::path::{Path, PathBuf};
 
 /// Most runs (points times seeds) one sweep may hold.
@@ -55,20 +55,13 @@ pub struct SweepSpec {
     pub from_command_line: bool,
 }
 
-fn invalid(file: &Path, path: &str, message: impl Into<String>) -> ScenarioError {
-    ScenarioError::Invalid {
-        file: file.to_path_buf(),
-        problems: vec![Problem::new(path, message)],
-    }
-}
-
 impl SweepSpec {
     /// Reads a sweep file, refusing unknown keys and malformed axes with
     /// their JSON path.
     pub fn from_file(file: &Path) -> Result<SweepSpec, ScenarioError> {
         let v = sim_core::json_file(file)?;
         let Value::Object(map) = &v else {
-            return Err(invalid(
+            return Err(ScenarioError::at(
                 file,
                 "",
                 "a sweep file is a JSON object with `scenario` and `axes`",
@@ -85,7 +78,7 @@ impl SweepSpec {
         ];
         for key in map.keys() {
             if !KEYS.contains(&key.as_str()) && key != "seed" {
-                return Err(invalid(
+                return Err(ScenarioError::at(
                     file,
                     key,
                     format!(
@@ -100,12 +93,12 @@ impl SweepSpec {
                 .file_stem()
                 .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned()),
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            Some(_) => return Err(invalid(file, "name", "a non-empty string")),
+            Some(_) => return Err(ScenarioError::at(file, "name", "a non-empty string")),
         };
         let description = match map.get("description") {
             None => String::new(),
             Some(Value::String(d)) => d.clone(),
-            Some(_) => return Err(invalid(file, "description", "a string")),
+            Some(_) => return Err(ScenarioError::at(file, "description", "a string")),
         };
         let scenario = match map.get("scenario") {
             Some(Value::String(s)) if !s.is_empty() => {
@@ -113,14 +106,14 @@ impl SweepSpec {
                 dir.join(s)
             }
             Some(_) => {
-                return Err(invalid(
+                return Err(ScenarioError::at(
                     file,
                     "scenario",
                     "the base scenario's path, relative to this file",
                 ))
             }
             None => {
-                return Err(invalid(
+                return Err(ScenarioError::at(
                     file,
                     "scenario",
                     "missing: name the base scenario file (relative to this file)",
@@ -128,7 +121,7 @@ impl SweepSpec {
             }
         };
         let Some(Value::Object(axes_map)) = map.get("axes") else {
-            return Err(invalid(
+            return Err(ScenarioError::at(
                 file,
                 "axes",
                 "an object of JSON path to values, e.g. {\"deployment.loadBalancing.strategy\": [\"round-robin\", \"least-connections\"]}",
@@ -137,7 +130,7 @@ impl SweepSpec {
         let mut axes = Vec::new();
         for (path, values) in axes_map {
             let axis = Axis::from_json(path, values)
-                .map_err(|e| invalid(file, &format!("axes[\"{path}\"]"), e))?;
+                .map_err(|e| ScenarioError::at(file, &format!("axes[\"{path}\"]"), e))?;
             axes.push(axis);
         }
         let zip = match map.get("zip") {
@@ -146,20 +139,34 @@ impl SweepSpec {
                 let mut out = Vec::new();
                 for (g, group) in groups.iter().enumerate() {
                     let Value::Array(names) = group else {
-                        return Err(invalid(file, &format!("zip[{g}]"), "a list of axis paths"));
+                        return Err(ScenarioError::at(
+                            file,
+                            &format!("zip[{g}]"),
+                            "a list of axis paths",
+                        ));
                     };
                     let names: Vec<String> = names
                         .iter()
                         .map(|n| n.as_str().map(str::to_string))
                         .collect::<Option<_>>()
                         .ok_or_else(|| {
-                            invalid(file, &format!("zip[{g}]"), "a list of axis paths (strings)")
+                            ScenarioError::at(
+                                file,
+                                &format!("zip[{g}]"),
+                                "a list of axis paths (strings)",
+                            )
                         })?;
                     out.push(names);
                 }
-                zip_groups(&axes, &out).map_err(|e| invalid(file, "zip", e))?
+                zip_groups(&axes, &out).map_err(|e| ScenarioError::at(file, "zip", e))?
             }
-            Some(_) => return Err(invalid(file, "zip", "a list of lists of axis paths")),
+            Some(_) => {
+                return Err(ScenarioError::at(
+                    file,
+                    "zip",
+                    "a list of lists of axis paths",
+                ))
+            }
         };
         let seeds = match map.get("seeds") {
             None => None,
@@ -167,7 +174,7 @@ impl SweepSpec {
                 v.as_u64()
                     .filter(|n| (1..=u64::from(MAX_SEEDS)).contains(n))
                     .ok_or_else(|| {
-                        invalid(
+                        ScenarioError::at(
                             file,
                             "seeds",
                             format!("a whole number from 1 to {MAX_SEEDS}"),
@@ -179,7 +186,7 @@ impl SweepSpec {
             None => None,
             Some(v) => Some(
                 v.as_u64()
-                    .ok_or_else(|| invalid(file, "seed", "a whole number from 0"))?,
+                    .ok_or_else(|| ScenarioError::at(file, "seed", "a whole number from 0"))?,
             ),
         };
         let spec = SweepSpec {
@@ -193,8 +200,10 @@ impl SweepSpec {
             origin: file.to_path_buf(),
             from_command_line: false,
         };
-        spec.check_size().map_err(|e| invalid(file, "axes", e))?;
-        spec.check_paths().map_err(|e| invalid(file, "axes", e))?;
+        spec.check_size()
+            .map_err(|e| ScenarioError::at(file, "axes", e))?;
+        spec.check_paths()
+            .map_err(|e| ScenarioError::at(file, "axes", e))?;
         Ok(spec)
     }
 

@@ -18,6 +18,7 @@
 //! | [`scaling`] | the metrics pipeline, autoscalers, start-up, draining, OOM kills |
 //! | [`cost`] | instance and LLM spend, budget caps |
 //! | [`series`] | the time series |
+//! | [`tenants`] | per-tenant books: what each tenant sent and got, for fairness between tenants |
 //!
 //! # A request's life
 //!
@@ -56,6 +57,7 @@ mod routing;
 mod scaling;
 mod series;
 mod service;
+mod tenants;
 mod workload;
 
 use crate::control::RunControl;
@@ -222,6 +224,8 @@ pub struct Engine<'m> {
     series_counts: SeriesCounts,
     scaling: Option<Scaling>,
     scaling_summary: ScalingSummary,
+    /// Per-tenant books, with more than one tenant.
+    tenants: Option<tenants::Tenants>,
     cost: Cost,
     /// Input and output tokens charged.
     llm_tokens: (u64, u64),
@@ -313,6 +317,10 @@ impl<'m> Engine<'m> {
             series_counts: SeriesCounts::default(),
             scaling,
             scaling_summary: ScalingSummary::default(),
+            tenants: model
+                .users
+                .as_ref()
+                .and_then(|u| tenants::Tenants::new(u.tenants)),
             cost,
             llm_tokens: (0, 0),
             standing_events: 5 * n + 2 * model.failure_events.len() + 8,
@@ -549,6 +557,7 @@ impl<'m> Engine<'m> {
                 &self.series.rows,
                 model.warmup.as_secs_f64(),
             ),
+            tenants: self.tenants.as_ref().map(tenants::Tenants::result),
             instances,
             engine: EngineStats {
                 peak_event_queue: self.events.high_water() as u64,

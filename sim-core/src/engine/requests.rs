@@ -144,6 +144,9 @@ impl Engine<'_> {
             }
         }
         if r.measured {
+            if let Some(t) = &mut self.tenants {
+                t.ended(r.user, completed);
+            }
             let (c, why) = (&mut self.counts, &mut self.reasons);
             let (total, reason) = match cause {
                 Cause::Completed => (&mut c.completed, None),

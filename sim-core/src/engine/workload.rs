@@ -51,6 +51,11 @@ impl Engine<'_> {
             },
             None => 0,
         };
+        if measured {
+            if let Some(t) = &mut self.tenants {
+                t.arrived(user);
+            }
+        }
         let regions = &self.model.client_regions;
         let client = if regions.len() > 1 {
             let u: f64 = self.clients_rng.random();

@@ -65,13 +65,6 @@ impl Provenance {
     }
 }
 
-fn invalid(file: &Path, path: &str, message: impl Into<String>) -> ScenarioError {
-    ScenarioError::Invalid {
-        file: file.to_path_buf(),
-        problems: vec![Problem::new(path, message)],
-    }
-}
-
 /// Reads the scenario at `path` with its `extends` chain merged.
 pub(crate) fn resolve(path: &Path) -> Result<(Value, Provenance), ScenarioError> {
     resolve_chain(path, &mut Vec::new())
@@ -86,7 +79,7 @@ fn resolve_chain(
         return Ok((own, Provenance::default()));
     };
     let Value::String(rel) = ext else {
-        return Err(invalid(
+        return Err(ScenarioError::at(
             path,
             "extends",
             format!(
@@ -101,7 +94,7 @@ fn resolve_chain(
         chain.push(me);
     }
     let canon = base_path.canonicalize().map_err(|e| {
-        invalid(
+        ScenarioError::at(
             path,
             "extends",
             format!("cannot read `{rel}` ({}): {e}", base_path.display()),
@@ -113,14 +106,14 @@ fn resolve_chain(
             .chain(std::iter::once(&canon))
             .map(|p| p.display().to_string())
             .collect();
-        return Err(invalid(
+        return Err(ScenarioError::at(
             path,
             "extends",
             format!("a cycle: {}", names.join(" extends ")),
         ));
     }
     if chain.len() > MAX_EXTENDS_DEPTH {
-        return Err(invalid(
+        return Err(ScenarioError::at(
             path,
             "extends",
             format!("more than {MAX_EXTENDS_DEPTH} files deep; flatten the chain"),
