@@ -72,6 +72,19 @@ fn the_quickstart_plan_holds_on_fresh_seeds_and_bisects() {
         .iter()
         .filter(|e| e.cost_per_hour < cost)
         .all(|e| !e.meets()));
+    // Free instances: every cost ties, and the fewest instances still win.
+    let free = sweep(
+        "quickstart.json",
+        &[
+            "deployment.regions.us-east-1.instances=1..16",
+            "deployment.loadBalancing.strategy=round-robin,least-connections",
+            "instanceTypes.agent-medium.pricePerHour=0",
+        ],
+        8,
+    );
+    let pf = plan(&free, 8, None).unwrap();
+    let fewest = pf.at(pf.recommendation.unwrap()).instances;
+    assert_eq!(fewest, p.at(rec).instances, "{}", pf.to_text());
     // A budget below the answer binds.
     let tight = plan(&s, 8, Some(cost * 0.9)).unwrap();
     assert_eq!(tight.recommendation, None);
@@ -94,6 +107,15 @@ fn an_autoscaled_plan_holds_on_fresh_seeds() {
         .expect("an HPA setting in the space holds the SLO");
     holds_on_fresh_seeds(&s, rec);
     assert!(p.search.bisected.is_none());
+}
+
+#[test]
+fn max_load_says_when_no_rate_meets_the_slo() {
+    let s = sweep("quickstart.json", &["slo.latency.p99=1ms"], 3);
+    let m = reports::plan::max_load::max_load(&s.models[0], 3).unwrap();
+    assert_eq!(m.multiplier, 0.0);
+    assert!(m.tried.len() < 20, "{} rates tried", m.tried.len());
+    assert!(m.to_text().contains("none found"));
 }
 
 #[test]

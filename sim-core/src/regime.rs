@@ -14,7 +14,8 @@
 //!   their mean over the whole window. A stable fleet holds about
 //!   λ·W requests at any time (Little's law), a tiny share of a long
 //!   window's arrivals, with no trend; a queue growing linearly from
-//!   empty ends at twice its mean.
+//!   empty ends at twice its mean. A window of fewer than four series
+//!   intervals shows no trend and is not called backlogged.
 //! - **stable** otherwise.
 
 use crate::metrics::Counts;
@@ -71,9 +72,9 @@ impl Regime {
             .map(|r| r.in_flight as f64)
             .collect();
         if rows.len() < 4 {
-            // Too short a series to see a trend: the unfinished share alone
-            // decides.
-            return Regime::Backlogged;
+            // Too short a series to see a trend: a backlog is not shown,
+            // so the run is not called one.
+            return Regime::Stable;
         }
         let mean = rows.iter().sum::<f64>() / rows.len() as f64;
         let tail = rows.len().div_ceil(10);
@@ -193,6 +194,16 @@ mod tests {
         assert_eq!(
             Regime::classify(&counts(10_000, 500), 0.0, &series, 0.0),
             Regime::Backlogged
+        );
+    }
+
+    #[test]
+    fn a_window_too_short_for_a_trend_is_not_called_backlogged() {
+        // Long requests in a short window: many unfinished, three rows.
+        let series: Vec<SeriesRow> = (1..=3).map(|i| row(i as f64 * 10.0, 50)).collect();
+        assert_eq!(
+            Regime::classify(&counts(1_000, 50), 0.0, &series, 0.0),
+            Regime::Stable
         );
     }
 

@@ -115,6 +115,8 @@ pub struct GateReport {
     pub scenarios: Vec<ScenarioReport>,
     /// Scenarios in the baseline that the suite no longer has.
     pub dropped: Vec<String>,
+    /// What the reader should know about how the comparison was made.
+    pub notes: Vec<String>,
 }
 
 impl GateReport {
@@ -187,6 +189,23 @@ pub fn compare(suite: &Suite, baseline: &Baseline, candidate: &[ScenarioRuns]) -
         .filter(|b| !candidate.iter().any(|c| c.scenario == b.scenario))
         .map(|b| b.scenario.clone())
         .collect();
+    let mut notes = Vec::new();
+    if baseline.seeds != suite.seeds {
+        notes.push(format!(
+            "the baseline has {} seeds per scenario and this run {}: compared on the first {}",
+            baseline.seeds,
+            suite.seeds,
+            baseline.seeds.min(suite.seeds)
+        ));
+    }
+    for c in candidate {
+        if let Some(b) = baseline.get(&c.scenario).filter(|b| b.seed != c.seed) {
+            notes.push(format!(
+                "{}: master seed {} in the baseline, {} now: seeds are not paired (still sound, but noisier)",
+                c.scenario, b.seed, c.seed
+            ));
+        }
+    }
     GateReport {
         suite: suite.origin.display().to_string(),
         seeds: suite.seeds,
@@ -195,6 +214,7 @@ pub fn compare(suite: &Suite, baseline: &Baseline, candidate: &[ScenarioRuns]) -
         thresholds: t.clone(),
         scenarios,
         dropped,
+        notes,
     }
 }
 

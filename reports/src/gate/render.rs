@@ -114,6 +114,9 @@ impl GateReport {
         for d in &self.dropped {
             let _ = writeln!(o, "\nnote: {d} is in the baseline but not in the suite");
         }
+        for n in &self.notes {
+            let _ = writeln!(o, "\nnote: {n}");
+        }
         if self.baseline_version != self.version {
             let _ = writeln!(
                 o,
@@ -169,6 +172,9 @@ impl GateReport {
             .collect();
         if !explained.is_empty() {
             let _ = writeln!(o, "\n{}", explained.join("\n"));
+        }
+        for n in &self.notes {
+            let _ = writeln!(o, "\nNote: {n}.");
         }
         let _ = writeln!(
             o,

@@ -7,8 +7,8 @@
 //! is at or under the target, and every seed reached steady state: a
 //! backlogged run's latency describes a transient, so it never counts as
 //! meeting anything. It **clearly fails** when an objective's lower end
-//! is over its target, or when most of its first seeds are backlogged or
-//! overloaded.
+//! is over its target, or when any of its first seeds is backlogged or
+//! overloaded (it can then never meet the SLO).
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -71,8 +71,13 @@ pub struct Evaluation {
     pub seeds: u32,
     /// The verdict.
     pub outcome: Outcome,
+    /// Instances running at the start.
+    pub instances: usize,
     /// Mean cost per hour (instances and LLM).
     pub cost_per_hour: f64,
+    /// Mean instance cost per hour (what `deployment.budget.perHour`
+    /// caps).
+    pub instance_cost_per_hour: f64,
     /// Mean cost per 1,000 requests.
     pub cost_per_1k: Option<f64>,
     /// Mean p99 latency, seconds.
@@ -115,15 +120,22 @@ pub fn evaluate(
 ) -> Result<Evaluation, SimError> {
     let first = FIRST_SEEDS.min(seeds);
     let mut runs = run_seeds(model, 0, first)?;
-    let early = summarise(point, labels.clone(), &runs, seeds == first);
+    let instances = model.initial_instances();
+    let early = summarise(point, labels.clone(), instances, &runs, seeds == first);
     if early.outcome == Outcome::StoppedEarly || seeds == first {
         return Ok(early);
     }
     runs.extend(run_seeds(model, first, seeds)?);
-    Ok(summarise(point, labels, &runs, true))
+    Ok(summarise(point, labels, instances, &runs, true))
 }
 
-fn summarise(point: usize, labels: Vec<String>, runs: &[RunResult], complete: bool) -> Evaluation {
+fn summarise(
+    point: usize,
+    labels: Vec<String>,
+    instances: usize,
+    runs: &[RunResult],
+    complete: bool,
+) -> Evaluation {
     let n = runs.len();
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     let unsteady = runs.iter().filter(|r| r.regime != Regime::Stable).count() as u32;
@@ -155,10 +167,24 @@ fn summarise(point: usize, labels: Vec<String>, runs: &[RunResult], complete: bo
         })
         .collect();
     let cost: Vec<f64> = runs.iter().map(|r| r.cost_per_hour).collect();
+    // Instance spend per hour of the measured window.
+    let instance_cost: Vec<f64> = runs
+        .iter()
+        .map(|r| {
+            if r.total_cost > 0.0 {
+                r.cost_per_hour * r.cost / r.total_cost
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let per_1k: Vec<f64> = runs.iter().filter_map(|r| r.cost_per_1k_requests).collect();
     let p99: Vec<f64> = runs.iter().filter_map(|r| r.latency.p99).collect();
     let clearly_over = objectives.iter().any(|o| o.lower > o.target);
-    let outcome = if unsteady > 0 && (complete || 2 * unsteady > n as u32) {
+    // A point with an unsteady seed can never meet the SLO: stop at once.
+    let outcome = if n == 0 {
+        Outcome::Misses
+    } else if unsteady > 0 {
         if complete {
             Outcome::NotSteady
         } else {
@@ -179,7 +205,9 @@ fn summarise(point: usize, labels: Vec<String>, runs: &[RunResult], complete: bo
         labels,
         seeds: n as u32,
         outcome,
+        instances,
         cost_per_hour: mean(&cost),
+        instance_cost_per_hour: mean(&instance_cost),
         cost_per_1k: (!per_1k.is_empty()).then(|| mean(&per_1k)),
         p99: (!p99.is_empty()).then(|| mean(&p99)),
         unsteady,

@@ -24,7 +24,8 @@ pub struct MaxLoad {
     pub multiplier: f64,
     /// The highest base rate that met the SLO, per second.
     pub max_rate: f64,
-    /// The lowest multiplier tried that missed it.
+    /// The lowest multiplier known to miss it (the saturation point when
+    /// no rate tried missed).
     pub missed_at: f64,
     /// Each rate tried: (multiplier, evaluation).
     pub tried: Vec<(f64, Evaluation)>,
@@ -63,7 +64,10 @@ pub fn max_load(model: &Model, seeds: u32) -> Result<MaxLoad, SimError> {
             hi = 1.0;
         }
     }
-    while (hi - lo) > PRECISION * hi {
+    // Stop when the bracket is narrow; when nothing has met the SLO, stop
+    // once the rates tried are a thousandth of saturation (it is missed
+    // at any load worth running).
+    while (hi - lo) > PRECISION * hi && (lo > 0.0 || hi > saturated * 1e-3) {
         let mid = (lo + hi) / 2.0;
         if at(mid, &mut tried)? {
             lo = mid;

@@ -44,7 +44,7 @@ pub struct Plan {
     pub axes: Vec<String>,
     /// Seeds per fully evaluated point.
     pub seeds: u32,
-    /// Budget per hour, when there is one.
+    /// Budget for instance spend per hour, when there is one.
     pub budget_per_hour: Option<f64>,
     /// Currency of the costs.
     pub currency: String,
@@ -78,6 +78,7 @@ pub fn plan(sweep: &Sweep, seeds: u32, budget_per_hour: Option<f64>) -> Result<P
     meeting.sort_by(|a, b| {
         a.cost_per_hour
             .total_cmp(&b.cost_per_hour)
+            .then(a.instances.cmp(&b.instances))
             .then(
                 a.p99
                     .unwrap_or(f64::INFINITY)
@@ -85,7 +86,9 @@ pub fn plan(sweep: &Sweep, seeds: u32, budget_per_hour: Option<f64>) -> Result<P
             )
             .then(a.point.cmp(&b.point))
     });
-    let affordable = |e: &&&Evaluation| budget_per_hour.is_none_or(|b| e.cost_per_hour <= b);
+    // The budget caps instance spend, as `deployment.budget.perHour` does.
+    let affordable =
+        |e: &&&Evaluation| budget_per_hour.is_none_or(|b| e.instance_cost_per_hour <= b);
     let recommendation = meeting.iter().find(affordable).map(|e| e.point);
     let runners_up: Vec<usize> = meeting
         .iter()
@@ -160,9 +163,9 @@ fn bind(
         return (
             Binding::Budget,
             format!(
-                "the budget: the cheapest configuration that meets the SLO ({}) costs {} per hour, over the budget of {}",
+                "the budget: the cheapest configuration that meets the SLO ({}) spends {} per hour on instances, over the budget of {}",
                 best.labels.join(" "),
-                crate::format::money(best.cost_per_hour),
+                crate::format::money(best.instance_cost_per_hour),
                 crate::format::money(budget.unwrap_or(0.0))
             ),
         );
@@ -204,7 +207,7 @@ fn bind(
                         .all(|(k, (a, b))| k == m || a == b)
             })
         });
-        if let Some(e) = below.and_then(|p| search.at(p)) {
+        if let Some(e) = below.and_then(|p| search.at(p)).filter(|e| !e.meets()) {
             let why = match e.tightest() {
                 Some(o) if e.unsteady == 0 => format!(
                     "misses {} (upper bound {} against {})",

@@ -106,14 +106,21 @@ impl Plan {
                 }
                 for (k, r) in self.runners_up.iter().enumerate() {
                     let r = self.at(*r);
+                    let more = if e.cost_per_hour > 0.0 {
+                        format!("{:+.1}%", (r.cost_per_hour / e.cost_per_hour - 1.0) * 100.0)
+                    } else {
+                        "the same".into()
+                    };
                     let _ = writeln!(
                         o,
-                        "Runner-up {}: {} at {} per hour ({:+.1}%){}",
+                        "Runner-up {}: {} at {} per hour ({more}){}",
                         k + 1,
                         r.labels.join(" "),
                         money(r.cost_per_hour),
-                        (r.cost_per_hour / e.cost_per_hour - 1.0) * 100.0,
-                        if self.budget_per_hour.is_some_and(|b| r.cost_per_hour > b) {
+                        if self
+                            .budget_per_hour
+                            .is_some_and(|b| r.instance_cost_per_hour > b)
+                        {
                             ", over budget"
                         } else {
                             ""
@@ -152,7 +159,12 @@ impl Plan {
             s.runs as f64 / s.grid_runs.max(1) as f64 * 100.0
         );
         if let Some(b) = self.budget_per_hour {
-            let _ = writeln!(o, "Budget: {} {} per hour.", self.currency, money(b));
+            let _ = writeln!(
+                o,
+                "Budget: {} {} per hour of instance spend.",
+                self.currency,
+                money(b)
+            );
         }
         o
     }
@@ -258,6 +270,17 @@ impl MaxLoad {
             ]);
         }
         let mut o = align(&rows, 0, true);
+        if self.multiplier == 0.0 {
+            let _ = writeln!(
+                o,
+                "\nMax load: none found: the SLO is missed at every rate tried, down to {} requests/s ({:.4} x the scenario's {} /s). {} runs.",
+                short(self.base_rate * self.missed_at),
+                self.missed_at,
+                short(self.base_rate),
+                self.runs
+            );
+            return o;
+        }
         let _ = writeln!(
             o,
             "\nMax load: {} requests/s ({:.2} x the scenario's {} /s) meets the SLO with confidence; {} /s ({:.2} x) does not. {} runs.",

@@ -154,6 +154,11 @@ fn relax(schema: &Value, objects: &BTreeSet<String>) -> Value {
             for (k, v) in m {
                 match k.as_str() {
                     "required" | "default" => {}
+                    // Arrays replace whole in a merge: their elements are
+                    // complete values, checked as such.
+                    "items" | "prefixItems" => {
+                        out.insert(k.clone(), v.clone());
+                    }
                     "$ref" => {
                         let name = def_name(v.as_str().unwrap_or_default());
                         let target = if objects.contains(name) {
