@@ -41,16 +41,19 @@ fn gate_passes_unchanged_code_and_fails_a_worse_deployment() {
     assert!(baseline.is_file());
 
     let (junit, md) = (d.join("gate.xml"), d.join("gate.md"));
-    let o = fleetsim(&[
-        "gate",
-        &s(&suite),
-        "--seeds",
-        "6",
-        "--junit",
-        &s(&junit),
-        "--markdown",
-        &s(&md),
-    ]);
+    let gate = || {
+        fleetsim(&[
+            "gate",
+            &s(&suite),
+            "--seeds",
+            "6",
+            "--junit",
+            &s(&junit),
+            "--markdown",
+            &s(&md),
+        ])
+    };
+    let o = gate();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert!(text(&o.stdout).contains("gate passed"));
     let x = std::fs::read_to_string(&junit).unwrap();
@@ -67,16 +70,7 @@ fn gate_passes_unchanged_code_and_fails_a_worse_deployment() {
         FLEET.replace("\"instances\": 4", "\"instances\": 2"),
     )
     .unwrap();
-    let o = fleetsim(&[
-        "gate",
-        &s(&suite),
-        "--seeds",
-        "6",
-        "--junit",
-        &s(&junit),
-        "--markdown",
-        &s(&md),
-    ]);
+    let o = gate();
     let out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("gate FAILED"), "{out}");

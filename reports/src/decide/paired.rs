@@ -133,7 +133,7 @@ fn two_digits(v: f64) -> String {
 }
 
 /// Student's t at 0.975 for `n` samples.
-fn t_n(n: usize) -> f64 {
+pub(crate) fn t_n(n: usize) -> f64 {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     StudentsT::new(0.0, 1.0, (n.max(2) - 1) as f64)
         .map(|t| t.inverse_cdf(0.975))

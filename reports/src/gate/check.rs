@@ -18,7 +18,7 @@
 
 use super::measure::{Baseline, Sample, ScenarioRuns};
 use super::suite::{Suite, Thresholds};
-use crate::decide::paired::Paired;
+use crate::decide::paired::{t_n, Paired};
 use serde::Serialize;
 use sim_core::Regime;
 
@@ -431,7 +431,7 @@ fn judge(m: Metric, base: &[Option<f64>], cand: &[Option<f64>], limit: Limit) ->
         )
     } else if worse > allowed {
         let half = (hi - lo) / 2.0;
-        let sd = half * (p.n as f64).sqrt() / t975(p.n);
+        let sd = half * (p.n as f64).sqrt() / t_n(p.n);
         let need = ((1.96 * sd / (worse - allowed)).powi(2).ceil() as usize).max(p.n + 1);
         (
             Verdict::TooFewSeeds,
@@ -479,14 +479,6 @@ fn floor_check(floor: f64, cand: &[Sample]) -> Finding {
         verdict,
         says,
     }
-}
-
-/// Student's t at 0.975 for `n` samples.
-fn t975(n: usize) -> f64 {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    StudentsT::new(0.0, 1.0, (n.max(2) - 1) as f64)
-        .map(|t| t.inverse_cdf(0.975))
-        .unwrap_or(1.96)
 }
 
 #[cfg(test)]

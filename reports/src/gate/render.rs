@@ -4,6 +4,7 @@
 
 use super::check::{Finding, GateReport, ScenarioReport, Verdict};
 use crate::format::{align, percent, secs, short};
+use crate::report::esc;
 use std::fmt::Write;
 
 fn value(unit: &str, v: Option<f64>) -> String {
@@ -204,14 +205,14 @@ impl GateReport {
             let _ = writeln!(
                 o,
                 "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">",
-                xml(&label(s)),
+                esc(&label(s)),
                 s.findings.len()
             );
             for f in &s.findings {
                 let _ = write!(
                     o,
                     "    <testcase classname=\"{}\" name=\"{}\"",
-                    xml(&s.scenario),
+                    esc(&s.scenario),
                     f.metric
                 );
                 let detail = format!(
@@ -227,22 +228,22 @@ impl GateReport {
                         let _ = writeln!(
                             o,
                             ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                            xml(&format!("{} regressed", f.metric)),
-                            xml(&detail)
+                            esc(&format!("{} regressed", f.metric)),
+                            esc(&detail)
                         );
                     }
                     Verdict::TooFewSeeds | Verdict::NotCompared => {
                         let _ = writeln!(
                             o,
                             ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                            xml(&detail)
+                            esc(&detail)
                         );
                     }
                     Verdict::Pass | Verdict::Improved => {
                         let _ = writeln!(
                             o,
                             ">\n      <system-out>{}</system-out>\n    </testcase>",
-                            xml(&detail)
+                            esc(&detail)
                         );
                     }
                 }
@@ -252,11 +253,4 @@ impl GateReport {
         o.push_str("</testsuites>\n");
         o
     }
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -6,6 +6,7 @@ use super::max_load::MaxLoad;
 use super::Plan;
 use crate::format::{align, money, percent, secs, short};
 use crate::report::charts::{render, Pareto};
+use crate::report::esc;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -239,13 +240,6 @@ impl Plan {
         crate::files::write_atomic(dir, "report.html", h.as_bytes())?;
         Ok(())
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 impl MaxLoad {

@@ -8,6 +8,8 @@
 pub mod charts;
 mod html;
 
+pub(crate) use html::esc;
+
 use crate::decide::matrix::{Matrix, CRITERIA};
 use crate::sweep::assemble::{self, column_name, point_index, PointSummary};
 use crate::sweep::record::{metric_index, RunRecord, Series};
