@@ -73,6 +73,14 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
             a.scenario.display()
         )));
     }
+    if a.max_load && sweep.models[0].sessions.is_some() {
+        return Err(input(format!(
+            "{}: --max-load multiplies the open arrival rate, but this scenario's load comes \
+             from closed-loop workload.sessions: plan over the population instead, e.g. \
+             --axis workload.users.count=100..2000",
+            a.scenario.display()
+        )));
+    }
     let out = a.out.as_deref().map(OutDir::prepare).transpose()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs(a.jobs))

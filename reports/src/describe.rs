@@ -24,27 +24,53 @@ pub fn describe_model(m: &Model) -> String {
         m.seed,
         m.replications
     );
-    let rates: Vec<String> = m
-        .rate_profile
-        .iter()
-        .map(|st| {
-            format!(
-                "{}/s from {}",
-                st.rate_per_second,
-                secs(st.at.as_secs_f64())
-            )
-        })
-        .collect();
-    let _ = writeln!(o, "  arrivals    poisson: {}", rates.join(", "));
+    let _ = writeln!(o, "  arrivals    {}", arrivals(m));
+    if let (Some(sess), Some(u)) = (&m.sessions, &m.users) {
+        let _ = writeln!(
+            o,
+            "  sessions    closed loop: {} users, think mean {}{}",
+            count(u64::from(u.count)),
+            secs(sess.think.mean_secs()),
+            sess.turns
+                .as_ref()
+                .map(|t| format!(", {:.1} turns a session", t.mean_secs()))
+                .unwrap_or_default()
+        );
+    }
+    if let Some((tenant, mult)) = m.users.as_ref().and_then(|u| u.noisy) {
+        let _ = writeln!(
+            o,
+            "  tenants     tenant {tenant} sends {mult}x each other tenant"
+        );
+    }
+    let calls = match &m.llm_calls {
+        sim_core::CallCount::Fixed(n) => n.to_string(),
+        sim_core::CallCount::Drawn(d) => format!("mean {:.1}", d.mean_secs()),
+    };
+    let models: Vec<&str> = if m.model_per_call.is_empty() {
+        vec![m.llm().name.as_str()]
+    } else {
+        m.model_per_call
+            .iter()
+            .map(|&i| m.models[i].name.as_str())
+            .collect()
+    };
     let _ = writeln!(
         o,
-        "  request     {} LLM call(s) to `{}` (mean {} each){}; mean service {}",
-        m.llm_calls,
-        m.llm().name,
-        secs(m.llm().latency.mean_secs()),
+        "  request     {calls} LLM call(s) to `{}` (mean {} each){}{}{}; mean service {}",
+        models.join("`, then `"),
+        secs(m.mean_call_secs(m.model_index)),
         m.cpu_time
             .as_ref()
             .map(|c| format!(" + CPU mean {}", secs(c.mean_secs())))
+            .unwrap_or_default(),
+        m.tool_time
+            .as_ref()
+            .map(|t| format!(" + tool waits mean {} between calls", secs(t.mean_secs())))
+            .unwrap_or_default(),
+        m.cache
+            .as_ref()
+            .map(|k| format!(", {} from the cache", percent(k.hit_ratio)))
             .unwrap_or_default(),
         secs(m.mean_service_secs())
     );
@@ -229,6 +255,49 @@ pub fn describe_model(m: &Model) -> String {
         }
     );
     o
+}
+
+/// The arrival process in one line: steps, ramps, swing, bursts.
+fn arrivals(m: &Model) -> String {
+    if m.scenario.workload.arrivals.is_none() {
+        return "none open (closed-loop sessions only)".to_string();
+    }
+    let mut parts: Vec<String> = m
+        .rate_profile
+        .iter()
+        .map(|st| {
+            let ramp = if st.ramp > sim_core::Nanos::ZERO {
+                format!(" (ramp {})", secs(st.ramp.as_secs_f64()))
+            } else {
+                String::new()
+            };
+            format!(
+                "{}/s from {}{ramp}",
+                st.rate_per_second,
+                secs(st.at.as_secs_f64())
+            )
+        })
+        .collect();
+    if let Some(d) = &m.diurnal {
+        parts.push(format!(
+            "diurnal ±{} every {}, peak at {}",
+            percent(d.amplitude),
+            secs(d.period.as_secs_f64()),
+            secs(d.peak_at.as_secs_f64())
+        ));
+    }
+    for b in &m.bursts {
+        parts.push(format!(
+            "burst x{} for {} at {}{}",
+            b.multiplier,
+            secs(b.duration.as_secs_f64()),
+            secs(b.at.as_secs_f64()),
+            b.every
+                .map(|e| format!(" every {}", secs(e.as_secs_f64())))
+                .unwrap_or_default()
+        ));
+    }
+    format!("poisson: {}", parts.join(", "))
 }
 
 #[cfg(test)]

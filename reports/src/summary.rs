@@ -58,6 +58,29 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         opt_secs(l.p999),
         opt_secs(l.max)
     );
+    let b = &p.breakdown;
+    if b.requests > 0 {
+        let mut spent: Vec<(String, f64)> = b
+            .llm
+            .iter()
+            .map(|m| (format!("LLM `{}`", m.model), m.seconds))
+            .collect();
+        spent.extend([
+            ("cache".to_string(), b.cache),
+            ("tool waits".to_string(), b.tool_waits),
+            ("CPU".to_string(), b.cpu),
+            ("queueing".to_string(), b.queueing),
+            ("retries".to_string(), b.retries),
+            ("network".to_string(), b.network),
+        ]);
+        let shown: Vec<String> = spent
+            .iter()
+            // Rounding leaves CPU a few nanoseconds when there is none.
+            .filter(|(_, v)| *v >= 1e-6)
+            .map(|(k, v)| format!("{k} {}", secs(*v)))
+            .collect();
+        let _ = writeln!(o, "Time spent (mean) {}", shown.join(", "));
+    }
     let why = &p.reasons;
     let parts = |items: &[(&str, u64)]| -> String {
         items
@@ -130,6 +153,34 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         percent(mean("utilization")),
         mean("fairness")
     );
+    if r.runs.iter().all(|x| x.tenants.is_some()) && !r.runs.is_empty() {
+        // Pooled over replications: each tenant's goodput, and Jain's index
+        // over them.
+        let k = r.runs[0].tenants.as_ref().map_or(0, |t| t.arrivals.len());
+        let goodput: Vec<Option<f64>> = (0..k)
+            .map(|i| {
+                let (a, c) = r
+                    .runs
+                    .iter()
+                    .filter_map(|x| x.tenants.as_ref())
+                    .fold((0u64, 0u64), |(a, c), t| {
+                        (a + t.arrivals[i], c + t.completed[i])
+                    });
+                (a > 0).then(|| c as f64 / a as f64)
+            })
+            .collect();
+        let shown: Vec<String> = goodput
+            .iter()
+            .enumerate()
+            .map(|(i, g)| format!("{i}: {}", g.map_or("-".to_string(), percent)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "Tenants           goodput {}   fairness (Jain) {:.3}",
+            shown.join("  "),
+            sim_core::jain_index(goodput.iter().flatten().copied())
+        );
+    }
     let opt_mean = |name: &str| find(&r.summary, name).and_then(|m| m.mean);
     let mut resources = Vec::new();
     if let Some(c) = opt_mean("cpuUtilization") {

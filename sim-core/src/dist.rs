@@ -500,6 +500,81 @@ impl schemars::JsonSchema for DurationOrDist {
     }
 }
 
+/// A count written either as a whole number (`3`) or as a distribution
+/// of plain numbers (`{"dist": "poisson", ...}`), drawn and rounded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CountOrDist {
+    /// Always this many.
+    Fixed(u32),
+    /// Drawn from the distribution, rounded to a whole number.
+    Dist(AmountDist),
+}
+
+impl CountOrDist {
+    /// The sampler.
+    pub fn sampler(&self) -> Result<Sampler, DistError> {
+        match self {
+            CountOrDist::Fixed(n) => Ok(Sampler::Constant(f64::from(*n))),
+            CountOrDist::Dist(d) => d.sampler(),
+        }
+    }
+}
+
+impl Serialize for CountOrDist {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CountOrDist::Fixed(n) => n.serialize(s),
+            CountOrDist::Dist(d) => d.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CountOrDist {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<CountOrDist, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CountOrDist;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number (3) or a distribution object ({\"dist\": ...})")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<CountOrDist, E> {
+                u32::try_from(v)
+                    .map(CountOrDist::Fixed)
+                    .map_err(|_| E::custom(format!("{v} is too large")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<CountOrDist, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("must be 0 or more, found {v}")))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<CountOrDist, E> {
+                Err(E::custom(format!(
+                    "must be a whole number, found {v}; for a mean, give a distribution"
+                )))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CountOrDist, A::Error> {
+                AmountDist::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(CountOrDist::Dist)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for CountOrDist {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CountOrDist".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A whole number (3) or a distribution of plain numbers ({\"dist\": ...}), rounded.",
+            "anyOf": [{ "type": "integer", "minimum": 0 }, g.subschema_for::<AmountDist>()],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

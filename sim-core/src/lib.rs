@@ -27,6 +27,18 @@
 //! assert!(result.runs[0].utilization > 0.1 && result.runs[0].utilization < 0.4);
 //! ```
 //!
+//! # Where things live
+//!
+//! | module | what |
+//! |---|---|
+//! | `scenario` | the file's types ([`Scenario`]), `extends`, and compiling each section into the [`Model`] (`scenario::compile`, one file per section) |
+//! | `engine` | the event loop and the components it dispatches to, each owning its state and events: workload, sessions, requests, routing, service, llm, fleet, resilience, faults, scaling, cost, series, tenants (see [`Engine`]) |
+//! | `profile` | the arrival rate over time: steps, ramps, diurnal swing, bursts |
+//! | `breakdown` | where completed requests' time went ([`LatencyBreakdown`]) |
+//! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals |
+//! | `run` | replications in parallel, pooled ([`run_model`]) |
+//! | `dist`, [`rng`] | distributions and the seeded random streams |
+//!
 //! # Determinism
 //!
 //! Simulated time is integer nanoseconds. Events at one instant run in the
@@ -36,11 +48,13 @@
 //! byte-identical results on any machine and any thread count, and two
 //! configurations on one seed see the same arrivals and LLM latencies.
 
+mod breakdown;
 mod control;
 mod dist;
 mod engine;
 mod error;
 mod metrics;
+mod profile;
 mod regime;
 pub mod rng;
 mod run;
@@ -48,22 +62,27 @@ mod scenario;
 mod stats;
 mod timeline;
 
+pub use breakdown::{LatencyBreakdown, ModelTime};
 pub use control::RunControl;
-pub use dist::{Amount, AmountDist, DistError, DistParam, DistSpec, DurationOrDist, Sampler};
+pub use dist::{
+    Amount, AmountDist, CountOrDist, DistError, DistParam, DistSpec, DurationOrDist, Sampler,
+};
 pub use engine::Engine;
 pub use error::{Problem, ScenarioError, SimError};
 pub use metrics::{
     jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary, Reasons,
     ResilienceEvents, RunResult, SloCheck, SloVerdict, TenantResult, TokenCounts,
 };
+pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
 pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
-    json_file, nearest, scenario_json, scenario_json_from_str, Arrivals, CompiledFailure,
-    Deployment, FailureEvent, FailureKind, FailureMode, Failures, InstanceSpec, InstanceType,
-    InstanceTypeSpec, Limits, LlmModel, LlmModelSpec, LlmSpec, MetricsPipeline, Model, Objective,
-    Percentile, Provenance, RandomFailureModel, RandomFailures, RateStep, Region, RegionSpec,
-    RequestShape, RunSpec, ScalingModel, Scenario, SizeStr, Slo, StepRate, Timeouts, UserModel,
+    json_file, nearest, scenario_json, scenario_json_from_str, Arrivals, Burst, CacheModel,
+    CallCount, CompiledFailure, Deployment, Diurnal, FailureEvent, FailureKind, FailureMode,
+    Failures, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmModel, LlmModelSpec,
+    LlmSpec, MetricsPipeline, Model, NoisyTenant, Objective, Percentile, Provenance,
+    RandomFailureModel, RandomFailures, RateStep, Region, RegionSpec, RequestShape, RunSpec,
+    ScalingModel, Scenario, SessionModel, Sessions, SizeStr, Slo, StepRate, Timeouts, UserModel,
     Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
     MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
 };

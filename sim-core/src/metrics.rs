@@ -5,6 +5,7 @@
 //! significant digits, up to one simulated day), so memory does not grow
 //! with the number of requests and replications merge exactly.
 
+use crate::breakdown::LatencyBreakdown;
 use crate::regime::Regime;
 use crate::scenario::{Model, Objective};
 use crate::timeline::{ScalingEvent, ScalingSummary, SeriesRow};
@@ -491,6 +492,8 @@ pub struct RunResult {
     /// Per tenant, when `workload.users` has more than one tenant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenants: Option<TenantResult>,
+    /// Where completed requests' time went.
+    pub breakdown: LatencyBreakdown,
     /// Per instance, in fleet order.
     pub instances: Vec<InstanceResult>,
     /// The engine's own work and peak memory.

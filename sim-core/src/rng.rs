@@ -39,6 +39,8 @@ pub enum Purpose {
     Requests,
     /// Autoscaling: start-up times.
     Scaling,
+    /// Closed-loop sessions: think times and turns.
+    Sessions,
 }
 
 impl Purpose {
@@ -54,6 +56,7 @@ impl Purpose {
             Purpose::Retries => "retries",
             Purpose::Requests => "requests",
             Purpose::Scaling => "scaling",
+            Purpose::Sessions => "sessions",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Running a model: its replications, in parallel, pooled and summarised.
 
+use crate::breakdown::LatencyBreakdown;
 use crate::control::RunControl;
 use crate::error::SimError;
 use crate::metrics::{
@@ -42,7 +43,7 @@ pub struct ScenarioResult {
     pub max_instances: usize,
     /// The autoscaling policy, when there is one.
     pub scaling_policy: Option<String>,
-    /// Offered load per slot at the base rate (rho = lambda E[S] / slots).
+    /// Offered load per slot at the base rate (rho = lambda E\[S\] / slots).
     pub offered_utilization: f64,
     /// All replications together: counts summed, latency from the merged
     /// histograms, and the SLO verdict on those.
@@ -73,6 +74,8 @@ pub struct Pooled {
     pub backlogged: u32,
     /// Replications that ended overloaded.
     pub overloaded: u32,
+    /// Where completed requests' time went, over every replication.
+    pub breakdown: LatencyBreakdown,
 }
 
 /// How to run: overrides of the scenario's own settings.
@@ -176,6 +179,9 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
                 .iter()
                 .filter(|r| r.regime == Regime::Overloaded)
                 .count() as u32,
+            breakdown: LatencyBreakdown::pool(
+                &runs.iter().map(|r| &r.breakdown).collect::<Vec<_>>(),
+            ),
         },
         summary,
         runs,

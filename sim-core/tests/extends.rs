@@ -69,7 +69,15 @@ fn chains_resolve_through_every_file() {
     );
     let m = Model::from_file(&top).unwrap();
     assert_eq!(m.duration.as_secs_f64(), 420.0);
-    assert_eq!(m.scenario.workload.arrivals.rate_per_second, 3.0);
+    assert_eq!(
+        m.scenario
+            .workload
+            .arrivals
+            .as_ref()
+            .unwrap()
+            .rate_per_second,
+        3.0
+    );
     assert_eq!(m.replications, 2);
 }
 

@@ -106,20 +106,30 @@ impl Engine<'_> {
             .refuses_scale_up(c.rate_per_hour, price, spent, remaining)
     }
 
-    /// Charges the LLM call `req` just finished: its tokens at its model's
-    /// prices. Over the `llmPerHour` cap, later attempts use the fallback
-    /// model.
+    /// Charges the LLM call leg `req` just finished: its tokens at its
+    /// model's prices (failed calls too; a cache hit costs nothing). Tokens
+    /// were drawn with the leg when calls are timed by tokens, else they
+    /// are drawn now. Over the `llmPerHour` cap, later attempts use the
+    /// fallback model.
     pub(super) fn charge_call(&mut self, req: u32) {
         let model = self.model;
         let r = &mut self.requests[req as usize];
-        let input = model
-            .input_tokens
-            .as_ref()
-            .map_or(0.0, |d| d.sample_value(&mut r.rng).round());
-        let output = model
-            .output_tokens
-            .as_ref()
-            .map_or(0.0, |d| d.sample_value(&mut r.rng).round());
+        if r.model == super::llm::CACHE {
+            return;
+        }
+        let (input, output) = if model.tokens_timed {
+            (f64::from(r.tokens.0), f64::from(r.tokens.1))
+        } else {
+            let input = model
+                .input_tokens
+                .as_ref()
+                .map_or(0.0, |d| d.sample_value(&mut r.rng).round());
+            let output = model
+                .output_tokens
+                .as_ref()
+                .map_or(0.0, |d| d.sample_value(&mut r.rng).round());
+            (input, output)
+        };
         let m = &model.models[r.model as usize];
         let amount =
             input / 1000.0 * m.price_per_1k_input + output / 1000.0 * m.price_per_1k_output;

@@ -8,10 +8,12 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`workload`] | arrivals and their rate profile, users, clients, the entry rate limit |
+//! | [`workload`] | arrivals and their rate profile (steps, ramps, diurnal, bursts), users, clients, the entry rate limit |
+//! | [`sessions`] | closed-loop sessions: each user's think time and turns |
 //! | [`requests`] | the request slab, each request's own random stream, outcomes and their counts |
 //! | [`routing`] | the balancer's pick, queueing, retries, request and connection timeouts |
-//! | [`service`] | a request in a slot: CPU (processor sharing of the cores) and LLM calls |
+//! | [`service`] | a request in a slot: CPU (processor sharing of the cores), then its LLM phase |
+//! | [`llm`] | LLM calls: model per call, cache, fallbacks, token-timed latency, tool waits, the latency breakdown's parts |
 //! | [`fleet`] | instances: slots, queues, lives, health flags, CPU, time integrals; the balancer's view |
 //! | [`resilience`] | health checks, outlier ejection, breakers, passive health |
 //! | [`faults`] | scheduled and random failures |
@@ -50,6 +52,7 @@
 mod cost;
 mod faults;
 mod fleet;
+mod llm;
 mod queue;
 mod requests;
 mod resilience;
@@ -57,9 +60,11 @@ mod routing;
 mod scaling;
 mod series;
 mod service;
+mod sessions;
 mod tenants;
 mod workload;
 
+use crate::breakdown::Breakdown;
 use crate::control::RunControl;
 use crate::error::SimError;
 use crate::metrics::{
@@ -87,6 +92,10 @@ use strategies::{
 enum Event {
     /// The next request arrives.
     Arrival,
+    /// A session's user sends its next request.
+    Think {
+        user: u32,
+    },
     /// The measured window begins.
     WarmupEnd,
     /// A request's LLM phase (or current call) ends.
@@ -207,6 +216,8 @@ pub struct Engine<'m> {
     /// The seed each request's own stream derives from.
     request_seed: u64,
     arrivals_seen: u64,
+    /// The rate varies within steps: arrivals are drawn by thinning.
+    thinning: bool,
     /// LLM calls are events of their own (token prices).
     per_call: bool,
     /// Some instance type is killed over its memory limit.
@@ -226,6 +237,8 @@ pub struct Engine<'m> {
     scaling_summary: ScalingSummary,
     /// Per-tenant books, with more than one tenant.
     tenants: Option<tenants::Tenants>,
+    /// Closed-loop sessions, when the workload has them.
+    sessions: Option<sessions::Sessions>,
     cost: Cost,
     /// Input and output tokens charged.
     llm_tokens: (u64, u64),
@@ -235,6 +248,13 @@ pub struct Engine<'m> {
     stats: EngineStats,
     /// Reused buffers (no allocation per event).
     scratch: Vec<u32>,
+    /// Each request's time in its slot by part, `parts_width` entries per
+    /// slab record: LLM time per model, tool waits, cache hits. Grows with
+    /// the slab, never per request.
+    parts: Vec<u64>,
+    parts_width: usize,
+    /// Completed requests' latency by part.
+    breakdown: Breakdown,
 }
 
 impl<'m> Engine<'m> {
@@ -304,6 +324,7 @@ impl<'m> Engine<'m> {
             failures_rng: stream(seed, replication, Purpose::Failures),
             request_seed: stream(seed, replication, Purpose::Requests).next_u64(),
             arrivals_seen: 0,
+            thinning: model.rate_varies(),
             per_call,
             oom_possible: model.types.iter().any(|t| t.oom_kill),
             may_pick_ineligible: model.load_balancing.kind()
@@ -321,11 +342,22 @@ impl<'m> Engine<'m> {
                 .users
                 .as_ref()
                 .and_then(|u| tenants::Tenants::new(u.tenants)),
+            sessions: sessions::Sessions::new(model, stream(seed, replication, Purpose::Sessions)),
             cost,
             llm_tokens: (0, 0),
-            standing_events: 5 * n + 2 * model.failure_events.len() + 8,
+            standing_events: 5 * n
+                + 2 * model.failure_events.len()
+                + model
+                    .sessions
+                    .as_ref()
+                    .and(model.users.as_ref())
+                    .map_or(0, |u| u.count as usize)
+                + 8,
             stats: EngineStats::default(),
             scratch: Vec::new(),
+            parts: Vec::with_capacity(1024 * (model.models.len() + 2)),
+            parts_width: model.models.len() + 2,
+            breakdown: Breakdown::new(model.models.len()),
         }
     }
 
@@ -344,6 +376,7 @@ impl<'m> Engine<'m> {
         if let Some(t) = self.next_arrival(Nanos::ZERO) {
             self.events.push(t, Event::Arrival);
         }
+        self.schedule_sessions();
         self.schedule_faults();
         self.schedule_scaling();
         self.events
@@ -364,6 +397,7 @@ impl<'m> Engine<'m> {
             }
             match ev {
                 Event::Arrival => self.on_arrival(),
+                Event::Think { user } => self.on_think(user),
                 Event::WarmupEnd => self.on_warmup_end(),
                 Event::ServiceDone { req, attempt } => self.on_service_done(req, attempt),
                 Event::CpuDone { inst, gen } => self.on_cpu_done(inst as usize, gen),
@@ -558,6 +592,7 @@ impl<'m> Engine<'m> {
                 model.warmup.as_secs_f64(),
             ),
             tenants: self.tenants.as_ref().map(tenants::Tenants::result),
+            breakdown: self.breakdown.result(model),
             instances,
             engine: EngineStats {
                 peak_event_queue: self.events.high_water() as u64,

@@ -83,8 +83,23 @@ pub(super) struct Request {
     /// The current attempt fails at the end of its LLM phase (single-event
     /// mode) or at the end of the current call (per-call mode).
     pub(super) fails: bool,
-    /// The model of the current attempt.
+    /// A turn of a closed-loop session: its user asks again when it ends.
+    pub(super) from_session: bool,
+    /// The model of the current leg of the current call ([`CACHE`] for a
+    /// cache hit).
+    ///
+    /// [`CACHE`]: super::llm::CACHE
     pub(super) model: u32,
+    /// The model the current attempt calls (the budget may switch it
+    /// between attempts).
+    pub(super) attempt_model: u32,
+    /// The current call's number in its attempt, from 0.
+    pub(super) call_no: u32,
+    /// The current leg's input and output tokens, when calls are timed by
+    /// tokens.
+    pub(super) tokens: (u32, u32),
+    /// When the current attempt got its slot.
+    pub(super) slot_at: Nanos,
     /// The request's own random stream.
     pub(super) rng: Pcg64Mcg,
 }
@@ -108,6 +123,7 @@ impl Engine<'_> {
             }
             None => {
                 self.requests.push(r);
+                self.parts.resize(self.requests.len() * self.parts_width, 0);
                 (self.requests.len() - 1) as u32
             }
         }
@@ -141,6 +157,15 @@ impl Engine<'_> {
             self.series.latency.record(latency.0);
             if r.measured {
                 self.latency.record(latency.0);
+                let w = self.parts_width;
+                let parts = &self.parts[req as usize * w..(req as usize + 1) * w];
+                self.breakdown.add(
+                    rtt,
+                    r.dispatched - r.arrival,
+                    r.slot_at - r.dispatched,
+                    now - r.slot_at,
+                    parts,
+                );
             }
         }
         if r.measured {
@@ -169,8 +194,12 @@ impl Engine<'_> {
         r.state = State::Free;
         r.gen = r.gen.wrapping_add(1);
         r.retrying = false;
+        let (from_session, user) = (r.from_session, r.user);
         self.free.push(req);
         self.live -= 1;
+        if from_session {
+            self.session_turn_ended(user);
+        }
     }
 }
 

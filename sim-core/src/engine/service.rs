@@ -1,19 +1,12 @@
 //! Service in a slot: a CPU phase (shared cores under processor sharing
 //! when the instance type has `cpus`, else a plain delay), then the LLM
-//! calls one after another. A failed call ends the attempt there.
-//!
-//! When nothing needs to see individual calls (no token prices), the
-//! attempt is one event: its CPU time and calls are drawn at once and summed.
-//! With token prices each call is an event of its own, charged when it
-//! ends. Both draw the same values in the same order from the request's
-//! stream, so they give the same latencies.
+//! calls ([`llm`](super::llm)). A failed call ends the attempt there.
 
 use super::fleet::Life;
 use super::requests::{Cause, State};
 use super::{Engine, Event};
-use rand::Rng;
 use std::cmp::Reverse;
-use strategies::{AttemptOutcome, Nanos};
+use strategies::AttemptOutcome;
 
 impl Engine<'_> {
     /// Puts `req` in a slot of its instance, which must have one free. A
@@ -28,6 +21,12 @@ impl Engine<'_> {
         inst.settle(now);
         inst.running += 1;
         r.model = self.llm_model_now as u32;
+        r.attempt_model = r.model;
+        r.slot_at = now;
+        let w = self.parts_width;
+        self.parts[req as usize * w..(req as usize + 1) * w].fill(0);
+        let r = &mut self.requests[req as usize];
+        let inst = &mut self.instances[i];
         let cpu_work = model
             .cpu_time
             .as_ref()
@@ -47,59 +46,6 @@ impl Engine<'_> {
             self.start_llm(req, cpu_work);
         }
         self.memory_check(i);
-    }
-
-    /// Begins the LLM phase of `req` (after `cpu_secs` of CPU delay when
-    /// CPU is not shared).
-    fn start_llm(&mut self, req: u32, cpu_secs: f64) {
-        let now = self.now;
-        let model = self.model;
-        let r = &mut self.requests[req as usize];
-        r.state = State::Llm;
-        let inst = &self.instances[r.instance as usize];
-        let slow = inst.slow_factor;
-        let hung = inst.is_hung();
-        let llm = &model.models[r.model as usize];
-        if self.per_call {
-            r.calls_left = model.llm_calls;
-            let first = if model.llm_calls > 0 {
-                r.calls_left -= 1;
-                let (latency, fails) = draw_call(llm, &mut r.rng);
-                r.fails = fails;
-                latency
-            } else {
-                r.fails = false;
-                0.0
-            };
-            if !hung {
-                let at = now + Nanos::from_secs_f64((cpu_secs + first) * slow);
-                let attempt = r.attempt;
-                self.events.push(at, Event::ServiceDone { req, attempt });
-            }
-            return;
-        }
-        let mut total = cpu_secs;
-        let mut fails = false;
-        for _ in 0..model.llm_calls {
-            let (latency, call_fails) = draw_call(llm, &mut r.rng);
-            total += latency;
-            if call_fails {
-                fails = true;
-                break;
-            }
-        }
-        r.fails = fails;
-        if !hung {
-            let service = Nanos::from_secs_f64(total);
-            let service = if slow == 1.0 {
-                service
-            } else {
-                Nanos::from_secs_f64(service.as_secs_f64() * slow)
-            };
-            let attempt = r.attempt;
-            self.events
-                .push(now + service, Event::ServiceDone { req, attempt });
-        }
     }
 
     /// Schedules instance `i`'s next CPU completion (the previous one goes
@@ -166,15 +112,7 @@ impl Engine<'_> {
         }
         if self.per_call {
             self.charge_call(req);
-            let r = &mut self.requests[req as usize];
-            if !r.fails && r.calls_left > 0 {
-                r.calls_left -= 1;
-                let llm = &self.model.models[r.model as usize];
-                let (latency, fails) = draw_call(llm, &mut r.rng);
-                r.fails = fails;
-                let slow = self.instances[i].slow_factor;
-                let at = self.now + Nanos::from_secs_f64(latency * slow);
-                self.events.push(at, Event::ServiceDone { req, attempt });
+            if self.next_leg(req, attempt) {
                 return;
             }
         }
@@ -263,13 +201,4 @@ impl Engine<'_> {
         }
         self.touched(i);
     }
-}
-
-/// One call's latency (seconds) and whether it fails, from the request's
-/// stream: latency first, then the error draw.
-#[inline]
-fn draw_call<R: Rng + ?Sized>(llm: &crate::scenario::LlmModelSpec, rng: &mut R) -> (f64, bool) {
-    let latency = llm.latency.sample_secs(rng);
-    let fails = llm.error_rate > 0.0 && rng.random::<f64>() < llm.error_rate;
-    (latency, fails)
 }

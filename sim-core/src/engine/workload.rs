@@ -12,6 +12,9 @@ impl Engine<'_> {
     /// rate profile (exact: a draw that overshoots a step restarts at the
     /// step, which memorylessness allows), or `None` past the horizon.
     pub(super) fn next_arrival(&mut self, from: Nanos) -> Option<Nanos> {
+        if self.thinning {
+            return self.next_arrival_thinned(from);
+        }
         let profile = &self.model.rate_profile;
         let end = self.model.duration;
         let mut t = from;
@@ -33,24 +36,88 @@ impl Engine<'_> {
         }
     }
 
+    /// The first arrival after `from` when the rate varies within a step
+    /// (ramps, a diurnal swing, bursts): candidates of a Poisson process at
+    /// the piece's bound, each kept with probability rate / bound (exact
+    /// thinning). A candidate past the piece restarts at its end, which
+    /// memorylessness allows.
+    fn next_arrival_thinned(&mut self, from: Nanos) -> Option<Nanos> {
+        let model = self.model;
+        let end = model.duration;
+        let mut t = from;
+        while t < end {
+            let steps = &model.rate_profile;
+            while self.step + 1 < steps.len() && steps[self.step + 1].at <= t {
+                self.step += 1;
+            }
+            let (piece_end, bound) = model.rate_bound(self.step, t);
+            let piece_end = piece_end.min(end);
+            if bound > 0.0 {
+                let e: f64 = Exp1.sample(&mut self.arrivals_rng);
+                let at = t + Nanos::from_secs_f64(e / bound);
+                if at < piece_end {
+                    t = at;
+                    let u: f64 = self.arrivals_rng.random();
+                    if u * bound < model.rate_in_step(self.step, t) {
+                        return Some(t);
+                    }
+                    continue;
+                }
+            }
+            t = piece_end;
+        }
+        None
+    }
+
     pub(super) fn on_arrival(&mut self) {
         self.compact();
         let now = self.now;
         if let Some(t) = self.next_arrival(now) {
             self.events.push(t, Event::Arrival);
         }
+        let user = self.draw_user();
+        self.admit(user, false);
+    }
+
+    /// Who sends an open arrival: uniform over users, Zipf-skewed, or by
+    /// tenant with a noisy tenant weighing `multiplier` times the others.
+    fn draw_user(&mut self) -> u32 {
+        let Some(u) = &self.model.users else {
+            return 0;
+        };
+        let rng = &mut self.users_rng;
+        if let Some(z) = &u.zipf {
+            return (z.sample(rng) as u32).clamp(1, u.count) - 1;
+        }
+        match u.noisy {
+            None => rng.random_range(0..u.count),
+            Some((noisy, mult)) => {
+                let x: f64 = rng.random::<f64>() * (mult + f64::from(u.tenants - 1));
+                let tenant = if x < mult {
+                    noisy
+                } else {
+                    let k = ((x - mult) as u32).min(u.tenants - 2);
+                    if k >= noisy {
+                        k + 1
+                    } else {
+                        k
+                    }
+                };
+                tenant + u.tenants * rng.random_range(0..u.users_in(tenant))
+            }
+        }
+    }
+
+    /// A request from `user` arrives at the entry (an open arrival, or a
+    /// session's turn): counted, placed, checked by the rate limit, and
+    /// dispatched.
+    pub(super) fn admit(&mut self, user: u32, from_session: bool) {
+        let now = self.now;
         let n = self.arrivals_seen;
         self.arrivals_seen += 1;
         self.series_counts.arrivals += 1;
         let measured = now >= self.model.warmup;
         self.counts.arrivals += u64::from(measured);
-        let user = match &self.model.users {
-            Some(u) => match &u.zipf {
-                Some(z) => (z.sample(&mut self.users_rng) as u32).clamp(1, u.count) - 1,
-                None => self.users_rng.random_range(0..u.count),
-            },
-            None => 0,
-        };
         if measured {
             if let Some(t) = &mut self.tenants {
                 t.arrived(user);
@@ -81,6 +148,12 @@ impl Engine<'_> {
                 if measured {
                     self.counts.rejected += 1;
                     self.reasons.rate_limited += 1;
+                    if let Some(t) = &mut self.tenants {
+                        t.ended(user, false);
+                    }
+                }
+                if from_session {
+                    self.session_turn_ended(user);
                 }
                 return;
             }
@@ -101,7 +174,12 @@ impl Engine<'_> {
             retrying: false,
             calls_left: 0,
             fails: false,
+            from_session,
             model: self.model.model_index as u32,
+            attempt_model: self.model.model_index as u32,
+            call_no: 0,
+            tokens: (0, 0),
+            slot_at: now,
             rng,
         });
         if let Some(timeout) = self.model.request_timeout {

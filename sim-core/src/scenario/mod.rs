@@ -16,8 +16,9 @@ mod size;
 mod work;
 
 pub use compile::{
-    CompiledFailure, InstanceSpec, InstanceTypeSpec, LlmModelSpec, Model, Objective, Percentile,
-    RandomFailureModel, RegionSpec, ScalingModel, StepRate, UserModel,
+    CacheModel, CallCount, CompiledFailure, InstanceSpec, InstanceTypeSpec, LlmModelSpec, Model,
+    Objective, Percentile, RandomFailureModel, RegionSpec, ScalingModel, SessionModel, StepRate,
+    UserModel,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
@@ -26,7 +27,7 @@ pub use schema::{json_schema, SCHEMA_FILE};
 pub use size::{SizeStr, SIZE_UNITS};
 pub use work::{WorkEstimate, MAX_ATTEMPTS, MAX_DURATION, MAX_RATE_PER_SECOND, MIN_INTERVAL};
 
-use crate::dist::{AmountDist, DistSpec, DurationOrDist};
+use crate::dist::{AmountDist, CountOrDist, DistSpec, DurationOrDist};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use strategies::scale::{BudgetConfig, ScalingConfig};
@@ -109,8 +110,15 @@ fn default_replications() -> u32 {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Workload {
-    /// The arrival process.
-    pub arrivals: Arrivals,
+    /// The open arrival process: requests arrive whatever the fleet does.
+    /// May be left out when `sessions` drives the load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrivals: Option<Arrivals>,
+    /// Closed-loop sessions: each of `users.count` users sends a request,
+    /// waits for its answer, thinks, and sends the next, so a slow fleet
+    /// slows its own arrivals (chat traffic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<Sessions>,
     /// What one agent request does.
     #[serde(default)]
     pub request: RequestShape,
@@ -145,9 +153,44 @@ pub struct Users {
     /// is the classic heavy head (default 0).
     #[serde(default)]
     pub skew: f64,
-    /// Tenants the users belong to, evenly (default 1).
+    /// Tenants the users belong to, evenly (default 1): user `u` is in
+    /// tenant `u % tenants`.
     #[serde(default = "one")]
     pub tenants: u32,
+    /// One tenant sending a multiple of what each other tenant sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noisy_tenant: Option<NoisyTenant>,
+}
+
+/// `workload.users.noisyTenant`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NoisyTenant {
+    /// Which tenant (0 to `tenants - 1`; default 0).
+    #[serde(default)]
+    pub tenant: u32,
+    /// How many times each other tenant's traffic it sends: each of its
+    /// users is picked that many times as often (open arrivals) or thinks
+    /// that many times faster (sessions).
+    pub multiplier: f64,
+}
+
+/// `workload.sessions`: a closed loop of `workload.users.count` users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sessions {
+    /// Time from an answer (or an error) to the user's next request.
+    pub think_time: DurationOrDist,
+    /// Requests (turns) per session; without it a user's session never
+    /// ends. After the last turn the user waits `betweenSessions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<CountOrDist>,
+    /// Time from a session's last answer to the user's next session
+    /// (needs `turns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between_sessions: Option<DurationOrDist>,
 }
 
 fn one() -> u32 {
@@ -248,9 +291,57 @@ pub struct Arrivals {
     pub process: ArrivalProcess,
     /// Rate from time zero, requests per second.
     pub rate_per_second: f64,
-    /// Rate changes: from `at` on, the rate is `ratePerSecond`.
+    /// Rate changes: from `at` on, the rate is `ratePerSecond` (at once,
+    /// or reached linearly over `ramp`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<RateStep>,
+    /// A daily (or any period's) swing multiplying the rate: `1 +
+    /// amplitude * cos(2 pi (t - peakAt) / period)`, so the rate above is
+    /// the mean over a whole period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diurnal: Option<Diurnal>,
+    /// Bursts multiplying the rate for a while, once or repeating.
+    /// Overlapping bursts multiply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bursts: Vec<Burst>,
+}
+
+/// `workload.arrivals.diurnal`: a sinusoidal swing of the rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Diurnal {
+    /// Length of one cycle (default 24h).
+    #[serde(default = "one_day")]
+    pub period: DurationStr,
+    /// Simulated time of a peak (`"14h"`: two in the afternoon when the
+    /// run starts at midnight); peaks repeat every period.
+    pub peak_at: DurationStr,
+    /// Swing around the mean, from 0 (flat) to 1 (the trough is zero):
+    /// the peak is `1 + amplitude` times the mean.
+    pub amplitude: f64,
+}
+
+fn one_day() -> DurationStr {
+    DurationStr(strategies::Nanos::from_secs(86_400))
+}
+
+/// One entry of `workload.arrivals.bursts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Burst {
+    /// When the (first) burst starts.
+    pub at: DurationStr,
+    /// How long each burst lasts.
+    pub duration: DurationStr,
+    /// Rate multiplier during the burst (above 1 for a burst, below for a
+    /// dip).
+    pub multiplier: f64,
+    /// Repeat every this long from `at` (longer than `duration`); once when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<DurationStr>,
 }
 
 /// Arrival process names.
@@ -272,9 +363,15 @@ pub struct RateStep {
     pub at: DurationStr,
     /// Rate from then on, requests per second (0 pauses arrivals).
     pub rate_per_second: f64,
+    /// Reach `ratePerSecond` linearly from the rate before, over this long
+    /// from `at` (a ramp); at once when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<DurationStr>,
 }
 
-/// `workload.request`: one agent request's work.
+/// `workload.request`: one agent request's work, a small workflow: CPU
+/// time, then LLM calls one after another with tool-call waits between
+/// them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -282,24 +379,34 @@ pub struct RequestShape {
     /// CPU time on the instance before its LLM calls; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_time: Option<DistSpec>,
-    /// LLM calls made one after another; 1 when absent.
+    /// LLM calls made one after another: a number, or a distribution drawn
+    /// per attempt and rounded; 1 when absent.
     #[serde(default = "default_llm_calls")]
-    pub llm_calls: u32,
+    pub llm_calls: CountOrDist,
     /// Which model of `llm.models` the calls go to; required when there is
-    /// more than one.
+    /// more than one (or use `modelPerCall`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The model of each call in order (a cheap router first, then the
+    /// large model); calls past the end use the last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_per_call: Vec<String>,
+    /// A tool-call wait after each LLM call but the last: it holds the
+    /// slot and no CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_time: Option<DurationOrDist>,
     /// Input tokens of one LLM call (a distribution of plain numbers),
     /// priced by the model's `pricePer1kInputTokens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_tokens: Option<AmountDist>,
-    /// Output tokens of one LLM call, priced by `pricePer1kOutputTokens`.
+    /// Output tokens of one LLM call, priced by `pricePer1kOutputTokens`
+    /// and timed by `timePerOutputToken`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<AmountDist>,
 }
 
-fn default_llm_calls() -> u32 {
-    1
+fn default_llm_calls() -> CountOrDist {
+    CountOrDist::Fixed(1)
 }
 
 impl Default for RequestShape {
@@ -309,6 +416,8 @@ impl Default for RequestShape {
             cpu_time: None,
             llm_calls: default_llm_calls(),
             model: None,
+            model_per_call: Vec::new(),
+            tool_time: None,
             input_tokens: None,
             output_tokens: None,
         }
@@ -322,6 +431,22 @@ impl Default for RequestShape {
 pub struct LlmSpec {
     /// Models by name.
     pub models: IndexMap<String, LlmModel>,
+    /// A response cache shared by the fleet (the AgenticGoKit and Azcore
+    /// docs' shared cache): a hit answers without calling a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<LlmCache>,
+}
+
+/// `llm.cache`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LlmCache {
+    /// Share of calls answered from the cache (0 to 1).
+    pub hit_ratio: f64,
+    /// Time a hit takes (default 0s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<DurationOrDist>,
 }
 
 /// One LLM model or provider endpoint.
@@ -329,11 +454,27 @@ pub struct LlmSpec {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LlmModel {
-    /// Latency of one call.
-    pub latency: DistSpec,
-    /// Share of calls that fail (0 to 1); a failed call fails its request.
+    /// Latency of one call, as a distribution; or give
+    /// `timeToFirstToken` and `timePerOutputToken` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<DistSpec>,
+    /// Time to the first token of a streamed answer; a call takes this
+    /// plus `timePerOutputToken` for each output token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_first_token: Option<DurationOrDist>,
+    /// Time per output token after the first (needs
+    /// `workload.request.outputTokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_per_output_token: Option<DurationOrDist>,
+    /// Share of calls that fail (0 to 1); a failed call fails its request
+    /// unless a `fallback` answers it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub error_rate: f64,
+    /// The model a failed call goes to next (the General Bots doc's
+    /// `fallback-llm-*`), with its own latency, errors and prices; chains
+    /// may be as long as the models, without cycles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
     /// Price per 1,000 input tokens.
     #[serde(
         default,

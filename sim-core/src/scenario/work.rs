@@ -63,6 +63,20 @@ impl Model {
                 ));
             }
         }
+        let peak = self.peak_rate();
+        let steps_fine = self
+            .rate_profile
+            .iter()
+            .all(|s| s.rate_per_second <= MAX_RATE_PER_SECOND);
+        if steps_fine && peak > MAX_RATE_PER_SECOND {
+            out.push(Problem::new(
+                "workload.arrivals",
+                format!(
+                    "the rate peaks at {peak:.0} requests per second with the diurnal swing and \
+                     bursts; at most {MAX_RATE_PER_SECOND:.0} can be simulated"
+                ),
+            ));
+        }
         let mut interval = |path: &str, d: Nanos| {
             if d < MIN_INTERVAL {
                 out.push(Problem::new(
@@ -107,11 +121,7 @@ impl Model {
     pub fn work_estimate(&self) -> WorkEstimate {
         let end = self.duration;
         let secs = end.as_secs_f64();
-        let mut requests = 0.0;
-        for (i, step) in self.rate_profile.iter().enumerate() {
-            let until = self.rate_profile.get(i + 1).map_or(end, |n| n.at.min(end));
-            requests += step.rate_per_second * (until - step.at).as_secs_f64();
-        }
+        let requests = self.expected_arrivals(Nanos::ZERO, end);
         let retries = self.retries.as_ref().map_or(0.0, |r| {
             f64::from(r.max_attempts - 1) * self.llm().error_rate.max(0.01)
         });

@@ -24,6 +24,13 @@ impl Scenario {
             };
         };
         c.policy("deployment.budget", b.validate());
+        if b.fallback_model.is_some() && !llm.model_per_call.is_empty() {
+            c.fail(
+                "deployment.budget.fallbackModel",
+                "replaces the one model requests call, but workload.request.modelPerCall names \
+                 a model per call: use workload.request.model, or leave fallbackModel out",
+            );
+        }
         let fallback_model = match &b.fallback_model {
             None => None,
             Some(name) => match self.llm.models.get_index_of(name) {

@@ -1,11 +1,13 @@
 //! `llm`: the models requests call, their latency, errors and prices.
 
-use super::{join_keys, Checker, LlmModelSpec, WorkloadPart};
+use super::{join_keys, CacheModel, Checker, LlmModelSpec, WorkloadPart};
 use crate::scenario::Scenario;
 
 pub(super) struct LlmPart {
     pub(super) models: Vec<LlmModelSpec>,
     pub(super) model_index: Option<usize>,
+    pub(super) model_per_call: Vec<usize>,
+    pub(super) cache: Option<CacheModel>,
 }
 
 impl Scenario {
@@ -18,7 +20,6 @@ impl Scenario {
         let mut complete = true;
         for (name, m) in defined {
             let path = format!("llm.models.{name}");
-            let latency = c.dist(&format!("{path}.latency"), &m.latency);
             c.share(&format!("{path}.errorRate"), m.error_rate);
             for (key, v) in [
                 ("pricePer1kInputTokens", m.price_per_1k_input_tokens),
@@ -31,34 +32,67 @@ impl Scenario {
                     );
                 }
             }
-            match latency {
-                Some(latency) => models.push(LlmModelSpec {
+            let fallback = m.fallback.as_ref().and_then(|f| {
+                let i = defined.get_index_of(f);
+                if i.is_none() {
+                    c.unknown(
+                        format!("{path}.fallback"),
+                        "model",
+                        f,
+                        defined.keys(),
+                        "llm.models",
+                    );
+                } else if f == name {
+                    c.fail(
+                        format!("{path}.fallback"),
+                        "a model cannot fall back on itself",
+                    );
+                    return None;
+                }
+                i
+            });
+            match self.call_latency(c, &path, m) {
+                Some((latency, per_token)) => models.push(LlmModelSpec {
                     name: name.clone(),
                     latency,
+                    per_token,
                     error_rate: m.error_rate,
+                    fallback,
                     price_per_1k_input: m.price_per_1k_input_tokens,
                     price_per_1k_output: m.price_per_1k_output_tokens,
                 }),
                 None => complete = false,
             }
         }
-        let model_index = match &self.workload.request.model {
-            Some(name) => match defined.get_index_of(name) {
-                Some(i) => Some(i),
-                None => {
-                    c.unknown(
-                        "workload.request.model",
-                        "model",
-                        name,
-                        defined.keys(),
-                        "llm.models",
-                    );
-                    None
-                }
-            },
-            None if defined.len() == 1 => Some(0),
-            None if defined.is_empty() => None,
+        if complete {
+            check_fallback_cycles(c, &models);
+        }
+        let r = &self.workload.request;
+        let lookup = |c: &mut Checker, path: &str, name: &String| match defined.get_index_of(name) {
+            Some(i) => Some(i),
             None => {
+                c.unknown(path, "model", name, defined.keys(), "llm.models");
+                None
+            }
+        };
+        let mut model_per_call = Vec::new();
+        for (i, name) in r.model_per_call.iter().enumerate() {
+            if let Some(m) = lookup(c, &format!("workload.request.modelPerCall[{i}]"), name) {
+                model_per_call.push(m);
+            }
+        }
+        if r.model.is_some() && !r.model_per_call.is_empty() {
+            c.fail(
+                "workload.request.modelPerCall",
+                "give either workload.request.model or modelPerCall, not both",
+            );
+        }
+        let model_index = match (&r.model, model_per_call.first()) {
+            (Some(name), _) => lookup(c, "workload.request.model", name),
+            (None, Some(&first)) => Some(first),
+            (None, None) if defined.len() == 1 => Some(0),
+            (None, None) if defined.is_empty() => None,
+            (None, None) => {
                 c.fail(
                     "workload.request.model",
                     format!(
@@ -69,9 +103,78 @@ impl Scenario {
                 None
             }
         };
+        if model_per_call.len() != r.model_per_call.len() {
+            complete = false;
+        }
+        let cache = self.llm.cache.as_ref().and_then(|k| {
+            c.share("llm.cache.hitRatio", k.hit_ratio);
+            let latency = match &k.latency {
+                Some(l) => c.duration_or_dist("llm.cache.latency", l)?,
+                None => crate::dist::Sampler::Constant(0.0),
+            };
+            Some(CacheModel {
+                hit_ratio: k.hit_ratio,
+                latency,
+            })
+        });
         LlmPart {
             models,
             model_index: model_index.filter(|_| complete),
+            model_per_call,
+            cache,
+        }
+    }
+
+    /// A model's call latency: a distribution, or time to first token and
+    /// time per output token.
+    fn call_latency(
+        &self,
+        c: &mut Checker,
+        path: &str,
+        m: &crate::scenario::LlmModel,
+    ) -> Option<(crate::dist::Sampler, Option<crate::dist::Sampler>)> {
+        match (&m.latency, &m.time_to_first_token, &m.time_per_output_token) {
+            (Some(l), None, None) => Some((c.dist(&format!("{path}.latency"), l)?, None)),
+            (None, Some(first), Some(per)) => {
+                if self.workload.request.output_tokens.is_none() {
+                    c.fail(
+                        format!("{path}.timePerOutputToken"),
+                        "needs workload.request.outputTokens to say how many tokens a call returns",
+                    );
+                }
+                let first = c.duration_or_dist(&format!("{path}.timeToFirstToken"), first);
+                let per = c.duration_or_dist(&format!("{path}.timePerOutputToken"), per);
+                Some((first?, Some(per?)))
+            }
+            (None, Some(_), None) => {
+                c.fail(
+                    format!("{path}.timePerOutputToken"),
+                    "required with timeToFirstToken: a call takes the first token's time plus this per output token",
+                );
+                None
+            }
+            (None, None, Some(_)) => {
+                c.fail(
+                    format!("{path}.timeToFirstToken"),
+                    "required with timePerOutputToken",
+                );
+                None
+            }
+            (None, None, None) => {
+                c.fail(
+                    format!("{path}.latency"),
+                    "required: a distribution of one call's latency, or timeToFirstToken and \
+                     timePerOutputToken",
+                );
+                None
+            }
+            (Some(_), _, _) => {
+                c.fail(
+                    format!("{path}.latency"),
+                    "give either latency or timeToFirstToken and timePerOutputToken, not both",
+                );
+                None
+            }
         }
     }
 
@@ -82,12 +185,20 @@ impl Scenario {
             .models
             .iter()
             .any(|m| m.price_per_1k_input > 0.0 || m.price_per_1k_output > 0.0);
+        let timed = llm.models.iter().any(|m| m.per_token.is_some());
         let r = &self.workload.request;
-        if !priced && (r.input_tokens.is_some() || r.output_tokens.is_some()) {
+        if !priced && r.input_tokens.is_some() {
             c.fail(
                 "workload.request.inputTokens",
                 "token counts price LLM calls, but no model in llm.models has \
                  pricePer1kInputTokens or pricePer1kOutputTokens: give a price or leave the tokens out",
+            );
+        }
+        if !priced && !timed && r.output_tokens.is_some() {
+            c.fail(
+                "workload.request.outputTokens",
+                "output tokens price LLM calls or time them, but no model in llm.models has \
+                 pricePer1kOutputTokens or timePerOutputToken: give one or leave the tokens out",
             );
         }
         for m in defined_prices(self) {
@@ -120,4 +231,25 @@ fn defined_prices(s: &Scenario) -> Vec<(String, f64, f64)> {
             )
         })
         .collect()
+}
+
+/// A fallback chain that comes back to a model it left would never end.
+fn check_fallback_cycles(c: &mut Checker, models: &[LlmModelSpec]) {
+    for (start, m) in models.iter().enumerate() {
+        let mut at = m.fallback;
+        for _ in 0..models.len() {
+            match at {
+                Some(i) if i == start => {
+                    c.fail(
+                        format!("llm.models.{}.fallback", m.name),
+                        "the fallback chain comes back to this model: end it at a model \
+                         without a fallback",
+                    );
+                    break;
+                }
+                Some(i) => at = models[i].fallback,
+                None => break,
+            }
+        }
+    }
 }

@@ -7,7 +7,9 @@
 //! | section | file |
 //! |---|---|
 //! | `name`, `currency`, `run` | [`run`] |
-//! | `workload` (arrivals, request shape, users) | [`workload`] |
+//! | `workload.request` (the request's workflow), calling the two below | [`workload`] |
+//! | `workload.arrivals` (steps, ramps, diurnal swing, bursts) | [`arrivals`] |
+//! | `workload.users`, `workload.sessions` | [`users`] |
 //! | `llm` | [`llm`] |
 //! | `instanceTypes`, `deployment.regions`, `deployment.scaling`, `deployment.metrics` | [`fleet`] |
 //! | `workload.clients`, `network` | [`network`] |
@@ -20,6 +22,7 @@
 //! Every function records what is wrong in a shared [`Checker`] and goes on,
 //! so a scenario's problems are all reported at once.
 
+mod arrivals;
 mod balancing;
 mod budget;
 mod failures;
@@ -29,6 +32,7 @@ mod network;
 mod resilience;
 mod run;
 mod slo;
+mod users;
 mod workload;
 
 use super::{FailureKind, FailureMode, Scenario};
@@ -71,16 +75,31 @@ pub struct Model {
     pub series_interval: Nanos,
     /// Arrival rate over time: the first entry starts at zero.
     pub rate_profile: Vec<StepRate>,
+    /// A diurnal swing of the rate.
+    pub diurnal: Option<crate::profile::DiurnalShape>,
+    /// Bursts of the rate.
+    pub bursts: Vec<crate::profile::BurstShape>,
     /// CPU work per request, if any.
     pub cpu_time: Option<Sampler>,
-    /// LLM calls per request.
-    pub llm_calls: u32,
+    /// LLM calls per attempt.
+    pub llm_calls: CallCount,
+    /// The model of each call in order (empty: `model_index` for all).
+    pub model_per_call: Vec<usize>,
+    /// A tool-call wait between LLM calls.
+    pub tool_time: Option<Sampler>,
+    /// The LLM response cache.
+    pub cache: Option<CacheModel>,
+    /// Some model times calls by their output tokens, so tokens are drawn
+    /// before each call's latency.
+    pub tokens_timed: bool,
     /// Input tokens per LLM call, when priced.
     pub input_tokens: Option<Sampler>,
     /// Output tokens per LLM call, when priced.
     pub output_tokens: Option<Sampler>,
     /// The user population, if modelled.
     pub users: Option<UserModel>,
+    /// Closed-loop sessions of the user population.
+    pub sessions: Option<SessionModel>,
     /// Client regions and their cumulative request shares (empty without
     /// `workload.clients`).
     pub client_regions: Vec<(String, f64)>,
@@ -143,15 +162,59 @@ pub struct Model {
 pub struct LlmModelSpec {
     /// Its name in `llm.models`.
     pub name: String,
-    /// Latency of one call.
+    /// Latency of one call, or its time to first token with `per_token`.
     pub latency: Sampler,
+    /// Time per output token, when calls are timed by their tokens.
+    pub per_token: Option<Sampler>,
     /// Probability that one call fails.
     pub error_rate: f64,
+    /// The model a failed call goes to next.
+    pub fallback: Option<usize>,
     /// Price per 1,000 input tokens.
     pub price_per_1k_input: f64,
     /// Price per 1,000 output tokens.
     pub price_per_1k_output: f64,
 }
+
+/// `llm.cache`, compiled.
+#[derive(Debug, Clone)]
+pub struct CacheModel {
+    /// Share of calls answered from the cache.
+    pub hit_ratio: f64,
+    /// Time a hit takes.
+    pub latency: Sampler,
+}
+
+/// How many LLM calls an attempt makes.
+#[derive(Debug, Clone)]
+pub enum CallCount {
+    /// Always this many (no draw).
+    Fixed(u32),
+    /// Drawn per attempt from the request's stream, rounded.
+    Drawn(Sampler),
+}
+
+impl CallCount {
+    /// The calls of one attempt.
+    #[inline]
+    pub fn draw<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> u32 {
+        match self {
+            CallCount::Fixed(n) => *n,
+            CallCount::Drawn(s) => s.sample_value(rng).round().clamp(0.0, MAX_LLM_CALLS) as u32,
+        }
+    }
+
+    /// The mean number of calls.
+    pub fn mean(&self) -> f64 {
+        match self {
+            CallCount::Fixed(n) => f64::from(*n),
+            CallCount::Drawn(s) => s.mean_secs().min(MAX_LLM_CALLS),
+        }
+    }
+}
+
+/// Most LLM calls one attempt makes (drawn counts are cut there).
+pub(crate) const MAX_LLM_CALLS: f64 = 1_000.0;
 
 /// One instance type, checked.
 #[derive(Debug, Clone)]
@@ -215,6 +278,26 @@ pub struct UserModel {
     pub zipf: Option<rand_distr::Zipf<f64>>,
     /// Tenants (user `u` belongs to tenant `u % tenants`).
     pub tenants: u32,
+    /// A noisy tenant and its multiplier.
+    pub noisy: Option<(u32, f64)>,
+}
+
+impl UserModel {
+    /// Users in tenant `k`.
+    pub fn users_in(&self, k: u32) -> u32 {
+        (self.count - k).div_ceil(self.tenants)
+    }
+}
+
+/// `workload.sessions`, compiled: the closed loop of `users.count` users.
+#[derive(Debug, Clone)]
+pub struct SessionModel {
+    /// Time from an answer to the next request.
+    pub think: Sampler,
+    /// Turns per session, when sessions end.
+    pub turns: Option<Sampler>,
+    /// Time between a session's last answer and the next session.
+    pub between: Option<Sampler>,
 }
 
 /// Random failures of every instance.
@@ -252,6 +335,9 @@ pub struct StepRate {
     pub at: Nanos,
     /// Requests per second.
     pub rate_per_second: f64,
+    /// Time to reach the rate linearly from the step before (zero: at
+    /// once).
+    pub ramp: Nanos,
 }
 
 /// One instance the fleet may run.
@@ -348,6 +434,21 @@ impl Checker {
         }
     }
 
+    /// A duration's or distribution's sampler, or a problem at `path`.
+    pub(crate) fn duration_or_dist(
+        &mut self,
+        path: &str,
+        spec: &crate::dist::DurationOrDist,
+    ) -> Option<Sampler> {
+        match spec.sampler() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.fail(format!("{path}.{}", e.key), e.message);
+                None
+            }
+        }
+    }
+
     pub(crate) fn share(&mut self, path: &str, v: f64) {
         if !(0.0..=1.0).contains(&v) {
             self.fail(path, format!("must be a share between 0 and 1, found {v}"));
@@ -434,11 +535,18 @@ impl Scenario {
             replications: self.run.replications,
             series_interval: run.series_interval,
             rate_profile: workload.rate_profile,
+            diurnal: workload.diurnal,
+            bursts: workload.bursts,
             cpu_time: workload.cpu_time,
             llm_calls: workload.llm_calls,
+            model_per_call: llm.model_per_call,
+            tool_time: workload.tool_time,
+            cache: llm.cache,
+            tokens_timed: llm.models.iter().any(|m| m.per_token.is_some()),
             input_tokens: workload.input_tokens,
             output_tokens: workload.output_tokens,
             users: workload.users,
+            sessions: workload.sessions,
             client_regions: network.client_regions,
             models: llm.models,
             model_index,
@@ -528,18 +636,68 @@ impl Model {
             .count()
     }
 
-    /// Mean service time of one request in seconds: CPU time plus its LLM
-    /// calls.
+    /// Mean service time of one request in seconds: CPU time, its LLM
+    /// calls (cache hits, fallbacks) and the tool waits between them.
     pub fn mean_service_secs(&self) -> f64 {
-        self.cpu_time.as_ref().map_or(0.0, Sampler::mean_secs)
-            + f64::from(self.llm_calls) * self.llm().latency.mean_secs()
+        let calls = self.llm_calls.mean();
+        let call = match self.model_per_call.as_slice() {
+            [] => self.mean_call_secs(self.model_index),
+            per => {
+                // Calls past the list use its last model.
+                let n = calls.round().max(1.0) as usize;
+                (0..n)
+                    .map(|i| self.mean_call_secs(per[i.min(per.len() - 1)]))
+                    .sum::<f64>()
+                    / n as f64
+            }
+        };
+        let call = match &self.cache {
+            Some(k) => k.hit_ratio * k.latency.mean_secs() + (1.0 - k.hit_ratio) * call,
+            None => call,
+        };
+        let tools = self
+            .tool_time
+            .as_ref()
+            .map_or(0.0, |t| (calls - 1.0).max(0.0) * t.mean_secs());
+        self.cpu_time.as_ref().map_or(0.0, Sampler::mean_secs) + calls * call + tools
+    }
+
+    /// Mean time of one call to model `i`, following its fallbacks.
+    pub fn mean_call_secs(&self, i: usize) -> f64 {
+        let m = &self.models[i];
+        let own = m.latency.mean_secs()
+            + m.per_token.as_ref().map_or(0.0, |p| {
+                p.mean_secs() * self.output_tokens.as_ref().map_or(0.0, |o| o.mean_secs())
+            });
+        own + m
+            .fallback
+            .map_or(0.0, |f| m.error_rate * self.mean_call_secs(f))
     }
 
     /// Offered load per slot (rho) at the base arrival rate, on the
-    /// instances running at the start.
+    /// instances running at the start. Closed-loop sessions add their
+    /// users' rate when every answer comes back at once (an upper bound:
+    /// `users / (think + service)`).
     pub fn offered_utilization(&self) -> f64 {
         let slots = self.total_slots() as f64;
-        self.rate_profile[0].rate_per_second * self.mean_service_secs() / slots
+        let service = self.mean_service_secs();
+        let closed = match (&self.sessions, &self.users) {
+            (Some(s), Some(u)) => {
+                // Mean pause before a request: thinks, and one pause
+                // between sessions per session.
+                let pause = match (&s.turns, &s.between) {
+                    (Some(t), b) => {
+                        let turns = t.mean_secs().round().max(1.0);
+                        let between = b.as_ref().unwrap_or(&s.think).mean_secs();
+                        ((turns - 1.0) * s.think.mean_secs() + between) / turns
+                    }
+                    (None, _) => s.think.mean_secs(),
+                };
+                f64::from(u.count) / (pause + service).max(1e-9)
+            }
+            _ => 0.0,
+        };
+        (self.rate_profile[0].rate_per_second + closed) * service / slots
     }
 
     /// Fleet cost per hour at the start.
