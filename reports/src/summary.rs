@@ -67,6 +67,7 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             .collect();
         spent.extend([
             ("cache".to_string(), b.cache),
+            ("waiting for LLM calls".to_string(), b.llm_waits),
             ("tool waits".to_string(), b.tool_waits),
             ("CPU".to_string(), b.cpu),
             ("queueing".to_string(), b.queueing),
@@ -80,6 +81,10 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             .map(|(k, v)| format!("{k} {}", secs(*v)))
             .collect();
         let _ = writeln!(o, "Time spent (mean) {}", shown.join(", "));
+    }
+    let llm = llm_calls_line(r);
+    if !llm.is_empty() {
+        let _ = writeln!(o, "LLM calls         {llm}");
     }
     let why = &p.reasons;
     let parts = |items: &[(&str, u64)]| -> String {
@@ -111,6 +116,7 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             "failed",
             vec![
                 ("LLM error", why.llm_error),
+                ("LLM rate limited (429)", why.llm_rate_limited),
                 ("instance down", why.instance_down),
             ],
         ),
@@ -393,6 +399,54 @@ fn instance_spread(o: &mut String, req: &[u64], util: &[f64]) {
         percent(util[util.len() / 2]),
         percent(util[util.len() - 1])
     );
+}
+
+/// Calls per model over every replication, with their errors, 429s and
+/// outage failures when there were any; empty when only one model answered
+/// and nothing went wrong.
+fn llm_calls_line(r: &ScenarioResult) -> String {
+    let Some(first) = r.runs.first() else {
+        return String::new();
+    };
+    let per: Vec<sim_core::ModelCalls> = (0..first.llm_calls.len())
+        .map(|k| {
+            let mut m = first.llm_calls[k].clone();
+            for run in &r.runs[1..] {
+                let o = &run.llm_calls[k];
+                m.calls += o.calls;
+                m.errors += o.errors;
+                m.rate_limited += o.rate_limited;
+                m.outages += o.outages;
+            }
+            m
+        })
+        .collect();
+    let eventful = per.iter().any(|m| m.rate_limited > 0 || m.outages > 0)
+        || per.iter().filter(|m| m.calls > 0).count() > 1;
+    if !eventful {
+        return String::new();
+    }
+    per.iter()
+        .filter(|m| m.calls + m.rate_limited + m.outages > 0)
+        .map(|m| {
+            let mut extra = Vec::new();
+            if m.errors > 0 {
+                extra.push(format!("{} errors", count(m.errors)));
+            }
+            if m.rate_limited > 0 {
+                extra.push(format!("{} answered 429", count(m.rate_limited)));
+            }
+            if m.outages > 0 {
+                extra.push(format!("{} failed by an outage", count(m.outages)));
+            }
+            if extra.is_empty() {
+                format!("`{}` {}", m.model, count(m.calls))
+            } else {
+                format!("`{}` {} ({})", m.model, count(m.calls), extra.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]

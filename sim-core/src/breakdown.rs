@@ -28,6 +28,9 @@ pub struct LatencyBreakdown {
     pub tool_waits: f64,
     /// Calls answered by the LLM cache.
     pub cache: f64,
+    /// Waiting for an LLM call: for one of the instance's permits
+    /// (`llmConcurrency`) or out a provider's 429 `retry-after`.
+    pub llm_waits: f64,
     /// LLM calls, by the model that answered (fallbacks included).
     pub llm: Vec<ModelTime>,
 }
@@ -50,6 +53,7 @@ impl LatencyBreakdown {
             + self.cpu
             + self.tool_waits
             + self.cache
+            + self.llm_waits
             + self.llm.iter().map(|m| m.seconds).sum::<f64>()
     }
 
@@ -66,6 +70,7 @@ impl LatencyBreakdown {
         out.cpu = mean(&|b| b.cpu);
         out.tool_waits = mean(&|b| b.tool_waits);
         out.cache = mean(&|b| b.cache);
+        out.llm_waits = mean(&|b| b.llm_waits);
         for (k, m) in out.llm.iter_mut().enumerate() {
             m.seconds = mean(&|b| b.llm.get(k).map_or(0.0, |x| x.seconds));
         }
@@ -74,70 +79,107 @@ impl LatencyBreakdown {
 }
 
 /// Sums of the breakdown's parts in nanoseconds (exact), as requests
-/// complete.
+/// complete. The CPU part is what is left of the latency once the others
+/// are taken out; for a plain workflow without CPU work the LLM part of
+/// its one model is that rest, so a completed request costs three sums.
 #[derive(Debug, Clone)]
 pub(crate) struct Breakdown {
-    requests: u64,
     network: u128,
     retries: u128,
     queueing: u128,
-    cpu: u128,
-    /// Per model, then tool waits, then cache hits.
+    /// Per model, then tool waits, cache hits, LLM waits.
     parts: Vec<u128>,
+    /// The model whose LLM time is the whole rest (plain workflows without
+    /// CPU work, on one model).
+    rest_is_llm: Option<usize>,
 }
 
 impl Breakdown {
-    pub(crate) fn new(models: usize) -> Breakdown {
+    pub(crate) fn new(models: usize, rest_is_llm: Option<usize>) -> Breakdown {
         Breakdown {
-            requests: 0,
             network: 0,
             retries: 0,
             queueing: 0,
-            cpu: 0,
-            parts: vec![0; models + 2],
+            parts: vec![0; models + 3],
+            rest_is_llm,
         }
     }
 
-    /// A completed request: its round trip, its time before the attempt
-    /// that completed, in the queue and in its slot, and its slot time's
-    /// parts (the rest of the slot time was CPU).
+    /// A completed request (its latency is in the run's recorder): its
+    /// round trip, its time before the attempt that completed and in the
+    /// queue; the rest was in its slot.
+    /// `far` says whether there are round trips at all, `retried` whether
+    /// a request can start its last attempt after it arrived (retries,
+    /// entry holding): when not, those parts are known to be zero.
     #[inline]
     pub(crate) fn add(
         &mut self,
         rtt: Nanos,
         before: Nanos,
         queued: Nanos,
-        in_slot: Nanos,
-        parts: &[u64],
+        far: bool,
+        retried: bool,
     ) {
-        self.requests += 1;
-        self.network += u128::from(rtt.0);
-        self.retries += u128::from(before.0);
-        self.queueing += u128::from(queued.0);
-        let mut other = 0u64;
-        for (sum, &p) in self.parts.iter_mut().zip(parts) {
-            *sum += u128::from(p);
-            other += p;
+        if far {
+            self.network += u128::from(rtt.0);
         }
-        self.cpu += u128::from(in_slot.0.saturating_sub(other));
+        if retried {
+            self.retries += u128::from(before.0);
+        }
+        self.queueing += u128::from(queued.0);
     }
 
-    pub(crate) fn result(&self, model: &crate::scenario::Model) -> LatencyBreakdown {
-        let n = self.requests.max(1) as f64;
+    /// The parts of a completed request's slot time (LLM per model, tool
+    /// waits, cache hits, LLM waits), after [`Breakdown::add`].
+    #[inline]
+    pub(crate) fn add_parts(&mut self, parts: &[u64]) {
+        for (sum, &p) in self.parts.iter_mut().zip(parts) {
+            *sum += u128::from(p);
+        }
+    }
+
+    /// A completed request's one part: `llm` nanoseconds of model `m`.
+    #[inline]
+    pub(crate) fn add_part(&mut self, m: usize, llm: u64) {
+        self.parts[m] += u128::from(llm);
+    }
+
+    /// The means over `requests` completed requests whose latencies sum
+    /// to `latency` nanoseconds.
+    pub(crate) fn result(
+        &self,
+        model: &crate::scenario::Model,
+        requests: u64,
+        latency: u128,
+    ) -> LatencyBreakdown {
+        let n = requests.max(1) as f64;
         let mean = |ns: u128| ns as f64 / n / 1e9;
         let k = model.models.len();
+        let mut parts = self.parts.clone();
+        let outside = self.network + self.retries + self.queueing;
+        let rest = latency.saturating_sub(outside);
+        let cpu = match self.rest_is_llm {
+            Some(m) => {
+                parts[m] = rest;
+                0
+            }
+            // Rounding of each part to the nanosecond may leave the parts
+            // a few nanoseconds over the rest.
+            None => rest.saturating_sub(parts.iter().sum()),
+        };
         LatencyBreakdown {
-            requests: self.requests,
+            requests,
             network: mean(self.network),
             retries: mean(self.retries),
             queueing: mean(self.queueing),
-            cpu: mean(self.cpu),
-            tool_waits: mean(self.parts[k]),
-            cache: mean(self.parts[k + 1]),
+            cpu: mean(cpu),
+            tool_waits: mean(parts[k]),
+            cache: mean(parts[k + 1]),
+            llm_waits: mean(parts[k + 2]),
             llm: model
                 .models
                 .iter()
-                .zip(&self.parts)
+                .zip(&parts)
                 .map(|(m, &ns)| ModelTime {
                     model: m.name.clone(),
                     seconds: mean(ns),

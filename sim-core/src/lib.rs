@@ -70,8 +70,8 @@ pub use dist::{
 pub use engine::Engine;
 pub use error::{Problem, ScenarioError, SimError};
 pub use metrics::{
-    jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary, Reasons,
-    ResilienceEvents, RunResult, SloCheck, SloVerdict, TenantResult, TokenCounts,
+    jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary, ModelCalls,
+    Reasons, ResilienceEvents, RunResult, SloCheck, SloVerdict, TenantResult, TokenCounts,
 };
 pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
@@ -79,11 +79,12 @@ pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
     json_file, nearest, scenario_json, scenario_json_from_str, Arrivals, Burst, CacheModel,
     CallCount, CompiledFailure, Deployment, Diurnal, FailureEvent, FailureKind, FailureMode,
-    Failures, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmModel, LlmModelSpec,
-    LlmSpec, MetricsPipeline, Model, NoisyTenant, Objective, Percentile, Provenance,
-    RandomFailureModel, RandomFailures, RateStep, Region, RegionSpec, RequestShape, RunSpec,
-    ScalingModel, Scenario, SessionModel, Sessions, SizeStr, Slo, StepRate, Timeouts, UserModel,
-    Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
+    Failures, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmCache, LlmModel,
+    LlmModelSpec, LlmSpec, MetricsPipeline, Model, NoisyTenant, Objective, Percentile, Provenance,
+    ProviderRateLimit, QuotaModel, QuotaScope, RandomFailureModel, RandomFailures,
+    RateLimitRetries, RateLimitRetryModel, RateStep, Region, RegionSpec, RequestShape, RunSpec,
+    Saturation, ScalingModel, Scenario, SessionModel, Sessions, SizeStr, Slo, StepRate, Timeouts,
+    UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
     MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
 };
 #[cfg(feature = "schema")]

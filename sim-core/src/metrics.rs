@@ -91,6 +91,9 @@ pub struct Reasons {
     pub llm_error: u64,
     /// Failed: the instance crashed or restarted under the request.
     pub instance_down: u64,
+    /// Failed: an LLM provider kept answering 429 (over its quota) past
+    /// `llm.rateLimitRetries`.
+    pub llm_rate_limited: u64,
 }
 
 /// What the resilience machinery did.
@@ -131,7 +134,7 @@ impl Reasons {
             + self.no_healthy_instance
             == c.rejected
             && self.request_timeout + self.connection_timeout == c.timed_out
-            && self.llm_error + self.instance_down == c.failed
+            && self.llm_error + self.instance_down + self.llm_rate_limited == c.failed
     }
 
     pub(crate) fn add(&mut self, o: &Reasons) {
@@ -143,6 +146,7 @@ impl Reasons {
         self.connection_timeout += o.connection_timeout;
         self.llm_error += o.llm_error;
         self.instance_down += o.instance_down;
+        self.llm_rate_limited += o.llm_rate_limited;
     }
 }
 
@@ -191,6 +195,11 @@ impl LatencyRecorder {
             sum_ns: 0,
             max_ns: 0,
         }
+    }
+
+    /// Exact sum of the samples, nanoseconds.
+    pub fn sum_ns(&self) -> u128 {
+        self.sum_ns
     }
 
     /// Forgets every sample.
@@ -494,6 +503,8 @@ pub struct RunResult {
     pub tenants: Option<TenantResult>,
     /// Where completed requests' time went.
     pub breakdown: LatencyBreakdown,
+    /// Per LLM model: calls answered, errors, 429s, outage failures.
+    pub llm_calls: Vec<ModelCalls>,
     /// Per instance, in fleet order.
     pub instances: Vec<InstanceResult>,
     /// The engine's own work and peak memory.
@@ -505,6 +516,23 @@ pub struct RunResult {
     /// The latency samples, for pooling across replications.
     #[serde(skip)]
     pub recorder: LatencyRecorder,
+}
+
+/// One model's calls over the measured window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelCalls {
+    /// The model's name in `llm.models`.
+    pub model: String,
+    /// Calls it answered (fallback legs included, cache hits not).
+    pub calls: u64,
+    /// Of those, answers that were errors.
+    pub errors: u64,
+    /// Calls it refused with 429 (over its quota); each retry that is
+    /// refused again counts again.
+    pub rate_limited: u64,
+    /// Calls that failed at once because it was down.
+    pub outages: u64,
 }
 
 /// What each tenant asked for and got over the measured window.

@@ -114,11 +114,12 @@ impl Engine<'_> {
     pub(super) fn charge_call(&mut self, req: u32) {
         let model = self.model;
         let r = &mut self.requests[req as usize];
-        if r.model == super::llm::CACHE {
+        let l = &self.legs[req as usize];
+        if r.model == super::llm::CACHE || l.unbilled {
             return;
         }
         let (input, output) = if model.tokens_timed {
-            (f64::from(r.tokens.0), f64::from(r.tokens.1))
+            (f64::from(l.tokens.0), f64::from(l.tokens.1))
         } else {
             let input = model
                 .input_tokens

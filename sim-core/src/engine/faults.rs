@@ -48,6 +48,11 @@ impl Engine<'_> {
             self.events
                 .push(self.now + f.duration, Event::FailureEnd { event: k as u32 });
         }
+        if let (Some(m), Some(p)) = (f.model, &mut self.providers) {
+            let down = f.kind == FailureKind::ProviderOutage;
+            p.event(m as usize, down, f.factor, starting);
+            return;
+        }
         if f.kind == FailureKind::CapacityShortage {
             if let (Some(r), Some(s)) = (f.region, &mut self.scaling) {
                 s.shortage(r as usize, starting);
@@ -91,7 +96,12 @@ impl Engine<'_> {
                 (FailureKind::InstanceCrash | FailureKind::RegionOutage, false) => {
                     self.instances[i].crashed -= 1;
                 }
-                (FailureKind::CapacityShortage, _) => {}
+                (
+                    FailureKind::CapacityShortage
+                    | FailureKind::ProviderOutage
+                    | FailureKind::ProviderSlowdown,
+                    _,
+                ) => {}
             }
         }
     }
@@ -167,6 +177,11 @@ impl Engine<'_> {
         inst.queue.clear();
         if let Some(cpu) = &mut inst.cpu {
             cpu.clear();
+        }
+        if let Some(p) = self.providers.as_mut().and_then(|p| p.permits.get_mut(i)) {
+            // Its calls are cut: their permits and queue go with them.
+            p.busy = 0;
+            p.waiting.clear();
         }
         for &req in &lost {
             let r = &mut self.requests[req as usize];

@@ -10,8 +10,9 @@
 //! each leg is an event of its own, charged to its model when it ends.
 //! Both draw the same values in the same order from the request's stream.
 
-use super::requests::State;
-use super::{Engine, Event};
+use super::providers::Admit;
+use super::requests::{Cause, LegState, State};
+use super::{Engine, Event, Parts};
 use crate::scenario::Model;
 use rand::Rng;
 use strategies::Nanos;
@@ -95,19 +96,96 @@ impl Engine<'_> {
         self.parts[req as usize * w + part] += Nanos::from_secs_f64(secs).0;
     }
 
-    /// The breakdown column of a leg's model.
+    /// The breakdown column of a leg's model (columns: each model, tool
+    /// waits, cache hits, LLM waits, then the attempt's slot time).
     #[inline]
     fn part_of(&self, model: u32) -> usize {
         if model == CACHE {
-            self.parts_width - 1
+            self.parts_width - 3
         } else {
             model as usize
+        }
+    }
+
+    /// The breakdown column of tool waits.
+    #[inline]
+    fn tool_part(&self) -> usize {
+        self.parts_width - 4
+    }
+
+    /// The breakdown column of waits for an LLM permit or after a 429.
+    #[inline]
+    fn wait_part(&self) -> usize {
+        self.parts_width - 2
+    }
+
+    /// Counts a leg answered by model `m` (not the cache).
+    #[inline]
+    fn count_leg(&mut self, m: u32, fails: bool) {
+        if m != CACHE && self.now >= self.model.warmup {
+            let c = &mut self.llm_counts[m as usize];
+            c.calls += 1;
+            c.errors += u64::from(fails);
+        }
+    }
+
+    /// The LLM phase of a plain workflow ([`Engine::simple_llm`]) in one
+    /// event: a fixed number of calls to the attempt's model, no cache, no
+    /// tools, no fallbacks. The same draws as the general path, with one
+    /// write of the breakdown and the counts per attempt.
+    #[inline]
+    fn start_llm_simple(&mut self, req: u32, cpu_secs: f64, slow: f64, hung: bool) {
+        let now = self.now;
+        let model = self.model;
+        let r = &mut self.requests[req as usize];
+        r.state = State::Llm;
+        // A plain workflow's calls all go to the attempt's model.
+        let spec = &model.models[r.model as usize];
+        // Summed in this order (CPU first) so the service time rounds as
+        // it always has.
+        let mut total = cpu_secs;
+        let mut fails = false;
+        let calls = model.llm_calls.draw(&mut r.rng);
+        let mut made = u64::from(calls);
+        for k in 0..calls {
+            total += spec.latency.sample_secs(&mut r.rng);
+            if spec.error_rate > 0.0 && r.rng.random::<f64>() < spec.error_rate {
+                fails = true;
+                made = u64::from(k) + 1;
+                break;
+            }
+        }
+        r.fails = fails;
+        let attempt = r.attempt;
+        // Counted whatever the time; the warm-up's share is taken off at
+        // the end. Plain workflows only ever call the scenario's model.
+        self.plain_calls.0 += made;
+        self.plain_calls.1 += u64::from(fails);
+        let service = Nanos::from_secs_f64(total);
+        let service = if slow == 1.0 {
+            service
+        } else {
+            Nanos::from_secs_f64(service.as_secs_f64() * slow)
+        };
+        if self.parts_kept == Parts::One {
+            // The one part this mode writes: the attempt's model's time.
+            self.parts[req as usize * self.parts_width] =
+                Nanos::from_secs_f64((total - cpu_secs) * slow).0;
+        }
+        if !hung {
+            self.events
+                .push(now + service, Event::ServiceDone { req, attempt });
         }
     }
 
     /// Begins the LLM phase of `req` (after `cpu_secs` of CPU delay when
     /// CPU is not shared).
     pub(super) fn start_llm(&mut self, req: u32, cpu_secs: f64) {
+        if self.simple_llm {
+            let i = self.requests[req as usize].instance as usize;
+            let (slow, hung) = (self.instances[i].slow_factor, self.instances[i].is_hung());
+            return self.start_llm_simple(req, cpu_secs, slow, hung);
+        }
         let now = self.now;
         let model = self.model;
         let i = self.requests[req as usize].instance as usize;
@@ -116,8 +194,30 @@ impl Engine<'_> {
         let r = &mut self.requests[req as usize];
         r.state = State::Llm;
         let calls = model.llm_calls.draw(&mut r.rng);
-        let attempt_model = r.attempt_model;
-        r.call_no = 0;
+        let l = &mut self.legs[req as usize];
+        l.call_no = 0;
+        let attempt_model = l.attempt_model;
+        let r = &mut self.requests[req as usize];
+        if model.providers_dynamic {
+            r.calls_left = calls;
+            if calls == 0 {
+                r.fails = false;
+                if !hung {
+                    let at = now + Nanos::from_secs_f64(cpu_secs * slow);
+                    let attempt = r.attempt;
+                    self.events.push(at, Event::ServiceDone { req, attempt });
+                }
+                return;
+            }
+            r.calls_left -= 1;
+            let m = self.call_model(attempt_model, 0);
+            self.prepare_call(req, m);
+            if hung {
+                return;
+            }
+            self.after(req, cpu_secs * slow);
+            return;
+        }
         if self.per_call {
             r.calls_left = calls;
             let first = if calls > 0 {
@@ -137,7 +237,7 @@ impl Engine<'_> {
         }
         let mut total = cpu_secs;
         let mut fails = false;
-        let tool_part = self.parts_width - 2;
+        let tool_part = self.tool_part();
         for n in 0..calls {
             if n > 0 {
                 if let Some(t) = &model.tool_time {
@@ -152,6 +252,7 @@ impl Engine<'_> {
                 total += leg.secs;
                 let part = self.part_of(leg.model);
                 self.book(req, part, leg.secs * slow);
+                self.count_leg(leg.model, leg.fails);
                 let next = match leg.fails {
                     true => model.models[leg.model as usize].fallback,
                     false => None,
@@ -195,9 +296,10 @@ impl Engine<'_> {
         };
         r.fails = leg.fails;
         r.model = leg.model;
-        r.tokens = leg.tokens;
+        self.legs[req as usize].tokens = leg.tokens;
         let part = self.part_of(leg.model);
         self.book(req, part, leg.secs * slow);
+        self.count_leg(leg.model, leg.fails);
         leg.secs
     }
 
@@ -206,6 +308,9 @@ impl Engine<'_> {
     /// the attempt goes on.
     pub(super) fn next_leg(&mut self, req: u32, attempt: u32) -> bool {
         let model = self.model;
+        if model.providers_dynamic {
+            return self.next_leg_dynamic(req);
+        }
         let r = &self.requests[req as usize];
         let slow = self.instances[r.instance as usize].slow_factor;
         let secs = if r.fails {
@@ -218,15 +323,16 @@ impl Engine<'_> {
             self.begin_leg(req, f as u32, false, slow)
         } else if r.calls_left > 0 {
             let r = &mut self.requests[req as usize];
+            let l = &mut self.legs[req as usize];
             r.calls_left -= 1;
-            r.call_no += 1;
-            let (n, attempt_model) = (r.call_no, r.attempt_model);
+            l.call_no += 1;
+            let (n, attempt_model) = (l.call_no, l.attempt_model);
             let tool = match &model.tool_time {
                 Some(t) => t.sample_secs(&mut r.rng),
                 None => 0.0,
             };
             if tool > 0.0 {
-                let part = self.parts_width - 2;
+                let part = self.tool_part();
                 self.book(req, part, tool * slow);
             }
             let m = self.call_model(attempt_model, n);
@@ -236,6 +342,252 @@ impl Engine<'_> {
         };
         let at = self.now + Nanos::from_secs_f64(secs * slow);
         self.events.push(at, Event::ServiceDone { req, attempt });
+        true
+    }
+}
+
+/// Calls with provider state (quotas, saturation, outages, per-instance
+/// caps): each leg is admitted when it starts, so a call waits for a
+/// permit, is answered 429 and waits `retry-after`, or fails at once on an
+/// outage; a rate-limited call goes to its model's fallback when it has
+/// one.
+impl Engine<'_> {
+    /// Sets up a new call of `req` to model `m`.
+    fn prepare_call(&mut self, req: u32, m: u32) {
+        self.requests[req as usize].model = m;
+        let l = &mut self.legs[req as usize];
+        l.first_leg = true;
+        l.retries429 = 0;
+        l.unbilled = false;
+        l.leg = LegState::Idle;
+    }
+
+    /// Starts `req`'s pending leg after `secs` (CPU delay or a tool wait),
+    /// or now.
+    fn after(&mut self, req: u32, secs: f64) {
+        if secs > 0.0 {
+            let r = &self.requests[req as usize];
+            let attempt = r.attempt;
+            self.events.push(
+                self.now + Nanos::from_secs_f64(secs),
+                Event::LlmStart { req, attempt },
+            );
+        } else {
+            self.try_leg(req);
+        }
+    }
+
+    /// Draws model `r.model`'s answer for `req`'s pending leg.
+    fn draw_answer(&mut self, req: u32) {
+        let model = self.model;
+        let r = &mut self.requests[req as usize];
+        let leg = answer(model, r.model, &mut r.rng);
+        r.fails = leg.fails;
+        let l = &mut self.legs[req as usize];
+        l.leg_secs = leg.secs;
+        l.tokens = leg.tokens;
+    }
+
+    /// An `LlmStart` event: a leg's lead time or 429 wait is over.
+    pub(super) fn on_llm_start(&mut self, req: u32, attempt: u32) {
+        let r = &self.requests[req as usize];
+        if r.attempt != attempt || r.state != State::Llm {
+            return;
+        }
+        let l = &mut self.legs[req as usize];
+        if l.leg == LegState::Backoff {
+            l.leg = LegState::Idle;
+            let waited = self.now - l.wait_from;
+            let part = self.wait_part();
+            self.book(req, part, waited.as_secs_f64());
+        }
+        if self.instances[self.requests[req as usize].instance as usize].is_hung() {
+            return;
+        }
+        self.try_leg(req);
+    }
+
+    /// Tries to start `req`'s pending leg now: a cache hit, a wait for a
+    /// permit, an outage, a 429, or the provider's answer.
+    fn try_leg(&mut self, req: u32) {
+        let now = self.now;
+        let model = self.model;
+        let i = self.requests[req as usize].instance as usize;
+        let slow = self.instances[i].slow_factor;
+        if self.legs[req as usize].first_leg {
+            self.legs[req as usize].first_leg = false;
+            let r = &mut self.requests[req as usize];
+            if let Some(k) = &model.cache {
+                if r.rng.random::<f64>() < k.hit_ratio {
+                    let secs = k.latency.sample_secs(&mut r.rng);
+                    r.model = CACHE;
+                    r.fails = false;
+                    self.legs[req as usize].unbilled = true;
+                    let attempt = r.attempt;
+                    let part = self.part_of(CACHE);
+                    self.book(req, part, secs * slow);
+                    let at = now + Nanos::from_secs_f64(secs * slow);
+                    self.events.push(at, Event::ServiceDone { req, attempt });
+                    return;
+                }
+            }
+            self.draw_answer(req);
+        }
+        loop {
+            let r = &self.requests[req as usize];
+            let (m, attempt) = (r.model, r.attempt);
+            let l = &self.legs[req as usize];
+            let tokens = f64::from(l.tokens.0) + f64::from(l.tokens.1);
+            let Some(p) = &mut self.providers else {
+                return;
+            };
+            if let Some(permits) = p.permits.get_mut(i) {
+                if permits.busy >= permits.cap {
+                    permits.waiting.push_back((req, attempt));
+                    let l = &mut self.legs[req as usize];
+                    l.leg = LegState::Waiting;
+                    l.wait_from = now;
+                    return;
+                }
+            }
+            let counted = u64::from(now >= model.warmup);
+            match p.admit(m as usize, i, tokens, now) {
+                Admit::Go { factor } => {
+                    if let Some(permits) = p.permits.get_mut(i) {
+                        permits.busy += 1;
+                    }
+                    let l = &mut self.legs[req as usize];
+                    let secs = l.leg_secs * factor * slow;
+                    let end = now + Nanos::from_secs_f64(secs);
+                    p.serving_until(m as usize, end);
+                    l.leg = LegState::InFlight;
+                    let fails = self.requests[req as usize].fails;
+                    self.events.push(end, Event::ServiceDone { req, attempt });
+                    let part = self.part_of(m);
+                    self.book(req, part, secs);
+                    self.count_leg(m, fails);
+                    return;
+                }
+                Admit::Down => {
+                    self.llm_counts[m as usize].outages += counted;
+                    self.requests[req as usize].fails = true;
+                    let l = &mut self.legs[req as usize];
+                    l.unbilled = true;
+                    l.leg = LegState::Idle;
+                    self.events.push(now, Event::ServiceDone { req, attempt });
+                    return;
+                }
+                Admit::Limited { retry_after } => {
+                    self.llm_counts[m as usize].rate_limited += counted;
+                    if let Some(f) = model.models[m as usize].fallback {
+                        self.requests[req as usize].model = f as u32;
+                        self.draw_answer(req);
+                        continue;
+                    }
+                    let retries = model.rate_limit_retries;
+                    let r = &mut self.requests[req as usize];
+                    let l = &mut self.legs[req as usize];
+                    if l.retries429 < retries.max_retries {
+                        l.retries429 += 1;
+                        let jitter = if retries.jitter > Nanos::ZERO {
+                            Nanos((r.rng.random::<f64>() * retries.jitter.0 as f64) as u64)
+                        } else {
+                            Nanos::ZERO
+                        };
+                        l.leg = LegState::Backoff;
+                        l.wait_from = now;
+                        self.events
+                            .push(now + retry_after + jitter, Event::LlmStart { req, attempt });
+                        return;
+                    }
+                    l.leg = LegState::Idle;
+                    self.rate_limited_out(req, i);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A call ran out of 429 retries: the attempt fails.
+    fn rate_limited_out(&mut self, req: u32, i: usize) {
+        let latency = self.now - self.requests[req as usize].dispatched;
+        self.observe_attempt(i, latency, strategies::AttemptOutcome::ApplicationError);
+        self.free_slot(i);
+        self.attempt_failed(req, Cause::LlmRateLimited);
+    }
+
+    /// `req`'s leg in flight lets go of its instance's permit (it ended,
+    /// or the request left its slot), and the next waiting call starts.
+    pub(super) fn release_permit(&mut self, req: u32) {
+        let Some(l) = self.legs.get_mut(req as usize) else {
+            return;
+        };
+        if l.leg != LegState::InFlight {
+            return;
+        }
+        l.leg = LegState::Idle;
+        let i = self.requests[req as usize].instance as usize;
+        let Some(p) = &mut self.providers else {
+            return;
+        };
+        let Some(permits) = p.permits.get_mut(i) else {
+            return;
+        };
+        permits.busy -= 1;
+        while let Some((q, a)) = permits.waiting.pop_front() {
+            let w = &self.requests[q as usize];
+            let wl = &mut self.legs[q as usize];
+            if w.attempt == a && w.state == State::Llm && wl.leg == LegState::Waiting {
+                wl.leg = LegState::Idle;
+                let waited = self.now - wl.wait_from;
+                let part = self.wait_part();
+                self.book(q, part, waited.as_secs_f64());
+                self.try_leg(q);
+                return;
+            }
+        }
+    }
+
+    /// After a leg ended: the fallback of a failed one, or the next call
+    /// after a tool wait. Returns whether the attempt goes on.
+    fn next_leg_dynamic(&mut self, req: u32) -> bool {
+        let model = self.model;
+        let r = &self.requests[req as usize];
+        let slow = self.instances[r.instance as usize].slow_factor;
+        if r.fails {
+            let Some(f) = (r.model != CACHE)
+                .then(|| model.models[r.model as usize].fallback)
+                .flatten()
+            else {
+                return false;
+            };
+            self.requests[req as usize].model = f as u32;
+            let l = &mut self.legs[req as usize];
+            l.unbilled = false;
+            l.retries429 = 0;
+            self.draw_answer(req);
+            self.try_leg(req);
+            return true;
+        }
+        if r.calls_left == 0 {
+            return false;
+        }
+        let r = &mut self.requests[req as usize];
+        let l = &mut self.legs[req as usize];
+        r.calls_left -= 1;
+        l.call_no += 1;
+        let (n, attempt_model) = (l.call_no, l.attempt_model);
+        let tool = match &model.tool_time {
+            Some(t) => t.sample_secs(&mut r.rng),
+            None => 0.0,
+        };
+        if tool > 0.0 {
+            let part = self.tool_part();
+            self.book(req, part, tool * slow);
+        }
+        let m = self.call_model(attempt_model, n);
+        self.prepare_call(req, m);
+        self.after(req, tool * slow);
         true
     }
 }

@@ -13,7 +13,8 @@
 //! | [`requests`] | the request slab, each request's own random stream, outcomes and their counts |
 //! | [`routing`] | the balancer's pick, queueing, retries, request and connection timeouts |
 //! | [`service`] | a request in a slot: CPU (processor sharing of the cores), then its LLM phase |
-//! | [`llm`] | LLM calls: model per call, cache, fallbacks, token-timed latency, tool waits, the latency breakdown's parts |
+//! | [`llm`] | LLM calls: model per call, cache, fallbacks, token-timed latency, tool waits, 429 retries, the latency breakdown's parts |
+//! | [`providers`] | LLM providers' quotas (token buckets), load, outages and slowdowns; per-instance caps on outstanding calls |
 //! | [`fleet`] | instances: slots, queues, lives, health flags, CPU, time integrals; the balancer's view |
 //! | [`resilience`] | health checks, outlier ejection, breakers, passive health |
 //! | [`faults`] | scheduled and random failures |
@@ -53,6 +54,7 @@ mod cost;
 mod faults;
 mod fleet;
 mod llm;
+mod providers;
 mod queue;
 mod requests;
 mod resilience;
@@ -107,6 +109,12 @@ enum Event {
     CpuDone {
         inst: u32,
         gen: u32,
+    },
+    /// A call's leg starts after its lead time (CPU, a tool wait) or a
+    /// 429's wait, when providers have state.
+    LlmStart {
+        req: u32,
+        attempt: u32,
     },
     /// A request's deadline (`requestTimeout`).
     Timeout {
@@ -176,6 +184,18 @@ enum Event {
     },
     /// A row of the time series.
     SeriesTick,
+}
+
+/// Which per-request parts of the latency breakdown the engine keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parts {
+    /// None: a plain workflow without CPU work on one model, whose slot
+    /// time is all that model's calls.
+    None,
+    /// One: a plain workflow's LLM time, on its attempt's model.
+    One,
+    /// Every part, per model and kind.
+    All,
 }
 
 /// Simulated events between checks of the run's control (progress and
@@ -249,12 +269,31 @@ pub struct Engine<'m> {
     /// Reused buffers (no allocation per event).
     scratch: Vec<u32>,
     /// Each request's time in its slot by part, `parts_width` entries per
-    /// slab record: LLM time per model, tool waits, cache hits. Grows with
-    /// the slab, never per request.
+    /// slab record: LLM time per model, tool waits, cache hits, LLM waits,
+    /// and when its attempt got its slot. Grows with the slab, never per
+    /// request.
     parts: Vec<u64>,
     parts_width: usize,
     /// Completed requests' latency by part.
     breakdown: Breakdown,
+    /// Call state per slab record, for workflows that are not plain.
+    legs: Vec<requests::LegInfo>,
+    /// A request's last attempt may start after it arrived (retries,
+    /// holding at the entry while scaling from zero).
+    may_wait_before: bool,
+    /// Which per-request parts the breakdown reads at completion.
+    parts_kept: Parts,
+    /// Plain workflows: one event per attempt, a fixed number of calls to
+    /// one model, no cache, tools, fallbacks, prices or provider state.
+    simple_llm: bool,
+    /// LLM providers' state, when a scenario gives them any.
+    providers: Option<providers::Providers>,
+    /// Calls and errors of plain workflows over the whole run, and as the
+    /// warm-up ended (added to `llm_counts` at the end).
+    plain_calls: (u64, u64),
+    plain_at_warmup: (u64, u64),
+    /// Calls, errors, 429s and outage failures per model.
+    llm_counts: Vec<crate::metrics::ModelCalls>,
 }
 
 impl<'m> Engine<'m> {
@@ -274,10 +313,11 @@ impl<'m> Engine<'m> {
             Some(c) => (0..n).map(|_| CircuitBreaker::new(c.clone())).collect(),
             None => Vec::new(),
         };
-        let per_call = model
-            .models
-            .iter()
-            .any(|m| m.price_per_1k_input > 0.0 || m.price_per_1k_output > 0.0);
+        let per_call = model.providers_dynamic
+            || model
+                .models
+                .iter()
+                .any(|m| m.price_per_1k_input > 0.0 || m.price_per_1k_output > 0.0);
         let mut cost = Cost::new(model.budget.clone().map(CostGuard::new));
         let initial: f64 = model
             .instances
@@ -286,6 +326,21 @@ impl<'m> Engine<'m> {
             .map(|i| i.price_per_hour)
             .sum();
         cost.start(Nanos::ZERO, initial);
+        let simple_llm = !per_call
+            && model.cache.is_none()
+            && model.tool_time.is_none()
+            && model.model_per_call.is_empty()
+            && matches!(model.llm_calls, crate::scenario::CallCount::Fixed(_))
+            && model
+                .models
+                .iter()
+                .all(|m| m.fallback.is_none() && m.per_token.is_none());
+        let one_model = model.fallback_model.is_none();
+        let (parts_kept, rest_is_llm) = match (simple_llm, model.cpu_time.is_none() && one_model) {
+            (true, true) => (Parts::None, Some(model.model_index)),
+            (true, false) => (Parts::One, None),
+            (false, _) => (Parts::All, None),
+        };
         let scaling = model
             .scaling
             .as_ref()
@@ -355,9 +410,24 @@ impl<'m> Engine<'m> {
                 + 8,
             stats: EngineStats::default(),
             scratch: Vec::new(),
-            parts: Vec::with_capacity(1024 * (model.models.len() + 2)),
-            parts_width: model.models.len() + 2,
-            breakdown: Breakdown::new(model.models.len()),
+            parts: Vec::with_capacity(1024 * (model.models.len() + 4)),
+            parts_width: model.models.len() + 4,
+            breakdown: Breakdown::new(model.models.len(), rest_is_llm),
+            parts_kept,
+            may_wait_before: model.retries.is_some() || model.scaling.is_some(),
+            legs: Vec::new(),
+            simple_llm,
+            plain_calls: (0, 0),
+            plain_at_warmup: (0, 0),
+            providers: providers::Providers::new(model),
+            llm_counts: model
+                .models
+                .iter()
+                .map(|m| crate::metrics::ModelCalls {
+                    model: m.name.clone(),
+                    ..Default::default()
+                })
+                .collect(),
         }
     }
 
@@ -401,6 +471,7 @@ impl<'m> Engine<'m> {
                 Event::WarmupEnd => self.on_warmup_end(),
                 Event::ServiceDone { req, attempt } => self.on_service_done(req, attempt),
                 Event::CpuDone { inst, gen } => self.on_cpu_done(inst as usize, gen),
+                Event::LlmStart { req, attempt } => self.on_llm_start(req, attempt),
                 Event::Timeout { req, gen } => self.on_timeout(req, gen),
                 Event::ConnTimeout { req, attempt } => self.on_conn_timeout(req, attempt),
                 Event::Retry { req, gen } => self.on_retry(req, gen),
@@ -453,6 +524,7 @@ impl<'m> Engine<'m> {
         self.cost.settle(now);
         self.cost.at_warmup = (self.cost.instance, self.cost.llm);
         self.llm_tokens = (0, 0);
+        self.plain_at_warmup = self.plain_calls;
     }
 
     fn view(&self) -> FleetView<'_> {
@@ -592,7 +664,16 @@ impl<'m> Engine<'m> {
                 model.warmup.as_secs_f64(),
             ),
             tenants: self.tenants.as_ref().map(tenants::Tenants::result),
-            breakdown: self.breakdown.result(model),
+            breakdown: self
+                .breakdown
+                .result(model, self.latency.count(), self.latency.sum_ns()),
+            llm_calls: {
+                let mut counts = std::mem::take(&mut self.llm_counts);
+                let c = &mut counts[model.model_index];
+                c.calls += self.plain_calls.0 - self.plain_at_warmup.0;
+                c.errors += self.plain_calls.1 - self.plain_at_warmup.1;
+                counts
+            },
             instances,
             engine: EngineStats {
                 peak_event_queue: self.events.high_water() as u64,

@@ -7,7 +7,7 @@
 //! same work in every configuration run on one seed, whenever and wherever
 //! it is served (common random numbers).
 
-use super::{Engine, Event};
+use super::{Engine, Event, Parts};
 use crate::rng::splitmix_seed;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -27,6 +27,19 @@ pub(super) enum State {
     Held,
 }
 
+/// Where a call's pending leg is, when providers have state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LegState {
+    /// Not started, or ended.
+    Idle,
+    /// Waiting for one of its instance's LLM permits.
+    Waiting,
+    /// Waiting out a 429's `retry-after`.
+    Backoff,
+    /// At the provider (holding a permit, if capped).
+    InFlight,
+}
+
 impl State {
     pub(super) fn in_slot(self) -> bool {
         matches!(self, State::Cpu | State::Llm)
@@ -43,6 +56,8 @@ pub(super) enum Cause {
     RequestTimeout,
     ConnectionTimeout,
     LlmError,
+    /// The provider kept answering 429 past `llm.rateLimitRetries`.
+    LlmRateLimited,
     InstanceDown,
 }
 
@@ -52,7 +67,7 @@ impl Cause {
     pub(super) fn upstream_failure(self) -> Option<strategies::AttemptOutcome> {
         use strategies::AttemptOutcome as O;
         match self {
-            Cause::LlmError => Some(O::ApplicationError),
+            Cause::LlmError | Cause::LlmRateLimited => Some(O::ApplicationError),
             Cause::InstanceDown => Some(O::ConnectFailure),
             Cause::ConnectionTimeout => Some(O::Timeout),
             _ => None,
@@ -90,6 +105,15 @@ pub(super) struct Request {
     ///
     /// [`CACHE`]: super::llm::CACHE
     pub(super) model: u32,
+    /// The request's own random stream.
+    pub(super) rng: Pcg64Mcg,
+}
+
+/// A request's call state beyond its record, for workflows that are not
+/// plain (calls as events, caches, fallbacks, providers with state). Kept
+/// in a slab beside the requests' so plain runs neither store nor copy it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LegInfo {
     /// The model the current attempt calls (the budget may switch it
     /// between attempts).
     pub(super) attempt_model: u32,
@@ -98,10 +122,30 @@ pub(super) struct Request {
     /// The current leg's input and output tokens, when calls are timed by
     /// tokens.
     pub(super) tokens: (u32, u32),
-    /// When the current attempt got its slot.
-    pub(super) slot_at: Nanos,
-    /// The request's own random stream.
-    pub(super) rng: Pcg64Mcg,
+    /// With provider state: the pending leg, its drawn latency, whether it
+    /// is a call's first (the cache may answer it), 429 retries so far, a
+    /// leg that is not billed (an outage or a cache hit), and when its wait
+    /// began.
+    pub(super) leg: LegState,
+    pub(super) leg_secs: f64,
+    pub(super) first_leg: bool,
+    pub(super) retries429: u32,
+    pub(super) unbilled: bool,
+    pub(super) wait_from: Nanos,
+}
+
+impl LegInfo {
+    pub(super) const IDLE: LegInfo = LegInfo {
+        attempt_model: 0,
+        call_no: 0,
+        tokens: (0, 0),
+        leg: LegState::Idle,
+        leg_secs: 0.0,
+        first_leg: false,
+        retries429: 0,
+        unbilled: false,
+        wait_from: Nanos::ZERO,
+    };
 }
 
 impl Engine<'_> {
@@ -124,6 +168,9 @@ impl Engine<'_> {
             None => {
                 self.requests.push(r);
                 self.parts.resize(self.requests.len() * self.parts_width, 0);
+                if !self.simple_llm {
+                    self.legs.push(LegInfo::IDLE);
+                }
                 (self.requests.len() - 1) as u32
             }
         }
@@ -158,14 +205,26 @@ impl Engine<'_> {
             if r.measured {
                 self.latency.record(latency.0);
                 let w = self.parts_width;
-                let parts = &self.parts[req as usize * w..(req as usize + 1) * w];
+                let base = req as usize * w;
+                let slot_at = Nanos(self.parts[base + w - 1]);
                 self.breakdown.add(
                     rtt,
                     r.dispatched - r.arrival,
-                    r.slot_at - r.dispatched,
-                    now - r.slot_at,
-                    parts,
+                    slot_at - r.dispatched,
+                    !t.rtt.is_empty(),
+                    self.may_wait_before,
                 );
+                match self.parts_kept {
+                    Parts::None => {}
+                    // Plain workflows write one part: the model's time.
+                    Parts::One => {
+                        self.breakdown.add_part(r.model as usize, self.parts[base]);
+                    }
+                    Parts::All => {
+                        let parts = &self.parts[base..base + w - 1];
+                        self.breakdown.add_parts(parts);
+                    }
+                }
             }
         }
         if r.measured {
@@ -183,6 +242,7 @@ impl Engine<'_> {
                 Cause::RequestTimeout => (&mut c.timed_out, Some(&mut why.request_timeout)),
                 Cause::ConnectionTimeout => (&mut c.timed_out, Some(&mut why.connection_timeout)),
                 Cause::LlmError => (&mut c.failed, Some(&mut why.llm_error)),
+                Cause::LlmRateLimited => (&mut c.failed, Some(&mut why.llm_rate_limited)),
                 Cause::InstanceDown => (&mut c.failed, Some(&mut why.instance_down)),
             };
             *total += 1;
@@ -216,6 +276,7 @@ pub(super) fn stale(requests: &[Request], ev: &Event) -> bool {
             r(req).attempt != attempt || r(req).state != State::Queued
         }
         Event::Retry { req, gen } => r(req).gen != gen || r(req).state != State::Backoff,
+        Event::LlmStart { req, attempt } => r(req).attempt != attempt || r(req).state != State::Llm,
         _ => false,
     }
 }

@@ -21,10 +21,16 @@ impl Engine<'_> {
         inst.settle(now);
         inst.running += 1;
         r.model = self.llm_model_now as u32;
-        r.attempt_model = r.model;
-        r.slot_at = now;
         let w = self.parts_width;
-        self.parts[req as usize * w..(req as usize + 1) * w].fill(0);
+        if !self.simple_llm {
+            self.parts[req as usize * w..(req as usize + 1) * w].fill(0);
+            let l = &mut self.legs[req as usize];
+            // A new attempt: nothing of an earlier one's call is pending.
+            l.leg = super::requests::LegState::Idle;
+            l.attempt_model = self.llm_model_now as u32;
+        }
+        // When the attempt got its slot: the last column of its parts.
+        self.parts[(req as usize + 1) * w - 1] = now.0;
         let r = &mut self.requests[req as usize];
         let inst = &mut self.instances[i];
         let cpu_work = model
@@ -111,6 +117,7 @@ impl Engine<'_> {
             return;
         }
         if self.per_call {
+            self.release_permit(req);
             self.charge_call(req);
             if self.next_leg(req, attempt) {
                 return;
@@ -136,6 +143,7 @@ impl Engine<'_> {
     /// Takes `req` out of its slot before its service ended (a timeout):
     /// drops its CPU job, frees the slot for the next queued request.
     pub(super) fn leave_slot(&mut self, req: u32) {
+        self.release_permit(req);
         let r = &mut self.requests[req as usize];
         let i = r.instance as usize;
         let was_cpu = r.state == State::Cpu;

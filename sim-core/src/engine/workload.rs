@@ -11,6 +11,7 @@ impl Engine<'_> {
     /// The first arrival after `from`, following the piecewise-constant
     /// rate profile (exact: a draw that overshoots a step restarts at the
     /// step, which memorylessness allows), or `None` past the horizon.
+    #[inline]
     pub(super) fn next_arrival(&mut self, from: Nanos) -> Option<Nanos> {
         if self.thinning {
             return self.next_arrival_thinned(from);
@@ -41,6 +42,7 @@ impl Engine<'_> {
     /// the piece's bound, each kept with probability rate / bound (exact
     /// thinning). A candidate past the piece restarts at its end, which
     /// memorylessness allows.
+    #[inline(never)]
     fn next_arrival_thinned(&mut self, from: Nanos) -> Option<Nanos> {
         let model = self.model;
         let end = model.duration;
@@ -81,6 +83,7 @@ impl Engine<'_> {
 
     /// Who sends an open arrival: uniform over users, Zipf-skewed, or by
     /// tenant with a noisy tenant weighing `multiplier` times the others.
+    #[inline]
     fn draw_user(&mut self) -> u32 {
         let Some(u) = &self.model.users else {
             return 0;
@@ -111,6 +114,7 @@ impl Engine<'_> {
     /// A request from `user` arrives at the entry (an open arrival, or a
     /// session's turn): counted, placed, checked by the rate limit, and
     /// dispatched.
+    #[inline]
     pub(super) fn admit(&mut self, user: u32, from_session: bool) {
         let now = self.now;
         let n = self.arrivals_seen;
@@ -176,10 +180,6 @@ impl Engine<'_> {
             fails: false,
             from_session,
             model: self.model.model_index as u32,
-            attempt_model: self.model.model_index as u32,
-            call_no: 0,
-            tokens: (0, 0),
-            slot_at: now,
             rng,
         });
         if let Some(timeout) = self.model.request_timeout {

@@ -17,8 +17,8 @@ mod work;
 
 pub use compile::{
     CacheModel, CallCount, CompiledFailure, InstanceSpec, InstanceTypeSpec, LlmModelSpec, Model,
-    Objective, Percentile, RandomFailureModel, RegionSpec, ScalingModel, SessionModel, StepRate,
-    UserModel,
+    Objective, Percentile, QuotaModel, RandomFailureModel, RateLimitRetryModel, RegionSpec,
+    ScalingModel, SessionModel, StepRate, UserModel,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
@@ -254,11 +254,16 @@ pub struct FailureEvent {
     /// Region, for `region-outage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Model of `llm.models`, for `provider-outage` and
+    /// `provider-slowdown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// When it starts.
     pub at: DurationStr,
     /// How long it lasts.
     pub duration: DurationStr,
-    /// `slow-instance`: service time multiplier (above 1).
+    /// `slow-instance` and `provider-slowdown`: latency multiplier (above
+    /// 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor: Option<f64>,
 }
@@ -279,6 +284,11 @@ pub enum FailureKind {
     /// A region cannot start instances (a cloud capacity shortage): its
     /// scale-ups are refused.
     CapacityShortage,
+    /// An LLM model's provider is down: its calls fail at once (and go to
+    /// its fallback, if any).
+    ProviderOutage,
+    /// An LLM model's provider answers `factor` times slower.
+    ProviderSlowdown,
 }
 
 /// `workload.arrivals`: a Poisson process whose rate may step over time.
@@ -435,6 +445,76 @@ pub struct LlmSpec {
     /// docs' shared cache): a hit answers without calling a model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<LlmCache>,
+    /// What an instance does when a provider answers 429 and the model has
+    /// no fallback: wait `retry-after` (plus jitter) and call again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_retries: Option<RateLimitRetries>,
+}
+
+/// `llm.rateLimitRetries`: the client's handling of a 429.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitRetries {
+    /// Calls again at most this many times (default 2, the OpenAI SDK's);
+    /// then the call fails.
+    #[serde(default = "two")]
+    pub max_retries: u32,
+    /// Waits a further uniform draw between 0 and this after `retry-after`
+    /// (default 0s: every instance told the same `retry-after` calls again
+    /// at the same instant).
+    #[serde(default)]
+    pub jitter: DurationStr,
+}
+
+fn two() -> u32 {
+    2
+}
+
+/// `llm.models.*.rateLimit`: a provider's quota, a token bucket refilled
+/// continuously (as OpenAI's and Anthropic's limits behave).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderRateLimit {
+    /// Calls per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<f64>,
+    /// Input plus output tokens per minute (needs token counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<f64>,
+    /// Seconds of quota the bucket holds when idle (default 1s: calls
+    /// spread evenly get through, a burst above the rate does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<DurationStr>,
+    /// `fleet` (one API key for the whole fleet, default) or `instance`
+    /// (a key per instance).
+    #[serde(default)]
+    pub per: QuotaScope,
+}
+
+/// Who shares a provider quota.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum QuotaScope {
+    /// One key for the fleet.
+    #[default]
+    Fleet,
+    /// A key per instance.
+    Instance,
+}
+
+/// `llm.models.*.saturation`: a shared endpoint that slows down under
+/// load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Saturation {
+    /// Calls the endpoint serves at full speed; with more outstanding
+    /// (from the whole fleet) a call starting takes `outstanding /
+    /// concurrency` times its latency.
+    pub concurrency: u32,
 }
 
 /// `llm.cache`.
@@ -470,11 +550,17 @@ pub struct LlmModel {
     /// unless a `fallback` answers it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub error_rate: f64,
-    /// The model a failed call goes to next (the General Bots doc's
-    /// `fallback-llm-*`), with its own latency, errors and prices; chains
-    /// may be as long as the models, without cycles.
+    /// The model a failed or rate-limited call goes to next (the General
+    /// Bots doc's `fallback-llm-*`), with its own latency, errors and
+    /// prices; chains may be as long as the models, without cycles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
+    /// The provider's quota: over it, calls are answered 429.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<ProviderRateLimit>,
+    /// Latency that grows with the endpoint's concurrent calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturation: Option<Saturation>,
     /// Price per 1,000 input tokens.
     #[serde(
         default,
@@ -538,6 +624,11 @@ pub struct InstanceType {
     /// General Bots drain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain_timeout: Option<DurationStr>,
+    /// Most LLM calls one instance has outstanding at once (the Azcore
+    /// doc's `llm_concurrent_requests`); more wait for one to end. Unlimited
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_concurrency: Option<u32>,
     /// Shortest time billed for an instance that runs at all (per-second
     /// billing with a minimum, as AWS's 60s).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -55,7 +55,53 @@ impl Scenario {
                 e.kind,
                 FailureKind::RegionOutage | FailureKind::CapacityShortage
             );
-            let (targets, region) = if regional {
+            let provider = matches!(
+                e.kind,
+                FailureKind::ProviderOutage | FailureKind::ProviderSlowdown
+            );
+            let mut model = None;
+            if provider != e.model.is_some() {
+                if provider {
+                    c.fail(
+                        format!("{path}.model"),
+                        "needs the model of llm.models whose provider it hits",
+                    );
+                } else {
+                    c.fail(
+                        format!("{path}.model"),
+                        "applies only to provider-outage and provider-slowdown",
+                    );
+                }
+                continue;
+            }
+            let (targets, region) = if provider {
+                for (key, given) in [
+                    ("instance", e.instance.is_some()),
+                    ("region", e.region.is_some()),
+                ] {
+                    if given {
+                        c.fail(
+                            format!("{path}.{key}"),
+                            "provider events take `model`: the provider fails for the whole fleet",
+                        );
+                    }
+                }
+                let name = e.model.as_ref().expect("checked above");
+                match self.llm.models.get_index_of(name) {
+                    Some(m) => model = Some(m as u32),
+                    None => {
+                        c.unknown(
+                            format!("{path}.model"),
+                            "model",
+                            name,
+                            self.llm.models.keys(),
+                            "llm.models",
+                        );
+                        continue;
+                    }
+                }
+                (Vec::new(), None)
+            } else if regional {
                 if e.instance.is_some() {
                     c.fail(
                         format!("{path}.instance"),
@@ -118,27 +164,34 @@ impl Scenario {
                     }
                 }
             };
-            let factor = match (e.kind, e.factor) {
-                (FailureKind::SlowInstance, Some(f)) if f.is_finite() && f >= 1.0 => f,
-                (FailureKind::SlowInstance, Some(f)) => {
+            let slowing = matches!(
+                e.kind,
+                FailureKind::SlowInstance | FailureKind::ProviderSlowdown
+            );
+            let factor = match (slowing, e.factor) {
+                (true, Some(f)) if f.is_finite() && f >= 1.0 => f,
+                (true, Some(f)) => {
                     c.fail(
                         format!("{path}.factor"),
                         format!("must be 1 or more, found {f}"),
                     );
                     1.0
                 }
-                (FailureKind::SlowInstance, None) => {
+                (true, None) => {
                     c.fail(
                         format!("{path}.factor"),
-                        "slow-instance needs a `factor`, e.g. 3 for three times slower",
+                        "needs a `factor`, e.g. 3 for three times slower",
                     );
                     1.0
                 }
-                (_, Some(_)) => {
-                    c.fail(format!("{path}.factor"), "applies only to slow-instance");
+                (false, Some(_)) => {
+                    c.fail(
+                        format!("{path}.factor"),
+                        "applies only to slow-instance and provider-slowdown",
+                    );
                     1.0
                 }
-                (_, None) => 1.0,
+                (false, None) => 1.0,
             };
             if e.kind == FailureKind::CapacityShortage && self.deployment.scaling.is_none() {
                 c.fail(
@@ -161,6 +214,7 @@ impl Scenario {
                 duration: e.duration.nanos(),
                 instances: targets,
                 region,
+                model,
                 factor,
             });
         }

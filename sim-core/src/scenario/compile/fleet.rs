@@ -143,7 +143,23 @@ impl Scenario {
                 minimum_billed: t
                     .minimum_billed_period
                     .map_or(Nanos::ZERO, DurationStr::nanos),
+                llm_concurrency: t.llm_concurrency,
             }));
+            match t.llm_concurrency {
+                Some(0) => c.fail(
+                    format!("{path}.llmConcurrency"),
+                    "must be at least 1 (leave it out for no cap)",
+                ),
+                Some(n) if n >= t.slots => c.fail(
+                    format!("{path}.llmConcurrency"),
+                    format!(
+                        "cannot bind: a slot makes its calls one after another, so an instance \
+                         has at most `slots` ({}) calls outstanding; give less or leave it out",
+                        t.slots
+                    ),
+                ),
+                _ => {}
+            }
         }
         out
     }

@@ -1,6 +1,8 @@
 //! `llm`: the models requests call, their latency, errors and prices.
 
-use super::{join_keys, CacheModel, Checker, LlmModelSpec, WorkloadPart};
+use super::{
+    join_keys, CacheModel, Checker, LlmModelSpec, QuotaModel, RateLimitRetryModel, WorkloadPart,
+};
 use crate::scenario::Scenario;
 
 pub(super) struct LlmPart {
@@ -8,6 +10,7 @@ pub(super) struct LlmPart {
     pub(super) model_index: Option<usize>,
     pub(super) model_per_call: Vec<usize>,
     pub(super) cache: Option<CacheModel>,
+    pub(super) rate_limit_retries: RateLimitRetryModel,
 }
 
 impl Scenario {
@@ -51,6 +54,17 @@ impl Scenario {
                 }
                 i
             });
+            let quota = self.compile_quota(c, &path, m);
+            let saturation = m.saturation.as_ref().and_then(|sat| {
+                if sat.concurrency == 0 {
+                    c.fail(
+                        format!("{path}.saturation.concurrency"),
+                        "must be at least 1",
+                    );
+                    return None;
+                }
+                Some(sat.concurrency)
+            });
             match self.call_latency(c, &path, m) {
                 Some((latency, per_token)) => models.push(LlmModelSpec {
                     name: name.clone(),
@@ -58,6 +72,8 @@ impl Scenario {
                     per_token,
                     error_rate: m.error_rate,
                     fallback,
+                    quota,
+                    saturation,
                     price_per_1k_input: m.price_per_1k_input_tokens,
                     price_per_1k_output: m.price_per_1k_output_tokens,
                 }),
@@ -117,12 +133,84 @@ impl Scenario {
                 latency,
             })
         });
+        let limited = self.llm.models.values().any(|m| m.rate_limit.is_some());
+        let rate_limit_retries = match &self.llm.rate_limit_retries {
+            Some(r) => {
+                if !limited {
+                    c.fail(
+                        "llm.rateLimitRetries",
+                        "answers 429s, but no model in llm.models has a rateLimit",
+                    );
+                }
+                RateLimitRetryModel {
+                    max_retries: r.max_retries,
+                    jitter: r.jitter.nanos(),
+                }
+            }
+            None => RateLimitRetryModel {
+                max_retries: 2,
+                jitter: strategies::Nanos::ZERO,
+            },
+        };
         LlmPart {
             models,
             model_index: model_index.filter(|_| complete),
             model_per_call,
             cache,
+            rate_limit_retries,
         }
+    }
+
+    /// A model's `rateLimit`: token buckets in calls and in tokens.
+    fn compile_quota(
+        &self,
+        c: &mut Checker,
+        path: &str,
+        m: &crate::scenario::LlmModel,
+    ) -> Option<QuotaModel> {
+        let q = m.rate_limit.as_ref()?;
+        let path = format!("{path}.rateLimit");
+        let burst = match q.burst {
+            Some(b) if b.nanos() == strategies::Nanos::ZERO => {
+                c.fail(format!("{path}.burst"), "must be longer than 0s");
+                return None;
+            }
+            Some(b) => b.nanos().as_secs_f64(),
+            None => 1.0,
+        };
+        let mut bucket = |key: &str, v: Option<f64>| -> Option<(f64, f64)> {
+            let v = v?;
+            if !(v.is_finite() && v > 0.0) {
+                c.fail(
+                    format!("{path}.{key}"),
+                    format!("must be above 0, found {v}"),
+                );
+                return None;
+            }
+            let rate = v / 60.0;
+            Some((rate, (rate * burst).max(1.0)))
+        };
+        let calls = bucket("requestsPerMinute", q.requests_per_minute);
+        let tokens = bucket("tokensPerMinute", q.tokens_per_minute);
+        if q.requests_per_minute.is_none() && q.tokens_per_minute.is_none() {
+            c.fail(
+                path.clone(),
+                "give requestsPerMinute, tokensPerMinute or both",
+            );
+            return None;
+        }
+        let r = &self.workload.request;
+        if q.tokens_per_minute.is_some() && r.input_tokens.is_none() && r.output_tokens.is_none() {
+            c.fail(
+                format!("{path}.tokensPerMinute"),
+                "counts each call's tokens: needs workload.request.inputTokens or outputTokens",
+            );
+        }
+        Some(QuotaModel {
+            calls,
+            tokens,
+            per_instance: q.per == crate::scenario::QuotaScope::Instance,
+        })
     }
 
     /// A model's call latency: a distribution, or time to first token and
@@ -185,13 +273,21 @@ impl Scenario {
             .models
             .iter()
             .any(|m| m.price_per_1k_input > 0.0 || m.price_per_1k_output > 0.0);
-        let timed = llm.models.iter().any(|m| m.per_token.is_some());
+        let timed = llm
+            .models
+            .iter()
+            .any(|m| m.per_token.is_some() || m.quota.is_some_and(|q| q.tokens.is_some()));
         let r = &self.workload.request;
-        if !priced && r.input_tokens.is_some() {
+        let counted = llm
+            .models
+            .iter()
+            .any(|m| m.quota.is_some_and(|q| q.tokens.is_some()));
+        if !priced && !counted && r.input_tokens.is_some() {
             c.fail(
                 "workload.request.inputTokens",
-                "token counts price LLM calls, but no model in llm.models has \
-                 pricePer1kInputTokens or pricePer1kOutputTokens: give a price or leave the tokens out",
+                "input tokens price LLM calls or count against a tokensPerMinute quota, but no \
+                 model in llm.models has pricePer1kInputTokens, pricePer1kOutputTokens or a \
+                 tokensPerMinute rateLimit: give one or leave the tokens out",
             );
         }
         if !priced && !timed && r.output_tokens.is_some() {

@@ -92,6 +92,11 @@ pub struct Model {
     /// Some model times calls by their output tokens, so tokens are drawn
     /// before each call's latency.
     pub tokens_timed: bool,
+    /// What instances do on a 429 without a fallback.
+    pub rate_limit_retries: RateLimitRetryModel,
+    /// Providers have state the engine must follow call by call (quotas,
+    /// saturation, outages, per-instance call caps).
+    pub providers_dynamic: bool,
     /// Input tokens per LLM call, when priced.
     pub input_tokens: Option<Sampler>,
     /// Output tokens per LLM call, when priced.
@@ -168,12 +173,36 @@ pub struct LlmModelSpec {
     pub per_token: Option<Sampler>,
     /// Probability that one call fails.
     pub error_rate: f64,
-    /// The model a failed call goes to next.
+    /// The model a failed or rate-limited call goes to next.
     pub fallback: Option<usize>,
+    /// The provider's quota.
+    pub quota: Option<QuotaModel>,
+    /// Calls served at full speed before latency grows.
+    pub saturation: Option<u32>,
     /// Price per 1,000 input tokens.
     pub price_per_1k_input: f64,
     /// Price per 1,000 output tokens.
     pub price_per_1k_output: f64,
+}
+
+/// `llm.models.*.rateLimit`, compiled: token buckets in calls and tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuotaModel {
+    /// Calls per second and the bucket's size in calls.
+    pub calls: Option<(f64, f64)>,
+    /// Tokens per second and the bucket's size in tokens.
+    pub tokens: Option<(f64, f64)>,
+    /// A bucket per instance (else one for the fleet).
+    pub per_instance: bool,
+}
+
+/// `llm.rateLimitRetries`, compiled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimitRetryModel {
+    /// Most calls again after 429s.
+    pub max_retries: u32,
+    /// Most extra wait after `retry-after`.
+    pub jitter: Nanos,
 }
 
 /// `llm.cache`, compiled.
@@ -239,6 +268,8 @@ pub struct InstanceTypeSpec {
     pub drain_timeout: Nanos,
     /// Shortest billed period.
     pub minimum_billed: Nanos,
+    /// Most outstanding LLM calls per instance.
+    pub llm_concurrency: Option<u32>,
 }
 
 /// One region of the fleet.
@@ -324,7 +355,9 @@ pub struct CompiledFailure {
     pub instances: Vec<u32>,
     /// Affected region (`capacity-shortage`, `region-outage`).
     pub region: Option<u32>,
-    /// Slowdown factor (slow-instance).
+    /// Affected model (`provider-outage`, `provider-slowdown`).
+    pub model: Option<u32>,
+    /// Slowdown factor (`slow-instance`, `provider-slowdown`).
     pub factor: f64,
 }
 
@@ -542,7 +575,17 @@ impl Scenario {
             model_per_call: llm.model_per_call,
             tool_time: workload.tool_time,
             cache: llm.cache,
-            tokens_timed: llm.models.iter().any(|m| m.per_token.is_some()),
+            tokens_timed: llm
+                .models
+                .iter()
+                .any(|m| m.per_token.is_some() || m.quota.is_some_and(|q| q.tokens.is_some())),
+            rate_limit_retries: llm.rate_limit_retries,
+            providers_dynamic: llm
+                .models
+                .iter()
+                .any(|m| m.quota.is_some() || m.saturation.is_some())
+                || fleet.types.iter().any(|t| t.llm_concurrency.is_some())
+                || failures.events.iter().any(|f| f.model.is_some()),
             input_tokens: workload.input_tokens,
             output_tokens: workload.output_tokens,
             users: workload.users,

@@ -1,0 +1,211 @@
+//! LLM providers over a run: each model's quota (token buckets in calls and
+//! tokens, for the fleet or per instance), its calls in progress (for a
+//! shared endpoint that slows under load), outages and slowdowns; and each
+//! instance's cap on outstanding LLM calls with the calls waiting for it.
+//!
+//! Built only when a scenario uses one of these
+//! ([`Model::providers_dynamic`]); otherwise calls never look here.
+//!
+//! [`Model::providers_dynamic`]: crate::Model::providers_dynamic
+
+use crate::scenario::{Model, QuotaModel};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use strategies::Nanos;
+
+/// A provider's answer to a call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Admit {
+    /// Served; its latency is multiplied by `factor` (saturation and
+    /// slowdowns).
+    Go { factor: f64 },
+    /// The provider is down: the call fails at once.
+    Down,
+    /// Over quota: 429, try again after `retry_after`.
+    Limited { retry_after: Nanos },
+}
+
+/// A token bucket: `level` of `size`, refilled at `rate` per second.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    level: f64,
+    at: Nanos,
+}
+
+impl Bucket {
+    fn refill(&mut self, now: Nanos, (rate, size): (f64, f64)) {
+        let dt = (now - self.at).as_secs_f64();
+        self.level = (self.level + rate * dt).min(size);
+        self.at = now;
+    }
+}
+
+/// One key's buckets (calls, tokens).
+#[derive(Debug, Clone)]
+struct Key {
+    calls: Bucket,
+    tokens: Bucket,
+}
+
+struct Provider {
+    quota: Option<QuotaModel>,
+    keys: Vec<Key>,
+    saturation: Option<u32>,
+    /// End times of the calls it is serving (abandoned ones too: the
+    /// provider does not know the client left).
+    serving: BinaryHeap<Reverse<u64>>,
+    down: u32,
+    slow: f64,
+    slow_events: u32,
+}
+
+/// An instance's cap on outstanding LLM calls.
+pub(super) struct Permits {
+    pub(super) cap: u32,
+    pub(super) busy: u32,
+    /// Calls waiting for a permit: (request, attempt).
+    pub(super) waiting: VecDeque<(u32, u32)>,
+}
+
+pub(super) struct Providers {
+    models: Vec<Provider>,
+    /// Per instance, when some instance type caps its calls.
+    pub(super) permits: Vec<Permits>,
+}
+
+impl Providers {
+    pub(super) fn new(model: &Model) -> Option<Providers> {
+        if !model.providers_dynamic {
+            return None;
+        }
+        let n = model.instances.len();
+        let models = model
+            .models
+            .iter()
+            .map(|m| {
+                let keys = match m.quota {
+                    Some(q) => {
+                        let full = Key {
+                            calls: Bucket {
+                                level: q.calls.map_or(0.0, |c| c.1),
+                                at: Nanos::ZERO,
+                            },
+                            tokens: Bucket {
+                                level: q.tokens.map_or(0.0, |t| t.1),
+                                at: Nanos::ZERO,
+                            },
+                        };
+                        vec![full; if q.per_instance { n } else { 1 }]
+                    }
+                    None => Vec::new(),
+                };
+                Provider {
+                    quota: m.quota,
+                    keys,
+                    saturation: m.saturation,
+                    serving: BinaryHeap::new(),
+                    down: 0,
+                    slow: 1.0,
+                    slow_events: 0,
+                }
+            })
+            .collect();
+        let capped = model.types.iter().any(|t| t.llm_concurrency.is_some());
+        let permits = if capped {
+            model
+                .instances
+                .iter()
+                .map(|i| Permits {
+                    cap: model.types[i.type_index as usize]
+                        .llm_concurrency
+                        .unwrap_or(u32::MAX),
+                    busy: 0,
+                    waiting: VecDeque::new(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Some(Providers { models, permits })
+    }
+
+    /// Model `m` is asked for a call of `tokens` tokens from instance
+    /// `inst` at `now`, taking `secs` at full speed.
+    pub(super) fn admit(&mut self, m: usize, inst: usize, tokens: f64, now: Nanos) -> Admit {
+        let p = &mut self.models[m];
+        if p.down > 0 {
+            return Admit::Down;
+        }
+        if let Some(q) = p.quota {
+            let key = &mut p.keys[if q.per_instance { inst } else { 0 }];
+            let mut wait = 0.0f64;
+            if let Some(c) = q.calls {
+                key.calls.refill(now, c);
+                if key.calls.level < 1.0 {
+                    wait = wait.max((1.0 - key.calls.level) / c.0);
+                }
+            }
+            if let Some(t) = q.tokens {
+                key.tokens.refill(now, t);
+                if key.tokens.level <= 0.0 {
+                    // A call may take the bucket below zero (its size is
+                    // known only as it streams); the next waits until it
+                    // is above zero again.
+                    wait = wait.max(-key.tokens.level / t.0);
+                }
+            }
+            if wait > 0.0 {
+                // Rounded up to whole milliseconds, as `retry-after-ms`.
+                let ms = (wait * 1000.0).ceil().max(1.0);
+                return Admit::Limited {
+                    retry_after: Nanos::from_secs_f64(ms / 1000.0),
+                };
+            }
+            if q.calls.is_some() {
+                key.calls.level -= 1.0;
+            }
+            if q.tokens.is_some() {
+                key.tokens.level -= tokens;
+            }
+        }
+        let mut factor = p.slow;
+        if let Some(cap) = p.saturation {
+            while p.serving.peek().is_some_and(|&Reverse(end)| end <= now.0) {
+                p.serving.pop();
+            }
+            // The endpoint's calls, this one included.
+            let load = (p.serving.len() + 1) as f64 / f64::from(cap);
+            factor *= load.max(1.0);
+        }
+        Admit::Go { factor }
+    }
+
+    /// A call to model `m` admitted at `now` ends at `end`.
+    pub(super) fn serving_until(&mut self, m: usize, end: Nanos) {
+        let p = &mut self.models[m];
+        if p.saturation.is_some() {
+            p.serving.push(Reverse(end.0));
+        }
+    }
+
+    /// A provider outage (`down`) or slowdown starts or ends.
+    pub(super) fn event(&mut self, m: usize, down: bool, factor: f64, starting: bool) {
+        let p = &mut self.models[m];
+        match (down, starting) {
+            (true, true) => p.down += 1,
+            (true, false) => p.down -= 1,
+            (false, true) => {
+                p.slow_events += 1;
+                p.slow *= factor;
+            }
+            (false, false) => {
+                p.slow_events -= 1;
+                p.slow = if p.slow_events == 0 {
+                    1.0
+                } else {
+                    p.slow / factor
+                };
+            }
+        }
+    }
+}

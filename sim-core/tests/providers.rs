@@ -1,0 +1,275 @@
+//! LLM providers with state: quotas answered with 429 and `retry-after`,
+//! retry storms and jitter, fallbacks on 429s and outages, shared
+//! endpoints that slow under load, per-instance caps on outstanding calls
+//! (checked against M/M/1), and provider slowdowns.
+
+use serde_json::{json, Value};
+use sim_core::{run_model, Model, ModelCalls, RunOptions, ScenarioResult};
+use std::path::PathBuf;
+
+fn run(v: &Value) -> ScenarioResult {
+    let m = Model::from_value(v, "providers.json").unwrap_or_else(|e| panic!("{e}"));
+    run_model(&m, RunOptions::default()).unwrap()
+}
+
+fn shipped(name: &str) -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/agents/{name}"));
+    sim_core::json_file(&p).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Calls per model over every replication.
+fn calls(r: &ScenarioResult) -> Vec<ModelCalls> {
+    let mut out = r.runs[0].llm_calls.clone();
+    for run in &r.runs[1..] {
+        for (m, o) in out.iter_mut().zip(&run.llm_calls) {
+            m.calls += o.calls;
+            m.errors += o.errors;
+            m.rate_limited += o.rate_limited;
+            m.outages += o.outages;
+        }
+    }
+    out
+}
+
+fn base(rate: f64, models: Value) -> Value {
+    json!({
+        "name": "providers", "run": { "duration": "2h", "warmup": "10m", "seed": 19 },
+        "workload": { "arrivals": { "ratePerSecond": rate } },
+        "llm": { "models": models },
+        "instanceTypes": { "t": { "slots": 500 } },
+        "deployment": { "regions": { "r": { "instances": 2 } } }
+    })
+}
+
+#[test]
+fn a_cap_on_outstanding_calls_is_an_mm1_queue() {
+    // One call at a time per instance, exponential 1s calls, 0.5 requests a
+    // second: the LLM phase is M/M/1 at rho 0.5, so a call waits
+    // rho / (mu - lambda) = 1s on average for its permit.
+    let mut v = base(
+        0.5,
+        json!({ "m": { "latency": { "dist": "exponential", "mean": "1s" } } }),
+    );
+    v["run"]["duration"] = json!("40h");
+    v["run"]["replications"] = json!(4);
+    v["deployment"]["regions"]["r"]["instances"] = json!(1);
+    v["instanceTypes"]["t"]["llmConcurrency"] = json!(1);
+    let r = run(&v);
+    let b = &r.pooled.breakdown;
+    assert!((b.llm_waits - 1.0).abs() < 0.04, "{b:?}");
+    assert!((b.llm[0].seconds - 1.0).abs() < 0.02, "{b:?}");
+    let mean = r.pooled.latency.mean.unwrap();
+    assert!(
+        (mean - 2.0).abs() < 0.06 && (b.total() - mean).abs() < 1e-3,
+        "{mean}"
+    );
+}
+
+#[test]
+fn a_fleet_quota_caps_the_calls_served() {
+    // 15 calls a second asked, 600 a minute allowed: 10 a second served,
+    // the rest refused until their retries run out.
+    let models = json!({ "m": { "latency": { "dist": "constant", "value": "500ms" },
+        "rateLimit": { "requestsPerMinute": 600 } } });
+    let r = run(&base(15.0, models.clone()));
+    let c = &calls(&r)[0];
+    let served = c.calls as f64 / (110.0 * 60.0);
+    assert!((served - 10.0).abs() < 0.15, "{served}/s");
+    assert!(c.rate_limited > 0 && r.pooled.reasons.llm_rate_limited > 0);
+    let failed = r.pooled.counts.failed as f64 / r.pooled.counts.arrivals as f64;
+    assert!((failed - 1.0 / 3.0).abs() < 0.02, "{failed}");
+    // The same quota per instance (two keys) is not reached.
+    let mut per = base(15.0, models);
+    per["llm"]["models"]["m"]["rateLimit"]["per"] = json!("instance");
+    let r = run(&per);
+    assert_eq!(calls(&r)[0].rate_limited, 0);
+    assert_eq!(r.pooled.counts.failed, 0);
+}
+
+#[test]
+fn a_token_quota_counts_tokens() {
+    // 1,000 tokens a call, 6,000 tokens a minute: 6 calls a minute.
+    let mut v = base(
+        1.0,
+        json!({ "m": { "latency": { "dist": "constant", "value": "100ms" },
+            "rateLimit": { "tokensPerMinute": 6000 } } }),
+    );
+    v["workload"]["request"] = json!({ "inputTokens": { "dist": "constant", "value": 1000 } });
+    let r = run(&v);
+    let served = calls(&r)[0].calls as f64 / 110.0;
+    assert!((served - 6.0).abs() < 0.3, "{served} a minute");
+}
+
+#[test]
+fn a_rate_limited_call_goes_to_the_fallback() {
+    let models = json!({
+        "m": { "latency": { "dist": "constant", "value": "500ms" },
+               "rateLimit": { "requestsPerMinute": 600 }, "fallback": "b" },
+        "b": { "latency": { "dist": "constant", "value": "2s" } }
+    });
+    let mut v = base(15.0, models);
+    v["workload"]["request"] = json!({ "model": "m" });
+    let r = run(&v);
+    let c = calls(&r);
+    assert_eq!(r.pooled.counts.failed, 0, "{:?}", r.pooled.reasons);
+    let share = c[1].calls as f64 / (c[0].calls + c[1].calls) as f64;
+    assert!((share - 1.0 / 3.0).abs() < 0.02, "{share}");
+    assert_eq!(c[1].calls, c[0].rate_limited, "one fallback per 429");
+}
+
+#[test]
+fn jitter_calms_a_retry_storm() {
+    let v = shipped("rate-limit-storm.json");
+    let plain = run(&v);
+    let mut j = v.clone();
+    j["llm"]["rateLimitRetries"]["jitter"] = json!("10s");
+    let jittered = run(&j);
+    let (p, q) = (&calls(&plain)[0], &calls(&jittered)[0]);
+    let ratio = |c: &ModelCalls| c.rate_limited as f64 / c.calls as f64;
+    assert!(ratio(p) > 0.6, "a storm: {} 429s a call", ratio(p));
+    assert!(ratio(q) < 0.9 * ratio(p), "{} vs {}", ratio(q), ratio(p));
+    let (fp, fq) = (
+        plain.pooled.reasons.llm_rate_limited,
+        jittered.pooled.reasons.llm_rate_limited,
+    );
+    assert!((fq as f64) < 0.8 * fp as f64, "failures {fq} vs {fp}");
+    assert!(
+        plain.pooled.error_rate > 0.12,
+        "{}",
+        plain.pooled.error_rate
+    );
+    // Waiting out the jitter holds slots: the jittered run waits longer.
+    assert!(jittered.pooled.breakdown.llm_waits > plain.pooled.breakdown.llm_waits);
+}
+
+#[test]
+fn an_outage_fails_calls_at_once_or_sends_them_to_the_fallback() {
+    let models = json!({
+        "m": { "latency": { "dist": "constant", "value": "1s" } },
+        "b": { "latency": { "dist": "constant", "value": "3s" } }
+    });
+    let mut v = base(5.0, models);
+    v["workload"]["request"] = json!({ "model": "m" });
+    v["failures"] = json!({ "events": [
+        { "type": "provider-outage", "model": "m", "at": "30m", "duration": "10m" } ] });
+    let r = run(&v);
+    let c = calls(&r);
+    // Ten minutes of 5 requests a second fail.
+    let failed = r.pooled.counts.failed as f64;
+    assert!((failed - 3000.0).abs() < 200.0, "{failed}");
+    assert_eq!(c[0].outages, r.pooled.counts.failed);
+    let mut fb = v.clone();
+    fb["llm"]["models"]["m"]["fallback"] = json!("b");
+    let r = run(&fb);
+    let c = calls(&r);
+    assert_eq!(r.pooled.counts.failed, 0);
+    assert!((c[1].calls as f64 - 3000.0).abs() < 200.0, "{:?}", c[1]);
+    assert_eq!(r.runs[0].llm_cost, 0.0);
+}
+
+#[test]
+fn a_shared_endpoint_slows_under_load() {
+    // 1s calls, 2.5 a second: 2.5 outstanding on average. An endpoint at
+    // full speed up to 3 calls serves at most 3 a second and stretches the
+    // calls whenever more than 3 are outstanding.
+    let models = json!({ "m": { "latency": { "dist": "constant", "value": "1s" } } });
+    let plain = run(&base(2.5, models.clone()));
+    let mut v = base(2.5, models);
+    v["llm"]["models"]["m"]["saturation"] = json!({ "concurrency": 3 });
+    let slowed = run(&v);
+    let (a, b) = (
+        plain.pooled.latency.mean.unwrap(),
+        slowed.pooled.latency.mean.unwrap(),
+    );
+    assert!((a - 1.0).abs() < 1e-6, "{a}");
+    assert!(b > 1.05 && b < 3.0, "{b}");
+    // Far below its concurrency it is not slowed at all.
+    let mut light = v.clone();
+    light["llm"]["models"]["m"]["saturation"] = json!({ "concurrency": 100 });
+    assert!((run(&light).pooled.latency.mean.unwrap() - 1.0).abs() < 1e-6);
+}
+
+#[test]
+fn shipped_slowdown_fills_the_slots_and_recovers() {
+    let v = shipped("provider-slowdown.json");
+    let r = run(&v);
+    let rows = &r.runs[0].series;
+    let at = |min: f64| {
+        rows.iter()
+            .find(|x| (x.time - min * 60.0).abs() < 1.0)
+            .unwrap()
+    };
+    let before: f64 = (10..20).map(|m| at(m as f64).in_flight as f64).sum::<f64>() / 10.0;
+    let during: f64 = (22..35).map(|m| at(m as f64).in_flight as f64).sum::<f64>() / 13.0;
+    let after: f64 = (40..60).map(|m| at(m as f64).in_flight as f64).sum::<f64>() / 20.0;
+    assert!(before < 60.0 && after < 60.0, "{before} {after}");
+    assert!(during > 220.0, "{during}");
+    for m in 6..20 {
+        assert_eq!(at(m as f64).error_rate, 0.0, "minute {m}");
+    }
+    assert!(at(25.0).error_rate > 0.2);
+    assert!(r.runs[0].cpu_utilization.unwrap() < 0.06);
+}
+
+#[test]
+fn provider_settings_refuse_what_cannot_apply() {
+    let one = |m: Value| base(1.0, json!({ "m": m }));
+    let lat = json!({ "dist": "constant", "value": "1s" });
+    let cases = [
+        (
+            one(json!({ "latency": lat, "rateLimit": {} })),
+            "llm.models.m.rateLimit",
+        ),
+        (
+            one(json!({ "latency": lat, "rateLimit": { "tokensPerMinute": 100 } })),
+            "llm.models.m.rateLimit.tokensPerMinute",
+        ),
+        (
+            one(json!({ "latency": lat, "rateLimit": { "requestsPerMinute": 0 } })),
+            "llm.models.m.rateLimit.requestsPerMinute",
+        ),
+        (
+            one(json!({ "latency": lat, "saturation": { "concurrency": 0 } })),
+            "llm.models.m.saturation.concurrency",
+        ),
+    ];
+    for (v, path) in cases {
+        let e = Model::from_value(&v, "bad.json").unwrap_err().to_string();
+        assert!(e.contains(path), "{path}: {e}");
+    }
+    let mut v = one(json!({ "latency": lat }));
+    v["llm"]["rateLimitRetries"] = json!({ "maxRetries": 1 });
+    let e = Model::from_value(&v, "bad.json").unwrap_err().to_string();
+    assert!(e.contains("llm.rateLimitRetries"), "{e}");
+    let mut v = one(json!({ "latency": lat }));
+    v["instanceTypes"]["t"]["llmConcurrency"] = json!(0);
+    let e = Model::from_value(&v, "bad.json").unwrap_err().to_string();
+    assert!(e.contains("instanceTypes.t.llmConcurrency"), "{e}");
+    for (event, path) in [
+        (
+            json!({ "type": "provider-outage", "at": "1m", "duration": "1m" }),
+            "failures.events[0].model",
+        ),
+        (
+            json!({ "type": "provider-outage", "model": "x", "at": "1m", "duration": "1m" }),
+            "failures.events[0].model",
+        ),
+        (
+            json!({ "type": "provider-slowdown", "model": "m", "at": "1m", "duration": "1m" }),
+            "failures.events[0].factor",
+        ),
+        (
+            json!({ "type": "instance-crash", "instance": "r/0", "model": "m", "at": "1m", "duration": "1m" }),
+            "failures.events[0].model",
+        ),
+        (
+            json!({ "type": "provider-outage", "model": "m", "region": "r", "at": "1m", "duration": "1m" }),
+            "failures.events[0].region",
+        ),
+    ] {
+        let mut v = one(json!({ "latency": lat }));
+        v["failures"] = json!({ "events": [event] });
+        let e = Model::from_value(&v, "bad.json").unwrap_err().to_string();
+        assert!(e.contains(path), "{path}: {e}");
+    }
+}
