@@ -183,3 +183,26 @@ fn constant_service_gives_md1_at_rho_0_5() {
 fn constant_service_gives_md1_at_rho_0_9() {
     check_all("md1-rho09", md1_w(0.9, 1.0));
 }
+
+#[test]
+fn the_breakdown_splits_mmc_into_waiting_and_service() {
+    // The engine keeps no per-request part for a plain workflow without
+    // CPU work: the model's share is the rest. Queueing must still come
+    // out as Erlang C's Wq, service as 1 / mu.
+    let m = Model::from_file(scenario("mmc-rho09")).unwrap();
+    let mut m = m;
+    m.replications = 4;
+    let r = run_model(&m, RunOptions::default()).unwrap();
+    let b = &r.pooled.breakdown;
+    let wq = mmc_w(3.6, 1.0, 4) - 1.0;
+    assert!((b.queueing - wq).abs() / wq < 0.05, "{} vs {wq}", b.queueing);
+    assert!((b.llm[0].seconds - 1.0).abs() < 0.01, "{b:?}");
+    assert_eq!((b.cpu, b.network, b.retries), (0.0, 0.0, 0.0));
+    // With CPU work (one part kept per request) the parts still add up.
+    let q = Model::from_file(scenario("../quickstart")).unwrap();
+    let r = run_model(&q, RunOptions::default()).unwrap();
+    let b = &r.pooled.breakdown;
+    let mean = r.pooled.latency.mean.unwrap();
+    assert!((b.total() - mean).abs() < 1e-6 * mean, "{} vs {mean}", b.total());
+    assert!((b.cpu - 0.08).abs() < 0.005, "gamma CPU, mean 80ms: {b:?}");
+}
