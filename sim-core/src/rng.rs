@@ -41,6 +41,8 @@ pub enum Purpose {
     Scaling,
     /// Closed-loop sessions: think times and turns.
     Sessions,
+    /// Network jitter.
+    Network,
 }
 
 impl Purpose {
@@ -57,6 +59,7 @@ impl Purpose {
             Purpose::Requests => "requests",
             Purpose::Scaling => "scaling",
             Purpose::Sessions => "sessions",
+            Purpose::Network => "network",
         }
     }
 }

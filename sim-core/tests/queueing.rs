@@ -195,7 +195,11 @@ fn the_breakdown_splits_mmc_into_waiting_and_service() {
     let r = run_model(&m, RunOptions::default()).unwrap();
     let b = &r.pooled.breakdown;
     let wq = mmc_w(3.6, 1.0, 4) - 1.0;
-    assert!((b.queueing - wq).abs() / wq < 0.05, "{} vs {wq}", b.queueing);
+    assert!(
+        (b.queueing - wq).abs() / wq < 0.05,
+        "{} vs {wq}",
+        b.queueing
+    );
     assert!((b.llm[0].seconds - 1.0).abs() < 0.01, "{b:?}");
     assert_eq!((b.cpu, b.network, b.retries), (0.0, 0.0, 0.0));
     // With CPU work (one part kept per request) the parts still add up.
@@ -203,6 +207,10 @@ fn the_breakdown_splits_mmc_into_waiting_and_service() {
     let r = run_model(&q, RunOptions::default()).unwrap();
     let b = &r.pooled.breakdown;
     let mean = r.pooled.latency.mean.unwrap();
-    assert!((b.total() - mean).abs() < 1e-6 * mean, "{} vs {mean}", b.total());
+    assert!(
+        (b.total() - mean).abs() < 1e-6 * mean,
+        "{} vs {mean}",
+        b.total()
+    );
     assert!((b.cpu - 0.08).abs() < 0.005, "gamma CPU, mean 80ms: {b:?}");
 }

@@ -48,6 +48,10 @@ impl Engine<'_> {
             self.events
                 .push(self.now + f.duration, Event::FailureEnd { event: k as u32 });
         }
+        if let (Some(client), Some(region)) = (f.client, f.region) {
+            self.network.degrade(client, region, f.factor, starting);
+            return;
+        }
         if let (Some(m), Some(p)) = (f.model, &mut self.providers) {
             let down = f.kind == FailureKind::ProviderOutage;
             p.event(m as usize, down, f.factor, starting);
@@ -99,7 +103,8 @@ impl Engine<'_> {
                 (
                     FailureKind::CapacityShortage
                     | FailureKind::ProviderOutage
-                    | FailureKind::ProviderSlowdown,
+                    | FailureKind::ProviderSlowdown
+                    | FailureKind::NetworkDegradation,
                     _,
                 ) => {}
             }

@@ -14,6 +14,7 @@
 //! | [`routing`] | the balancer's pick, queueing, retries, request and connection timeouts |
 //! | [`service`] | a request in a slot: CPU (processor sharing of the cores), then its LLM phase |
 //! | [`llm`] | LLM calls: model per call, cache, fallbacks, token-timed latency, tool waits, 429 retries, the latency breakdown's parts |
+//! | [`network`] | round trips: the table, degradations, jitter; counted against the request timeout |
 //! | [`providers`] | LLM providers' quotas (token buckets), load, outages and slowdowns; per-instance caps on outstanding calls |
 //! | [`fleet`] | instances: slots, queues, lives, health flags, CPU, time integrals; the balancer's view |
 //! | [`resilience`] | health checks, outlier ejection, breakers, passive health |
@@ -54,6 +55,7 @@ mod cost;
 mod faults;
 mod fleet;
 mod llm;
+mod network;
 mod providers;
 mod queue;
 mod requests;
@@ -286,6 +288,8 @@ pub struct Engine<'m> {
     /// Plain workflows: one event per attempt, a fixed number of calls to
     /// one model, no cache, tools, fallbacks, prices or provider state.
     simple_llm: bool,
+    /// Round trips: degradations and jitter.
+    network: network::Network,
     /// LLM providers' state, when a scenario gives them any.
     providers: Option<providers::Providers>,
     /// Calls and errors of plain workflows over the whole run, and as the
@@ -419,6 +423,7 @@ impl<'m> Engine<'m> {
             simple_llm,
             plain_calls: (0, 0),
             plain_at_warmup: (0, 0),
+            network: network::Network::new(model, stream(seed, replication, Purpose::Network)),
             providers: providers::Providers::new(model),
             llm_counts: model
                 .models

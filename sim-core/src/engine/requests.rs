@@ -183,20 +183,31 @@ impl Engine<'_> {
         if r.retrying {
             self.active_retries -= 1;
         }
+        let t = &self.model.topology;
+        let mut cause = cause;
+        // The client also waits one network round trip, which counts
+        // against its timeout.
+        let rtt = if cause != Cause::Completed || t.rtt.is_empty() {
+            Nanos::ZERO
+        } else {
+            let (client, instance) = (r.client, r.instance);
+            let rtt = self.round_trip(client, instance);
+            let r = &self.requests[req as usize];
+            if self
+                .model
+                .request_timeout
+                .is_some_and(|limit| now - r.arrival + rtt > limit)
+            {
+                cause = Cause::RequestTimeout;
+            }
+            rtt
+        };
+        let r = &mut self.requests[req as usize];
+        let t = &self.model.topology;
         let completed = cause == Cause::Completed;
         self.series_counts.finished += 1;
         self.series_counts.errors += u64::from(!completed);
         if completed {
-            let t = &self.model.topology;
-            // The client also waits one network round trip.
-            let rtt = if t.rtt.is_empty() {
-                Nanos::ZERO
-            } else {
-                let region = t.region_of[r.instance as usize] as usize;
-                t.rtt
-                    .get(r.client as usize)
-                    .map_or(Nanos::ZERO, |row| row[region])
-            };
             let latency = now - r.arrival + rtt;
             if let Some(s) = &mut self.scaling {
                 s.completed(t.region_of[r.instance as usize] as usize, latency);

@@ -138,8 +138,13 @@ pub struct Workload {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Network {
     /// `rtt[clientRegion][fleetRegion]`: one round trip, added to the
-    /// latency of every request a client in that region sends there.
+    /// latency of every request a client in that region sends there (and
+    /// counted against `requestTimeout`).
     pub rtt: IndexMap<String, IndexMap<String, DurationStr>>,
+    /// Extra time added to each round trip, drawn per request: a duration
+    /// or a distribution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<DurationOrDist>,
 }
 
 /// `workload.users`: the population requests come from.
@@ -254,6 +259,9 @@ pub struct FailureEvent {
     /// Region, for `region-outage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Client region, for `network-degradation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     /// Model of `llm.models`, for `provider-outage` and
     /// `provider-slowdown`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -262,8 +270,8 @@ pub struct FailureEvent {
     pub at: DurationStr,
     /// How long it lasts.
     pub duration: DurationStr,
-    /// `slow-instance` and `provider-slowdown`: latency multiplier (above
-    /// 1).
+    /// `slow-instance`, `provider-slowdown` and `network-degradation`:
+    /// latency multiplier (1 or more).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor: Option<f64>,
 }
@@ -289,6 +297,9 @@ pub enum FailureKind {
     ProviderOutage,
     /// An LLM model's provider answers `factor` times slower.
     ProviderSlowdown,
+    /// Round trips between a client region (`from`) and a fleet region
+    /// (`region`) take `factor` times longer.
+    NetworkDegradation,
 }
 
 /// `workload.arrivals`: a Poisson process whose rate may step over time.

@@ -53,13 +53,52 @@ impl Scenario {
             let path = format!("failures.events[{k}]");
             let regional = matches!(
                 e.kind,
-                FailureKind::RegionOutage | FailureKind::CapacityShortage
+                FailureKind::RegionOutage
+                    | FailureKind::CapacityShortage
+                    | FailureKind::NetworkDegradation
             );
             let provider = matches!(
                 e.kind,
                 FailureKind::ProviderOutage | FailureKind::ProviderSlowdown
             );
+            let link = e.kind == FailureKind::NetworkDegradation;
             let mut model = None;
+            let mut client = None;
+            if link != e.from.is_some() {
+                if link {
+                    c.fail(
+                        format!("{path}.from"),
+                        "needs the client region (of workload.clients) whose link degrades",
+                    );
+                } else {
+                    c.fail(
+                        format!("{path}.from"),
+                        "applies only to network-degradation",
+                    );
+                }
+                continue;
+            }
+            if let Some(from) = &e.from {
+                match self.workload.clients.get_index_of(from) {
+                    Some(k) => client = Some(k as u32),
+                    None => {
+                        c.unknown(
+                            format!("{path}.from"),
+                            "client region",
+                            from,
+                            self.workload.clients.keys(),
+                            "workload.clients",
+                        );
+                        continue;
+                    }
+                }
+                if self.network.is_none() {
+                    c.fail(
+                        format!("{path}.type"),
+                        "degrades round trips, but the scenario has no `network.rtt`",
+                    );
+                }
+            }
             if provider != e.model.is_some() {
                 if provider {
                     c.fail(
@@ -166,7 +205,9 @@ impl Scenario {
             };
             let slowing = matches!(
                 e.kind,
-                FailureKind::SlowInstance | FailureKind::ProviderSlowdown
+                FailureKind::SlowInstance
+                    | FailureKind::ProviderSlowdown
+                    | FailureKind::NetworkDegradation
             );
             let factor = match (slowing, e.factor) {
                 (true, Some(f)) if f.is_finite() && f >= 1.0 => f,
@@ -187,7 +228,7 @@ impl Scenario {
                 (false, Some(_)) => {
                     c.fail(
                         format!("{path}.factor"),
-                        "applies only to slow-instance and provider-slowdown",
+                        "applies only to slow-instance, provider-slowdown and network-degradation",
                     );
                     1.0
                 }
@@ -215,6 +256,7 @@ impl Scenario {
                 instances: targets,
                 region,
                 model,
+                client,
                 factor,
             });
         }

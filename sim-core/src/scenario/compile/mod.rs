@@ -128,6 +128,8 @@ pub struct Model {
     /// Where instances are and how far clients are: regions, priorities,
     /// round-trip times.
     pub topology: Topology,
+    /// Jitter added to each round trip.
+    pub rtt_jitter: Option<Sampler>,
     /// Most requests one instance holds, running plus queued.
     pub max_connections_per_instance: Option<u32>,
     /// Deadline after arrival.
@@ -357,6 +359,8 @@ pub struct CompiledFailure {
     pub region: Option<u32>,
     /// Affected model (`provider-outage`, `provider-slowdown`).
     pub model: Option<u32>,
+    /// Affected client region (`network-degradation`, with `region`).
+    pub client: Option<u32>,
     /// Slowdown factor (`slow-instance`, `provider-slowdown`).
     pub factor: f64,
 }
@@ -600,6 +604,7 @@ impl Scenario {
             balancer,
             weights: balancing.weights,
             topology: network.topology,
+            rtt_jitter: network.jitter,
             max_connections_per_instance: resilience.max_connections_per_instance,
             request_timeout: resilience.request_timeout,
             max_connections: resilience.max_connections,

@@ -8,6 +8,7 @@ use strategies::Nanos;
 pub(super) struct NetworkPart {
     pub(super) client_regions: Vec<(String, f64)>,
     pub(super) topology: Topology,
+    pub(super) jitter: Option<crate::dist::Sampler>,
 }
 
 impl Scenario {
@@ -99,9 +100,15 @@ impl Scenario {
                 .collect(),
             rtt,
         };
+        let jitter = self
+            .network
+            .as_ref()
+            .and_then(|n| n.jitter.as_ref())
+            .and_then(|j| c.duration_or_dist("network.jitter", j));
         NetworkPart {
             client_regions,
             topology,
+            jitter,
         }
     }
 }
