@@ -189,6 +189,7 @@ impl Engine<'_> {
             p.waiting.clear();
         }
         for &req in &lost {
+            self.released(req, i);
             let r = &mut self.requests[req as usize];
             // Parked until the retry decision: not running, not queued.
             r.state = State::Backoff;

@@ -512,6 +512,7 @@ impl Engine<'_> {
     fn rate_limited_out(&mut self, req: u32, i: usize) {
         let latency = self.now - self.requests[req as usize].dispatched;
         self.observe_attempt(i, latency, strategies::AttemptOutcome::ApplicationError);
+        self.released(req, i);
         self.free_slot(i);
         self.attempt_failed(req, Cause::LlmRateLimited);
     }

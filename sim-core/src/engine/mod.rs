@@ -15,6 +15,7 @@
 //! | [`service`] | a request in a slot: CPU (processor sharing of the cores), then its LLM phase |
 //! | [`llm`] | LLM calls: model per call, cache, fallbacks, token-timed latency, tool waits, 429 retries, the latency breakdown's parts |
 //! | [`network`] | round trips: the table, degradations, jitter; counted against the request timeout |
+//! | [`replicas`] | balancer replicas, each with its own stale view of the load |
 //! | [`providers`] | LLM providers' quotas (token buckets), load, outages and slowdowns; per-instance caps on outstanding calls |
 //! | [`fleet`] | instances: slots, queues, lives, health flags, CPU, time integrals; the balancer's view |
 //! | [`resilience`] | health checks, outlier ejection, breakers, passive health |
@@ -58,6 +59,7 @@ mod llm;
 mod network;
 mod providers;
 mod queue;
+mod replicas;
 mod requests;
 mod resilience;
 mod routing;
@@ -186,6 +188,8 @@ enum Event {
     },
     /// A row of the time series.
     SeriesTick,
+    /// Balancer replicas learn every backend's load.
+    ViewRefresh,
 }
 
 /// Which per-request parts of the latency breakdown the engine keeps.
@@ -288,6 +292,8 @@ pub struct Engine<'m> {
     /// Plain workflows: one event per attempt, a fixed number of calls to
     /// one model, no cache, tools, fallbacks, prices or provider state.
     simple_llm: bool,
+    /// Balancer replicas with views of their own, when there are several.
+    replicas: Option<replicas::Replicas>,
     /// Round trips: degradations and jitter.
     network: network::Network,
     /// LLM providers' state, when a scenario gives them any.
@@ -405,6 +411,7 @@ impl<'m> Engine<'m> {
             cost,
             llm_tokens: (0, 0),
             standing_events: 5 * n
+                + 1
                 + 2 * model.failure_events.len()
                 + model
                     .sessions
@@ -423,6 +430,7 @@ impl<'m> Engine<'m> {
             simple_llm,
             plain_calls: (0, 0),
             plain_at_warmup: (0, 0),
+            replicas: replicas::Replicas::new(model),
             network: network::Network::new(model, stream(seed, replication, Purpose::Network)),
             providers: providers::Providers::new(model),
             llm_counts: model
@@ -452,6 +460,7 @@ impl<'m> Engine<'m> {
             self.events.push(t, Event::Arrival);
         }
         self.schedule_sessions();
+        self.schedule_view_refresh();
         self.schedule_faults();
         self.schedule_scaling();
         self.events
@@ -500,6 +509,7 @@ impl<'m> Engine<'m> {
                     self.on_drain_deadline(inst as usize, epoch)
                 }
                 Event::SeriesTick => self.on_series_tick(),
+                Event::ViewRefresh => self.on_view_refresh(),
             }
         }
         control.advance(end - reported);
@@ -552,7 +562,11 @@ impl<'m> Engine<'m> {
             max_per_instance: self.max_per_instance,
             now: self.now,
         };
-        self.balancer.refresh(i, &view);
+        if self.replicas.is_some() {
+            self.touched_replicas(i);
+        } else {
+            self.balancer.refresh(i, &view);
+        }
     }
 
     fn finish(mut self) -> Result<RunResult, SimError> {

@@ -100,6 +100,8 @@ pub(super) struct Request {
     pub(super) fails: bool,
     /// A turn of a closed-loop session: its user asks again when it ends.
     pub(super) from_session: bool,
+    /// The balancer replica that sent the current attempt.
+    pub(super) replica: u8,
     /// The model of the current leg of the current call ([`CACHE`] for a
     /// cache hit).
     ///

@@ -38,7 +38,22 @@ impl Engine<'_> {
             max_per_instance: self.max_per_instance,
             now,
         };
-        let Some(i) = self.balancer.pick(now, &who, &view, &mut self.routing_rng) else {
+        let picked = if self.replicas.is_some() {
+            self.replica_pick(now, &who).map(|(i, k)| {
+                self.requests[req as usize].replica = k;
+                i
+            })
+        } else {
+            self.balancer.pick(now, &who, &view, &mut self.routing_rng)
+        };
+        let view = FleetView {
+            instances: &self.instances,
+            weights: &self.model.weights,
+            breakers: &self.breakers,
+            max_per_instance: self.max_per_instance,
+            now,
+        };
+        let Some(i) = picked else {
             if self.hold_at_entry(req) {
                 return;
             }
@@ -84,6 +99,7 @@ impl Engine<'_> {
         inst.totals.routed += 1;
         if inst.is_crashed() || !inst.provisioned() {
             // Connection refused: the attempt fails at once.
+            self.released(req, i);
             self.observe_attempt(i, strategies::Nanos::ZERO, AttemptOutcome::ConnectFailure);
             self.touched(i);
             self.attempt_failed(req, Cause::InstanceDown);
@@ -177,6 +193,7 @@ impl Engine<'_> {
             self.observe_attempt(i, self.now - dispatched, AttemptOutcome::Timeout);
             self.leave_slot(req);
         } else if state == State::Queued {
+            self.released(req, i);
             self.unqueue(i);
         } else if state == State::Held {
             self.unhold();
@@ -191,6 +208,7 @@ impl Engine<'_> {
         }
         let (i, dispatched) = (r.instance as usize, r.dispatched);
         self.observe_attempt(i, self.now - dispatched, AttemptOutcome::Timeout);
+        self.released(req, i);
         self.unqueue(i);
         self.attempt_failed(req, Cause::ConnectionTimeout);
     }

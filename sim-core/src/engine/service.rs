@@ -132,6 +132,7 @@ impl Engine<'_> {
             AttemptOutcome::ApplicationError
         };
         self.observe_attempt(i, latency, outcome);
+        self.released(req, i);
         self.free_slot(i);
         if success {
             self.finalize(req, Cause::Completed);
@@ -158,6 +159,7 @@ impl Engine<'_> {
             }
             self.reschedule_cpu(i);
         }
+        self.released(req, i);
         self.free_slot(i);
     }
 

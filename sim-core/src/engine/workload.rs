@@ -179,6 +179,7 @@ impl Engine<'_> {
             calls_left: 0,
             fails: false,
             from_session,
+            replica: 0,
             model: self.model.model_index as u32,
             rng,
         });

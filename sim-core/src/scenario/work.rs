@@ -88,6 +88,9 @@ impl Model {
         if let Some(h) = &self.health_check {
             interval("deployment.healthCheck.interval", h.interval.nanos());
         }
+        if let Some(every) = self.lb_refresh {
+            interval("deployment.loadBalancing.loadRefreshInterval", every);
+        }
         if let Some(o) = &self.outlier_detection {
             interval("deployment.outlierDetection.interval", o.interval.nanos());
         }

@@ -91,6 +91,17 @@ pub struct LoadBalancingConfig {
     /// A canary split over any strategy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanaryConfig>,
+    /// Balancer replicas sharing the clients (several proxy pods behind a
+    /// DNS name or an L4 balancer), each a balancer of its own with its
+    /// own view of the backends' load. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// With several `replicas`: how often each learns every backend's load
+    /// (from a shared store or the backends' own reports); in between it
+    /// adds only its own traffic to what it last learned. Absent: a
+    /// replica only ever knows its own traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_refresh_interval: Option<DurationStr>,
 }
 
 /// `loadBalancing.canary`: send `percent` of traffic to some instances.

@@ -8,6 +8,7 @@ use strategies::LoadBalancer;
 pub(super) struct BalancingPart {
     pub(super) balancer: Option<LoadBalancer>,
     pub(super) weights: Vec<u32>,
+    pub(super) refresh: Option<strategies::Nanos>,
 }
 
 impl Scenario {
@@ -72,6 +73,70 @@ impl Scenario {
                 ),
             );
         }
-        BalancingPart { balancer, weights }
+        let refresh = self.compile_replicas(c);
+        BalancingPart {
+            balancer,
+            weights,
+            refresh,
+        }
+    }
+
+    /// `replicas` and `loadRefreshInterval`: several balancers, each with
+    /// its own view of the load.
+    fn compile_replicas(&self, c: &mut Checker) -> Option<strategies::Nanos> {
+        use strategies::StrategyKind as K;
+        let lb = &self.deployment.load_balancing;
+        let path = "deployment.loadBalancing";
+        let replicas = lb.replicas.unwrap_or(1);
+        if replicas == 0 || replicas > 255 {
+            c.fail(
+                format!("{path}.replicas"),
+                format!("must be from 1 to 255, found {replicas}"),
+            );
+            return None;
+        }
+        if replicas > 1 {
+            let kind = lb.kind();
+            let modelled = matches!(
+                kind,
+                K::RoundRobin | K::Random | K::LeastConnections | K::PowerOfTwo
+            );
+            if !modelled {
+                c.fail(
+                    format!("{path}.replicas"),
+                    format!(
+                        "replicas are modelled for round-robin, random, least-connections and \
+                         power-of-two; `{kind}` learns from the responses it sees, which \
+                         replicas would split"
+                    ),
+                );
+            }
+            if lb.session_affinity.is_some() || lb.canary.is_some() {
+                c.fail(
+                    format!("{path}.replicas"),
+                    "replicas are not modelled with sessionAffinity or canary",
+                );
+            }
+        }
+        let refresh = lb.load_refresh_interval.map(|d| d.nanos());
+        if let Some(every) = refresh {
+            if replicas < 2 {
+                c.fail(
+                    format!("{path}.loadRefreshInterval"),
+                    "applies to several replicas: one balancer sees all the traffic it sends",
+                );
+            } else if !matches!(lb.kind(), K::LeastConnections | K::PowerOfTwo) {
+                c.fail(
+                    format!("{path}.loadRefreshInterval"),
+                    format!("`{}` does not read the backends' load", lb.kind()),
+                );
+            } else if every == strategies::Nanos::ZERO {
+                c.fail(
+                    format!("{path}.loadRefreshInterval"),
+                    "must be longer than 0s",
+                );
+            }
+        }
+        refresh
     }
 }

@@ -121,8 +121,11 @@ pub struct Model {
     pub instances: Vec<InstanceSpec>,
     /// The balancer's config.
     pub load_balancing: LoadBalancingConfig,
-    /// The balancer it builds, fresh, cloned into every replication.
+    /// The balancer it builds, fresh, cloned into every replication (and
+    /// into each balancer replica).
     pub balancer: LoadBalancer,
+    /// How often balancer replicas learn the backends' load.
+    pub lb_refresh: Option<Nanos>,
     /// Static weight per instance (from `loadBalancing.weighted`, else 1).
     pub weights: Vec<u32>,
     /// Where instances are and how far clients are: regions, priorities,
@@ -602,6 +605,7 @@ impl Scenario {
             instances: fleet.instances,
             load_balancing: self.deployment.load_balancing.clone(),
             balancer,
+            lb_refresh: balancing.refresh,
             weights: balancing.weights,
             topology: network.topology,
             rtt_jitter: network.jitter,
