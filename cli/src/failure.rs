@@ -55,6 +55,8 @@ impl From<SimError> for Failure {
     fn from(e: SimError) -> Failure {
         match e {
             SimError::Cancelled => Failure::Interrupted,
+            // A trace that changed since it was checked is bad input.
+            e @ SimError::Trace(_) => Failure::Input(e.into()),
             other => Failure::Io(other.into()),
         }
     }

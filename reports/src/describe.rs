@@ -25,6 +25,14 @@ pub fn describe_model(m: &Model) -> String {
         m.replications
     );
     let _ = writeln!(o, "  arrivals    {}", arrivals(m));
+    if let Some(t) = &m.trace {
+        let _ = writeln!(
+            o,
+            "  trace       {} ({} requests in the run)",
+            t.path.display(),
+            count(t.rows)
+        );
+    }
     if let (Some(sess), Some(u)) = (&m.sessions, &m.users) {
         let _ = writeln!(
             o,
@@ -260,7 +268,7 @@ pub fn describe_model(m: &Model) -> String {
 /// The arrival process in one line: steps, ramps, swing, bursts.
 fn arrivals(m: &Model) -> String {
     if m.scenario.workload.arrivals.is_none() {
-        return "none open (closed-loop sessions only)".to_string();
+        return "none open".to_string();
     }
     let mut parts: Vec<String> = m
         .rate_profile

@@ -125,6 +125,10 @@ pub enum SimError {
         /// In flight at the end.
         in_flight: u64,
     },
+    /// A trace file could not be read as it was when the scenario was
+    /// checked (changed or removed since).
+    #[error("workload.trace.file: {0}")]
+    Trace(String),
     /// The run was cancelled through its [`RunControl`](crate::RunControl)
     /// (Ctrl-C).
     #[error("the run was interrupted before it finished")]

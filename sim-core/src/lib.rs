@@ -61,6 +61,7 @@ mod run;
 mod scenario;
 mod stats;
 mod timeline;
+pub mod trace;
 
 pub use breakdown::{LatencyBreakdown, ModelTime};
 pub use control::RunControl;
@@ -84,8 +85,8 @@ pub use scenario::{
     ProviderRateLimit, QuotaModel, QuotaScope, RandomFailureModel, RandomFailures,
     RateLimitRetries, RateLimitRetryModel, RateStep, Region, RegionSpec, RequestShape, RunSpec,
     Saturation, ScalingModel, Scenario, SessionModel, Sessions, SizeStr, Slo, StepRate, Timeouts,
-    UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
-    MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
+    Trace, TraceModel, UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION,
+    MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};

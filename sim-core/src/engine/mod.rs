@@ -98,6 +98,8 @@ use strategies::{
 enum Event {
     /// The next request arrives.
     Arrival,
+    /// The next request of the replayed trace arrives.
+    TraceArrival,
     /// A session's user sends its next request.
     Think {
         user: u32,
@@ -292,6 +294,11 @@ pub struct Engine<'m> {
     /// Plain workflows: one event per attempt, a fixed number of calls to
     /// one model, no cache, tools, fallbacks, prices or provider state.
     simple_llm: bool,
+    /// A trace row that could not be read mid-run (the file changed since
+    /// it was checked): the run ends with it.
+    trace_error: Option<String>,
+    /// The replayed trace, read one row ahead.
+    trace: Option<(crate::trace::TraceReader, crate::trace::TraceRow)>,
     /// Balancer replicas with views of their own, when there are several.
     replicas: Option<replicas::Replicas>,
     /// Round trips: degradations and jitter.
@@ -431,6 +438,8 @@ impl<'m> Engine<'m> {
             plain_calls: (0, 0),
             plain_at_warmup: (0, 0),
             replicas: replicas::Replicas::new(model),
+            trace: None,
+            trace_error: None,
             network: network::Network::new(model, stream(seed, replication, Purpose::Network)),
             providers: providers::Providers::new(model),
             llm_counts: model
@@ -459,6 +468,7 @@ impl<'m> Engine<'m> {
         if let Some(t) = self.next_arrival(Nanos::ZERO) {
             self.events.push(t, Event::Arrival);
         }
+        self.open_trace()?;
         self.schedule_sessions();
         self.schedule_view_refresh();
         self.schedule_faults();
@@ -482,6 +492,7 @@ impl<'m> Engine<'m> {
             match ev {
                 Event::Arrival => self.on_arrival(),
                 Event::Think { user } => self.on_think(user),
+                Event::TraceArrival => self.on_trace_arrival(),
                 Event::WarmupEnd => self.on_warmup_end(),
                 Event::ServiceDone { req, attempt } => self.on_service_done(req, attempt),
                 Event::CpuDone { inst, gen } => self.on_cpu_done(inst as usize, gen),
@@ -513,6 +524,9 @@ impl<'m> Engine<'m> {
             }
         }
         control.advance(end - reported);
+        if let Some(e) = self.trace_error.take() {
+            return Err(SimError::Trace(e));
+        }
         self.now = end;
         self.finish()
     }

@@ -3,6 +3,8 @@
 
 use super::requests::{Request, State};
 use super::{Engine, Event};
+use crate::error::SimError;
+use crate::trace::TraceReader;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
 use strategies::{ratelimit::GLOBAL_KEY, Nanos, RateKey};
@@ -198,4 +200,53 @@ pub(super) fn user_ip(u: u32) -> [u8; 4] {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     ((z ^ (z >> 31)) as u32).to_be_bytes()
+}
+
+impl Engine<'_> {
+    /// Opens the trace and schedules its first arrival.
+    pub(super) fn open_trace(&mut self) -> Result<(), SimError> {
+        let Some(t) = &self.model.trace else {
+            return Ok(());
+        };
+        let mut reader = TraceReader::open(&t.path).map_err(SimError::Trace)?;
+        if let Some(row) = reader.next_row().map_err(SimError::Trace)? {
+            if row.at < self.model.duration {
+                self.events.push(row.at, Event::TraceArrival);
+                self.trace = Some((reader, row));
+            }
+        }
+        Ok(())
+    }
+
+    /// The trace's next request arrives: from its user, from a user of its
+    /// tenant, or from a user drawn as for open arrivals.
+    pub(super) fn on_trace_arrival(&mut self) {
+        self.compact();
+        let Some((reader, row)) = &mut self.trace else {
+            return;
+        };
+        let row = *row;
+        let next = reader.next_row();
+        let user = match (row.user, row.tenant, &self.model.users) {
+            (Some(u), _, _) => u,
+            (None, Some(k), Some(m)) => {
+                k + m.tenants * self.users_rng.random_range(0..m.users_in(k))
+            }
+            _ => self.draw_user(),
+        };
+        match next {
+            Ok(Some(next)) if next.at < self.model.duration => {
+                self.events.push(next.at, Event::TraceArrival);
+                if let Some((_, slot)) = &mut self.trace {
+                    *slot = next;
+                }
+            }
+            Ok(_) => self.trace = None,
+            Err(e) => {
+                self.trace = None;
+                self.trace_error = Some(e);
+            }
+        }
+        self.admit(user, false);
+    }
 }

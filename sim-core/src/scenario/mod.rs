@@ -18,7 +18,7 @@ mod work;
 pub use compile::{
     CacheModel, CallCount, CompiledFailure, InstanceSpec, InstanceTypeSpec, LlmModelSpec, Model,
     Objective, Percentile, QuotaModel, RandomFailureModel, RateLimitRetryModel, RegionSpec,
-    ScalingModel, SessionModel, StepRate, UserModel,
+    ScalingModel, SessionModel, StepRate, TraceModel, UserModel,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
@@ -114,6 +114,10 @@ pub struct Workload {
     /// May be left out when `sessions` drives the load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrivals: Option<Arrivals>,
+    /// A CSV trace of arrival times replayed as the workload (with or
+    /// without open arrivals beside it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Trace>,
     /// Closed-loop sessions: each of `users.count` users sends a request,
     /// waits for its answer, thinks, and sends the next, so a slow fleet
     /// slows its own arrivals (chat traffic).
@@ -145,6 +149,17 @@ pub struct Network {
     /// or a distribution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter: Option<DurationOrDist>,
+}
+
+/// `workload.trace`: a recorded arrival process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Trace {
+    /// The CSV file, relative to the scenario file: a header row, then a
+    /// row per request with `time` (seconds from the start of the run, in
+    /// order) and optionally `user` and `tenant`.
+    pub file: String,
 }
 
 /// `workload.users`: the population requests come from.

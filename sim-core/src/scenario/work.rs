@@ -124,7 +124,8 @@ impl Model {
     pub fn work_estimate(&self) -> WorkEstimate {
         let end = self.duration;
         let secs = end.as_secs_f64();
-        let requests = self.expected_arrivals(Nanos::ZERO, end);
+        let requests = self.expected_arrivals(Nanos::ZERO, end)
+            + self.trace.as_ref().map_or(0.0, |t| t.rows as f64);
         let retries = self.retries.as_ref().map_or(0.0, |r| {
             f64::from(r.max_attempts - 1) * self.llm().error_rate.max(0.01)
         });

@@ -15,11 +15,11 @@ impl Scenario {
             ramp: Nanos::ZERO,
         }];
         let Some(a) = &self.workload.arrivals else {
-            if self.workload.sessions.is_none() {
+            if self.workload.sessions.is_none() && self.workload.trace.is_none() {
                 c.fail(
                     "workload.arrivals",
-                    "required: give open arrivals ({\"ratePerSecond\": ...}) or closed-loop \
-                     workload.sessions",
+                    "required: give open arrivals ({\"ratePerSecond\": ...}), closed-loop \
+                     workload.sessions or a workload.trace",
                 );
             }
             return closed;

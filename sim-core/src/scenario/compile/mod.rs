@@ -10,6 +10,7 @@
 //! | `workload.request` (the request's workflow), calling the two below | [`workload`] |
 //! | `workload.arrivals` (steps, ramps, diurnal swing, bursts) | [`arrivals`] |
 //! | `workload.users`, `workload.sessions` | [`users`] |
+//! | `workload.trace` | [`trace`] |
 //! | `llm` | [`llm`] |
 //! | `instanceTypes`, `deployment.regions`, `deployment.scaling`, `deployment.metrics` | [`fleet`] |
 //! | `workload.clients`, `network` | [`network`] |
@@ -32,6 +33,7 @@ mod network;
 mod resilience;
 mod run;
 mod slo;
+mod trace;
 mod users;
 mod workload;
 
@@ -49,6 +51,7 @@ use strategies::{
     CircuitBreakerConfig, HealthCheckConfig, LoadBalancer, LoadBalancingConfig, Nanos,
     OutlierDetectionConfig, PassiveHealthConfig, RateLimitConfig, RetryConfig,
 };
+pub use trace::TraceModel;
 use workload::WorkloadPart;
 
 /// Most instances one scenario may define (including those an autoscaler
@@ -105,6 +108,8 @@ pub struct Model {
     pub users: Option<UserModel>,
     /// Closed-loop sessions of the user population.
     pub sessions: Option<SessionModel>,
+    /// A replayed arrival trace.
+    pub trace: Option<TraceModel>,
     /// Client regions and their cumulative request shares (empty without
     /// `workload.clients`).
     pub client_regions: Vec<(String, f64)>,
@@ -542,6 +547,7 @@ impl Scenario {
         };
         let run = self.compile_run(&mut c);
         let workload = self.compile_workload(&mut c, run.duration);
+        let trace = self.compile_trace(&mut c, file, workload.users.as_ref(), run.duration);
         let llm = self.compile_llm(&mut c);
         let fleet = self.compile_fleet(&mut c);
         let network = self.compile_network(&mut c, &fleet);
@@ -597,6 +603,7 @@ impl Scenario {
             output_tokens: workload.output_tokens,
             users: workload.users,
             sessions: workload.sessions,
+            trace,
             client_regions: network.client_regions,
             models: llm.models,
             model_index,
@@ -749,7 +756,10 @@ impl Model {
             }
             _ => 0.0,
         };
-        (self.rate_profile[0].rate_per_second + closed) * service / slots
+        let traced = self.trace.as_ref().map_or(0.0, |t| {
+            t.rows as f64 / self.duration.as_secs_f64().max(1e-9)
+        });
+        (self.rate_profile[0].rate_per_second + closed + traced) * service / slots
     }
 
     /// Fleet cost per hour at the start.

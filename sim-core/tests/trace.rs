@@ -1,0 +1,110 @@
+//! Trace replay: every row of the CSV arrives at its time, in every
+//! replication, the series counts each window's rows exactly, and a
+//! malformed trace is refused with its file, line and what is wrong.
+
+use sim_core::{run_model, Model, RunOptions};
+use std::path::PathBuf;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/agents")
+}
+
+/// The trace's arrival times, read independently of sim-core.
+fn times() -> Vec<f64> {
+    std::fs::read_to_string(dir().join("traces/launch-half-hour.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("time"))
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn every_row_arrives_in_its_window_in_every_replication() {
+    let m = Model::from_file(dir().join("trace-replay.json")).unwrap();
+    let r = run_model(&m, RunOptions::default()).unwrap();
+    let t = times();
+    assert_eq!(m.trace.as_ref().unwrap().rows, t.len() as u64);
+    for run in &r.runs {
+        assert_eq!(run.counts.arrivals, t.len() as u64, "no warm-up: every row");
+        assert!(run.counts.conserved());
+        let mut prev = 0.0;
+        for row in &run.series {
+            let expected = t.iter().filter(|&&x| x >= prev && x < row.time).count() as f64;
+            let got = (row.arrival_rate * (row.time - prev)).round();
+            assert_eq!(got, expected, "window ending {}s", row.time);
+            prev = row.time;
+        }
+    }
+    // The batches: a long tail over a moderate mean load.
+    let l = &r.pooled.latency;
+    assert!(l.p99.unwrap() > 3.0 * l.p50.unwrap(), "{l:?}");
+    assert!(r.pooled.breakdown.queueing > 0.3);
+    assert!(r.runs[0].utilization < 0.5);
+}
+
+#[test]
+fn a_malformed_trace_is_refused_with_its_line() {
+    let tmp = std::env::temp_dir().join(format!("fleetsim-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let scenario = |csv: &str, users: bool| {
+        std::fs::write(tmp.join("t.csv"), csv).unwrap();
+        let users = if users {
+            r#", "users": { "count": 10, "tenants": 2 }"#
+        } else {
+            ""
+        };
+        let text = format!(
+            r#"{{ "name": "t", "run": {{ "duration": "1h" }},
+              "workload": {{ "trace": {{ "file": "t.csv" }}{users} }},
+              "llm": {{ "models": {{ "m": {{ "latency": {{ "dist": "constant", "value": "1s" }} }} }} }},
+              "instanceTypes": {{ "t": {{ "slots": 4 }} }},
+              "deployment": {{ "regions": {{ "r": {{ "instances": 1 }} }} }} }}"#
+        );
+        std::fs::write(tmp.join("s.json"), text).unwrap();
+        Model::from_file(tmp.join("s.json"))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    assert!(scenario("time\n1.5\n2\n", false).is_ok());
+    for (csv, users, expect) in [
+        (
+            "time\n2\n1\n",
+            false,
+            "line 3: time 1 is before the row above it",
+        ),
+        (
+            "time\n1\nabc\n",
+            false,
+            "line 3: time `abc` is not a number",
+        ),
+        ("when\n1\n", false, "line 1: unknown column `when`"),
+        ("user\n1\n", true, "no `time` column"),
+        ("time,user\n1,3\n", false, "give workload.users"),
+        ("time,user\n1,10\n", true, "line 2: user 10 is not one of"),
+        (
+            "time,user,tenant\n1,3,0\n",
+            true,
+            "user 3 belongs to tenant 1",
+        ),
+        ("time\n7200\n", false, "no row before run.duration"),
+        ("", false, "empty"),
+    ] {
+        let e = scenario(csv, users).unwrap_err();
+        assert!(
+            e.contains("workload.trace.file") && e.contains(expect),
+            "{csv:?}: {e}"
+        );
+    }
+    std::fs::remove_file(tmp.join("t.csv")).unwrap();
+    let e = scenario_missing(&tmp);
+    assert!(e.contains("cannot read"), "{e}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+fn scenario_missing(tmp: &std::path::Path) -> String {
+    Model::from_file(tmp.join("s.json"))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+}
