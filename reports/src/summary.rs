@@ -186,6 +186,24 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             shown.join("  "),
             sim_core::jain_index(goodput.iter().flatten().copied())
         );
+        // Each tenant's mean latency over everyone's, pooled.
+        let (mut sums, mut done) = (vec![0.0; k], vec![0u64; k]);
+        for t in r.runs.iter().filter_map(|x| x.tenants.as_ref()) {
+            for i in 0..k {
+                sums[i] += t.mean_latency[i].unwrap_or(0.0) * t.completed[i] as f64;
+                done[i] += t.completed[i];
+            }
+        }
+        let all = sums.iter().sum::<f64>() / done.iter().sum::<u64>().max(1) as f64;
+        if all > 0.0 {
+            let slow: Vec<String> = (0..k)
+                .map(|i| match done[i] {
+                    0 => format!("{i}: -"),
+                    n => format!("{i}: {:.2}x", sums[i] / n as f64 / all),
+                })
+                .collect();
+            let _ = writeln!(o, "                  slowdown {}", slow.join("  "));
+        }
     }
     let opt_mean = |name: &str| find(&r.summary, name).and_then(|m| m.mean);
     let mut resources = Vec::new();

@@ -548,6 +548,12 @@ pub struct TenantResult {
     pub completed: Vec<u64>,
     /// Completed over sent, per tenant (none for a tenant that sent none).
     pub goodput: Vec<Option<f64>>,
+    /// Mean latency of each tenant's completed requests, seconds.
+    pub mean_latency: Vec<Option<f64>>,
+    /// Each tenant's mean latency over the mean of every tenant's completed
+    /// requests: 1 when a tenant is served like everyone else, 2 when it
+    /// waits twice as long.
+    pub slowdown: Vec<Option<f64>>,
 }
 
 /// Jain's fairness index `(sum x)^2 / (n * sum x^2)`; 1 for an empty or

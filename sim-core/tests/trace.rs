@@ -41,6 +41,12 @@ fn every_row_arrives_in_its_window_in_every_replication() {
     assert!(l.p99.unwrap() > 3.0 * l.p50.unwrap(), "{l:?}");
     assert!(r.pooled.breakdown.queueing > 0.3);
     assert!(r.runs[0].utilization < 0.5);
+    // Tenant 2 sends the batches and waits longest.
+    let s = &r.runs[0].tenants.as_ref().unwrap().slowdown;
+    assert!(
+        s[2].unwrap() > 1.1 && s[0].unwrap() < 1.0 && s[1].unwrap() < 1.0,
+        "{s:?}"
+    );
 }
 
 #[test]

@@ -242,7 +242,12 @@ impl Engine<'_> {
         }
         if r.measured {
             if let Some(t) = &mut self.tenants {
-                t.ended(r.user, completed);
+                let latency = if completed {
+                    (now - r.arrival + rtt).0
+                } else {
+                    0
+                };
+                t.ended(r.user, completed, latency);
             }
             let (c, why) = (&mut self.counts, &mut self.reasons);
             let (total, reason) = match cause {

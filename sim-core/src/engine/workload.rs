@@ -155,7 +155,7 @@ impl Engine<'_> {
                     self.counts.rejected += 1;
                     self.reasons.rate_limited += 1;
                     if let Some(t) = &mut self.tenants {
-                        t.ended(user, false);
+                        t.ended(user, false, 0);
                     }
                 }
                 if from_session {
