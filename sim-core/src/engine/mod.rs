@@ -567,7 +567,7 @@ impl<'m> Engine<'m> {
     }
 
     /// Tells the balancer that instance `i`'s load or eligibility changed.
-    #[inline]
+    #[inline(always)]
     fn touched(&mut self, i: usize) {
         let view = FleetView {
             instances: &self.instances,

@@ -100,13 +100,23 @@ impl Engine<'_> {
         }
     }
 
-    /// A replica picks an instance for a request: a replica drawn evenly
-    /// for each request (clients spread over the replicas).
-    pub(super) fn replica_pick(
+    /// A replica picks an instance for request `req`, which remembers the
+    /// replica.
+    #[inline(never)]
+    pub(super) fn replica_pick_for(
         &mut self,
+        req: u32,
         now: Nanos,
         who: &strategies::RequestInfo,
-    ) -> Option<(usize, u8)> {
+    ) -> Option<usize> {
+        let (i, k) = self.replica_pick(now, who)?;
+        self.requests[req as usize].replica = k;
+        Some(i)
+    }
+
+    /// A replica picks an instance for a request: a replica drawn evenly
+    /// for each request (clients spread over the replicas).
+    fn replica_pick(&mut self, now: Nanos, who: &strategies::RequestInfo) -> Option<(usize, u8)> {
         use rand::Rng;
         let rep = self.replicas.as_mut()?;
         let k = self.routing_rng.random_range(0..rep.balancers.len());
@@ -137,6 +147,7 @@ impl Engine<'_> {
     }
 
     /// Tells every replica that instance `i`'s load or eligibility changed.
+    #[inline(never)]
     pub(super) fn touched_replicas(&mut self, i: usize) {
         let Some(rep) = &mut self.replicas else {
             return;

@@ -158,6 +158,7 @@ impl Engine<'_> {
         ))
     }
 
+    #[inline(always)]
     pub(super) fn alloc(&mut self, r: Request) -> u32 {
         self.live += 1;
         match self.free.pop() {

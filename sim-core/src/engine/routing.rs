@@ -31,27 +31,17 @@ impl Engine<'_> {
             client_ip: known.then(|| user_ip(r.user)),
             client_region: (!self.model.client_regions.is_empty()).then_some(r.client),
         };
-        let view = FleetView {
-            instances: &self.instances,
-            weights: &self.model.weights,
-            breakers: &self.breakers,
-            max_per_instance: self.max_per_instance,
-            now,
-        };
-        let picked = if self.replicas.is_some() {
-            self.replica_pick(now, &who).map(|(i, k)| {
-                self.requests[req as usize].replica = k;
-                i
-            })
-        } else {
+        let picked = if self.replicas.is_none() {
+            let view = FleetView {
+                instances: &self.instances,
+                weights: &self.model.weights,
+                breakers: &self.breakers,
+                max_per_instance: self.max_per_instance,
+                now,
+            };
             self.balancer.pick(now, &who, &view, &mut self.routing_rng)
-        };
-        let view = FleetView {
-            instances: &self.instances,
-            weights: &self.model.weights,
-            breakers: &self.breakers,
-            max_per_instance: self.max_per_instance,
-            now,
+        } else {
+            self.replica_pick_for(req, now, &who)
         };
         let Some(i) = picked else {
             if self.hold_at_entry(req) {
@@ -61,7 +51,8 @@ impl Engine<'_> {
             self.attempt_failed(req, cause);
             return;
         };
-        if self.may_pick_ineligible && !view.is_eligible(i) {
+        if self.may_pick_ineligible && !self.view().is_eligible(i) {
+            let view = self.view();
             // Envoy's panic mode routes to a level's hosts whatever their
             // health; limits and breakers still refuse.
             let full = self.instances[i].active() >= self.max_per_instance;

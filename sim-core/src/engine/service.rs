@@ -204,6 +204,7 @@ impl Engine<'_> {
 
     /// After instance `i` let go of a request: a draining instance that
     /// holds nothing more stops; the balancer hears of the change.
+    #[inline(always)]
     fn after_release(&mut self, i: usize) {
         let inst = &self.instances[i];
         if inst.life == Life::Draining && inst.active() == 0 {

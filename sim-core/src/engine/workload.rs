@@ -85,7 +85,7 @@ impl Engine<'_> {
 
     /// Who sends an open arrival: uniform over users, Zipf-skewed, or by
     /// tenant with a noisy tenant weighing `multiplier` times the others.
-    #[inline]
+    #[inline(always)]
     fn draw_user(&mut self) -> u32 {
         let Some(u) = &self.model.users else {
             return 0;
@@ -116,7 +116,7 @@ impl Engine<'_> {
     /// A request from `user` arrives at the entry (an open arrival, or a
     /// session's turn): counted, placed, checked by the rate limit, and
     /// dispatched.
-    #[inline]
+    #[inline(always)]
     pub(super) fn admit(&mut self, user: u32, from_session: bool) {
         let now = self.now;
         let n = self.arrivals_seen;
