@@ -56,10 +56,10 @@ impl BurstShape {
             None => since,
         };
         if offset < self.duration.0 {
-            (true, Nanos(t.0 + (self.duration.0 - offset)))
+            (true, Nanos(t.0.saturating_add(self.duration.0 - offset)))
         } else {
             match self.every {
-                Some(every) => (false, Nanos(t.0 + (every.0 - offset))),
+                Some(every) => (false, Nanos(t.0.saturating_add(every.0 - offset))),
                 None => (false, Nanos(u64::MAX)),
             }
         }

@@ -273,3 +273,63 @@ fn provider_settings_refuse_what_cannot_apply() {
         assert!(e.contains(path), "{path}: {e}");
     }
 }
+
+#[test]
+fn a_freed_permit_is_not_left_idle_when_the_woken_call_meets_an_outage() {
+    // One call at a time per instance; an outage fails calls at once, so
+    // every permit must pass on to the next waiting call. Nothing may be
+    // left waiting once the outage is over.
+    let mut v = base(
+        2.0,
+        json!({ "m": { "latency": { "dist": "exponential", "mean": "400ms" } } }),
+    );
+    v["deployment"]["regions"]["r"]["instances"] = json!(1);
+    v["instanceTypes"]["t"] = json!({ "slots": 6, "llmConcurrency": 1 });
+    v["failures"] = json!({ "events": [
+        { "type": "provider-outage", "model": "m", "at": "30m", "duration": "10m" } ] });
+    let r = run(&v);
+    let c = r.pooled.counts;
+    assert!(c.conserved());
+    assert!(c.in_flight < 6, "{c:?}");
+    assert!(calls(&r)[0].outages > 0);
+}
+
+#[test]
+fn running_out_of_429_retries_with_a_long_queue_does_not_recurse() {
+    // A quota of one call a minute, no retries, one slot and a queue of
+    // thousands: each failure starts the next queued request, through an
+    // event rather than a nested call.
+    let mut v = base(
+        20.0,
+        json!({ "m": { "latency": { "dist": "constant", "value": "2s" },
+            "rateLimit": { "requestsPerMinute": 1 } } }),
+    );
+    v["llm"]["rateLimitRetries"] = json!({ "maxRetries": 0 });
+    v["deployment"]["regions"]["r"]["instances"] = json!(1);
+    v["instanceTypes"]["t"] = json!({ "slots": 1 });
+    v["failures"] = json!({ "events": [
+        { "type": "provider-slowdown", "model": "m", "at": "10m", "duration": "20m", "factor": 50 } ] });
+    let r = run(&v);
+    assert!(r.pooled.counts.conserved());
+    assert!(
+        r.pooled.reasons.llm_rate_limited > 10_000,
+        "{:?}",
+        r.pooled.reasons
+    );
+}
+
+#[test]
+fn an_attempt_that_makes_no_call_is_not_billed() {
+    let mut v = base(
+        2.0,
+        json!({ "m": { "latency": { "dist": "constant", "value": "1s" },
+            "pricePer1kInputTokens": 1.0 } }),
+    );
+    v["workload"]["request"] = json!({
+        "llmCalls": { "dist": "uniform", "min": 0, "max": 0.4 },
+        "inputTokens": { "dist": "constant", "value": 1000 } });
+    let r = run(&v);
+    assert_eq!(calls(&r)[0].calls, 0);
+    assert_eq!(r.runs[0].llm_cost, 0.0);
+    assert!(r.pooled.counts.completed > 1000);
+}

@@ -194,3 +194,15 @@ fn sessions_and_tenants_refuse_what_cannot_apply() {
         assert!(e.contains(path), "{path}: {e}");
     }
 }
+
+#[test]
+fn a_think_time_of_zero_is_refused() {
+    let text = closed(10, "1s", 2, "1s", 2).replace(
+        r#""thinkTime": { "dist": "exponential", "mean": "1s" }"#,
+        r#""thinkTime": "0s""#,
+    );
+    let e = Model::from_json(&text, "zero.json")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("workload.sessions.thinkTime"), "{e}");
+}

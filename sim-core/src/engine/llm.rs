@@ -11,7 +11,7 @@
 //! Both draw the same values in the same order from the request's stream.
 
 use super::providers::Admit;
-use super::requests::{Cause, LegState, State};
+use super::requests::{LegState, State};
 use super::{Engine, Event, Parts};
 use crate::scenario::Model;
 use rand::Rng;
@@ -296,7 +296,9 @@ impl Engine<'_> {
         };
         r.fails = leg.fails;
         r.model = leg.model;
-        self.legs[req as usize].tokens = leg.tokens;
+        let l = &mut self.legs[req as usize];
+        l.tokens = leg.tokens;
+        l.unbilled = false;
         let part = self.part_of(leg.model);
         self.book(req, part, leg.secs * slow);
         self.count_leg(leg.model, leg.fails);
@@ -322,20 +324,7 @@ impl Engine<'_> {
             };
             self.begin_leg(req, f as u32, false, slow)
         } else if r.calls_left > 0 {
-            let r = &mut self.requests[req as usize];
-            let l = &mut self.legs[req as usize];
-            r.calls_left -= 1;
-            l.call_no += 1;
-            let (n, attempt_model) = (l.call_no, l.attempt_model);
-            let tool = match &model.tool_time {
-                Some(t) => t.sample_secs(&mut r.rng),
-                None => 0.0,
-            };
-            if tool > 0.0 {
-                let part = self.tool_part();
-                self.book(req, part, tool * slow);
-            }
-            let m = self.call_model(attempt_model, n);
+            let (tool, m) = self.next_call(req, slow);
             tool + self.begin_leg(req, m, true, slow)
         } else {
             return false;
@@ -358,6 +347,7 @@ impl Engine<'_> {
         let l = &mut self.legs[req as usize];
         l.first_leg = true;
         l.retries429 = 0;
+        l.rate_limited = false;
         l.unbilled = false;
         l.leg = LegState::Idle;
     }
@@ -413,6 +403,9 @@ impl Engine<'_> {
         let now = self.now;
         let model = self.model;
         let i = self.requests[req as usize].instance as usize;
+        if self.instances[i].is_hung() {
+            return;
+        }
         let slow = self.instances[i].slow_factor;
         if self.legs[req as usize].first_leg {
             self.legs[req as usize].first_leg = false;
@@ -500,21 +493,18 @@ impl Engine<'_> {
                             .push(now + retry_after + jitter, Event::LlmStart { req, attempt });
                         return;
                     }
+                    // Out of retries: the call fails now, through its end
+                    // event (failing it here would start the next queued
+                    // request inside this one).
                     l.leg = LegState::Idle;
-                    self.rate_limited_out(req, i);
+                    l.unbilled = true;
+                    l.rate_limited = true;
+                    r.fails = true;
+                    self.events.push(now, Event::ServiceDone { req, attempt });
                     return;
                 }
             }
         }
-    }
-
-    /// A call ran out of 429 retries: the attempt fails.
-    fn rate_limited_out(&mut self, req: u32, i: usize) {
-        let latency = self.now - self.requests[req as usize].dispatched;
-        self.observe_attempt(i, latency, strategies::AttemptOutcome::ApplicationError);
-        self.released(req, i);
-        self.free_slot(i);
-        self.attempt_failed(req, Cause::LlmRateLimited);
     }
 
     /// `req`'s leg in flight lets go of its instance's permit (it ended,
@@ -535,7 +525,27 @@ impl Engine<'_> {
             return;
         };
         permits.busy -= 1;
-        while let Some((q, a)) = permits.waiting.pop_front() {
+        self.wake_waiting(i);
+    }
+
+    /// Hands instance `i`'s free permits to the calls waiting for them, in
+    /// order. A woken call that does not take its permit (an outage, a
+    /// 429) leaves it to the next, so no permit idles while calls wait.
+    fn wake_waiting(&mut self, i: usize) {
+        if self.instances[i].is_hung() {
+            // Nothing moves on a hung instance; its calls go when it does.
+            return;
+        }
+        loop {
+            let Some(permits) = self.providers.as_mut().and_then(|p| p.permits.get_mut(i)) else {
+                return;
+            };
+            if permits.busy >= permits.cap {
+                return;
+            }
+            let Some((q, a)) = permits.waiting.pop_front() else {
+                return;
+            };
             let w = &self.requests[q as usize];
             let wl = &mut self.legs[q as usize];
             if w.attempt == a && w.state == State::Llm && wl.leg == LegState::Waiting {
@@ -544,7 +554,6 @@ impl Engine<'_> {
                 let part = self.wait_part();
                 self.book(q, part, waited.as_secs_f64());
                 self.try_leg(q);
-                return;
             }
         }
     }
@@ -573,12 +582,21 @@ impl Engine<'_> {
         if r.calls_left == 0 {
             return false;
         }
+        let (tool, m) = self.next_call(req, slow);
+        self.prepare_call(req, m);
+        self.after(req, tool * slow);
+        true
+    }
+
+    /// `req` moves on to its next call: the tool wait before it (drawn and
+    /// booked) and the model it goes to.
+    fn next_call(&mut self, req: u32, slow: f64) -> (f64, u32) {
         let r = &mut self.requests[req as usize];
         let l = &mut self.legs[req as usize];
         r.calls_left -= 1;
         l.call_no += 1;
         let (n, attempt_model) = (l.call_no, l.attempt_model);
-        let tool = match &model.tool_time {
+        let tool = match &self.model.tool_time {
             Some(t) => t.sample_secs(&mut r.rng),
             None => 0.0,
         };
@@ -586,9 +604,6 @@ impl Engine<'_> {
             let part = self.tool_part();
             self.book(req, part, tool * slow);
         }
-        let m = self.call_model(attempt_model, n);
-        self.prepare_call(req, m);
-        self.after(req, tool * slow);
-        true
+        (tool, self.call_model(attempt_model, n))
     }
 }

@@ -133,6 +133,8 @@ pub(super) struct LegInfo {
     pub(super) first_leg: bool,
     pub(super) retries429: u32,
     pub(super) unbilled: bool,
+    /// The call ran out of 429 retries: its attempt fails as rate limited.
+    pub(super) rate_limited: bool,
     pub(super) wait_from: Nanos,
 }
 
@@ -146,6 +148,7 @@ impl LegInfo {
         first_leg: false,
         retries429: 0,
         unbilled: false,
+        rate_limited: false,
         wait_from: Nanos::ZERO,
     };
 }
@@ -277,7 +280,7 @@ impl Engine<'_> {
         self.free.push(req);
         self.live -= 1;
         if from_session {
-            self.session_turn_ended(user);
+            self.session_turn_ended(user, rtt);
         }
     }
 }

@@ -25,9 +25,13 @@ impl Engine<'_> {
         if !self.simple_llm {
             self.parts[req as usize * w..(req as usize + 1) * w].fill(0);
             let l = &mut self.legs[req as usize];
-            // A new attempt: nothing of an earlier one's call is pending.
-            l.leg = super::requests::LegState::Idle;
-            l.attempt_model = self.llm_model_now as u32;
+            // A new attempt: nothing of an earlier one's call is pending,
+            // and nothing is billed until a model answers.
+            *l = super::requests::LegInfo {
+                attempt_model: self.llm_model_now as u32,
+                unbilled: true,
+                ..super::requests::LegInfo::IDLE
+            };
         }
         // When the attempt got its slot: the last column of its parts.
         self.parts[(req as usize + 1) * w - 1] = now.0;
@@ -136,6 +140,8 @@ impl Engine<'_> {
         self.free_slot(i);
         if success {
             self.finalize(req, Cause::Completed);
+        } else if self.legs.get(req as usize).is_some_and(|l| l.rate_limited) {
+            self.attempt_failed(req, Cause::LlmRateLimited);
         } else {
             self.attempt_failed(req, Cause::LlmError);
         }

@@ -74,13 +74,13 @@ impl Engine<'_> {
         }
     }
 
-    /// User `u`'s request ended (or was refused at the entry): it thinks
-    /// and asks again.
-    pub(super) fn session_turn_ended(&mut self, u: u32) {
+    /// User `u`'s request ended (or was refused at the entry), and the
+    /// answer reaches the user `rtt` later: it thinks and asks again.
+    pub(super) fn session_turn_ended(&mut self, u: u32, rtt: Nanos) {
         let (Some(s), Some(spec)) = (&mut self.sessions, &self.model.sessions) else {
             return;
         };
-        let at = self.now + s.gap(self.model, spec, u);
+        let at = self.now + rtt + s.gap(self.model, spec, u);
         if at < self.model.duration {
             self.events.push(at, Event::Think { user: u });
         }

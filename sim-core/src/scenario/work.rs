@@ -88,6 +88,20 @@ impl Model {
         if let Some(h) = &self.health_check {
             interval("deployment.healthCheck.interval", h.interval.nanos());
         }
+        if let Some(s) = &self.sessions {
+            // A user who asks again at once can loop without time passing
+            // when requests are refused at once.
+            interval(
+                "workload.sessions.thinkTime",
+                Nanos::from_secs_f64(s.think.mean_secs()),
+            );
+            if let Some(b) = &s.between {
+                interval(
+                    "workload.sessions.betweenSessions",
+                    Nanos::from_secs_f64(b.mean_secs()),
+                );
+            }
+        }
         if let Some(every) = self.lb_refresh {
             interval("deployment.loadBalancing.loadRefreshInterval", every);
         }
