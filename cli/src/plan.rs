@@ -73,11 +73,19 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
             a.scenario.display()
         )));
     }
-    if a.max_load && sweep.models[0].sessions.is_some() {
+    let m = &sweep.models[0];
+    if a.max_load && m.sessions.is_some() {
         return Err(input(format!(
             "{}: --max-load multiplies the open arrival rate, but this scenario's load comes \
              from closed-loop workload.sessions: plan over the population instead, e.g. \
              --axis workload.users.count=100..2000",
+            a.scenario.display()
+        )));
+    }
+    if a.max_load && m.trace.is_some() {
+        return Err(input(format!(
+            "{}: --max-load multiplies the open arrival rate, but a replayed workload.trace \
+             has no rate to multiply: plan over the fleet with --axis instead",
             a.scenario.display()
         )));
     }
