@@ -108,24 +108,10 @@ impl Breakdown {
     /// A completed request (its latency is in the run's recorder): its
     /// round trip, its time before the attempt that completed and in the
     /// queue; the rest was in its slot.
-    /// `far` says whether there are round trips at all, `retried` whether
-    /// a request can start its last attempt after it arrived (retries,
-    /// entry holding): when not, those parts are known to be zero.
     #[inline]
-    pub(crate) fn add(
-        &mut self,
-        rtt: Nanos,
-        before: Nanos,
-        queued: Nanos,
-        far: bool,
-        retried: bool,
-    ) {
-        if far {
-            self.network += u128::from(rtt.0);
-        }
-        if retried {
-            self.retries += u128::from(before.0);
-        }
+    pub(crate) fn add(&mut self, rtt: Nanos, before: Nanos, queued: Nanos) {
+        self.network += u128::from(rtt.0);
+        self.retries += u128::from(before.0);
         self.queueing += u128::from(queued.0);
     }
 

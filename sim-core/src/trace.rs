@@ -38,6 +38,34 @@ pub struct TraceRow {
     pub tenant: Option<u32>,
 }
 
+impl TraceRow {
+    /// What is wrong with the row's user and tenant for `users.count` and
+    /// `users.tenants` (none given: a row may name neither).
+    pub fn check_users(&self, users: Option<(u32, u32)>) -> Result<(), String> {
+        let Some((count, tenants)) = users else {
+            return match (self.user, self.tenant) {
+                (None, None) => Ok(()),
+                _ => {
+                    Err("names users or tenants: give workload.users for them to belong to".into())
+                }
+            };
+        };
+        match (self.user, self.tenant) {
+            (Some(user), _) if user >= count => Err(format!(
+                "user {user} is not one of workload.users.count ({count})"
+            )),
+            (_, Some(tenant)) if tenant >= tenants => Err(format!(
+                "tenant {tenant} is not one of workload.users.tenants ({tenants})"
+            )),
+            (Some(user), Some(tenant)) if user % tenants != tenant => Err(format!(
+                "user {user} belongs to tenant {} (user mod tenants), not {tenant}",
+                user % tenants
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A trace read row by row.
 pub struct TraceReader {
     path: PathBuf,

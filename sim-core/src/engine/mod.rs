@@ -286,9 +286,6 @@ pub struct Engine<'m> {
     breakdown: Breakdown,
     /// Call state per slab record, for workflows that are not plain.
     legs: Vec<requests::LegInfo>,
-    /// A request's last attempt may start after it arrived (retries,
-    /// holding at the entry while scaling from zero).
-    may_wait_before: bool,
     /// Which per-request parts the breakdown reads at completion.
     parts_kept: Parts,
     /// Plain workflows: one event per attempt, a fixed number of calls to
@@ -432,7 +429,6 @@ impl<'m> Engine<'m> {
             parts_width: model.models.len() + 4,
             breakdown: Breakdown::new(model.models.len(), rest_is_llm),
             parts_kept,
-            may_wait_before: model.retries.is_some() || model.scaling.is_some(),
             legs: Vec::new(),
             simple_llm,
             plain_calls: (0, 0),

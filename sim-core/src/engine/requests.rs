@@ -224,13 +224,8 @@ impl Engine<'_> {
                 let w = self.parts_width;
                 let base = req as usize * w;
                 let slot_at = Nanos(self.parts[base + w - 1]);
-                self.breakdown.add(
-                    rtt,
-                    r.dispatched - r.arrival,
-                    slot_at - r.dispatched,
-                    !t.rtt.is_empty(),
-                    self.may_wait_before,
-                );
+                self.breakdown
+                    .add(rtt, r.dispatched - r.arrival, slot_at - r.dispatched);
                 match self.parts_kept {
                     Parts::None => {}
                     // Plain workflows write one part: the model's time.

@@ -52,9 +52,12 @@ impl Sessions {
 }
 
 fn scaled(model: &Model, u: u32, secs: f64) -> Nanos {
-    let noisy = model.users.as_ref().and_then(|m| m.noisy);
-    match (noisy, model.users.as_ref()) {
-        (Some((tenant, mult)), Some(m)) if u % m.tenants == tenant => {
+    match model
+        .users
+        .as_ref()
+        .and_then(|m| Some((m.tenants, m.noisy?)))
+    {
+        Some((tenants, (tenant, mult))) if u % tenants == tenant => {
             Nanos::from_secs_f64(secs / mult)
         }
         _ => Nanos::from_secs_f64(secs),

@@ -226,32 +226,21 @@ impl Engine<'_> {
             return;
         };
         let row = *row;
-        let mut next = reader.next_row();
+        let next = reader.next_row();
         // The file is read again as the run goes: a row that would not have
         // passed the check stops the run rather than misbook a request.
-        if let Some(u) = &self.model.users {
-            let bad_user = row.user.is_some_and(|x| x >= u.count);
-            let bad_tenant = row.tenant.is_some_and(|k| k >= u.tenants);
-            let mismatch =
-                matches!((row.user, row.tenant), (Some(x), Some(k)) if x % u.tenants != k);
-            if bad_user || bad_tenant || mismatch {
-                next = Err(format!(
-                    "{}: a row changed since the scenario was checked (user {:?}, tenant {:?})",
-                    self.model
-                        .trace
-                        .as_ref()
-                        .map_or(String::new(), |t| t.path.display().to_string()),
-                    row.user,
-                    row.tenant
-                ));
-                self.trace = None;
-                self.trace_error = next.err();
-                return;
-            }
-        } else if row.user.is_some() || row.tenant.is_some() {
+        let users = self.model.users.as_ref().map(|u| (u.count, u.tenants));
+        if let Err(msg) = row.check_users(users) {
+            let path = self
+                .model
+                .trace
+                .as_ref()
+                .map(|t| t.path.display().to_string());
             self.trace = None;
-            self.trace_error =
-                Some("a row names a user or tenant, but the scenario has no workload.users".into());
+            self.trace_error = Some(format!(
+                "{}: changed since the scenario was checked: {msg}",
+                path.unwrap_or_default()
+            ));
             return;
         }
         let user = match (row.user, row.tenant, &self.model.users) {

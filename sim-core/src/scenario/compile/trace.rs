@@ -36,17 +36,7 @@ impl Scenario {
                 return None;
             }
         };
-        let cols = reader.columns();
-        if (cols.user.is_some() || cols.tenant.is_some()) && users.is_none() {
-            c.fail(
-                key,
-                format!(
-                    "{} names users or tenants: give workload.users for them to belong to",
-                    path.display()
-                ),
-            );
-            return None;
-        }
+        let users = users.map(|u| (u.count, u.tenants));
         let mut rows = 0u64;
         loop {
             let row = match reader.next_row() {
@@ -60,27 +50,12 @@ impl Scenario {
             if row.at >= duration {
                 break;
             }
-            if let Some(u) = users {
-                let line = reader.line();
-                let bad = match (row.user, row.tenant) {
-                    (Some(user), _) if user >= u.count => Some(format!(
-                        "user {user} is not one of workload.users.count ({})",
-                        u.count
-                    )),
-                    (_, Some(tenant)) if tenant >= u.tenants => Some(format!(
-                        "tenant {tenant} is not one of workload.users.tenants ({})",
-                        u.tenants
-                    )),
-                    (Some(user), Some(tenant)) if user % u.tenants != tenant => Some(format!(
-                        "user {user} belongs to tenant {} (user mod tenants), not {tenant}",
-                        user % u.tenants
-                    )),
-                    _ => None,
-                };
-                if let Some(msg) = bad {
-                    c.fail(key, format!("{} line {line}: {msg}", path.display()));
-                    return None;
-                }
+            if let Err(msg) = row.check_users(users) {
+                c.fail(
+                    key,
+                    format!("{} line {}: {msg}", path.display(), reader.line()),
+                );
+                return None;
             }
             rows += 1;
         }
