@@ -180,6 +180,11 @@ fn shapes_reject_what_cannot_apply() {
             r#""multiplier": -1"#,
             "workload.arrivals.bursts[0].multiplier",
         ),
+        (
+            r#""duration": "5m", "multiplier": 3, "every": "40m""#,
+            r#""duration": "1us", "multiplier": 3, "every": "2us""#,
+            "workload.arrivals.bursts[0].duration",
+        ),
     ];
     for (from, to, path) in bad {
         let text = SHAPED.replacen(from, to, 1);

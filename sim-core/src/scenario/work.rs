@@ -102,6 +102,16 @@ impl Model {
                 );
             }
         }
+        for (k, b) in self.bursts.iter().enumerate() {
+            // Arrivals are drawn piece by piece between burst edges.
+            interval(
+                &format!("workload.arrivals.bursts[{k}].duration"),
+                b.duration,
+            );
+            if let Some(every) = b.every {
+                interval(&format!("workload.arrivals.bursts[{k}].every"), every);
+            }
+        }
         if let Some(every) = self.lb_refresh {
             interval("deployment.loadBalancing.loadRefreshInterval", every);
         }
