@@ -51,37 +51,16 @@ pub fn describe_model(m: &Model) -> String {
             "  tenants     tenant {tenant} sends {mult}x each other tenant"
         );
     }
-    let calls = match &m.llm_calls {
-        sim_core::CallCount::Fixed(n) => n.to_string(),
-        sim_core::CallCount::Drawn(d) => format!("mean {:.1}", d.mean_secs()),
-    };
-    let models: Vec<&str> = if m.model_per_call.is_empty() {
-        vec![m.llm().name.as_str()]
-    } else {
-        m.model_per_call
-            .iter()
-            .map(|&i| m.models[i].name.as_str())
-            .collect()
-    };
-    let _ = writeln!(
-        o,
-        "  request     {calls} LLM call(s) to `{}` (mean {} each){}{}{}; mean service {}",
-        models.join("`, then `"),
-        secs(m.mean_call_secs(m.model_index)),
-        m.cpu_time
-            .as_ref()
-            .map(|c| format!(" + CPU mean {}", secs(c.mean_secs())))
-            .unwrap_or_default(),
-        m.tool_time
-            .as_ref()
-            .map(|t| format!(" + tool waits mean {} between calls", secs(t.mean_secs())))
-            .unwrap_or_default(),
-        m.cache
-            .as_ref()
-            .map(|k| format!(", {} from the cache", percent(k.hit_ratio)))
-            .unwrap_or_default(),
-        secs(m.mean_service_secs())
-    );
+    for k in &m.classes {
+        let _ = writeln!(o, "  {}", request_line(m, k));
+    }
+    if m.classes.len() > 1 {
+        let _ = writeln!(
+            o,
+            "              mean service over the classes {}",
+            secs(m.mean_service_secs())
+        );
+    }
     let regions: Vec<String> = m
         .regions
         .iter()
@@ -183,14 +162,31 @@ pub fn describe_model(m: &Model) -> String {
         };
         policies.push(format!("{kind} circuit breakers per instance"));
     }
-    if let Some(rl) = &m.rate_limit {
-        policies.push(
-            format!(
-                "rate limit {} per {} ({:?}, {:?})",
-                rl.requests, rl.window, rl.strategy, rl.key
-            )
-            .to_lowercase(),
-        );
+    for l in &m.rate_limits {
+        let rl = &l.config;
+        let on = l
+            .class
+            .map(|k| format!(" on `{}`", m.classes[k].name))
+            .unwrap_or_default();
+        // The names as written in a scenario (`token-bucket`, `ip`).
+        let name = |v: serde_json::Result<serde_json::Value>| {
+            v.ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        };
+        policies.push(format!(
+            "rate limit `{}`{on}: {} per {} ({}, per {})",
+            l.name,
+            rl.requests,
+            rl.window,
+            name(serde_json::to_value(rl.strategy)),
+            name(serde_json::to_value(rl.key))
+        ));
+    }
+    for r in &m.routes {
+        if let Some(lb) = &r.load_balancing {
+            policies.push(format!("`{}` routed by {}", r.class, lb.kind()));
+        }
     }
     if let Some(rt) = &m.retries {
         policies.push(format!("up to {} attempts", rt.max_attempts));
@@ -306,6 +302,57 @@ fn arrivals(m: &Model) -> String {
         ));
     }
     format!("poisson: {}", parts.join(", "))
+}
+
+/// One class's request line: `request` for a workload without classes,
+/// `class chat (60%)` with them.
+fn request_line(m: &Model, k: &sim_core::ClassModel) -> String {
+    let shape = &k.shape;
+    let calls = match &shape.llm_calls {
+        sim_core::CallCount::Fixed(n) => n.to_string(),
+        sim_core::CallCount::Drawn(d) => format!("mean {:.1}", d.mean_secs()),
+    };
+    let models: Vec<&str> = if shape.model_per_call.is_empty() {
+        vec![m.models[shape.model_index].name.as_str()]
+    } else {
+        shape
+            .model_per_call
+            .iter()
+            .map(|&i| m.models[i].name.as_str())
+            .collect()
+    };
+    let head = if k.name.is_empty() {
+        "request    ".to_string()
+    } else {
+        format!("class `{}` ({})", k.name, percent(k.share))
+    };
+    let llm = if matches!(shape.llm_calls, sim_core::CallCount::Fixed(0)) {
+        "no LLM call".to_string()
+    } else {
+        format!(
+            "{calls} LLM call(s) to `{}` (mean {} each)",
+            models.join("`, then `"),
+            secs(m.mean_call_secs(shape, shape.model_index))
+        )
+    };
+    format!(
+        "{head} {llm}{}{}{}; mean service {}",
+        shape
+            .cpu_time
+            .as_ref()
+            .map(|c| format!(" + CPU mean {}", secs(c.mean_secs())))
+            .unwrap_or_default(),
+        shape
+            .tool_time
+            .as_ref()
+            .map(|t| format!(" + tool waits mean {} between calls", secs(t.mean_secs())))
+            .unwrap_or_default(),
+        m.cache
+            .as_ref()
+            .map(|k| format!(", {} from the cache", percent(k.hit_ratio)))
+            .unwrap_or_default(),
+        secs(m.mean_shape_secs(shape))
+    )
 }
 
 #[cfg(test)]

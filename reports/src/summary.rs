@@ -205,6 +205,13 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             let _ = writeln!(o, "                  slowdown {}", slow.join("  "));
         }
     }
+    for line in class_lines(r) {
+        let _ = writeln!(o, "{line}");
+    }
+    let limits = rate_limits_line(r);
+    if !limits.is_empty() {
+        let _ = writeln!(o, "Rate limits       {limits}");
+    }
     let opt_mean = |name: &str| find(&r.summary, name).and_then(|m| m.mean);
     let mut resources = Vec::new();
     if let Some(c) = opt_mean("cpuUtilization") {
@@ -417,6 +424,60 @@ fn instance_spread(o: &mut String, req: &[u64], util: &[f64]) {
         percent(util[util.len() / 2]),
         percent(util[util.len() - 1])
     );
+}
+
+/// One line per request class, pooled over the replications: its share
+/// of arrivals, how many completed, and its latency. None without classes.
+fn class_lines(r: &ScenarioResult) -> Vec<String> {
+    let Some(first) = r.runs.first() else {
+        return Vec::new();
+    };
+    let total: u64 = r
+        .runs
+        .iter()
+        .flat_map(|x| &x.classes)
+        .map(|k| k.arrivals)
+        .sum();
+    (0..first.classes.len())
+        .map(|i| {
+            let mut rec = first.classes[i].recorder.clone();
+            let (mut arrivals, mut completed, mut ended) = (0u64, 0u64, 0u64);
+            for run in &r.runs {
+                let k = &run.classes[i];
+                if !std::ptr::eq(run, first) {
+                    rec.merge(&k.recorder);
+                }
+                arrivals += k.arrivals;
+                completed += k.completed;
+                ended += k.completed + k.rejected + k.timed_out + k.failed;
+            }
+            let lat = rec.summary();
+            let head = if i == 0 { "Classes" } else { "" };
+            format!(
+                "{head:<18}`{}` {} of requests, {} completed, p50 {}, p99 {}",
+                first.classes[i].class,
+                percent(arrivals as f64 / total.max(1) as f64),
+                percent(completed as f64 / ended.max(1) as f64),
+                lat.p50.map_or("-".to_string(), secs),
+                lat.p99.map_or("-".to_string(), secs),
+            )
+        })
+        .collect()
+}
+
+/// Requests each named rate limit refused over every replication; empty
+/// without rate limits.
+fn rate_limits_line(r: &ScenarioResult) -> String {
+    let Some(first) = r.runs.first() else {
+        return String::new();
+    };
+    (0..first.rate_limits.len())
+        .map(|i| {
+            let refused: u64 = r.runs.iter().map(|x| x.rate_limits[i].rejected).sum();
+            format!("`{}` refused {}", first.rate_limits[i].name, count(refused))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Calls per model over every replication, with their errors, 429s and

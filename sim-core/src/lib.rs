@@ -71,22 +71,24 @@ pub use dist::{
 pub use engine::Engine;
 pub use error::{Problem, ScenarioError, SimError};
 pub use metrics::{
-    jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary, ModelCalls,
-    Reasons, ResilienceEvents, RunResult, SloCheck, SloVerdict, TenantResult, TokenCounts,
+    jain_index, ClassResult, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary,
+    LimitCount, ModelCalls, Reasons, ResilienceEvents, RunResult, SloCheck, SloVerdict,
+    TenantResult, TokenCounts,
 };
 pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
 pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
     json_file, nearest, scenario_json, scenario_json_from_str, Arrivals, Burst, CacheModel,
-    CallCount, CompiledFailure, Deployment, Diurnal, FailureEvent, FailureKind, FailureMode,
-    Failures, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmCache, LlmModel,
-    LlmModelSpec, LlmSpec, MetricsPipeline, Model, NoisyTenant, Objective, Percentile, Provenance,
-    ProviderRateLimit, QuotaModel, QuotaScope, RandomFailureModel, RandomFailures,
-    RateLimitRetries, RateLimitRetryModel, RateStep, Region, RegionSpec, RequestShape, RunSpec,
-    Saturation, ScalingModel, Scenario, SessionModel, Sessions, SizeStr, Slo, StepRate, Timeouts,
-    Trace, TraceModel, UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION,
-    MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
+    CallCount, ClassModel, ClassSessions, CompiledFailure, Deployment, Diurnal, FailureEvent,
+    FailureKind, FailureMode, Failures, InstanceSpec, InstanceType, InstanceTypeSpec, Limits,
+    LlmCache, LlmModel, LlmModelSpec, LlmSpec, MetricsPipeline, Model, NamedLimit, NoisyTenant,
+    Objective, Percentile, Provenance, ProviderRateLimit, QuotaModel, QuotaScope,
+    RandomFailureModel, RandomFailures, RateLimitRetries, RateLimitRetryModel, RateStep, Region,
+    RegionSpec, RequestClass, RequestShape, Route, RouteModel, RunSpec, Saturation, ScalingModel,
+    Scenario, SessionModel, Sessions, Shape, SizeStr, Slo, StepRate, Timeouts, Trace, TraceModel,
+    UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
+    MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};

@@ -505,6 +505,13 @@ pub struct RunResult {
     pub breakdown: LatencyBreakdown,
     /// Per LLM model: calls answered, errors, 429s, outage failures.
     pub llm_calls: Vec<ModelCalls>,
+    /// Per request class, when `workload.classes` has more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<ClassResult>,
+    /// Requests each entry rate limit refused, by name, in the order the
+    /// scenario gives them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<LimitCount>,
     /// Per instance, in fleet order.
     pub instances: Vec<InstanceResult>,
     /// The engine's own work and peak memory.
@@ -516,6 +523,42 @@ pub struct RunResult {
     /// The latency samples, for pooling across replications.
     #[serde(skip)]
     pub recorder: LatencyRecorder,
+}
+
+/// One request class over the measured window.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassResult {
+    /// Its name in `workload.classes`.
+    pub class: String,
+    /// Requests of the class that arrived.
+    pub arrivals: u64,
+    /// Of those, completed.
+    pub completed: u64,
+    /// Refused (rate limits, connection limits, no instance).
+    pub rejected: u64,
+    /// Timed out.
+    pub timed_out: u64,
+    /// Failed (LLM errors, 429s, instance failures).
+    pub failed: u64,
+    /// Share of its arrivals that did not complete (ended so far).
+    pub error_rate: f64,
+    /// Its completed requests' latency.
+    pub latency: LatencySummary,
+    /// Its latency samples, for pooling across replications.
+    #[serde(skip)]
+    pub recorder: LatencyRecorder,
+}
+
+/// Requests one entry rate limit refused over the measured window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitCount {
+    /// Its name: `rateLimit`, or its key in `rateLimits`.
+    pub name: String,
+    /// Requests it refused (each counted by the first limit that refused
+    /// it).
+    pub rejected: u64,
 }
 
 /// One model's calls over the measured window.

@@ -43,6 +43,8 @@ pub enum Purpose {
     Sessions,
     /// Network jitter.
     Network,
+    /// Which class each request is.
+    Classes,
 }
 
 impl Purpose {
@@ -60,6 +62,7 @@ impl Purpose {
             Purpose::Scaling => "scaling",
             Purpose::Sessions => "sessions",
             Purpose::Network => "network",
+            Purpose::Classes => "classes",
         }
     }
 }

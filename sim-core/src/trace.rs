@@ -5,8 +5,11 @@
 //!
 //! The format: a header row naming the columns, then one row per request.
 //! `time` (seconds from the start of the run, in order) is required;
-//! `user` (a user id of `workload.users`) and `tenant` (a tenant index)
-//! are optional. Blank lines and lines starting with `#` are skipped.
+//! `user` (a user id of `workload.users`), `tenant` (a tenant index),
+//! `class` (a name of `workload.classes`), `input_tokens` and
+//! `output_tokens` (each LLM call's tokens) are optional, and a row may
+//! leave any of them blank. Blank lines and lines starting with `#` are
+//! skipped.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -22,10 +25,17 @@ pub struct TraceColumns {
     pub user: Option<usize>,
     /// `tenant`.
     pub tenant: Option<usize>,
+    /// `class`.
+    pub class: Option<usize>,
+    /// `input_tokens`.
+    pub input_tokens: Option<usize>,
+    /// `output_tokens`.
+    pub output_tokens: Option<usize>,
 }
 
 /// The columns a trace may have.
-pub const TRACE_COLUMNS: &str = "time (seconds from the start, required), user, tenant";
+pub const TRACE_COLUMNS: &str =
+    "time (seconds from the start, required), user, tenant, class, input_tokens, output_tokens";
 
 /// One request of a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +46,12 @@ pub struct TraceRow {
     pub user: Option<u32>,
     /// Its tenant.
     pub tenant: Option<u32>,
+    /// Its request class (index into `workload.classes`).
+    pub class: Option<u8>,
+    /// Input and output tokens of each of its LLM calls.
+    pub input_tokens: Option<u32>,
+    /// Output tokens of each of its LLM calls.
+    pub output_tokens: Option<u32>,
 }
 
 impl TraceRow {
@@ -69,33 +85,51 @@ impl TraceRow {
 /// A trace read row by row.
 pub struct TraceReader {
     path: PathBuf,
-    lines: std::io::Lines<BufReader<File>>,
+    file: BufReader<File>,
+    /// The line being read (reused: no allocation per row).
+    text: String,
     line: u64,
     columns: TraceColumns,
+    classes: Vec<String>,
     last: Nanos,
 }
 
 impl TraceReader {
-    /// Opens `path` and reads its header.
-    pub fn open(path: &Path) -> Result<TraceReader, String> {
+    /// Opens `path` and reads its header; `classes` are the names a
+    /// `class` column may give.
+    pub fn open(path: &Path, classes: &[String]) -> Result<TraceReader, String> {
         let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let mut lines = BufReader::new(file).lines();
-        let mut line = 0;
-        let header = loop {
-            line += 1;
-            match lines.next() {
-                None => return Err(format!("{}: empty; it needs a header row", path.display())),
-                Some(Err(e)) => return Err(format!("{} line {line}: {e}", path.display())),
-                Some(Ok(l)) if skip(&l) => continue,
-                Some(Ok(l)) => break l,
-            }
+        let mut r = TraceReader {
+            path: path.to_path_buf(),
+            file: BufReader::new(file),
+            text: String::new(),
+            line: 0,
+            columns: TraceColumns {
+                time: 0,
+                user: None,
+                tenant: None,
+                class: None,
+                input_tokens: None,
+                output_tokens: None,
+            },
+            classes: classes.to_vec(),
+            last: Nanos::ZERO,
         };
+        if !r.next_line()? {
+            return Err(format!("{}: empty; it needs a header row", path.display()));
+        }
+        let line = r.line;
+        let header = std::mem::take(&mut r.text);
         let (mut time, mut user, mut tenant) = (None, None, None);
+        let (mut class, mut input_tokens, mut output_tokens) = (None, None, None);
         for (k, name) in header.split(',').map(str::trim).enumerate() {
             let slot = match name {
                 "time" => &mut time,
                 "user" => &mut user,
                 "tenant" => &mut tenant,
+                "class" => &mut class,
+                "input_tokens" => &mut input_tokens,
+                "output_tokens" => &mut output_tokens,
                 other => {
                     return Err(format!(
                         "{} line {line}: unknown column `{other}`; columns are {TRACE_COLUMNS}",
@@ -116,13 +150,37 @@ impl TraceReader {
                 path.display()
             ));
         };
-        Ok(TraceReader {
-            path: path.to_path_buf(),
-            lines,
-            line,
-            columns: TraceColumns { time, user, tenant },
-            last: Nanos::ZERO,
-        })
+        if class.is_some() && classes.is_empty() {
+            return Err(format!(
+                "{} line {line}: a `class` column names request classes: define them in \
+                 workload.classes",
+                path.display()
+            ));
+        }
+        r.columns = TraceColumns {
+            time,
+            user,
+            tenant,
+            class,
+            input_tokens,
+            output_tokens,
+        };
+        Ok(r)
+    }
+
+    /// Reads the next line that is not blank or a comment into `text`;
+    /// false at the end.
+    fn next_line(&mut self) -> Result<bool, String> {
+        loop {
+            self.text.clear();
+            self.line += 1;
+            match self.file.read_line(&mut self.text) {
+                Ok(0) => return Ok(false),
+                Ok(_) if skip(&self.text) => continue,
+                Ok(_) => return Ok(true),
+                Err(e) => return Err(self.at(&e.to_string())),
+            }
+        }
     }
 
     /// The columns the header names.
@@ -132,48 +190,80 @@ impl TraceReader {
 
     /// The next row, `None` at the end, or what is wrong with it.
     pub fn next_row(&mut self) -> Result<Option<TraceRow>, String> {
-        loop {
-            self.line += 1;
-            let text = match self.lines.next() {
-                None => return Ok(None),
-                Some(Err(e)) => return Err(self.at(&e.to_string())),
-                Some(Ok(l)) => l,
-            };
-            if skip(&text) {
+        if !self.next_line()? {
+            return Ok(None);
+        }
+        let c = self.columns;
+        // The fields wanted, found in one pass over the line.
+        let mut fields: [Option<&str>; 6] = [None; 6];
+        let slots = [
+            Some(c.time),
+            c.user,
+            c.tenant,
+            c.class,
+            c.input_tokens,
+            c.output_tokens,
+        ];
+        for (k, f) in self.text.split(',').map(str::trim).enumerate() {
+            if f.is_empty() {
                 continue;
             }
-            let fields: Vec<&str> = text.split(',').map(str::trim).collect();
-            let get = |k: usize| fields.get(k).copied().filter(|f| !f.is_empty());
-            let c = self.columns;
-            let Some(t) = get(c.time) else {
-                return Err(self.at("no time"));
-            };
-            let secs: f64 = t
-                .parse()
-                .map_err(|_| self.at(&format!("time `{t}` is not a number of seconds")))?;
-            if !(secs.is_finite() && secs >= 0.0) {
-                return Err(self.at(&format!("time {t} must be 0 or more")));
-            }
-            let at = Nanos::from_secs_f64(secs);
-            if at < self.last {
-                return Err(self.at(&format!(
-                    "time {t} is before the row above it; sort the trace by time"
-                )));
-            }
-            self.last = at;
-            let id = |k: Option<usize>, what: &str| -> Result<Option<u32>, String> {
-                match k.and_then(get) {
-                    None => Ok(None),
-                    Some(v) => v
-                        .parse::<u32>()
-                        .map(Some)
-                        .map_err(|_| self.at(&format!("{what} `{v}` is not a whole number"))),
+            for (slot, field) in slots.iter().zip(fields.iter_mut()) {
+                if *slot == Some(k) {
+                    *field = Some(f);
                 }
-            };
-            let user = id(c.user, "user")?;
-            let tenant = id(c.tenant, "tenant")?;
-            return Ok(Some(TraceRow { at, user, tenant }));
+            }
         }
+        let [time, user, tenant, class, input, output] = fields;
+        let Some(t) = time else {
+            return Err(self.at("no time"));
+        };
+        let secs: f64 = t
+            .parse()
+            .map_err(|_| self.at(&format!("time `{t}` is not a number of seconds")))?;
+        if !(secs.is_finite() && secs >= 0.0) {
+            return Err(self.at(&format!("time {t} must be 0 or more")));
+        }
+        let at = Nanos::from_secs_f64(secs);
+        if at < self.last {
+            return Err(self.at(&format!(
+                "time {t} is before the row above it; sort the trace by time"
+            )));
+        }
+        let number = |v: Option<&str>, what: &str| -> Result<Option<u32>, String> {
+            match v {
+                None => Ok(None),
+                Some(v) => v
+                    .parse::<u32>()
+                    .map(Some)
+                    .map_err(|_| self.at(&format!("{what} `{v}` is not a whole number"))),
+            }
+        };
+        let user_id = number(user, "user")?;
+        let tenant = number(tenant, "tenant")?;
+        let input_tokens = number(input, "input_tokens")?;
+        let output_tokens = number(output, "output_tokens")?;
+        let class = match class {
+            None => None,
+            Some(name) => match self.classes.iter().position(|k| k == name) {
+                Some(k) => Some(k as u8),
+                None => {
+                    return Err(self.at(&format!(
+                        "class `{name}` is not one of workload.classes ({})",
+                        self.classes.join(", ")
+                    )))
+                }
+            },
+        };
+        self.last = at;
+        Ok(Some(TraceRow {
+            at,
+            user: user_id,
+            tenant,
+            class,
+            input_tokens,
+            output_tokens,
+        }))
     }
 
     /// The line being read, for errors.

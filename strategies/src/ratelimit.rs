@@ -200,13 +200,32 @@ impl RateLimiter {
                     .entry(key)
                     .or_insert_with(|| (RateLimiter::fresh(cfg, now), now));
                 entry.1 = now;
-                decide(cfg, &mut entry.0, now)
+                decide(cfg, &mut entry.0, now, true)
             } else {
                 self.overflow_at = now;
-                decide(&self.cfg, &mut self.overflow, now)
+                decide(&self.cfg, &mut self.overflow, now, true)
             };
         self.rejected += u64::from(!admitted);
         admitted
+    }
+
+    /// Whether [`check`](Self::check) would admit a request for `key` at
+    /// `now`, counting nothing: the first phase of several limits applied
+    /// at once, where a request refused by one is counted by none (nginx's
+    /// `limit_req` with several zones). Only the passage of time is
+    /// applied to the key's state, which changes no decision.
+    pub fn peek(&mut self, now: Nanos, key: u64) -> bool {
+        if let Some(entry) = self.keys.get_mut(&key) {
+            return decide(&self.cfg, &mut entry.0, now, false);
+        }
+        if self.keys.len() >= self.cfg.max_keys as usize {
+            self.drop_idle(now);
+        }
+        if self.keys.len() < self.cfg.max_keys as usize {
+            // A key never seen (or forgotten) starts fresh: it has room.
+            return true;
+        }
+        decide(&self.cfg, &mut self.overflow, now, false)
     }
 
     /// Forgets keys not seen for a whole window: their state has fully
@@ -219,7 +238,9 @@ impl RateLimiter {
     }
 }
 
-fn decide(cfg: &RateLimitConfig, st: &mut KeyState, now: Nanos) -> bool {
+/// Whether a request at `now` fits the key's state; when it does and
+/// `commit` is set, it is counted.
+fn decide(cfg: &RateLimitConfig, st: &mut KeyState, now: Nanos, commit: bool) -> bool {
     let limit = cfg.requests;
     let w = cfg.window.nanos().0;
     match st {
@@ -231,7 +252,7 @@ fn decide(cfg: &RateLimitConfig, st: &mut KeyState, now: Nanos) -> bool {
                 *window = idx;
             }
             if *cur < limit {
-                *cur += 1;
+                *cur += u32::from(commit);
                 true
             } else {
                 false
@@ -239,7 +260,7 @@ fn decide(cfg: &RateLimitConfig, st: &mut KeyState, now: Nanos) -> bool {
         }
         KeyState::Sliding(sl) => {
             if sl.estimate(now, w) + 1.0 <= f64::from(limit) {
-                sl.cur += 1;
+                sl.cur += u32::from(commit);
                 true
             } else {
                 false
@@ -250,7 +271,9 @@ fn decide(cfg: &RateLimitConfig, st: &mut KeyState, now: Nanos) -> bool {
                 log.pop_front();
             }
             if log.len() < limit as usize {
-                log.push_back(now);
+                if commit {
+                    log.push_back(now);
+                }
                 true
             } else {
                 false
@@ -261,7 +284,9 @@ fn decide(cfg: &RateLimitConfig, st: &mut KeyState, now: Nanos) -> bool {
             *tokens = (*tokens + (now - *at).0 as f64 * rate).min(f64::from(cfg.burst()));
             *at = now;
             if *tokens >= 1.0 {
-                *tokens -= 1.0;
+                if commit {
+                    *tokens -= 1.0;
+                }
                 true
             } else {
                 false
@@ -274,7 +299,9 @@ fn decide(cfg: &RateLimitConfig, st: &mut KeyState, now: Nanos) -> bool {
             if now.0 < tat.saturating_sub(tau) {
                 false
             } else {
-                *tat = (*tat).max(now.0) + t;
+                if commit {
+                    *tat = (*tat).max(now.0) + t;
+                }
                 true
             }
         }
@@ -406,6 +433,53 @@ mod tests {
         assert_eq!((0..6).filter(|_| l.check(ms(0), 1)).count(), 4);
         assert!(!l.check(ms(400), 1));
         assert!(l.check(ms(500), 1));
+    }
+
+    /// `peek` answers what `check` would, counts nothing, and a request
+    /// admitted by peeking then checking is counted once.
+    #[test]
+    fn peek_predicts_check_and_counts_nothing() {
+        for strategy in [
+            "sliding-window",
+            "sliding-window-log",
+            "fixed-window",
+            "token-bucket",
+            "gcra",
+        ] {
+            let json = format!(
+                r#"{{"requests": 3, "window": "1s", "strategy": "{strategy}", "maxKeys": 2}}"#
+            );
+            let mut a = limiter(&json);
+            let mut b = limiter(&json);
+            let mut admitted = 0;
+            // Bursts of 5 every 300ms over 4s, over 3 keys (one overflows).
+            for step in 0..14u64 {
+                for k in 0..5u64 {
+                    let (t, key) = (ms(step * 300 + k), k % 3);
+                    for _ in 0..3 {
+                        assert!(a.peek(t, key) || !b.check_clone(t, key), "{strategy}");
+                    }
+                    let peeked = a.peek(t, key);
+                    let checked = a.check(t, key);
+                    assert_eq!(peeked, checked, "{strategy} at {t:?} key {key}");
+                    assert_eq!(
+                        checked,
+                        b.check(t, key),
+                        "{strategy}: peeking changed a decision"
+                    );
+                    admitted += u32::from(checked);
+                }
+            }
+            assert!(admitted > 10 && admitted < 70, "{strategy}: {admitted}");
+            assert_eq!(a.rejected(), b.rejected(), "{strategy}");
+        }
+    }
+
+    impl RateLimiter {
+        /// What `check` would answer, on a copy.
+        fn check_clone(&self, now: Nanos, key: u64) -> bool {
+            self.clone().check(now, key)
+        }
     }
 
     #[test]

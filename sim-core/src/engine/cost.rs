@@ -110,7 +110,7 @@ impl Engine<'_> {
     /// model's prices (failed calls too; a cache hit costs nothing). Tokens
     /// were drawn with the leg when calls are timed by tokens, else they
     /// are drawn now. Over the `llmPerHour` cap, later attempts use the
-    /// fallback model.
+    /// fallback model, whatever their class.
     pub(super) fn charge_call(&mut self, req: u32) {
         let model = self.model;
         let r = &mut self.requests[req as usize];
@@ -121,15 +121,8 @@ impl Engine<'_> {
         let (input, output) = if model.tokens_timed {
             (f64::from(l.tokens.0), f64::from(l.tokens.1))
         } else {
-            let input = model
-                .input_tokens
-                .as_ref()
-                .map_or(0.0, |d| d.sample_value(&mut r.rng).round());
-            let output = model
-                .output_tokens
-                .as_ref()
-                .map_or(0.0, |d| d.sample_value(&mut r.rng).round());
-            (input, output)
+            let shape = &model.classes[r.class as usize].shape;
+            super::llm::tokens_of(shape, l.given, &mut r.rng)
         };
         let m = &model.models[r.model as usize];
         let amount =
@@ -138,16 +131,15 @@ impl Engine<'_> {
         self.llm_tokens.1 += output as u64;
         let now = self.now;
         self.cost.charge_llm(now, amount);
-        if let (Some(fallback), Some(_)) = (model.fallback_model, &self.cost.guard) {
+        if let (Some(_), Some(_)) = (model.fallback_model, &self.cost.guard) {
             let last_hour = self.cost.llm_last_hour(now);
             let over = self
                 .cost
                 .guard
                 .as_ref()
                 .is_some_and(|g| g.llm_over(last_hour));
-            let now_model = if over { fallback } else { model.model_index };
-            if now_model != self.llm_model_now {
-                self.llm_model_now = now_model;
+            if over != self.llm_over_budget {
+                self.llm_over_budget = over;
                 self.scaling_summary.model_switches += 1;
             }
         }

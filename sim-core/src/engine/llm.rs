@@ -13,7 +13,7 @@
 use super::providers::Admit;
 use super::requests::{LegState, State};
 use super::{Engine, Event, Parts};
-use crate::scenario::Model;
+use crate::scenario::{Model, Shape};
 use rand::Rng;
 use strategies::Nanos;
 
@@ -31,10 +31,17 @@ struct Leg {
     tokens: (u32, u32),
 }
 
-/// The first leg of a call to model `m`: a cache hit, or the model's
+/// The first leg of a call to model `m` by a request of `shape` (its
+/// tokens `given` by a trace, or drawn): a cache hit, or the model's
 /// answer.
 #[inline]
-fn first_leg<R: Rng + ?Sized>(model: &Model, m: u32, rng: &mut R) -> Leg {
+fn first_leg<R: Rng + ?Sized>(
+    model: &Model,
+    shape: &Shape,
+    given: (u32, u32),
+    m: u32,
+    rng: &mut R,
+) -> Leg {
     if let Some(k) = &model.cache {
         if rng.random::<f64>() < k.hit_ratio {
             return Leg {
@@ -45,23 +52,22 @@ fn first_leg<R: Rng + ?Sized>(model: &Model, m: u32, rng: &mut R) -> Leg {
             };
         }
     }
-    answer(model, m, rng)
+    answer(model, shape, given, m, rng)
 }
 
 /// Model `m`'s answer: its tokens first when calls are timed by tokens,
 /// then its latency, then whether it fails.
 #[inline]
-fn answer<R: Rng + ?Sized>(model: &Model, m: u32, rng: &mut R) -> Leg {
+fn answer<R: Rng + ?Sized>(
+    model: &Model,
+    shape: &Shape,
+    given: (u32, u32),
+    m: u32,
+    rng: &mut R,
+) -> Leg {
     let spec = &model.models[m as usize];
     let (secs, tokens) = if model.tokens_timed {
-        let input = model
-            .input_tokens
-            .as_ref()
-            .map_or(0.0, |d| d.sample_value(rng).round());
-        let output = model
-            .output_tokens
-            .as_ref()
-            .map_or(0.0, |d| d.sample_value(rng).round());
+        let (input, output) = tokens_of(shape, given, rng);
         let first = spec.latency.sample_secs(rng);
         let per = spec.per_token.as_ref().map_or(0.0, |p| p.sample_secs(rng));
         (first + per * output, (input as u32, output as u32))
@@ -77,12 +83,44 @@ fn answer<R: Rng + ?Sized>(model: &Model, m: u32, rng: &mut R) -> Leg {
     }
 }
 
-impl Engine<'_> {
-    /// The model call `n` of an attempt whose model is `attempt_model`
-    /// goes to.
+/// A call's input and output tokens: the trace's, or drawn from the
+/// request's shape (0 when it has none).
+#[inline]
+pub(super) fn tokens_of<R: Rng + ?Sized>(
+    shape: &Shape,
+    given: (u32, u32),
+    rng: &mut R,
+) -> (f64, f64) {
+    let draw = |d: &Option<crate::dist::Sampler>, rng: &mut R| {
+        d.as_ref().map_or(0.0, |d| d.sample_value(rng).round())
+    };
+    let input = match given.0 {
+        NO_TOKENS => draw(&shape.input_tokens, rng),
+        n => f64::from(n),
+    };
+    let output = match given.1 {
+        NO_TOKENS => draw(&shape.output_tokens, rng),
+        n => f64::from(n),
+    };
+    (input, output)
+}
+
+/// No tokens given by a trace: they are drawn.
+pub(super) const NO_TOKENS: u32 = u32::MAX;
+
+impl<'m> Engine<'m> {
+    /// The workflow of `req`'s class.
+    #[inline(always)]
+    pub(super) fn shape_of(&self, req: u32) -> &'m Shape {
+        let model: &'m Model = self.model;
+        &model.classes[self.requests[req as usize].class as usize].shape
+    }
+
+    /// The model call `n` of `req`'s attempt, whose model is
+    /// `attempt_model`, goes to.
     #[inline]
-    fn call_model(&self, attempt_model: u32, n: u32) -> u32 {
-        match self.model.model_per_call.as_slice() {
+    fn call_model(&self, req: u32, attempt_model: u32, n: u32) -> u32 {
+        match self.shape_of(req).model_per_call.as_slice() {
             [] => attempt_model,
             per => per[(n as usize).min(per.len() - 1)] as u32,
         }
@@ -145,7 +183,7 @@ impl Engine<'_> {
         // it always has.
         let mut total = cpu_secs;
         let mut fails = false;
-        let calls = model.llm_calls.draw(&mut r.rng);
+        let calls = model.classes[0].shape.llm_calls.draw(&mut r.rng);
         let mut made = u64::from(calls);
         for k in 0..calls {
             total += spec.latency.sample_secs(&mut r.rng);
@@ -193,8 +231,10 @@ impl Engine<'_> {
         let hung = self.instances[i].is_hung();
         let r = &mut self.requests[req as usize];
         r.state = State::Llm;
-        let calls = model.llm_calls.draw(&mut r.rng);
+        let shape = &model.classes[r.class as usize].shape;
+        let calls = shape.llm_calls.draw(&mut r.rng);
         let l = &mut self.legs[req as usize];
+        let given = l.given;
         l.call_no = 0;
         let attempt_model = l.attempt_model;
         let r = &mut self.requests[req as usize];
@@ -210,7 +250,7 @@ impl Engine<'_> {
                 return;
             }
             r.calls_left -= 1;
-            let m = self.call_model(attempt_model, 0);
+            let m = self.call_model(req, attempt_model, 0);
             self.prepare_call(req, m);
             if hung {
                 return;
@@ -222,7 +262,7 @@ impl Engine<'_> {
             r.calls_left = calls;
             let first = if calls > 0 {
                 self.requests[req as usize].calls_left -= 1;
-                let m = self.call_model(attempt_model, 0);
+                let m = self.call_model(req, attempt_model, 0);
                 self.begin_leg(req, m, true, slow)
             } else {
                 self.requests[req as usize].fails = false;
@@ -240,14 +280,14 @@ impl Engine<'_> {
         let tool_part = self.tool_part();
         for n in 0..calls {
             if n > 0 {
-                if let Some(t) = &model.tool_time {
+                if let Some(t) = &shape.tool_time {
                     let secs = t.sample_secs(&mut self.requests[req as usize].rng);
                     total += secs;
                     self.book(req, tool_part, secs * slow);
                 }
             }
-            let m = self.call_model(attempt_model, n);
-            let mut leg = first_leg(model, m, &mut self.requests[req as usize].rng);
+            let m = self.call_model(req, attempt_model, n);
+            let mut leg = first_leg(model, shape, given, m, &mut self.requests[req as usize].rng);
             loop {
                 total += leg.secs;
                 let part = self.part_of(leg.model);
@@ -259,7 +299,8 @@ impl Engine<'_> {
                 };
                 match next {
                     Some(f) => {
-                        leg = answer(model, f as u32, &mut self.requests[req as usize].rng);
+                        let rng = &mut self.requests[req as usize].rng;
+                        leg = answer(model, shape, given, f as u32, rng);
                     }
                     None => break,
                 }
@@ -288,11 +329,13 @@ impl Engine<'_> {
     /// returns its seconds.
     fn begin_leg(&mut self, req: u32, m: u32, first: bool, slow: f64) -> f64 {
         let model = self.model;
+        let shape = self.shape_of(req);
+        let given = self.legs[req as usize].given;
         let r = &mut self.requests[req as usize];
         let leg = if first {
-            first_leg(model, m, &mut r.rng)
+            first_leg(model, shape, given, m, &mut r.rng)
         } else {
-            answer(model, m, &mut r.rng)
+            answer(model, shape, given, m, &mut r.rng)
         };
         r.fails = leg.fails;
         r.model = leg.model;
@@ -340,7 +383,7 @@ impl Engine<'_> {
 /// permit, is answered 429 and waits `retry-after`, or fails at once on an
 /// outage; a rate-limited call goes to its model's fallback when it has
 /// one.
-impl Engine<'_> {
+impl<'m> Engine<'m> {
     /// Sets up a new call of `req` to model `m`.
     fn prepare_call(&mut self, req: u32, m: u32) {
         self.requests[req as usize].model = m;
@@ -370,8 +413,10 @@ impl Engine<'_> {
     /// Draws model `r.model`'s answer for `req`'s pending leg.
     fn draw_answer(&mut self, req: u32) {
         let model = self.model;
+        let shape = self.shape_of(req);
+        let given = self.legs[req as usize].given;
         let r = &mut self.requests[req as usize];
-        let leg = answer(model, r.model, &mut r.rng);
+        let leg = answer(model, shape, given, r.model, &mut r.rng);
         r.fails = leg.fails;
         let l = &mut self.legs[req as usize];
         l.leg_secs = leg.secs;
@@ -591,12 +636,13 @@ impl Engine<'_> {
     /// `req` moves on to its next call: the tool wait before it (drawn and
     /// booked) and the model it goes to.
     fn next_call(&mut self, req: u32, slow: f64) -> (f64, u32) {
+        let shape = self.shape_of(req);
         let r = &mut self.requests[req as usize];
         let l = &mut self.legs[req as usize];
         r.calls_left -= 1;
         l.call_no += 1;
         let (n, attempt_model) = (l.call_no, l.attempt_model);
-        let tool = match &self.model.tool_time {
+        let tool = match &shape.tool_time {
             Some(t) => t.sample_secs(&mut r.rng),
             None => 0.0,
         };
@@ -604,6 +650,6 @@ impl Engine<'_> {
             let part = self.tool_part();
             self.book(req, part, tool * slow);
         }
-        (tool, self.call_model(attempt_model, n))
+        (tool, self.call_model(req, attempt_model, n))
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`workload`] | arrivals and their rate profile (steps, ramps, diurnal, bursts), users, clients, the entry rate limit |
+//! | [`workload`] | arrivals and their rate profile (steps, ramps, diurnal, bursts), users, clients, admission |
 //! | [`sessions`] | closed-loop sessions: each user's think time and turns |
 //! | [`requests`] | the request slab, each request's own random stream, outcomes and their counts |
 //! | [`routing`] | the balancer's pick, queueing, retries, request and connection timeouts |
@@ -16,6 +16,8 @@
 //! | [`llm`] | LLM calls: model per call, cache, fallbacks, token-timed latency, tool waits, 429 retries, the latency breakdown's parts |
 //! | [`network`] | round trips: the table, degradations, jitter; counted against the request timeout |
 //! | [`replicas`] | balancer replicas, each with its own stale view of the load |
+//! | [`classes`] | request classes: each request's class, per-class books |
+//! | [`routes`] | a routed class's own balancer; the named entry rate limits |
 //! | [`providers`] | LLM providers' quotas (token buckets), load, outages and slowdowns; per-instance caps on outstanding calls |
 //! | [`fleet`] | instances: slots, queues, lives, health flags, CPU, time integrals; the balancer's view |
 //! | [`resilience`] | health checks, outlier ejection, breakers, passive health |
@@ -52,6 +54,7 @@
 //! (autoscaling, CPU sharing, token prices) schedule no events and cost a
 //! branch at most.
 
+mod classes;
 mod cost;
 mod faults;
 mod fleet;
@@ -62,6 +65,7 @@ mod queue;
 mod replicas;
 mod requests;
 mod resilience;
+mod routes;
 mod routing;
 mod scaling;
 mod series;
@@ -91,7 +95,6 @@ use series::{Series, SeriesCounts};
 use strategies::scale::CostGuard;
 use strategies::{
     ActiveHealth, Balancer, CircuitBreaker, LoadBalancer, Nanos, OutlierDetector, PassiveHealth,
-    RateLimiter,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -231,7 +234,8 @@ pub struct Engine<'m> {
     health: Vec<ActiveHealth>,
     outlier: Option<OutlierDetector>,
     passive: Option<PassiveHealth>,
-    limiter: Option<RateLimiter>,
+    /// The entry rate limits.
+    limits: routes::Limits,
     /// `maxConnectionsPerInstance`, or unlimited.
     max_per_instance: u32,
     step: usize,
@@ -253,8 +257,8 @@ pub struct Engine<'m> {
     /// The balancer may pick an instance that is not eligible (Envoy's
     /// panic mode in `geographic`).
     may_pick_ineligible: bool,
-    /// The model attempts use now (the fallback over the LLM spend cap).
-    llm_model_now: usize,
+    /// Over the LLM spend cap: attempts call the budget's fallback model.
+    llm_over_budget: bool,
     counts: Counts,
     reasons: Reasons,
     resilience: ResilienceEvents,
@@ -298,6 +302,12 @@ pub struct Engine<'m> {
     trace: Option<(crate::trace::TraceReader, crate::trace::TraceRow)>,
     /// Balancer replicas with views of their own, when there are several.
     replicas: Option<replicas::Replicas>,
+    /// Routed classes' own balancers, when a route has one.
+    routes: Option<routes::Routes>,
+    /// Replicas or routes: more balancers than the deployment's.
+    several_balancers: bool,
+    /// Request classes and their books, with more than one class.
+    classes: Option<classes::Classes>,
     /// Round trips: degradations and jitter.
     network: network::Network,
     /// LLM providers' state, when a scenario gives them any.
@@ -340,18 +350,18 @@ impl<'m> Engine<'m> {
             .map(|i| i.price_per_hour)
             .sum();
         cost.start(Nanos::ZERO, initial);
+        let first = &model.classes[0].shape;
         let simple_llm = !per_call
             && model.cache.is_none()
-            && model.tool_time.is_none()
-            && model.model_per_call.is_empty()
-            && matches!(model.llm_calls, crate::scenario::CallCount::Fixed(_))
+            && model.classes.len() == 1
+            && first.is_plain()
             && model
                 .models
                 .iter()
                 .all(|m| m.fallback.is_none() && m.per_token.is_none());
         let one_model = model.fallback_model.is_none();
-        let (parts_kept, rest_is_llm) = match (simple_llm, model.cpu_time.is_none() && one_model) {
-            (true, true) => (Parts::None, Some(model.model_index)),
+        let (parts_kept, rest_is_llm) = match (simple_llm, first.cpu_time.is_none() && one_model) {
+            (true, true) => (Parts::None, Some(first.model_index)),
             (true, false) => (Parts::One, None),
             (false, _) => (Parts::All, None),
         };
@@ -382,7 +392,7 @@ impl<'m> Engine<'m> {
                 .passive_health
                 .clone()
                 .map(|c| PassiveHealth::new(c, n)),
-            limiter: model.rate_limit.clone().map(RateLimiter::new),
+            limits: routes::Limits::new(model),
             max_per_instance: model.max_connections_per_instance.unwrap_or(u32::MAX),
             step: 0,
             arrivals_rng: stream(seed, replication, Purpose::Arrivals),
@@ -398,7 +408,7 @@ impl<'m> Engine<'m> {
             oom_possible: model.types.iter().any(|t| t.oom_kill),
             may_pick_ineligible: model.load_balancing.kind()
                 == strategies::StrategyKind::Geographic,
-            llm_model_now: model.model_index,
+            llm_over_budget: false,
             counts: Counts::default(),
             reasons: Reasons::default(),
             resilience: ResilienceEvents::default(),
@@ -434,6 +444,10 @@ impl<'m> Engine<'m> {
             plain_calls: (0, 0),
             plain_at_warmup: (0, 0),
             replicas: replicas::Replicas::new(model),
+            routes: routes::Routes::new(model),
+            several_balancers: model.load_balancing.replicas.unwrap_or(1) > 1
+                || model.routes.iter().any(|r| r.balancer.is_some()),
+            classes: classes::Classes::new(model, stream(seed, replication, Purpose::Classes)),
             trace: None,
             trace_error: None,
             network: network::Network::new(model, stream(seed, replication, Purpose::Network)),
@@ -572,10 +586,12 @@ impl<'m> Engine<'m> {
             max_per_instance: self.max_per_instance,
             now: self.now,
         };
-        if self.replicas.is_some() {
+        if !self.several_balancers {
+            self.balancer.refresh(i, &view);
+        } else if self.replicas.is_some() {
             self.touched_replicas(i);
         } else {
-            self.balancer.refresh(i, &view);
+            self.touched_routes(i);
         }
     }
 
@@ -698,11 +714,24 @@ impl<'m> Engine<'m> {
                 .result(model, self.latency.count(), self.latency.sum_ns()),
             llm_calls: {
                 let mut counts = std::mem::take(&mut self.llm_counts);
-                let c = &mut counts[model.model_index];
+                let c = &mut counts[model.classes[0].shape.model_index];
                 c.calls += self.plain_calls.0 - self.plain_at_warmup.0;
                 c.errors += self.plain_calls.1 - self.plain_at_warmup.1;
                 counts
             },
+            classes: self
+                .classes
+                .take()
+                .map_or_else(Vec::new, |k| k.result(model)),
+            rate_limits: model
+                .rate_limits
+                .iter()
+                .zip(&self.limits.rejected)
+                .map(|(l, &rejected)| crate::metrics::LimitCount {
+                    name: l.name.clone(),
+                    rejected,
+                })
+                .collect(),
             instances,
             engine: EngineStats {
                 peak_event_queue: self.events.high_water() as u64,

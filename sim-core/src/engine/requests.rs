@@ -102,6 +102,8 @@ pub(super) struct Request {
     pub(super) from_session: bool,
     /// The balancer replica that sent the current attempt.
     pub(super) replica: u8,
+    /// Its request class (index into the model's classes).
+    pub(super) class: u8,
     /// The model of the current leg of the current call ([`CACHE`] for a
     /// cache hit).
     ///
@@ -136,6 +138,11 @@ pub(super) struct LegInfo {
     /// The call ran out of 429 retries: its attempt fails as rate limited.
     pub(super) rate_limited: bool,
     pub(super) wait_from: Nanos,
+    /// Each call's input and output tokens as a trace row gave them
+    /// ([`NO_TOKENS`]: drawn).
+    ///
+    /// [`NO_TOKENS`]: super::llm::NO_TOKENS
+    pub(super) given: (u32, u32),
 }
 
 impl LegInfo {
@@ -150,6 +157,7 @@ impl LegInfo {
         unbilled: false,
         rate_limited: false,
         wait_from: Nanos::ZERO,
+        given: (super::llm::NO_TOKENS, super::llm::NO_TOKENS),
     };
 }
 
@@ -247,6 +255,14 @@ impl Engine<'_> {
                     0
                 };
                 t.ended(r.user, completed, latency);
+            }
+            if let Some(k) = &mut self.classes {
+                let latency = if completed {
+                    (now - r.arrival + rtt).0
+                } else {
+                    0
+                };
+                k.ended(r.class, cause, latency);
             }
             let (c, why) = (&mut self.counts, &mut self.reasons);
             let (total, reason) = match cause {

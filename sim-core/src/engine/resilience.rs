@@ -12,6 +12,9 @@ impl Engine<'_> {
         let now = self.now;
         let success = outcome.is_success();
         self.balancer.observe(now, i, latency, success);
+        if self.routes.is_some() {
+            self.observe_routes(now, i, latency, success);
+        }
         if let Some(o) = &mut self.outlier {
             if o.record(now, i, success) {
                 let inst = &mut self.instances[i];

@@ -31,7 +31,12 @@ impl Engine<'_> {
             client_ip: known.then(|| user_ip(r.user)),
             client_region: (!self.model.client_regions.is_empty()).then_some(r.client),
         };
-        let picked = if self.replicas.is_none() {
+        let picked = if self.several_balancers {
+            match self.replicas {
+                Some(_) => self.replica_pick_for(req, now, &who),
+                None => self.route_pick(self.requests[req as usize].class, now, &who),
+            }
+        } else {
             let view = FleetView {
                 instances: &self.instances,
                 weights: &self.model.weights,
@@ -40,8 +45,6 @@ impl Engine<'_> {
                 now,
             };
             self.balancer.pick(now, &who, &view, &mut self.routing_rng)
-        } else {
-            self.replica_pick_for(req, now, &who)
         };
         let Some(i) = picked else {
             if self.hold_at_entry(req) {

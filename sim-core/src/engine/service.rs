@@ -20,7 +20,13 @@ impl Engine<'_> {
         debug_assert!(inst.running < inst.slots, "start on a full instance");
         inst.settle(now);
         inst.running += 1;
-        r.model = self.llm_model_now as u32;
+        let shape = &model.classes[r.class as usize].shape;
+        // Over the LLM spend cap, attempts call the budget's fallback.
+        let attempt_model = match (self.llm_over_budget, model.fallback_model) {
+            (true, Some(f)) => f as u32,
+            _ => shape.model_index as u32,
+        };
+        r.model = attempt_model;
         let w = self.parts_width;
         if !self.simple_llm {
             self.parts[req as usize * w..(req as usize + 1) * w].fill(0);
@@ -28,8 +34,9 @@ impl Engine<'_> {
             // A new attempt: nothing of an earlier one's call is pending,
             // and nothing is billed until a model answers.
             *l = super::requests::LegInfo {
-                attempt_model: self.llm_model_now as u32,
+                attempt_model,
                 unbilled: true,
+                given: l.given,
                 ..super::requests::LegInfo::IDLE
             };
         }
@@ -37,7 +44,7 @@ impl Engine<'_> {
         self.parts[(req as usize + 1) * w - 1] = now.0;
         let r = &mut self.requests[req as usize];
         let inst = &mut self.instances[i];
-        let cpu_work = model
+        let cpu_work = shape
             .cpu_time
             .as_ref()
             .map_or(0.0, |d| d.sample_secs(&mut r.rng));

@@ -2,9 +2,12 @@
 //! request, waiting for how it ends (an answer or an error), thinking, and
 //! sending the next. A slow fleet slows its own arrivals.
 //!
-//! State is one entry per user (turns left in its session), so memory is
-//! bounded by the population, not by time. Think times come from a stream
-//! of their own, so sessions never shift other draws.
+//! State is one entry per user (turns left in its session, and its
+//! session's request class), so memory is bounded by the population, not
+//! by time. Think times come from a stream of their own, so sessions never
+//! shift other draws. With request classes, each session draws its class
+//! by share when it starts, and the class's session behaviour (think time,
+//! turns, time between sessions) applies to it.
 
 use super::{Engine, Event};
 use crate::rng::StreamRng;
@@ -14,6 +17,8 @@ use strategies::Nanos;
 pub(super) struct Sessions {
     /// Turns left in each user's session (unused without `turns`).
     turns_left: Vec<u32>,
+    /// The class of each user's session (empty with one class).
+    class_of: Vec<u8>,
     rng: StreamRng,
 }
 
@@ -21,28 +26,45 @@ impl Sessions {
     pub(super) fn new(model: &Model, rng: StreamRng) -> Option<Sessions> {
         let users = model.users.as_ref()?;
         model.sessions.as_ref()?;
+        let classes = model.classes.len();
         Some(Sessions {
             turns_left: vec![0; users.count as usize],
+            class_of: vec![0; if classes > 1 { users.count as usize } else { 0 }],
             rng,
         })
     }
 
+    /// User `u`'s session class, and its session behaviour.
+    fn spec<'m>(&self, model: &'m Model, u: u32) -> (u8, &'m SessionModel) {
+        let k = self.class_of.get(u as usize).copied().unwrap_or(0);
+        let spec = model.classes[k as usize].sessions.as_ref();
+        (
+            k,
+            spec.or(model.sessions.as_ref())
+                .expect("sessions are built with a model"),
+        )
+    }
+
     /// The wait before user `u`'s next request: a think time, or the time
-    /// between sessions before a session's first turn. A noisy tenant's
-    /// users think `multiplier` times faster.
-    fn gap(&mut self, model: &Model, s: &SessionModel, u: u32) -> Nanos {
+    /// between sessions before a session's first turn (when its class is
+    /// drawn, by share, with `draw`). A noisy tenant's users think
+    /// `multiplier` times faster.
+    fn gap(&mut self, model: &Model, u: u32, draw: &mut dyn FnMut() -> u8) -> Nanos {
+        let (_, s) = self.spec(model, u);
         let new_session = match &s.turns {
-            Some(turns) => {
-                let left = &mut self.turns_left[u as usize];
-                let new = *left == 0;
-                if new {
-                    *left = (turns.sample_value(&mut self.rng).round() as u32).max(1);
-                }
-                *left -= 1;
-                new
-            }
+            Some(_) => self.turns_left[u as usize] == 0,
             None => false,
         };
+        if new_session && !self.class_of.is_empty() {
+            self.class_of[u as usize] = draw();
+        }
+        let (_, s) = self.spec(model, u);
+        if let (true, Some(turns)) = (new_session, &s.turns) {
+            self.turns_left[u as usize] = (turns.sample_value(&mut self.rng).round() as u32).max(1);
+        }
+        if s.turns.is_some() {
+            self.turns_left[u as usize] -= 1;
+        }
         let d = match (&s.between, new_session) {
             (Some(b), true) => b,
             _ => &s.think,
@@ -65,14 +87,21 @@ fn scaled(model: &Model, u: u32, secs: f64) -> Nanos {
 }
 
 impl Engine<'_> {
-    /// Every user starts its loop with a first gap.
+    /// Every user starts its loop with a first gap (and, with classes and
+    /// endless sessions, its one class).
     pub(super) fn schedule_sessions(&mut self) {
-        let (Some(s), Some(spec)) = (&mut self.sessions, &self.model.sessions) else {
+        let Some(s) = &mut self.sessions else {
             return;
         };
-        let count = self.model.users.as_ref().map_or(0, |u| u.count);
+        let model = self.model;
+        let count = model.users.as_ref().map_or(0, |u| u.count);
+        let mut draw = || self.classes.as_mut().map_or(0, |k| k.draw());
         for u in 0..count {
-            let at = s.gap(self.model, spec, u);
+            if !s.class_of.is_empty() && model.sessions.as_ref().is_some_and(|w| w.turns.is_none())
+            {
+                s.class_of[u as usize] = draw();
+            }
+            let at = s.gap(model, u, &mut draw);
             self.events.push(at, Event::Think { user: u });
         }
     }
@@ -80,10 +109,11 @@ impl Engine<'_> {
     /// User `u`'s request ended (or was refused at the entry), and the
     /// answer reaches the user `rtt` later: it thinks and asks again.
     pub(super) fn session_turn_ended(&mut self, u: u32, rtt: Nanos) {
-        let (Some(s), Some(spec)) = (&mut self.sessions, &self.model.sessions) else {
+        let Some(s) = &mut self.sessions else {
             return;
         };
-        let at = self.now + rtt + s.gap(self.model, spec, u);
+        let mut draw = || self.classes.as_mut().map_or(0, |k| k.draw());
+        let at = self.now + rtt + s.gap(self.model, u, &mut draw);
         if at < self.model.duration {
             self.events.push(at, Event::Think { user: u });
         }
@@ -91,6 +121,10 @@ impl Engine<'_> {
 
     pub(super) fn on_think(&mut self, u: u32) {
         self.compact();
-        self.admit(u, true);
+        let class = match &self.sessions {
+            Some(s) if !s.class_of.is_empty() => s.class_of[u as usize],
+            _ => super::workload::DRAW,
+        };
+        self.admit(u, true, class, super::workload::DRAWN_TOKENS);
     }
 }

@@ -7,7 +7,7 @@ use crate::error::SimError;
 use crate::trace::TraceReader;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
-use strategies::{ratelimit::GLOBAL_KEY, Nanos, RateKey};
+use strategies::Nanos;
 
 impl Engine<'_> {
     /// The first arrival after `from`, following the piecewise-constant
@@ -80,7 +80,7 @@ impl Engine<'_> {
             self.events.push(t, Event::Arrival);
         }
         let user = self.draw_user();
-        self.admit(user, false);
+        self.admit(user, false, DRAW, DRAWN_TOKENS);
     }
 
     /// Who sends an open arrival: uniform over users, Zipf-skewed, or by
@@ -117,13 +117,23 @@ impl Engine<'_> {
     /// session's turn): counted, placed, checked by the rate limit, and
     /// dispatched.
     #[inline(always)]
-    pub(super) fn admit(&mut self, user: u32, from_session: bool) {
+    pub(super) fn admit(&mut self, user: u32, from_session: bool, class: u8, given: (u32, u32)) {
         let now = self.now;
         let n = self.arrivals_seen;
         self.arrivals_seen += 1;
         self.series_counts.arrivals += 1;
         let measured = now >= self.model.warmup;
         self.counts.arrivals += u64::from(measured);
+        let class = match &mut self.classes {
+            None => 0,
+            Some(k) => {
+                let class = if class == DRAW { k.draw() } else { class };
+                if measured {
+                    k.arrived(class);
+                }
+                class
+            }
+        };
         if measured {
             if let Some(t) = &mut self.tenants {
                 t.arrived(user);
@@ -139,28 +149,9 @@ impl Engine<'_> {
         } else {
             0
         };
-        if let Some(l) = &mut self.limiter {
-            let key = match l.config().key {
-                RateKey::Global => GLOBAL_KEY,
-                RateKey::User => u64::from(user),
-                RateKey::Tenant => {
-                    u64::from(user % self.model.users.as_ref().map_or(1, |u| u.tenants))
-                }
-                RateKey::Ip => u64::from(u32::from_be_bytes(user_ip(user))),
-            };
-            if !l.check(now, key) {
-                self.series_counts.finished += 1;
-                self.series_counts.errors += 1;
-                if measured {
-                    self.counts.rejected += 1;
-                    self.reasons.rate_limited += 1;
-                    if let Some(t) = &mut self.tenants {
-                        t.ended(user, false, 0);
-                    }
-                }
-                if from_session {
-                    self.session_turn_ended(user, Nanos::ZERO);
-                }
+        if !self.limits.is_empty() {
+            if let Err(limit) = self.limits.admit(now, user, class) {
+                self.rate_limited(user, from_session, class, limit, measured);
                 return;
             }
         }
@@ -182,16 +173,54 @@ impl Engine<'_> {
             fails: false,
             from_session,
             replica: 0,
-            model: self.model.model_index as u32,
+            class,
+            model: 0,
             rng,
         });
+        if !self.simple_llm {
+            self.legs[req as usize].given = given;
+        }
         if let Some(timeout) = self.model.request_timeout {
             let gen = self.requests[req as usize].gen;
             self.events.push(now + timeout, Event::Timeout { req, gen });
         }
         self.dispatch(req);
     }
+
+    /// A request refused at the entry by rate limit `limit`.
+    #[inline(never)]
+    fn rate_limited(
+        &mut self,
+        user: u32,
+        from_session: bool,
+        class: u8,
+        limit: usize,
+        measured: bool,
+    ) {
+        self.series_counts.finished += 1;
+        self.series_counts.errors += 1;
+        if measured {
+            self.counts.rejected += 1;
+            self.reasons.rate_limited += 1;
+            self.limits.rejected[limit] += 1;
+            if let Some(t) = &mut self.tenants {
+                t.ended(user, false, 0);
+            }
+            if let Some(k) = &mut self.classes {
+                k.rate_limited(class);
+            }
+        }
+        if from_session {
+            self.session_turn_ended(user, Nanos::ZERO);
+        }
+    }
 }
+
+/// Passed to [`Engine::admit`] for a request whose class is drawn by share.
+pub(super) const DRAW: u8 = u8::MAX;
+
+/// Passed to [`Engine::admit`] for a request whose tokens are drawn.
+pub(super) const DRAWN_TOKENS: (u32, u32) = (super::llm::NO_TOKENS, super::llm::NO_TOKENS);
 
 /// A stable IPv4 address for user `u`, spread over many /24 networks (a
 /// 32-bit mix of the id, so nearby ids land in unrelated networks).
@@ -208,7 +237,12 @@ impl Engine<'_> {
         let Some(t) = &self.model.trace else {
             return Ok(());
         };
-        let mut reader = TraceReader::open(&t.path).map_err(SimError::Trace)?;
+        // A workload without classes is one unnamed class.
+        let classes: Vec<String> = (self.model.classes.iter())
+            .filter(|k| !k.name.is_empty())
+            .map(|k| k.name.clone())
+            .collect();
+        let mut reader = TraceReader::open(&t.path, &classes).map_err(SimError::Trace)?;
         if let Some(row) = reader.next_row().map_err(SimError::Trace)? {
             if row.at < self.model.duration {
                 self.events.push(row.at, Event::TraceArrival);
@@ -263,6 +297,11 @@ impl Engine<'_> {
                 self.trace_error = Some(e);
             }
         }
-        self.admit(user, false);
+        let class = row.class.unwrap_or(DRAW);
+        let tokens = (
+            row.input_tokens.unwrap_or(super::llm::NO_TOKENS),
+            row.output_tokens.unwrap_or(super::llm::NO_TOKENS),
+        );
+        self.admit(user, false, class, tokens);
     }
 }

@@ -16,9 +16,10 @@ mod size;
 mod work;
 
 pub use compile::{
-    CacheModel, CallCount, CompiledFailure, InstanceSpec, InstanceTypeSpec, LlmModelSpec, Model,
-    Objective, Percentile, QuotaModel, RandomFailureModel, RateLimitRetryModel, RegionSpec,
-    ScalingModel, SessionModel, StepRate, TraceModel, UserModel,
+    CacheModel, CallCount, ClassModel, CompiledFailure, InstanceSpec, InstanceTypeSpec,
+    LlmModelSpec, Model, NamedLimit, Objective, Percentile, QuotaModel, RandomFailureModel,
+    RateLimitRetryModel, RegionSpec, RouteModel, ScalingModel, SessionModel, Shape, StepRate,
+    TraceModel, UserModel,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
@@ -134,6 +135,49 @@ pub struct Workload {
     /// limits; without it every request is anonymous.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<Users>,
+    /// Kinds of request, by name: each a share of the traffic with its
+    /// own request shape and session behaviour. `deployment.routes` may
+    /// give a class its own balancer and rate limits.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub classes: IndexMap<String, RequestClass>,
+}
+
+/// `workload.classes.<name>`: one kind of request (chat turns, API calls,
+/// static files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestClass {
+    /// The class's share of requests, relative to the other classes'
+    /// (3 and 1 mean 75% and 25%). Open arrivals, trace rows without a
+    /// `class` and each new session draw a class by share.
+    pub share: f64,
+    /// What one request of the class does; `workload.request` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestShape>,
+    /// The class's session behaviour, replacing `workload.sessions`'s
+    /// fields it names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<ClassSessions>,
+}
+
+/// `workload.classes.<name>.sessions`: what a class's sessions do
+/// differently from `workload.sessions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClassSessions {
+    /// Time from an answer to the user's next request in a session of
+    /// this class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_time: Option<DurationOrDist>,
+    /// Requests per session of this class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<CountOrDist>,
+    /// Time from the last answer of a session of this class to the user's
+    /// next session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between_sessions: Option<DurationOrDist>,
 }
 
 /// `network`: how far clients are from the fleet.
@@ -695,9 +739,20 @@ pub struct Deployment {
     /// A circuit breaker in front of each instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreakerConfig>,
-    /// Rate limit at the entry, before balancing.
+    /// Rate limit at the entry, before balancing (counted in the results
+    /// as `rateLimit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitConfig>,
+    /// More rate limits at the entry, by name, all applied to every
+    /// request (a global limit and a per-user one at once). A request
+    /// must pass every limit that applies to it; one refused is not
+    /// counted by the others (nginx's `limit_req` zones).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub rate_limits: IndexMap<String, RateLimitConfig>,
+    /// A balancer and rate limits of its own for a request class of
+    /// `workload.classes`, by class name (Caddy's `handle` blocks).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub routes: IndexMap<String, Route>,
     /// Retries of failed attempts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<RetryConfig>,
@@ -711,6 +766,22 @@ pub struct Deployment {
     /// Spend caps enforced during the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetConfig>,
+}
+
+/// `deployment.routes.<class>`: how one request class is served.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Route {
+    /// The class's own balancer over the same instances (which see each
+    /// instance's whole load, as Caddy's upstreams shared by address do);
+    /// `deployment.loadBalancing` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancing: Option<LoadBalancingConfig>,
+    /// Rate limits on this class's requests only, by name (besides
+    /// `deployment.rateLimit` and `rateLimits`, which count every class).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub rate_limits: IndexMap<String, RateLimitConfig>,
 }
 
 /// `deployment.metrics`: how metrics reach the autoscaler.

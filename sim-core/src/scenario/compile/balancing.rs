@@ -52,33 +52,39 @@ impl Scenario {
                 c.fail(format!("deployment.loadBalancing.weighted.{key}"), msg);
             }
         }
-        if !has_users && lb.needs_identity() {
-            let (path, what) = if lb.picking_kind().needs_identity() {
-                (
-                    "deployment.loadBalancing.strategy",
-                    format!("`{}`", lb.picking_kind()),
-                )
-            } else {
-                (
-                    "deployment.loadBalancing.sessionAffinity",
-                    "session affinity".to_string(),
-                )
-            };
-            c.fail(
-                path,
-                format!(
-                    "{what} routes by who is asking, which needs `workload.users` to give requests \
-                     a user, session and client address (e.g. \"users\": {{\"count\": 10000}}); \
-                     without it every request would be anonymous and fall back to round robin"
-                ),
-            );
-        }
+        self.check_identity(c, "deployment.loadBalancing", lb, has_users);
         let refresh = self.compile_replicas(c);
         BalancingPart {
             balancer,
             weights,
             refresh,
         }
+    }
+
+    /// A balancer at `path` that routes by who is asking needs users.
+    pub(super) fn check_identity(
+        &self,
+        c: &mut Checker,
+        path: &str,
+        lb: &strategies::LoadBalancingConfig,
+        has_users: bool,
+    ) {
+        if has_users || !lb.needs_identity() {
+            return;
+        }
+        let (key, what) = if lb.picking_kind().needs_identity() {
+            ("strategy", format!("`{}`", lb.picking_kind()))
+        } else {
+            ("sessionAffinity", "session affinity".to_string())
+        };
+        c.fail(
+            format!("{path}.{key}"),
+            format!(
+                "{what} routes by who is asking, which needs `workload.users` to give requests \
+                 a user, session and client address (e.g. \"users\": {{\"count\": 10000}}); \
+                 without it every request would be anonymous and fall back to round robin"
+            ),
+        );
     }
 
     /// `replicas` and `loadRefreshInterval`: several balancers, each with

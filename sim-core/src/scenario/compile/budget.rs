@@ -24,11 +24,21 @@ impl Scenario {
             };
         };
         c.policy("deployment.budget", b.validate());
-        if b.fallback_model.is_some() && !llm.model_per_call.is_empty() {
+        let per_call = std::iter::once(("workload.request".to_string(), &self.workload.request))
+            .chain(self.workload.classes.iter().filter_map(|(name, k)| {
+                Some((
+                    format!("workload.classes.{name}.request"),
+                    k.request.as_ref()?,
+                ))
+            }))
+            .find(|(_, r)| !r.model_per_call.is_empty());
+        if let (Some(_), Some((path, _))) = (&b.fallback_model, per_call) {
             c.fail(
                 "deployment.budget.fallbackModel",
-                "replaces the one model requests call, but workload.request.modelPerCall names \
-                 a model per call: use workload.request.model, or leave fallbackModel out",
+                format!(
+                    "replaces the model requests call, but {path}.modelPerCall names a model per \
+                     call: use {path}.model, or leave fallbackModel out"
+                ),
             );
         }
         let fallback_model = match &b.fallback_model {

@@ -1,14 +1,15 @@
 //! `llm`: the models requests call, their latency, errors and prices.
 
 use super::{
-    join_keys, CacheModel, Checker, LlmModelSpec, QuotaModel, RateLimitRetryModel, WorkloadPart,
+    CacheModel, Checker, ClassModel, LlmModelSpec, QuotaModel, RateLimitRetryModel, Shape,
+    TraceModel,
 };
 use crate::scenario::Scenario;
 
 pub(super) struct LlmPart {
     pub(super) models: Vec<LlmModelSpec>,
-    pub(super) model_index: Option<usize>,
-    pub(super) model_per_call: Vec<usize>,
+    /// Every model compiled (and no fallback cycle).
+    pub(super) complete: bool,
     pub(super) cache: Option<CacheModel>,
     pub(super) rate_limit_retries: RateLimitRetryModel,
 }
@@ -83,45 +84,6 @@ impl Scenario {
         if complete {
             check_fallback_cycles(c, &models);
         }
-        let r = &self.workload.request;
-        let lookup = |c: &mut Checker, path: &str, name: &String| match defined.get_index_of(name) {
-            Some(i) => Some(i),
-            None => {
-                c.unknown(path, "model", name, defined.keys(), "llm.models");
-                None
-            }
-        };
-        let mut model_per_call = Vec::new();
-        for (i, name) in r.model_per_call.iter().enumerate() {
-            if let Some(m) = lookup(c, &format!("workload.request.modelPerCall[{i}]"), name) {
-                model_per_call.push(m);
-            }
-        }
-        if r.model.is_some() && !r.model_per_call.is_empty() {
-            c.fail(
-                "workload.request.modelPerCall",
-                "give either workload.request.model or modelPerCall, not both",
-            );
-        }
-        let model_index = match (&r.model, model_per_call.first()) {
-            (Some(name), _) => lookup(c, "workload.request.model", name),
-            (None, Some(&first)) => Some(first),
-            (None, None) if defined.len() == 1 => Some(0),
-            (None, None) if defined.is_empty() => None,
-            (None, None) => {
-                c.fail(
-                    "workload.request.model",
-                    format!(
-                        "required when llm.models defines more than one model; one of: {}",
-                        join_keys(defined.keys())
-                    ),
-                );
-                None
-            }
-        };
-        if model_per_call.len() != r.model_per_call.len() {
-            complete = false;
-        }
         let cache = self.llm.cache.as_ref().and_then(|k| {
             c.share("llm.cache.hitRatio", k.hit_ratio);
             let latency = match &k.latency {
@@ -154,8 +116,7 @@ impl Scenario {
         };
         LlmPart {
             models,
-            model_index: model_index.filter(|_| complete),
-            model_per_call,
+            complete,
             cache,
             rate_limit_retries,
         }
@@ -199,13 +160,6 @@ impl Scenario {
             );
             return None;
         }
-        let r = &self.workload.request;
-        if q.tokens_per_minute.is_some() && r.input_tokens.is_none() && r.output_tokens.is_none() {
-            c.fail(
-                format!("{path}.tokensPerMinute"),
-                "counts each call's tokens: needs workload.request.inputTokens or outputTokens",
-            );
-        }
         Some(QuotaModel {
             calls,
             tokens,
@@ -224,12 +178,6 @@ impl Scenario {
         match (&m.latency, &m.time_to_first_token, &m.time_per_output_token) {
             (Some(l), None, None) => Some((c.dist(&format!("{path}.latency"), l)?, None)),
             (None, Some(first), Some(per)) => {
-                if self.workload.request.output_tokens.is_none() {
-                    c.fail(
-                        format!("{path}.timePerOutputToken"),
-                        "needs workload.request.outputTokens to say how many tokens a call returns",
-                    );
-                }
                 let first = c.duration_or_dist(&format!("{path}.timeToFirstToken"), first);
                 let per = c.duration_or_dist(&format!("{path}.timePerOutputToken"), per);
                 Some((first?, Some(per?)))
@@ -266,67 +214,115 @@ impl Scenario {
         }
     }
 
-    /// Token counts are only read to price calls: given with no price
-    /// anywhere, they would change nothing.
-    pub(super) fn check_tokens(&self, c: &mut Checker, llm: &LlmPart, w: &WorkloadPart) {
-        let priced = llm
-            .models
-            .iter()
-            .any(|m| m.price_per_1k_input > 0.0 || m.price_per_1k_output > 0.0);
-        let timed = llm
-            .models
-            .iter()
-            .any(|m| m.per_token.is_some() || m.quota.is_some_and(|q| q.tokens.is_some()));
-        let r = &self.workload.request;
-        let counted = llm
-            .models
-            .iter()
-            .any(|m| m.quota.is_some_and(|q| q.tokens.is_some()));
-        if !priced && !counted && r.input_tokens.is_some() {
-            c.fail(
-                "workload.request.inputTokens",
-                "input tokens price LLM calls or count against a tokensPerMinute quota, but no \
-                 model in llm.models has pricePer1kInputTokens, pricePer1kOutputTokens or a \
-                 tokensPerMinute rateLimit: give one or leave the tokens out",
-            );
-        }
-        if !priced && !timed && r.output_tokens.is_some() {
-            c.fail(
-                "workload.request.outputTokens",
-                "output tokens price LLM calls or time them, but no model in llm.models has \
-                 pricePer1kOutputTokens or timePerOutputToken: give one or leave the tokens out",
-            );
-        }
-        for m in defined_prices(self) {
-            let (name, price_in, price_out) = m;
-            if price_in > 0.0 && w.input_tokens.is_none() && r.input_tokens.is_none() {
+    /// Token counts: each class whose calls reach a model that prices,
+    /// times or counts tokens must say how many a call has, and tokens no
+    /// model reads would change nothing. A trace's token columns count as
+    /// every class's.
+    pub(super) fn check_tokens(
+        &self,
+        c: &mut Checker,
+        llm: &LlmPart,
+        classes: &[ClassModel],
+        trace: Option<&TraceModel>,
+        budget_fallback: Option<usize>,
+    ) {
+        let traced = trace.map_or((false, false), |t| (t.input_tokens, t.output_tokens));
+        let mut read = (false, false);
+        for k in classes {
+            let p = match self.workload.classes.get(&k.name) {
+                Some(class) if class.request.is_some() => {
+                    format!("workload.classes.{}.request", k.name)
+                }
+                _ => "workload.request".to_string(),
+            };
+            let has_in = k.shape.input_tokens.is_some() || traced.0;
+            let has_out = k.shape.output_tokens.is_some() || traced.1;
+            let mut reads = (false, false);
+            for i in reachable(&llm.models, &k.shape, budget_fallback) {
+                let m = &llm.models[i];
+                let path = format!("llm.models.{}", m.name);
+                let tpm = m.quota.is_some_and(|q| q.tokens.is_some());
+                reads.0 |= m.price_per_1k_input > 0.0 || tpm;
+                reads.1 |= m.price_per_1k_output > 0.0 || tpm || m.per_token.is_some();
+                if m.per_token.is_some() && !has_out {
+                    c.fail(
+                        format!("{path}.timePerOutputToken"),
+                        format!("needs {p}.outputTokens to say how many tokens a call returns"),
+                    );
+                }
+                if tpm && !has_in && !has_out {
+                    c.fail(
+                        format!("{path}.rateLimit.tokensPerMinute"),
+                        format!("counts each call's tokens: needs {p}.inputTokens or outputTokens"),
+                    );
+                }
+                if m.price_per_1k_input > 0.0 && !has_in {
+                    c.fail(
+                        format!("{path}.pricePer1kInputTokens"),
+                        format!("needs {p}.inputTokens to say how many tokens a call sends"),
+                    );
+                }
+                if m.price_per_1k_output > 0.0 && !has_out {
+                    c.fail(
+                        format!("{path}.pricePer1kOutputTokens"),
+                        format!("needs {p}.outputTokens to say how many tokens a call returns"),
+                    );
+                }
+            }
+            if !reads.0 && k.shape.input_tokens.is_some() {
                 c.fail(
-                    format!("llm.models.{name}.pricePer1kInputTokens"),
-                    "needs workload.request.inputTokens to say how many tokens a call sends",
+                    format!("{p}.inputTokens"),
+                    "input tokens price LLM calls or count against a tokensPerMinute quota, but \
+                     no model these requests call has pricePer1kInputTokens or a \
+                     tokensPerMinute rateLimit: give one or leave the tokens out",
                 );
             }
-            if price_out > 0.0 && r.output_tokens.is_none() {
+            if !reads.1 && k.shape.output_tokens.is_some() {
                 c.fail(
-                    format!("llm.models.{name}.pricePer1kOutputTokens"),
-                    "needs workload.request.outputTokens to say how many tokens a call returns",
+                    format!("{p}.outputTokens"),
+                    "output tokens price LLM calls or time them, but no model these requests \
+                     call has pricePer1kOutputTokens, timePerOutputToken or a tokensPerMinute \
+                     rateLimit: give one or leave the tokens out",
                 );
+            }
+            read.0 |= reads.0;
+            read.1 |= reads.1;
+        }
+        if let Some(t) = trace {
+            for (given, reads, column) in [
+                (t.input_tokens, read.0, "input_tokens"),
+                (t.output_tokens, read.1, "output_tokens"),
+            ] {
+                if given && !reads {
+                    c.fail(
+                        "workload.trace.file",
+                        format!(
+                            "{}: column `{column}` gives tokens no model reads: no model the \
+                             requests call prices, times or counts them; leave the column out",
+                            t.path.display()
+                        ),
+                    );
+                }
             }
         }
     }
 }
 
-fn defined_prices(s: &Scenario) -> Vec<(String, f64, f64)> {
-    s.llm
-        .models
-        .iter()
-        .map(|(n, m)| {
-            (
-                n.clone(),
-                m.price_per_1k_input_tokens,
-                m.price_per_1k_output_tokens,
-            )
-        })
-        .collect()
+/// Every model a request of `shape` may call: its own, each call's, their
+/// fallbacks, and the budget's fallback model.
+fn reachable(models: &[LlmModelSpec], shape: &Shape, budget: Option<usize>) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    let starts = std::iter::once(shape.model_index)
+        .chain(shape.model_per_call.iter().copied())
+        .chain(budget);
+    for start in starts {
+        let mut at = Some(start);
+        while let Some(i) = at.filter(|i| *i < models.len() && !out.contains(i)) {
+            out.push(i);
+            at = models[i].fallback;
+        }
+    }
+    out
 }
 
 /// A fallback chain that comes back to a model it left would never end.

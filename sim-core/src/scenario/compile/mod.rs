@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `name`, `currency`, `run` | [`run`] |
 //! | `workload.request` (the request's workflow), calling the two below | [`workload`] |
+//! | `workload.classes` (request classes, each with its own workflow and sessions) | [`classes`] |
 //! | `workload.arrivals` (steps, ramps, diurnal swing, bursts) | [`arrivals`] |
 //! | `workload.users`, `workload.sessions` | [`users`] |
 //! | `workload.trace` | [`trace`] |
@@ -16,6 +17,7 @@
 //! | `workload.clients`, `network` | [`network`] |
 //! | `deployment.loadBalancing` | [`balancing`] |
 //! | `deployment` limits and resilience policies | [`resilience`] |
+//! | `deployment.routes`, `deployment.rateLimit`, `deployment.rateLimits` | [`routes`] |
 //! | `deployment.budget` | [`budget`] |
 //! | `failures` | [`failures`] |
 //! | `slo` | [`slo`] |
@@ -26,11 +28,13 @@
 mod arrivals;
 mod balancing;
 mod budget;
+mod classes;
 mod failures;
 mod fleet;
 mod llm;
 mod network;
 mod resilience;
+mod routes;
 mod run;
 mod slo;
 mod trace;
@@ -52,7 +56,6 @@ use strategies::{
     OutlierDetectionConfig, PassiveHealthConfig, RateLimitConfig, RetryConfig,
 };
 pub use trace::TraceModel;
-use workload::WorkloadPart;
 
 /// Most instances one scenario may define (including those an autoscaler
 /// may start).
@@ -82,14 +85,11 @@ pub struct Model {
     pub diurnal: Option<crate::profile::DiurnalShape>,
     /// Bursts of the rate.
     pub bursts: Vec<crate::profile::BurstShape>,
-    /// CPU work per request, if any.
-    pub cpu_time: Option<Sampler>,
-    /// LLM calls per attempt.
-    pub llm_calls: CallCount,
-    /// The model of each call in order (empty: `model_index` for all).
-    pub model_per_call: Vec<usize>,
-    /// A tool-call wait between LLM calls.
-    pub tool_time: Option<Sampler>,
+    /// The request classes, in file order: one unnamed class with the
+    /// workload's request when `workload.classes` is absent.
+    pub classes: Vec<ClassModel>,
+    /// The routes of `deployment.routes`: a balancer per routed class.
+    pub routes: Vec<RouteModel>,
     /// The LLM response cache.
     pub cache: Option<CacheModel>,
     /// Some model times calls by their output tokens, so tokens are drawn
@@ -100,10 +100,6 @@ pub struct Model {
     /// Providers have state the engine must follow call by call (quotas,
     /// saturation, outages, per-instance call caps).
     pub providers_dynamic: bool,
-    /// Input tokens per LLM call, when priced.
-    pub input_tokens: Option<Sampler>,
-    /// Output tokens per LLM call, when priced.
-    pub output_tokens: Option<Sampler>,
     /// The user population, if modelled.
     pub users: Option<UserModel>,
     /// Closed-loop sessions of the user population.
@@ -115,8 +111,6 @@ pub struct Model {
     pub client_regions: Vec<(String, f64)>,
     /// Every model of `llm.models`, in file order.
     pub models: Vec<LlmModelSpec>,
-    /// The model requests call (index into `models`).
-    pub model_index: usize,
     /// Every instance type, in file order.
     pub types: Vec<InstanceTypeSpec>,
     /// Every region, in file order.
@@ -154,8 +148,9 @@ pub struct Model {
     pub passive_health: Option<PassiveHealthConfig>,
     /// Per-instance circuit breakers, when enabled.
     pub circuit_breaker: Option<CircuitBreakerConfig>,
-    /// Entry rate limit, when enabled.
-    pub rate_limit: Option<RateLimitConfig>,
+    /// Entry rate limits, by name: `deployment.rateLimit` (named
+    /// `rateLimit`), `deployment.rateLimits`, then each route's.
+    pub rate_limits: Vec<NamedLimit>,
     /// Retries.
     pub retries: Option<RetryConfig>,
     /// Autoscaling, when configured.
@@ -170,6 +165,74 @@ pub struct Model {
     pub failure_events: Vec<CompiledFailure>,
     /// SLO objectives.
     pub objectives: Vec<Objective>,
+}
+
+/// One request class.
+#[derive(Debug, Clone)]
+pub struct ClassModel {
+    /// Its name in `workload.classes` (empty for a workload without
+    /// classes).
+    pub name: String,
+    /// Its share of requests, 0 to 1 (the shares add up to 1).
+    pub share: f64,
+    /// What one of its requests does.
+    pub shape: Shape,
+    /// Its sessions, when the workload has sessions.
+    pub sessions: Option<SessionModel>,
+    /// Its route (index into [`Model::routes`]), when it has one.
+    pub route: Option<usize>,
+}
+
+/// One request's workflow, compiled from a `request` block.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// CPU work per request, if any.
+    pub cpu_time: Option<Sampler>,
+    /// LLM calls per attempt.
+    pub llm_calls: CallCount,
+    /// The model the calls go to (index into [`Model::models`]).
+    pub model_index: usize,
+    /// The model of each call in order (empty: `model_index` for all).
+    pub model_per_call: Vec<usize>,
+    /// A tool-call wait between LLM calls.
+    pub tool_time: Option<Sampler>,
+    /// Input tokens per LLM call, when counted.
+    pub input_tokens: Option<Sampler>,
+    /// Output tokens per LLM call, when counted.
+    pub output_tokens: Option<Sampler>,
+}
+
+impl Shape {
+    /// The workflow is plain: a fixed number of calls to one model, no
+    /// tool waits.
+    pub fn is_plain(&self) -> bool {
+        self.tool_time.is_none()
+            && self.model_per_call.is_empty()
+            && matches!(self.llm_calls, CallCount::Fixed(_))
+    }
+}
+
+/// A route of `deployment.routes`.
+#[derive(Debug, Clone)]
+pub struct RouteModel {
+    /// The class it serves.
+    pub class: String,
+    /// Its own balancer, fresh, when it has one (else the deployment's).
+    pub balancer: Option<LoadBalancer>,
+    /// Its `loadBalancing` block, when it has one.
+    pub load_balancing: Option<LoadBalancingConfig>,
+}
+
+/// One entry rate limit.
+#[derive(Debug, Clone)]
+pub struct NamedLimit {
+    /// Its name in the results.
+    pub name: String,
+    /// The limit.
+    pub config: RateLimitConfig,
+    /// The class it counts (index into [`Model::classes`]), or every
+    /// class.
+    pub class: Option<usize>,
 }
 
 /// One LLM model.
@@ -549,14 +612,23 @@ impl Scenario {
         let workload = self.compile_workload(&mut c, run.duration);
         let trace = self.compile_trace(&mut c, file, workload.users.as_ref(), run.duration);
         let llm = self.compile_llm(&mut c);
+        let mut classes = self.compile_classes(&mut c, workload.sessions.as_ref());
         let fleet = self.compile_fleet(&mut c);
         let network = self.compile_network(&mut c, &fleet);
-        let balancing = self.compile_balancing(&mut c, &fleet, &network, workload.users.is_some());
-        let resilience = self.compile_resilience(&mut c, workload.users.is_some());
+        let has_users = workload.users.is_some();
+        let balancing = self.compile_balancing(&mut c, &fleet, &network, has_users);
+        let routes = match &mut classes {
+            Some(k) => self.compile_routes(&mut c, k, &network, has_users),
+            None => Vec::new(),
+        };
+        let rate_limits = self.compile_rate_limits(&mut c, has_users);
+        let resilience = self.compile_resilience(&mut c);
         let budget = self.compile_budget(&mut c, &fleet, &llm);
         let failures = self.compile_failures(&mut c, &fleet, run.duration);
         let objectives = self.compile_slo(&mut c);
-        self.check_tokens(&mut c, &llm, &workload);
+        if let (Some(k), true) = (&classes, llm.complete) {
+            self.check_tokens(&mut c, &llm, k, trace.as_ref(), budget.fallback_model);
+        }
         self.check_scaling_metrics(&mut c, &fleet);
 
         if !c.problems.is_empty() {
@@ -565,7 +637,8 @@ impl Scenario {
                 problems: c.problems,
             });
         }
-        let (Some(model_index), Some(balancer)) = (llm.model_index, balancing.balancer) else {
+        let (Some(classes), Some(balancer), true) = (classes, balancing.balancer, llm.complete)
+        else {
             // Unreachable: a missing model or balancer recorded a problem.
             return Err(ScenarioError::Invalid {
                 file: file.to_path_buf(),
@@ -583,10 +656,8 @@ impl Scenario {
             rate_profile: workload.rate_profile,
             diurnal: workload.diurnal,
             bursts: workload.bursts,
-            cpu_time: workload.cpu_time,
-            llm_calls: workload.llm_calls,
-            model_per_call: llm.model_per_call,
-            tool_time: workload.tool_time,
+            classes,
+            routes,
             cache: llm.cache,
             tokens_timed: llm
                 .models
@@ -599,14 +670,11 @@ impl Scenario {
                 .any(|m| m.quota.is_some() || m.saturation.is_some())
                 || fleet.types.iter().any(|t| t.llm_concurrency.is_some())
                 || failures.events.iter().any(|f| f.model.is_some()),
-            input_tokens: workload.input_tokens,
-            output_tokens: workload.output_tokens,
             users: workload.users,
             sessions: workload.sessions,
             trace,
             client_regions: network.client_regions,
             models: llm.models,
-            model_index,
             types: fleet.types,
             regions: fleet.regions,
             instances: fleet.instances,
@@ -624,7 +692,7 @@ impl Scenario {
             outlier_detection: resilience.outlier_detection,
             passive_health: resilience.passive_health,
             circuit_breaker: resilience.circuit_breaker,
-            rate_limit: resilience.rate_limit,
+            rate_limits,
             retries: resilience.retries,
             scaling: fleet.scaling,
             budget: budget.config,
@@ -673,9 +741,9 @@ impl Model {
         Scenario::from_value(value, file.to_path_buf())?.compile(file)
     }
 
-    /// The model requests call.
+    /// The model requests call: the first class's.
     pub fn llm(&self) -> &LlmModelSpec {
-        &self.models[self.model_index]
+        &self.models[self.classes[0].shape.model_index]
     }
 
     /// Slots of the instances running at the start.
@@ -695,17 +763,26 @@ impl Model {
             .count()
     }
 
-    /// Mean service time of one request in seconds: CPU time, its LLM
-    /// calls (cache hits, fallbacks) and the tool waits between them.
+    /// Mean service time of one request in seconds, over the classes by
+    /// share: CPU time, its LLM calls (cache hits, fallbacks) and the tool
+    /// waits between them.
     pub fn mean_service_secs(&self) -> f64 {
-        let calls = self.llm_calls.mean();
-        let call = match self.model_per_call.as_slice() {
-            [] => self.mean_call_secs(self.model_index),
+        self.classes
+            .iter()
+            .map(|k| k.share * self.mean_shape_secs(&k.shape))
+            .sum()
+    }
+
+    /// Mean service time of one request of `shape`, in seconds.
+    pub fn mean_shape_secs(&self, shape: &Shape) -> f64 {
+        let calls = shape.llm_calls.mean();
+        let call = match shape.model_per_call.as_slice() {
+            [] => self.mean_call_secs(shape, shape.model_index),
             per => {
                 // Calls past the list use its last model.
                 let n = calls.round().max(1.0) as usize;
                 (0..n)
-                    .map(|i| self.mean_call_secs(per[i.min(per.len() - 1)]))
+                    .map(|i| self.mean_call_secs(shape, per[i.min(per.len() - 1)]))
                     .sum::<f64>()
                     / n as f64
             }
@@ -714,23 +791,24 @@ impl Model {
             Some(k) => k.hit_ratio * k.latency.mean_secs() + (1.0 - k.hit_ratio) * call,
             None => call,
         };
-        let tools = self
+        let tools = shape
             .tool_time
             .as_ref()
             .map_or(0.0, |t| (calls - 1.0).max(0.0) * t.mean_secs());
-        self.cpu_time.as_ref().map_or(0.0, Sampler::mean_secs) + calls * call + tools
+        shape.cpu_time.as_ref().map_or(0.0, Sampler::mean_secs) + calls * call + tools
     }
 
-    /// Mean time of one call to model `i`, following its fallbacks.
-    pub fn mean_call_secs(&self, i: usize) -> f64 {
+    /// Mean time of one call of a `shape` request to model `i`, following
+    /// its fallbacks.
+    pub fn mean_call_secs(&self, shape: &Shape, i: usize) -> f64 {
         let m = &self.models[i];
         let own = m.latency.mean_secs()
             + m.per_token.as_ref().map_or(0.0, |p| {
-                p.mean_secs() * self.output_tokens.as_ref().map_or(0.0, |o| o.mean_secs())
+                p.mean_secs() * shape.output_tokens.as_ref().map_or(0.0, |o| o.mean_secs())
             });
         own + m
             .fallback
-            .map_or(0.0, |f| m.error_rate * self.mean_call_secs(f))
+            .map_or(0.0, |f| m.error_rate * self.mean_call_secs(shape, f))
     }
 
     /// Offered load per slot (rho) at the base arrival rate, on the

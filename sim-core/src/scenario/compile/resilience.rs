@@ -1,11 +1,12 @@
 //! The `deployment` limits and resilience policies: health checks, outlier
-//! ejection, passive health, breakers, the entry rate limit, retries.
+//! ejection, passive health, breakers, retries. (The entry rate limits are
+//! in [`routes`](super::routes).)
 
 use super::Checker;
 use crate::scenario::{Limits, Scenario};
 use strategies::{
     CircuitBreakerConfig, DurationStr, HealthCheckConfig, Nanos, OutlierDetectionConfig,
-    PassiveHealthConfig, RateKey, RateLimitConfig, RetryConfig,
+    PassiveHealthConfig, RetryConfig,
 };
 
 pub(super) struct ResiliencePart {
@@ -17,12 +18,11 @@ pub(super) struct ResiliencePart {
     pub(super) outlier_detection: Option<OutlierDetectionConfig>,
     pub(super) passive_health: Option<PassiveHealthConfig>,
     pub(super) circuit_breaker: Option<CircuitBreakerConfig>,
-    pub(super) rate_limit: Option<RateLimitConfig>,
     pub(super) retries: Option<RetryConfig>,
 }
 
 impl Scenario {
-    pub(super) fn compile_resilience(&self, c: &mut Checker, has_users: bool) -> ResiliencePart {
+    pub(super) fn compile_resilience(&self, c: &mut Checker) -> ResiliencePart {
         let d = &self.deployment;
         if let Some(h) = &d.health_check {
             c.policy("deployment.healthCheck", h.validate());
@@ -36,19 +36,8 @@ impl Scenario {
         if let Some(b) = &d.circuit_breaker {
             c.policy("deployment.circuitBreaker", b.validate());
         }
-        if let Some(r) = &d.rate_limit {
-            c.policy("deployment.rateLimit", r.validate());
-        }
         if let Some(r) = &d.retries {
             c.policy("deployment.retries", r.validate());
-        }
-        if let Some(r) = d.rate_limit.as_ref().filter(|r| r.enabled) {
-            if r.key != RateKey::Global && !has_users {
-                c.fail(
-                    "deployment.rateLimit.key",
-                    "a per-user, per-tenant or per-IP limit needs `workload.users` to say who sends requests",
-                );
-            }
         }
         let limits = self.limits_with_timeouts(c);
         let limits = &limits;
@@ -99,7 +88,6 @@ impl Scenario {
             outlier_detection: d.outlier_detection.clone(),
             passive_health: d.passive_health.clone().filter(|p| p.enabled),
             circuit_breaker: d.circuit_breaker.clone().filter(|b| b.enabled),
-            rate_limit: d.rate_limit.clone().filter(|r| r.enabled),
             retries: d.retries.clone(),
         }
     }

@@ -14,6 +14,10 @@ pub struct TraceModel {
     pub path: PathBuf,
     /// Rows that arrive within the run.
     pub rows: u64,
+    /// The file has an `input_tokens` column.
+    pub input_tokens: bool,
+    /// The file has an `output_tokens` column.
+    pub output_tokens: bool,
 }
 
 impl Scenario {
@@ -29,7 +33,8 @@ impl Scenario {
         let path = scenario_file
             .parent()
             .map_or_else(|| PathBuf::from(&t.file), |d| d.join(&t.file));
-        let mut reader = match TraceReader::open(&path) {
+        let classes: Vec<String> = self.workload.classes.keys().cloned().collect();
+        let mut reader = match TraceReader::open(&path, &classes) {
             Ok(r) => r,
             Err(e) => {
                 c.fail(key, e);
@@ -70,6 +75,12 @@ impl Scenario {
             );
             return None;
         }
-        Some(TraceModel { path, rows })
+        let columns = reader.columns();
+        Some(TraceModel {
+            path,
+            rows,
+            input_tokens: columns.input_tokens.is_some(),
+            output_tokens: columns.output_tokens.is_some(),
+        })
     }
 }

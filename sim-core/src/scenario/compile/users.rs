@@ -102,20 +102,10 @@ impl Scenario {
             );
         }
         let think = c.duration_or_dist(&format!("{path}.thinkTime"), &s.think_time);
-        let turns = match &s.turns {
-            None => None,
-            Some(CountOrDist::Fixed(0)) => {
-                c.fail(format!("{path}.turns"), "must be at least 1");
-                None
-            }
-            Some(t) => match t.sampler() {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    c.fail(format!("{path}.turns.{}", e.key), e.message);
-                    None
-                }
-            },
-        };
+        let turns = s
+            .turns
+            .as_ref()
+            .and_then(|t| compile_turns(c, &format!("{path}.turns"), t));
         let between = s
             .between_sessions
             .as_ref()
@@ -132,5 +122,24 @@ impl Scenario {
             turns,
             between,
         })
+    }
+}
+
+/// A session's `turns` at `path`: at least one.
+pub(super) fn compile_turns(
+    c: &mut Checker,
+    path: &str,
+    t: &CountOrDist,
+) -> Option<crate::dist::Sampler> {
+    if let CountOrDist::Fixed(0) = t {
+        c.fail(path, "must be at least 1");
+        return None;
+    }
+    match t.sampler() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            c.fail(format!("{path}.{}", e.key), e.message);
+            None
+        }
     }
 }

@@ -1,23 +1,20 @@
-//! `workload`: the request's workflow (CPU, LLM calls, tool waits,
-//! tokens), with the arrivals ([`arrivals`](super::arrivals)) and the users
-//! and sessions ([`users`](super::users)).
+//! `workload`: the request's workflow (CPU, LLM calls and their models,
+//! tool waits, tokens), with the arrivals ([`arrivals`](super::arrivals)),
+//! the users and sessions ([`users`](super::users)) and the request classes
+//! ([`classes`](super::classes)).
 
-use super::{CallCount, Checker, SessionModel, StepRate, UserModel, MAX_LLM_CALLS};
+use super::{
+    join_keys, CallCount, Checker, SessionModel, Shape, StepRate, UserModel, MAX_LLM_CALLS,
+};
 use crate::dist::CountOrDist;
-use crate::dist::Sampler;
 use crate::profile::{BurstShape, DiurnalShape};
-use crate::scenario::Scenario;
+use crate::scenario::{RequestShape, Scenario};
 use strategies::Nanos;
 
 pub(super) struct WorkloadPart {
     pub(super) rate_profile: Vec<StepRate>,
     pub(super) diurnal: Option<DiurnalShape>,
     pub(super) bursts: Vec<BurstShape>,
-    pub(super) cpu_time: Option<Sampler>,
-    pub(super) llm_calls: CallCount,
-    pub(super) tool_time: Option<Sampler>,
-    pub(super) input_tokens: Option<Sampler>,
-    pub(super) output_tokens: Option<Sampler>,
     pub(super) users: Option<UserModel>,
     pub(super) sessions: Option<SessionModel>,
 }
@@ -26,23 +23,40 @@ impl Scenario {
     pub(super) fn compile_workload(&self, c: &mut Checker, duration: Nanos) -> WorkloadPart {
         let rate_profile = self.compile_steps(c, duration);
         let (diurnal, bursts) = self.compile_shape(c, duration);
+        let users = self.compile_users(c);
+        let sessions = self.compile_sessions(c, users.as_ref());
+        WorkloadPart {
+            rate_profile,
+            diurnal,
+            bursts,
+            users,
+            sessions,
+        }
+    }
 
-        let r = &self.workload.request;
+    /// A `request` block at `path` (`workload.request`, or a class's):
+    /// its workflow, with its models looked up in `llm.models`.
+    pub(super) fn compile_request(
+        &self,
+        c: &mut Checker,
+        path: &str,
+        r: &RequestShape,
+    ) -> Option<Shape> {
         let cpu_time = r
             .cpu_time
             .as_ref()
-            .and_then(|d| c.dist("workload.request.cpuTime", d));
+            .and_then(|d| c.dist(&format!("{path}.cpuTime"), d));
         let llm_calls = match &r.llm_calls {
             CountOrDist::Fixed(n) => {
                 if f64::from(*n) > MAX_LLM_CALLS {
                     c.fail(
-                        "workload.request.llmCalls",
+                        format!("{path}.llmCalls"),
                         format!("must be from 0 to {MAX_LLM_CALLS}, found {n}"),
                     );
                 }
                 CallCount::Fixed(*n)
             }
-            CountOrDist::Dist(d) => match c.dist("workload.request.llmCalls", d) {
+            CountOrDist::Dist(d) => match c.dist(&format!("{path}.llmCalls"), d) {
                 Some(s) => CallCount::Drawn(s),
                 None => CallCount::Fixed(1),
             },
@@ -50,10 +64,10 @@ impl Scenario {
         let tool_time = r
             .tool_time
             .as_ref()
-            .and_then(|t| c.duration_or_dist("workload.request.toolTime", t));
+            .and_then(|t| c.duration_or_dist(&format!("{path}.toolTime"), t));
         if r.tool_time.is_some() && matches!(r.llm_calls, CountOrDist::Fixed(n) if n < 2) {
             c.fail(
-                "workload.request.toolTime",
+                format!("{path}.toolTime"),
                 "tool waits come between LLM calls, and a request makes at most one: \
                  raise llmCalls or leave toolTime out",
             );
@@ -61,25 +75,69 @@ impl Scenario {
         let input_tokens = r
             .input_tokens
             .as_ref()
-            .and_then(|d| c.dist("workload.request.inputTokens", d));
+            .and_then(|d| c.dist(&format!("{path}.inputTokens"), d));
         let output_tokens = r
             .output_tokens
             .as_ref()
-            .and_then(|d| c.dist("workload.request.outputTokens", d));
-
-        let users = self.compile_users(c);
-        let sessions = self.compile_sessions(c, users.as_ref());
-        WorkloadPart {
-            rate_profile,
-            diurnal,
-            bursts,
+            .and_then(|d| c.dist(&format!("{path}.outputTokens"), d));
+        let (model_index, model_per_call) = self.request_models(c, path, r)?;
+        Some(Shape {
             cpu_time,
             llm_calls,
+            model_index,
+            model_per_call,
             tool_time,
             input_tokens,
             output_tokens,
-            users,
-            sessions,
+        })
+    }
+
+    /// A request's `model` or `modelPerCall`, as indices into `llm.models`.
+    fn request_models(
+        &self,
+        c: &mut Checker,
+        path: &str,
+        r: &RequestShape,
+    ) -> Option<(usize, Vec<usize>)> {
+        let defined = &self.llm.models;
+        let lookup = |c: &mut Checker, at: &str, name: &String| match defined.get_index_of(name) {
+            Some(i) => Some(i),
+            None => {
+                c.unknown(at, "model", name, defined.keys(), "llm.models");
+                None
+            }
+        };
+        let mut model_per_call = Vec::new();
+        for (i, name) in r.model_per_call.iter().enumerate() {
+            if let Some(m) = lookup(c, &format!("{path}.modelPerCall[{i}]"), name) {
+                model_per_call.push(m);
+            }
         }
+        if r.model.is_some() && !r.model_per_call.is_empty() {
+            c.fail(
+                format!("{path}.modelPerCall"),
+                format!("give either {path}.model or modelPerCall, not both"),
+            );
+        }
+        let model_index = match (&r.model, model_per_call.first()) {
+            (Some(name), _) => lookup(c, &format!("{path}.model"), name),
+            (None, Some(&first)) => Some(first),
+            (None, None) if defined.len() == 1 => Some(0),
+            (None, None) if defined.is_empty() => None,
+            (None, None) => {
+                c.fail(
+                    format!("{path}.model"),
+                    format!(
+                        "required when llm.models defines more than one model; one of: {}",
+                        join_keys(defined.keys())
+                    ),
+                );
+                None
+            }
+        };
+        if model_per_call.len() != r.model_per_call.len() {
+            return None;
+        }
+        Some((model_index?, model_per_call))
     }
 }
