@@ -32,7 +32,8 @@
 //! | module | what |
 //! |---|---|
 //! | `scenario` | the file's types ([`Scenario`]), `extends`, and compiling each section into the [`Model`] (`scenario::compile`, one file per section) |
-//! | `engine` | the event loop and the components it dispatches to, each owning its state and events: workload, sessions, requests, routing, service, llm, fleet, resilience, faults, scaling, cost, series, tenants (see [`Engine`]) |
+//! | `engine` | the event loop and the components it dispatches to, each owning its state and events: workload, sessions, classes, requests, routing, routes and rate limits, replicas, service, llm, providers, network, fleet, resilience, faults, scaling, cost, series, tenants (see [`Engine`]) |
+//! | [`trace`] | reading a replayed arrival trace (CSV) as a stream |
 //! | `profile` | the arrival rate over time: steps, ramps, diurnal swing, bursts |
 //! | `breakdown` | where completed requests' time went ([`LatencyBreakdown`]) |
 //! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals |

@@ -254,9 +254,24 @@ pub(super) struct FleetView<'a> {
     pub(super) breakers: &'a [CircuitBreaker],
     pub(super) max_per_instance: u32,
     pub(super) now: Nanos,
+    /// Each instance's load if it is eligible, else [`INELIGIBLE`], as of
+    /// its last change: kept by [`Engine::touched`](super::Engine), which
+    /// every change of load, health or breaker state calls, so a
+    /// least-load scan reads one number per instance.
+    pub(super) loads: &'a [u32],
 }
 
+/// The load kept for an instance that is not eligible.
+pub(super) const INELIGIBLE: u32 = u32::MAX;
+
 impl FleetView<'_> {
+    /// Whether instance `i` is eligible, worked out afresh.
+    #[inline(always)]
+    pub(super) fn eligible_now(&self, i: usize) -> bool {
+        let inst = &self.instances[i];
+        inst.routable && inst.active() < self.max_per_instance && self.breaker_permits(i)
+    }
+
     #[inline]
     pub(super) fn breaker_permits(&self, i: usize) -> bool {
         self.breakers
@@ -272,8 +287,17 @@ impl Backends for FleetView<'_> {
     }
     #[inline]
     fn is_eligible(&self, i: usize) -> bool {
-        let inst = &self.instances[i];
-        inst.routable && inst.active() < self.max_per_instance && self.breaker_permits(i)
+        self.eligible_active(i).is_some()
+    }
+    #[inline]
+    fn eligible_active(&self, i: usize) -> Option<u32> {
+        let a = self.loads[i];
+        debug_assert_eq!(
+            (a != INELIGIBLE).then_some(a),
+            self.eligible_now(i).then(|| self.instances[i].active()),
+            "instance {i}'s load or eligibility changed without `touched`"
+        );
+        (a != INELIGIBLE).then_some(a)
     }
     #[inline]
     fn is_present(&self, i: usize) -> bool {

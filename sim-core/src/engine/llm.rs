@@ -218,12 +218,20 @@ impl<'m> Engine<'m> {
 
     /// Begins the LLM phase of `req` (after `cpu_secs` of CPU delay when
     /// CPU is not shared).
+    #[inline(always)]
     pub(super) fn start_llm(&mut self, req: u32, cpu_secs: f64) {
         if self.simple_llm {
             let i = self.requests[req as usize].instance as usize;
             let (slow, hung) = (self.instances[i].slow_factor, self.instances[i].is_hung());
-            return self.start_llm_simple(req, cpu_secs, slow, hung);
+            self.start_llm_simple(req, cpu_secs, slow, hung);
+        } else {
+            self.start_llm_general(req, cpu_secs);
         }
+    }
+
+    /// The LLM phase of a workflow that is not plain.
+    #[inline(never)]
+    fn start_llm_general(&mut self, req: u32, cpu_secs: f64) {
         let now = self.now;
         let model = self.model;
         let i = self.requests[req as usize].instance as usize;

@@ -229,6 +229,9 @@ pub struct Engine<'m> {
     /// Requests held by instances (running plus queued).
     held: u64,
     instances: Vec<Instance>,
+    /// Each instance's load if eligible, as of its last change
+    /// ([`FleetView`]).
+    loads: Vec<u32>,
     balancer: LoadBalancer,
     breakers: Vec<CircuitBreaker>,
     health: Vec<ActiveHealth>,
@@ -381,6 +384,7 @@ impl<'m> Engine<'m> {
             active_retries: 0,
             held: 0,
             instances,
+            loads: vec![fleet::INELIGIBLE; n],
             balancer: model.balancer.clone(),
             breakers,
             health: vec![ActiveHealth::default(); if model.health_check.is_some() { n } else { 0 }],
@@ -472,6 +476,9 @@ impl<'m> Engine<'m> {
     /// with [`SimError::Cancelled`] when it is cancelled.
     pub fn run_with(mut self, control: &RunControl) -> Result<RunResult, SimError> {
         let end = self.model.duration;
+        for i in 0..self.instances.len() {
+            self.loads[i] = self.load_now(i);
+        }
         if self.model.warmup > Nanos::ZERO {
             self.events.push(self.model.warmup, Event::WarmupEnd);
         }
@@ -566,24 +573,47 @@ impl<'m> Engine<'m> {
         self.plain_at_warmup = self.plain_calls;
     }
 
+    /// Instance `i`'s load if it is eligible now, else
+    /// [`fleet::INELIGIBLE`].
+    #[inline(always)]
+    fn load_now(&self, i: usize) -> u32 {
+        let inst = &self.instances[i];
+        let (routable, active) = (inst.routable, inst.active());
+        // Without breakers, a connection limit decides with the load.
+        let eligible = if self.breakers.is_empty() {
+            routable && active < self.max_per_instance
+        } else {
+            self.view().eligible_now(i)
+        };
+        if eligible {
+            active
+        } else {
+            fleet::INELIGIBLE
+        }
+    }
+
     fn view(&self) -> FleetView<'_> {
         FleetView {
             instances: &self.instances,
             weights: &self.model.weights,
             breakers: &self.breakers,
             max_per_instance: self.max_per_instance,
+            loads: &self.loads,
             now: self.now,
         }
     }
 
-    /// Tells the balancer that instance `i`'s load or eligibility changed.
+    /// Tells the balancer that instance `i`'s load or eligibility changed
+    /// (and keeps its eligibility for the balancer's view).
     #[inline(always)]
     fn touched(&mut self, i: usize) {
+        self.loads[i] = self.load_now(i);
         let view = FleetView {
             instances: &self.instances,
             weights: &self.model.weights,
             breakers: &self.breakers,
             max_per_instance: self.max_per_instance,
+            loads: &self.loads,
             now: self.now,
         };
         if !self.several_balancers {

@@ -142,6 +142,7 @@ impl Engine<'_> {
             weights: &self.model.weights,
             breakers: &self.breakers,
             max_per_instance: self.max_per_instance,
+            loads: &self.loads,
             now,
         };
         let routes = self.routes.as_mut()?;
@@ -158,6 +159,7 @@ impl Engine<'_> {
             weights: &self.model.weights,
             breakers: &self.breakers,
             max_per_instance: self.max_per_instance,
+            loads: &self.loads,
             now: self.now,
         };
         self.balancer.refresh(i, &view);
@@ -169,6 +171,8 @@ impl Engine<'_> {
     }
 
     /// Every route's balancer learns of an attempt's outcome on `i`.
+    #[cold]
+    #[inline(never)]
     pub(super) fn observe_routes(&mut self, now: Nanos, i: usize, latency: Nanos, success: bool) {
         if let Some(r) = &mut self.routes {
             for b in &mut r.balancers {

@@ -42,6 +42,7 @@ impl Engine<'_> {
                 weights: &self.model.weights,
                 breakers: &self.breakers,
                 max_per_instance: self.max_per_instance,
+                loads: &self.loads,
                 now,
             };
             self.balancer.pick(now, &who, &view, &mut self.routing_rng)

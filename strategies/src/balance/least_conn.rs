@@ -169,10 +169,9 @@ impl LeastConnections {
         let mut best = u32::MAX;
         let (mut first, mut tied) = (usize::MAX, 0u32);
         for i in 0..n {
-            if !backends.is_eligible(i) {
+            let Some(a) = backends.eligible_active(i) else {
                 continue;
-            }
-            let a = backends.active(i);
+            };
             if a < best {
                 (best, first, tied) = (a, i, 1);
             } else if a == best {
@@ -188,7 +187,7 @@ impl LeastConnections {
         let w = i64::from(backends.weight(first));
         let mut winner = first;
         for i in first..n {
-            if backends.active(i) != best || !backends.is_eligible(i) {
+            if backends.eligible_active(i) != Some(best) {
                 continue;
             }
             self.current[i] += w;

@@ -102,6 +102,18 @@ pub trait Backends {
     /// Requests backend `i` holds now (running plus queued).
     fn active(&self, i: usize) -> u32;
 
+    /// Requests backend `i` holds when it is eligible, else `None`: the
+    /// two questions a least-load scan asks of every backend, answered in
+    /// one read by views that keep them together.
+    #[inline]
+    fn eligible_active(&self, i: usize) -> Option<u32> {
+        if self.is_eligible(i) {
+            Some(self.active(i))
+        } else {
+            None
+        }
+    }
+
     /// Static weight of backend `i` (at least 1).
     fn weight(&self, i: usize) -> u32 {
         let _ = i;
