@@ -496,17 +496,21 @@ fn llm_calls_line(r: &ScenarioResult) -> String {
                 m.errors += o.errors;
                 m.rate_limited += o.rate_limited;
                 m.outages += o.outages;
+                m.circuit_open += o.circuit_open;
+                m.breaker_trips += o.breaker_trips;
             }
             m
         })
         .collect();
-    let eventful = per.iter().any(|m| m.rate_limited > 0 || m.outages > 0)
+    let eventful = per
+        .iter()
+        .any(|m| m.rate_limited > 0 || m.outages > 0 || m.circuit_open > 0)
         || per.iter().filter(|m| m.calls > 0).count() > 1;
     if !eventful {
         return String::new();
     }
     per.iter()
-        .filter(|m| m.calls + m.rate_limited + m.outages > 0)
+        .filter(|m| m.calls + m.rate_limited + m.outages + m.circuit_open > 0)
         .map(|m| {
             let mut extra = Vec::new();
             if m.errors > 0 {
@@ -517,6 +521,13 @@ fn llm_calls_line(r: &ScenarioResult) -> String {
             }
             if m.outages > 0 {
                 extra.push(format!("{} failed by an outage", count(m.outages)));
+            }
+            if m.circuit_open > 0 {
+                extra.push(format!(
+                    "{} refused by its breaker, which opened {} times",
+                    count(m.circuit_open),
+                    count(m.breaker_trips)
+                ));
             }
             if extra.is_empty() {
                 format!("`{}` {}", m.model, count(m.calls))

@@ -576,6 +576,11 @@ pub struct ModelCalls {
     pub rate_limited: u64,
     /// Calls that failed at once because it was down.
     pub outages: u64,
+    /// Calls an instance's breaker on this model refused (sent to the
+    /// fallback, or failed at once).
+    pub circuit_open: u64,
+    /// Times a breaker on this model opened.
+    pub breaker_trips: u64,
 }
 
 /// What each tenant asked for and got over the measured window.

@@ -1,7 +1,8 @@
 //! LLM providers with state: quotas answered with 429 and `retry-after`,
 //! retry storms and jitter, fallbacks on 429s and outages, shared
 //! endpoints that slow under load, per-instance caps on outstanding calls
-//! (checked against M/M/1), and provider slowdowns.
+//! (checked against M/M/1), provider slowdowns, and breakers on a model
+//! that send its calls to the fallback while it is slow or failing.
 
 use serde_json::{json, Value};
 use sim_core::{run_model, Model, ModelCalls, RunOptions, ScenarioResult};
@@ -26,6 +27,8 @@ fn calls(r: &ScenarioResult) -> Vec<ModelCalls> {
             m.errors += o.errors;
             m.rate_limited += o.rate_limited;
             m.outages += o.outages;
+            m.circuit_open += o.circuit_open;
+            m.breaker_trips += o.breaker_trips;
         }
     }
     out
@@ -332,4 +335,110 @@ fn an_attempt_that_makes_no_call_is_not_billed() {
     assert_eq!(calls(&r)[0].calls, 0);
     assert_eq!(r.runs[0].llm_cost, 0.0);
     assert!(r.pooled.counts.completed > 1000);
+}
+
+#[test]
+fn an_open_breaker_refuses_calls_until_a_trial_is_due() {
+    // Every call fails after 1s. Each of the two instances' consecutive
+    // breakers opens after 3 failures and stays open 10s (resilience4j:
+    // trials strictly after the wait), then lets one trial through, which
+    // fails and reopens it. So each instance's model answers about 3 calls
+    // plus one every 10s (a few more that were in flight as it opened);
+    // every other call is refused at once and fails.
+    let mut v = base(
+        5.0,
+        json!({ "m": {
+            "latency": { "dist": "constant", "value": "1s" },
+            "errorRate": 1.0,
+            "circuitBreaker": { "failureThreshold": 3, "resetTimeout": "10s" }
+        } }),
+    );
+    v["run"]["warmup"] = json!("0s");
+    let r = run(&v);
+    let c = &calls(&r)[0];
+    let run = &r.runs[0];
+    // A cycle: 10s open, the wait for the instance's next request (every
+    // other arrival at 5/s: 0.4s on average), the trial's 1s.
+    let (fewest, most) = (2.0 * 7200.0 / 12.0, 2.0 * 7200.0 / 11.0);
+    assert!(
+        (c.calls as f64) > fewest && (c.calls as f64) < most + 40.0,
+        "answered {} calls, expected {fewest} to {most} trials",
+        c.calls
+    );
+    assert!(c.breaker_trips as f64 >= fewest, "{c:?}");
+    assert_eq!(
+        c.calls + c.circuit_open,
+        run.counts.arrivals - run.counts.in_flight
+    );
+    assert_eq!(run.reasons.llm_error, run.counts.failed);
+    // Refused calls fail at once: most requests fail in no time.
+    assert!(run.counts.failed + run.counts.in_flight == run.counts.arrivals);
+}
+
+#[test]
+fn a_breaker_sends_calls_to_the_fallback_while_the_primary_is_slow() {
+    let with = shipped("provider-breaker.json");
+    let mut without = with.clone();
+    without["llm"]["models"]["primary"]
+        .as_object_mut()
+        .unwrap()
+        .remove("circuitBreaker");
+    let (a, b) = (run(&with), run(&without));
+    // Minutes 21 to 35 of the slowdown, every replication.
+    let during = |r: &ScenarioResult| -> (f64, f64) {
+        let rows: Vec<_> = r
+            .runs
+            .iter()
+            .flat_map(|x| &x.series)
+            .filter(|x| x.time > 21.0 * 60.0 && x.time <= 35.0 * 60.0)
+            .collect();
+        let n = rows.len() as f64;
+        let errors = rows.iter().map(|x| x.error_rate).sum::<f64>() / n;
+        let p99 = rows.iter().filter_map(|x| x.p99).sum::<f64>() / n;
+        (errors, p99)
+    };
+    let (errors, p99) = during(&a);
+    assert!(
+        errors < 0.01,
+        "with the breaker: {errors} of requests failed"
+    );
+    assert!(p99 < 30.0, "with the breaker: p99 {p99}s in a mean minute");
+    let (errors, p99) = during(&b);
+    assert!(
+        errors > 0.5,
+        "without the breaker: {errors} of requests failed"
+    );
+    assert!(
+        p99 > 40.0,
+        "without the breaker: p99 {p99}s in a mean minute"
+    );
+    let c = calls(&a);
+    let (primary, backup) = (&c[0], &c[1]);
+    assert!(
+        primary.breaker_trips > 0 && primary.circuit_open > 0,
+        "{primary:?}"
+    );
+    // Every refused call went to the fallback (which never fails), and
+    // the refusals are about the slowdown's share of the calls: the
+    // primary has them back once it recovers.
+    assert_eq!(backup.calls, primary.circuit_open);
+    let share = primary.circuit_open as f64 / (primary.calls + primary.circuit_open) as f64;
+    assert!(share > 0.15 && share < 0.35, "{share}");
+    assert_eq!(a.runs[0].breakdown.llm.len(), 2);
+}
+
+#[test]
+fn a_model_breaker_is_checked_like_the_deployments() {
+    let v = base(
+        1.0,
+        json!({ "m": {
+            "latency": { "dist": "constant", "value": "1s" },
+            "circuitBreaker": { "failureThreshold": 0 }
+        } }),
+    );
+    let e = Model::from_value(&v, "bad.json").unwrap_err().to_string();
+    assert!(
+        e.contains("llm.models.m.circuitBreaker.failureThreshold"),
+        "{e}"
+    );
 }

@@ -487,6 +487,26 @@ impl<'m> Engine<'m> {
             let Some(p) = &mut self.providers else {
                 return;
             };
+            let counted = u64::from(now >= model.warmup);
+            // The instance's breaker on the model: an open one refuses the
+            // call before it waits for anything; it goes to the fallback or
+            // fails at once.
+            if let Some(b) = p.breaker(i, m as usize) {
+                if !b.would_permit(now) {
+                    self.llm_counts[m as usize].circuit_open += counted;
+                    if let Some(f) = model.models[m as usize].fallback {
+                        self.requests[req as usize].model = f as u32;
+                        self.draw_answer(req);
+                        continue;
+                    }
+                    self.requests[req as usize].fails = true;
+                    let l = &mut self.legs[req as usize];
+                    l.unbilled = true;
+                    l.leg = LegState::Idle;
+                    self.events.push(now, Event::ServiceDone { req, attempt });
+                    return;
+                }
+            }
             if let Some(permits) = p.permits.get_mut(i) {
                 if permits.busy >= permits.cap {
                     permits.waiting.push_back((req, attempt));
@@ -496,8 +516,17 @@ impl<'m> Engine<'m> {
                     return;
                 }
             }
-            let counted = u64::from(now >= model.warmup);
-            match p.admit(m as usize, i, tokens, now) {
+            let admitted = p.admit(m as usize, i, tokens, now);
+            // The breaker lets the call through (a half-open one takes a
+            // trial permit); a 429 or an outage is a failure it counts.
+            if let Some(b) = p.breaker(i, m as usize) {
+                let permitted = b.try_acquire(now);
+                debug_assert!(permitted, "a breaker refused what it would permit");
+                if !matches!(admitted, Admit::Go { .. }) && b.record(now, false, Nanos::ZERO) {
+                    self.llm_counts[m as usize].breaker_trips += counted;
+                }
+            }
+            match admitted {
                 Admit::Go { factor } => {
                     if let Some(permits) = p.permits.get_mut(i) {
                         permits.busy += 1;
@@ -507,6 +536,7 @@ impl<'m> Engine<'m> {
                     let end = now + Nanos::from_secs_f64(secs);
                     p.serving_until(m as usize, end);
                     l.leg = LegState::InFlight;
+                    l.leg_start = now;
                     let fails = self.requests[req as usize].fails;
                     self.events.push(end, Event::ServiceDone { req, attempt });
                     let part = self.part_of(m);
@@ -560,9 +590,11 @@ impl<'m> Engine<'m> {
         }
     }
 
-    /// `req`'s leg in flight lets go of its instance's permit (it ended,
-    /// or the request left its slot), and the next waiting call starts.
-    pub(super) fn release_permit(&mut self, req: u32) {
+    /// `req`'s leg in flight ended (`success` if it was answered without
+    /// error; a request leaving its slot abandons it, a failure): its
+    /// breaker hears how it went, it lets go of its instance's permit, and
+    /// the next waiting call starts.
+    pub(super) fn release_permit(&mut self, req: u32, success: bool) {
         let Some(l) = self.legs.get_mut(req as usize) else {
             return;
         };
@@ -570,10 +602,17 @@ impl<'m> Engine<'m> {
             return;
         }
         l.leg = LegState::Idle;
-        let i = self.requests[req as usize].instance as usize;
+        let took = self.now - l.leg_start;
+        let r = &self.requests[req as usize];
+        let (i, m) = (r.instance as usize, r.model as usize);
         let Some(p) = &mut self.providers else {
             return;
         };
+        if let Some(b) = p.breaker(i, m) {
+            if b.record(self.now, success, took) && self.now >= self.model.warmup {
+                self.llm_counts[m].breaker_trips += 1;
+            }
+        }
         let Some(permits) = p.permits.get_mut(i) else {
             return;
         };

@@ -1,7 +1,8 @@
 //! LLM providers over a run: each model's quota (token buckets in calls and
 //! tokens, for the fleet or per instance), its calls in progress (for a
-//! shared endpoint that slows under load), outages and slowdowns; and each
-//! instance's cap on outstanding LLM calls with the calls waiting for it.
+//! shared endpoint that slows under load), outages and slowdowns; each
+//! instance's cap on outstanding LLM calls with the calls waiting for it;
+//! and each instance's circuit breaker on each model, in its LLM client.
 //!
 //! Built only when a scenario uses one of these
 //! ([`Model::providers_dynamic`]); otherwise calls never look here.
@@ -11,7 +12,7 @@
 use crate::scenario::{Model, QuotaModel};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use strategies::Nanos;
+use strategies::{CircuitBreaker, Nanos};
 
 /// A provider's answer to a call.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,6 +72,10 @@ pub(super) struct Providers {
     models: Vec<Provider>,
     /// Per instance, when some instance type caps its calls.
     pub(super) permits: Vec<Permits>,
+    /// Each instance's breaker on each model (`instance * models +
+    /// model`), when some model has one.
+    breakers: Vec<Option<CircuitBreaker>>,
+    models_len: usize,
 }
 
 impl Providers {
@@ -126,7 +131,31 @@ impl Providers {
         } else {
             Vec::new()
         };
-        Some(Providers { models, permits })
+        let breakers = if model.models.iter().any(|m| m.breaker.is_some()) {
+            (0..n)
+                .flat_map(|_| {
+                    model
+                        .models
+                        .iter()
+                        .map(|m| m.breaker.clone().map(CircuitBreaker::new))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Some(Providers {
+            models,
+            permits,
+            breakers,
+            models_len: model.models.len(),
+        })
+    }
+
+    /// Instance `inst`'s breaker on model `m`, if it has one.
+    pub(super) fn breaker(&mut self, inst: usize, m: usize) -> Option<&mut CircuitBreaker> {
+        self.breakers
+            .get_mut(inst * self.models_len + m)
+            .and_then(Option::as_mut)
     }
 
     /// Model `m` is asked for a call of `tokens` tokens from instance

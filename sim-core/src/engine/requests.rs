@@ -138,6 +138,8 @@ pub(super) struct LegInfo {
     /// The call ran out of 429 retries: its attempt fails as rate limited.
     pub(super) rate_limited: bool,
     pub(super) wait_from: Nanos,
+    /// When the leg in flight reached its provider (for its breaker).
+    pub(super) leg_start: Nanos,
     /// Each call's input and output tokens as a trace row gave them
     /// ([`NO_TOKENS`]: drawn).
     ///
@@ -157,6 +159,7 @@ impl LegInfo {
         unbilled: false,
         rate_limited: false,
         wait_from: Nanos::ZERO,
+        leg_start: Nanos::ZERO,
         given: (super::llm::NO_TOKENS, super::llm::NO_TOKENS),
     };
 }

@@ -128,7 +128,8 @@ impl Engine<'_> {
             return;
         }
         if self.per_call {
-            self.release_permit(req);
+            let success = !self.requests[req as usize].fails;
+            self.release_permit(req, success);
             self.charge_call(req);
             if self.next_leg(req, attempt) {
                 return;
@@ -157,7 +158,7 @@ impl Engine<'_> {
     /// Takes `req` out of its slot before its service ended (a timeout):
     /// drops its CPU job, frees the slot for the next queued request.
     pub(super) fn leave_slot(&mut self, req: u32) {
-        self.release_permit(req);
+        self.release_permit(req, false);
         let r = &mut self.requests[req as usize];
         let i = r.instance as usize;
         let was_cpu = r.state == State::Cpu;

@@ -631,6 +631,11 @@ pub struct LlmModel {
     /// Latency that grows with the endpoint's concurrent calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saturation: Option<Saturation>,
+    /// A circuit breaker on calls to this model in each instance's LLM
+    /// client (the same block as `deployment.circuitBreaker`): while it is
+    /// open, calls go straight to the `fallback`, or fail at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<strategies::CircuitBreakerConfig>,
     /// Price per 1,000 input tokens.
     #[serde(
         default,

@@ -66,6 +66,10 @@ impl Scenario {
                 }
                 Some(sat.concurrency)
             });
+            let breaker = m.circuit_breaker.as_ref().filter(|b| b.enabled).map(|b| {
+                c.policy(&format!("{path}.circuitBreaker"), b.validate());
+                b.clone()
+            });
             match self.call_latency(c, &path, m) {
                 Some((latency, per_token)) => models.push(LlmModelSpec {
                     name: name.clone(),
@@ -75,6 +79,7 @@ impl Scenario {
                     fallback,
                     quota,
                     saturation,
+                    breaker,
                     price_per_1k_input: m.price_per_1k_input_tokens,
                     price_per_1k_output: m.price_per_1k_output_tokens,
                 }),

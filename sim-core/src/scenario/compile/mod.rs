@@ -252,6 +252,8 @@ pub struct LlmModelSpec {
     pub quota: Option<QuotaModel>,
     /// Calls served at full speed before latency grows.
     pub saturation: Option<u32>,
+    /// The breaker each instance keeps on calls to it.
+    pub breaker: Option<CircuitBreakerConfig>,
     /// Price per 1,000 input tokens.
     pub price_per_1k_input: f64,
     /// Price per 1,000 output tokens.
@@ -667,7 +669,7 @@ impl Scenario {
             providers_dynamic: llm
                 .models
                 .iter()
-                .any(|m| m.quota.is_some() || m.saturation.is_some())
+                .any(|m| m.quota.is_some() || m.saturation.is_some() || m.breaker.is_some())
                 || fleet.types.iter().any(|t| t.llm_concurrency.is_some())
                 || failures.events.iter().any(|f| f.model.is_some()),
             users: workload.users,
