@@ -127,13 +127,8 @@ impl Engine<'_> {
             // The instance hung under it: no answer will come.
             return;
         }
-        if self.per_call {
-            let success = !self.requests[req as usize].fails;
-            self.release_permit(req, success);
-            self.charge_call(req);
-            if self.next_leg(req, attempt) {
-                return;
-            }
+        if self.per_call && self.leg_done(req, attempt) {
+            return;
         }
         let r = &self.requests[req as usize];
         let success = !r.fails;
@@ -153,6 +148,17 @@ impl Engine<'_> {
         } else {
             self.attempt_failed(req, Cause::LlmError);
         }
+    }
+
+    /// In per-call mode, a leg of `req`'s call ended: its permit and
+    /// breaker, its charge, and the next leg. Returns whether the attempt
+    /// goes on.
+    #[inline(never)]
+    fn leg_done(&mut self, req: u32, attempt: u32) -> bool {
+        let success = !self.requests[req as usize].fails;
+        self.release_permit(req, success);
+        self.charge_call(req);
+        self.next_leg(req, attempt)
     }
 
     /// Takes `req` out of its slot before its service ended (a timeout):
