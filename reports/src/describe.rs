@@ -57,7 +57,7 @@ pub fn describe_model(m: &Model) -> String {
     if m.classes.len() > 1 {
         let _ = writeln!(
             o,
-            "              mean service over the classes {}",
+            "              mean service over the classes (weighted by share) {}",
             secs(m.mean_service_secs())
         );
     }

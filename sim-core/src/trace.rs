@@ -7,9 +7,9 @@
 //! `time` (seconds from the start of the run, in order) is required;
 //! `user` (a user id of `workload.users`), `tenant` (a tenant index),
 //! `class` (a name of `workload.classes`), `input_tokens` and
-//! `output_tokens` (each LLM call's tokens) are optional, and a row may
-//! leave any of them blank. Blank lines and lines starting with `#` are
-//! skipped.
+//! `output_tokens` (each LLM call's tokens) are optional. A row may leave
+//! `user`, `tenant` and `class` blank, but not a token column the file
+//! has. Blank lines and lines starting with `#` are skipped.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -241,8 +241,19 @@ impl TraceReader {
         };
         let user_id = number(user, "user")?;
         let tenant = number(tenant, "tenant")?;
-        let input_tokens = number(input, "input_tokens")?;
-        let output_tokens = number(output, "output_tokens")?;
+        let tokens = |v: Option<&str>, k: Option<usize>, what: &str| match (v, k) {
+            (None, Some(_)) => Err(self.at(&format!(
+                "no {what}: a row must give the tokens of a column the file has"
+            ))),
+            // u32::MAX is kept for "not given".
+            (Some(_), _) => match number(v, what)? {
+                Some(n) if n == u32::MAX => Err(self.at(&format!("{what} {n} is too large"))),
+                n => Ok(n),
+            },
+            (None, None) => Ok(None),
+        };
+        let input_tokens = tokens(input, c.input_tokens, "input_tokens")?;
+        let output_tokens = tokens(output, c.output_tokens, "output_tokens")?;
         let class = match class {
             None => None,
             Some(name) => match self.classes.iter().position(|k| k == name) {

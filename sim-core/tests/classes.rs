@@ -320,6 +320,50 @@ fn mistakes_are_refused_with_their_path() {
             "deployment.loadBalancing.replicas",
             "routes",
         ),
+        (
+            Box::new(|v| {
+                v["workload"]["classes"][""] = json!({ "share": 1 });
+                v["workload"]["request"] = json!({ "model": "quick" });
+            }),
+            "workload.classes",
+            "needs a name",
+        ),
+        (
+            Box::new(|v| {
+                v["workload"]["users"] = json!({ "count": 10 });
+                v["workload"]["sessions"] = json!({ "thinkTime": "5s" });
+                v["workload"]["classes"]["fast"]["sessions"] = json!({ "turns": 3 });
+            }),
+            "workload.classes.fast.sessions.turns",
+            "workload.sessions.turns",
+        ),
+        (
+            Box::new(|v| {
+                v["deployment"]["routes"] =
+                    json!({ "fast": { "loadBalancing": { "strategy": "geographic" } } })
+            }),
+            "deployment.routes.fast.loadBalancing.strategy",
+            "whole fleet",
+        ),
+        (
+            Box::new(|v| {
+                v["deployment"]["loadBalancing"] = json!({ "strategy": "random" });
+                v["deployment"]["routes"] = json!({
+                    "fast": { "loadBalancing": { "strategy": "first" } },
+                    "slow": { "loadBalancing": { "strategy": "round-robin" } }
+                });
+            }),
+            "deployment.loadBalancing",
+            "picks for none",
+        ),
+        (
+            Box::new(|v| {
+                v["workload"]["classes"]["slow"]["request"] =
+                    json!({ "llmCalls": 0, "model": "big" })
+            }),
+            "workload.classes.slow.request.model",
+            "makes none",
+        ),
     ];
     for (change, path, what) in cases {
         let mut v = two_classes();
@@ -379,4 +423,38 @@ fn shipped_routes_scenario_does_what_it_says() {
         global(&without),
         global(&r)
     );
+}
+
+#[test]
+fn a_class_that_calls_no_model_names_none_and_counts_no_tokens() {
+    // Static files make no LLM call: with two priced models they need
+    // neither a model nor token counts.
+    let mut v = two_classes();
+    v["workload"]["classes"]["slow"]["request"] =
+        json!({ "llmCalls": 0, "cpuTime": { "dist": "constant", "value": "5ms" } });
+    v["workload"]["classes"]["fast"]["request"]["inputTokens"] =
+        json!({ "dist": "constant", "value": 100 });
+    v["llm"]["models"]["quick"]["pricePer1kInputTokens"] = json!(0.01);
+    let r = run(&v);
+    let slow = class(&r.runs[0], "slow");
+    assert!((slow.latency.p50.unwrap() - 0.005).abs() < 1e-4, "{slow:?}");
+    assert_eq!(r.runs[0].llm_calls[1].calls, 0);
+}
+
+#[test]
+fn a_trace_row_must_give_the_tokens_of_a_column_the_file_has() {
+    let dir = std::env::temp_dir().join(format!("fleetsim-blank-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("t.csv"), "time,input_tokens\n1,100\n2,\n").unwrap();
+    let mut v = two_classes();
+    v["workload"].as_object_mut().unwrap().remove("arrivals");
+    v["workload"]["trace"] = json!({ "file": "t.csv" });
+    v["llm"]["models"]["quick"]["pricePer1kInputTokens"] = json!(0.01);
+    v["llm"]["models"]["big"]["pricePer1kInputTokens"] = json!(0.01);
+    let e = match Model::from_value(&v, dir.join("s.json")) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("line 3") && e.contains("no input_tokens"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -340,6 +340,10 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
         top["llm"]["models"]["m"]["pricePer1kInputTokens"] = json!(r.random_range(0.0001..0.01));
         top["workload"]["request"]["inputTokens"] =
             json!({"dist": "lognormal", "median": 800, "p99": 4000});
+        // Tokens are counted on calls: a request that makes none has none.
+        if top["workload"]["request"]["llmCalls"] == json!(0) {
+            top["workload"]["request"]["llmCalls"] = json!(1);
+        }
     }
     top["deployment"] = deployment;
 

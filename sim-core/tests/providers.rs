@@ -442,3 +442,43 @@ fn a_model_breaker_is_checked_like_the_deployments() {
         "{e}"
     );
 }
+
+#[test]
+fn a_trial_call_cut_by_a_hang_counts_as_a_failure_not_a_trial_for_ever() {
+    // One instance; every call fails after 2s; the breaker opens on one
+    // failure for 5s and lets one trial through. Requests come from a
+    // trace: one at 0.5s (fails, opens the breaker), one at 7.6s (the
+    // trial), then one a second from 9s. The instance hangs from 8s to
+    // 20s with the trial in flight; when the hang ends the trial is cut,
+    // a failure, and the breaker goes on opening and trying. Were the cut
+    // trial never recorded, the breaker would wait for it for ever and
+    // the model would answer nothing more.
+    let dir = std::env::temp_dir().join(format!("fleetsim-trial-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::from("time\n0.5\n7.6\n");
+    for s in 9..600 {
+        csv.push_str(&format!("{s}\n"));
+    }
+    std::fs::write(dir.join("t.csv"), csv).unwrap();
+    let v = json!({
+        "name": "trial", "run": { "duration": "10m", "seed": 3 },
+        "workload": { "trace": { "file": "t.csv" } },
+        "llm": { "models": { "m": {
+            "latency": { "dist": "constant", "value": "2s" },
+            "errorRate": 1.0,
+            "circuitBreaker": { "failureThreshold": 1, "resetTimeout": "5s", "halfOpenRequests": 1 }
+        } } },
+        "instanceTypes": { "t": { "slots": 100 } },
+        "deployment": { "regions": { "r": { "instances": 1 } } },
+        "failures": { "events": [
+            { "type": "instance-hang", "instance": "r/0", "at": "8s", "duration": "12s" }
+        ] }
+    });
+    let m = Model::from_value(&v, dir.join("s.json")).unwrap_or_else(|e| panic!("{e}"));
+    let r = run_model(&m, RunOptions::default()).unwrap();
+    let c = &calls(&r)[0];
+    // After the hang: a trial every 5s open + up to 1s to the next request
+    // + 2s of trial, over about 580s.
+    assert!(c.calls > 60, "{c:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}

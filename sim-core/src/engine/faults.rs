@@ -190,6 +190,9 @@ impl Engine<'_> {
         }
         for &req in &lost {
             self.released(req, i);
+            // A call cut by the failure is a failure to its breaker (which
+            // would otherwise wait for a half-open trial for ever).
+            self.end_leg(req, false);
             let r = &mut self.requests[req as usize];
             // Parked until the retry decision: not running, not queued.
             r.state = State::Backoff;

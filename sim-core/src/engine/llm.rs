@@ -595,29 +595,40 @@ impl<'m> Engine<'m> {
     /// breaker hears how it went, it lets go of its instance's permit, and
     /// the next waiting call starts.
     pub(super) fn release_permit(&mut self, req: u32, success: bool) {
-        let Some(l) = self.legs.get_mut(req as usize) else {
-            return;
-        };
-        if l.leg != LegState::InFlight {
+        if !self.end_leg(req, success) {
             return;
         }
-        l.leg = LegState::Idle;
-        let took = self.now - l.leg_start;
-        let r = &self.requests[req as usize];
-        let (i, m) = (r.instance as usize, r.model as usize);
+        let i = self.requests[req as usize].instance as usize;
         let Some(p) = &mut self.providers else {
             return;
         };
-        if let Some(b) = p.breaker(i, m) {
-            if b.record(self.now, success, took) && self.now >= self.model.warmup {
-                self.llm_counts[m].breaker_trips += 1;
-            }
-        }
         let Some(permits) = p.permits.get_mut(i) else {
             return;
         };
         permits.busy -= 1;
         self.wake_waiting(i);
+    }
+
+    /// `req`'s leg in flight, if it has one, is over: its breaker hears
+    /// how it went. Returns whether it was in flight (and so held a
+    /// permit, if its instance caps calls).
+    pub(super) fn end_leg(&mut self, req: u32, success: bool) -> bool {
+        let Some(l) = self.legs.get_mut(req as usize) else {
+            return false;
+        };
+        if l.leg != LegState::InFlight {
+            return false;
+        }
+        l.leg = LegState::Idle;
+        let took = self.now - l.leg_start;
+        let r = &self.requests[req as usize];
+        let (i, m) = (r.instance as usize, r.model as usize);
+        if let Some(b) = self.providers.as_mut().and_then(|p| p.breaker(i, m)) {
+            if b.record(self.now, success, took) && self.now >= self.model.warmup {
+                self.llm_counts[m].breaker_trips += 1;
+            }
+        }
+        true
     }
 
     /// Hands instance `i`'s free permits to the calls waiting for them, in

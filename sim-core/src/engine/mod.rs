@@ -54,6 +54,22 @@
 //! (autoscaling, CPU sharing, token prices) schedule no events and cost a
 //! branch at most.
 
+/// The balancer's view of the fleet ([`fleet::FleetView`]), borrowing
+/// only the engine fields it reads, so a balancer can be borrowed mutably
+/// beside it.
+macro_rules! fleet_view {
+    ($engine:ident) => {
+        $crate::engine::fleet::FleetView {
+            instances: &$engine.instances,
+            weights: &$engine.model.weights,
+            breakers: &$engine.breakers,
+            max_per_instance: $engine.max_per_instance,
+            loads: &$engine.loads,
+            now: $engine.now,
+        }
+    };
+}
+
 mod classes;
 mod cost;
 mod faults;
@@ -593,14 +609,7 @@ impl<'m> Engine<'m> {
     }
 
     fn view(&self) -> FleetView<'_> {
-        FleetView {
-            instances: &self.instances,
-            weights: &self.model.weights,
-            breakers: &self.breakers,
-            max_per_instance: self.max_per_instance,
-            loads: &self.loads,
-            now: self.now,
-        }
+        fleet_view!(self)
     }
 
     /// Tells the balancer that instance `i`'s load or eligibility changed
@@ -608,14 +617,7 @@ impl<'m> Engine<'m> {
     #[inline(always)]
     fn touched(&mut self, i: usize) {
         self.loads[i] = self.load_now(i);
-        let view = FleetView {
-            instances: &self.instances,
-            weights: &self.model.weights,
-            breakers: &self.breakers,
-            max_per_instance: self.max_per_instance,
-            loads: &self.loads,
-            now: self.now,
-        };
+        let view = fleet_view!(self);
         if !self.several_balancers {
             self.balancer.refresh(i, &view);
         } else if self.replicas.is_some() {

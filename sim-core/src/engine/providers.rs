@@ -151,6 +151,16 @@ impl Providers {
         })
     }
 
+    /// Instance `inst` starts anew (a new process): its breakers close.
+    pub(super) fn restart(&mut self, inst: usize) {
+        let k = self.models_len;
+        if let Some(bs) = self.breakers.get_mut(inst * k..(inst + 1) * k) {
+            for b in bs.iter_mut().flatten() {
+                *b = CircuitBreaker::new(b.config().clone());
+            }
+        }
+    }
+
     /// Instance `inst`'s breaker on model `m`, if it has one.
     pub(super) fn breaker(&mut self, inst: usize, m: usize) -> Option<&mut CircuitBreaker> {
         self.breakers

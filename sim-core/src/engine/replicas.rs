@@ -122,14 +122,7 @@ impl Engine<'_> {
         let k = self.routing_rng.random_range(0..rep.balancers.len());
         let n = rep.n;
         let view = ReplicaView {
-            fleet: FleetView {
-                instances: &self.instances,
-                weights: &self.model.weights,
-                breakers: &self.breakers,
-                max_per_instance: self.max_per_instance,
-                loads: &self.loads,
-                now,
-            },
+            fleet: fleet_view!(self),
             learned: &rep.learned,
             own: &rep.own[k * n..(k + 1) * n],
         };
@@ -156,14 +149,7 @@ impl Engine<'_> {
         let n = rep.n;
         for (k, b) in rep.balancers.iter_mut().enumerate() {
             let view = ReplicaView {
-                fleet: FleetView {
-                    instances: &self.instances,
-                    weights: &self.model.weights,
-                    breakers: &self.breakers,
-                    max_per_instance: self.max_per_instance,
-                    loads: &self.loads,
-                    now: self.now,
-                },
+                fleet: fleet_view!(self),
                 learned: &rep.learned,
                 own: &rep.own[k * n..(k + 1) * n],
             };

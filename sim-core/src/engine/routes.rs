@@ -9,7 +9,6 @@
 //! request is counted by all only when all admit it; the first to refuse
 //! it counts it as refused (nginx's `limit_req` with several zones).
 
-use super::fleet::FleetView;
 use super::workload::user_ip;
 use super::Engine;
 use crate::scenario::Model;
@@ -137,14 +136,7 @@ impl Engine<'_> {
         now: Nanos,
         who: &strategies::RequestInfo,
     ) -> Option<usize> {
-        let view = FleetView {
-            instances: &self.instances,
-            weights: &self.model.weights,
-            breakers: &self.breakers,
-            max_per_instance: self.max_per_instance,
-            loads: &self.loads,
-            now,
-        };
+        let view = fleet_view!(self);
         let routes = self.routes.as_mut()?;
         match routes.of_class[class as usize] {
             Some(b) => routes.balancers[b as usize].pick(now, who, &view, &mut self.routing_rng),
@@ -154,14 +146,7 @@ impl Engine<'_> {
 
     /// Tells every route's balancer that instance `i` changed.
     pub(super) fn touched_routes(&mut self, i: usize) {
-        let view = FleetView {
-            instances: &self.instances,
-            weights: &self.model.weights,
-            breakers: &self.breakers,
-            max_per_instance: self.max_per_instance,
-            loads: &self.loads,
-            now: self.now,
-        };
+        let view = fleet_view!(self);
         self.balancer.refresh(i, &view);
         if let Some(r) = &mut self.routes {
             for b in &mut r.balancers {

@@ -3,7 +3,6 @@
 //! backoff, or the end of the request. Also the request and connection
 //! timeouts.
 
-use super::fleet::FleetView;
 use super::requests::{Cause, State};
 use super::workload::user_ip;
 use super::{Engine, Event};
@@ -37,14 +36,7 @@ impl Engine<'_> {
                 None => self.route_pick(self.requests[req as usize].class, now, &who),
             }
         } else {
-            let view = FleetView {
-                instances: &self.instances,
-                weights: &self.model.weights,
-                breakers: &self.breakers,
-                max_per_instance: self.max_per_instance,
-                loads: &self.loads,
-                now,
-            };
+            let view = fleet_view!(self);
             self.balancer.pick(now, &who, &view, &mut self.routing_rng)
         };
         let Some(i) = picked else {

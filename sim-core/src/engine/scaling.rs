@@ -450,6 +450,9 @@ impl Engine<'_> {
         if let Some(p) = &mut self.passive {
             p.forget(i);
         }
+        if let Some(p) = &mut self.providers {
+            p.restart(i);
+        }
         if let Some(b) = self.breakers.get_mut(i) {
             *b = CircuitBreaker::new(b.config().clone());
         }

@@ -53,6 +53,13 @@ impl Scenario {
         let mut complete = true;
         for (name, k) in &w.classes {
             let path = format!("workload.classes.{name}");
+            if name.trim().is_empty() {
+                c.fail(
+                    "workload.classes",
+                    "a class needs a name: results, routes and trace rows name it",
+                );
+                complete = false;
+            }
             if !(k.share.is_finite() && k.share > 0.0) {
                 c.fail(
                     format!("{path}.share"),
@@ -111,6 +118,18 @@ impl Scenario {
             s.think = c.duration_or_dist(&format!("{path}.thinkTime"), t)?;
         }
         if let Some(t) = &o.turns {
+            if s.turns.is_none() {
+                // A class's sessions end only if every class's do: a user
+                // draws a new class when its session ends, and one that
+                // never ends would keep its class for good.
+                c.fail(
+                    format!("{path}.turns"),
+                    "needs workload.sessions.turns: sessions of every class must end, or a user \
+                     would stay in a class whose sessions do not; give the workload's turns and \
+                     override them here",
+                );
+                return None;
+            }
             s.turns = Some(compile_turns(c, &format!("{path}.turns"), t)?);
         }
         if let Some(b) = &o.between_sessions {

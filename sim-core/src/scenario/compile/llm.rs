@@ -231,9 +231,19 @@ impl Scenario {
         trace: Option<&TraceModel>,
         budget_fallback: Option<usize>,
     ) {
-        let traced = trace.map_or((false, false), |t| (t.input_tokens, t.output_tokens));
+        // A trace's tokens cover every request only when the trace is the
+        // only source of requests.
+        let w = &self.workload;
+        let only_trace = w.arrivals.is_none() && w.sessions.is_none();
+        let traced = trace
+            .filter(|_| only_trace)
+            .map_or((false, false), |t| (t.input_tokens, t.output_tokens));
         let mut read = (false, false);
         for k in classes {
+            if matches!(k.shape.llm_calls, super::CallCount::Fixed(0)) {
+                // Makes no call (its token settings are refused with it).
+                continue;
+            }
             let p = match self.workload.classes.get(&k.name) {
                 Some(class) if class.request.is_some() => {
                     format!("workload.classes.{}.request", k.name)

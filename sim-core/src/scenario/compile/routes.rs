@@ -65,6 +65,13 @@ impl Scenario {
                     }
                 }
                 self.check_identity(c, &path, lb, has_users);
+                if lb.kind() == strategies::StrategyKind::Geographic {
+                    c.fail(
+                        format!("{path}.strategy"),
+                        "`geographic` is modelled for the whole fleet only (its panic mode may \
+                         pick any instance): set it in deployment.loadBalancing",
+                    );
+                }
                 match lb.build_for(Some(&network.topology)) {
                     Ok(b) => Some(b),
                     Err(e) => {
@@ -81,6 +88,21 @@ impl Scenario {
                 balancer,
                 load_balancing: r.load_balancing.clone(),
             });
+        }
+        let every_class_routed = !self.workload.classes.is_empty()
+            && self
+                .workload
+                .classes
+                .keys()
+                .all(|k| d.routes.get(k).is_some_and(|r| r.load_balancing.is_some()));
+        let mut fleet_lb = d.load_balancing.clone();
+        fleet_lb.weighted.clear();
+        if every_class_routed && fleet_lb != strategies::LoadBalancingConfig::default() {
+            c.fail(
+                "deployment.loadBalancing",
+                "every class has a route with a balancer of its own, so this one picks for \
+                 none: leave it out (its `weighted` still applies to every route)",
+            );
         }
         routes
     }

@@ -100,6 +100,24 @@ impl Scenario {
         r: &RequestShape,
     ) -> Option<(usize, Vec<usize>)> {
         let defined = &self.llm.models;
+        if matches!(r.llm_calls, CountOrDist::Fixed(0)) {
+            // No call: no model to name, and token counts would be read by
+            // nothing.
+            for (key, given) in [
+                ("model", r.model.is_some()),
+                ("modelPerCall", !r.model_per_call.is_empty()),
+                ("inputTokens", r.input_tokens.is_some()),
+                ("outputTokens", r.output_tokens.is_some()),
+            ] {
+                if given {
+                    c.fail(
+                        format!("{path}.{key}"),
+                        "applies to LLM calls, and this request makes none (llmCalls is 0)",
+                    );
+                }
+            }
+            return (!defined.is_empty()).then(|| (0, Vec::new()));
+        }
         let lookup = |c: &mut Checker, at: &str, name: &String| match defined.get_index_of(name) {
             Some(i) => Some(i),
             None => {
