@@ -499,7 +499,7 @@ impl<'m> Engine<'m> {
             self.events.push(self.model.warmup, Event::WarmupEnd);
         }
         if let Some(t) = self.next_arrival(Nanos::ZERO) {
-            self.events.push(t, Event::Arrival);
+            self.events.push_side(t, Event::Arrival);
         }
         self.open_trace()?;
         self.schedule_sessions();

@@ -6,6 +6,12 @@
 //! events at the same nanosecond, the one scheduled first pops first. `seq`
 //! is a counter bumped on every push, so the order is a pure function of
 //! the sequence of pushes, never of memory layout or hashing.
+//!
+//! One event may be kept beside the heap ([`EventQueue::push_side`]): the
+//! next open arrival, which is always pending and replaced as soon as it
+//! pops, so passing it through the heap would cost a push and a pop per
+//! request. It takes its key from the same counter and pops in the same
+//! `(time, seq)` order as if it were in the heap.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -47,6 +53,8 @@ impl<E> Ord for Entry<E> {
 #[derive(Debug)]
 pub(crate) struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
+    /// The event kept beside the heap, if any.
+    side: Option<Entry<E>>,
     seq: u64,
     high_water: usize,
 }
@@ -55,35 +63,58 @@ impl<E> EventQueue<E> {
     pub(crate) fn with_capacity(n: usize) -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
+            side: None,
             seq: 0,
             high_water: 0,
         }
     }
 
+    /// The key of an event pushed now at `time`.
+    #[inline]
+    fn key(&mut self, time: Nanos) -> u128 {
+        let seq = self.seq;
+        self.seq += 1;
+        (u128::from(time.0) << 64) | u128::from(seq)
+    }
+
     /// Schedules `event` at `time`.
     #[inline]
     pub(crate) fn push(&mut self, time: Nanos, event: E) {
-        let seq = self.seq;
-        self.seq += 1;
-        self.heap.push(Entry {
-            key: (u128::from(time.0) << 64) | u128::from(seq),
-            event,
-        });
-        self.high_water = self.high_water.max(self.heap.len());
+        let key = self.key(time);
+        self.heap.push(Entry { key, event });
+        self.high_water = self.high_water.max(self.len());
+    }
+
+    /// Schedules `event` at `time` in the place beside the heap, which
+    /// must be empty: for an event of which at most one is ever pending.
+    #[inline]
+    pub(crate) fn push_side(&mut self, time: Nanos, event: E) {
+        debug_assert!(self.side.is_none(), "the side place is taken");
+        let key = self.key(time);
+        self.side = Some(Entry { key, event });
+        self.high_water = self.high_water.max(self.len());
     }
 
     /// The earliest event, if any.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<(Nanos, E)> {
-        self.heap
-            .pop()
-            .map(|e| (Nanos((e.key >> 64) as u64), e.event))
+        let side_first = match (&self.side, self.heap.peek()) {
+            (Some(s), Some(h)) => s.key < h.key,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let e = if side_first {
+            self.side.take()
+        } else {
+            self.heap.pop()
+        };
+        e.map(|e| (Nanos((e.key >> 64) as u64), e.event))
     }
 
     /// Events queued now, live or stale.
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + usize::from(self.side.is_some())
     }
 
     /// The most events ever queued at once.
@@ -94,6 +125,9 @@ impl<E> EventQueue<E> {
     /// Keeps only the events for which `keep` is true.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
         self.heap.retain(|e| keep(&e.event));
+        if self.side.as_ref().is_some_and(|e| !keep(&e.event)) {
+            self.side = None;
+        }
     }
 }
 
@@ -112,6 +146,36 @@ mod tests {
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
         assert_eq!(q.len(), 0);
         assert_eq!(q.high_water(), 4);
+    }
+
+    #[test]
+    fn the_side_event_pops_in_key_order_with_the_heap() {
+        // The same pushes, one through the side place each time it is
+        // free, pop in the same order as through the heap alone.
+        let pushes = [
+            (5, 'a'),
+            (3, 'b'),
+            (5, 'c'),
+            (1, 'd'),
+            (3, 'e'),
+            (9, 'f'),
+            (3, 'g'),
+        ];
+        let mut heap_only = EventQueue::with_capacity(8);
+        let mut with_side = EventQueue::with_capacity(8);
+        for (k, &(t, e)) in pushes.iter().enumerate() {
+            heap_only.push(Nanos(t), e);
+            if k % 3 == 1 && with_side.side.is_none() {
+                with_side.push_side(Nanos(t), e);
+            } else {
+                with_side.push(Nanos(t), e);
+            }
+        }
+        assert_eq!(with_side.len(), pushes.len());
+        let a: Vec<(Nanos, char)> = std::iter::from_fn(|| heap_only.pop()).collect();
+        let b: Vec<(Nanos, char)> = std::iter::from_fn(|| with_side.pop()).collect();
+        assert_eq!(a, b);
+        assert_eq!(with_side.len(), 0);
     }
 
     #[test]

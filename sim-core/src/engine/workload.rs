@@ -77,7 +77,7 @@ impl Engine<'_> {
         self.compact();
         let now = self.now;
         if let Some(t) = self.next_arrival(now) {
-            self.events.push(t, Event::Arrival);
+            self.events.push_side(t, Event::Arrival);
         }
         let user = self.draw_user();
         self.admit(user, false, DRAW, DRAWN_TOKENS);
