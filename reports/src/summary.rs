@@ -484,24 +484,7 @@ fn rate_limits_line(r: &ScenarioResult) -> String {
 /// outage failures when there were any; empty when only one model answered
 /// and nothing went wrong.
 fn llm_calls_line(r: &ScenarioResult) -> String {
-    let Some(first) = r.runs.first() else {
-        return String::new();
-    };
-    let per: Vec<sim_core::ModelCalls> = (0..first.llm_calls.len())
-        .map(|k| {
-            let mut m = first.llm_calls[k].clone();
-            for run in &r.runs[1..] {
-                let o = &run.llm_calls[k];
-                m.calls += o.calls;
-                m.errors += o.errors;
-                m.rate_limited += o.rate_limited;
-                m.outages += o.outages;
-                m.circuit_open += o.circuit_open;
-                m.breaker_trips += o.breaker_trips;
-            }
-            m
-        })
-        .collect();
+    let per = sim_core::ModelCalls::pooled(&r.runs);
     let eventful = per
         .iter()
         .any(|m| m.rate_limited > 0 || m.outages > 0 || m.circuit_open > 0)

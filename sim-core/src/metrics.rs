@@ -583,6 +583,27 @@ pub struct ModelCalls {
     pub breaker_trips: u64,
 }
 
+impl ModelCalls {
+    /// Each model's calls summed over `runs` (replications of one model).
+    pub fn pooled(runs: &[RunResult]) -> Vec<ModelCalls> {
+        let mut out = runs
+            .first()
+            .map(|r| r.llm_calls.clone())
+            .unwrap_or_default();
+        for run in runs.iter().skip(1) {
+            for (m, o) in out.iter_mut().zip(&run.llm_calls) {
+                m.calls += o.calls;
+                m.errors += o.errors;
+                m.rate_limited += o.rate_limited;
+                m.outages += o.outages;
+                m.circuit_open += o.circuit_open;
+                m.breaker_trips += o.breaker_trips;
+            }
+        }
+        out
+    }
+}
+
 /// What each tenant asked for and got over the measured window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -20,18 +20,7 @@ fn shipped(name: &str) -> Value {
 
 /// Calls per model over every replication.
 fn calls(r: &ScenarioResult) -> Vec<ModelCalls> {
-    let mut out = r.runs[0].llm_calls.clone();
-    for run in &r.runs[1..] {
-        for (m, o) in out.iter_mut().zip(&run.llm_calls) {
-            m.calls += o.calls;
-            m.errors += o.errors;
-            m.rate_limited += o.rate_limited;
-            m.outages += o.outages;
-            m.circuit_open += o.circuit_open;
-            m.breaker_trips += o.breaker_trips;
-        }
-    }
-    out
+    ModelCalls::pooled(&r.runs)
 }
 
 fn base(rate: f64, models: Value) -> Value {

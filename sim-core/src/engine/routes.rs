@@ -44,27 +44,32 @@ impl Routes {
 
 /// The entry rate limits.
 pub(super) struct Limits {
-    /// Each limit and the class it counts (none: every class).
-    limiters: Vec<(RateLimiter, Option<u8>)>,
+    limiters: Vec<RateLimiter>,
+    /// Per class, the limits that apply to its requests, in order.
+    of_class: Vec<Vec<usize>>,
     /// Measured requests each refused.
     pub(super) rejected: Vec<u64>,
     /// Users per tenant, for per-tenant keys.
     tenants: u32,
-    /// Which limits apply to the request at hand (reused).
-    applying: Vec<usize>,
 }
 
 impl Limits {
     pub(super) fn new(model: &Model) -> Limits {
+        let of_class = (0..model.classes.len())
+            .map(|k| {
+                (model.rate_limits.iter().enumerate())
+                    .filter(|(_, l)| l.class.is_none_or(|c| c == k))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
         Limits {
-            limiters: model
-                .rate_limits
-                .iter()
-                .map(|l| (RateLimiter::new(l.config.clone()), l.class.map(|k| k as u8)))
+            limiters: (model.rate_limits.iter())
+                .map(|l| RateLimiter::new(l.config.clone()))
                 .collect(),
+            of_class,
             rejected: vec![0; model.rate_limits.len()],
             tenants: model.users.as_ref().map_or(1, |u| u.tenants),
-            applying: Vec::with_capacity(model.rate_limits.len()),
         }
     }
 
@@ -73,57 +78,43 @@ impl Limits {
         self.limiters.is_empty()
     }
 
-    fn key(&self, l: &RateLimiter, user: u32) -> u64 {
-        match l.config().key {
-            RateKey::Global => GLOBAL_KEY,
-            RateKey::User => u64::from(user),
-            RateKey::Tenant => u64::from(user % self.tenants),
-            RateKey::Ip => u64::from(u32::from_be_bytes(user_ip(user))),
-        }
-    }
-
     /// Whether a request of `class` from `user` passes every limit that
     /// applies to it; if not, the index of the first that refused it.
     pub(super) fn admit(&mut self, now: Nanos, user: u32, class: u8) -> Result<(), usize> {
-        let mut applying = std::mem::take(&mut self.applying);
-        applying.clear();
-        applying.extend(
-            self.limiters
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, k))| k.is_none_or(|k| k == class))
-                .map(|(i, _)| i),
-        );
-        let verdict = match applying.as_slice() {
+        let tenants = self.tenants;
+        let limiters = &mut self.limiters;
+        let key = |l: &RateLimiter| key_of(l, user, tenants);
+        match self.of_class[class as usize].as_slice() {
             [] => Ok(()),
             &[i] => {
-                let key = self.key(&self.limiters[i].0, user);
-                if self.limiters[i].0.check(now, key) {
-                    Ok(())
-                } else {
-                    Err(i)
-                }
+                let k = key(&limiters[i]);
+                limiters[i].check(now, k).then_some(()).ok_or(i)
             }
             several => {
-                let refused = several.iter().copied().find(|&i| {
-                    let key = self.key(&self.limiters[i].0, user);
-                    !self.limiters[i].0.peek(now, key)
-                });
-                match refused {
-                    Some(i) => Err(i),
-                    None => {
-                        for &i in several {
-                            let key = self.key(&self.limiters[i].0, user);
-                            let admitted = self.limiters[i].0.check(now, key);
-                            debug_assert!(admitted, "a limit refused what it admitted on peeking");
-                        }
-                        Ok(())
-                    }
+                if let Some(&i) = several.iter().find(|&&i| {
+                    let k = key(&limiters[i]);
+                    !limiters[i].peek(now, k)
+                }) {
+                    return Err(i);
                 }
+                for &i in several {
+                    let k = key(&limiters[i]);
+                    let admitted = limiters[i].check(now, k);
+                    debug_assert!(admitted, "a limit refused what it admitted on peeking");
+                }
+                Ok(())
             }
-        };
-        self.applying = applying;
-        verdict
+        }
+    }
+}
+
+/// What limit `l` counts a request from `user` under.
+fn key_of(l: &RateLimiter, user: u32, tenants: u32) -> u64 {
+    match l.config().key {
+        RateKey::Global => GLOBAL_KEY,
+        RateKey::User => u64::from(user),
+        RateKey::Tenant => u64::from(user % tenants),
+        RateKey::Ip => u64::from(u32::from_be_bytes(user_ip(user))),
     }
 }
 
