@@ -32,13 +32,48 @@
 //! | module | what |
 //! |---|---|
 //! | `scenario` | the file's types ([`Scenario`]), `extends`, and compiling each section into the [`Model`] (`scenario::compile`, one file per section) |
-//! | `engine` | the event loop and the components it dispatches to, each owning its state and events: workload, sessions, classes, requests, routing, routes and rate limits, replicas, service, llm, providers, network, fleet, resilience, faults, scaling, cost, series, tenants (see [`Engine`]) |
+//! | `engine` | the event loop and the components it dispatches to, each owning its events (see [`Engine`]) |
 //! | [`trace`] | reading a replayed arrival trace (CSV) as a stream |
 //! | `profile` | the arrival rate over time: steps, ramps, diurnal swing, bursts |
 //! | `breakdown` | where completed requests' time went ([`LatencyBreakdown`]) |
 //! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals |
 //! | `run` | replications in parallel, pooled ([`run_model`]) |
 //! | `dist`, [`rng`] | distributions and the seeded random streams |
+//!
+//! Behaviour by behaviour (files under `src/`):
+//!
+//! | behaviour | where |
+//! |---|---|
+//! | the loop, and which component an event goes to | `engine/mod.rs` `Engine::run_with`, `Engine::handle`, `Event` |
+//! | stepping a run, observing it, looking at the fleet between steps | `engine/step.rs` [`Engine::step`], [`Engine::run_until`], [`Observer`] |
+//! | the order of events at one instant | `engine/queue.rs` (`(time, seq)` keys) |
+//! | open arrivals, who sends them, the entry rate limits | `engine/workload.rs` `Engine::on_arrival`, `Engine::admit`; `engine/routes.rs` `Limits::admit` |
+//! | a replayed trace's rows arriving | `engine/workload.rs` `Engine::on_trace_arrival`; `trace.rs` `TraceReader` |
+//! | closed-loop sessions: think time, turns | `engine/sessions.rs` `Engine::session_turn_ended`, `Engine::on_think` |
+//! | a request's class | `engine/classes.rs` `Classes::draw` |
+//! | how a request ends and who counts it (the outcome hook) | `engine/outcome.rs` `Engine::announce` |
+//! | the balancer's pick, queueing at an instance | `engine/routing.rs` `Engine::dispatch` |
+//! | where a request timeout fires | `engine/routing.rs` `RoutingEvent::Timeout`, `Engine::on_timeout` (the client's round trip is added in `engine/requests.rs` `Engine::finalize`) |
+//! | retries and their backoff | `engine/routing.rs` `Engine::attempt_failed`, `Engine::on_retry` |
+//! | whether a pending event lost its purpose | `is_stale` beside each handler: `engine/routing.rs`, `engine/service.rs`, `engine/llm.rs` |
+//! | a request in a slot, CPU shared among requests | `engine/service.rs` `Engine::start`, `Engine::on_cpu_done`, `Engine::on_service_done` |
+//! | LLM calls: model per call, cache, fallbacks, tokens, tool waits | `engine/llm.rs` `Engine::start_llm`, `Engine::next_leg` |
+//! | a provider's quota, a 429 and its retry-after | `engine/providers.rs` `Providers::admit`; the wait in `engine/llm.rs` `Engine::try_leg` |
+//! | a breaker per model in an instance's LLM client | `engine/providers.rs` `Providers::breaker`; `engine/llm.rs` `Engine::end_leg` |
+//! | round trips, jitter, network degradation | `engine/network.rs` `Network::round_trip`, `Network::degrade` |
+//! | balancer replicas with stale views | `engine/replicas.rs` `Engine::on_view_refresh`, `Engine::replica_pick_for` |
+//! | a routed class's own balancer | `engine/routes.rs` `Engine::route_pick` |
+//! | active health checks and their thresholds | `engine/resilience.rs` `Engine::on_health_check`, `Engine::record_health` |
+//! | outlier ejection, breakers, passive health | `engine/resilience.rs` `Engine::observe_attempt`, `Engine::passive_update` |
+//! | scheduled and random failures | `engine/faults.rs` `Engine::on_failure_event`, `Engine::on_random_fail` |
+//! | the metrics an autoscaler sees, and its decision applied | `engine/scaling.rs` `Engine::on_metrics_collect`, `Engine::check_region` (the HPA's own arithmetic is `strategies::scale::hpa`) |
+//! | start-up, draining, OOM kills | `engine/scaling.rs` `Engine::boot`, `Engine::remove`, `Engine::on_drain_deadline`, `Engine::memory_check` |
+//! | instance and LLM spend, the budget | `engine/cost.rs` `Cost` |
+//! | the time series | `engine/series.rs` `Engine::on_series_tick` |
+//! | per-tenant fairness | `engine/tenants.rs` `Tenants` |
+//! | the conservation check and the run's results | `engine/mod.rs` `Engine::results` |
+//! | what a scenario key means and its checks | `scenario/compile/<section>.rs` (e.g. `compile/resilience.rs` for `healthCheck`) |
+//! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |
 //!
 //! # Determinism
 //!
@@ -69,7 +104,7 @@ pub use control::RunControl;
 pub use dist::{
     Amount, AmountDist, CountOrDist, DistError, DistParam, DistSpec, DurationOrDist, Sampler,
 };
-pub use engine::Engine;
+pub use engine::{Engine, InstanceState, NoObserver, Observed, Observer};
 pub use error::{Problem, ScenarioError, SimError};
 pub use metrics::{
     jain_index, ClassResult, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary,

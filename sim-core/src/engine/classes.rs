@@ -68,16 +68,12 @@ impl Classes {
                 b.latency.record(latency);
             }
             Cause::RequestTimeout | Cause::ConnectionTimeout => b.timed_out += 1,
-            Cause::OverConnectionLimit | Cause::CircuitOpen | Cause::NoHealthyInstance => {
-                b.rejected += 1
-            }
+            Cause::RateLimited
+            | Cause::OverConnectionLimit
+            | Cause::CircuitOpen
+            | Cause::NoHealthyInstance => b.rejected += 1,
             Cause::LlmError | Cause::LlmRateLimited | Cause::InstanceDown => b.failed += 1,
         }
-    }
-
-    /// A measured request of class `k` was refused by a rate limit.
-    pub(super) fn rate_limited(&mut self, k: u8) {
-        self.books[k as usize].rejected += 1;
     }
 
     pub(super) fn result(self, model: &Model) -> Vec<ClassResult> {

@@ -2,6 +2,7 @@
 //! (booting, serving and draining) with an optional minimum billed period,
 //! LLM calls billed per token, and the budget caps enforced during the run.
 
+use super::step::Observer;
 use super::Engine;
 use strategies::scale::{BudgetLimit, CostGuard};
 use strategies::Nanos;
@@ -94,7 +95,7 @@ impl Cost {
     }
 }
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// Whether the budget refuses one more instance priced `price`.
     pub(super) fn budget_refuses(&mut self, price: f64) -> Option<BudgetLimit> {
         let now = self.now;

@@ -3,21 +3,24 @@
 //! instance, and what an instance that goes down does to its requests.
 
 use super::requests::{Cause, State};
+use super::resilience::ResilienceEvent;
+use super::step::Observer;
 use super::{Engine, Event};
 use crate::scenario::{FailureKind, FailureMode};
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// Schedules the first outlier tick, the scheduled failures and the
     /// random failures of the instances running at the start.
     pub(super) fn schedule_faults(&mut self) {
         let model = self.model;
         if let Some(o) = &self.outlier {
             let every = o.config().interval.nanos();
-            self.events.push(every, Event::OutlierTick);
+            self.events
+                .push(every, Event::Resilience(ResilienceEvent::OutlierTick));
         }
         for (k, f) in model.failure_events.iter().enumerate() {
             self.events
-                .push(f.at, Event::FailureStart { event: k as u32 });
+                .push(f.at, Event::Fault(FaultEvent::Start { event: k as u32 }));
         }
         for i in 0..self.instances.len() {
             if self.instances[i].provisioned() {
@@ -34,19 +37,21 @@ impl Engine<'_> {
             let epoch = self.instances[i].epoch;
             self.events.push(
                 self.now + t,
-                Event::RandomFail {
+                Event::Fault(FaultEvent::RandomFail {
                     inst: i as u32,
                     epoch,
-                },
+                }),
             );
         }
     }
 
-    pub(super) fn on_failure_event(&mut self, k: usize, starting: bool) {
+    fn on_failure_event(&mut self, k: usize, starting: bool) {
         let f = &self.model.failure_events[k];
         if starting {
-            self.events
-                .push(self.now + f.duration, Event::FailureEnd { event: k as u32 });
+            self.events.push(
+                self.now + f.duration,
+                Event::Fault(FaultEvent::End { event: k as u32 }),
+            );
         }
         if let (Some(client), Some(region)) = (f.client, f.region) {
             self.network.degrade(client, region, f.factor, starting);
@@ -117,7 +122,7 @@ impl Engine<'_> {
             u64::from(self.now >= self.model.warmup && provisioned);
     }
 
-    pub(super) fn on_random_fail(&mut self, i: usize, epoch: u32) {
+    fn on_random_fail(&mut self, i: usize, epoch: u32) {
         let Some(r) = &self.model.random_failures else {
             return;
         };
@@ -129,10 +134,10 @@ impl Engine<'_> {
         let mode = r.mode;
         self.events.push(
             self.now + repair,
-            Event::RandomRepair {
+            Event::Fault(FaultEvent::RandomRepair {
                 inst: i as u32,
                 epoch,
-            },
+            }),
         );
         let was = self.instances[i].is_crashed();
         self.instances[i].random_failure = Some(mode);
@@ -142,7 +147,7 @@ impl Engine<'_> {
         }
     }
 
-    pub(super) fn on_random_repair(&mut self, i: usize, epoch: u32) {
+    fn on_random_repair(&mut self, i: usize, epoch: u32) {
         let inst = &self.instances[i];
         if inst.epoch != epoch || !inst.provisioned() {
             return;
@@ -204,5 +209,30 @@ impl Engine<'_> {
             self.attempt_failed(req, Cause::InstanceDown);
         }
         self.scratch = lost;
+    }
+}
+
+/// Failures' events.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum FaultEvent {
+    /// Scheduled failure `event` starts.
+    Start { event: u32 },
+    /// Scheduled failure `event` ends.
+    End { event: u32 },
+    /// A random failure of an instance's life `epoch` starts.
+    RandomFail { inst: u32, epoch: u32 },
+    /// It is repaired.
+    RandomRepair { inst: u32, epoch: u32 },
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles a failure event.
+    pub(super) fn handle_fault(&mut self, ev: FaultEvent) {
+        match ev {
+            FaultEvent::Start { event } => self.on_failure_event(event as usize, true),
+            FaultEvent::End { event } => self.on_failure_event(event as usize, false),
+            FaultEvent::RandomFail { inst, epoch } => self.on_random_fail(inst as usize, epoch),
+            FaultEvent::RandomRepair { inst, epoch } => self.on_random_repair(inst as usize, epoch),
+        }
     }
 }

@@ -11,7 +11,9 @@
 //! Both draw the same values in the same order from the request's stream.
 
 use super::providers::Admit;
-use super::requests::{LegState, State};
+use super::requests::{LegState, Request, State};
+use super::service::ServiceEvent;
+use super::step::Observer;
 use super::{Engine, Event, Parts};
 use crate::scenario::{Model, Shape};
 use rand::Rng;
@@ -108,7 +110,7 @@ pub(super) fn tokens_of<R: Rng + ?Sized>(
 /// No tokens given by a trace: they are drawn.
 pub(super) const NO_TOKENS: u32 = u32::MAX;
 
-impl<'m> Engine<'m> {
+impl<'m, O: Observer> Engine<'m, O> {
     /// The workflow of `req`'s class.
     #[inline(always)]
     pub(super) fn shape_of(&self, req: u32) -> &'m Shape {
@@ -211,8 +213,10 @@ impl<'m> Engine<'m> {
                 Nanos::from_secs_f64((total - cpu_secs) * slow).0;
         }
         if !hung {
-            self.events
-                .push(now + service, Event::ServiceDone { req, attempt });
+            self.events.push(
+                now + service,
+                Event::Service(ServiceEvent::Done { req, attempt }),
+            );
         }
     }
 
@@ -253,7 +257,8 @@ impl<'m> Engine<'m> {
                 if !hung {
                     let at = now + Nanos::from_secs_f64(cpu_secs * slow);
                     let attempt = r.attempt;
-                    self.events.push(at, Event::ServiceDone { req, attempt });
+                    self.events
+                        .push(at, Event::Service(ServiceEvent::Done { req, attempt }));
                 }
                 return;
             }
@@ -279,7 +284,8 @@ impl<'m> Engine<'m> {
             if !hung {
                 let at = now + Nanos::from_secs_f64((cpu_secs + first) * slow);
                 let attempt = self.requests[req as usize].attempt;
-                self.events.push(at, Event::ServiceDone { req, attempt });
+                self.events
+                    .push(at, Event::Service(ServiceEvent::Done { req, attempt }));
             }
             return;
         }
@@ -327,8 +333,10 @@ impl<'m> Engine<'m> {
                 Nanos::from_secs_f64(service.as_secs_f64() * slow)
             };
             let attempt = self.requests[req as usize].attempt;
-            self.events
-                .push(now + service, Event::ServiceDone { req, attempt });
+            self.events.push(
+                now + service,
+                Event::Service(ServiceEvent::Done { req, attempt }),
+            );
         }
     }
 
@@ -381,7 +389,8 @@ impl<'m> Engine<'m> {
             return false;
         };
         let at = self.now + Nanos::from_secs_f64(secs * slow);
-        self.events.push(at, Event::ServiceDone { req, attempt });
+        self.events
+            .push(at, Event::Service(ServiceEvent::Done { req, attempt }));
         true
     }
 }
@@ -391,7 +400,7 @@ impl<'m> Engine<'m> {
 /// permit, is answered 429 and waits `retry-after`, or fails at once on an
 /// outage; a rate-limited call goes to its model's fallback when it has
 /// one.
-impl<'m> Engine<'m> {
+impl<'m, O: Observer> Engine<'m, O> {
     /// Sets up a new call of `req` to model `m`.
     fn prepare_call(&mut self, req: u32, m: u32) {
         self.requests[req as usize].model = m;
@@ -411,7 +420,7 @@ impl<'m> Engine<'m> {
             let attempt = r.attempt;
             self.events.push(
                 self.now + Nanos::from_secs_f64(secs),
-                Event::LlmStart { req, attempt },
+                Event::Llm(LlmEvent::Start { req, attempt }),
             );
         } else {
             self.try_leg(req);
@@ -432,11 +441,7 @@ impl<'m> Engine<'m> {
     }
 
     /// An `LlmStart` event: a leg's lead time or 429 wait is over.
-    pub(super) fn on_llm_start(&mut self, req: u32, attempt: u32) {
-        let r = &self.requests[req as usize];
-        if r.attempt != attempt || r.state != State::Llm {
-            return;
-        }
+    fn on_llm_start(&mut self, req: u32) {
         let l = &mut self.legs[req as usize];
         if l.leg == LegState::Backoff {
             l.leg = LegState::Idle;
@@ -473,7 +478,8 @@ impl<'m> Engine<'m> {
                     let part = self.part_of(CACHE);
                     self.book(req, part, secs * slow);
                     let at = now + Nanos::from_secs_f64(secs * slow);
-                    self.events.push(at, Event::ServiceDone { req, attempt });
+                    self.events
+                        .push(at, Event::Service(ServiceEvent::Done { req, attempt }));
                     return;
                 }
             }
@@ -503,7 +509,8 @@ impl<'m> Engine<'m> {
                     let l = &mut self.legs[req as usize];
                     l.unbilled = true;
                     l.leg = LegState::Idle;
-                    self.events.push(now, Event::ServiceDone { req, attempt });
+                    self.events
+                        .push(now, Event::Service(ServiceEvent::Done { req, attempt }));
                     return;
                 }
             }
@@ -538,7 +545,8 @@ impl<'m> Engine<'m> {
                     l.leg = LegState::InFlight;
                     l.leg_start = now;
                     let fails = self.requests[req as usize].fails;
-                    self.events.push(end, Event::ServiceDone { req, attempt });
+                    self.events
+                        .push(end, Event::Service(ServiceEvent::Done { req, attempt }));
                     let part = self.part_of(m);
                     self.book(req, part, secs);
                     self.count_leg(m, fails);
@@ -550,7 +558,8 @@ impl<'m> Engine<'m> {
                     let l = &mut self.legs[req as usize];
                     l.unbilled = true;
                     l.leg = LegState::Idle;
-                    self.events.push(now, Event::ServiceDone { req, attempt });
+                    self.events
+                        .push(now, Event::Service(ServiceEvent::Done { req, attempt }));
                     return;
                 }
                 Admit::Limited { retry_after } => {
@@ -572,8 +581,10 @@ impl<'m> Engine<'m> {
                         };
                         l.leg = LegState::Backoff;
                         l.wait_from = now;
-                        self.events
-                            .push(now + retry_after + jitter, Event::LlmStart { req, attempt });
+                        self.events.push(
+                            now + retry_after + jitter,
+                            Event::Llm(LlmEvent::Start { req, attempt }),
+                        );
                         return;
                     }
                     // Out of retries: the call fails now, through its end
@@ -583,7 +594,8 @@ impl<'m> Engine<'m> {
                     l.unbilled = true;
                     l.rate_limited = true;
                     r.fails = true;
-                    self.events.push(now, Event::ServiceDone { req, attempt });
+                    self.events
+                        .push(now, Event::Service(ServiceEvent::Done { req, attempt }));
                     return;
                 }
             }
@@ -709,5 +721,36 @@ impl<'m> Engine<'m> {
             self.book(req, part, tool * slow);
         }
         (tool, self.call_model(req, attempt_model, n))
+    }
+}
+
+/// LLM calls' events, when calls are events of their own.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LlmEvent {
+    /// A call's leg starts after its lead time (CPU, a tool wait) or a
+    /// 429's wait.
+    Start { req: u32, attempt: u32 },
+}
+
+impl LlmEvent {
+    /// Whether the event lost its purpose: its attempt ended or moved on.
+    /// The handler and the queue's compaction both ask this.
+    pub(super) fn is_stale(self, requests: &[Request]) -> bool {
+        let LlmEvent::Start { req, attempt } = self;
+        let r = &requests[req as usize];
+        r.attempt != attempt || r.state != State::Llm
+    }
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles an LLM event, unless it lost its purpose.
+    #[inline(always)]
+    pub(super) fn handle_llm(&mut self, ev: LlmEvent) {
+        if ev.is_stale(&self.requests) {
+            return;
+        }
+        match ev {
+            LlmEvent::Start { req, .. } => self.on_llm_start(req),
+        }
     }
 }

@@ -76,6 +76,7 @@ mod faults;
 mod fleet;
 mod llm;
 mod network;
+mod outcome;
 mod providers;
 mod queue;
 mod replicas;
@@ -87,6 +88,7 @@ mod scaling;
 mod series;
 mod service;
 mod sessions;
+mod step;
 mod tenants;
 mod workload;
 
@@ -102,115 +104,60 @@ use crate::rng::{stream, Purpose, StreamRng};
 use crate::scenario::Model;
 use crate::timeline::ScalingSummary;
 use cost::Cost;
+use faults::FaultEvent;
 use fleet::{FleetView, Instance};
+use llm::LlmEvent;
 use queue::EventQueue;
 use rand::RngCore;
+use replicas::ReplicaEvent;
 use requests::{Request, State};
+use resilience::ResilienceEvent;
+use routing::RoutingEvent;
+use scaling::ScaleEvent;
 use scaling::Scaling;
+use series::SeriesEvent;
 use series::{Series, SeriesCounts};
+use service::ServiceEvent;
+use sessions::SessionEvent;
+pub use step::{InstanceState, NoObserver, Observed, Observer};
 use strategies::scale::CostGuard;
 use strategies::{
     ActiveHealth, Balancer, CircuitBreaker, LoadBalancer, Nanos, OutlierDetector, PassiveHealth,
 };
+use workload::WorkloadEvent;
 
+/// Every event, by the component that owns it. Each component declares
+/// its own event type and handles it (`handle_*` in its module); a
+/// component whose events can outlive their purpose answers `is_stale`
+/// beside its handler, which the handler and [`Engine::compact`] both ask.
+/// Adding a mechanism with events of its own means one variant here and
+/// one arm in [`Engine::handle`].
 #[derive(Debug, Clone, Copy)]
 enum Event {
-    /// The next request arrives.
-    Arrival,
-    /// The next request of the replayed trace arrives.
-    TraceArrival,
-    /// A session's user sends its next request.
-    Think {
-        user: u32,
-    },
     /// The measured window begins.
     WarmupEnd,
-    /// A request's LLM phase (or current call) ends.
-    ServiceDone {
-        req: u32,
-        attempt: u32,
-    },
-    /// The next CPU completion on an instance with shared cores.
-    CpuDone {
-        inst: u32,
-        gen: u32,
-    },
-    /// A call's leg starts after its lead time (CPU, a tool wait) or a
-    /// 429's wait, when providers have state.
-    LlmStart {
-        req: u32,
-        attempt: u32,
-    },
-    /// A request's deadline (`requestTimeout`).
-    Timeout {
-        req: u32,
-        gen: u32,
-    },
-    /// A queued attempt's `connectionTimeout`.
-    ConnTimeout {
-        req: u32,
-        attempt: u32,
-    },
-    /// A backed-off request tries again.
-    Retry {
-        req: u32,
-        gen: u32,
-    },
-    /// An active health check is sent.
-    HealthCheck {
-        inst: u32,
-        epoch: u32,
-    },
-    /// A health check that waited for its timeout comes back.
-    HealthResult {
-        inst: u32,
-        passed: bool,
-        epoch: u32,
-    },
-    /// Outlier detection's interval tick.
-    OutlierTick,
-    /// An open breaker starts letting trials through.
-    BreakerReopen {
-        inst: u32,
-    },
-    /// An instance out by passive health may be back.
-    PassiveRecheck {
-        inst: u32,
-    },
-    /// A scheduled failure starts or ends.
-    FailureStart {
-        event: u32,
-    },
-    FailureEnd {
-        event: u32,
-    },
-    /// A random failure starts or is repaired.
-    RandomFail {
-        inst: u32,
-        epoch: u32,
-    },
-    RandomRepair {
-        inst: u32,
-        epoch: u32,
-    },
-    /// The metrics pipeline samples the fleet.
-    MetricsCollect,
-    /// The autoscalers decide.
-    ScaleCheck,
-    /// A starting instance is ready.
-    BootDone {
-        inst: u32,
-        epoch: u32,
-    },
-    /// A draining instance's time is up.
-    DrainDeadline {
-        inst: u32,
-        epoch: u32,
-    },
-    /// A row of the time series.
-    SeriesTick,
-    /// Balancer replicas learn every backend's load.
-    ViewRefresh,
+    Workload(WorkloadEvent),
+    Session(SessionEvent),
+    Routing(RoutingEvent),
+    Service(ServiceEvent),
+    Llm(LlmEvent),
+    Resilience(ResilienceEvent),
+    Fault(FaultEvent),
+    Scaling(ScaleEvent),
+    Series(SeriesEvent),
+    Replicas(ReplicaEvent),
+}
+
+impl Event {
+    /// Whether the event lost its purpose and may be dropped unhandled.
+    fn is_stale(&self, requests: &[Request]) -> bool {
+        match *self {
+            Event::Routing(e) => e.is_stale(requests),
+            Event::Service(e) => e.is_stale(requests),
+            Event::Llm(e) => e.is_stale(requests),
+            _ => false,
+        }
+    }
 }
 
 /// Which per-request parts of the latency breakdown the engine keeps.
@@ -229,8 +176,9 @@ enum Parts {
 /// cancellation).
 const CONTROL_EVERY: u64 = 1 << 16;
 
-/// One replication of a model.
-pub struct Engine<'m> {
+/// One replication of a model, watched by an [`Observer`] (none by
+/// default: [`NoObserver`] compiles every notification away).
+pub struct Engine<'m, O: Observer = NoObserver> {
     model: &'m Model,
     replication: u32,
     now: Nanos,
@@ -337,11 +285,23 @@ pub struct Engine<'m> {
     plain_at_warmup: (u64, u64),
     /// Calls, errors, 429s and outage failures per model.
     llm_counts: Vec<crate::metrics::ModelCalls>,
+    /// Whether the first events are scheduled ([`Engine::step`]).
+    started: bool,
+    /// Watches the run ([`Engine::with_observer`]).
+    observer: O,
 }
 
 impl<'m> Engine<'m> {
     /// An engine for replication `replication` of `model`, at time zero.
     pub fn new(model: &'m Model, replication: u32) -> Engine<'m> {
+        Engine::with_observer(model, replication, NoObserver)
+    }
+}
+
+impl<'m, O: Observer> Engine<'m, O> {
+    /// An engine for replication `replication` of `model`, at time zero,
+    /// telling `observer` what happens ([`Observed`]).
+    pub fn with_observer(model: &'m Model, replication: u32, observer: O) -> Engine<'m, O> {
         let seed = model.seed;
         let n = model.instances.len();
         let instances = model
@@ -480,6 +440,8 @@ impl<'m> Engine<'m> {
                     ..Default::default()
                 })
                 .collect(),
+            started: false,
+            observer,
         }
     }
 
@@ -491,88 +453,99 @@ impl<'m> Engine<'m> {
     /// Runs to the horizon, reporting progress to `control` and stopping
     /// with [`SimError::Cancelled`] when it is cancelled.
     pub fn run_with(mut self, control: &RunControl) -> Result<RunResult, SimError> {
-        let end = self.model.duration;
-        for i in 0..self.instances.len() {
-            self.loads[i] = self.load_now(i);
-        }
-        if self.model.warmup > Nanos::ZERO {
-            self.events.push(self.model.warmup, Event::WarmupEnd);
-        }
-        if let Some(t) = self.next_arrival(Nanos::ZERO) {
-            self.events.push_side(t, Event::Arrival);
-        }
-        self.open_trace()?;
-        self.schedule_sessions();
-        self.schedule_view_refresh();
-        self.schedule_faults();
-        self.schedule_scaling();
-        self.events
-            .push(self.model.series_interval.min(end), Event::SeriesTick);
-        let mut reported = Nanos::ZERO;
-        while let Some((t, ev)) = self.events.pop() {
-            if t > end || (t == end && !matches!(ev, Event::SeriesTick)) {
+        self.begin()?;
+        self.advance(self.model.duration, u64::MAX, Some(control))?;
+        self.trace_failed()?;
+        self.now = self.model.duration;
+        self.results()
+    }
+
+    /// The loop, and the only one: handles events in `(time, seq)` order
+    /// until the next is past `until` or the horizon, or `max` were
+    /// handled ([`Engine::run_with`], [`Engine::step`] and
+    /// [`Engine::run_until`] all come here, so `handle` is inlined once).
+    /// Reports progress to `control` and stops when it is cancelled.
+    /// Returns how many events it handled.
+    fn advance(
+        &mut self,
+        until: Nanos,
+        max: u64,
+        control: Option<&RunControl>,
+    ) -> Result<u64, SimError> {
+        let until = until.min(self.model.duration);
+        let mut reported = self.now;
+        let first = self.stats.events;
+        let stop = first.saturating_add(max);
+        while self.stats.events < stop {
+            let Some((key, ev)) = self.events.pop_keyed() else {
+                break;
+            };
+            let t = EventQueue::<Event>::time_of(key);
+            // (`until` is at most the horizon, where only the last series
+            // row is taken.)
+            if t > until || (t == self.model.duration && !matches!(ev, Event::Series(_))) {
+                self.events.restore(key, ev);
                 break;
             }
             self.now = t;
             self.stats.events += 1;
             if self.stats.events.is_multiple_of(CONTROL_EVERY) {
-                control.advance(t - reported);
-                reported = t;
-                if control.is_cancelled() {
-                    return Err(SimError::Cancelled);
+                if let Some(c) = control {
+                    c.advance(t - reported);
+                    reported = t;
+                    if c.is_cancelled() {
+                        return Err(SimError::Cancelled);
+                    }
                 }
             }
-            match ev {
-                Event::Arrival => self.on_arrival(),
-                Event::Think { user } => self.on_think(user),
-                Event::TraceArrival => self.on_trace_arrival(),
-                Event::WarmupEnd => self.on_warmup_end(),
-                Event::ServiceDone { req, attempt } => self.on_service_done(req, attempt),
-                Event::CpuDone { inst, gen } => self.on_cpu_done(inst as usize, gen),
-                Event::LlmStart { req, attempt } => self.on_llm_start(req, attempt),
-                Event::Timeout { req, gen } => self.on_timeout(req, gen),
-                Event::ConnTimeout { req, attempt } => self.on_conn_timeout(req, attempt),
-                Event::Retry { req, gen } => self.on_retry(req, gen),
-                Event::HealthCheck { inst, epoch } => self.on_health_check(inst as usize, epoch),
-                Event::HealthResult {
-                    inst,
-                    passed,
-                    epoch,
-                } => self.on_health_result(inst as usize, passed, epoch),
-                Event::OutlierTick => self.on_outlier_tick(),
-                Event::BreakerReopen { inst } => self.touched(inst as usize),
-                Event::PassiveRecheck { inst } => self.passive_update(inst as usize),
-                Event::FailureStart { event } => self.on_failure_event(event as usize, true),
-                Event::FailureEnd { event } => self.on_failure_event(event as usize, false),
-                Event::RandomFail { inst, epoch } => self.on_random_fail(inst as usize, epoch),
-                Event::RandomRepair { inst, epoch } => self.on_random_repair(inst as usize, epoch),
-                Event::MetricsCollect => self.on_metrics_collect(),
-                Event::ScaleCheck => self.on_scale_check(),
-                Event::BootDone { inst, epoch } => self.on_boot_done(inst as usize, epoch),
-                Event::DrainDeadline { inst, epoch } => {
-                    self.on_drain_deadline(inst as usize, epoch)
-                }
-                Event::SeriesTick => self.on_series_tick(),
-                Event::ViewRefresh => self.on_view_refresh(),
+            if O::ACTIVE {
+                self.notify_event(ev);
             }
+            self.handle(ev);
         }
-        control.advance(end - reported);
-        if let Some(e) = self.trace_error.take() {
-            return Err(SimError::Trace(e));
+        if let Some(c) = control {
+            c.advance(until - reported);
         }
-        self.now = end;
-        self.finish()
+        Ok(self.stats.events - first)
+    }
+
+    /// Handles one event: the loop's only dispatch.
+    #[inline(always)]
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::WarmupEnd => self.on_warmup_end(),
+            Event::Workload(e) => self.handle_workload(e),
+            Event::Session(e) => self.handle_session(e),
+            Event::Routing(e) => self.handle_routing(e),
+            Event::Service(e) => self.handle_service(e),
+            Event::Llm(e) => self.handle_llm(e),
+            Event::Resilience(e) => self.handle_resilience(e),
+            Event::Fault(e) => self.handle_fault(e),
+            Event::Scaling(e) => self.handle_scaling(e),
+            Event::Series(e) => self.handle_series(e),
+            Event::Replicas(e) => self.handle_replicas(e),
+        }
     }
 
     /// Drops events that lost their purpose once they outnumber the ones
     /// that may still matter (at most three per request in the slab plus
     /// the standing ones). Each pass at least halves the queue, so the cost
     /// is O(1) per event, amortized.
+    #[inline(always)]
     fn compact(&mut self) {
+        // A necessary condition first, cheap enough for every arrival:
+        // the bound below is never under the standing events.
+        if self.events.len() > 2 * self.standing_events + 1024 {
+            self.compact_if_due();
+        }
+    }
+
+    #[inline(never)]
+    fn compact_if_due(&mut self) {
         let bound = 3 * self.live as usize + self.standing_events;
         if self.events.len() > 2 * bound + 1024 {
             let requests = &self.requests;
-            self.events.retain(|e| !requests::stale(requests, e));
+            self.events.retain(|e| !e.is_stale(requests));
             self.stats.compactions += 1;
         }
     }
@@ -627,7 +600,8 @@ impl<'m> Engine<'m> {
         }
     }
 
-    fn finish(mut self) -> Result<RunResult, SimError> {
+    /// The run's results, once its clock is at the horizon.
+    fn results(mut self) -> Result<RunResult, SimError> {
         let now = self.now;
         let model = self.model;
         // Counted from the slab, independently of the outcome counters, so

@@ -6,6 +6,7 @@
 //! Nothing here runs when clients have no location; degradation factors
 //! are kept only when the scenario schedules a degradation.
 
+use super::step::Observer;
 use super::Engine;
 use crate::rng::StreamRng;
 use crate::scenario::Model;
@@ -49,7 +50,7 @@ impl Network {
     }
 }
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// The round trip of a request from client region `client` served by
     /// instance `instance`, now.
     pub(super) fn round_trip(&mut self, client: u32, instance: u32) -> Nanos {

@@ -96,8 +96,15 @@ impl<E> EventQueue<E> {
     }
 
     /// The earliest event, if any.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn pop(&mut self) -> Option<(Nanos, E)> {
+        self.pop_keyed().map(|(k, e)| (Self::time_of(k), e))
+    }
+
+    /// The earliest event with its key, so it can be put back as it was
+    /// ([`EventQueue::restore`]).
+    #[inline(always)]
+    pub(crate) fn pop_keyed(&mut self) -> Option<(u128, E)> {
         let side_first = match (&self.side, self.heap.peek()) {
             (Some(s), Some(h)) => s.key < h.key,
             (Some(_), None) => true,
@@ -108,7 +115,30 @@ impl<E> EventQueue<E> {
         } else {
             self.heap.pop()
         };
-        e.map(|e| (Nanos((e.key >> 64) as u64), e.event))
+        e.map(|e| (e.key, e.event))
+    }
+
+    /// Puts back an event just taken by [`EventQueue::pop_keyed`], under
+    /// its own key: it pops again in the same `(time, seq)` place.
+    pub(crate) fn restore(&mut self, key: u128, event: E) {
+        self.heap.push(Entry { key, event });
+    }
+
+    /// The time of a key.
+    #[inline(always)]
+    pub(crate) fn time_of(key: u128) -> Nanos {
+        Nanos((key >> 64) as u64)
+    }
+
+    /// The earliest event, left in place.
+    #[cfg(test)]
+    pub(crate) fn peek(&self) -> Option<(Nanos, &E)> {
+        let e = match (&self.side, self.heap.peek()) {
+            (Some(s), Some(h)) if h.key < s.key => h,
+            (Some(s), _) => s,
+            (None, h) => h?,
+        };
+        Some((Nanos((e.key >> 64) as u64), &e.event))
     }
 
     /// Events queued now, live or stale.
@@ -142,7 +172,13 @@ mod tests {
         q.push(Nanos(10), 'b');
         q.push(Nanos(20), 'c');
         q.push(Nanos(10), 'd');
-        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        let order: Vec<char> = std::iter::from_fn(|| {
+            let peeked = q.peek().map(|(t, &e)| (t, e));
+            let popped = q.pop();
+            assert_eq!(peeked, popped, "peek shows what pop takes");
+            popped.map(|(_, e)| e)
+        })
+        .collect();
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
         assert_eq!(q.len(), 0);
         assert_eq!(q.high_water(), 4);
@@ -173,9 +209,34 @@ mod tests {
         }
         assert_eq!(with_side.len(), pushes.len());
         let a: Vec<(Nanos, char)> = std::iter::from_fn(|| heap_only.pop()).collect();
-        let b: Vec<(Nanos, char)> = std::iter::from_fn(|| with_side.pop()).collect();
+        let b: Vec<(Nanos, char)> = std::iter::from_fn(|| {
+            let peeked = with_side.peek().map(|(t, &e)| (t, e));
+            let popped = with_side.pop();
+            assert_eq!(peeked, popped, "peek shows what pop takes");
+            popped
+        })
+        .collect();
         assert_eq!(a, b);
         assert_eq!(with_side.len(), 0);
+    }
+
+    #[test]
+    fn a_restored_event_pops_again_in_its_place() {
+        let mut q = EventQueue::with_capacity(4);
+        q.push(Nanos(10), 'a');
+        q.push_side(Nanos(10), 'b');
+        q.push(Nanos(10), 'c');
+        let (key, e) = q.pop_keyed().unwrap();
+        assert_eq!(e, 'a');
+        q.restore(key, e);
+        let (key, e) = q.pop_keyed().unwrap();
+        assert_eq!(e, 'a');
+        let (key2, e2) = q.pop_keyed().unwrap();
+        assert_eq!(e2, 'b', "the side event keeps its place");
+        q.restore(key2, e2);
+        q.restore(key, e);
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec!['a', 'b', 'c']);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! balancer sees the true load.
 
 use super::fleet::FleetView;
+use super::step::Observer;
 use super::{Engine, Event};
 use crate::scenario::Model;
 use strategies::{Backends, Balancer, LoadBalancer, Nanos};
@@ -74,20 +75,22 @@ impl Replicas {
     }
 }
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// Schedules the first load refresh.
     pub(super) fn schedule_view_refresh(&mut self) {
         if let (Some(_), Some(every)) = (&self.replicas, self.model.lb_refresh) {
-            self.events.push(every, Event::ViewRefresh);
+            self.events
+                .push(every, Event::Replicas(ReplicaEvent::Refresh));
         }
     }
 
     /// Every replica learns every instance's load.
-    pub(super) fn on_view_refresh(&mut self) {
+    fn on_view_refresh(&mut self) {
         let Some(every) = self.model.lb_refresh else {
             return;
         };
-        self.events.push(self.now + every, Event::ViewRefresh);
+        self.events
+            .push(self.now + every, Event::Replicas(ReplicaEvent::Refresh));
         let Some(rep) = &mut self.replicas else {
             return;
         };
@@ -154,6 +157,22 @@ impl Engine<'_> {
                 own: &rep.own[k * n..(k + 1) * n],
             };
             b.refresh(i, &view);
+        }
+    }
+}
+
+/// Balancer replicas' event.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ReplicaEvent {
+    /// Every replica learns every backend's load.
+    Refresh,
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles a replicas event.
+    pub(super) fn handle_replicas(&mut self, ev: ReplicaEvent) {
+        match ev {
+            ReplicaEvent::Refresh => self.on_view_refresh(),
         }
     }
 }

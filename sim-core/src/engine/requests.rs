@@ -7,7 +7,9 @@
 //! same work in every configuration run on one seed, whenever and wherever
 //! it is served (common random numbers).
 
-use super::{Engine, Event, Parts};
+use super::outcome::Outcome;
+use super::step::Observer;
+use super::Engine;
 use crate::rng::splitmix_seed;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -53,6 +55,8 @@ pub(super) enum Cause {
     OverConnectionLimit,
     CircuitOpen,
     NoHealthyInstance,
+    /// Refused at the entry by a rate limit.
+    RateLimited,
     RequestTimeout,
     ConnectionTimeout,
     LlmError,
@@ -164,7 +168,7 @@ impl LegInfo {
     };
 }
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// The generator of the request arriving `n`-th.
     pub(super) fn request_rng(&self, n: u64) -> Pcg64Mcg {
         Pcg64Mcg::from_seed(splitmix_seed(
@@ -193,18 +197,18 @@ impl Engine<'_> {
         }
     }
 
-    /// Ends a request: counts it under its outcome and frees its record.
+    /// Ends a request: frees its record and announces its outcome
+    /// ([`Engine::announce`]).
     pub(super) fn finalize(&mut self, req: u32, cause: Cause) {
         let now = self.now;
-        let r = &mut self.requests[req as usize];
+        let r = &self.requests[req as usize];
         if r.retrying {
             self.active_retries -= 1;
         }
-        let t = &self.model.topology;
         let mut cause = cause;
         // The client also waits one network round trip, which counts
         // against its timeout.
-        let rtt = if cause != Cause::Completed || t.rtt.is_empty() {
+        let rtt = if cause != Cause::Completed || self.model.topology.rtt.is_empty() {
             Nanos::ZERO
         } else {
             let (client, instance) = (r.client, r.instance);
@@ -220,99 +224,29 @@ impl Engine<'_> {
             rtt
         };
         let r = &mut self.requests[req as usize];
-        let t = &self.model.topology;
         let completed = cause == Cause::Completed;
-        self.series_counts.finished += 1;
-        self.series_counts.errors += u64::from(!completed);
-        if completed {
-            let latency = now - r.arrival + rtt;
-            if let Some(s) = &mut self.scaling {
-                s.completed(t.region_of[r.instance as usize] as usize, latency);
-            }
-            self.series.latency.record(latency.0);
-            if r.measured {
-                self.latency.record(latency.0);
-                let w = self.parts_width;
-                let base = req as usize * w;
-                let slot_at = Nanos(self.parts[base + w - 1]);
-                self.breakdown
-                    .add(rtt, r.dispatched - r.arrival, slot_at - r.dispatched);
-                match self.parts_kept {
-                    Parts::None => {}
-                    // Plain workflows write one part: the model's time.
-                    Parts::One => {
-                        self.breakdown.add_part(r.model as usize, self.parts[base]);
-                    }
-                    Parts::All => {
-                        let parts = &self.parts[base..base + w - 1];
-                        self.breakdown.add_parts(parts);
-                    }
-                }
-            }
-        }
-        if r.measured {
-            if let Some(t) = &mut self.tenants {
-                let latency = if completed {
-                    (now - r.arrival + rtt).0
-                } else {
-                    0
-                };
-                t.ended(r.user, completed, latency);
-            }
-            if let Some(k) = &mut self.classes {
-                let latency = if completed {
-                    (now - r.arrival + rtt).0
-                } else {
-                    0
-                };
-                k.ended(r.class, cause, latency);
-            }
-            let (c, why) = (&mut self.counts, &mut self.reasons);
-            let (total, reason) = match cause {
-                Cause::Completed => (&mut c.completed, None),
-                Cause::OverConnectionLimit => {
-                    (&mut c.rejected, Some(&mut why.over_connection_limit))
-                }
-                Cause::CircuitOpen => (&mut c.rejected, Some(&mut why.circuit_open)),
-                Cause::NoHealthyInstance => (&mut c.rejected, Some(&mut why.no_healthy_instance)),
-                Cause::RequestTimeout => (&mut c.timed_out, Some(&mut why.request_timeout)),
-                Cause::ConnectionTimeout => (&mut c.timed_out, Some(&mut why.connection_timeout)),
-                Cause::LlmError => (&mut c.failed, Some(&mut why.llm_error)),
-                Cause::LlmRateLimited => (&mut c.failed, Some(&mut why.llm_rate_limited)),
-                Cause::InstanceDown => (&mut c.failed, Some(&mut why.instance_down)),
-            };
-            *total += 1;
-            if let Some(r) = reason {
-                *r += 1;
-            }
-        }
-        let r = &mut self.requests[req as usize];
+        let outcome = Outcome {
+            cause,
+            req,
+            user: r.user,
+            class: r.class,
+            measured: r.measured,
+            from_session: r.from_session,
+            instance: r.instance,
+            latency: if completed {
+                now - r.arrival + rtt
+            } else {
+                Nanos::ZERO
+            },
+            rtt,
+        };
+        // The record stays readable until the next arrival takes it, so
+        // the hook may read it (the breakdown does).
         r.state = State::Free;
         r.gen = r.gen.wrapping_add(1);
         r.retrying = false;
-        let (from_session, user) = (r.from_session, r.user);
         self.free.push(req);
         self.live -= 1;
-        if from_session {
-            self.session_turn_ended(user, rtt);
-        }
-    }
-}
-
-/// Whether `ev` has lost its purpose: the same tests its handler makes
-/// before doing anything, so dropping it changes nothing.
-pub(super) fn stale(requests: &[Request], ev: &Event) -> bool {
-    let r = |req: u32| &requests[req as usize];
-    match *ev {
-        Event::ServiceDone { req, attempt } => {
-            r(req).attempt != attempt || r(req).state != State::Llm
-        }
-        Event::Timeout { req, gen } => r(req).gen != gen || r(req).state == State::Free,
-        Event::ConnTimeout { req, attempt } => {
-            r(req).attempt != attempt || r(req).state != State::Queued
-        }
-        Event::Retry { req, gen } => r(req).gen != gen || r(req).state != State::Backoff,
-        Event::LlmStart { req, attempt } => r(req).attempt != attempt || r(req).state != State::Llm,
-        _ => false,
+        self.announce(outcome);
     }
 }

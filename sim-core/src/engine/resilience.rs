@@ -3,10 +3,11 @@
 //! active health checks, and the outlier detector's interval tick.
 
 use super::fleet::Life;
+use super::step::Observer;
 use super::{Engine, Event};
 use strategies::{AttemptOutcome, Balancer, Nanos};
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// What every observer of instance `i` learns from one attempt.
     pub(super) fn observe_attempt(&mut self, i: usize, latency: Nanos, outcome: AttemptOutcome) {
         let now = self.now;
@@ -27,8 +28,10 @@ impl Engine<'_> {
             if b.record(now, success, latency) {
                 self.resilience.breaker_trips += 1;
                 let at = b.reopen_at();
-                self.events
-                    .push(at, Event::BreakerReopen { inst: i as u32 });
+                self.events.push(
+                    at,
+                    Event::Resilience(ResilienceEvent::BreakerReopen { inst: i as u32 }),
+                );
             }
         }
         if let Some(p) = &mut self.passive {
@@ -57,8 +60,10 @@ impl Engine<'_> {
             let inst = &mut self.instances[i];
             if down && inst.passive_recheck_at != at {
                 inst.passive_recheck_at = at;
-                self.events
-                    .push(at, Event::PassiveRecheck { inst: i as u32 });
+                self.events.push(
+                    at,
+                    Event::Resilience(ResilienceEvent::PassiveRecheck { inst: i as u32 }),
+                );
             }
         }
     }
@@ -70,15 +75,15 @@ impl Engine<'_> {
             let epoch = self.instances[i].epoch;
             self.events.push(
                 self.now + h.interval.nanos(),
-                Event::HealthCheck {
+                Event::Resilience(ResilienceEvent::HealthCheck {
                     inst: i as u32,
                     epoch,
-                },
+                }),
             );
         }
     }
 
-    pub(super) fn on_health_check(&mut self, i: usize, epoch: u32) {
+    fn on_health_check(&mut self, i: usize, epoch: u32) {
         let Some(cfg) = &self.model.health_check else {
             return;
         };
@@ -86,10 +91,10 @@ impl Engine<'_> {
         if inst.epoch != epoch || !matches!(inst.life, Life::Ready | Life::Draining) {
             return;
         }
-        let next = Event::HealthCheck {
+        let next = Event::Resilience(ResilienceEvent::HealthCheck {
             inst: i as u32,
             epoch,
-        };
+        });
         if inst.is_crashed() {
             self.record_health(i, false);
             self.events.push(self.now + cfg.interval.nanos(), next);
@@ -98,11 +103,11 @@ impl Engine<'_> {
             let at = self.now + cfg.timeout.nanos();
             self.events.push(
                 at,
-                Event::HealthResult {
+                Event::Resilience(ResilienceEvent::HealthResult {
                     inst: i as u32,
                     passed: false,
                     epoch,
-                },
+                }),
             );
         } else {
             self.record_health(i, true);
@@ -110,7 +115,7 @@ impl Engine<'_> {
         }
     }
 
-    pub(super) fn on_health_result(&mut self, i: usize, passed: bool, epoch: u32) {
+    fn on_health_result(&mut self, i: usize, passed: bool, epoch: u32) {
         let Some(cfg) = &self.model.health_check else {
             return;
         };
@@ -120,10 +125,10 @@ impl Engine<'_> {
         self.record_health(i, passed);
         self.events.push(
             self.now + cfg.interval.nanos(),
-            Event::HealthCheck {
+            Event::Resilience(ResilienceEvent::HealthCheck {
                 inst: i as u32,
                 epoch,
-            },
+            }),
         );
     }
 
@@ -142,7 +147,7 @@ impl Engine<'_> {
         }
     }
 
-    pub(super) fn on_outlier_tick(&mut self) {
+    fn on_outlier_tick(&mut self) {
         let now = self.now;
         let Some(o) = &mut self.outlier else { return };
         let mut back = std::mem::take(&mut self.scratch);
@@ -156,6 +161,41 @@ impl Engine<'_> {
             self.touched(i as usize);
         }
         self.scratch = back;
-        self.events.push(now + every, Event::OutlierTick);
+        self.events
+            .push(now + every, Event::Resilience(ResilienceEvent::OutlierTick));
+    }
+}
+
+/// Resilience's events: health checks, outlier ticks, breakers and passive health coming back.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ResilienceEvent {
+    /// An active health check is sent.
+    HealthCheck { inst: u32, epoch: u32 },
+    /// A health check that waited for its timeout comes back.
+    HealthResult { inst: u32, passed: bool, epoch: u32 },
+    /// Outlier detection's interval tick.
+    OutlierTick,
+    /// An open breaker starts letting trials through.
+    BreakerReopen { inst: u32 },
+    /// An instance out by passive health may be back.
+    PassiveRecheck { inst: u32 },
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles a resilience event (each handler checks its instance's epoch).
+    pub(super) fn handle_resilience(&mut self, ev: ResilienceEvent) {
+        match ev {
+            ResilienceEvent::HealthCheck { inst, epoch } => {
+                self.on_health_check(inst as usize, epoch)
+            }
+            ResilienceEvent::HealthResult {
+                inst,
+                passed,
+                epoch,
+            } => self.on_health_result(inst as usize, passed, epoch),
+            ResilienceEvent::OutlierTick => self.on_outlier_tick(),
+            ResilienceEvent::BreakerReopen { inst } => self.touched(inst as usize),
+            ResilienceEvent::PassiveRecheck { inst } => self.passive_update(inst as usize),
+        }
     }
 }

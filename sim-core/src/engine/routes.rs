@@ -9,6 +9,7 @@
 //! request is counted by all only when all admit it; the first to refuse
 //! it counts it as refused (nginx's `limit_req` with several zones).
 
+use super::step::Observer;
 use super::workload::user_ip;
 use super::Engine;
 use crate::scenario::Model;
@@ -118,7 +119,7 @@ fn key_of(l: &RateLimiter, user: u32, tenants: u32) -> u64 {
     }
 }
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// The balancer of `class`'s route picks for request `who`.
     #[inline(never)]
     pub(super) fn route_pick(

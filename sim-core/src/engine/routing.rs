@@ -3,12 +3,13 @@
 //! backoff, or the end of the request. Also the request and connection
 //! timeouts.
 
-use super::requests::{Cause, State};
+use super::requests::{Cause, Request, State};
+use super::step::Observer;
 use super::workload::user_ip;
 use super::{Engine, Event};
 use strategies::{AttemptOutcome, Backends, Balancer, RequestInfo};
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// Sends the request's current attempt to an instance, or fails the
     /// attempt.
     pub(super) fn dispatch(&mut self, req: u32) {
@@ -74,6 +75,10 @@ impl Engine<'_> {
             p.on_pick(i, now);
             self.passive_update(i);
         }
+        self.notify(|| super::Observed::Picked {
+            request: req,
+            instance: i as u32,
+        });
         let attempt = self.next_attempt;
         self.next_attempt = self.next_attempt.wrapping_add(1);
         let r = &mut self.requests[req as usize];
@@ -103,8 +108,10 @@ impl Engine<'_> {
             self.stats.peak_instance_queue = self.stats.peak_instance_queue.max(depth);
             self.requests[req as usize].state = State::Queued;
             if let Some(ct) = self.model.connection_timeout {
-                self.events
-                    .push(now + ct, Event::ConnTimeout { req, attempt });
+                self.events.push(
+                    now + ct,
+                    Event::Routing(RoutingEvent::ConnTimeout { req, attempt }),
+                );
             }
         }
         self.touched(i);
@@ -154,27 +161,24 @@ impl Engine<'_> {
                 }
                 let gen = r.gen;
                 self.resilience.retries += u64::from(r.measured);
-                self.events.push(now + backoff, Event::Retry { req, gen });
+                self.events.push(
+                    now + backoff,
+                    Event::Routing(RoutingEvent::Retry { req, gen }),
+                );
                 return;
             }
         }
         self.finalize(req, cause);
     }
 
-    pub(super) fn on_retry(&mut self, req: u32, gen: u32) {
+    fn on_retry(&mut self, req: u32) {
         let r = &mut self.requests[req as usize];
-        if r.gen != gen || r.state != State::Backoff {
-            return;
-        }
         r.attempts += 1;
         self.dispatch(req);
     }
 
-    pub(super) fn on_timeout(&mut self, req: u32, gen: u32) {
+    fn on_timeout(&mut self, req: u32) {
         let r = &self.requests[req as usize];
-        if r.gen != gen || r.state == State::Free {
-            return;
-        }
         let (state, i, dispatched) = (r.state, r.instance as usize, r.dispatched);
         if state.in_slot() {
             self.observe_attempt(i, self.now - dispatched, AttemptOutcome::Timeout);
@@ -188,15 +192,54 @@ impl Engine<'_> {
         self.finalize(req, Cause::RequestTimeout);
     }
 
-    pub(super) fn on_conn_timeout(&mut self, req: u32, attempt: u32) {
+    fn on_conn_timeout(&mut self, req: u32) {
         let r = &self.requests[req as usize];
-        if r.attempt != attempt || r.state != State::Queued {
-            return;
-        }
         let (i, dispatched) = (r.instance as usize, r.dispatched);
         self.observe_attempt(i, self.now - dispatched, AttemptOutcome::Timeout);
         self.released(req, i);
         self.unqueue(i);
         self.attempt_failed(req, Cause::ConnectionTimeout);
+    }
+}
+
+/// Routing's events: a request's deadlines and retries.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum RoutingEvent {
+    /// A request's deadline (`requestTimeout`).
+    Timeout { req: u32, gen: u32 },
+    /// A queued attempt's `connectionTimeout`.
+    ConnTimeout { req: u32, attempt: u32 },
+    /// A backed-off request tries again.
+    Retry { req: u32, gen: u32 },
+}
+
+impl RoutingEvent {
+    /// Whether the event lost its purpose: its request ended (a new one
+    /// may hold the record: `gen`), or its attempt moved on. The handler
+    /// and the queue's compaction both ask this, so they cannot disagree.
+    pub(super) fn is_stale(self, requests: &[Request]) -> bool {
+        let r = |req: u32| &requests[req as usize];
+        match self {
+            RoutingEvent::Timeout { req, gen } => r(req).gen != gen || r(req).state == State::Free,
+            RoutingEvent::ConnTimeout { req, attempt } => {
+                r(req).attempt != attempt || r(req).state != State::Queued
+            }
+            RoutingEvent::Retry { req, gen } => r(req).gen != gen || r(req).state != State::Backoff,
+        }
+    }
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles a routing event, unless it lost its purpose.
+    #[inline(always)]
+    pub(super) fn handle_routing(&mut self, ev: RoutingEvent) {
+        if ev.is_stale(&self.requests) {
+            return;
+        }
+        match ev {
+            RoutingEvent::Timeout { req, .. } => self.on_timeout(req),
+            RoutingEvent::ConnTimeout { req, .. } => self.on_conn_timeout(req),
+            RoutingEvent::Retry { req, .. } => self.on_retry(req),
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 use super::fleet::{Integrals, Life};
 use super::requests::State;
+use super::step::Observer;
 use super::{Engine, Event};
 use crate::rng::StreamRng;
 use crate::scenario::{Model, ScalingModel};
@@ -141,7 +142,7 @@ fn push<T>(q: &mut VecDeque<T>, depth: usize, v: T) {
 /// entry (as KEDA's HTTP add-on interceptor holds them) until their
 /// request timeout, and count in the queue depth every region's autoscaler
 /// sees; the first instance to turn ready takes them, oldest first.
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// Holds `req` at the entry if the fleet may scale from zero and has
     /// no ready instance; false if it is not held.
     pub(super) fn hold_at_entry(&mut self, req: u32) -> bool {
@@ -196,18 +197,22 @@ impl Engine<'_> {
     pub(super) fn schedule_scaling(&mut self) {
         if let Some(s) = &self.scaling {
             let (collect, check) = (s.collection(), s.interval());
-            self.events.push(collect, Event::MetricsCollect);
-            self.events.push(check, Event::ScaleCheck);
+            self.events
+                .push(collect, Event::Scaling(ScaleEvent::MetricsCollect));
+            self.events.push(check, Event::Scaling(ScaleEvent::Check));
         }
     }
 
     /// One sample per instance and per region, from the time integrals
     /// since the last collection.
-    pub(super) fn on_metrics_collect(&mut self) {
+    fn on_metrics_collect(&mut self) {
         let now = self.now;
         let model = self.model;
         let Some(s) = &mut self.scaling else { return };
-        self.events.push(now + s.collection, Event::MetricsCollect);
+        self.events.push(
+            now + s.collection,
+            Event::Scaling(ScaleEvent::MetricsCollect),
+        );
         let dt = (now - s.last_collect).0 as f64;
         s.last_collect = now;
         if dt <= 0.0 {
@@ -255,10 +260,11 @@ impl Engine<'_> {
 
     /// Every region's controller decides; the decision is applied within
     /// the region's capacity, its shortages and the budget.
-    pub(super) fn on_scale_check(&mut self) {
+    fn on_scale_check(&mut self) {
         let now = self.now;
         let Some(s) = &mut self.scaling else { return };
-        self.events.push(now + s.interval(), Event::ScaleCheck);
+        self.events
+            .push(now + s.interval(), Event::Scaling(ScaleEvent::Check));
         for ri in 0..s.regions.len() {
             self.check_region(ri);
         }
@@ -389,6 +395,7 @@ impl Engine<'_> {
                 response_time_ms: fleet.response_time_ms,
                 queue_depth: fleet.queue_depth,
             });
+            self.notify_scaled();
         }
         let running = self.instances.iter().filter(|i| i.provisioned()).count() as u32;
         self.scaling_summary.peak_instances = self.scaling_summary.peak_instances.max(running);
@@ -420,16 +427,16 @@ impl Engine<'_> {
         self.touched(i);
         self.events.push(
             now + startup,
-            Event::BootDone {
+            Event::Scaling(ScaleEvent::BootDone {
                 inst: i as u32,
                 epoch,
-            },
+            }),
         );
     }
 
     /// A started instance turns ready: a new process, with no health
     /// history, taking traffic.
-    pub(super) fn on_boot_done(&mut self, i: usize, epoch: u32) {
+    fn on_boot_done(&mut self, i: usize, epoch: u32) {
         let now = self.now;
         let inst = &mut self.instances[i];
         if inst.epoch != epoch || inst.life != Life::Booting {
@@ -483,10 +490,10 @@ impl Engine<'_> {
                 } else {
                     self.events.push(
                         now + drain,
-                        Event::DrainDeadline {
+                        Event::Scaling(ScaleEvent::DrainDeadline {
                             inst: i as u32,
                             epoch,
-                        },
+                        }),
                     );
                 }
             }
@@ -494,7 +501,7 @@ impl Engine<'_> {
         }
     }
 
-    pub(super) fn on_drain_deadline(&mut self, i: usize, epoch: u32) {
+    fn on_drain_deadline(&mut self, i: usize, epoch: u32) {
         let inst = &self.instances[i];
         if inst.epoch == epoch && inst.life == Life::Draining {
             self.stop_instance(i);
@@ -540,6 +547,33 @@ impl Engine<'_> {
             self.instances[i].update();
             self.drop_requests_on(i);
             self.boot(i);
+        }
+    }
+}
+
+/// Scaling's events: the metrics pipeline, decisions, start-ups and drains.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ScaleEvent {
+    /// The metrics pipeline samples the fleet.
+    MetricsCollect,
+    /// The autoscalers decide.
+    Check,
+    /// A starting instance (life `epoch`) is ready.
+    BootDone { inst: u32, epoch: u32 },
+    /// A draining instance's time is up.
+    DrainDeadline { inst: u32, epoch: u32 },
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles a scaling event.
+    pub(super) fn handle_scaling(&mut self, ev: ScaleEvent) {
+        match ev {
+            ScaleEvent::MetricsCollect => self.on_metrics_collect(),
+            ScaleEvent::Check => self.on_scale_check(),
+            ScaleEvent::BootDone { inst, epoch } => self.on_boot_done(inst as usize, epoch),
+            ScaleEvent::DrainDeadline { inst, epoch } => {
+                self.on_drain_deadline(inst as usize, epoch)
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! looks like and what happened over the interval.
 
 use super::fleet::{Integrals, Life};
+use super::step::Observer;
 use super::{Engine, Event};
 use crate::metrics::CoarseHistogram;
 use crate::timeline::SeriesRow;
@@ -36,12 +37,13 @@ impl Series {
     }
 }
 
-impl Engine<'_> {
-    pub(super) fn on_series_tick(&mut self) {
+impl<O: Observer> Engine<'_, O> {
+    fn on_series_tick(&mut self) {
         let now = self.now;
         let interval = self.model.series_interval;
         if now + interval <= self.model.duration {
-            self.events.push(now + interval, Event::SeriesTick);
+            self.events
+                .push(now + interval, Event::Series(SeriesEvent::Tick));
         }
         let secs = interval.as_secs_f64();
         let (mut booting, mut ready, mut unhealthy, mut draining) = (0, 0, 0, 0);
@@ -118,5 +120,21 @@ impl Engine<'_> {
         };
         series.rows.push(row);
         series.latency.reset();
+    }
+}
+
+/// The series' event.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SeriesEvent {
+    /// A row of the time series is due.
+    Tick,
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles a series event.
+    pub(super) fn handle_series(&mut self, ev: SeriesEvent) {
+        match ev {
+            SeriesEvent::Tick => self.on_series_tick(),
+        }
     }
 }

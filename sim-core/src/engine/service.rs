@@ -3,12 +3,13 @@
 //! calls ([`llm`](super::llm)). A failed call ends the attempt there.
 
 use super::fleet::Life;
-use super::requests::{Cause, State};
+use super::requests::{Cause, Request, State};
+use super::step::Observer;
 use super::{Engine, Event};
 use std::cmp::Reverse;
 use strategies::AttemptOutcome;
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// Puts `req` in a slot of its instance, which must have one free. A
     /// hung instance takes it and never answers.
     pub(super) fn start(&mut self, req: u32) {
@@ -77,17 +78,17 @@ impl Engine<'_> {
             let gen = cpu.gen;
             self.events.push(
                 at,
-                Event::CpuDone {
+                Event::Service(ServiceEvent::CpuDone {
                     inst: i as u32,
                     gen,
-                },
+                }),
             );
         }
     }
 
     /// Requests on instance `i` whose CPU work is done move to their LLM
     /// calls.
-    pub(super) fn on_cpu_done(&mut self, i: usize, gen: u32) {
+    fn on_cpu_done(&mut self, i: usize, gen: u32) {
         let now = self.now;
         let inst = &mut self.instances[i];
         if inst.is_hung() || inst.cpu.as_ref().is_none_or(|c| c.gen != gen) {
@@ -117,11 +118,8 @@ impl Engine<'_> {
         self.scratch = done;
     }
 
-    pub(super) fn on_service_done(&mut self, req: u32, attempt: u32) {
-        let r = &mut self.requests[req as usize];
-        if r.attempt != attempt || r.state != State::Llm {
-            return;
-        }
+    fn on_service_done(&mut self, req: u32, attempt: u32) {
+        let r = &self.requests[req as usize];
         let i = r.instance as usize;
         if self.instances[i].is_hung() {
             // The instance hung under it: no answer will come.
@@ -231,5 +229,44 @@ impl Engine<'_> {
             self.stop_instance(i);
         }
         self.touched(i);
+    }
+}
+
+/// Service's events: the end of a request's slot time or its CPU work.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ServiceEvent {
+    /// A request's LLM phase (or current call) ends.
+    Done { req: u32, attempt: u32 },
+    /// The next CPU completion on an instance with shared cores (stale
+    /// when `gen` no longer matches the instance's, checked by its
+    /// handler: it is a standing event, one per instance).
+    CpuDone { inst: u32, gen: u32 },
+}
+
+impl ServiceEvent {
+    /// Whether the event lost its purpose: its attempt ended or moved on.
+    /// The handler and the queue's compaction both ask this.
+    pub(super) fn is_stale(self, requests: &[Request]) -> bool {
+        match self {
+            ServiceEvent::Done { req, attempt } => {
+                let r = &requests[req as usize];
+                r.attempt != attempt || r.state != State::Llm
+            }
+            ServiceEvent::CpuDone { .. } => false,
+        }
+    }
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles a service event, unless it lost its purpose.
+    #[inline(always)]
+    pub(super) fn handle_service(&mut self, ev: ServiceEvent) {
+        if ev.is_stale(&self.requests) {
+            return;
+        }
+        match ev {
+            ServiceEvent::Done { req, attempt } => self.on_service_done(req, attempt),
+            ServiceEvent::CpuDone { inst, gen } => self.on_cpu_done(inst as usize, gen),
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! by share when it starts, and the class's session behaviour (think time,
 //! turns, time between sessions) applies to it.
 
+use super::step::Observer;
 use super::{Engine, Event};
 use crate::rng::StreamRng;
 use crate::scenario::{Model, SessionModel};
@@ -86,7 +87,7 @@ fn scaled(model: &Model, u: u32, secs: f64) -> Nanos {
     }
 }
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// Every user starts its loop with a first gap (and, with classes and
     /// endless sessions, its one class).
     pub(super) fn schedule_sessions(&mut self) {
@@ -102,7 +103,8 @@ impl Engine<'_> {
                 s.class_of[u as usize] = draw();
             }
             let at = s.gap(model, u, &mut draw);
-            self.events.push(at, Event::Think { user: u });
+            self.events
+                .push(at, Event::Session(SessionEvent::Think { user: u }));
         }
     }
 
@@ -115,7 +117,8 @@ impl Engine<'_> {
         let mut draw = || self.classes.as_mut().map_or(0, |k| k.draw());
         let at = self.now + rtt + s.gap(self.model, u, &mut draw);
         if at < self.model.duration {
-            self.events.push(at, Event::Think { user: u });
+            self.events
+                .push(at, Event::Session(SessionEvent::Think { user: u }));
         }
     }
 
@@ -126,5 +129,21 @@ impl Engine<'_> {
             _ => super::workload::DRAW,
         };
         self.admit(u, true, class, super::workload::DRAWN_TOKENS);
+    }
+}
+
+/// Closed-loop sessions' events.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SessionEvent {
+    /// A user's think time is over: it sends its next request.
+    Think { user: u32 },
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles a session event.
+    pub(super) fn handle_session(&mut self, ev: SessionEvent) {
+        match ev {
+            SessionEvent::Think { user } => self.on_think(user),
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! Arrivals: the Poisson process and its rate profile, who sends each
 //! request and from where, and the entry rate limit.
 
-use super::requests::{Request, State};
+use super::outcome::{Outcome, NO_RECORD};
+use super::requests::{Cause, Request, State};
+use super::routing::RoutingEvent;
+use super::step::Observer;
 use super::{Engine, Event};
 use crate::error::SimError;
 use crate::trace::TraceReader;
@@ -9,7 +12,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp1};
 use strategies::Nanos;
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// The first arrival after `from`, following the piecewise-constant
     /// rate profile (exact: a draw that overshoots a step restarts at the
     /// step, which memorylessness allows), or `None` past the horizon.
@@ -77,7 +80,8 @@ impl Engine<'_> {
         self.compact();
         let now = self.now;
         if let Some(t) = self.next_arrival(now) {
-            self.events.push_side(t, Event::Arrival);
+            self.events
+                .push_side(t, Event::Workload(WorkloadEvent::Arrival));
         }
         let user = self.draw_user();
         self.admit(user, false, DRAW, DRAWN_TOKENS);
@@ -182,7 +186,10 @@ impl Engine<'_> {
         }
         if let Some(timeout) = self.model.request_timeout {
             let gen = self.requests[req as usize].gen;
-            self.events.push(now + timeout, Event::Timeout { req, gen });
+            self.events.push(
+                now + timeout,
+                Event::Routing(RoutingEvent::Timeout { req, gen }),
+            );
         }
         self.dispatch(req);
     }
@@ -197,22 +204,18 @@ impl Engine<'_> {
         limit: usize,
         measured: bool,
     ) {
-        self.series_counts.finished += 1;
-        self.series_counts.errors += 1;
-        if measured {
-            self.counts.rejected += 1;
-            self.reasons.rate_limited += 1;
-            self.limits.rejected[limit] += 1;
-            if let Some(t) = &mut self.tenants {
-                t.ended(user, false, 0);
-            }
-            if let Some(k) = &mut self.classes {
-                k.rate_limited(class);
-            }
-        }
-        if from_session {
-            self.session_turn_ended(user, Nanos::ZERO);
-        }
+        self.limits.rejected[limit] += u64::from(measured);
+        self.announce(Outcome {
+            cause: Cause::RateLimited,
+            req: NO_RECORD,
+            user,
+            class,
+            measured,
+            from_session,
+            instance: 0,
+            latency: Nanos::ZERO,
+            rtt: Nanos::ZERO,
+        });
     }
 }
 
@@ -231,7 +234,7 @@ pub(super) fn user_ip(u: u32) -> [u8; 4] {
     ((z ^ (z >> 31)) as u32).to_be_bytes()
 }
 
-impl Engine<'_> {
+impl<O: Observer> Engine<'_, O> {
     /// Opens the trace and schedules its first arrival.
     pub(super) fn open_trace(&mut self) -> Result<(), SimError> {
         let Some(t) = &self.model.trace else {
@@ -245,7 +248,8 @@ impl Engine<'_> {
         let mut reader = TraceReader::open(&t.path, &classes).map_err(SimError::Trace)?;
         if let Some(row) = reader.next_row().map_err(SimError::Trace)? {
             if row.at < self.model.duration {
-                self.events.push(row.at, Event::TraceArrival);
+                self.events
+                    .push(row.at, Event::Workload(WorkloadEvent::TraceArrival));
                 self.trace = Some((reader, row));
             }
         }
@@ -286,7 +290,8 @@ impl Engine<'_> {
         };
         match next {
             Ok(Some(next)) if next.at < self.model.duration => {
-                self.events.push(next.at, Event::TraceArrival);
+                self.events
+                    .push(next.at, Event::Workload(WorkloadEvent::TraceArrival));
                 if let Some((_, slot)) = &mut self.trace {
                     *slot = next;
                 }
@@ -303,5 +308,25 @@ impl Engine<'_> {
             row.output_tokens.unwrap_or(super::llm::NO_TOKENS),
         );
         self.admit(user, false, class, tokens);
+    }
+}
+
+/// The workload's events: where requests come from.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum WorkloadEvent {
+    /// The next open arrival.
+    Arrival,
+    /// The replayed trace's next row.
+    TraceArrival,
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Handles a workload event.
+    #[inline(always)]
+    pub(super) fn handle_workload(&mut self, ev: WorkloadEvent) {
+        match ev {
+            WorkloadEvent::Arrival => self.on_arrival(),
+            WorkloadEvent::TraceArrival => self.on_trace_arrival(),
+        }
     }
 }
