@@ -1,0 +1,23 @@
+//! sim-core's integration tests, one module per behaviour, linked into one
+//! binary (so the suite links once).
+
+mod agents;
+mod balancers;
+mod classes;
+mod extends;
+mod fuzz;
+mod network;
+mod providers;
+mod queueing;
+mod regime;
+mod replicas;
+mod resilience;
+mod scaling;
+mod scenarios;
+mod seeds;
+mod sessions;
+mod shapes;
+mod tenants;
+mod timeline;
+mod trace;
+mod trust;
