@@ -4,6 +4,36 @@
 //! A thin layer: parse arguments, call the libraries, print, and map the
 //! outcome to an exit code ([`failure`] lists them: 0 ok, 1 a check failed,
 //! 2 bad input or usage, 3 could not finish, 130 interrupted).
+//!
+//! # Where things live
+//!
+//! Paths are relative to `cli/src/`; the work itself is in the `reports`
+//! and `sim-core` crates.
+//!
+//! | behaviour | where |
+//! |---|---|
+//! | which subcommands and flags exist, with their `--help` examples | `args.rs` `Cli`, `Command`, the `*Args` structs, the `*_EXAMPLES` texts |
+//! | which function runs each subcommand | `commands.rs` `dispatch` |
+//! | what `fleetsim run` does: the built-in quickstart, `--json`, `--out`, `--fail-on-slo` | `commands.rs` `run`, `load`, `QUICKSTART` |
+//! | `fleetsim validate` and `fleetsim schema` | `commands.rs` `validate`, `schema` |
+//! | where exit codes are decided | `failure.rs` `Failure::exit_code`, `impl From<SimError> for Failure` (2, 3, 130); 1 in `commands.rs` `run`, `gate.rs` `gate`, `plan.rs` `plan`; 2 from `validate` and from clap in `main` |
+//! | how an error is printed | `main.rs` `main`; `failure.rs` `impl Display for Failure` |
+//! | why output to a reader that has gone (`head -1`) ends quietly | `output.rs` `Stdout::emit` |
+//! | how a bad `--out` is caught before any run | `output.rs` `OutDir::prepare` |
+//! | where progress bars are drawn, and the plain lines in CI logs | `progress.rs` `watch` (one run), `Counter` (the runs of a sweep) |
+//! | the "this run takes about N min" note | `progress.rs` `watch`, `expected_secs`, `EVENTS_PER_CORE_SECOND` |
+//! | how Ctrl-C stops a run, and a second Ctrl-C exits at once | `progress.rs` `interruptible` |
+//! | how a sweep file or `--axis` and `--zip` become a sweep | `sweep.rs` `spec_of` |
+//! | how a sweep resumes from its journal | `sweep.rs` `run_sweep` (with `--resume`) |
+//! | where the output directory is named when `--out` is absent | `sweep.rs` `out_dir` |
+//! | where the share comes from: `--shard`, a Slurm array, a Kubernetes Indexed Job | `sweep.rs` `shard_of` |
+//! | how shares are checked and merged | `sweep.rs` `merge`, `finish` |
+//! | how many threads `--jobs` gives by default | `sweep.rs` `jobs` |
+//! | what `compare` runs for `--strategies` or `--variants`, and where the matrix goes | `compare.rs` `spec_of`, `compare`, `write_matrix` |
+//! | `compare --scenarios`: a comparison per scenario, then the robust ranking | `compare.rs` `compare_robust` |
+//! | `fleetsim report` | `report.rs` `report` |
+//! | how `gate` checks its output paths, then compares or writes the baseline | `gate.rs` `gate`, `writable` |
+//! | how `plan --slo` becomes an axis, and when `--max-load` runs instead | `plan.rs` `slo_axis`, `plan` |
 
 mod args;
 mod commands;

@@ -12,6 +12,38 @@
 //! - [`series_csv`] and [`scaling_csv`]: the time series and the scaling
 //!   log, as `fleetsim run --out` writes them.
 //!
+//! # Where things live
+//!
+//! Paths are relative to `reports/src/`; private helpers are named where
+//! they hold the rule.
+//!
+//! | behaviour | where |
+//! |---|---|
+//! | what `fleetsim run` prints, and its steady-state warning | `summary.rs` `summary_table`, `steadiness` |
+//! | what `fleetsim validate` prints for a scenario | `describe.rs` `describe_model` |
+//! | the `timeseries.csv` and `scaling.csv` of `run --out` | `csv.rs` `series_csv`, `scaling_csv` |
+//! | how durations, money, shares and counts are shown; how files are written atomically | `format.rs` `secs`, `short`, `money`, `percent`, `count`; `files.rs` `write_atomic` |
+//! | how `--axis PATH=VALUES` is parsed: lists, ranges, JSON paths | `sweep/axis.rs` `Axis::parse_arg`, `Axis::from_json`; `sweep/path.rs` `JsonPath::parse`, `JsonPath::set` |
+//! | how a sweep file is read, and how its axes cross or zip into points | `sweep/spec.rs` `SweepSpec::from_file`, `SweepSpec::from_args`, `grid_index` |
+//! | where every point's scenario is built and checked before any run; the sweep's hash | `sweep/plan.rs` `Sweep::prepare` |
+//! | where a sweep's runs execute in parallel, and why `--jobs` changes no result | `sweep/exec.rs` `execute` |
+//! | which metrics a sweep keeps of each run | `sweep/record.rs` `METRICS`, `QUANTILES`, `RunRecord::of` |
+//! | how a sweep resumes from its journal | `sweep/store.rs` `read_journal` (drops a torn last line), `Journal::open` (the lock), `Journal::append`; the resume itself: `cli/src/sweep.rs` `run_sweep` |
+//! | where a sweep is sharded, and what must hold before shares merge | `sweep/store.rs` `Shard::owns`, `Manifest::runs_here`; `sweep/assemble.rs` `check_complete` |
+//! | the tables a finished sweep writes and prints | `sweep/assemble.rs` `write_tables`, `summarise_points`; `points.rs` `points_table` |
+//! | where the decision matrix scores options, and which criteria `--weights` names | `decide/matrix.rs` `Matrix::build`, `Criterion::standing`, `CRITERIA`, `parse_weights` |
+//! | how two options are compared on the same seeds | `decide/paired.rs` `Paired::of`, `Paired::verdict`, `sentence` |
+//! | the recommendation in words, and the matrix as a table, Markdown or CSV | `decide/render.rs` `Matrix::verdict`, `Matrix::to_table`, `Matrix::to_markdown`, `Matrix::to_csv` |
+//! | how `compare --scenarios` ranks options by maximum regret | `decide/robust.rs` `Robust::build`, `rank` |
+//! | how a gate suite is read and run, and what the baseline keeps | `gate/suite.rs` `Suite::read`, `Thresholds`; `gate/measure.rs` `measure`, `Sample`, `Baseline` |
+//! | where the gate compares against its baseline, and its exit code | `gate/check.rs` `compare`, `judge`, `floor_check`, `GateReport::exit_code` |
+//! | the gate's terminal table, Markdown summary and JUnit XML | `gate/render.rs` `GateReport::to_table`, `GateReport::to_markdown`, `GateReport::to_junit` |
+//! | when a plan point meets the SLO, or is stopped early | `plan/evaluate.rs` `evaluate`, `summarise` |
+//! | where plan bisects on instance count, from an Erlang C start | `plan/search.rs` `search`, `instances_axis`, `erlang_start`, `erlang_c` |
+//! | how plan picks the cheapest point, says what binds, and writes its files | `plan/mod.rs` `plan`, `bind`; `plan/render.rs` `Plan::to_text`, `Plan::write` |
+//! | how `plan --max-load` bisects the arrival rate | `plan/max_load.rs` `max_load` |
+//! | what `fleetsim report` draws, and how each chart becomes SVG and PNG | `report/mod.rs` `write_report`; `report/html.rs` `page`; `report/charts/mod.rs` `render`, `Chart`; `report/charts/lines.rs` `Cdf`, `Trend`, `OverTime`; `report/charts/shapes.rs` `Pareto`, `pareto_front`, `Load`, `Heatmap` |
+//!
 //! # Example
 //!
 //! ```

@@ -27,6 +27,39 @@
 //! `healthCheck`, `circuitBreaker`, `rateLimit`, `retries`) and rejects
 //! unknown keys.
 //!
+//! # Where things live
+//!
+//! Paths are relative to `strategies/src/`; private helpers are named where
+//! they hold the rule. `(decide)` means the type's `Autoscaler::decide`.
+//!
+//! | behaviour | where |
+//! |---|---|
+//! | how a `loadBalancing` block becomes a balancer, and which keys each strategy accepts | `balance/config.rs` `LoadBalancingConfig::build_for`, `build_strategy`, `StrategyKind::keys`, `StrategyKind::honours_weights` |
+//! | what a balancer may ask of the fleet, and when `pick`, `refresh` and `observe` are called | `balance/mod.rs` `Backends`, `Balancer`; static dispatch in `LoadBalancer` |
+//! | round robin, and Caddy's `first` | `balance/round_robin.rs` `RoundRobin`, `First` |
+//! | nginx smooth weighted round robin (`maxFails`) and Envoy's EDF | `balance/weighted.rs` `SmoothWeighted`, `Edf`, `DynamicEdf` |
+//! | where least-connections breaks ties | `balance/least_conn.rs` `LeastConnections::scan_uniform` and `scan` (under 64 backends), `pick_trees` (64 and up) |
+//! | weighted and uniform random picks | `balance/random.rs` `RandomPick`, `Fenwick`; `balance/eligible.rs` `EligibleSet` |
+//! | power of two choices (Envoy, tower) and peak EWMA | `balance/p2c.rs` `PowerOfTwo`; `balance/peak_ewma.rs` `PeakEwma::cost`, `RttEstimate::update` |
+//! | how `response-time` and `performance-based` score backends | `balance/response_time.rs` `ResponseTime`; `balance/performance.rs` `PerformanceBased::score`; both over `balance/score_tree.rs` `ScoreTree` |
+//! | nginx `ip_hash`, the consistent-hash ring, Maglev and bounded loads | `balance/hashing.rs` `IpHash`, `ip_hash_step`, `ConsistentHash`, `maglev_table`, `BoundedLoad` |
+//! | geographic routing (Envoy priority failover and panic), and canary splits | `balance/geo.rs` `Geographic`, `priority_loads`, `Canary` |
+//! | sticky sessions, and when a session is re-pinned | `balance/affinity.rs` `StickySessions` |
+//! | when an active health check marks a backend unhealthy or healthy again | `health/mod.rs` `ActiveHealth::record` |
+//! | Envoy outlier ejection, its ejection cap and backoff | `health/outlier.rs` `OutlierDetector::record`, `OutlierDetector::tick` |
+//! | nginx and Caddy passive health, and which failures count | `health/passive.rs` `PassiveHealth::is_available`, `PassiveHealth::record`, `PassiveHealthConfig::counts` |
+//! | when a circuit breaker opens, half-opens and closes | `breaker.rs` `CircuitBreaker::try_acquire`, `CircuitBreaker::record`, `CircuitBreaker::reopen_at` |
+//! | how each rate-limit algorithm admits a request, per key, within `maxKeys` | `ratelimit.rs` `RateLimiter::check`, `decide`, `Sliding::estimate`; without counting: `RateLimiter::peek` |
+//! | how retry backoff and jitter are computed, which failures are retried, the retry budget | `retry.rs` `RetryConfig::backoff`, `RetryConfig::retries`, `RetryConfig::budget_allows` |
+//! | which autoscaler a `scaling` block builds, and the pool-wide averages it reads | `scale/mod.rs` `ScalingConfig::build`, `Autoscaler`, `ScaleInput::fleet` |
+//! | threshold scaling: one step at a time, cooldowns on one clock | `scale/threshold.rs` `ThresholdScaler` (decide), `up_trigger`, `down_trigger` |
+//! | where the HPA computes desired replicas and its stabilization window | `scale/hpa.rs` `Hpa` (decide), `Hpa::propose`, `resource_replicas`, `History::stabilize`, `convert_with_rate`; without `behavior`: `Hpa::legacy` |
+//! | AWS target tracking: its alarms, scale-in and cooldowns | `scale/target_tracking.rs` `TargetTracking` (decide; cooldowns start in `applied`) |
+//! | KEDA queue scaling, activation and scale to zero | `scale/queue.rs` `QueueScaler` (decide) |
+//! | when the budget refuses a scale-up | `scale/cost.rs` `CostGuard::refuses_scale_up` |
+//! | time, duration strings (`1h30m`), config errors, object-only config blocks | `time.rs` `Nanos`; `duration.rs` `DurationStr::parse`; `error.rs` `ConfigError`; `object_only.rs` `ObjectOnly` |
+//! | which seed-doc spellings are read as aliases | `lib.rs` `SEED_ALIASES`; the `serde(alias)` attributes on `StrategyKind` and `ThresholdConfig` |
+//!
 //! # Example
 //!
 //! ```
