@@ -60,6 +60,7 @@
 //! assert!(text.contains("Latency"));
 //! ```
 
+pub mod catalogue;
 mod csv;
 pub mod decide;
 mod describe;

@@ -41,7 +41,13 @@ pub fn points_table(m: &Manifest, points: &[PointSummary]) -> String {
     let cols: Vec<(&str, usize, Unit)> = CRITERIA
         .iter()
         .filter(|c| keys.contains(&c.key))
-        .filter_map(|c| Some((c.label, metric_index(c.metric)?, c.unit)))
+        .filter_map(|c| {
+            Some((
+                c.metric.label,
+                metric_index(c.metric.column)?,
+                c.metric.unit,
+            ))
+        })
         .collect();
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut head: Vec<String> = short_names(m);

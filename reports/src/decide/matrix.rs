@@ -13,41 +13,14 @@
 //! values scaled the same way), paired.
 
 use super::paired::{sentence, Paired, Verdict};
-use crate::format::{money, percent, secs, short};
+use crate::catalogue::{by_column, Direction, Metric};
 use crate::sweep::assemble::point_labels;
 use crate::sweep::record::{metric_index, RunRecord};
 use crate::sweep::store::Manifest;
 use serde::Serialize;
 use sim_core::MetricSummary;
 
-/// How a criterion's figures read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Unit {
-    /// Seconds.
-    Seconds,
-    /// A share shown as a percentage.
-    Share,
-    /// Per second.
-    PerSecond,
-    /// Money.
-    Money,
-    /// A plain number.
-    Plain,
-}
-
-impl Unit {
-    /// `v` in this unit.
-    pub fn show(self, v: f64) -> String {
-        match self {
-            Unit::Seconds => secs(v),
-            Unit::Share => percent(v),
-            Unit::PerSecond => format!("{}/s", short(v)),
-            Unit::Money => money(v),
-            Unit::Plain => short(v),
-        }
-    }
-}
+pub use crate::catalogue::Unit;
 
 /// A mean with its interval: `3.43s ±48ms`; the `±` left out when every
 /// seed agreed or there was one seed.
@@ -62,85 +35,60 @@ pub fn show_summary(unit: Unit, s: &MetricSummary) -> String {
     }
 }
 
-/// A column of the matrix.
+/// A column of the matrix: a metric of the catalogue, under the key
+/// `--weights` names it by.
 #[derive(Debug, Clone, Copy)]
 pub struct CriterionDef {
     /// The `--weights` key.
     pub key: &'static str,
-    /// The metric column it reads.
-    pub metric: &'static str,
-    /// Column heading.
-    pub label: &'static str,
+    /// The metric it reads (its column, heading, unit and direction).
+    pub metric: &'static Metric,
+}
+
+impl CriterionDef {
     /// Lower is better.
-    pub lower_is_better: bool,
-    /// How figures read.
-    pub unit: Unit,
+    pub fn lower_is_better(&self) -> bool {
+        self.metric.direction == Direction::Lower
+    }
 }
 
 /// The criteria, in column order.
 pub const CRITERIA: &[CriterionDef] = &[
     CriterionDef {
         key: "p50",
-        metric: "latency_p50_s",
-        label: "p50",
-        lower_is_better: true,
-        unit: Unit::Seconds,
+        metric: by_column("latency_p50_s"),
     },
     CriterionDef {
         key: "p99",
-        metric: "latency_p99_s",
-        label: "p99",
-        lower_is_better: true,
-        unit: Unit::Seconds,
+        metric: by_column("latency_p99_s"),
     },
     CriterionDef {
         key: "errors",
-        metric: "error_rate",
-        label: "errors",
-        lower_is_better: true,
-        unit: Unit::Share,
+        metric: by_column("error_rate"),
     },
     CriterionDef {
         key: "throughput",
-        metric: "throughput_per_s",
-        label: "throughput",
-        lower_is_better: false,
-        unit: Unit::PerSecond,
+        metric: by_column("throughput_per_s"),
     },
     CriterionDef {
         key: "cost",
-        metric: "cost_per_hour",
-        label: "cost/hour",
-        lower_is_better: true,
-        unit: Unit::Money,
+        metric: by_column("cost_per_hour"),
     },
     CriterionDef {
         key: "cost1k",
-        metric: "cost_per_1k_requests",
-        label: "cost/1k req",
-        lower_is_better: true,
-        unit: Unit::Money,
+        metric: by_column("cost_per_1k_requests"),
     },
     CriterionDef {
         key: "fairness",
-        metric: "fairness_jain",
-        label: "fairness (Jain)",
-        lower_is_better: false,
-        unit: Unit::Plain,
+        metric: by_column("fairness_jain"),
     },
     CriterionDef {
         key: "tenants",
-        metric: "tenant_fairness_jain",
-        label: "tenant fairness",
-        lower_is_better: false,
-        unit: Unit::Plain,
+        metric: by_column("tenant_fairness_jain"),
     },
     CriterionDef {
         key: "slo",
-        metric: "slo_pass",
-        label: "SLO met",
-        lower_is_better: false,
-        unit: Unit::Share,
+        metric: by_column("slo_pass"),
     },
 ];
 
@@ -271,7 +219,9 @@ impl Matrix {
         };
         let idx: Vec<usize> = CRITERIA
             .iter()
-            .map(|c| metric_index(c.metric).expect("every criterion reads a recorded metric"))
+            .map(|c| {
+                metric_index(c.metric.column).expect("every criterion reads a recorded metric")
+            })
             .collect();
         let mut options: Vec<OptionRow> = groups
             .iter()
@@ -280,7 +230,7 @@ impl Matrix {
                 let cells = CRITERIA
                     .iter()
                     .zip(&idx)
-                    .map(|(c, &i)| MetricSummary::of(c.metric, per_seed(g, i)))
+                    .map(|(c, &i)| MetricSummary::of(c.metric.column, per_seed(g, i)))
                     .collect::<Vec<_>>();
                 let slo_i = metric_index("slo_pass").unwrap_or(0);
                 let passes: Vec<f64> = g.iter().filter_map(|r| r.metric(slo_i)).collect();
@@ -308,12 +258,12 @@ impl Matrix {
             .enumerate()
             .map(|(c, d)| Criterion {
                 key: d.key.into(),
-                metric: d.metric.into(),
-                label: d.label.into(),
+                metric: d.metric.column.into(),
+                label: d.metric.label.into(),
                 weight: weights[c],
-                lower_is_better: d.lower_is_better,
+                lower_is_better: d.lower_is_better(),
                 scored: weights[c] > 0.0 && options.iter().all(|o| o.cells[c].mean.is_some()),
-                unit: d.unit,
+                unit: d.metric.unit,
                 best: None,
                 range: None,
             })

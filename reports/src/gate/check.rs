@@ -237,13 +237,14 @@ fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {
         .map(|(b, c)| b.regime == Regime::Stable && c.regime == Regime::Stable)
         .collect();
     let left_out = steady.iter().filter(|s| !**s).count();
-    for (name, limit, read) in [
+    for (name, column, limit, read) in [
         (
             "p50",
+            "latency_p50_s",
             t.p50,
             (|s: &Sample| s.p50) as fn(&Sample) -> Option<f64>,
         ),
-        ("p99", t.p99, |s: &Sample| s.p99),
+        ("p99", "latency_p99_s", t.p99, |s: &Sample| s.p99),
     ] {
         let Some(rel) = limit else { continue };
         let pick = |xs: &[Sample]| -> Vec<Option<f64>> {
@@ -253,7 +254,7 @@ fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {
                 .collect()
         };
         let mut f = judge(
-            Metric::new(name, "s", true),
+            Metric::of(name, column),
             &pick(base),
             &pick(cand),
             Limit::Relative(rel),
@@ -267,7 +268,7 @@ fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {
     }
     if let Some(abs) = t.error_rate {
         out.push(judge(
-            Metric::new("errorRate", "%", true),
+            Metric::of("errorRate", "error_rate"),
             &base.iter().map(|s| Some(s.error_rate)).collect::<Vec<_>>(),
             &cand.iter().map(|s| Some(s.error_rate)).collect::<Vec<_>>(),
             Limit::Absolute(abs),
@@ -276,7 +277,7 @@ fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {
     let fair = |xs: &[Sample]| xs.iter().map(|s| Some(s.fairness)).collect::<Vec<_>>();
     if let Some(abs) = t.fairness_drop {
         out.push(judge(
-            Metric::new("fairness", "", false),
+            Metric::of("fairness", "fairness_jain"),
             &fair(base),
             &fair(cand),
             Limit::Absolute(abs),
@@ -289,7 +290,7 @@ fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {
     if let Some(abs) = t.fairness_drop {
         if base.iter().chain(cand).any(|s| s.tenant_fairness.is_some()) {
             out.push(judge(
-                Metric::new("tenantFairness", "", false),
+                Metric::of("tenantFairness", "tenant_fairness_jain"),
                 &tenant_fair(base),
                 &tenant_fair(cand),
                 Limit::Absolute(abs),
@@ -298,7 +299,7 @@ fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {
     }
     if let Some(rel) = t.cost {
         out.push(judge(
-            Metric::new("cost", "$/h", true),
+            Metric::of("cost", "cost_per_hour"),
             &base
                 .iter()
                 .map(|s| Some(s.cost_per_hour))
@@ -318,7 +319,7 @@ fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {
         };
         if base.iter().chain(cand).any(|s| s.slo_pass.is_some()) {
             out.push(judge(
-                Metric::new("slo", "%", false),
+                Metric::of("slo", "slo_pass"),
                 &met(base),
                 &met(cand),
                 Limit::Absolute(0.0),
@@ -336,6 +337,17 @@ struct Metric {
 }
 
 impl Metric {
+    /// The gate's figure `name`, reading catalogue metric `column` (its
+    /// unit and direction).
+    fn of(name: &'static str, column: &str) -> Metric {
+        let m = crate::catalogue::by_column(column);
+        Metric::new(
+            name,
+            m.unit.suffix(),
+            m.direction == crate::catalogue::Direction::Lower,
+        )
+    }
+
     fn new(name: &'static str, unit: &'static str, worse_up: bool) -> Metric {
         Metric {
             name,

@@ -36,14 +36,16 @@ pub struct Sample {
 impl Sample {
     /// The figures of `r`.
     pub fn of(r: &RunResult) -> Sample {
+        let read = |column: &str| (crate::catalogue::by_column(column).read)(r);
+        let always = |column: &str| read(column).expect("always measured");
         Sample {
-            p50: r.latency.p50,
-            p99: r.latency.p99,
-            error_rate: r.error_rate,
-            fairness: r.fairness,
-            tenant_fairness: r.tenants.as_ref().map(|t| t.fairness),
-            cost_per_hour: r.cost_per_hour,
-            slo_pass: (!r.slo.checks.is_empty()).then_some(r.slo.pass),
+            p50: read("latency_p50_s"),
+            p99: read("latency_p99_s"),
+            error_rate: always("error_rate"),
+            fairness: always("fairness_jain"),
+            tenant_fairness: read("tenant_fairness_jain"),
+            cost_per_hour: always("cost_per_hour"),
+            slo_pass: read("slo_pass").map(|v| v == 1.0),
             regime: r.regime,
         }
     }

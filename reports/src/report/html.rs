@@ -169,14 +169,14 @@ pub(crate) fn page(p: &Page<'_>) -> String {
     let cols: Vec<_> = CRITERIA
         .iter()
         .filter(|c| keys.contains(&c.key))
-        .filter_map(|c| Some((c, metric_index(c.metric)?)))
+        .filter_map(|c| Some((c, metric_index(c.metric.column)?)))
         .collect();
     o.push_str("<table id=\"points-table\"><thead><tr>");
     for a in &m.axes {
         let _ = write!(o, "<th>{}</th>", esc(column_name(a)));
     }
     for (c, _) in &cols {
-        let _ = write!(o, "<th>{}</th>", esc(c.label));
+        let _ = write!(o, "<th>{}</th>", esc(c.metric.label));
     }
     o.push_str("</tr></thead><tbody>\n");
     for pt in p.points.iter().take(MAX_POINT_ROWS) {
@@ -185,7 +185,7 @@ pub(crate) fn page(p: &Page<'_>) -> String {
             let _ = write!(o, "<td>{}</td>", esc(l));
         }
         for (c, i) in &cols {
-            let cell = show_summary(c.unit, &pt.metrics[*i]);
+            let cell = show_summary(c.metric.unit, &pt.metrics[*i]);
             let _ = write!(o, "<td>{}</td>", esc(&cell));
         }
         o.push_str("</tr>\n");

@@ -91,7 +91,7 @@ pub fn summarise_points(m: &Manifest, records: &[RunRecord]) -> Vec<PointSummary
                 .iter()
                 .enumerate()
                 .map(|(i, metric)| {
-                    MetricSummary::of(metric.name, chunk.iter().map(|r| r.metric(i)))
+                    MetricSummary::of(metric.column, chunk.iter().map(|r| r.metric(i)))
                 })
                 .collect(),
         });
@@ -145,7 +145,7 @@ pub fn results_frame(m: &Manifest, records: &[RunRecord]) -> io::Result<DataFram
         cols.push(axis_column(axis, idx.iter().map(move |v| v[a])));
     }
     for (i, metric) in METRICS.iter().enumerate() {
-        let name = PlSmallStr::from(metric.name);
+        let name = PlSmallStr::from(metric.column);
         cols.push(match metric.kind {
             Kind::Count => Column::new(
                 name,
@@ -182,15 +182,15 @@ pub fn points_frame(m: &Manifest, points: &[PointSummary]) -> io::Result<DataFra
             points.iter().map(|p| f(&p.metrics[i])).collect()
         };
         cols.push(Column::new(
-            format!("{}_mean", metric.name).into(),
+            format!("{}_mean", metric.column).into(),
             get(|s| s.mean),
         ));
         cols.push(Column::new(
-            format!("{}_ci_low", metric.name).into(),
+            format!("{}_ci_low", metric.column).into(),
             get(|s| s.ci95_low),
         ));
         cols.push(Column::new(
-            format!("{}_ci_high", metric.name).into(),
+            format!("{}_ci_high", metric.column).into(),
             get(|s| s.ci95_high),
         ));
     }
