@@ -53,6 +53,8 @@ impl<O: Observer> Engine<'_, O> {
         if let (Some(cpu), true) = (&mut inst.cpu, cpu_work > 0.0) {
             r.state = State::Cpu;
             if hung {
+                // It holds the request, and its memory, all the same.
+                self.memory_check(i);
                 return;
             }
             cpu.advance(now);

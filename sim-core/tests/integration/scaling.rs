@@ -323,6 +323,47 @@ fn an_instance_over_its_memory_is_killed_and_restarts() {
     );
 }
 
+/// A hung instance still holds what it takes: requests pile up in its
+/// slots, past its memory, and with `oomKill` it is killed for it (it
+/// used to run on at 104% of its memory, never checked).
+#[test]
+fn a_hung_instance_over_its_memory_is_killed() {
+    let mut v = base();
+    v["deployment"].as_object_mut().unwrap().remove("scaling");
+    set(&mut v, "/instanceTypes/t/slots", json!(8));
+    set(&mut v, "/instanceTypes/t/oomKill", json!(true));
+    set(&mut v, "/workload/arrivals/ratePerSecond", json!(1));
+    set(
+        &mut v,
+        "/deployment/limits",
+        json!({ "requestTimeout": "30s" }),
+    );
+    set(
+        &mut v,
+        "/deployment/loadBalancing",
+        json!({ "strategy": "round-robin" }),
+    );
+    // At 1/s over two instances, each holds about one request: far
+    // under 2Gi (512Mi idle, 256Mi each) until one hangs and keeps every
+    // request it takes for 30s.
+    set(
+        &mut v,
+        "/failures",
+        json!({ "events": [
+        { "type": "instance-hang", "instance": "r/0", "at": "5m", "duration": "20m" } ] }),
+    );
+    let r = one(&v);
+    assert!(r.scaling.oom_kills > 0, "{:?}", r.scaling);
+    assert!(
+        r.memory_utilization.unwrap() <= 1.0,
+        "{:?}",
+        r.memory_utilization
+    );
+    // The same hang without the failure runs without a kill.
+    set(&mut v, "/failures", json!({ "events": [] }));
+    assert_eq!(one(&v).scaling.oom_kills, 0);
+}
+
 /// Requests share an instance's cores in their CPU phase: with one core,
 /// no LLM call and exponential CPU work, an instance is an M/M/1
 /// processor-sharing queue, whose mean time in system is 1 / (mu -
