@@ -31,6 +31,65 @@ pub struct WorkEstimate {
 }
 
 impl Model {
+    /// Session pauses (think times, times between sessions) too short to
+    /// simulate, as the users who pause least see them: a noisy tenant's
+    /// users pause `multiplier` times less. A user who asks again at once
+    /// can loop without time passing when requests are refused at once.
+    fn pauses_too_short(&self, out: &mut Vec<Problem>) {
+        let noisy = (self.users.as_ref())
+            .and_then(|u| u.noisy)
+            .map(|(_, m)| m)
+            .filter(|&m| m > 1.0);
+        let mut check = |path: String, mean_secs: f64| {
+            let own = Nanos::from_secs_f64(mean_secs);
+            if own < MIN_INTERVAL {
+                out.push(Problem::new(
+                    path,
+                    format!("must be at least {MIN_INTERVAL} to be simulated, found {own}"),
+                ));
+                return;
+            }
+            let Some(m) = noisy else { return };
+            let shrunk = mean_secs / m;
+            if shrunk < MIN_INTERVAL.as_secs_f64() {
+                let most = mean_secs / MIN_INTERVAL.as_secs_f64();
+                out.push(Problem::new(
+                    "workload.users.noisyTenant.multiplier",
+                    format!(
+                        "divides {path} (mean {own}) to {shrunk:.3e}s for the noisy tenant's \
+                         users; a pause must stay at least {MIN_INTERVAL} to be simulated: give a \
+                         multiplier of at most {most}, found {m}"
+                    ),
+                ));
+            }
+        };
+        if let Some(s) = &self.sessions {
+            check("workload.sessions.thinkTime".into(), s.think.mean_secs());
+            if let Some(b) = &s.between {
+                check("workload.sessions.betweenSessions".into(), b.mean_secs());
+            }
+        }
+        // A class's own pauses, where it gives them.
+        let classes = &self.scenario.workload.classes;
+        for (k, (name, spec)) in self
+            .classes
+            .iter()
+            .zip(classes.iter())
+            .map(|(k, (n, c))| (k, (n, c)))
+        {
+            let (Some(own), Some(s)) = (spec.sessions.as_ref(), k.sessions.as_ref()) else {
+                continue;
+            };
+            let path = format!("workload.classes.{name}.sessions");
+            if own.think_time.is_some() {
+                check(format!("{path}.thinkTime"), s.think.mean_secs());
+            }
+            if let (Some(_), Some(b)) = (&own.between_sessions, &s.between) {
+                check(format!("{path}.betweenSessions"), b.mean_secs());
+            }
+        }
+    }
+
     /// The settings that cannot be simulated, each with its path and the
     /// limit; empty for a runnable model.
     pub fn infeasible(&self) -> Vec<Problem> {
@@ -77,7 +136,7 @@ impl Model {
                 ),
             ));
         }
-        let mut interval = |path: &str, d: Nanos| {
+        let interval = |out: &mut Vec<Problem>, path: &str, d: Nanos| {
             if d < MIN_INTERVAL {
                 out.push(Problem::new(
                     path,
@@ -86,44 +145,50 @@ impl Model {
             }
         };
         if let Some(h) = &self.health_check {
-            interval("deployment.healthCheck.interval", h.interval.nanos());
-        }
-        if let Some(s) = &self.sessions {
-            // A user who asks again at once can loop without time passing
-            // when requests are refused at once.
             interval(
-                "workload.sessions.thinkTime",
-                Nanos::from_secs_f64(s.think.mean_secs()),
+                &mut out,
+                "deployment.healthCheck.interval",
+                h.interval.nanos(),
             );
-            if let Some(b) = &s.between {
-                interval(
-                    "workload.sessions.betweenSessions",
-                    Nanos::from_secs_f64(b.mean_secs()),
-                );
-            }
         }
+        self.pauses_too_short(&mut out);
         for (k, b) in self.bursts.iter().enumerate() {
             // Arrivals are drawn piece by piece between burst edges.
             interval(
+                &mut out,
                 &format!("workload.arrivals.bursts[{k}].duration"),
                 b.duration,
             );
             if let Some(every) = b.every {
-                interval(&format!("workload.arrivals.bursts[{k}].every"), every);
+                interval(
+                    &mut out,
+                    &format!("workload.arrivals.bursts[{k}].every"),
+                    every,
+                );
             }
         }
         if let Some(every) = self.lb_refresh {
-            interval("deployment.loadBalancing.loadRefreshInterval", every);
+            interval(
+                &mut out,
+                "deployment.loadBalancing.loadRefreshInterval",
+                every,
+            );
         }
         if let Some(o) = &self.outlier_detection {
-            interval("deployment.outlierDetection.interval", o.interval.nanos());
+            interval(
+                &mut out,
+                "deployment.outlierDetection.interval",
+                o.interval.nanos(),
+            );
         }
         if let Some(r) = s.failures.as_ref().and_then(|f| f.random.as_ref()) {
             interval(
+                &mut out,
                 "failures.random.meanTimeBetweenFailures",
                 r.mean_time_between_failures.nanos(),
             );
             interval(
+                &mut out,
                 "failures.random.meanTimeToRepair",
                 r.mean_time_to_repair.nanos(),
             );

@@ -206,3 +206,49 @@ fn a_think_time_of_zero_is_refused() {
         .to_string();
     assert!(e.contains("workload.sessions.thinkTime"), "{e}");
 }
+
+/// A noisy tenant's users think `multiplier` times faster: a multiplier
+/// that shrinks the think time below the shortest pause that can be
+/// simulated is refused, since a user asking again at once (refused at
+/// once) would stop simulated time. It used to pass `validate` and hang
+/// `run` (a 1ms think time, multiplier 1e12).
+#[test]
+fn a_noisy_multiplier_that_shrinks_the_think_time_to_nothing_is_refused() {
+    let with = |think: &str, mult: &str| {
+        closed(40, think, 4, "1s", 2).replace(
+            r#""count": 40 }"#,
+            &format!(r#""count": 40, "tenants": 4, "noisyTenant": {{ "multiplier": {mult} }} }}"#),
+        )
+    };
+    for (think, mult) in [("1ms", "1e12"), ("1ms", "1000"), ("100ms", "1000")] {
+        let e = Model::from_json(&with(think, mult), "noisy.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("workload.users.noisyTenant.multiplier")
+                && e.contains("workload.sessions.thinkTime")
+                && e.contains("at most"),
+            "{think} / {mult}: {e}"
+        );
+    }
+    // Above the shortest pause it runs.
+    Model::from_json(&with("100ms", "50"), "noisy.json").unwrap();
+}
+
+/// A class's own think time is held to the same floor as the workload's.
+#[test]
+fn a_class_think_time_too_short_to_simulate_is_refused() {
+    let text = closed(10, "1s", 2, "1s", 2).replace(
+        r#""users": { "count": 10 },"#,
+        r#""classes": { "chat": { "share": 1, "sessions": { "thinkTime": "100us" } },
+                        "api": { "share": 1 } },
+        "users": { "count": 10 },"#,
+    );
+    let e = Model::from_json(&text, "class.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("workload.classes.chat.sessions.thinkTime"),
+        "{e}"
+    );
+}
