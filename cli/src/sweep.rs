@@ -120,6 +120,22 @@ fn out_dir(a: &ExecArgs, name: &str, shard: Option<Shard>) -> PathBuf {
     if let Some(d) = &a.out {
         return d.clone();
     }
+    // A name from a scenario's `name` may hold anything: only its plain
+    // form names a directory here (a sweep file's own name is checked).
+    let name: String = name
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' => '-',
+            c if c.is_control() => '-',
+            c => c,
+        })
+        .collect();
+    let name = name.trim_start_matches('.');
+    let name = if name.trim().is_empty() {
+        "sweep"
+    } else {
+        name
+    };
     let base = match shard {
         Some(s) => format!("{name}.shard-{}-of-{}", s.index, s.count),
         None => name.to_string(),

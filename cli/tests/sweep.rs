@@ -416,7 +416,7 @@ fn a_killed_sweep_resumes_to_the_same_result() {
 
 #[test]
 fn bad_sweeps_are_refused_before_any_run_naming_the_axis() {
-    let cases: [(&str, &str); 7] = [
+    let cases: [(&str, &str); 9] = [
         (
             r#"{ "scenario": "base.json", "axes": { "deployment.regions.aa.instances": [1, 2] } }"#,
             "`deployment.regions` has no `aa`",
@@ -444,6 +444,15 @@ fn bad_sweeps_are_refused_before_any_run_naming_the_axis() {
         (
             r#"{ "scenario": "nope.json", "axes": { "a.b": [1] } }"#,
             "nope.json",
+        ),
+        // A name is a name, not a path out of the working directory.
+        (
+            r#"{ "name": "../escaped-sweep", "scenario": "base.json", "axes": { "run.seed": [1, 2] } }"#,
+            "at `name`: must be a plain name",
+        ),
+        (
+            r#"{ "name": "/tmp/escaped-sweep", "scenario": "base.json", "axes": { "run.seed": [1, 2] } }"#,
+            "at `name`: must be a plain name",
         ),
     ];
     for (i, (body, want)) in cases.iter().enumerate() {

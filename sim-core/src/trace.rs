@@ -12,7 +12,7 @@
 //! has. Blank lines and lines starting with `#` are skipped.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use strategies::Nanos;
 
@@ -31,6 +31,22 @@ pub struct TraceColumns {
     pub input_tokens: Option<usize>,
     /// `output_tokens`.
     pub output_tokens: Option<usize>,
+}
+
+/// Longest line a trace may have: a row is a few dozen bytes, so a longer
+/// line is a file that is not a trace (a device, a binary file).
+pub const MAX_TRACE_LINE: u64 = 1 << 20;
+
+/// Largest trace read: about 500 million rows of 32 bytes.
+pub const MAX_TRACE_BYTES: u64 = 16 << 30;
+
+/// The first characters of a field quoted in an error, and its length.
+fn clip(field: &str) -> String {
+    const SHOWN: usize = 40;
+    match field.char_indices().nth(SHOWN) {
+        None => field.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes)", &field[..end], field.len()),
+    }
 }
 
 /// The columns a trace may have.
@@ -84,6 +100,10 @@ impl TraceRow {
 
 /// A trace read row by row.
 pub struct TraceReader {
+    /// Fields per row: the header's.
+    width: usize,
+    /// Bytes read so far.
+    bytes: u64,
     path: PathBuf,
     file: BufReader<File>,
     /// The line being read (reused: no allocation per row).
@@ -114,6 +134,8 @@ impl TraceReader {
             },
             classes: classes.to_vec(),
             last: Nanos::ZERO,
+            width: 0,
+            bytes: 0,
         };
         if !r.next_line()? {
             return Err(format!("{}: empty; it needs a header row", path.display()));
@@ -132,11 +154,13 @@ impl TraceReader {
                 "output_tokens" => &mut output_tokens,
                 other => {
                     return Err(format!(
-                        "{} line {line}: unknown column `{other}`; columns are {TRACE_COLUMNS}",
-                        path.display()
+                        "{} line {line}: unknown column `{}`; columns are {TRACE_COLUMNS}",
+                        path.display(),
+                        clip(other)
                     ))
                 }
             };
+            r.width = k + 1;
             if slot.replace(k).is_some() {
                 return Err(format!(
                     "{} line {line}: column `{name}` twice",
@@ -169,15 +193,38 @@ impl TraceReader {
     }
 
     /// Reads the next line that is not blank or a comment into `text`;
-    /// false at the end.
+    /// false at the end. A line longer than [`MAX_TRACE_LINE`] or a file
+    /// past [`MAX_TRACE_BYTES`] is an error: memory holds one line.
     fn next_line(&mut self) -> Result<bool, String> {
         loop {
             self.text.clear();
             self.line += 1;
-            match self.file.read_line(&mut self.text) {
+            let read = (&mut self.file)
+                .take(MAX_TRACE_LINE + 1)
+                .read_line(&mut self.text);
+            match read {
                 Ok(0) => return Ok(false),
-                Ok(_) if skip(&self.text) => continue,
-                Ok(_) => return Ok(true),
+                Ok(n) => {
+                    self.bytes += n as u64;
+                    if n as u64 > MAX_TRACE_LINE {
+                        return Err(self.at(&format!(
+                            "longer than {} MiB without a line end; a trace row is a few \
+                             dozen bytes (is this a device or a binary file?)",
+                            MAX_TRACE_LINE >> 20
+                        )));
+                    }
+                    if self.bytes > MAX_TRACE_BYTES {
+                        return Err(self.at(&format!(
+                            "the trace passes {} GiB; at most {} GiB of trace is read",
+                            MAX_TRACE_BYTES >> 30,
+                            MAX_TRACE_BYTES >> 30
+                        )));
+                    }
+                    if skip(&self.text) {
+                        continue;
+                    }
+                    return Ok(true);
+                }
                 Err(e) => return Err(self.at(&e.to_string())),
             }
         }
@@ -204,7 +251,9 @@ impl TraceReader {
             c.input_tokens,
             c.output_tokens,
         ];
+        let mut width = 0;
         for (k, f) in self.text.split(',').map(str::trim).enumerate() {
+            width = k + 1;
             if f.is_empty() {
                 continue;
             }
@@ -214,20 +263,33 @@ impl TraceReader {
                 }
             }
         }
+        if width != self.width {
+            return Err(self.at(&format!(
+                "{width} fields, the header names {}; give every column, blank between commas",
+                self.width
+            )));
+        }
         let [time, user, tenant, class, input, output] = fields;
         let Some(t) = time else {
             return Err(self.at("no time"));
         };
         let secs: f64 = t
             .parse()
-            .map_err(|_| self.at(&format!("time `{t}` is not a number of seconds")))?;
-        if !(secs.is_finite() && secs >= 0.0) {
-            return Err(self.at(&format!("time {t} must be 0 or more")));
+            .map_err(|_| self.at(&format!("time `{}` is not a number of seconds", clip(t))))?;
+        if !secs.is_finite() {
+            return Err(self.at(&format!(
+                "time `{}` is not a finite number of seconds",
+                clip(t)
+            )));
+        }
+        if secs < 0.0 {
+            return Err(self.at(&format!("time {} must be 0 or more", clip(t))));
         }
         let at = Nanos::from_secs_f64(secs);
         if at < self.last {
             return Err(self.at(&format!(
-                "time {t} is before the row above it; sort the trace by time"
+                "time {} is before the row above it; sort the trace by time",
+                clip(t)
             )));
         }
         let number = |v: Option<&str>, what: &str| -> Result<Option<u32>, String> {
@@ -236,7 +298,7 @@ impl TraceReader {
                 Some(v) => v
                     .parse::<u32>()
                     .map(Some)
-                    .map_err(|_| self.at(&format!("{what} `{v}` is not a whole number"))),
+                    .map_err(|_| self.at(&format!("{what} `{}` is not a whole number", clip(v)))),
             }
         };
         let user_id = number(user, "user")?;
@@ -260,7 +322,8 @@ impl TraceReader {
                 Some(k) => Some(k as u8),
                 None => {
                     return Err(self.at(&format!(
-                        "class `{name}` is not one of workload.classes ({})",
+                        "class `{}` is not one of workload.classes ({})",
+                        clip(name),
                         self.classes.join(", ")
                     )))
                 }

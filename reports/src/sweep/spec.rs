@@ -26,6 +26,17 @@ use serde_json::Value;
 use sim_core::ScenarioError;
 use std::path::{Path, PathBuf};
 
+/// Whether `s` names one directory entry and nothing more: not empty, not
+/// `.` or `..`, no path separator, no leading dot, no control character.
+/// A sweep's output directory is named after it in the working directory.
+pub fn is_plain_name(s: &str) -> bool {
+    !s.trim().is_empty()
+        && !s.starts_with('.')
+        && !s
+            .chars()
+            .any(|c| matches!(c, '/' | '\\' | ':') || c.is_control())
+}
+
 /// Most runs (points times seeds) one sweep may hold.
 pub const MAX_RUNS: u64 = 10_000_000;
 /// Most seeds per point.
@@ -92,7 +103,18 @@ impl SweepSpec {
             None => file
                 .file_stem()
                 .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned()),
-            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(Value::String(s)) if is_plain_name(s) => s.clone(),
+            Some(Value::String(s)) => {
+                return Err(ScenarioError::at(
+                    file,
+                    "name",
+                    format!(
+                        "must be a plain name (it names the output directory in the working \
+                         directory): letters, digits, `-`, `_` or `.`, no `/` or `..`, found {s:?}; \
+                         give --out to write elsewhere"
+                    ),
+                ))
+            }
             Some(_) => return Err(ScenarioError::at(file, "name", "a non-empty string")),
         };
         let description = match map.get("description") {

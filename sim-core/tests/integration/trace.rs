@@ -102,6 +102,42 @@ fn a_malformed_trace_is_refused_with_its_line() {
             "{csv:?}: {e}"
         );
     }
+    // Rows are read strictly and bounded: every field the header names,
+    // a finite time, a value quoted in an error clipped, a line of at
+    // most MAX_TRACE_LINE (a file with no line end is not read whole).
+    let long_field = format!("{}x", "9".repeat(100_000));
+    let endless = "0".repeat(sim_core::trace::MAX_TRACE_LINE as usize + 10);
+    for (csv, expect) in [
+        (
+            "time,user\n1,2,3\n".to_string(),
+            "line 2: 3 fields, the header names 2",
+        ),
+        (
+            "time,user\n1\n".to_string(),
+            "line 2: 1 fields, the header names 2",
+        ),
+        (
+            "time\n1e400\n".to_string(),
+            "line 2: time `1e400` is not a finite number of seconds",
+        ),
+        (
+            format!("time\n{long_field}\n"),
+            "is not a number of seconds",
+        ),
+        (format!("time\n{endless}"), "line 2: longer than 1 MiB"),
+    ] {
+        let e = scenario(&csv, true).unwrap_err();
+        assert!(
+            e.contains("workload.trace.file") && e.contains(expect),
+            "{}: {e:.300}",
+            &csv[..csv.len().min(40)]
+        );
+        assert!(
+            e.len() < 1000,
+            "the error quotes the row whole: {} bytes",
+            e.len()
+        );
+    }
     std::fs::remove_file(tmp.join("t.csv")).unwrap();
     let e = scenario_missing(&tmp);
     assert!(e.contains("cannot read"), "{e}");
