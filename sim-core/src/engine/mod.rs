@@ -287,6 +287,9 @@ pub struct Engine<'m, O: Observer = NoObserver> {
     llm_counts: Vec<crate::metrics::ModelCalls>,
     /// Whether the first events are scheduled ([`Engine::step`]).
     started: bool,
+    /// Events at the horizon set aside while the loop looks for the last
+    /// series row.
+    at_horizon: Vec<(u128, Event)>,
     /// Watches the run ([`Engine::with_observer`]).
     observer: O,
 }
@@ -441,6 +444,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                 })
                 .collect(),
             started: false,
+            at_horizon: Vec::new(),
             observer,
         }
     }
@@ -481,11 +485,15 @@ impl<'m, O: Observer> Engine<'m, O> {
                 break;
             };
             let t = EventQueue::<Event>::time_of(key);
-            // (`until` is at most the horizon, where only the last series
-            // row is taken.)
-            if t > until || (t == self.model.duration && !matches!(ev, Event::Series(_))) {
+            if t > until {
                 self.events.restore(key, ev);
                 break;
+            }
+            // At the horizon only the last series row is taken; whatever
+            // else falls there waits (it must not hide the row).
+            if t == self.model.duration && !matches!(ev, Event::Series(_)) {
+                self.at_horizon.push((key, ev));
+                continue;
             }
             self.now = t;
             self.stats.events += 1;
@@ -502,6 +510,9 @@ impl<'m, O: Observer> Engine<'m, O> {
                 self.notify_event(ev);
             }
             self.handle(ev);
+        }
+        for (key, ev) in self.at_horizon.drain(..) {
+            self.events.restore(key, ev);
         }
         if let Some(c) = control {
             c.advance(until - reported);

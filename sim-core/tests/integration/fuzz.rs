@@ -408,6 +408,14 @@ fn random_valid_scenarios_conserve_requests_and_repeat_exactly() {
                 run.reasons.consistent_with(&run.counts),
                 "case {case}\n{text}"
             );
+            // One row per whole interval, the last one kept whatever
+            // else falls at its instant.
+            let rows = (m.duration.0 / m.series_interval.0).max(1);
+            assert_eq!(
+                run.series.len() as u64,
+                rows,
+                "case {case}: series rows\n{text}"
+            );
         }
         if case % 4 == 0 {
             let b = run_model(&m, RunOptions::default()).unwrap();
