@@ -56,7 +56,7 @@ impl From<SimError> for Failure {
         match e {
             SimError::Cancelled => Failure::Interrupted,
             // A trace that changed since it was checked is bad input.
-            e @ SimError::Trace(_) => Failure::Input(e.into()),
+            e @ (SimError::Trace(_) | SimError::TooLarge(_)) => Failure::Input(e.into()),
             other => Failure::Io(other.into()),
         }
     }

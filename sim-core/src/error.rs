@@ -129,6 +129,11 @@ pub enum SimError {
     /// checked (changed or removed since).
     #[error("workload.trace.file: {0}")]
     Trace(String),
+    /// What the run was asked to keep is more than can be held (a
+    /// replication count that, with the scenario's series interval, would
+    /// keep too many rows).
+    #[error("{0}")]
+    TooLarge(String),
     /// The run was cancelled through its [`RunControl`](crate::RunControl)
     /// (Ctrl-C).
     #[error("the run was interrupted before it finished")]

@@ -124,7 +124,7 @@ pub use scenario::{
     RegionSpec, RequestClass, RequestShape, Route, RouteModel, RunSpec, Saturation, ScalingModel,
     Scenario, SessionModel, Sessions, Shape, SizeStr, Slo, StepRate, Timeouts, Trace, TraceModel,
     UserModel, Users, WorkEstimate, Workload, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
-    MAX_RATE_PER_SECOND, MIN_INTERVAL, SIZE_UNITS,
+    MAX_RATE_PER_SECOND, MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL, SIZE_UNITS,
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};

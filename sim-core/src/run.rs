@@ -106,6 +106,20 @@ pub fn run_model_with(
     }
     if let Some(r) = opts.replications {
         m.replications = r.max(1);
+        let rows = m.duration.0 / m.series_interval.0.max(1);
+        if m.scenario.run.series_interval.is_none() {
+            m.series_interval =
+                crate::scenario::default_series_interval(m.duration, m.replications);
+        } else if rows.saturating_mul(u64::from(m.replications))
+            > crate::scenario::MAX_SERIES_ROWS_TOTAL
+        {
+            return Err(SimError::TooLarge(format!(
+                "{} replications of {rows} series rows each: at most {} rows in all are kept; \
+                 give fewer replications or a longer run.seriesInterval",
+                m.replications,
+                crate::scenario::MAX_SERIES_ROWS_TOTAL
+            )));
+        }
     }
     let m = &m;
     let runs: Vec<RunResult> = (0..m.replications)

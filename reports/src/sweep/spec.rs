@@ -37,6 +37,9 @@ pub fn is_plain_name(s: &str) -> bool {
             .any(|c| matches!(c, '/' | '\\' | ':') || c.is_control())
 }
 
+/// Most points (the product of the axes' lengths) one sweep may hold.
+pub const MAX_POINTS: u64 = 100_000;
+
 /// Most runs (points times seeds) one sweep may hold.
 pub const MAX_RUNS: u64 = 10_000_000;
 /// Most seeds per point.
@@ -288,6 +291,13 @@ impl SweepSpec {
     }
 
     fn check_size(&self) -> Result<(), String> {
+        let points = self.points();
+        if points > MAX_POINTS {
+            return Err(format!(
+                "{points} points; a sweep may have at most {MAX_POINTS}, since every point's \
+                 scenario is built before the first run (split it, or use fewer values)"
+            ));
+        }
         let runs = self
             .points()
             .saturating_mul(u64::from(self.seeds.unwrap_or(1)));
@@ -388,6 +398,17 @@ mod tests {
             .map(|g| g.iter().map(|s| s.to_string()).collect())
             .collect();
         SweepSpec::from_args(Path::new("s.json"), axes, &zip, Some(2), None)
+    }
+
+    /// Two axes of 1,000 values each are a million points, each built as
+    /// a scenario before the first run: refused (each axis alone passed,
+    /// and the sweep aborted at 7.4 GB).
+    #[test]
+    fn the_product_of_the_axes_is_bounded() {
+        let e = spec(&["a.b=1..1000", "c.d=1..1000"], &[]).unwrap_err();
+        assert!(e.contains("1000000 points") && e.contains("at most"), "{e}");
+        // Zipped, the same axes are 1,000 points.
+        spec(&["a.b=1..1000", "c.d=1..1000"], &[&["a.b", "c.d"]]).unwrap();
     }
 
     #[test]

@@ -122,6 +122,21 @@ fn resolve_chain(
     chain.push(canon);
     let (mut merged, base_prov) = resolve_chain(&base_path, chain)?;
     chain.pop();
+    if !merged.is_object() {
+        let found = match &merged {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        };
+        return Err(ScenarioError::at(
+            path,
+            "extends",
+            format!("`{rel}` holds {found}; the scenario a file extends must be a JSON object"),
+        ));
+    }
     // Every value of the base is now attributed: to the file deeper in the
     // chain that set it, or to the base itself.
     let mut set = base_prov.set;

@@ -15,11 +15,12 @@ mod schema;
 mod size;
 mod work;
 
+pub(crate) use compile::default_series_interval;
 pub use compile::{
     CacheModel, CallCount, ClassModel, CompiledFailure, InstanceSpec, InstanceTypeSpec,
     LlmModelSpec, Model, NamedLimit, Objective, Percentile, QuotaModel, RandomFailureModel,
     RateLimitRetryModel, RegionSpec, RouteModel, ScalingModel, SessionModel, Shape, StepRate,
-    TraceModel, UserModel,
+    TraceModel, UserModel, MAX_SERIES_ROWS_TOTAL,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};

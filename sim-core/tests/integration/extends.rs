@@ -137,6 +137,20 @@ fn cycles_missing_bases_and_bad_values_are_errors() {
         e.contains("at `extends`") && e.contains("relative to this file"),
         "{e}"
     );
+    // A base that is not an object is refused, not replaced by the patch.
+    for (k, base) in ["[]", r#""x""#, "null", "3"].iter().enumerate() {
+        write(&d, &format!("notobj{k}.json"), base);
+        let f = write(
+            &d,
+            &format!("on{k}.json"),
+            &BASE.replacen('{', &format!(r#"{{ "extends": "notobj{k}.json","#), 1),
+        );
+        let e = Model::from_file(&f).unwrap_err().to_string();
+        assert!(
+            e.contains("at `extends`") && e.contains("must be a JSON object"),
+            "{base}: {e}"
+        );
+    }
     let e = Model::from_json(r#"{ "extends": "base.json" }"#, "inline.json")
         .unwrap_err()
         .to_string();

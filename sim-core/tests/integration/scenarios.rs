@@ -351,3 +351,47 @@ fn every_problem_is_reported_at_once() {
     );
     assert!(paths.contains(&"instanceTypes.t.slots"), "{paths:?}");
 }
+
+/// A distribution of LLM calls that reaches past the most an attempt may
+/// make is refused: its draws used to be clamped to 1,000 in silence.
+#[test]
+fn a_call_count_distribution_past_the_limit_is_refused() {
+    let v = serde_json::json!({ "dist": "uniform", "min": 1, "max": 1e9 });
+    let mut text: serde_json::Value = serde_json::from_str(BASE).unwrap();
+    text["workload"]["request"] = serde_json::json!({ "llmCalls": v });
+    let (path, msg) = problem(&text.to_string());
+    assert_eq!(path, "workload.request.llmCalls", "{msg}");
+    assert!(msg.contains("at most 1000"), "{msg}");
+    // A distribution well inside the limit runs.
+    text["workload"]["request"] =
+        serde_json::json!({ "llmCalls": { "dist": "uniform", "min": 1, "max": 8 } });
+    Model::from_json(&text.to_string(), "ok.json").unwrap();
+}
+
+/// Series rows are held for every replication until the end: their
+/// product with the replications is bounded, in the file and when
+/// `--replications` raises the count (10,000 replications of 1,000,000
+/// rows aborted on allocation).
+#[test]
+fn series_rows_over_all_replications_are_bounded() {
+    let mut v: serde_json::Value = serde_json::from_str(BASE).unwrap();
+    v["run"] =
+        serde_json::json!({ "duration": "1000s", "seriesInterval": "1s", "replications": 10000 });
+    let (path, msg) = problem(&v.to_string());
+    assert_eq!(path, "run.seriesInterval", "{msg}");
+    assert!(msg.contains("in all"), "{msg}");
+    // One replication is fine; asking for 10,000 at run time is refused.
+    v["run"]["replications"] = serde_json::json!(1);
+    let m = Model::from_json(&v.to_string(), "ok.json").unwrap();
+    let opts = sim_core::RunOptions {
+        replications: Some(10_000),
+        ..Default::default()
+    };
+    let e = sim_core::run_model(&m, opts).unwrap_err();
+    assert!(matches!(e, sim_core::SimError::TooLarge(_)), "{e}");
+    // Without an interval of its own the series widens instead.
+    v["run"] = serde_json::json!({ "duration": "10000s", "replications": 10000 });
+    let m = Model::from_json(&v.to_string(), "ok.json").unwrap();
+    let rows = m.duration.0 / m.series_interval.0;
+    assert!(rows * 10_000 <= sim_core::MAX_SERIES_ROWS_TOTAL, "{rows}");
+}

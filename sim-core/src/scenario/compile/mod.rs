@@ -47,6 +47,8 @@ use crate::error::{Problem, ScenarioError};
 use fleet::FleetPart;
 use llm::LlmPart;
 use network::NetworkPart;
+pub(crate) use run::default_series_interval;
+pub use run::MAX_SERIES_ROWS_TOTAL;
 use std::fmt;
 use std::path::Path;
 use strategies::balance::Topology;

@@ -10,6 +10,9 @@ const MAX_REPLICATIONS: u32 = 10_000;
 const DEFAULT_SERIES_ROWS: u64 = 20_000;
 /// Most rows of a time series.
 const MAX_SERIES_ROWS: u64 = 1_000_000;
+/// Most rows of the time series over all replications of a run (a row is
+/// about 150 bytes, and every replication's are held until the end).
+pub const MAX_SERIES_ROWS_TOTAL: u64 = 4_000_000;
 
 pub(super) struct RunPart {
     pub(super) currency: String,
@@ -62,6 +65,19 @@ impl Scenario {
             }
             Some(d) => {
                 let rows = duration.0 / d.nanos().0.max(1);
+                let reps = u64::from(self.run.replications.max(1));
+                if rows <= MAX_SERIES_ROWS && rows.saturating_mul(reps) > MAX_SERIES_ROWS_TOTAL {
+                    let total = MAX_SERIES_ROWS_TOTAL / reps;
+                    c.fail(
+                        "run.seriesInterval",
+                        format!(
+                            "gives {rows} rows over run.duration in each of {reps} replications; \
+                             at most {MAX_SERIES_ROWS_TOTAL} rows in all are kept: use at least {} \
+                             or fewer run.replications",
+                            strategies::DurationStr(Nanos(duration.0.div_ceil(total.max(1))))
+                        ),
+                    );
+                }
                 if rows > MAX_SERIES_ROWS {
                     c.fail(
                         "run.seriesInterval",
@@ -73,11 +89,7 @@ impl Scenario {
                 }
                 d.nanos()
             }
-            None => {
-                // 10s, or whole seconds enough to keep under 20,000 rows.
-                let secs = (duration.as_secs_f64() / DEFAULT_SERIES_ROWS as f64).ceil() as u64;
-                Nanos::from_secs(secs.max(10))
-            }
+            None => default_series_interval(duration, self.run.replications),
         };
         RunPart {
             currency,
@@ -86,4 +98,14 @@ impl Scenario {
             series_interval,
         }
     }
+}
+
+/// The series interval a run gets when it names none: 10s, or whole
+/// seconds enough to keep under 20,000 rows per replication and
+/// [`MAX_SERIES_ROWS_TOTAL`] in all.
+pub(crate) fn default_series_interval(duration: Nanos, replications: u32) -> Nanos {
+    let per_run = (duration.as_secs_f64() / DEFAULT_SERIES_ROWS as f64).ceil() as u64;
+    let reps = f64::from(replications.max(1));
+    let in_all = (duration.as_secs_f64() * reps / MAX_SERIES_ROWS_TOTAL as f64).ceil() as u64;
+    Nanos::from_secs(per_run.max(in_all).max(10))
 }

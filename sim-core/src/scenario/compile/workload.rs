@@ -57,7 +57,22 @@ impl Scenario {
                 CallCount::Fixed(*n)
             }
             CountOrDist::Dist(d) => match c.dist(&format!("{path}.llmCalls"), d) {
-                Some(s) => CallCount::Drawn(s),
+                Some(s) => {
+                    // Draws past the limit would be clamped to it, silently
+                    // changing the workload: refuse a distribution that
+                    // reaches it (judged on a fixed sample of draws).
+                    let most = most_drawn(&s);
+                    if most > MAX_LLM_CALLS {
+                        c.fail(
+                            format!("{path}.llmCalls"),
+                            format!(
+                                "draws up to {most:.0} calls (in {CALL_SAMPLE} draws); at most \
+                                 {MAX_LLM_CALLS} LLM calls per attempt can be simulated"
+                            ),
+                        );
+                    }
+                    CallCount::Drawn(s)
+                }
                 None => CallCount::Fixed(1),
             },
         };
@@ -158,4 +173,17 @@ impl Scenario {
         }
         Some((model_index?, model_per_call))
     }
+}
+
+/// Draws [`most_drawn`] looks at.
+const CALL_SAMPLE: u32 = 10_000;
+
+/// The largest of [`CALL_SAMPLE`] rounded draws of `s`, from a fixed
+/// stream (the same answer every time).
+fn most_drawn(s: &crate::dist::Sampler) -> f64 {
+    use rand::SeedableRng;
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0x11c4_11c4);
+    (0..CALL_SAMPLE)
+        .map(|_| s.sample_value(&mut rng).round())
+        .fold(0.0, f64::max)
 }
