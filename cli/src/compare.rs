@@ -114,6 +114,9 @@ fn compare_robust(a: &CompareArgs, weights: &[f64]) -> Result<ExitCode, Failure>
     for (one, spec) in plans {
         let f = run_sweep(&one.exec, spec)?;
         let matrix = Matrix::build(&f.manifest, &f.records, weights);
+        if let Some(e) = matrix.unscored(a.weights.as_deref()) {
+            return Err(input(e));
+        }
         write_matrix(&f.dir, &matrix)?;
         matrices.push(matrix);
     }
@@ -164,6 +167,9 @@ pub(crate) fn compare(a: CompareArgs) -> Result<ExitCode, Failure> {
     let spec = spec_of(&a)?;
     let f = run_sweep(&a.exec, spec)?;
     let matrix = Matrix::build(&f.manifest, &f.records, &weights);
+    if let Some(e) = matrix.unscored(a.weights.as_deref()) {
+        return Err(input(e));
+    }
     let json = write_matrix(&f.dir, &matrix)?;
     let mut out = Stdout::default();
     match a.format {

@@ -320,3 +320,30 @@ fn the_cost_line_names_the_currency_and_what_it_covers() {
     );
     assert!(line.contains("for all 3 replications"), "{line}");
 }
+
+/// A trace that is not one, a device with no line end, is refused after
+/// its first MiB with the line and the limit, exit 2 (it used to end the
+/// process on a 4 GiB allocation).
+#[test]
+fn a_trace_with_no_line_end_is_refused_not_read_whole() {
+    if !Path::new("/dev/zero").exists() {
+        return;
+    }
+    let d = scratch("dev-zero");
+    let f = write(
+        &d,
+        "zero.json",
+        r#"{ "name": "zero", "run": { "duration": "1m" },
+  "workload": { "trace": { "file": "/dev/zero" } },
+  "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1s" } } } },
+  "instanceTypes": { "t": { "slots": 2 } },
+  "deployment": { "regions": { "r": { "instances": 1 } } } }"#,
+    );
+    let o = fleetsim(&["validate", &f]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("/dev/zero line 1") && err.contains("longer than 1 MiB"),
+        "{err}"
+    );
+}

@@ -146,3 +146,74 @@ fn bad_gate_files_are_refused_with_their_path() {
         "nothing written on bad input"
     );
 }
+
+/// A baseline is compared only if a run could have written it: every
+/// value edited by hand out of its range, a run or figure deleted, no
+/// seeds, or a scenario listed twice is refused with its path, exit 2
+/// (each used to be answered `gate passed`).
+#[test]
+fn a_baseline_edited_out_of_shape_is_refused_with_its_path() {
+    let d = scratch("gate-baseline");
+    let suite = d.join("suite");
+    std::fs::create_dir_all(&suite).unwrap();
+    std::fs::write(suite.join("fleet.json"), FLEET).unwrap();
+    let o = fleetsim(&["gate", &s(&suite), "--update-baseline", "--seeds", "2"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let file = suite.join("fleetsim-baseline.json");
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(Edit, &str); 7] = [
+        (
+            |v| v["scenarios"][0]["runs"][0]["errorRate"] = 2.into(),
+            "scenarios[0].runs[0].errorRate",
+        ),
+        (
+            |v| v["scenarios"][0]["runs"][0]["p50"] = (-1).into(),
+            "scenarios[0].runs[0].p50",
+        ),
+        (
+            |v| {
+                v["scenarios"][0]["runs"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("p99");
+            },
+            "scenarios[0].runs[0].p99",
+        ),
+        (
+            |v| v["scenarios"][0]["runs"][0]["p99"] = serde_json::Value::Null,
+            "scenarios[0].runs[0].p99",
+        ),
+        (
+            |v| {
+                v["scenarios"][0]["runs"].as_array_mut().unwrap().pop();
+            },
+            "scenarios[0].runs",
+        ),
+        (|v| v["seeds"] = 0.into(), "at `seeds`"),
+        (
+            |v| {
+                let again = v["scenarios"][0].clone();
+                v["scenarios"].as_array_mut().unwrap().push(again);
+            },
+            "scenarios[1].scenario",
+        ),
+    ];
+    for (edit, path) in edits {
+        let mut v = good.clone();
+        edit(&mut v);
+        std::fs::write(&file, v.to_string()).unwrap();
+        let o = fleetsim(&["gate", &s(&suite), "--seeds", "2"]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{path}: {}{err}", text(&o.stdout));
+        assert!(
+            err.contains(path) && err.contains("--update-baseline"),
+            "{path}: {err}"
+        );
+    }
+    // The baseline as written passes.
+    std::fs::write(&file, good.to_string()).unwrap();
+    let o = fleetsim(&["gate", &s(&suite), "--seeds", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}

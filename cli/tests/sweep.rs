@@ -558,6 +558,29 @@ fn compare_prints_the_matrix_and_writes_it() {
         "{}",
         text(&bad.stderr)
     );
+    // A criterion no option measures (no tenants here) cannot be weighted.
+    let unscored = fleetsim(&[
+        "compare",
+        &s(&d.join("base.json")),
+        "--strategies",
+        "round-robin,least-connections",
+        "--weights",
+        "tenants=3",
+        "--out",
+        &s(&d.join("unscored")),
+        "--quiet",
+    ]);
+    assert_eq!(
+        unscored.status.code(),
+        Some(2),
+        "{}",
+        text(&unscored.stdout)
+    );
+    assert!(
+        text(&unscored.stderr).contains("`tenants` (tenant_fairness_jain) not scored here"),
+        "{}",
+        text(&unscored.stderr)
+    );
 }
 
 #[test]

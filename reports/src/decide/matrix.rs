@@ -121,6 +121,46 @@ pub fn parse_weights(s: Option<&str>) -> Result<Vec<f64>, String> {
     Ok(w)
 }
 
+/// The keys `--weights` names, as written (with a weight above 0).
+pub fn weighted_keys(s: Option<&str>) -> Vec<&str> {
+    let Some(s) = s else { return Vec::new() };
+    s.split(',')
+        .filter_map(|part| {
+            let (k, v) = part.split_once('=')?;
+            let w: f64 = v.trim().parse().ok()?;
+            (w > 0.0).then_some(k.trim())
+        })
+        .collect()
+}
+
+impl Matrix {
+    /// Weighted criteria (named in `--weights`, above 0) that the matrix
+    /// could not score: not every option measured them. A weight that
+    /// changes nothing is an error, not a silent no-op.
+    pub fn unscored(&self, weights: Option<&str>) -> Option<String> {
+        let named = weighted_keys(weights);
+        let unscored: Vec<&Criterion> = (self.criteria.iter())
+            .filter(|c| !c.scored && named.contains(&c.key.as_str()))
+            .collect();
+        if unscored.is_empty() {
+            return None;
+        }
+        let scored: Vec<&str> = (self.criteria.iter())
+            .filter(|c| c.scored)
+            .map(|c| c.key.as_str())
+            .collect();
+        let which: Vec<String> = (unscored.iter())
+            .map(|c| format!("`{}` ({})", c.key, c.metric))
+            .collect();
+        Some(format!(
+            "--weights: {} not scored here: not every option measures it; the scored criteria \
+             are {}",
+            which.join(", "),
+            scored.join(", ")
+        ))
+    }
+}
+
 /// A criterion as the matrix used it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -65,6 +65,9 @@ pub struct ScenarioRuns {
     pub runs: Vec<Sample>,
 }
 
+/// How to write a baseline again, said after each problem with one.
+const REGENERATE: &str = "regenerate it with `fleetsim gate SUITE --update-baseline`";
+
 /// The committed baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -78,16 +81,128 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    /// Reads a baseline file.
+    /// Reads a baseline file, strictly: a baseline edited by hand into
+    /// something no run could have written is refused with the path of
+    /// each value, not compared.
     pub fn read(path: &Path) -> Result<Baseline, ScenarioError> {
         let v = sim_core::json_file(path)?;
-        serde_json::from_value(v).map_err(|e| ScenarioError::Invalid {
+        let invalid = |problems| ScenarioError::Invalid {
             file: path.to_path_buf(),
-            problems: vec![sim_core::Problem::new(
+            problems,
+        };
+        let b: Baseline = serde_json::from_value(v.clone()).map_err(|e| {
+            invalid(vec![sim_core::Problem::new(
                 "",
-                format!("not a fleetsim baseline ({e}); write one with `fleetsim gate SUITE --update-baseline`"),
-            )],
-        })
+                format!("not a fleetsim baseline ({e}); {REGENERATE}"),
+            )])
+        })?;
+        let problems = b.check(&v);
+        if problems.is_empty() {
+            Ok(b)
+        } else {
+            Err(invalid(problems))
+        }
+    }
+
+    /// What no run could have written: no seeds, a scenario twice, a
+    /// scenario whose runs are not one per seed, a figure missing or out
+    /// of its range.
+    fn check(&self, raw: &serde_json::Value) -> Vec<sim_core::Problem> {
+        let mut out = Vec::new();
+        let mut bad = |path: String, what: String| {
+            out.push(sim_core::Problem::new(
+                path,
+                format!("{what}; {REGENERATE}"),
+            ));
+        };
+        if self.seeds == 0 {
+            bad("seeds".into(), "must be 1 or more, found 0".into());
+        }
+        for (i, sc) in self.scenarios.iter().enumerate() {
+            let at = format!("scenarios[{i}]");
+            if let Some(j) = self.scenarios[..i]
+                .iter()
+                .position(|o| o.scenario == sc.scenario)
+            {
+                bad(
+                    format!("{at}.scenario"),
+                    format!("`{}` is listed twice (also scenarios[{j}])", sc.scenario),
+                );
+            }
+            if sc.runs.len() != self.seeds as usize {
+                bad(
+                    format!("{at}.runs"),
+                    format!(
+                        "{} runs, but the baseline has {} seeds: one run per seed",
+                        sc.runs.len(),
+                        self.seeds
+                    ),
+                );
+            }
+            for (j, r) in sc.runs.iter().enumerate() {
+                let at = format!("{at}.runs[{j}]");
+                let given = |key: &str| raw["scenarios"][i]["runs"][j].get(key).is_some();
+                for key in ["p50", "p99"] {
+                    if !given(key) {
+                        bad(
+                            format!("{at}.{key}"),
+                            "missing (null when nothing completed)".into(),
+                        );
+                    }
+                }
+                match (r.p50, r.p99) {
+                    (None, None) => {}
+                    (Some(a), Some(b)) => {
+                        for (key, x) in [("p50", a), ("p99", b)] {
+                            if !(x.is_finite() && x >= 0.0) {
+                                bad(
+                                    format!("{at}.{key}"),
+                                    format!("a latency is seconds from 0 up, found {x}"),
+                                );
+                            }
+                        }
+                        if a > b {
+                            bad(format!("{at}.p50"), format!("{a} is above p99 ({b})"));
+                        }
+                    }
+                    _ => bad(
+                        format!("{at}.p99"),
+                        "p50 and p99 are null together (nothing completed) or not at all".into(),
+                    ),
+                }
+                let share = |x: f64, low_open: bool| {
+                    x.is_finite() && x <= 1.0 && if low_open { x > 0.0 } else { x >= 0.0 }
+                };
+                if !share(r.error_rate, false) {
+                    bad(
+                        format!("{at}.errorRate"),
+                        format!("a share from 0 to 1, found {}", r.error_rate),
+                    );
+                }
+                if !share(r.fairness, true) {
+                    bad(
+                        format!("{at}.fairness"),
+                        format!(
+                            "Jain's index is above 0 and at most 1, found {}",
+                            r.fairness
+                        ),
+                    );
+                }
+                if let Some(t) = r.tenant_fairness.filter(|&t| !share(t, true)) {
+                    bad(
+                        format!("{at}.tenantFairness"),
+                        format!("Jain's index is above 0 and at most 1, found {t}"),
+                    );
+                }
+                if !(r.cost_per_hour.is_finite() && r.cost_per_hour >= 0.0) {
+                    bad(
+                        format!("{at}.costPerHour"),
+                        format!("money per hour from 0 up, found {}", r.cost_per_hour),
+                    );
+                }
+            }
+        }
+        out
     }
 
     /// The baseline as written to disk (pretty JSON, one line per field,
