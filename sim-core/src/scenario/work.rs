@@ -71,12 +71,7 @@ impl Model {
         }
         // A class's own pauses, where it gives them.
         let classes = &self.scenario.workload.classes;
-        for (k, (name, spec)) in self
-            .classes
-            .iter()
-            .zip(classes.iter())
-            .map(|(k, (n, c))| (k, (n, c)))
-        {
+        for (k, (name, spec)) in self.classes.iter().zip(classes.iter()) {
             let (Some(own), Some(s)) = (spec.sessions.as_ref(), k.sessions.as_ref()) else {
                 continue;
             };
