@@ -21,7 +21,7 @@ Examples:
 /// balancers, limits and timeouts against a modelled workload, with
 /// latency, errors, load spread and cost you can trust.
 #[derive(Debug, Parser)]
-#[command(name = "fleetsim", version, propagate_version = true)]
+#[command(name = "fleetsim", version = sim_core::VERSION, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 a check failed (--fail-on-slo), 2 bad input or usage, \
 3 results could not be written (or an internal error), 130 interrupted.\n\

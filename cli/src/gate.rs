@@ -84,7 +84,7 @@ pub(crate) fn gate(a: GateArgs) -> Result<ExitCode, Failure> {
 
     let Some(baseline) = baseline else {
         let b = Baseline {
-            fleetsim: env!("CARGO_PKG_VERSION").to_string(),
+            fleetsim: sim_core::VERSION.to_string(),
             seeds: suite.seeds,
             scenarios: measured,
         };

@@ -203,6 +203,15 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
                 "--resume: {e}; --resume finishes a sweep started in that directory (give its --out)"
             ))
         })?;
+        if m.fleetsim != sim_core::VERSION {
+            return Err(input(format!(
+                "--resume: {} was started by fleetsim {}, this is {}; runs of two builds would \
+                 mix in one table: give another --out",
+                dir_path.display(),
+                m.fleetsim,
+                sim_core::VERSION
+            )));
+        }
         if m.sweep_hash != sweep.sweep_hash {
             return Err(input(format!(
                 "--resume: {} holds a different sweep ({}, sweep {}); this one is sweep {} (the scenario, axes or seeds differ)",

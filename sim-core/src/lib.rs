@@ -99,6 +99,12 @@ mod stats;
 mod timeline;
 pub mod trace;
 
+/// This build: the package version and the commit it was built from
+/// (`0.1.0+g1a2b3c4d5e6f`, `.dirty` for uncommitted changes; the version
+/// alone outside a git checkout). Every result, manifest, baseline and
+/// journal carries it.
+pub const VERSION: &str = env!("FLEETSIM_BUILD");
+
 pub use breakdown::{LatencyBreakdown, ModelTime};
 pub use control::RunControl;
 pub use dist::{

@@ -167,7 +167,7 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
     ScenarioResult {
         scenario: m.scenario.name.clone(),
         description: m.scenario.description.clone(),
-        fleetsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        fleetsim_version: crate::VERSION.to_string(),
         currency: m.currency.clone(),
         seed: m.seed,
         replications: m.replications,

@@ -108,7 +108,7 @@ impl Sweep {
         }
         let scenario_hash = hex(fnv1a(base.to_string().as_bytes()));
         let identity = serde_json::json!({
-            "fleetsim": env!("CARGO_PKG_VERSION"),
+            "fleetsim": sim_core::VERSION,
             "scenario": base,
             "axes": spec.axes.iter().map(|a| (a.path.as_str(), &a.values)).collect::<Vec<_>>(),
             "zip": spec.zip,

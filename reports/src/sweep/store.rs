@@ -124,7 +124,7 @@ impl Manifest {
     /// A new manifest for `sweep`.
     pub fn new(sweep: &Sweep, shard: Option<Shard>, command: String, jobs: usize) -> Manifest {
         Manifest {
-            fleetsim: env!("CARGO_PKG_VERSION").to_string(),
+            fleetsim: sim_core::VERSION.to_string(),
             name: sweep.spec.name.clone(),
             description: sweep.spec.description.clone(),
             sweep_hash: sweep.sweep_hash.clone(),
