@@ -125,7 +125,17 @@ fn check_scaling(value: &serde_json::Value, file: &Path) -> Result<(), ScenarioE
         Some("hpa") => strictly::<HpaConfig>(&rest, file),
         Some("target-tracking") => strictly::<TargetTrackingConfig>(&rest, file),
         Some("queue") => strictly::<QueueConfig>(&rest, file),
-        // An unknown or mistyped policy: the typed read names the choices.
+        // A policy that is not a string: said at its own path (the typed
+        // read would stop at `deployment.scaling`).
+        None => Err(ScenarioError::at(
+            file,
+            "deployment.scaling.policy",
+            format!(
+                "a policy name, one of `threshold`, `hpa`, `target-tracking`, `queue`; found {}",
+                policy.as_ref().map_or_else(String::new, |p| p.to_string())
+            ),
+        )),
+        // An unknown policy name: the typed read names the choices.
         _ => Ok(()),
     }
 }

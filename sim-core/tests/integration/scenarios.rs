@@ -395,3 +395,38 @@ fn series_rows_over_all_replications_are_bounded() {
     let rows = m.duration.0 / m.series_interval.0;
     assert!(rows * 10_000 <= sim_core::MAX_SERIES_ROWS_TOTAL, "{rows}");
 }
+
+/// Errors in `deployment.scaling` go down to the key at fault: a policy
+/// that is not a name (it stopped at `deployment.scaling`), and which of
+/// a behavior's policies is wrong. A core count out of range says both
+/// bounds (it said "must be above 0" of 2,000,000).
+#[test]
+fn scaling_errors_name_the_key_at_fault() {
+    let mut v: serde_json::Value = serde_json::from_str(BASE).unwrap();
+    v["deployment"]["scaling"] = serde_json::json!({ "policy": 3 });
+    let (path, msg) = problem(&v.to_string());
+    assert_eq!(path, "deployment.scaling.policy", "{msg}");
+    assert!(msg.contains("`hpa`"), "{msg}");
+
+    v["deployment"]["scaling"] = serde_json::json!({
+        "policy": "hpa", "minReplicas": 1, "maxReplicas": 4,
+        "metrics": [ { "type": "Resource", "resource": { "name": "cpu",
+            "target": { "type": "Utilization", "averageUtilization": 60 } } } ],
+        "behavior": { "scaleUp": { "policies": [
+            { "type": "Pods", "value": 2, "periodSeconds": 60 },
+            { "type": "Percent", "value": 0, "periodSeconds": 60 } ] } }
+    });
+    v["instanceTypes"]["t"]["cpus"] = serde_json::json!(2);
+    let (path, msg) = problem(&v.to_string());
+    assert!(
+        path.starts_with("deployment.scaling.behavior.scaleUp"),
+        "{path}: {msg}"
+    );
+    assert!(msg.contains("policies[1].value"), "{msg}");
+
+    let mut v: serde_json::Value = serde_json::from_str(BASE).unwrap();
+    v["instanceTypes"]["t"]["cpus"] = serde_json::json!(2_000_000);
+    let (path, msg) = problem(&v.to_string());
+    assert_eq!(path, "instanceTypes.t.cpus", "{msg}");
+    assert!(msg.contains("at most 1000000"), "{msg}");
+}

@@ -478,11 +478,21 @@ impl HpaConfig {
                 ("behavior.scaleDown", &b.scale_down),
             ] {
                 let Some(r) = r else { continue };
-                for p in r.policies.iter().flatten() {
-                    if p.value == 0 || p.period_seconds == 0 || p.period_seconds > 1800 {
+                for (j, p) in r.policies.iter().flatten().enumerate() {
+                    if p.value == 0 {
                         return Err(ConfigError::new(
                             key,
-                            "each policy needs a value above 0 and periodSeconds from 1 to 1800 (as Kubernetes)",
+                            format!("policies[{j}].value: must be above 0, found 0"),
+                        ));
+                    }
+                    if p.period_seconds == 0 || p.period_seconds > 1800 {
+                        return Err(ConfigError::new(
+                            key,
+                            format!(
+                                "policies[{j}].periodSeconds: must be from 1 to 1800 (as \
+                                 Kubernetes), found {}",
+                                p.period_seconds
+                            ),
                         ));
                     }
                 }

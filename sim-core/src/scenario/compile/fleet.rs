@@ -57,7 +57,7 @@ impl Scenario {
                 if !(cpus.is_finite() && cpus > 0.0 && cpus <= 1e6) {
                     c.fail(
                         format!("{path}.cpus"),
-                        format!("must be above 0, found {cpus}"),
+                        format!("must be above 0 and at most 1000000 cores, found {cpus}"),
                     );
                 }
             }
