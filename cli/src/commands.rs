@@ -39,6 +39,13 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
     let model = load(a.scenario.as_deref())?;
     // Checked before the run, so a bad directory costs nothing.
     let out = a.out.as_deref().map(OutDir::prepare).transpose()?;
+    if let Some(dir) = &out {
+        // What a killed earlier run left half written.
+        reports::remove_stale_temporaries(
+            dir.path(),
+            &["result.json", "timeseries.csv", "scaling.csv"],
+        );
+    }
     let opts = RunOptions {
         seed: a.seed,
         replications: a.replications,
@@ -52,9 +59,17 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
     let mut stdout = Stdout::default();
     let written = match &out {
         Some(dir) => {
-            dir.write_atomic("timeseries.csv", reports::series_csv(&result).as_bytes())?;
-            dir.write_atomic("scaling.csv", reports::scaling_csv(&result).as_bytes())?;
-            Some(dir.write_atomic("result.json", format!("{json}\n").as_bytes())?)
+            // One set: result.json, renamed last, stands for all three.
+            let (series, scaling) = (reports::series_csv(&result), reports::scaling_csv(&result));
+            let result_json = format!("{json}\n");
+            let files: [(&str, &[u8]); 3] = [
+                ("timeseries.csv", series.as_bytes()),
+                ("scaling.csv", scaling.as_bytes()),
+                ("result.json", result_json.as_bytes()),
+            ];
+            reports::write_set(dir.path(), &files, "result.json")
+                .map_err(|e| Failure::Io(e.into()))?;
+            Some(dir.path().join("result.json"))
         }
         None => None,
     };

@@ -367,3 +367,56 @@ fn version_names_the_commit() {
         assert!(v.contains(&format!("+g{commit}")), "{v} lacks {commit}");
     }
 }
+
+/// A run's files are one set: when one cannot be written, `result.json`
+/// (renamed last) is not left beside them to pass for the new run's, no
+/// temporary file remains, exit 3; a later run clears what a killed one
+/// left half written. (A failed write used to leave the new series
+/// beside the previous run's result.)
+#[test]
+fn a_failed_write_leaves_no_mixed_result_set() {
+    let dir = scratch("out-set");
+    let out = dir.join("o");
+    let run = |seed: &str| {
+        fleetsim(&[
+            "run",
+            "--out",
+            out.to_str().unwrap(),
+            "--replications",
+            "1",
+            "--seed",
+            seed,
+        ])
+    };
+    assert!(run("1").status.success());
+    // scaling.csv cannot be replaced: a non-empty directory stands there.
+    std::fs::remove_file(out.join("scaling.csv")).unwrap();
+    std::fs::create_dir_all(out.join("scaling.csv").join("x")).unwrap();
+    let o = run("2");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(
+        !out.join("result.json").exists(),
+        "the old result.json passes for a set it no longer belongs to"
+    );
+    let names = |d: &Path| -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert!(
+        !names(&out).iter().any(|n| n.ends_with(".tmp")),
+        "{:?}",
+        names(&out)
+    );
+    // With room again, and a killed run's leftover, a run writes the set.
+    std::fs::remove_dir_all(out.join("scaling.csv")).unwrap();
+    std::fs::write(out.join(".result.json.99999.tmp"), "{").unwrap();
+    assert!(run("2").status.success());
+    assert_eq!(
+        names(&out),
+        ["result.json", "scaling.csv", "timeseries.csv"]
+    );
+}

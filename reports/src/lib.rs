@@ -75,7 +75,7 @@ pub mod sweep;
 
 pub use csv::{scaling_csv, series_csv};
 pub use describe::describe_model;
-pub use files::write_atomic;
+pub use files::{remove_stale_temporaries, write_atomic, write_set};
 pub use format::{count, money, percent, secs, short};
 pub use points::{points_table, short_names};
 pub use summary::summary_table;
