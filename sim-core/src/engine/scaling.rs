@@ -61,7 +61,13 @@ pub(super) struct Scaling {
 
 impl Scaling {
     pub(super) fn new(model: &Model, s: &ScalingModel, rng: StreamRng) -> Scaling {
-        let depth = (s.window.0.div_ceil(s.collection_interval.0)).max(1) as usize;
+        // Samples a window holds: never more than the run collects, so a
+        // window longer than the run (9999999d) keeps what the run has,
+        // as it would, without reserving room for the rest.
+        let collected = model.duration.0 / s.collection_interval.0 + 1;
+        let depth = (s.window.0.div_ceil(s.collection_interval.0))
+            .min(collected)
+            .max(1) as usize;
         Scaling {
             regions: model
                 .regions

@@ -470,6 +470,7 @@ fn mangle(r: &mut Pcg64Mcg, v: &mut Value) {
 
 #[test]
 fn mangled_scenarios_are_refused_or_run_never_panic() {
+    let trace = std::env::var_os("FLEETSIM_FUZZ_TRACE").is_some();
     let mut r = Pcg64Mcg::seed_from_u64(7);
     for case in 0..cases() / 2 {
         let mut s = scenario(&mut r);
@@ -478,6 +479,9 @@ fn mangled_scenarios_are_refused_or_run_never_panic() {
         }
         // Keep accepted runs short: this test is about input handling.
         let text = s.to_string();
+        if trace {
+            eprintln!("mangled case {case}: {text}");
+        }
         if let Ok(mut m) = Model::from_json(&text, "mangled.json") {
             m.duration = m.duration.min(sim_core::Nanos::from_secs(30));
             m.warmup = m.warmup.min(sim_core::Nanos::from_secs(1));

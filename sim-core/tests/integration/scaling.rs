@@ -689,3 +689,27 @@ fn scaling_to_zero_without_a_way_back_is_refused() {
         assert!(text.contains(path) && text.contains(needle), "{text}");
     }
 }
+
+/// A metrics window longer than the run keeps what the run collects and
+/// decides as any window that long would, without reserving room for
+/// samples that never come (a window of 9999999d at 5s aborted on a
+/// 206 GB allocation; found by the long fuzz campaign).
+#[test]
+fn a_metrics_window_longer_than_the_run_is_bounded_by_the_run() {
+    let mut v = base();
+    set(
+        &mut v,
+        "/deployment/metrics",
+        json!({ "collectionInterval": "5s", "window": "9999999d" }),
+    );
+    let long = one(&v);
+    // Any window at least the run's length gives the same run.
+    set(
+        &mut v,
+        "/deployment/metrics",
+        json!({ "collectionInterval": "5s", "window": "1h" }),
+    );
+    let hour = one(&v);
+    assert_eq!(long.counts, hour.counts);
+    assert_eq!(long.scaling, hour.scaling);
+}
