@@ -430,3 +430,17 @@ fn scaling_errors_name_the_key_at_fault() {
     assert_eq!(path, "instanceTypes.t.cpus", "{msg}");
     assert!(msg.contains("at most 1000000"), "{msg}");
 }
+
+/// Token distributions are bounded like call counts: a lognormal whose
+/// p99 is 1e308 tokens overflowed the run's token sum (found by the long
+/// fuzz campaign, case 68,830).
+#[test]
+fn a_token_distribution_past_the_limit_is_refused() {
+    let mut text: serde_json::Value = serde_json::from_str(BASE).unwrap();
+    text["llm"]["models"]["m"]["pricePer1kInputTokens"] = serde_json::json!(0.001);
+    text["workload"]["request"] = serde_json::json!({
+        "inputTokens": { "dist": "lognormal", "median": 800, "p99": 1e308 } });
+    let (path, msg) = problem(&text.to_string());
+    assert_eq!(path, "workload.request.inputTokens", "{msg}");
+    assert!(msg.contains("tokens per call"), "{msg}");
+}

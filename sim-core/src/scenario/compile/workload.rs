@@ -87,14 +87,30 @@ impl Scenario {
                  raise llmCalls or leave toolTime out",
             );
         }
+        let bounded = |c: &mut Checker, key: &str, s: Option<crate::dist::Sampler>| {
+            let s = s?;
+            let most = most_drawn(&s);
+            if most > MAX_TOKENS_PER_CALL {
+                c.fail(
+                    format!("{path}.{key}"),
+                    format!(
+                        "draws up to {most:.3e} tokens (in {CALL_SAMPLE} draws); at most \
+                         {MAX_TOKENS_PER_CALL} tokens per call can be simulated"
+                    ),
+                );
+            }
+            Some(s)
+        };
         let input_tokens = r
             .input_tokens
             .as_ref()
             .and_then(|d| c.dist(&format!("{path}.inputTokens"), d));
+        let input_tokens = bounded(c, "inputTokens", input_tokens);
         let output_tokens = r
             .output_tokens
             .as_ref()
             .and_then(|d| c.dist(&format!("{path}.outputTokens"), d));
+        let output_tokens = bounded(c, "outputTokens", output_tokens);
         let (model_index, model_per_call) = self.request_models(c, path, r)?;
         Some(Shape {
             cpu_time,
@@ -174,6 +190,10 @@ impl Scenario {
         Some((model_index?, model_per_call))
     }
 }
+
+/// Most tokens one call's input or output may have: ten times the
+/// longest context windows offered.
+const MAX_TOKENS_PER_CALL: f64 = 10_000_000.0;
 
 /// Draws [`most_drawn`] looks at.
 const CALL_SAMPLE: u32 = 10_000;
