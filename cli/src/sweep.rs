@@ -442,12 +442,52 @@ pub(crate) fn merge(a: MergeArgs) -> Result<ExitCode, Failure> {
             a.out.display()
         )));
     }
-    let dir = OutDir::prepare(&a.out)?;
+    if std::fs::read_dir(&a.out).is_ok_and(|mut e| e.next().is_some()) {
+        return Err(input(format!(
+            "--out {}: not empty and not a sweep; give a new or empty directory",
+            a.out.display()
+        )));
+    }
+    // Each share's journal read and checked before anything is written:
+    // a damaged one is bad input, named.
     let mut records = Vec::new();
-    for d in &a.shares {
-        records.extend(store::read_journal(d).map_err(io)?);
+    let mut from = Vec::new();
+    for (k, (d, m)) in a.shares.iter().zip(&manifests).enumerate() {
+        let damaged = |why: String| {
+            let s = m.shard.expect("checked above");
+            input(format!(
+                "{}: a damaged share ({why}); run share {}/{} again",
+                d.display(),
+                s.index,
+                s.count
+            ))
+        };
+        let mine = store::read_journal(d).map_err(|e| damaged(e.to_string()))?;
+        if mine.len() as u64 != m.completed_runs {
+            return Err(damaged(format!(
+                "its journal holds {} runs, its manifest says {}",
+                mine.len(),
+                m.completed_runs
+            )));
+        }
+        from.extend(std::iter::repeat_n(k, mine.len()));
+        records.extend(mine);
     }
     // Shares are disjoint: a run in two of them is a damaged share.
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by_key(|&i| records[i].run);
+    if let Some(w) = order
+        .windows(2)
+        .find(|w| records[w[0]].run == records[w[1]].run)
+    {
+        return Err(input(format!(
+            "run {} is in both {} and {}: one of them is a damaged share; run it again",
+            records[w[0]].run,
+            a.shares[from[w[0]]].display(),
+            a.shares[from[w[1]]].display()
+        )));
+    }
+    let dir = OutDir::prepare(&a.out)?;
     records.sort_by_key(|r| r.run);
     let mut manifest = first.clone();
     manifest.shard = None;

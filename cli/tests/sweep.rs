@@ -252,6 +252,51 @@ fn shares_merge_into_the_unsharded_result_and_nothing_else() {
         "{}",
         text(&o.stderr)
     );
+    // Into a directory that holds something else: refused.
+    let busy = d.join("busy");
+    std::fs::create_dir_all(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), "mine").unwrap();
+    let mut args = vec!["merge"];
+    args.extend(shares.iter().map(String::as_str));
+    let busy_s = s(&busy);
+    args.extend(["--out", &busy_s]);
+    let o = fleetsim(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("not empty and not a sweep"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A damaged share (a garbled line; a run copied from another share)
+    // is bad input naming that share, not an I/O failure naming --out.
+    let journal = Path::new(&shares[1]).join("runs.jsonl");
+    let good = std::fs::read_to_string(&journal).unwrap();
+    for damage in ["garbled", "copied"] {
+        let bad = match damage {
+            "garbled" => format!("{good}{{\"run\": \"x\"}}\n"),
+            _ => {
+                let first =
+                    std::fs::read_to_string(Path::new(&shares[0]).join("runs.jsonl")).unwrap();
+                let stolen = first.lines().next().unwrap();
+                let mut lines: Vec<&str> = good.lines().collect();
+                lines[0] = stolen;
+                format!("{}\n", lines.join("\n"))
+            }
+        };
+        std::fs::write(&journal, bad).unwrap();
+        let mut args = vec!["merge"];
+        args.extend(shares.iter().map(String::as_str));
+        let out = s(&d.join(format!("damaged-{damage}")));
+        args.extend(["--out", &out]);
+        let o = fleetsim(&args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{damage}: {err}");
+        assert!(
+            err.contains(&shares[1]) && err.contains("damaged share"),
+            "{damage}: {err}"
+        );
+    }
+    std::fs::write(&journal, good).unwrap();
 }
 
 #[test]

@@ -190,14 +190,6 @@ pub fn compare(suite: &Suite, baseline: &Baseline, candidate: &[ScenarioRuns]) -
         .map(|b| b.scenario.clone())
         .collect();
     let mut notes = Vec::new();
-    if baseline.fleetsim != sim_core::VERSION {
-        notes.push(format!(
-            "the baseline was written by fleetsim {}, this is {}: what differs below is this \
-             build against that one",
-            baseline.fleetsim,
-            sim_core::VERSION
-        ));
-    }
     if baseline.seeds != suite.seeds {
         notes.push(format!(
             "the baseline has {} seeds per scenario and this run {}: compared on the first {}",
