@@ -444,3 +444,23 @@ fn a_token_distribution_past_the_limit_is_refused() {
     assert_eq!(path, "workload.request.inputTokens", "{msg}");
     assert!(msg.contains("tokens per call"), "{msg}");
 }
+
+/// One error per problem: a refused scaling block is not followed by
+/// "maxInstances needs deployment.scaling" or "zero instances", which
+/// only repeat it in other words.
+#[test]
+fn a_refused_scaling_block_is_not_followed_by_its_echoes() {
+    let mut v: serde_json::Value = serde_json::from_str(BASE).unwrap();
+    v["deployment"]["regions"]["r"] = serde_json::json!({ "instances": 0, "maxInstances": 4 });
+    v["instanceTypes"]["t"]["cpus"] = serde_json::json!(2);
+    v["deployment"]["scaling"] = serde_json::json!({
+        "policy": "hpa", "minReplicas": 5, "maxReplicas": 2,
+        "metrics": [ { "type": "Resource", "resource": { "name": "cpu",
+            "target": { "type": "Utilization", "averageUtilization": 60 } } } ] });
+    let e = Model::from_json(&v.to_string(), "bad.json").unwrap_err();
+    let paths: Vec<&str> = e.problems().iter().map(|p| p.path.as_str()).collect();
+    assert!(
+        paths.iter().all(|p| p.starts_with("deployment.scaling")),
+        "{e}"
+    );
+}

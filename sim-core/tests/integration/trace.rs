@@ -150,3 +150,23 @@ fn scenario_missing(tmp: &std::path::Path) -> String {
         .unwrap_err()
         .to_string()
 }
+
+/// A trace that cannot be read is one problem: its token columns are
+/// unknown then, not missing, so no "needs inputTokens" follows it.
+#[test]
+fn an_unreadable_trace_is_not_followed_by_token_errors() {
+    let tmp = std::env::temp_dir().join(format!("fleetsim-trace-echo-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(tmp.join("t.csv"), "time,input_tokens\n1,100\nabc,5\n").unwrap();
+    let text = r#"{ "name": "t", "run": { "duration": "1h" },
+      "workload": { "trace": { "file": "t.csv" } },
+      "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1s" },
+                                  "pricePer1kInputTokens": 0.01 } } },
+      "instanceTypes": { "t": { "slots": 4 } },
+      "deployment": { "regions": { "r": { "instances": 1 } } } }"#;
+    std::fs::write(tmp.join("s.json"), text).unwrap();
+    let e = Model::from_file(tmp.join("s.json")).unwrap_err();
+    let paths: Vec<&str> = e.problems().iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["workload.trace.file"], "{e}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}

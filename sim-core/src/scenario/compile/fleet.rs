@@ -259,14 +259,15 @@ impl Scenario {
                 }
             };
             let capacity = match (bounds, spec.max_instances) {
-                (None, Some(_)) => {
+                // (A scaling block that was refused has said so already.)
+                (None, Some(_)) if self.deployment.scaling.is_none() => {
                     c.fail(
                         format!("{path}.maxInstances"),
                         "limits what an autoscaler may start: it needs deployment.scaling",
                     );
                     spec.instances
                 }
-                (None, None) => spec.instances,
+                (None, _) => spec.instances,
                 (Some((_, max)), region_max) => {
                     if let Some(rm) = region_max {
                         if rm < spec.instances {
@@ -323,7 +324,8 @@ impl Scenario {
             .values()
             .map(|r| u64::from(r.instances))
             .sum();
-        if !self.deployment.regions.is_empty() && initial == 0 && scaling.is_none() {
+        if !self.deployment.regions.is_empty() && initial == 0 && self.deployment.scaling.is_none()
+        {
             c.fail(
                 "deployment.regions",
                 "the fleet has zero instances; give at least one region `instances` of 1 or more",

@@ -630,7 +630,10 @@ impl Scenario {
         let budget = self.compile_budget(&mut c, &fleet, &llm);
         let failures = self.compile_failures(&mut c, &fleet, run.duration);
         let objectives = self.compile_slo(&mut c);
-        if let (Some(k), true) = (&classes, llm.complete) {
+        // (A trace that could not be read has said so already: its token
+        // columns are unknown, not missing.)
+        let trace_unread = self.workload.trace.is_some() && trace.is_none();
+        if let (Some(k), true, false) = (&classes, llm.complete, trace_unread) {
             self.check_tokens(&mut c, &llm, k, trace.as_ref(), budget.fallback_model);
         }
         self.check_scaling_metrics(&mut c, &fleet);
