@@ -209,7 +209,13 @@ impl Model {
         let end = self.duration;
         let secs = end.as_secs_f64();
         let requests = self.expected_arrivals(Nanos::ZERO, end)
-            + self.trace.as_ref().map_or(0.0, |t| t.rows as f64);
+            + self.trace.as_ref().map_or(0.0, |t| t.rows as f64)
+            // A closed loop sends no faster than the fleet answers (each
+            // user waits for its answer).
+            + self
+                .closed_loop_rate(true)
+                .min(self.total_slots() as f64 / self.mean_service_secs().max(1e-9))
+                * secs;
         let retries = self.retries.as_ref().map_or(0.0, |r| {
             f64::from(r.max_attempts - 1) * self.llm().error_rate.max(0.01)
         });
@@ -225,6 +231,26 @@ impl Model {
         if let Some(r) = &self.random_failures {
             let cycle = r.between.mean_secs() + r.repair.mean_secs();
             recurring += 2.0 * n * secs / cycle.max(1e-9);
+        }
+        let every = |d: Nanos| secs / d.as_secs_f64().max(1e-9);
+        // The series: a row per interval.
+        recurring += every(self.series_interval);
+        // Arrivals are drawn piece by piece between burst edges.
+        for b in &self.bursts {
+            if let Some(p) = b.every {
+                recurring += 2.0 * every(p);
+            }
+        }
+        // The metrics pipeline samples the fleet; the autoscalers decide
+        // every check interval.
+        if let Some(s) = &self.scaling {
+            recurring += every(s.collection_interval);
+            use strategies::scale::Autoscaler;
+            recurring += every(s.config.build().interval());
+        }
+        // The balancer replicas relearn every backend's load.
+        if let Some(p) = self.lb_refresh {
+            recurring += every(p);
         }
         let reps = f64::from(self.replications);
         WorkEstimate {

@@ -464,3 +464,42 @@ fn a_refused_scaling_block_is_not_followed_by_its_echoes() {
         "{e}"
     );
 }
+
+/// The work estimate (which decides whether a run warns and shows
+/// progress) counts every source of events, not only open arrivals:
+/// closed-loop sessions, the series, the metrics pipeline, balancer
+/// refreshes. Each is within a factor of 4 of what the run did (sessions
+/// and 1ms timers used to be estimated at next to nothing).
+#[test]
+fn the_work_estimate_counts_every_source_of_events() {
+    let base: serde_json::Value = serde_json::from_str(BASE).unwrap();
+    let mut sessions = base.clone();
+    sessions["workload"] = serde_json::json!({
+        "users": { "count": 50 }, "sessions": { "thinkTime": "2s" } });
+    let mut refresh = base.clone();
+    refresh["deployment"]["loadBalancing"] = serde_json::json!({ "strategy": "least-connections", "replicas": 2, "loadRefreshInterval": "1ms" });
+    refresh["deployment"]["regions"]["r"]["instances"] = serde_json::json!(4);
+    let mut metrics = base.clone();
+    metrics["instanceTypes"]["t"]["cpus"] = serde_json::json!(2);
+    metrics["deployment"]["metrics"] =
+        serde_json::json!({ "collectionInterval": "1ms", "window": "1s" });
+    metrics["deployment"]["scaling"] = serde_json::json!({
+        "policy": "hpa", "minReplicas": 1, "maxReplicas": 3,
+        "metrics": [ { "type": "Resource", "resource": { "name": "cpu",
+            "target": { "type": "Utilization", "averageUtilization": 60 } } } ] });
+    for (name, v) in [
+        ("sessions", sessions),
+        ("refresh", refresh),
+        ("metrics", metrics),
+    ] {
+        let m = Model::from_json(&v.to_string(), "work.json").unwrap_or_else(|e| panic!("{e}"));
+        let estimate = m.work_estimate().events;
+        let r = sim_core::run_model(&m, sim_core::RunOptions::default()).unwrap();
+        let events: u64 = r.runs.iter().map(|x| x.engine.events).sum();
+        let ratio = estimate / events as f64;
+        assert!(
+            (0.25..=4.0).contains(&ratio),
+            "{name}: estimated {estimate:.0}, ran {events}"
+        );
+    }
+}

@@ -825,26 +825,39 @@ impl Model {
     pub fn offered_utilization(&self) -> f64 {
         let slots = self.total_slots() as f64;
         let service = self.mean_service_secs();
-        let closed = match (&self.sessions, &self.users) {
-            (Some(s), Some(u)) => {
-                // Mean pause before a request: thinks, and one pause
-                // between sessions per session.
-                let pause = match (&s.turns, &s.between) {
-                    (Some(t), b) => {
-                        let turns = t.mean_secs().round().max(1.0);
-                        let between = b.as_ref().unwrap_or(&s.think).mean_secs();
-                        ((turns - 1.0) * s.think.mean_secs() + between) / turns
-                    }
-                    (None, _) => s.think.mean_secs(),
-                };
-                f64::from(u.count) / (pause + service).max(1e-9)
-            }
-            _ => 0.0,
-        };
+        let closed = self.closed_loop_rate(false);
         let traced = self.trace.as_ref().map_or(0.0, |t| {
             t.rows as f64 / self.duration.as_secs_f64().max(1e-9)
         });
         (self.rate_profile[0].rate_per_second + closed + traced) * service / slots
+    }
+
+    /// Requests per second the closed loop of sessions sends when the
+    /// fleet answers in its mean service time: each user sends one per
+    /// pause (think time, and one pause between sessions per session)
+    /// plus service. With `noisy`, the noisy tenant's users pause
+    /// `multiplier` times less. 0 without sessions.
+    pub(crate) fn closed_loop_rate(&self, noisy: bool) -> f64 {
+        let (Some(s), Some(u)) = (&self.sessions, &self.users) else {
+            return 0.0;
+        };
+        let service = self.mean_service_secs();
+        let pause = match (&s.turns, &s.between) {
+            (Some(t), b) => {
+                let turns = t.mean_secs().round().max(1.0);
+                let between = b.as_ref().unwrap_or(&s.think).mean_secs();
+                ((turns - 1.0) * s.think.mean_secs() + between) / turns
+            }
+            (None, _) => s.think.mean_secs(),
+        };
+        let rate = |users: f64, pause: f64| users / (pause + service).max(1e-9);
+        match u.noisy.filter(|_| noisy) {
+            Some((_, mult)) => {
+                let theirs = f64::from(u.count) / f64::from(u.tenants);
+                rate(f64::from(u.count) - theirs, pause) + rate(theirs, pause / mult)
+            }
+            None => rate(f64::from(u.count), pause),
+        }
     }
 
     /// Fleet cost per hour at the start.
