@@ -23,7 +23,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "fleetsim", version = sim_core::VERSION, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 ok, 1 a check failed (--fail-on-slo), 2 bad input or usage, \
+    after_help = "Exit codes: 0 ok, 1 a check failed (--fail-on-slo, a gate regression, a plan \
+without an answer), 2 bad input or usage, \
 3 results could not be written (or an internal error), 130 interrupted.\n\
 Run `fleetsim <command> --help` for a command's options and examples."
 )]
@@ -234,8 +235,9 @@ pub(crate) struct ReportArgs {
 pub(crate) struct GateArgs {
     /// A gate file (JSON) or a directory of scenarios.
     pub(crate) suite: PathBuf,
-    /// The baseline file (default: the gate file's `baseline`, or
-    /// fleetsim-baseline.json in the directory).
+    /// The baseline file (default: the gate file's `baseline`, else
+    /// STEM.baseline.json beside a gate file STEM.json; for a directory,
+    /// fleetsim-baseline.json in it).
     #[arg(long, value_name = "FILE")]
     pub(crate) baseline: Option<PathBuf>,
     /// Run the suite and write the baseline instead of comparing.
@@ -273,8 +275,8 @@ pub(crate) struct PlanArgs {
     /// p99=8s, p99.9=20s, errorRate=0.01 (repeat).
     #[arg(long, value_name = "KEY=VALUE")]
     pub(crate) slo: Vec<String>,
-    /// Most the fleet may cost per hour (default: the scenario's
-    /// deployment.budget.perHour).
+    /// Most the fleet's instances may cost per hour, LLM spend aside, as
+    /// deployment.budget.perHour caps it (default: that key's value).
     #[arg(long, value_name = "AMOUNT")]
     pub(crate) budget_per_hour: Option<f64>,
     /// The highest arrival rate the configuration sustains under the SLO,

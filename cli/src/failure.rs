@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | done (and every check asked for passed) |
-//! | 1 | a check failed: an SLO miss under `--fail-on-slo` |
+//! | 1 | a check failed: an SLO miss under `--fail-on-slo`, a regression under `gate`, no configuration meeting the SLO within budget under `plan` |
 //! | 2 | bad input or usage: a scenario error, a bad flag, an unusable `--out` |
 //! | 3 | fleetsim could not finish: results could not be written (a full disk), or an internal error such as a broken conservation check |
 //! | 130 | interrupted (Ctrl-C); a sweep keeps its finished runs for `--resume` |

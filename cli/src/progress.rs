@@ -21,8 +21,8 @@ static CONTROL: OnceLock<RunControl> = OnceLock::new();
 static HANDLER: Once = Once::new();
 
 /// The process's run control, with Ctrl-C wired to cancel it: the first
-/// Ctrl-C stops the run at its next check (and nothing is written), a
-/// second one exits at once.
+/// Ctrl-C stops the run at its next check (a run writes nothing; a sweep
+/// keeps its finished runs for `--resume`), a second one exits at once.
 pub(crate) fn interruptible() -> &'static RunControl {
     let control = CONTROL.get_or_init(RunControl::new);
     HANDLER.call_once(|| {

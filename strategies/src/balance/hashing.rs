@@ -101,7 +101,8 @@ fn point(backend: usize, k: u64) -> u64 {
 /// passes the request on along the ring.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BoundedLoad {
-    /// `1 + epsilon`: Envoy's `hash_balance_factor` / 100 (default 1.25).
+    /// `1 + epsilon`: Envoy's `hash_balance_factor` / 100 (e.g. 1.25;
+    /// bounded loads are off unless configured).
     pub factor: f64,
 }
 

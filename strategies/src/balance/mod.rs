@@ -18,12 +18,11 @@
 //! | `random` | [`RandomPick`] | nginx `random` / Envoy `RANDOM` | O(1), O(log n) weighted |
 //! | `power-of-two` | [`PowerOfTwo`] | Envoy least request / tower p2c | O(1), O(log n) weighted |
 //! | `peak-ewma` | [`PeakEwma`] | tower / Finagle peak EWMA | O(1) |
-//! | `response-time` | [`ResponseTime`] | the SwiftClaw doc | O(n) |
-//! | `performance-based` | [`PerformanceBased`] | the AgenticGoKit doc | O(n) |
+//! | `response-time` | [`ResponseTime`] | the SwiftClaw doc | O(log n) (a score tree) |
+//! | `performance-based` | [`PerformanceBased`] | the AgenticGoKit doc | O(log n) (a score tree) |
 //! | `first` | [`First`] | Caddy `first` | O(1) while the first is up |
 //! | `ip-hash` | [`IpHash`] | nginx `ip_hash` | O(log n) |
 //! | `consistent-hash` | [`ConsistentHash`] | ketama ring / Maglev, bounded loads | O(log n) ring, O(1) Maglev |
-//!
 //! | `geographic` | [`Geographic`] | Envoy priority failover (overprovisioning 1.4, panic 50%) | O(regions) + local |
 //!
 //! `canary` wraps any of them in a [`Canary`] split; `sessionAffinity` in
