@@ -239,7 +239,17 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let done = store::read_journal(&dir_path).map_err(io)?;
+        // A journal no run of this sweep wrote (garbled, mixed) is bad
+        // input, named; only a failure to read it is an I/O failure.
+        let done = store::read_journal(&dir_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                input(format!(
+                    "--resume: {e}; the journal is damaged: start the sweep again in another --out"
+                ))
+            } else {
+                io(e)
+            }
+        })?;
         (dir, m, done, journal)
     } else {
         if dir_path.join(store::MANIFEST).exists() {

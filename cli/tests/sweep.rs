@@ -463,6 +463,17 @@ fn a_killed_sweep_resumes_to_the_same_result() {
         text(&o.stderr)
     );
 
+    // A garbled journal (not a line cut by a kill) is bad input, exit 2.
+    let manifest_text = std::fs::read_to_string(killed.join("manifest.json")).unwrap();
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    std::fs::write(&journal, format!("{journal_text}{{\"run\": \"x\"}}\n")).unwrap();
+    let o = fleetsim(&["sweep", &sweep, "--out", &s(&killed), "--resume", "--quiet"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("the journal is damaged"), "{err}");
+    std::fs::write(&journal, journal_text).unwrap();
+    std::fs::write(killed.join("manifest.json"), manifest_text).unwrap();
+
     // Resuming a sweep another build started is refused, naming both: the
     // package version alone (0.1.0 for every commit) could not tell them
     // apart.
