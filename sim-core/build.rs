@@ -1,10 +1,52 @@
 //! Names the build: the package version and, in a git checkout, the
-//! commit it was built from (`0.1.0+g1a2b3c4d5e6f`, `.dirty` when the
-//! tracked files differ from it). Results, manifests, baselines and
+//! commit it was built from (`0.1.0+g1a2b3c4d5e6f`). Where the commit
+//! cannot tell two builds apart — uncommitted changes, or no git — a hash
+//! of what decides the engine's behaviour follows (the sources of
+//! `sim-core` and `strategies` and the lock file): `0.1.0+g1a2b3c4d5e6f.
+//! dirty.e0123abcd`, `0.1.0+e0123abcd`. Results, manifests, baselines and
 //! journals carry it, so runs of two builds are never taken as one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// FNV-1a over every file under `roots`, in path order, with its path.
+fn engine_hash(roots: &[PathBuf]) -> u64 {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for r in roots {
+        if r.is_dir() {
+            walk(r, &mut files);
+        } else if r.is_file() {
+            files.push(r.clone());
+        }
+    }
+    files.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for f in &files {
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
+        eat(name.unwrap_or_default().as_bytes());
+        eat(&std::fs::read(f).unwrap_or_default());
+    }
+    h
+}
 
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok()?;
@@ -15,15 +57,31 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     let version = env!("CARGO_PKG_VERSION");
+    let here = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let roots = [
+        here.join("src"),
+        here.join("Cargo.toml"),
+        here.join("../strategies/src"),
+        here.join("../strategies/Cargo.toml"),
+        here.join("../Cargo.lock"),
+    ];
+    let engine = || format!("e{:08x}", engine_hash(&roots) as u32);
     let commit = git(&["rev-parse", "--short=12", "HEAD"]);
     let id = match commit {
         Some(c) if !c.is_empty() => {
             let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
                 .is_some_and(|s| !s.is_empty());
-            format!("{version}+g{c}{}", if dirty { ".dirty" } else { "" })
+            if dirty {
+                format!("{version}+g{c}.dirty.{}", engine())
+            } else {
+                format!("{version}+g{c}")
+            }
         }
-        _ => version.to_string(),
+        _ => format!("{version}+{}", engine()),
     };
+    for r in &roots {
+        println!("cargo:rerun-if-changed={}", r.display());
+    }
     println!("cargo:rustc-env=FLEETSIM_BUILD={id}");
     // Built again when the commit or the tracked files change.
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {

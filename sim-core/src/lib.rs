@@ -100,9 +100,11 @@ mod timeline;
 pub mod trace;
 
 /// This build: the package version and the commit it was built from
-/// (`0.1.0+g1a2b3c4d5e6f`, `.dirty` for uncommitted changes; the version
-/// alone outside a git checkout). Every result, manifest, baseline and
-/// journal carries it.
+/// (`0.1.0+g1a2b3c4d5e6f`); with uncommitted changes, or outside a git
+/// checkout, a hash of the engine's behaviour-relevant inputs (the
+/// sources of `sim-core` and `strategies`, the lock file) as well:
+/// `0.1.0+g1a2b3c4d5e6f.dirty.e0123abcd`, `0.1.0+e0123abcd`. Every
+/// result, manifest, baseline and journal carries it.
 pub const VERSION: &str = env!("FLEETSIM_BUILD");
 
 pub use breakdown::{LatencyBreakdown, ModelTime};
