@@ -381,6 +381,25 @@ fn scenario(r: &mut Pcg64Mcg) -> Value {
     if r.random_bool(0.5) {
         top["slo"] = json!({"latency": {"p99": dur(r.random_range(100..60_000))}, "errorRate": r.random_range(0.0..0.2)});
     }
+    // Wave two's mechanisms, from a stream of their own: bursts, and
+    // closed-loop sessions of tenants, one of them noisy.
+    let mut w = Pcg64Mcg::seed_from_u64(r.random());
+    if w.random_bool(0.15) {
+        let d = w.random_range(1_000..5_000u64);
+        top["workload"]["arrivals"]["bursts"] = json!([{
+            "at": dur(w.random_range(0..duration_s * 1000)), "duration": dur(d),
+            "multiplier": w.random_range(0.0..5.0), "every": dur(d + w.random_range(1_000..20_000))}]);
+    }
+    if w.random_bool(0.15) {
+        let count = w.random_range(4..400u32);
+        let tenants = w.random_range(2..=4u32);
+        let mut users = json!({"count": count, "tenants": tenants});
+        if w.random_bool(0.5) {
+            users["noisyTenant"] = json!({"tenant": w.random_range(0..tenants), "multiplier": w.random_range(1.0..20.0)});
+        }
+        top["workload"]["users"] = users;
+        top["workload"]["sessions"] = json!({"thinkTime": dur(w.random_range(200..20_000))});
+    }
     top
 }
 
