@@ -123,14 +123,7 @@ fn resolve_chain(
     let (mut merged, base_prov) = resolve_chain(&base_path, chain)?;
     chain.pop();
     if !merged.is_object() {
-        let found = match &merged {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "an object",
-        };
+        let found = json::describe(&merged);
         return Err(ScenarioError::at(
             path,
             "extends",

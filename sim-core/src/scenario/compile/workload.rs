@@ -57,22 +57,15 @@ impl Scenario {
                 CallCount::Fixed(*n)
             }
             CountOrDist::Dist(d) => match c.dist(&format!("{path}.llmCalls"), d) {
-                Some(s) => {
-                    // Draws past the limit would be clamped to it, silently
-                    // changing the workload: refuse a distribution that
-                    // reaches it (judged on a fixed sample of draws).
-                    let most = most_drawn(&s);
-                    if most > MAX_LLM_CALLS {
-                        c.fail(
-                            format!("{path}.llmCalls"),
-                            format!(
-                                "draws up to {most:.0} calls (in {CALL_SAMPLE} draws); at most \
-                                 {MAX_LLM_CALLS} LLM calls per attempt can be simulated"
-                            ),
-                        );
-                    }
-                    CallCount::Drawn(s)
-                }
+                // Draws past the limit would be clamped to it, silently
+                // changing the workload.
+                Some(s) => CallCount::Drawn(bounded_draws(
+                    c,
+                    format!("{path}.llmCalls"),
+                    s,
+                    MAX_LLM_CALLS,
+                    "LLM calls per attempt",
+                )),
                 None => CallCount::Fixed(1),
             },
         };
@@ -88,18 +81,8 @@ impl Scenario {
             );
         }
         let bounded = |c: &mut Checker, key: &str, s: Option<crate::dist::Sampler>| {
-            let s = s?;
-            let most = most_drawn(&s);
-            if most > MAX_TOKENS_PER_CALL {
-                c.fail(
-                    format!("{path}.{key}"),
-                    format!(
-                        "draws up to {most:.3e} tokens (in {CALL_SAMPLE} draws); at most \
-                         {MAX_TOKENS_PER_CALL} tokens per call can be simulated"
-                    ),
-                );
-            }
-            Some(s)
+            let limit = (MAX_TOKENS_PER_CALL, "tokens per call");
+            s.map(|s| bounded_draws(c, format!("{path}.{key}"), s, limit.0, limit.1))
         };
         let input_tokens = r
             .input_tokens
@@ -194,6 +177,34 @@ impl Scenario {
 /// Most tokens one call's input or output may have: ten times the
 /// longest context windows offered.
 const MAX_TOKENS_PER_CALL: f64 = 10_000_000.0;
+
+/// A count distribution whose draws stay within `limit` (judged on a
+/// fixed sample of draws: see [`most_drawn`]); one that reaches past it
+/// is refused at `path`.
+fn bounded_draws(
+    c: &mut Checker,
+    path: String,
+    s: crate::dist::Sampler,
+    limit: f64,
+    what: &str,
+) -> crate::dist::Sampler {
+    let most = most_drawn(&s);
+    if most > limit {
+        let most = if most < 1e9 {
+            format!("{most:.0}")
+        } else {
+            format!("{most:.2e}")
+        };
+        c.fail(
+            path,
+            format!(
+                "draws up to {most} (in {CALL_SAMPLE} draws); at most {limit} {what} can be \
+                 simulated"
+            ),
+        );
+    }
+    s
+}
 
 /// Draws [`most_drawn`] looks at.
 const CALL_SAMPLE: u32 = 10_000;
