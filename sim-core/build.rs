@@ -83,14 +83,24 @@ fn main() {
         println!("cargo:rerun-if-changed={}", r.display());
     }
     println!("cargo:rustc-env=FLEETSIM_BUILD={id}");
-    // Built again when the commit or the tracked files change.
-    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        let dir = Path::new(&dir);
-        for f in ["HEAD", "index", "packed-refs"] {
-            println!("cargo:rerun-if-changed={}", dir.join(f).display());
-        }
-        if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={}", dir.join(r).display());
+    // Built again when the commit or the tracked files change. Only paths
+    // that exist are named: cargo reruns a script whose named file is
+    // missing on every build.
+    let mut watched = vec!["HEAD".to_string(), "index".into(), "packed-refs".into()];
+    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(r);
+    }
+    for f in watched {
+        if let Some(p) = git(&["rev-parse", "--git-path", &f]) {
+            if Path::new(&p).exists() {
+                let p = Path::new(&p);
+                let p = if p.is_relative() {
+                    here.join(p)
+                } else {
+                    p.to_path_buf()
+                };
+                println!("cargo:rerun-if-changed={}", p.display());
+            }
         }
     }
     println!("cargo:rerun-if-changed=build.rs");

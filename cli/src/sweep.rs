@@ -472,7 +472,13 @@ pub(crate) fn merge(a: MergeArgs) -> Result<ExitCode, Failure> {
                 s.count
             ))
         };
-        let mine = store::read_journal(d).map_err(|e| damaged(e.to_string()))?;
+        let mine = store::read_journal(d).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                damaged(e.to_string())
+            } else {
+                io(e)
+            }
+        })?;
         if mine.len() as u64 != m.completed_runs {
             return Err(damaged(format!(
                 "its journal holds {} runs, its manifest says {}",

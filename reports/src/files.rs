@@ -7,15 +7,19 @@ use std::path::{Path, PathBuf};
 /// Writes several files as one set: each is written and synced to a
 /// temporary file first; only when all are, the previous set's `last` is
 /// removed, the others are renamed into place, and `last` comes last. A
-/// failure leaves the previous files as they were and no temporary file,
-/// so a reader that finds `last` finds a whole set of one run (never a
-/// new series beside an old result). Returns the paths written.
+/// failure while writing leaves the previous files as they were; a
+/// failure while renaming leaves no `last`. Either way no temporary file
+/// remains, and a reader that finds `last` finds a whole set of one run
+/// (never a new series beside an old result). Returns the paths written.
 pub fn write_set(dir: &Path, files: &[(&str, &[u8])], last: &str) -> io::Result<Vec<PathBuf>> {
     let tmp = |name: &str| dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let staged: io::Result<()> = files.iter().try_for_each(|(name, bytes)| {
-        let mut f = std::fs::File::create(tmp(name))?;
-        f.write_all(bytes)?;
-        f.sync_all()
+    let staged: Result<(), (io::Error, &str)> = files.iter().try_for_each(|(name, bytes)| {
+        let write = || -> io::Result<()> {
+            let mut f = std::fs::File::create(tmp(name))?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        };
+        write().map_err(|e| (e, *name))
     });
     let clean = || {
         for (name, _) in files {
@@ -28,9 +32,9 @@ pub fn write_set(dir: &Path, files: &[(&str, &[u8])], last: &str) -> io::Result<
             format!("cannot write {}: {e}", dir.join(name).display()),
         )
     };
-    if let Err(e) = staged {
+    if let Err((e, name)) = staged {
         clean();
-        return Err(fail(e, files.first().map_or(last, |f| f.0)));
+        return Err(fail(e, name));
     }
     match std::fs::remove_file(dir.join(last)) {
         Ok(()) => {}
@@ -54,7 +58,9 @@ pub fn write_set(dir: &Path, files: &[(&str, &[u8])], last: &str) -> io::Result<
 }
 
 /// Removes temporary files a killed write left in `dir` (those of
-/// [`write_atomic`] and [`write_set`] for `names`).
+/// [`write_atomic`] and [`write_set`] for `names`), but not those of a
+/// process still running (its pid is in the name), where that can be
+/// told (`/proc`).
 pub fn remove_stale_temporaries(dir: &Path, names: &[&str]) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -62,10 +68,16 @@ pub fn remove_stale_temporaries(dir: &Path, names: &[&str]) {
     for e in entries.flatten() {
         let file = e.file_name();
         let f = file.to_string_lossy();
-        if names
+        let Some(n) = names
             .iter()
-            .any(|n| f.starts_with(&format!(".{n}.")) && f.ends_with(".tmp"))
-        {
+            .find(|n| f.starts_with(&format!(".{n}.")) && f.ends_with(".tmp"))
+        else {
+            continue;
+        };
+        let pid = f.get(n.len() + 2..f.len() - 4).unwrap_or("");
+        let alive = Path::new("/proc/self").exists()
+            && (pid == std::process::id().to_string() || Path::new("/proc").join(pid).exists());
+        if !alive {
             let _ = std::fs::remove_file(e.path());
         }
     }

@@ -300,7 +300,8 @@ impl<O: Observer> Engine<'_, O> {
     /// Schedules the run's first events, once.
     pub(super) fn begin(&mut self) -> Result<(), SimError> {
         if self.started {
-            return Ok(());
+            // A trace that could not be opened stays the run's error.
+            return self.trace_failed();
         }
         self.started = true;
         let end = self.model.duration;
@@ -314,7 +315,12 @@ impl<O: Observer> Engine<'_, O> {
             self.events
                 .push_side(t, Event::Workload(super::workload::WorkloadEvent::Arrival));
         }
-        self.open_trace()?;
+        if let Err(e) = self.open_trace() {
+            if let SimError::Trace(msg) = &e {
+                self.trace_error = Some(msg.clone());
+            }
+            return Err(e);
+        }
         self.schedule_sessions();
         self.schedule_view_refresh();
         self.schedule_faults();
@@ -328,8 +334,9 @@ impl<O: Observer> Engine<'_, O> {
 
     /// A trace row that could not be read mid-run ends the run.
     pub(super) fn trace_failed(&mut self) -> Result<(), SimError> {
-        match self.trace_error.take() {
-            Some(e) => Err(SimError::Trace(e)),
+        // Kept, not taken: every later step or finish reports it too.
+        match &self.trace_error {
+            Some(e) => Err(SimError::Trace(e.clone())),
             None => Ok(()),
         }
     }

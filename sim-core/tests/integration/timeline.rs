@@ -570,3 +570,29 @@ fn the_last_series_row_survives_an_event_at_the_horizon() {
     let stepped = e.finish().unwrap();
     assert_eq!(stepped.series, r.series);
 }
+
+/// A trace that cannot be opened stays the run's error: a later `step`
+/// or `finish` reports it again instead of running without the trace.
+#[test]
+fn a_trace_error_is_reported_by_every_later_step() {
+    let dir = std::env::temp_dir().join(format!("fleetsim-step-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("t.csv"), "time\n1\n2\n").unwrap();
+    std::fs::write(
+        dir.join("s.json"),
+        r#"{ "name": "t", "run": { "duration": "1m" },
+      "workload": { "trace": { "file": "t.csv" } },
+      "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1s" } } } },
+      "instanceTypes": { "t": { "slots": 4 } },
+      "deployment": { "regions": { "r": { "instances": 1 } } } }"#,
+    )
+    .unwrap();
+    let m = Model::from_file(dir.join("s.json")).unwrap();
+    // The trace goes away after the scenario was checked.
+    std::fs::remove_file(dir.join("t.csv")).unwrap();
+    let mut e = Engine::new(&m, 0);
+    assert!(e.step().is_err());
+    assert!(e.run_until(secs(30)).is_err());
+    assert!(e.finish().is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
