@@ -413,7 +413,8 @@ fn a_failed_write_leaves_no_mixed_result_set() {
     );
     // With room again, and a killed run's leftover, a run writes the set.
     std::fs::remove_dir_all(out.join("scaling.csv")).unwrap();
-    std::fs::write(out.join(".result.json.99999.tmp"), "{").unwrap();
+    // (A pid above any pid_max: never a running process.)
+    std::fs::write(out.join(".result.json.4294967295.tmp"), "{").unwrap();
     assert!(run("2").status.success());
     assert_eq!(
         names(&out),
