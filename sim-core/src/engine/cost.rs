@@ -25,6 +25,10 @@ pub(super) struct Cost {
     /// Spend when the measured window began.
     pub(super) at_warmup: (f64, f64),
     pub(super) guard: Option<CostGuard>,
+    /// Input and output tokens charged (since the warm-up).
+    pub(super) tokens: (u64, u64),
+    /// Over the LLM spend cap: attempts call the budget's fallback model.
+    pub(super) llm_over_budget: bool,
 }
 
 impl Cost {
@@ -38,6 +42,8 @@ impl Cost {
             minute: 0,
             at_warmup: (0.0, 0.0),
             guard,
+            tokens: (0, 0),
+            llm_over_budget: false,
         }
     }
 
@@ -115,7 +121,7 @@ impl<O: Observer> Engine<'_, O> {
     pub(super) fn charge_call(&mut self, req: u32) {
         let model = self.model;
         let r = &mut self.requests[req as usize];
-        let l = &self.legs[req as usize];
+        let l = &self.llm.legs[req as usize];
         if r.model == super::llm::CACHE || l.unbilled {
             return;
         }
@@ -128,8 +134,8 @@ impl<O: Observer> Engine<'_, O> {
         let m = &model.models[r.model as usize];
         let amount =
             input / 1000.0 * m.price_per_1k_input + output / 1000.0 * m.price_per_1k_output;
-        self.llm_tokens.0 += input as u64;
-        self.llm_tokens.1 += output as u64;
+        self.cost.tokens.0 += input as u64;
+        self.cost.tokens.1 += output as u64;
         let now = self.now;
         self.cost.charge_llm(now, amount);
         if let (Some(_), Some(_)) = (model.fallback_model, &self.cost.guard) {
@@ -139,9 +145,9 @@ impl<O: Observer> Engine<'_, O> {
                 .guard
                 .as_ref()
                 .is_some_and(|g| g.llm_over(last_hour));
-            if over != self.llm_over_budget {
-                self.llm_over_budget = over;
-                self.scaling_summary.model_switches += 1;
+            if over != self.cost.llm_over_budget {
+                self.cost.llm_over_budget = over;
+                self.scaling.summary.model_switches += 1;
             }
         }
     }

@@ -6,14 +6,21 @@ use super::requests::{Cause, State};
 use super::resilience::ResilienceEvent;
 use super::step::Observer;
 use super::{Engine, Event};
+use crate::rng::StreamRng;
 use crate::scenario::{FailureKind, FailureMode};
+
+/// The faults component's state: random failures draw from a stream of
+/// their own (scheduled failures are the model's).
+pub(super) struct Faults {
+    pub(super) rng: StreamRng,
+}
 
 impl<O: Observer> Engine<'_, O> {
     /// Schedules the first outlier tick, the scheduled failures and the
     /// random failures of the instances running at the start.
     pub(super) fn schedule_faults(&mut self) {
         let model = self.model;
-        if let Some(o) = &self.outlier {
+        if let Some(o) = &self.resilience.outlier {
             let every = o.config().interval.nanos();
             self.events
                 .push(every, Event::Resilience(ResilienceEvent::OutlierTick));
@@ -33,7 +40,7 @@ impl<O: Observer> Engine<'_, O> {
     /// The next random failure of instance `i` in its current life.
     pub(super) fn schedule_random_failure(&mut self, i: usize) {
         if let Some(r) = &self.model.random_failures {
-            let t = r.between.sample(&mut self.failures_rng);
+            let t = r.between.sample(&mut self.faults.rng);
             let epoch = self.instances[i].epoch;
             self.events.push(
                 self.now + t,
@@ -57,13 +64,13 @@ impl<O: Observer> Engine<'_, O> {
             self.network.degrade(client, region, f.factor, starting);
             return;
         }
-        if let (Some(m), Some(p)) = (f.model, &mut self.providers) {
+        if let (Some(m), Some(p)) = (f.model, &mut self.llm.providers) {
             let down = f.kind == FailureKind::ProviderOutage;
             p.event(m as usize, down, f.factor, starting);
             return;
         }
         if f.kind == FailureKind::CapacityShortage {
-            if let (Some(r), Some(s)) = (f.region, &mut self.scaling) {
+            if let (Some(r), Some(s)) = (f.region, &mut self.scaling.auto) {
                 s.shortage(r as usize, starting);
             }
             return;
@@ -118,7 +125,7 @@ impl<O: Observer> Engine<'_, O> {
 
     fn count_failure(&mut self, i: usize) {
         let provisioned = self.instances[i].provisioned();
-        self.resilience.instance_failures +=
+        self.resilience.events.instance_failures +=
             u64::from(self.now >= self.model.warmup && provisioned);
     }
 
@@ -130,7 +137,7 @@ impl<O: Observer> Engine<'_, O> {
         if inst.epoch != epoch || !inst.provisioned() {
             return;
         }
-        let repair = r.repair.sample(&mut self.failures_rng);
+        let repair = r.repair.sample(&mut self.faults.rng);
         let mode = r.mode;
         self.events.push(
             self.now + repair,
@@ -188,7 +195,12 @@ impl<O: Observer> Engine<'_, O> {
         if let Some(cpu) = &mut inst.cpu {
             cpu.clear();
         }
-        if let Some(p) = self.providers.as_mut().and_then(|p| p.permits.get_mut(i)) {
+        if let Some(p) = self
+            .llm
+            .providers
+            .as_mut()
+            .and_then(|p| p.permits.get_mut(i))
+        {
             // Its calls are cut: their permits and queue go with them.
             p.busy = 0;
             p.waiting.clear();

@@ -11,10 +11,13 @@
 //! Both draw the same values in the same order from the request's stream.
 
 use super::providers::Admit;
+use super::providers::Providers;
 use super::requests::{LegState, Request, State};
 use super::service::ServiceEvent;
 use super::step::Observer;
-use super::{Engine, Event, Parts};
+use super::{Engine, Event};
+use crate::breakdown::Breakdown;
+use crate::metrics::ModelCalls;
 use crate::scenario::{Model, Shape};
 use rand::Rng;
 use strategies::Nanos;
@@ -107,6 +110,103 @@ pub(super) fn tokens_of<R: Rng + ?Sized>(
     (input, output)
 }
 
+/// Which per-request parts of the latency breakdown the engine keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Parts {
+    /// None: a plain workflow without CPU work on one model, whose slot
+    /// time is all that model's calls.
+    None,
+    /// One: a plain workflow's LLM time, on its attempt's model.
+    One,
+    /// Every part, per model and kind.
+    All,
+}
+
+/// The LLM component's state: which call path the scenario needs, the
+/// providers, each request's calls and the parts of its time, and the
+/// calls counted per model.
+pub(super) struct Llm {
+    /// LLM calls are events of their own (token prices).
+    pub(super) per_call: bool,
+    /// Plain workflows: one event per attempt, a fixed number of calls to
+    /// one model, no cache, tools, fallbacks, prices or provider state.
+    pub(super) simple: bool,
+    /// LLM providers' state, when a scenario gives them any.
+    pub(super) providers: Option<Providers>,
+    /// Call state per slab record, for workflows that are not plain.
+    pub(super) legs: Vec<super::requests::LegInfo>,
+    /// Each request's time in its slot by part, `parts_width` entries per
+    /// slab record: LLM time per model, tool waits, cache hits, LLM waits,
+    /// and when its attempt got its slot. Grows with the slab, never per
+    /// request.
+    pub(super) parts: Vec<u64>,
+    pub(super) parts_width: usize,
+    /// Which per-request parts the breakdown reads at completion.
+    pub(super) parts_kept: Parts,
+    /// Completed requests' latency by part.
+    pub(super) breakdown: Breakdown,
+    /// Calls and errors of plain workflows over the whole run, and as the
+    /// warm-up ended (added to `counts` at the end).
+    pub(super) plain_calls: (u64, u64),
+    pub(super) plain_at_warmup: (u64, u64),
+    /// Calls, errors, 429s and outage failures per model.
+    pub(super) counts: Vec<ModelCalls>,
+}
+
+impl Llm {
+    pub(super) fn new(model: &Model) -> Llm {
+        let per_call = model.providers_dynamic
+            || model
+                .models
+                .iter()
+                .any(|m| m.price_per_1k_input > 0.0 || m.price_per_1k_output > 0.0);
+        let first = &model.classes[0].shape;
+        let simple = !per_call
+            && model.cache.is_none()
+            && model.classes.len() == 1
+            && first.is_plain()
+            && model
+                .models
+                .iter()
+                .all(|m| m.fallback.is_none() && m.per_token.is_none());
+        let one_model = model.fallback_model.is_none();
+        let (parts_kept, rest_is_llm) = match (simple, first.cpu_time.is_none() && one_model) {
+            (true, true) => (Parts::None, Some(first.model_index)),
+            (true, false) => (Parts::One, None),
+            (false, _) => (Parts::All, None),
+        };
+        Llm {
+            per_call,
+            simple,
+            providers: Providers::new(model),
+            legs: Vec::new(),
+            parts: Vec::with_capacity(1024 * (model.models.len() + 4)),
+            parts_width: model.models.len() + 4,
+            parts_kept,
+            breakdown: Breakdown::new(model.models.len(), rest_is_llm),
+            plain_calls: (0, 0),
+            plain_at_warmup: (0, 0),
+            counts: model
+                .models
+                .iter()
+                .map(|m| ModelCalls {
+                    model: m.name.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    /// The calls counted per model over the measured window.
+    pub(super) fn take_counts(&mut self, model: &Model) -> Vec<ModelCalls> {
+        let mut counts = std::mem::take(&mut self.counts);
+        let c = &mut counts[model.classes[0].shape.model_index];
+        c.calls += self.plain_calls.0 - self.plain_at_warmup.0;
+        c.errors += self.plain_calls.1 - self.plain_at_warmup.1;
+        counts
+    }
+}
+
 /// No tokens given by a trace: they are drawn.
 pub(super) const NO_TOKENS: u32 = u32::MAX;
 
@@ -132,8 +232,8 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// wait) to `req`'s current attempt.
     #[inline]
     fn book(&mut self, req: u32, part: usize, secs: f64) {
-        let w = self.parts_width;
-        self.parts[req as usize * w + part] += Nanos::from_secs_f64(secs).0;
+        let w = self.llm.parts_width;
+        self.llm.parts[req as usize * w + part] += Nanos::from_secs_f64(secs).0;
     }
 
     /// The breakdown column of a leg's model (columns: each model, tool
@@ -141,7 +241,7 @@ impl<'m, O: Observer> Engine<'m, O> {
     #[inline]
     fn part_of(&self, model: u32) -> usize {
         if model == CACHE {
-            self.parts_width - 3
+            self.llm.parts_width - 3
         } else {
             model as usize
         }
@@ -150,20 +250,20 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// The breakdown column of tool waits.
     #[inline]
     fn tool_part(&self) -> usize {
-        self.parts_width - 4
+        self.llm.parts_width - 4
     }
 
     /// The breakdown column of waits for an LLM permit or after a 429.
     #[inline]
     fn wait_part(&self) -> usize {
-        self.parts_width - 2
+        self.llm.parts_width - 2
     }
 
     /// Counts a leg answered by model `m` (not the cache).
     #[inline]
     fn count_leg(&mut self, m: u32, fails: bool) {
         if m != CACHE && self.now >= self.model.warmup {
-            let c = &mut self.llm_counts[m as usize];
+            let c = &mut self.llm.counts[m as usize];
             c.calls += 1;
             c.errors += u64::from(fails);
         }
@@ -199,17 +299,17 @@ impl<'m, O: Observer> Engine<'m, O> {
         let attempt = r.attempt;
         // Counted whatever the time; the warm-up's share is taken off at
         // the end. Plain workflows only ever call the scenario's model.
-        self.plain_calls.0 += made;
-        self.plain_calls.1 += u64::from(fails);
+        self.llm.plain_calls.0 += made;
+        self.llm.plain_calls.1 += u64::from(fails);
         let service = Nanos::from_secs_f64(total);
         let service = if slow == 1.0 {
             service
         } else {
             Nanos::from_secs_f64(service.as_secs_f64() * slow)
         };
-        if self.parts_kept == Parts::One {
+        if self.llm.parts_kept == Parts::One {
             // The one part this mode writes: the attempt's model's time.
-            self.parts[req as usize * self.parts_width] =
+            self.llm.parts[req as usize * self.llm.parts_width] =
                 Nanos::from_secs_f64((total - cpu_secs) * slow).0;
         }
         if !hung {
@@ -224,7 +324,7 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// CPU is not shared).
     #[inline(always)]
     pub(super) fn start_llm(&mut self, req: u32, cpu_secs: f64) {
-        if self.simple_llm {
+        if self.llm.simple {
             let i = self.requests[req as usize].instance as usize;
             let (slow, hung) = (self.instances[i].slow_factor, self.instances[i].is_hung());
             self.start_llm_simple(req, cpu_secs, slow, hung);
@@ -245,7 +345,7 @@ impl<'m, O: Observer> Engine<'m, O> {
         r.state = State::Llm;
         let shape = &model.classes[r.class as usize].shape;
         let calls = shape.llm_calls.draw(&mut r.rng);
-        let l = &mut self.legs[req as usize];
+        let l = &mut self.llm.legs[req as usize];
         let given = l.given;
         l.call_no = 0;
         let attempt_model = l.attempt_model;
@@ -271,7 +371,7 @@ impl<'m, O: Observer> Engine<'m, O> {
             self.after(req, cpu_secs * slow);
             return;
         }
-        if self.per_call {
+        if self.llm.per_call {
             r.calls_left = calls;
             let first = if calls > 0 {
                 self.requests[req as usize].calls_left -= 1;
@@ -346,7 +446,7 @@ impl<'m, O: Observer> Engine<'m, O> {
     fn begin_leg(&mut self, req: u32, m: u32, first: bool, slow: f64) -> f64 {
         let model = self.model;
         let shape = self.shape_of(req);
-        let given = self.legs[req as usize].given;
+        let given = self.llm.legs[req as usize].given;
         let r = &mut self.requests[req as usize];
         let leg = if first {
             first_leg(model, shape, given, m, &mut r.rng)
@@ -355,7 +455,7 @@ impl<'m, O: Observer> Engine<'m, O> {
         };
         r.fails = leg.fails;
         r.model = leg.model;
-        let l = &mut self.legs[req as usize];
+        let l = &mut self.llm.legs[req as usize];
         l.tokens = leg.tokens;
         l.unbilled = false;
         let part = self.part_of(leg.model);
@@ -404,7 +504,7 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// Sets up a new call of `req` to model `m`.
     fn prepare_call(&mut self, req: u32, m: u32) {
         self.requests[req as usize].model = m;
-        let l = &mut self.legs[req as usize];
+        let l = &mut self.llm.legs[req as usize];
         l.first_leg = true;
         l.retries429 = 0;
         l.rate_limited = false;
@@ -431,18 +531,18 @@ impl<'m, O: Observer> Engine<'m, O> {
     fn draw_answer(&mut self, req: u32) {
         let model = self.model;
         let shape = self.shape_of(req);
-        let given = self.legs[req as usize].given;
+        let given = self.llm.legs[req as usize].given;
         let r = &mut self.requests[req as usize];
         let leg = answer(model, shape, given, r.model, &mut r.rng);
         r.fails = leg.fails;
-        let l = &mut self.legs[req as usize];
+        let l = &mut self.llm.legs[req as usize];
         l.leg_secs = leg.secs;
         l.tokens = leg.tokens;
     }
 
     /// An `LlmStart` event: a leg's lead time or 429 wait is over.
     fn on_llm_start(&mut self, req: u32) {
-        let l = &mut self.legs[req as usize];
+        let l = &mut self.llm.legs[req as usize];
         if l.leg == LegState::Backoff {
             l.leg = LegState::Idle;
             let waited = self.now - l.wait_from;
@@ -465,15 +565,15 @@ impl<'m, O: Observer> Engine<'m, O> {
             return;
         }
         let slow = self.instances[i].slow_factor;
-        if self.legs[req as usize].first_leg {
-            self.legs[req as usize].first_leg = false;
+        if self.llm.legs[req as usize].first_leg {
+            self.llm.legs[req as usize].first_leg = false;
             let r = &mut self.requests[req as usize];
             if let Some(k) = &model.cache {
                 if r.rng.random::<f64>() < k.hit_ratio {
                     let secs = k.latency.sample_secs(&mut r.rng);
                     r.model = CACHE;
                     r.fails = false;
-                    self.legs[req as usize].unbilled = true;
+                    self.llm.legs[req as usize].unbilled = true;
                     let attempt = r.attempt;
                     let part = self.part_of(CACHE);
                     self.book(req, part, secs * slow);
@@ -488,9 +588,9 @@ impl<'m, O: Observer> Engine<'m, O> {
         loop {
             let r = &self.requests[req as usize];
             let (m, attempt) = (r.model, r.attempt);
-            let l = &self.legs[req as usize];
+            let l = &self.llm.legs[req as usize];
             let tokens = f64::from(l.tokens.0) + f64::from(l.tokens.1);
-            let Some(p) = &mut self.providers else {
+            let Some(p) = &mut self.llm.providers else {
                 return;
             };
             let counted = u64::from(now >= model.warmup);
@@ -499,14 +599,14 @@ impl<'m, O: Observer> Engine<'m, O> {
             // fails at once.
             if let Some(b) = p.breaker(i, m as usize) {
                 if !b.would_permit(now) {
-                    self.llm_counts[m as usize].circuit_open += counted;
+                    self.llm.counts[m as usize].circuit_open += counted;
                     if let Some(f) = model.models[m as usize].fallback {
                         self.requests[req as usize].model = f as u32;
                         self.draw_answer(req);
                         continue;
                     }
                     self.requests[req as usize].fails = true;
-                    let l = &mut self.legs[req as usize];
+                    let l = &mut self.llm.legs[req as usize];
                     l.unbilled = true;
                     l.leg = LegState::Idle;
                     self.events
@@ -517,7 +617,7 @@ impl<'m, O: Observer> Engine<'m, O> {
             if let Some(permits) = p.permits.get_mut(i) {
                 if permits.busy >= permits.cap {
                     permits.waiting.push_back((req, attempt));
-                    let l = &mut self.legs[req as usize];
+                    let l = &mut self.llm.legs[req as usize];
                     l.leg = LegState::Waiting;
                     l.wait_from = now;
                     return;
@@ -530,7 +630,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                 let permitted = b.try_acquire(now);
                 debug_assert!(permitted, "a breaker refused what it would permit");
                 if !matches!(admitted, Admit::Go { .. }) && b.record(now, false, Nanos::ZERO) {
-                    self.llm_counts[m as usize].breaker_trips += counted;
+                    self.llm.counts[m as usize].breaker_trips += counted;
                 }
             }
             match admitted {
@@ -538,7 +638,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                     if let Some(permits) = p.permits.get_mut(i) {
                         permits.busy += 1;
                     }
-                    let l = &mut self.legs[req as usize];
+                    let l = &mut self.llm.legs[req as usize];
                     let secs = l.leg_secs * factor * slow;
                     let end = now + Nanos::from_secs_f64(secs);
                     p.serving_until(m as usize, end);
@@ -553,9 +653,9 @@ impl<'m, O: Observer> Engine<'m, O> {
                     return;
                 }
                 Admit::Down => {
-                    self.llm_counts[m as usize].outages += counted;
+                    self.llm.counts[m as usize].outages += counted;
                     self.requests[req as usize].fails = true;
-                    let l = &mut self.legs[req as usize];
+                    let l = &mut self.llm.legs[req as usize];
                     l.unbilled = true;
                     l.leg = LegState::Idle;
                     self.events
@@ -563,7 +663,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                     return;
                 }
                 Admit::Limited { retry_after } => {
-                    self.llm_counts[m as usize].rate_limited += counted;
+                    self.llm.counts[m as usize].rate_limited += counted;
                     if let Some(f) = model.models[m as usize].fallback {
                         self.requests[req as usize].model = f as u32;
                         self.draw_answer(req);
@@ -571,7 +671,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                     }
                     let retries = model.rate_limit_retries;
                     let r = &mut self.requests[req as usize];
-                    let l = &mut self.legs[req as usize];
+                    let l = &mut self.llm.legs[req as usize];
                     if l.retries429 < retries.max_retries {
                         l.retries429 += 1;
                         let jitter = if retries.jitter > Nanos::ZERO {
@@ -611,7 +711,7 @@ impl<'m, O: Observer> Engine<'m, O> {
             return;
         }
         let i = self.requests[req as usize].instance as usize;
-        let Some(p) = &mut self.providers else {
+        let Some(p) = &mut self.llm.providers else {
             return;
         };
         let Some(permits) = p.permits.get_mut(i) else {
@@ -625,7 +725,7 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// how it went. Returns whether it was in flight (and so held a
     /// permit, if its instance caps calls).
     pub(super) fn end_leg(&mut self, req: u32, success: bool) -> bool {
-        let Some(l) = self.legs.get_mut(req as usize) else {
+        let Some(l) = self.llm.legs.get_mut(req as usize) else {
             return false;
         };
         if l.leg != LegState::InFlight {
@@ -635,9 +735,9 @@ impl<'m, O: Observer> Engine<'m, O> {
         let took = self.now - l.leg_start;
         let r = &self.requests[req as usize];
         let (i, m) = (r.instance as usize, r.model as usize);
-        if let Some(b) = self.providers.as_mut().and_then(|p| p.breaker(i, m)) {
+        if let Some(b) = self.llm.providers.as_mut().and_then(|p| p.breaker(i, m)) {
             if b.record(self.now, success, took) && self.now >= self.model.warmup {
-                self.llm_counts[m].breaker_trips += 1;
+                self.llm.counts[m].breaker_trips += 1;
             }
         }
         true
@@ -652,7 +752,12 @@ impl<'m, O: Observer> Engine<'m, O> {
             return;
         }
         loop {
-            let Some(permits) = self.providers.as_mut().and_then(|p| p.permits.get_mut(i)) else {
+            let Some(permits) = self
+                .llm
+                .providers
+                .as_mut()
+                .and_then(|p| p.permits.get_mut(i))
+            else {
                 return;
             };
             if permits.busy >= permits.cap {
@@ -662,7 +767,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                 return;
             };
             let w = &self.requests[q as usize];
-            let wl = &mut self.legs[q as usize];
+            let wl = &mut self.llm.legs[q as usize];
             if w.attempt == a && w.state == State::Llm && wl.leg == LegState::Waiting {
                 wl.leg = LegState::Idle;
                 let waited = self.now - wl.wait_from;
@@ -687,7 +792,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                 return false;
             };
             self.requests[req as usize].model = f as u32;
-            let l = &mut self.legs[req as usize];
+            let l = &mut self.llm.legs[req as usize];
             l.unbilled = false;
             l.retries429 = 0;
             self.draw_answer(req);
@@ -708,7 +813,7 @@ impl<'m, O: Observer> Engine<'m, O> {
     fn next_call(&mut self, req: u32, slow: f64) -> (f64, u32) {
         let shape = self.shape_of(req);
         let r = &mut self.requests[req as usize];
-        let l = &mut self.legs[req as usize];
+        let l = &mut self.llm.legs[req as usize];
         r.calls_left -= 1;
         l.call_no += 1;
         let (n, attempt_model) = (l.call_no, l.attempt_model);

@@ -62,8 +62,8 @@ macro_rules! fleet_view {
         $crate::engine::fleet::FleetView {
             instances: &$engine.instances,
             weights: &$engine.model.weights,
-            breakers: &$engine.breakers,
-            max_per_instance: $engine.max_per_instance,
+            breakers: &$engine.resilience.breakers,
+            max_per_instance: $engine.routing.max_per_instance,
             loads: &$engine.loads,
             now: $engine.now,
         }
@@ -92,38 +92,29 @@ mod step;
 mod tenants;
 mod workload;
 
-use crate::breakdown::Breakdown;
 use crate::control::RunControl;
 use crate::error::SimError;
-use crate::metrics::{
-    jain_index, Counts, EngineStats, InstanceResult, LatencyRecorder, Reasons, ResilienceEvents,
-    RunResult, SloVerdict, TokenCounts,
-};
+use crate::metrics::{jain_index, EngineStats, InstanceResult, RunResult, SloVerdict, TokenCounts};
 use crate::regime::Regime;
-use crate::rng::{stream, Purpose, StreamRng};
+use crate::rng::{stream, Purpose};
 use crate::scenario::Model;
-use crate::timeline::ScalingSummary;
 use cost::Cost;
 use faults::FaultEvent;
 use fleet::{FleetView, Instance};
 use llm::LlmEvent;
 use queue::EventQueue;
-use rand::RngCore;
 use replicas::ReplicaEvent;
 use requests::{Request, State};
 use resilience::ResilienceEvent;
 use routing::RoutingEvent;
 use scaling::ScaleEvent;
-use scaling::Scaling;
+use series::Series;
 use series::SeriesEvent;
-use series::{Series, SeriesCounts};
 use service::ServiceEvent;
 use sessions::SessionEvent;
 pub use step::{InstanceState, NoObserver, Observed, Observer};
 use strategies::scale::CostGuard;
-use strategies::{
-    ActiveHealth, Balancer, CircuitBreaker, LoadBalancer, Nanos, OutlierDetector, PassiveHealth,
-};
+use strategies::{Balancer, Nanos};
 use workload::WorkloadEvent;
 
 /// Every event, by the component that owns it. Each component declares
@@ -160,18 +151,6 @@ impl Event {
     }
 }
 
-/// Which per-request parts of the latency breakdown the engine keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Parts {
-    /// None: a plain workflow without CPU work on one model, whose slot
-    /// time is all that model's calls.
-    None,
-    /// One: a plain workflow's LLM time, on its attempt's model.
-    One,
-    /// Every part, per model and kind.
-    All,
-}
-
 /// Simulated events between checks of the run's control (progress and
 /// cancellation).
 const CONTROL_EVERY: u64 = 1 << 16;
@@ -179,6 +158,8 @@ const CONTROL_EVERY: u64 = 1 << 16;
 /// One replication of a model, watched by an [`Observer`] (none by
 /// default: [`NoObserver`] compiles every notification away).
 pub struct Engine<'m, O: Observer = NoObserver> {
+    // The context every component shares: the model, the clock, the event
+    // queue, the request slab and the instance table.
     model: &'m Model,
     replication: u32,
     now: Nanos,
@@ -196,100 +177,35 @@ pub struct Engine<'m, O: Observer = NoObserver> {
     /// Each instance's load if eligible, as of its last change
     /// ([`FleetView`]).
     loads: Vec<u32>,
-    balancer: LoadBalancer,
-    breakers: Vec<CircuitBreaker>,
-    health: Vec<ActiveHealth>,
-    outlier: Option<OutlierDetector>,
-    passive: Option<PassiveHealth>,
-    /// The entry rate limits.
-    limits: routes::Limits,
-    /// `maxConnectionsPerInstance`, or unlimited.
-    max_per_instance: u32,
-    step: usize,
-    arrivals_rng: StreamRng,
-    routing_rng: StreamRng,
-    users_rng: StreamRng,
-    clients_rng: StreamRng,
-    retry_rng: StreamRng,
-    failures_rng: StreamRng,
-    /// The seed each request's own stream derives from.
-    request_seed: u64,
-    arrivals_seen: u64,
-    /// The rate varies within steps: arrivals are drawn by thinning.
-    thinning: bool,
-    /// LLM calls are events of their own (token prices).
-    per_call: bool,
-    /// Some instance type is killed over its memory limit.
-    oom_possible: bool,
-    /// The balancer may pick an instance that is not eligible (Envoy's
-    /// panic mode in `geographic`).
-    may_pick_ineligible: bool,
-    /// Over the LLM spend cap: attempts call the budget's fallback model.
-    llm_over_budget: bool,
-    counts: Counts,
-    reasons: Reasons,
-    resilience: ResilienceEvents,
-    latency: LatencyRecorder,
-    series: Series,
-    series_counts: SeriesCounts,
-    scaling: Option<Scaling>,
-    scaling_summary: ScalingSummary,
-    /// Per-tenant books, with more than one tenant.
-    tenants: Option<tenants::Tenants>,
-    /// Closed-loop sessions, when the workload has them.
-    sessions: Option<sessions::Sessions>,
-    cost: Cost,
-    /// Input and output tokens charged.
-    llm_tokens: (u64, u64),
     /// Events that may be pending besides those of requests: per-instance
     /// checks, failures, breaker reopenings and boots, scheduled failures.
     standing_events: usize,
     stats: EngineStats,
-    /// Reused buffers (no allocation per event).
+    /// A reused buffer of instance indices (no allocation per event).
     scratch: Vec<u32>,
-    /// Each request's time in its slot by part, `parts_width` entries per
-    /// slab record: LLM time per model, tool waits, cache hits, LLM waits,
-    /// and when its attempt got its slot. Grows with the slab, never per
-    /// request.
-    parts: Vec<u64>,
-    parts_width: usize,
-    /// Completed requests' latency by part.
-    breakdown: Breakdown,
-    /// Call state per slab record, for workflows that are not plain.
-    legs: Vec<requests::LegInfo>,
-    /// Which per-request parts the breakdown reads at completion.
-    parts_kept: Parts,
-    /// Plain workflows: one event per attempt, a fixed number of calls to
-    /// one model, no cache, tools, fallbacks, prices or provider state.
-    simple_llm: bool,
-    /// A trace row that could not be read mid-run (the file changed since
-    /// it was checked): the run ends with it.
-    trace_error: Option<String>,
-    /// The replayed trace, read one row ahead.
-    trace: Option<(crate::trace::TraceReader, crate::trace::TraceRow)>,
-    /// Balancer replicas with views of their own, when there are several.
-    replicas: Option<replicas::Replicas>,
-    /// Routed classes' own balancers, when a route has one.
-    routes: Option<routes::Routes>,
-    /// Replicas or routes: more balancers than the deployment's.
-    several_balancers: bool,
-    /// Request classes and their books, with more than one class.
-    classes: Option<classes::Classes>,
-    /// Round trips: degradations and jitter.
-    network: network::Network,
-    /// LLM providers' state, when a scenario gives them any.
-    providers: Option<providers::Providers>,
-    /// Calls and errors of plain workflows over the whole run, and as the
-    /// warm-up ended (added to `llm_counts` at the end).
-    plain_calls: (u64, u64),
-    plain_at_warmup: (u64, u64),
-    /// Calls, errors, 429s and outage failures per model.
-    llm_counts: Vec<crate::metrics::ModelCalls>,
     /// Whether the first events are scheduled ([`Engine::step`]).
     started: bool,
     /// Events at the horizon set aside while the loop looks for the last
     /// series row.
     at_horizon: Vec<(u128, Event)>,
+
+    // The components, each with the state it owns.
+    workload: workload::Workload,
+    /// Closed-loop sessions, when the workload has them.
+    sessions: Option<sessions::Sessions>,
+    /// Request classes and their books, with more than one class.
+    classes: Option<classes::Classes>,
+    routing: routing::Routing,
+    llm: llm::Llm,
+    network: network::Network,
+    resilience: resilience::Resilience,
+    faults: faults::Faults,
+    scaling: scaling::Scaler,
+    cost: Cost,
+    series: Series,
+    /// Per-tenant books, with more than one tenant.
+    tenants: Option<tenants::Tenants>,
+    outcomes: outcome::Outcomes,
     /// Watches the run ([`Engine::with_observer`]).
     observer: O,
 }
@@ -315,15 +231,6 @@ impl<'m, O: Observer> Engine<'m, O> {
                 Instance::new(s.slots, t.cores, s.initially_present)
             })
             .collect();
-        let breakers = match &model.circuit_breaker {
-            Some(c) => (0..n).map(|_| CircuitBreaker::new(c.clone())).collect(),
-            None => Vec::new(),
-        };
-        let per_call = model.providers_dynamic
-            || model
-                .models
-                .iter()
-                .any(|m| m.price_per_1k_input > 0.0 || m.price_per_1k_output > 0.0);
         let mut cost = Cost::new(model.budget.clone().map(CostGuard::new));
         let initial: f64 = model
             .instances
@@ -332,25 +239,6 @@ impl<'m, O: Observer> Engine<'m, O> {
             .map(|i| i.price_per_hour)
             .sum();
         cost.start(Nanos::ZERO, initial);
-        let first = &model.classes[0].shape;
-        let simple_llm = !per_call
-            && model.cache.is_none()
-            && model.classes.len() == 1
-            && first.is_plain()
-            && model
-                .models
-                .iter()
-                .all(|m| m.fallback.is_none() && m.per_token.is_none());
-        let one_model = model.fallback_model.is_none();
-        let (parts_kept, rest_is_llm) = match (simple_llm, first.cpu_time.is_none() && one_model) {
-            (true, true) => (Parts::None, Some(first.model_index)),
-            (true, false) => (Parts::One, None),
-            (false, _) => (Parts::All, None),
-        };
-        let scaling = model
-            .scaling
-            .as_ref()
-            .map(|s| Scaling::new(model, s, stream(seed, replication, Purpose::Scaling)));
         Engine {
             model,
             replication,
@@ -364,49 +252,6 @@ impl<'m, O: Observer> Engine<'m, O> {
             held: 0,
             instances,
             loads: vec![fleet::INELIGIBLE; n],
-            balancer: model.balancer.clone(),
-            breakers,
-            health: vec![ActiveHealth::default(); if model.health_check.is_some() { n } else { 0 }],
-            outlier: model
-                .outlier_detection
-                .clone()
-                .map(|c| OutlierDetector::new(c, n)),
-            passive: model
-                .passive_health
-                .clone()
-                .map(|c| PassiveHealth::new(c, n)),
-            limits: routes::Limits::new(model),
-            max_per_instance: model.max_connections_per_instance.unwrap_or(u32::MAX),
-            step: 0,
-            arrivals_rng: stream(seed, replication, Purpose::Arrivals),
-            routing_rng: stream(seed, replication, Purpose::Routing),
-            users_rng: stream(seed, replication, Purpose::Users),
-            clients_rng: stream(seed, replication, Purpose::Clients),
-            retry_rng: stream(seed, replication, Purpose::Retries),
-            failures_rng: stream(seed, replication, Purpose::Failures),
-            request_seed: stream(seed, replication, Purpose::Requests).next_u64(),
-            arrivals_seen: 0,
-            thinning: model.rate_varies(),
-            per_call,
-            oom_possible: model.types.iter().any(|t| t.oom_kill),
-            may_pick_ineligible: model.load_balancing.kind()
-                == strategies::StrategyKind::Geographic,
-            llm_over_budget: false,
-            counts: Counts::default(),
-            reasons: Reasons::default(),
-            resilience: ResilienceEvents::default(),
-            latency: LatencyRecorder::default(),
-            series: Series::new(n),
-            series_counts: SeriesCounts::default(),
-            scaling,
-            scaling_summary: ScalingSummary::default(),
-            tenants: model
-                .users
-                .as_ref()
-                .and_then(|u| tenants::Tenants::new(u.tenants)),
-            sessions: sessions::Sessions::new(model, stream(seed, replication, Purpose::Sessions)),
-            cost,
-            llm_tokens: (0, 0),
             standing_events: 5 * n
                 + 1
                 + 2 * model.failure_events.len()
@@ -418,33 +263,26 @@ impl<'m, O: Observer> Engine<'m, O> {
                 + 8,
             stats: EngineStats::default(),
             scratch: Vec::new(),
-            parts: Vec::with_capacity(1024 * (model.models.len() + 4)),
-            parts_width: model.models.len() + 4,
-            breakdown: Breakdown::new(model.models.len(), rest_is_llm),
-            parts_kept,
-            legs: Vec::new(),
-            simple_llm,
-            plain_calls: (0, 0),
-            plain_at_warmup: (0, 0),
-            replicas: replicas::Replicas::new(model),
-            routes: routes::Routes::new(model),
-            several_balancers: model.load_balancing.replicas.unwrap_or(1) > 1
-                || model.routes.iter().any(|r| r.balancer.is_some()),
-            classes: classes::Classes::new(model, stream(seed, replication, Purpose::Classes)),
-            trace: None,
-            trace_error: None,
-            network: network::Network::new(model, stream(seed, replication, Purpose::Network)),
-            providers: providers::Providers::new(model),
-            llm_counts: model
-                .models
-                .iter()
-                .map(|m| crate::metrics::ModelCalls {
-                    model: m.name.clone(),
-                    ..Default::default()
-                })
-                .collect(),
             started: false,
             at_horizon: Vec::new(),
+            workload: workload::Workload::new(model, replication),
+            sessions: sessions::Sessions::new(model, stream(seed, replication, Purpose::Sessions)),
+            classes: classes::Classes::new(model, stream(seed, replication, Purpose::Classes)),
+            routing: routing::Routing::new(model, replication),
+            llm: llm::Llm::new(model),
+            network: network::Network::new(model, stream(seed, replication, Purpose::Network)),
+            resilience: resilience::Resilience::new(model),
+            faults: faults::Faults {
+                rng: stream(seed, replication, Purpose::Failures),
+            },
+            scaling: scaling::Scaler::new(model, replication),
+            cost,
+            series: Series::new(n),
+            tenants: model
+                .users
+                .as_ref()
+                .and_then(|u| tenants::Tenants::new(u.tenants)),
+            outcomes: outcome::Outcomes::default(),
             observer,
         }
     }
@@ -569,8 +407,8 @@ impl<'m, O: Observer> Engine<'m, O> {
         }
         self.cost.settle(now);
         self.cost.at_warmup = (self.cost.instance, self.cost.llm);
-        self.llm_tokens = (0, 0);
-        self.plain_at_warmup = self.plain_calls;
+        self.cost.tokens = (0, 0);
+        self.llm.plain_at_warmup = self.llm.plain_calls;
     }
 
     /// Instance `i`'s load if it is eligible now, else
@@ -580,8 +418,8 @@ impl<'m, O: Observer> Engine<'m, O> {
         let inst = &self.instances[i];
         let (routable, active) = (inst.routable, inst.active());
         // Without breakers, a connection limit decides with the load.
-        let eligible = if self.breakers.is_empty() {
-            routable && active < self.max_per_instance
+        let eligible = if self.resilience.breakers.is_empty() {
+            routable && active < self.routing.max_per_instance
         } else {
             self.view().eligible_now(i)
         };
@@ -602,9 +440,9 @@ impl<'m, O: Observer> Engine<'m, O> {
     fn touched(&mut self, i: usize) {
         self.loads[i] = self.load_now(i);
         let view = fleet_view!(self);
-        if !self.several_balancers {
-            self.balancer.refresh(i, &view);
-        } else if self.replicas.is_some() {
+        if !self.routing.several_balancers {
+            self.routing.balancer.refresh(i, &view);
+        } else if self.routing.replicas.is_some() {
             self.touched_replicas(i);
         } else {
             self.touched_routes(i);
@@ -617,13 +455,13 @@ impl<'m, O: Observer> Engine<'m, O> {
         let model = self.model;
         // Counted from the slab, independently of the outcome counters, so
         // the conservation check can catch a lost or double-counted request.
-        self.counts.in_flight = self
+        self.outcomes.counts.in_flight = self
             .requests
             .iter()
             .filter(|r| r.state != State::Free && r.measured)
             .count() as u64;
-        let c = self.counts;
-        if !c.conserved() || !self.reasons.consistent_with(&c) {
+        let c = self.outcomes.counts;
+        if !c.conserved() || !self.outcomes.reasons.consistent_with(&c) {
             return Err(SimError::Conservation {
                 run: model.scenario.name.clone(),
                 replication: self.replication,
@@ -688,16 +526,16 @@ impl<'m, O: Observer> Engine<'m, O> {
         let instance_cost = self.cost.instance - self.cost.at_warmup.0;
         let llm_cost = self.cost.llm - self.cost.at_warmup.1;
         let total_cost = instance_cost + llm_cost;
-        let slo = SloVerdict::judge(model, &self.latency, &c);
-        let scaling_log = self.scaling.take().map(|s| s.log).unwrap_or_default();
-        let mut summary = self.scaling_summary;
+        let slo = SloVerdict::judge(model, &self.outcomes.latency, &c);
+        let scaling_log = self.scaling.auto.take().map(|s| s.log).unwrap_or_default();
+        let mut summary = self.scaling.summary;
         summary.peak_instances = summary.peak_instances.max(model.initial_instances() as u32);
         Ok(RunResult {
             replication: self.replication,
             counts: c,
-            reasons: self.reasons,
-            resilience: self.resilience,
-            latency: self.latency.summary(),
+            reasons: self.outcomes.reasons,
+            resilience: self.resilience.events,
+            latency: self.outcomes.latency.summary(),
             throughput_per_second: c.completed as f64 / window_secs,
             error_rate: c.error_rate(),
             utilization: if capacity > 0.0 { busy / capacity } else { 0.0 },
@@ -714,8 +552,8 @@ impl<'m, O: Observer> Engine<'m, O> {
             cost_per_success: (c.completed > 0).then(|| total_cost / c.completed as f64),
             run_cost: self.cost.instance + self.cost.llm,
             tokens: TokenCounts {
-                input: self.llm_tokens.0,
-                output: self.llm_tokens.1,
+                input: self.cost.tokens.0,
+                output: self.cost.tokens.1,
             },
             scaling: summary,
             slo,
@@ -726,16 +564,12 @@ impl<'m, O: Observer> Engine<'m, O> {
                 model.warmup.as_secs_f64(),
             ),
             tenants: self.tenants.as_ref().map(tenants::Tenants::result),
-            breakdown: self
-                .breakdown
-                .result(model, self.latency.count(), self.latency.sum_ns()),
-            llm_calls: {
-                let mut counts = std::mem::take(&mut self.llm_counts);
-                let c = &mut counts[model.classes[0].shape.model_index];
-                c.calls += self.plain_calls.0 - self.plain_at_warmup.0;
-                c.errors += self.plain_calls.1 - self.plain_at_warmup.1;
-                counts
-            },
+            breakdown: self.llm.breakdown.result(
+                model,
+                self.outcomes.latency.count(),
+                self.outcomes.latency.sum_ns(),
+            ),
+            llm_calls: self.llm.take_counts(model),
             classes: self
                 .classes
                 .take()
@@ -743,7 +577,7 @@ impl<'m, O: Observer> Engine<'m, O> {
             rate_limits: model
                 .rate_limits
                 .iter()
-                .zip(&self.limits.rejected)
+                .zip(&self.routing.limits.rejected)
                 .map(|(l, &rejected)| crate::metrics::LimitCount {
                     name: l.name.clone(),
                     rejected,
@@ -757,7 +591,7 @@ impl<'m, O: Observer> Engine<'m, O> {
             },
             series: std::mem::take(&mut self.series.rows),
             scaling_log,
-            recorder: self.latency,
+            recorder: self.outcomes.latency,
         })
     }
 }

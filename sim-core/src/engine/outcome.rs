@@ -9,11 +9,21 @@
 //! it). A new component that counts outcomes subscribes here and nowhere
 //! else.
 
+use super::llm::Parts;
 use super::requests::Cause;
 use super::step::Observer;
-use super::{Engine, Parts};
-use crate::metrics::{Counts, Reasons};
+use super::Engine;
+use crate::metrics::{Counts, LatencyRecorder, Reasons};
 use strategies::Nanos;
+
+/// The books every outcome is counted in: counts by kind and reason, and
+/// the latency histogram of completed requests.
+#[derive(Default)]
+pub(super) struct Outcomes {
+    pub(super) counts: Counts,
+    pub(super) reasons: Reasons,
+    pub(super) latency: LatencyRecorder,
+}
 
 /// What the outcome hook announces.
 #[derive(Debug, Clone, Copy)]
@@ -77,10 +87,10 @@ impl<O: Observer> Engine<'_, O> {
             latency: o.latency,
         });
         let completed = o.completed();
-        self.series_counts.finished += 1;
-        self.series_counts.errors += u64::from(!completed);
+        self.series.counts.finished += 1;
+        self.series.counts.errors += u64::from(!completed);
         if completed {
-            if let Some(s) = &mut self.scaling {
+            if let Some(s) = &mut self.scaling.auto {
                 let region = self.model.topology.region_of[o.instance as usize];
                 s.completed(region as usize, o.latency);
             }
@@ -88,7 +98,7 @@ impl<O: Observer> Engine<'_, O> {
         }
         if o.measured {
             if completed {
-                self.latency.record(o.latency.0);
+                self.outcomes.latency.record(o.latency.0);
                 self.book_breakdown(&o);
             }
             if let Some(t) = &mut self.tenants {
@@ -97,7 +107,11 @@ impl<O: Observer> Engine<'_, O> {
             if let Some(k) = &mut self.classes {
                 k.ended(o.class, o.cause, o.latency.0);
             }
-            count(&mut self.counts, &mut self.reasons, o.cause);
+            count(
+                &mut self.outcomes.counts,
+                &mut self.outcomes.reasons,
+                o.cause,
+            );
         }
         if o.from_session {
             self.session_turn_ended(o.user, o.rtt);
@@ -109,16 +123,23 @@ impl<O: Observer> Engine<'_, O> {
     #[inline(always)]
     fn book_breakdown(&mut self, o: &Outcome) {
         let r = &self.requests[o.req as usize];
-        let w = self.parts_width;
+        let w = self.llm.parts_width;
         let base = o.req as usize * w;
-        let slot_at = Nanos(self.parts[base + w - 1]);
-        self.breakdown
+        let slot_at = Nanos(self.llm.parts[base + w - 1]);
+        self.llm
+            .breakdown
             .add(o.rtt, r.dispatched - r.arrival, slot_at - r.dispatched);
-        match self.parts_kept {
+        match self.llm.parts_kept {
             Parts::None => {}
             // Plain workflows write one part: the model's time.
-            Parts::One => self.breakdown.add_part(r.model as usize, self.parts[base]),
-            Parts::All => self.breakdown.add_parts(&self.parts[base..base + w - 1]),
+            Parts::One => self
+                .llm
+                .breakdown
+                .add_part(r.model as usize, self.llm.parts[base]),
+            Parts::All => self
+                .llm
+                .breakdown
+                .add_parts(&self.llm.parts[base..base + w - 1]),
         }
     }
 }

@@ -78,7 +78,7 @@ impl Replicas {
 impl<O: Observer> Engine<'_, O> {
     /// Schedules the first load refresh.
     pub(super) fn schedule_view_refresh(&mut self) {
-        if let (Some(_), Some(every)) = (&self.replicas, self.model.lb_refresh) {
+        if let (Some(_), Some(every)) = (&self.routing.replicas, self.model.lb_refresh) {
             self.events
                 .push(every, Event::Replicas(ReplicaEvent::Refresh));
         }
@@ -91,7 +91,7 @@ impl<O: Observer> Engine<'_, O> {
         };
         self.events
             .push(self.now + every, Event::Replicas(ReplicaEvent::Refresh));
-        let Some(rep) = &mut self.replicas else {
+        let Some(rep) = &mut self.routing.replicas else {
             return;
         };
         for (i, inst) in self.instances.iter().enumerate() {
@@ -121,15 +121,15 @@ impl<O: Observer> Engine<'_, O> {
     /// for each request (clients spread over the replicas).
     fn replica_pick(&mut self, now: Nanos, who: &strategies::RequestInfo) -> Option<(usize, u8)> {
         use rand::Rng;
-        let rep = self.replicas.as_mut()?;
-        let k = self.routing_rng.random_range(0..rep.balancers.len());
+        let rep = self.routing.replicas.as_mut()?;
+        let k = self.routing.rng.random_range(0..rep.balancers.len());
         let n = rep.n;
         let view = ReplicaView {
             fleet: fleet_view!(self),
             learned: &rep.learned,
             own: &rep.own[k * n..(k + 1) * n],
         };
-        let i = rep.balancers[k].pick(now, who, &view, &mut self.routing_rng)?;
+        let i = rep.balancers[k].pick(now, who, &view, &mut self.routing.rng)?;
         rep.own[k * n + i] += 1;
         Some((i, k as u8))
     }
@@ -137,7 +137,7 @@ impl<O: Observer> Engine<'_, O> {
     /// The request `req`, sent by its replica, leaves instance `i`.
     #[inline]
     pub(super) fn released(&mut self, req: u32, i: usize) {
-        if let Some(rep) = &mut self.replicas {
+        if let Some(rep) = &mut self.routing.replicas {
             let k = self.requests[req as usize].replica as usize;
             rep.own[k * rep.n + i] -= 1;
         }
@@ -146,7 +146,7 @@ impl<O: Observer> Engine<'_, O> {
     /// Tells every replica that instance `i`'s load or eligibility changed.
     #[inline(never)]
     pub(super) fn touched_replicas(&mut self, i: usize) {
-        let Some(rep) = &mut self.replicas else {
+        let Some(rep) = &mut self.routing.replicas else {
             return;
         };
         let n = rep.n;

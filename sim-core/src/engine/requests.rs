@@ -172,7 +172,7 @@ impl<O: Observer> Engine<'_, O> {
     /// The generator of the request arriving `n`-th.
     pub(super) fn request_rng(&self, n: u64) -> Pcg64Mcg {
         Pcg64Mcg::from_seed(splitmix_seed(
-            self.request_seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            self.workload.request_seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         ))
     }
 
@@ -188,9 +188,11 @@ impl<O: Observer> Engine<'_, O> {
             }
             None => {
                 self.requests.push(r);
-                self.parts.resize(self.requests.len() * self.parts_width, 0);
-                if !self.simple_llm {
-                    self.legs.push(LegInfo::IDLE);
+                self.llm
+                    .parts
+                    .resize(self.requests.len() * self.llm.parts_width, 0);
+                if !self.llm.simple {
+                    self.llm.legs.push(LegInfo::IDLE);
                 }
                 (self.requests.len() - 1) as u32
             }

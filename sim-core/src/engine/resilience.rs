@@ -5,28 +5,67 @@
 use super::fleet::Life;
 use super::step::Observer;
 use super::{Engine, Event};
-use strategies::{AttemptOutcome, Balancer, Nanos};
+use crate::metrics::ResilienceEvents;
+use crate::scenario::Model;
+use strategies::{
+    ActiveHealth, AttemptOutcome, Balancer, CircuitBreaker, Nanos, OutlierDetector, PassiveHealth,
+};
+
+/// The resilience component's state: what each defence knows of each
+/// instance, and what they did.
+pub(super) struct Resilience {
+    /// One breaker per instance, when the scenario has breakers.
+    pub(super) breakers: Vec<CircuitBreaker>,
+    /// One active health record per instance, when it has health checks.
+    pub(super) health: Vec<ActiveHealth>,
+    pub(super) outlier: Option<OutlierDetector>,
+    pub(super) passive: Option<PassiveHealth>,
+    /// Ejections, trips, markings and retries, for the results.
+    pub(super) events: ResilienceEvents,
+}
+
+impl Resilience {
+    pub(super) fn new(model: &Model) -> Resilience {
+        let n = model.instances.len();
+        Resilience {
+            breakers: match &model.circuit_breaker {
+                Some(c) => (0..n).map(|_| CircuitBreaker::new(c.clone())).collect(),
+                None => Vec::new(),
+            },
+            health: vec![ActiveHealth::default(); if model.health_check.is_some() { n } else { 0 }],
+            outlier: model
+                .outlier_detection
+                .clone()
+                .map(|c| OutlierDetector::new(c, n)),
+            passive: model
+                .passive_health
+                .clone()
+                .map(|c| PassiveHealth::new(c, n)),
+            events: ResilienceEvents::default(),
+        }
+    }
+}
 
 impl<O: Observer> Engine<'_, O> {
     /// What every observer of instance `i` learns from one attempt.
     pub(super) fn observe_attempt(&mut self, i: usize, latency: Nanos, outcome: AttemptOutcome) {
         let now = self.now;
         let success = outcome.is_success();
-        self.balancer.observe(now, i, latency, success);
-        if self.routes.is_some() {
+        self.routing.balancer.observe(now, i, latency, success);
+        if self.routing.routes.is_some() {
             self.observe_routes(now, i, latency, success);
         }
-        if let Some(o) = &mut self.outlier {
+        if let Some(o) = &mut self.resilience.outlier {
             if o.record(now, i, success) {
                 let inst = &mut self.instances[i];
                 inst.ejected = true;
                 inst.update();
-                self.resilience.ejections += 1;
+                self.resilience.events.ejections += 1;
             }
         }
-        if let Some(b) = self.breakers.get_mut(i) {
+        if let Some(b) = self.resilience.breakers.get_mut(i) {
             if b.record(now, success, latency) {
-                self.resilience.breaker_trips += 1;
+                self.resilience.events.breaker_trips += 1;
                 let at = b.reopen_at();
                 self.events.push(
                     at,
@@ -34,7 +73,7 @@ impl<O: Observer> Engine<'_, O> {
                 );
             }
         }
-        if let Some(p) = &mut self.passive {
+        if let Some(p) = &mut self.resilience.passive {
             p.record(i, now, outcome);
             self.passive_update(i);
         }
@@ -44,7 +83,9 @@ impl<O: Observer> Engine<'_, O> {
     /// out, schedules the moment it may be back.
     pub(super) fn passive_update(&mut self, i: usize) {
         let now = self.now;
-        let Some(p) = &self.passive else { return };
+        let Some(p) = &self.resilience.passive else {
+            return;
+        };
         let down = !p.is_available(i, now);
         let next = p.next_change(i, now);
         let inst = &mut self.instances[i];
@@ -52,7 +93,7 @@ impl<O: Observer> Engine<'_, O> {
             inst.passive_down = down;
             inst.update();
             if down {
-                self.resilience.passive_marked_down += 1;
+                self.resilience.events.passive_marked_down += 1;
             }
             self.touched(i);
         }
@@ -136,12 +177,12 @@ impl<O: Observer> Engine<'_, O> {
         let Some(cfg) = &self.model.health_check else {
             return;
         };
-        if let Some(healthy) = self.health[i].record(cfg, passed) {
+        if let Some(healthy) = self.resilience.health[i].record(cfg, passed) {
             let inst = &mut self.instances[i];
             inst.healthy = healthy;
             inst.update();
             if !healthy {
-                self.resilience.marked_unhealthy += 1;
+                self.resilience.events.marked_unhealthy += 1;
             }
             self.touched(i);
         }
@@ -149,7 +190,9 @@ impl<O: Observer> Engine<'_, O> {
 
     fn on_outlier_tick(&mut self) {
         let now = self.now;
-        let Some(o) = &mut self.outlier else { return };
+        let Some(o) = &mut self.resilience.outlier else {
+            return;
+        };
         let mut back = std::mem::take(&mut self.scratch);
         back.clear();
         o.tick(now, |i| back.push(i as u32));

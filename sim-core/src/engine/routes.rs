@@ -129,18 +129,21 @@ impl<O: Observer> Engine<'_, O> {
         who: &strategies::RequestInfo,
     ) -> Option<usize> {
         let view = fleet_view!(self);
-        let routes = self.routes.as_mut()?;
+        let routes = self.routing.routes.as_mut()?;
         match routes.of_class[class as usize] {
-            Some(b) => routes.balancers[b as usize].pick(now, who, &view, &mut self.routing_rng),
-            None => self.balancer.pick(now, who, &view, &mut self.routing_rng),
+            Some(b) => routes.balancers[b as usize].pick(now, who, &view, &mut self.routing.rng),
+            None => self
+                .routing
+                .balancer
+                .pick(now, who, &view, &mut self.routing.rng),
         }
     }
 
     /// Tells every route's balancer that instance `i` changed.
     pub(super) fn touched_routes(&mut self, i: usize) {
         let view = fleet_view!(self);
-        self.balancer.refresh(i, &view);
-        if let Some(r) = &mut self.routes {
+        self.routing.balancer.refresh(i, &view);
+        if let Some(r) = &mut self.routing.routes {
             for b in &mut r.balancers {
                 b.refresh(i, &view);
             }
@@ -151,7 +154,7 @@ impl<O: Observer> Engine<'_, O> {
     #[cold]
     #[inline(never)]
     pub(super) fn observe_routes(&mut self, now: Nanos, i: usize, latency: Nanos, success: bool) {
-        if let Some(r) = &mut self.routes {
+        if let Some(r) = &mut self.routing.routes {
             for b in &mut r.balancers {
                 b.observe(now, i, latency, success);
             }

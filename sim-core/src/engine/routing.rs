@@ -3,11 +3,56 @@
 //! backoff, or the end of the request. Also the request and connection
 //! timeouts.
 
+use super::replicas::Replicas;
 use super::requests::{Cause, Request, State};
+use super::routes::{Limits, Routes};
 use super::step::Observer;
 use super::workload::user_ip;
 use super::{Engine, Event};
-use strategies::{AttemptOutcome, Backends, Balancer, RequestInfo};
+use crate::rng::{stream, Purpose, StreamRng};
+use crate::scenario::Model;
+use strategies::{AttemptOutcome, Backends, Balancer, LoadBalancer, RequestInfo};
+
+/// The routing component's state: the deployment's balancer (and the
+/// replicas' and routes' own, when there are more), the entry rate limits,
+/// the connection cap, and the streams of picks and retry backoffs.
+pub(super) struct Routing {
+    pub(super) balancer: LoadBalancer,
+    pub(super) rng: StreamRng,
+    pub(super) retry_rng: StreamRng,
+    /// The entry rate limits.
+    pub(super) limits: Limits,
+    /// `maxConnectionsPerInstance`, or unlimited.
+    pub(super) max_per_instance: u32,
+    /// The balancer may pick an instance that is not eligible (Envoy's
+    /// panic mode in `geographic`).
+    pub(super) may_pick_ineligible: bool,
+    /// Replicas or routes: more balancers than the deployment's.
+    pub(super) several_balancers: bool,
+    /// Balancer replicas with views of their own, when there are several.
+    pub(super) replicas: Option<Replicas>,
+    /// Routed classes' own balancers, when a route has one.
+    pub(super) routes: Option<Routes>,
+}
+
+impl Routing {
+    pub(super) fn new(model: &Model, replication: u32) -> Routing {
+        let seed = model.seed;
+        Routing {
+            balancer: model.balancer.clone(),
+            rng: stream(seed, replication, Purpose::Routing),
+            retry_rng: stream(seed, replication, Purpose::Retries),
+            limits: Limits::new(model),
+            max_per_instance: model.max_connections_per_instance.unwrap_or(u32::MAX),
+            may_pick_ineligible: model.load_balancing.kind()
+                == strategies::StrategyKind::Geographic,
+            several_balancers: model.load_balancing.replicas.unwrap_or(1) > 1
+                || model.routes.iter().any(|r| r.balancer.is_some()),
+            replicas: Replicas::new(model),
+            routes: Routes::new(model),
+        }
+    }
+}
 
 impl<O: Observer> Engine<'_, O> {
     /// Sends the request's current attempt to an instance, or fails the
@@ -31,14 +76,16 @@ impl<O: Observer> Engine<'_, O> {
             client_ip: known.then(|| user_ip(r.user)),
             client_region: (!self.model.client_regions.is_empty()).then_some(r.client),
         };
-        let picked = if self.several_balancers {
-            match self.replicas {
+        let picked = if self.routing.several_balancers {
+            match self.routing.replicas {
                 Some(_) => self.replica_pick_for(req, now, &who),
                 None => self.route_pick(self.requests[req as usize].class, now, &who),
             }
         } else {
             let view = fleet_view!(self);
-            self.balancer.pick(now, &who, &view, &mut self.routing_rng)
+            self.routing
+                .balancer
+                .pick(now, &who, &view, &mut self.routing.rng)
         };
         let Some(i) = picked else {
             if self.hold_at_entry(req) {
@@ -48,11 +95,11 @@ impl<O: Observer> Engine<'_, O> {
             self.attempt_failed(req, cause);
             return;
         };
-        if self.may_pick_ineligible && !self.view().is_eligible(i) {
+        if self.routing.may_pick_ineligible && !self.view().is_eligible(i) {
             let view = self.view();
             // Envoy's panic mode routes to a level's hosts whatever their
             // health; limits and breakers still refuse.
-            let full = self.instances[i].active() >= self.max_per_instance;
+            let full = self.instances[i].active() >= self.routing.max_per_instance;
             if full || !view.breaker_permits(i) {
                 let cause = if full {
                     Cause::OverConnectionLimit
@@ -64,14 +111,14 @@ impl<O: Observer> Engine<'_, O> {
             }
         }
         debug_assert!(
-            self.may_pick_ineligible || self.view().is_eligible(i),
+            self.routing.may_pick_ineligible || self.view().is_eligible(i),
             "balancer picked ineligible instance {i}"
         );
-        if let Some(b) = self.breakers.get_mut(i) {
+        if let Some(b) = self.resilience.breakers.get_mut(i) {
             let permitted = b.try_acquire(now);
             debug_assert!(permitted, "breaker refused an instance it would permit");
         }
-        if let Some(p) = &mut self.passive {
+        if let Some(p) = &mut self.resilience.passive {
             p.on_pick(i, now);
             self.passive_update(i);
         }
@@ -126,7 +173,7 @@ impl<O: Observer> Engine<'_, O> {
         for (i, inst) in self.instances.iter().enumerate() {
             if inst.in_rotation() {
                 in_rotation = true;
-                full |= view.breaker_permits(i) && inst.active() >= self.max_per_instance;
+                full |= view.breaker_permits(i) && inst.active() >= self.routing.max_per_instance;
             }
         }
         match (in_rotation, full) {
@@ -151,7 +198,7 @@ impl<O: Observer> Engine<'_, O> {
                 && before_deadline
                 && cfg.budget_allows(self.live, self.active_retries)
             {
-                let backoff = cfg.backoff(r.attempts, r.prev_backoff, &mut self.retry_rng);
+                let backoff = cfg.backoff(r.attempts, r.prev_backoff, &mut self.routing.retry_rng);
                 let r = &mut self.requests[req as usize];
                 r.state = State::Backoff;
                 r.prev_backoff = backoff;
@@ -160,7 +207,7 @@ impl<O: Observer> Engine<'_, O> {
                     self.active_retries += 1;
                 }
                 let gen = r.gen;
-                self.resilience.retries += u64::from(r.measured);
+                self.resilience.events.retries += u64::from(r.measured);
                 self.events.push(
                     now + backoff,
                     Event::Routing(RoutingEvent::Retry { req, gen }),

@@ -8,9 +8,9 @@ use super::fleet::{Integrals, Life};
 use super::requests::State;
 use super::step::Observer;
 use super::{Engine, Event};
-use crate::rng::StreamRng;
+use crate::rng::{stream, Purpose, StreamRng};
 use crate::scenario::{Model, ScalingModel};
-use crate::timeline::ScalingEvent;
+use crate::timeline::{ScalingEvent, ScalingSummary};
 use std::collections::VecDeque;
 use strategies::scale::{
     AnyAutoscaler, Autoscaler, BudgetLimit, InstanceSample, ScaleInput, ScaleReason,
@@ -37,6 +37,28 @@ struct RegionScaler {
     response: VecDeque<(f64, u64)>,
     /// What the controller wants (starting and ready).
     desired: u32,
+}
+
+/// The scaling component's state: the autoscalers when the scenario has
+/// them, and what the fleet's size did.
+pub(super) struct Scaler {
+    pub(super) auto: Option<Scaling>,
+    pub(super) summary: ScalingSummary,
+    /// Some instance type is killed over its memory limit.
+    pub(super) oom_possible: bool,
+}
+
+impl Scaler {
+    pub(super) fn new(model: &Model, replication: u32) -> Scaler {
+        Scaler {
+            auto: model
+                .scaling
+                .as_ref()
+                .map(|s| Scaling::new(model, s, stream(model.seed, replication, Purpose::Scaling))),
+            summary: ScalingSummary::default(),
+            oom_possible: model.types.iter().any(|t| t.oom_kill),
+        }
+    }
 }
 
 /// Autoscaling over the whole fleet.
@@ -152,7 +174,7 @@ impl<O: Observer> Engine<'_, O> {
     /// Holds `req` at the entry if the fleet may scale from zero and has
     /// no ready instance; false if it is not held.
     pub(super) fn hold_at_entry(&mut self, req: u32) -> bool {
-        let Some(s) = &mut self.scaling else {
+        let Some(s) = &mut self.scaling.auto else {
             return false;
         };
         if !s.from_zero || self.instances.iter().any(|i| i.life == Life::Ready) {
@@ -175,7 +197,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// A held request ends (its request timeout).
     pub(super) fn unhold(&mut self) {
-        if let Some(s) = &mut self.scaling {
+        if let Some(s) = &mut self.scaling.auto {
             s.entry_live -= 1;
         }
     }
@@ -184,9 +206,11 @@ impl<O: Observer> Engine<'_, O> {
     /// balancer, oldest first. Those held again meanwhile (the instance was
     /// killed taking them) wait for the next one.
     fn release_held(&mut self) {
-        let waiting = self.scaling.as_ref().map_or(0, |s| s.entry.len());
+        let waiting = self.scaling.auto.as_ref().map_or(0, |s| s.entry.len());
         for _ in 0..waiting {
-            let Some(s) = &mut self.scaling else { return };
+            let Some(s) = &mut self.scaling.auto else {
+                return;
+            };
             let Some((req, gen)) = s.entry.pop_front() else {
                 return;
             };
@@ -201,7 +225,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// Schedules the first metrics collection and controller check.
     pub(super) fn schedule_scaling(&mut self) {
-        if let Some(s) = &self.scaling {
+        if let Some(s) = &self.scaling.auto {
             let (collect, check) = (s.collection(), s.interval());
             self.events
                 .push(collect, Event::Scaling(ScaleEvent::MetricsCollect));
@@ -214,7 +238,9 @@ impl<O: Observer> Engine<'_, O> {
     fn on_metrics_collect(&mut self) {
         let now = self.now;
         let model = self.model;
-        let Some(s) = &mut self.scaling else { return };
+        let Some(s) = &mut self.scaling.auto else {
+            return;
+        };
         self.events.push(
             now + s.collection,
             Event::Scaling(ScaleEvent::MetricsCollect),
@@ -268,7 +294,9 @@ impl<O: Observer> Engine<'_, O> {
     /// the region's capacity, its shortages and the budget.
     fn on_scale_check(&mut self) {
         let now = self.now;
-        let Some(s) = &mut self.scaling else { return };
+        let Some(s) = &mut self.scaling.auto else {
+            return;
+        };
         self.events
             .push(now + s.interval(), Event::Scaling(ScaleEvent::Check));
         for ri in 0..s.regions.len() {
@@ -278,7 +306,9 @@ impl<O: Observer> Engine<'_, O> {
 
     fn check_region(&mut self, ri: usize) {
         let now = self.now;
-        let Some(s) = &mut self.scaling else { return };
+        let Some(s) = &mut self.scaling.auto else {
+            return;
+        };
         let region = &mut s.regions[ri];
         // What the pipeline saw: each running instance's window average.
         let mut input = std::mem::take(&mut s.input);
@@ -356,12 +386,12 @@ impl<O: Observer> Engine<'_, O> {
             let refused = u64::from(decision.desired - to);
             match refusal {
                 Some("budget-per-hour" | "budget-total") => {
-                    self.scaling_summary.refused_by_budget += refused
+                    self.scaling.summary.refused_by_budget += refused
                 }
-                Some(_) => self.scaling_summary.refused_by_capacity += refused,
+                Some(_) => self.scaling.summary.refused_by_capacity += refused,
                 None => {}
             }
-            self.scaling_summary.scale_ups += u64::from(to - current);
+            self.scaling.summary.scale_ups += u64::from(to - current);
         } else if decision.desired < current {
             for _ in decision.desired..current {
                 // Newest first, starting ones before ready ones (as the
@@ -377,9 +407,11 @@ impl<O: Observer> Engine<'_, O> {
                 self.remove(i);
                 to -= 1;
             }
-            self.scaling_summary.scale_downs += u64::from(current - to);
+            self.scaling.summary.scale_downs += u64::from(current - to);
         }
-        let Some(s) = &mut self.scaling else { return };
+        let Some(s) = &mut self.scaling.auto else {
+            return;
+        };
         if to != current {
             s.regions[ri].scaler.applied(now, current, to);
         }
@@ -404,7 +436,7 @@ impl<O: Observer> Engine<'_, O> {
             self.notify_scaled();
         }
         let running = self.instances.iter().filter(|i| i.provisioned()).count() as u32;
-        self.scaling_summary.peak_instances = self.scaling_summary.peak_instances.max(running);
+        self.scaling.summary.peak_instances = self.scaling.summary.peak_instances.max(running);
     }
 
     /// Starts instance `i`: billed from now, ready after its start-up time.
@@ -423,9 +455,9 @@ impl<O: Observer> Engine<'_, O> {
     fn boot(&mut self, i: usize) {
         let now = self.now;
         let ty = &self.model.types[self.model.instances[i].type_index as usize];
-        let startup = match &mut self.scaling {
+        let startup = match &mut self.scaling.auto {
             Some(s) => ty.startup.sample(&mut s.rng),
-            None => ty.startup.sample(&mut self.failures_rng),
+            None => ty.startup.sample(&mut self.faults.rng),
         };
         let inst = &mut self.instances[i];
         inst.enter(Life::Booting, now);
@@ -454,19 +486,19 @@ impl<O: Observer> Engine<'_, O> {
         inst.ejected = false;
         inst.passive_down = false;
         inst.update();
-        if let Some(h) = self.health.get_mut(i) {
+        if let Some(h) = self.resilience.health.get_mut(i) {
             *h = Default::default();
         }
-        if let Some(o) = &mut self.outlier {
+        if let Some(o) = &mut self.resilience.outlier {
             o.forget(i);
         }
-        if let Some(p) = &mut self.passive {
+        if let Some(p) = &mut self.resilience.passive {
             p.forget(i);
         }
-        if let Some(p) = &mut self.providers {
+        if let Some(p) = &mut self.llm.providers {
             p.restart(i);
         }
-        if let Some(b) = self.breakers.get_mut(i) {
+        if let Some(b) = self.resilience.breakers.get_mut(i) {
             *b = CircuitBreaker::new(b.config().clone());
         }
         self.start_health_checks(i);
@@ -537,7 +569,7 @@ impl<O: Observer> Engine<'_, O> {
     /// An instance over its memory limit is killed when its type says so:
     /// its requests fail and it restarts.
     pub(super) fn memory_check(&mut self, i: usize) {
-        if !self.oom_possible {
+        if !self.scaling.oom_possible {
             return;
         }
         let model = self.model;
@@ -548,7 +580,7 @@ impl<O: Observer> Engine<'_, O> {
         let inst = &self.instances[i];
         let used = ty.idle_memory + ty.memory_per_request * f64::from(inst.running);
         if used > limit && inst.life == Life::Ready {
-            self.scaling_summary.oom_kills += 1;
+            self.scaling.summary.oom_kills += 1;
             self.instances[i].life = Life::Booting;
             self.instances[i].update();
             self.drop_requests_on(i);

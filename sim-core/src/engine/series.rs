@@ -24,6 +24,8 @@ pub(super) struct Series {
     /// Latencies of the current interval's completions (a chart's
     /// resolution).
     pub(super) latency: CoarseHistogram,
+    /// Outcomes counted since the run began, read at each row.
+    pub(super) counts: SeriesCounts,
 }
 
 impl Series {
@@ -33,6 +35,7 @@ impl Series {
             last_counts: SeriesCounts::default(),
             last_totals: vec![Integrals::default(); instances],
             latency: CoarseHistogram::default(),
+            counts: SeriesCounts::default(),
         }
     }
 }
@@ -49,7 +52,7 @@ impl<O: Observer> Engine<'_, O> {
         let (mut booting, mut ready, mut unhealthy, mut draining) = (0, 0, 0, 0);
         let (mut queued, mut cpu_used, mut cpu_cap, mut mem_used, mut mem_cap) =
             (0u64, 0.0, 0.0, 0.0, 0.0);
-        queued += self.scaling.as_ref().map_or(0, |s| s.held_at_entry());
+        queued += self.scaling.auto.as_ref().map_or(0, |s| s.held_at_entry());
         let series = &mut self.series;
         for (i, inst) in self.instances.iter_mut().enumerate() {
             inst.settle(now);
@@ -78,12 +81,12 @@ impl<O: Observer> Engine<'_, O> {
             }
             series.last_totals[i] = t;
         }
-        let c = self.series_counts;
+        let c = series.counts;
         let last = series.last_counts;
         series.last_counts = c;
         let finished = c.finished - last.finished;
         let errors = c.errors - last.errors;
-        let desired = match &self.scaling {
+        let desired = match &self.scaling.auto {
             Some(s) => s.desired_total(),
             None => booting + ready,
         };

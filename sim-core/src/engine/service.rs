@@ -23,15 +23,15 @@ impl<O: Observer> Engine<'_, O> {
         inst.running += 1;
         let shape = &model.classes[r.class as usize].shape;
         // Over the LLM spend cap, attempts call the budget's fallback.
-        let attempt_model = match (self.llm_over_budget, model.fallback_model) {
+        let attempt_model = match (self.cost.llm_over_budget, model.fallback_model) {
             (true, Some(f)) => f as u32,
             _ => shape.model_index as u32,
         };
         r.model = attempt_model;
-        let w = self.parts_width;
-        if !self.simple_llm {
-            self.parts[req as usize * w..(req as usize + 1) * w].fill(0);
-            let l = &mut self.legs[req as usize];
+        let w = self.llm.parts_width;
+        if !self.llm.simple {
+            self.llm.parts[req as usize * w..(req as usize + 1) * w].fill(0);
+            let l = &mut self.llm.legs[req as usize];
             // A new attempt: nothing of an earlier one's call is pending,
             // and nothing is billed until a model answers.
             *l = super::requests::LegInfo {
@@ -42,7 +42,7 @@ impl<O: Observer> Engine<'_, O> {
             };
         }
         // When the attempt got its slot: the last column of its parts.
-        self.parts[(req as usize + 1) * w - 1] = now.0;
+        self.llm.parts[(req as usize + 1) * w - 1] = now.0;
         let r = &mut self.requests[req as usize];
         let inst = &mut self.instances[i];
         let cpu_work = shape
@@ -127,7 +127,7 @@ impl<O: Observer> Engine<'_, O> {
             // The instance hung under it: no answer will come.
             return;
         }
-        if self.per_call && self.leg_done(req, attempt) {
+        if self.llm.per_call && self.leg_done(req, attempt) {
             return;
         }
         let r = &self.requests[req as usize];
@@ -143,7 +143,12 @@ impl<O: Observer> Engine<'_, O> {
         self.free_slot(i);
         if success {
             self.finalize(req, Cause::Completed);
-        } else if self.legs.get(req as usize).is_some_and(|l| l.rate_limited) {
+        } else if self
+            .llm
+            .legs
+            .get(req as usize)
+            .is_some_and(|l| l.rate_limited)
+        {
             self.attempt_failed(req, Cause::LlmRateLimited);
         } else {
             self.attempt_failed(req, Cause::LlmError);

@@ -232,7 +232,13 @@ impl<O: Observer> Engine<'_, O> {
     /// Tells the observer of a scaling decision just logged.
     pub(super) fn notify_scaled(&mut self) {
         if O::ACTIVE {
-            if let Some(e) = self.scaling.as_ref().and_then(|s| s.log.last()).cloned() {
+            if let Some(e) = self
+                .scaling
+                .auto
+                .as_ref()
+                .and_then(|s| s.log.last())
+                .cloned()
+            {
                 self.observer.observe(self.now, Observed::Scaled(&e));
             }
         }
@@ -269,7 +275,7 @@ impl<O: Observer> Engine<'_, O> {
     /// Outcome counts so far (measured requests; `in_flight` is filled in
     /// only by the final result).
     pub fn counts(&self) -> Counts {
-        self.counts
+        self.outcomes.counts
     }
 
     /// Instance `i` as it is now (`None` past the fleet's end).
@@ -294,7 +300,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// Scaling decisions so far.
     pub fn scaling_log(&self) -> &[ScalingEvent] {
-        self.scaling.as_ref().map_or(&[], |s| &s.log)
+        self.scaling.auto.as_ref().map_or(&[], |s| &s.log)
     }
 
     /// Schedules the run's first events, once.
@@ -317,7 +323,7 @@ impl<O: Observer> Engine<'_, O> {
         }
         if let Err(e) = self.open_trace() {
             if let SimError::Trace(msg) = &e {
-                self.trace_error = Some(msg.clone());
+                self.workload.trace_error = Some(msg.clone());
             }
             return Err(e);
         }
@@ -335,7 +341,7 @@ impl<O: Observer> Engine<'_, O> {
     /// A trace row that could not be read mid-run ends the run.
     pub(super) fn trace_failed(&mut self) -> Result<(), SimError> {
         // Kept, not taken: every later step or finish reports it too.
-        match &self.trace_error {
+        match &self.workload.trace_error {
             Some(e) => Err(SimError::Trace(e.clone())),
             None => Ok(()),
         }

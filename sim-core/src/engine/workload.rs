@@ -7,10 +7,50 @@ use super::routing::RoutingEvent;
 use super::step::Observer;
 use super::{Engine, Event};
 use crate::error::SimError;
+use crate::rng::{stream, Purpose, StreamRng};
+use crate::scenario::Model;
 use crate::trace::TraceReader;
 use rand::Rng;
+use rand::RngCore;
 use rand_distr::{Distribution, Exp1};
 use strategies::Nanos;
+
+/// The workload component's state: where the arrival process is, its
+/// random streams, and the replayed trace.
+pub(super) struct Workload {
+    /// The rate profile's current step.
+    pub(super) step: usize,
+    pub(super) arrivals_rng: StreamRng,
+    pub(super) users_rng: StreamRng,
+    pub(super) clients_rng: StreamRng,
+    /// The seed each request's own stream derives from.
+    pub(super) request_seed: u64,
+    pub(super) arrivals_seen: u64,
+    /// The rate varies within steps: arrivals are drawn by thinning.
+    pub(super) thinning: bool,
+    /// The replayed trace, read one row ahead.
+    pub(super) trace: Option<(TraceReader, crate::trace::TraceRow)>,
+    /// A trace row that could not be read mid-run (the file changed since
+    /// it was checked): the run ends with it.
+    pub(super) trace_error: Option<String>,
+}
+
+impl Workload {
+    pub(super) fn new(model: &Model, replication: u32) -> Workload {
+        let seed = model.seed;
+        Workload {
+            step: 0,
+            arrivals_rng: stream(seed, replication, Purpose::Arrivals),
+            users_rng: stream(seed, replication, Purpose::Users),
+            clients_rng: stream(seed, replication, Purpose::Clients),
+            request_seed: stream(seed, replication, Purpose::Requests).next_u64(),
+            arrivals_seen: 0,
+            thinning: model.rate_varies(),
+            trace: None,
+            trace_error: None,
+        }
+    }
+}
 
 impl<O: Observer> Engine<'_, O> {
     /// The first arrival after `from`, following the piecewise-constant
@@ -18,27 +58,27 @@ impl<O: Observer> Engine<'_, O> {
     /// step, which memorylessness allows), or `None` past the horizon.
     #[inline]
     pub(super) fn next_arrival(&mut self, from: Nanos) -> Option<Nanos> {
-        if self.thinning {
+        if self.workload.thinning {
             return self.next_arrival_thinned(from);
         }
         let profile = &self.model.rate_profile;
         let end = self.model.duration;
         let mut t = from;
         loop {
-            let seg_end = profile.get(self.step + 1).map_or(end, |s| s.at);
-            let rate = profile[self.step].rate_per_second;
+            let seg_end = profile.get(self.workload.step + 1).map_or(end, |s| s.at);
+            let rate = profile[self.workload.step].rate_per_second;
             if rate > 0.0 {
-                let e: f64 = Exp1.sample(&mut self.arrivals_rng);
+                let e: f64 = Exp1.sample(&mut self.workload.arrivals_rng);
                 let at = t + Nanos::from_secs_f64(e / rate);
                 if at < seg_end {
                     return Some(at);
                 }
             }
-            if self.step + 1 >= profile.len() {
+            if self.workload.step + 1 >= profile.len() {
                 return None;
             }
             t = seg_end;
-            self.step += 1;
+            self.workload.step += 1;
         }
     }
 
@@ -54,18 +94,18 @@ impl<O: Observer> Engine<'_, O> {
         let mut t = from;
         while t < end {
             let steps = &model.rate_profile;
-            while self.step + 1 < steps.len() && steps[self.step + 1].at <= t {
-                self.step += 1;
+            while self.workload.step + 1 < steps.len() && steps[self.workload.step + 1].at <= t {
+                self.workload.step += 1;
             }
-            let (piece_end, bound) = model.rate_bound(self.step, t);
+            let (piece_end, bound) = model.rate_bound(self.workload.step, t);
             let piece_end = piece_end.min(end);
             if bound > 0.0 {
-                let e: f64 = Exp1.sample(&mut self.arrivals_rng);
+                let e: f64 = Exp1.sample(&mut self.workload.arrivals_rng);
                 let at = t + Nanos::from_secs_f64(e / bound);
                 if at < piece_end {
                     t = at;
-                    let u: f64 = self.arrivals_rng.random();
-                    if u * bound < model.rate_in_step(self.step, t) {
+                    let u: f64 = self.workload.arrivals_rng.random();
+                    if u * bound < model.rate_in_step(self.workload.step, t) {
                         return Some(t);
                     }
                     continue;
@@ -94,7 +134,7 @@ impl<O: Observer> Engine<'_, O> {
         let Some(u) = &self.model.users else {
             return 0;
         };
-        let rng = &mut self.users_rng;
+        let rng = &mut self.workload.users_rng;
         if let Some(z) = &u.zipf {
             return (z.sample(rng) as u32).clamp(1, u.count) - 1;
         }
@@ -123,11 +163,11 @@ impl<O: Observer> Engine<'_, O> {
     #[inline(always)]
     pub(super) fn admit(&mut self, user: u32, from_session: bool, class: u8, given: (u32, u32)) {
         let now = self.now;
-        let n = self.arrivals_seen;
-        self.arrivals_seen += 1;
-        self.series_counts.arrivals += 1;
+        let n = self.workload.arrivals_seen;
+        self.workload.arrivals_seen += 1;
+        self.series.counts.arrivals += 1;
         let measured = now >= self.model.warmup;
-        self.counts.arrivals += u64::from(measured);
+        self.outcomes.counts.arrivals += u64::from(measured);
         let class = match &mut self.classes {
             None => 0,
             Some(k) => {
@@ -145,7 +185,7 @@ impl<O: Observer> Engine<'_, O> {
         }
         let regions = &self.model.client_regions;
         let client = if regions.len() > 1 {
-            let u: f64 = self.clients_rng.random();
+            let u: f64 = self.workload.clients_rng.random();
             regions
                 .iter()
                 .position(|(_, acc)| u < *acc)
@@ -153,8 +193,8 @@ impl<O: Observer> Engine<'_, O> {
         } else {
             0
         };
-        if !self.limits.is_empty() {
-            if let Err(limit) = self.limits.admit(now, user, class) {
+        if !self.routing.limits.is_empty() {
+            if let Err(limit) = self.routing.limits.admit(now, user, class) {
                 self.rate_limited(user, from_session, class, limit, measured);
                 return;
             }
@@ -181,8 +221,8 @@ impl<O: Observer> Engine<'_, O> {
             model: 0,
             rng,
         });
-        if !self.simple_llm {
-            self.legs[req as usize].given = given;
+        if !self.llm.simple {
+            self.llm.legs[req as usize].given = given;
         }
         if let Some(timeout) = self.model.request_timeout {
             let gen = self.requests[req as usize].gen;
@@ -204,7 +244,7 @@ impl<O: Observer> Engine<'_, O> {
         limit: usize,
         measured: bool,
     ) {
-        self.limits.rejected[limit] += u64::from(measured);
+        self.routing.limits.rejected[limit] += u64::from(measured);
         self.announce(Outcome {
             cause: Cause::RateLimited,
             req: NO_RECORD,
@@ -250,7 +290,7 @@ impl<O: Observer> Engine<'_, O> {
             if row.at < self.model.duration {
                 self.events
                     .push(row.at, Event::Workload(WorkloadEvent::TraceArrival));
-                self.trace = Some((reader, row));
+                self.workload.trace = Some((reader, row));
             }
         }
         Ok(())
@@ -260,7 +300,7 @@ impl<O: Observer> Engine<'_, O> {
     /// tenant, or from a user drawn as for open arrivals.
     pub(super) fn on_trace_arrival(&mut self) {
         self.compact();
-        let Some((reader, row)) = &mut self.trace else {
+        let Some((reader, row)) = &mut self.workload.trace else {
             return;
         };
         let row = *row;
@@ -274,8 +314,8 @@ impl<O: Observer> Engine<'_, O> {
                 .trace
                 .as_ref()
                 .map(|t| t.path.display().to_string());
-            self.trace = None;
-            self.trace_error = Some(format!(
+            self.workload.trace = None;
+            self.workload.trace_error = Some(format!(
                 "{}: changed since the scenario was checked: {msg}",
                 path.unwrap_or_default()
             ));
@@ -284,7 +324,7 @@ impl<O: Observer> Engine<'_, O> {
         let user = match (row.user, row.tenant, &self.model.users) {
             (Some(u), _, _) => u,
             (None, Some(k), Some(m)) => {
-                k + m.tenants * self.users_rng.random_range(0..m.users_in(k))
+                k + m.tenants * self.workload.users_rng.random_range(0..m.users_in(k))
             }
             _ => self.draw_user(),
         };
@@ -292,14 +332,14 @@ impl<O: Observer> Engine<'_, O> {
             Ok(Some(next)) if next.at < self.model.duration => {
                 self.events
                     .push(next.at, Event::Workload(WorkloadEvent::TraceArrival));
-                if let Some((_, slot)) = &mut self.trace {
+                if let Some((_, slot)) = &mut self.workload.trace {
                     *slot = next;
                 }
             }
-            Ok(_) => self.trace = None,
+            Ok(_) => self.workload.trace = None,
             Err(e) => {
-                self.trace = None;
-                self.trace_error = Some(e);
+                self.workload.trace = None;
+                self.workload.trace_error = Some(e);
             }
         }
         let class = row.class.unwrap_or(DRAW);
