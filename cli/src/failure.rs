@@ -45,6 +45,18 @@ impl fmt::Display for Failure {
     }
 }
 
+impl From<reports::Error> for Failure {
+    fn from(e: reports::Error) -> Failure {
+        match e {
+            reports::Error::Input(m) => Failure::Input(anyhow::anyhow!(m)),
+            reports::Error::Scenario(e) => e.into(),
+            reports::Error::Sim(e) => e.into(),
+            reports::Error::Kept(m) => Failure::Kept(m),
+            reports::Error::Io(e) => Failure::Io(e.into()),
+        }
+    }
+}
+
 impl From<ScenarioError> for Failure {
     fn from(e: ScenarioError) -> Failure {
         Failure::Input(e.into())

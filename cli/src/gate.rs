@@ -6,7 +6,7 @@ use crate::failure::Failure;
 use crate::output::Stdout;
 use crate::progress;
 use crate::sweep::jobs;
-use reports::gate::{compare, measure, Baseline, MeasureError, Suite};
+use reports::gate::{compare, measure, Baseline, Suite};
 use sim_core::{Engine, Model};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -74,11 +74,7 @@ pub(crate) fn gate(a: GateArgs) -> Result<ExitCode, Failure> {
     let control = progress::interruptible();
     let run = |m: &Model, seed: u32| Engine::new(m, seed).run_with(control);
     let started = progress::now();
-    let measured = measure(&suite, a.seed, jobs(a.jobs), &run).map_err(|e| match e {
-        MeasureError::Input(e) => e.into(),
-        MeasureError::Sim(e) => e.into(),
-        MeasureError::Io(e) => Failure::Io(e.into()),
-    })?;
+    let measured = measure(&suite, a.seed, jobs(a.jobs), &run)?;
     let elapsed = started.elapsed().as_secs_f64();
     let mut stdout = Stdout::default();
 

@@ -24,11 +24,11 @@
 //! | the "this run takes about N min" note | `progress.rs` `watch`, `expected_secs`, `EVENTS_PER_CORE_SECOND` |
 //! | how Ctrl-C stops a run, and a second Ctrl-C exits at once | `progress.rs` `interruptible` |
 //! | how a sweep file or `--axis` and `--zip` become a sweep | `sweep.rs` `spec_of` |
-//! | how a sweep resumes from its journal | `sweep.rs` `run_sweep` (with `--resume`) |
+//! | how a sweep resumes from its journal | `reports::study::Study::open` (with `--resume`); the front end: `sweep.rs` `run_sweep` |
 //! | where the output directory is named when `--out` is absent | `sweep.rs` `out_dir` |
 //! | where the share comes from: `--shard`, a Slurm array, a Kubernetes Indexed Job | `sweep.rs` `shard_of` |
-//! | how shares are checked and merged | `sweep.rs` `merge`, `finish` |
-//! | how many threads `--jobs` gives by default | `sweep.rs` `jobs` |
+//! | how shares are checked and merged | `reports::study::merge` |
+//! | how many threads `--jobs` gives by default, and where the runs execute | `reports::study::pool` `jobs`, `Pool` |
 //! | what `compare` runs for `--strategies` or `--variants`, and where the matrix goes | `compare.rs` `spec_of`, `compare`, `write_matrix` |
 //! | `compare --scenarios`: a comparison per scenario, then the robust ranking | `compare.rs` `compare_robust` |
 //! | `fleetsim report` | `report.rs` `report` |

@@ -3,7 +3,7 @@
 //! reader never sees half of one.
 
 use crate::failure::Failure;
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -46,21 +46,7 @@ pub(crate) struct OutDir {
 impl OutDir {
     /// Creates `dir` if needed and checks that files can be written in it.
     pub(crate) fn prepare(dir: &Path) -> Result<OutDir, Failure> {
-        let bad = |e: anyhow::Error| Failure::Input(e);
-        if dir.exists() && !dir.is_dir() {
-            return Err(bad(anyhow!(
-                "--out {}: exists and is not a directory; give a directory to write results into",
-                dir.display()
-            )));
-        }
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("--out {}: cannot create the directory", dir.display()))
-            .map_err(bad)?;
-        let probe = dir.join(format!(".fleetsim-probe.{}.tmp", std::process::id()));
-        std::fs::write(&probe, b"")
-            .with_context(|| format!("--out {}: cannot write into the directory", dir.display()))
-            .map_err(bad)?;
-        let _ = std::fs::remove_file(&probe);
+        reports::study::prepare_dir(dir)?;
         Ok(OutDir {
             dir: dir.to_path_buf(),
         })

@@ -90,10 +90,7 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
         )));
     }
     let out = a.out.as_deref().map(OutDir::prepare).transpose()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs(a.jobs))
-        .build()
-        .map_err(|e| Failure::Io(e.into()))?;
+    let pool = reports::study::Pool::new(jobs(a.jobs), "plan")?;
     let mut stdout = Stdout::default();
     if a.max_load {
         let m = pool.install(|| max_load(&sweep.models[0], a.seeds))?;

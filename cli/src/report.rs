@@ -3,15 +3,11 @@
 use crate::args::ReportArgs;
 use crate::failure::Failure;
 use crate::output::Stdout;
-use anyhow::anyhow;
 use std::process::ExitCode;
 
 /// `fleetsim report DIR`.
 pub(crate) fn report(a: ReportArgs) -> Result<ExitCode, Failure> {
-    let written = reports::report::write_report(&a.dir).map_err(|e| match e {
-        reports::report::ReportError::Input(m) => Failure::Input(anyhow!(m)),
-        reports::report::ReportError::Io(e) => Failure::Io(e.into()),
-    })?;
+    let written = reports::report::write_report(&a.dir)?;
     let mut out = Stdout::default();
     out.emit(&format!(
         "wrote {} ({} charts, SVG and PNG, in {})\n",

@@ -3,29 +3,19 @@
 
 use crate::args::{ExecArgs, MergeArgs, SweepArgs};
 use crate::failure::Failure;
-use crate::output::{OutDir, Stdout};
+use crate::output::Stdout;
 use crate::progress;
 use anyhow::anyhow;
-use reports::sweep::assemble;
+use reports::study::{self, Finished, Options, Study};
 use reports::sweep::axis::Axis;
-use reports::sweep::exec::{execute, Stopped};
 use reports::sweep::plan::Sweep;
-use reports::sweep::record::RunRecord;
 use reports::sweep::spec::SweepSpec;
-use reports::sweep::store::{self, Journal, Manifest, Shard};
-use std::path::{Path, PathBuf};
+use reports::sweep::store::Shard;
+use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Sweeps of at most this many points keep each run's time series (for
-/// the instances and queue charts).
-const SERIES_POINTS: usize = 64;
 
 fn input(e: impl std::fmt::Display) -> Failure {
     Failure::Input(anyhow!("{e}"))
-}
-
-fn io(e: std::io::Error) -> Failure {
-    Failure::Io(e.into())
 }
 
 /// The sweep the arguments describe.
@@ -172,185 +162,29 @@ fn command_line() -> String {
 
 /// Threads to run on: `--jobs`, or every core.
 pub(crate) fn jobs(requested: Option<u64>) -> usize {
-    requested
-        .map(|n| n as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// What a finished sweep left.
-pub(crate) struct Finished {
-    pub(crate) dir: PathBuf,
-    pub(crate) manifest: Manifest,
-    pub(crate) records: Vec<RunRecord>,
-    pub(crate) points: Vec<assemble::PointSummary>,
+    reports::study::jobs(requested)
 }
 
 /// Runs (or resumes) the sweep `a` describes into its directory.
 pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failure> {
     let shard = shard_of(a)?;
     let sweep = Sweep::prepare(spec)?;
-    let dir_path = out_dir(a, &sweep.spec.name, shard);
-    let jobs = jobs(a.jobs);
-    let open_journal = |dir: &Path| {
-        Journal::open(dir).map_err(|e| match e.kind() {
-            std::io::ErrorKind::WouldBlock => input(e),
-            _ => io(e),
-        })
-    };
-    let (dir, mut manifest, done, mut journal) = if a.resume {
-        let m = Manifest::read(&dir_path).map_err(|e| {
-            input(format!(
-                "--resume: {e}; --resume finishes a sweep started in that directory (give its --out)"
-            ))
-        })?;
-        if m.fleetsim != sim_core::VERSION {
-            return Err(input(format!(
-                "--resume: {} was started by fleetsim {}, this is {}; runs of two builds would \
-                 mix in one table: give another --out",
-                dir_path.display(),
-                m.fleetsim,
-                sim_core::VERSION
-            )));
-        }
-        if m.sweep_hash != sweep.sweep_hash {
-            return Err(input(format!(
-                "--resume: {} holds a different sweep ({}, sweep {}); this one is sweep {} (the scenario, axes or seeds differ)",
-                dir_path.display(),
-                m.name,
-                m.sweep_hash,
-                sweep.sweep_hash
-            )));
-        }
-        if m.shard != shard {
-            return Err(input(format!(
-                "--resume: {} holds {}, not {}",
-                dir_path.display(),
-                share_words(m.shard),
-                share_words(shard)
-            )));
-        }
-        let dir = OutDir::prepare(&dir_path)?;
-        // Locked before reading, so a second process cannot race this one.
-        let journal = open_journal(dir.path())?;
-        // Temporary files of a write that a kill cut short: never results.
-        for entry in std::fs::read_dir(dir.path()).map_err(io)?.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') && name.ends_with(".tmp") {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-        // A journal no run of this sweep wrote (garbled, mixed) is bad
-        // input, named; only a failure to read it is an I/O failure.
-        let done = store::read_journal(&dir_path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::InvalidData {
-                input(format!(
-                    "--resume: {e}; the journal is damaged: start the sweep again in another --out"
-                ))
-            } else {
-                io(e)
-            }
-        })?;
-        (dir, m, done, journal)
-    } else {
-        if dir_path.join(store::MANIFEST).exists() {
-            return Err(input(format!(
-                "--out {}: already holds a sweep; add --resume to finish it, or give another --out",
-                dir_path.display()
-            )));
-        }
-        let dir = OutDir::prepare(&dir_path)?;
-        // A journal without a manifest is a leftover of nothing resumable.
-        match std::fs::remove_file(dir.path().join(store::JOURNAL)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(e)),
-        }
-        let journal = open_journal(dir.path())?;
-        let m = Manifest::new(&sweep, shard, command_line(), jobs);
-        m.write(dir.path()).map_err(io)?;
-        (dir, m, Vec::new(), journal)
-    };
-    let mut have = vec![false; sweep.runs() as usize];
-    for r in &done {
-        if let Some(h) = have.get_mut(r.run as usize) {
-            *h = true;
-        }
-    }
-    let todo: Vec<u64> = (0..sweep.runs())
-        .filter(|&r| shard.is_none_or(|s| s.owns(r)) && !have[r as usize])
-        .collect();
-    let total = manifest.runs_here();
-    let keep_series = sweep.models.len() <= SERIES_POINTS;
-    let control = progress::interruptible();
-    let started = progress::now();
-    let mut bar = progress::Counter::new("sweep", total, done.len() as u64, a.quiet);
-    let outcome = execute(&sweep, &todo, jobs, keep_series, control, |rec| {
-        journal.append(&rec)?;
-        bar.inc();
-        Ok(())
-    });
+    let dir = out_dir(a, &sweep.spec.name, shard);
+    let study = Study::open(
+        sweep,
+        Options {
+            dir,
+            resume: a.resume,
+            shard,
+            jobs: jobs(a.jobs),
+            command: command_line(),
+        },
+    )?;
+    let (total, kept) = study.progress();
+    let mut bar = progress::Counter::new("sweep", total, kept, a.quiet);
+    let finished = study.run(progress::interruptible(), progress::now(), || bar.inc());
     bar.finish();
-    let elapsed = started.elapsed().as_secs_f64();
-    manifest.wall_seconds += elapsed;
-    manifest.jobs = jobs;
-    let records = store::read_journal(dir.path()).map_err(io)?;
-    manifest.completed_runs = records.len() as u64;
-    manifest.runs_per_second = if manifest.wall_seconds > 0.0 {
-        manifest.completed_runs as f64 / manifest.wall_seconds
-    } else {
-        0.0
-    };
-    match outcome {
-        Ok(()) => {}
-        Err(stop) => {
-            manifest.write(dir.path()).map_err(io)?;
-            return Err(match stop {
-                Stopped::Sim(sim_core::SimError::Cancelled) => Failure::Kept(format!(
-                    "interrupted: {} of {total} runs are kept in {}; add --resume (same arguments) to finish the rest",
-                    records.len(),
-                    dir.path().display()
-                )),
-                Stopped::Sim(e) => e.into(),
-                Stopped::Handler(e) => io(e),
-            });
-        }
-    }
-    let finished = finish(dir.path(), manifest, records);
-    drop(journal);
-    finished
-}
-
-fn share_words(s: Option<Shard>) -> String {
-    match s {
-        None => "the whole sweep".into(),
-        Some(s) => format!("share {}/{}", s.index, s.count),
-    }
-}
-
-/// Completes a directory whose runs are all in: the journal in run order,
-/// the tables (for a whole sweep), the manifest marked complete.
-fn finish(
-    dir: &Path,
-    mut manifest: Manifest,
-    records: Vec<RunRecord>,
-) -> Result<Finished, Failure> {
-    assemble::check_complete(&manifest, &records)
-        .map_err(|e| Failure::Io(anyhow!("{}: {e}", dir.display())))?;
-    store::write_sorted_journal(dir, &records).map_err(io)?;
-    let points = if manifest.shard.is_none() {
-        assemble::write_tables(dir, &manifest, &records).map_err(io)?
-    } else {
-        Vec::new()
-    };
-    manifest.status = "complete".into();
-    manifest.completed_runs = records.len() as u64;
-    manifest.write(dir).map_err(io)?;
-    Ok(Finished {
-        dir: dir.to_path_buf(),
-        manifest,
-        records,
-        points,
-    })
+    Ok(finished?)
 }
 
 /// `fleetsim sweep`.
@@ -391,135 +225,11 @@ pub(crate) fn sweep(a: SweepArgs) -> Result<ExitCode, Failure> {
 
 /// `fleetsim merge`.
 pub(crate) fn merge(a: MergeArgs) -> Result<ExitCode, Failure> {
-    let mut manifests = Vec::new();
-    for d in &a.shares {
-        let m = Manifest::read(d).map_err(input)?;
-        if m.status != "complete" {
-            return Err(input(format!(
-                "{}: this share is not finished ({} of {} runs); finish it with `fleetsim sweep ... --resume` first",
-                d.display(),
-                m.completed_runs,
-                m.runs_here()
-            )));
-        }
-        manifests.push(m);
-    }
-    let first = &manifests[0];
-    for (m, d) in manifests.iter().zip(&a.shares).skip(1) {
-        if m.sweep_hash != first.sweep_hash {
-            return Err(input(format!(
-                "{} is a share of sweep {} ({}), {} of sweep {} ({}): only shares of one sweep merge",
-                d.display(),
-                m.sweep_hash,
-                m.name,
-                a.shares[0].display(),
-                first.sweep_hash,
-                first.name
-            )));
-        }
-    }
-    let count = first.shard.map_or(1, |s| s.count);
-    let mut seen = vec![false; count as usize];
-    for (m, d) in manifests.iter().zip(&a.shares) {
-        let s = m.shard.ok_or_else(|| {
-            input(format!(
-                "{} holds a whole sweep, not a share; there is nothing to merge",
-                d.display()
-            ))
-        })?;
-        if s.count != count {
-            return Err(input(format!(
-                "{} is share {}/{}, but {} is one of {count}",
-                d.display(),
-                s.index,
-                s.count,
-                a.shares[0].display()
-            )));
-        }
-        if std::mem::replace(&mut seen[s.index as usize - 1], true) {
-            return Err(input(format!("share {}/{count} is given twice", s.index)));
-        }
-    }
-    if let Some(k) = seen.iter().position(|s| !s) {
-        return Err(input(format!(
-            "share {}/{count} is missing; merge needs every share of the sweep",
-            k + 1
-        )));
-    }
-    if a.out.join(store::MANIFEST).exists() {
-        return Err(input(format!(
-            "--out {}: already holds a sweep; give a new directory",
-            a.out.display()
-        )));
-    }
-    if std::fs::read_dir(&a.out).is_ok_and(|mut e| e.next().is_some()) {
-        return Err(input(format!(
-            "--out {}: not empty and not a sweep; give a new or empty directory",
-            a.out.display()
-        )));
-    }
-    // Each share's journal read and checked before anything is written:
-    // a damaged one is bad input, named.
-    let mut records = Vec::new();
-    let mut from = Vec::new();
-    for (k, (d, m)) in a.shares.iter().zip(&manifests).enumerate() {
-        let damaged = |why: String| {
-            let s = m.shard.expect("checked above");
-            input(format!(
-                "{}: a damaged share ({why}); run share {}/{} again",
-                d.display(),
-                s.index,
-                s.count
-            ))
-        };
-        let mine = store::read_journal(d).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::InvalidData {
-                damaged(e.to_string())
-            } else {
-                io(e)
-            }
-        })?;
-        if mine.len() as u64 != m.completed_runs {
-            return Err(damaged(format!(
-                "its journal holds {} runs, its manifest says {}",
-                mine.len(),
-                m.completed_runs
-            )));
-        }
-        from.extend(std::iter::repeat_n(k, mine.len()));
-        records.extend(mine);
-    }
-    // Shares are disjoint: a run in two of them is a damaged share.
-    let mut order: Vec<usize> = (0..records.len()).collect();
-    order.sort_by_key(|&i| records[i].run);
-    if let Some(w) = order
-        .windows(2)
-        .find(|w| records[w[0]].run == records[w[1]].run)
-    {
-        return Err(input(format!(
-            "run {} is in both {} and {}: one of them is a damaged share; run it again",
-            records[w[0]].run,
-            a.shares[from[w[0]]].display(),
-            a.shares[from[w[1]]].display()
-        )));
-    }
-    let dir = OutDir::prepare(&a.out)?;
-    records.sort_by_key(|r| r.run);
-    let mut manifest = first.clone();
-    manifest.shard = None;
-    manifest.wall_seconds = manifests.iter().map(|m| m.wall_seconds).sum();
-    manifest.jobs = manifests.iter().map(|m| m.jobs).sum();
-    manifest.runs_per_second = if manifest.wall_seconds > 0.0 {
-        records.len() as f64 / manifest.wall_seconds
-    } else {
-        0.0
-    };
-    manifest.command = format!("fleetsim merge ({} shares)", manifests.len());
-    let f = finish(dir.path(), manifest, records)?;
+    let f = study::merge(&a.shares, &a.out)?;
     let mut out = Stdout::default();
     out.emit(&format!(
         "merged {} shares: {} runs into {}\n",
-        manifests.len(),
+        a.shares.len(),
         f.manifest.completed_runs,
         f.dir.display()
     ))?;

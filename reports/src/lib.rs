@@ -26,9 +26,11 @@
 //! | how `--axis PATH=VALUES` is parsed: lists, ranges, JSON paths | `sweep/axis.rs` `Axis::parse_arg`, `Axis::from_json`; `sweep/path.rs` `JsonPath::parse`, `JsonPath::set` |
 //! | how a sweep file is read, and how its axes cross or zip into points | `sweep/spec.rs` `SweepSpec::from_file`, `SweepSpec::from_args`, `grid_index` |
 //! | where every point's scenario is built and checked before any run; the sweep's hash | `sweep/plan.rs` `Sweep::prepare` |
-//! | where a sweep's runs execute in parallel, and why `--jobs` changes no result | `sweep/exec.rs` `execute` |
+//! | where every run of sweep, compare, gate and plan executes in parallel, and why `--jobs` changes no result | `study/pool.rs` `Pool`, `map`, `stream` |
+//! | a sweep's lifecycle: open, resume, run, finish, merge | `study/mod.rs` `Study::open`, `Study::run`, `finish`, `merge` |
+//! | the one error type, and which of its kinds are the user's to fix | `error.rs` `Error`, `Error::is_input` |
 //! | which metrics a sweep keeps of each run | `sweep/record.rs` `METRICS`, `QUANTILES`, `RunRecord::of` |
-//! | how a sweep resumes from its journal | `sweep/store.rs` `read_journal` (drops a torn last line), `Journal::open` (the lock), `Journal::append`; the resume itself: `cli/src/sweep.rs` `run_sweep` |
+//! | how a sweep resumes from its journal | `sweep/store.rs` `read_journal` (drops a torn last line), `Journal::open` (the lock), `Journal::append`; the resume itself: `study/mod.rs` `Study::open` |
 //! | where a sweep is sharded, and what must hold before shares merge | `sweep/store.rs` `Shard::owns`, `Manifest::runs_here`; `sweep/assemble.rs` `check_complete` |
 //! | the tables a finished sweep writes and prints | `sweep/assemble.rs` `write_tables`, `summarise_points`; `points.rs` `points_table` |
 //! | where the decision matrix scores options, and which criteria `--weights` names | `decide/matrix.rs` `Matrix::build`, `Criterion::standing`, `CRITERIA`, `parse_weights` |
@@ -64,17 +66,20 @@ pub mod catalogue;
 mod csv;
 pub mod decide;
 mod describe;
+mod error;
 mod files;
 mod format;
 pub mod gate;
 pub mod plan;
 mod points;
 pub mod report;
+pub mod study;
 mod summary;
 pub mod sweep;
 
 pub use csv::{scaling_csv, series_csv};
 pub use describe::describe_model;
+pub use error::{Error, Result};
 pub use files::{remove_stale_temporaries, write_atomic, write_set};
 pub use format::{count, money, percent, secs, short};
 pub use points::{points_table, short_names};

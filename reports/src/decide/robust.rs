@@ -8,6 +8,7 @@
 //! case.
 
 use super::matrix::Matrix;
+use crate::error::Error;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -32,7 +33,7 @@ pub struct Robust {
 impl Robust {
     /// Combines one matrix per scenario; every matrix must rank the same
     /// options.
-    pub fn build(scenarios: Vec<String>, matrices: &[Matrix]) -> Result<Robust, String> {
+    pub fn build(scenarios: Vec<String>, matrices: &[Matrix]) -> Result<Robust, Error> {
         let first = matrices.first().ok_or("no scenarios")?;
         let options: Vec<String> = first.options.iter().map(|o| o.name.clone()).collect();
         let mut scores = vec![Vec::with_capacity(matrices.len()); options.len()];

@@ -5,7 +5,6 @@
 
 use super::suite::Suite;
 use crate::sweep::plan::fnv1a;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sim_core::{Model, Regime, RunResult, ScenarioError, SimError};
 use std::path::Path;
@@ -225,17 +224,6 @@ impl Baseline {
 /// model altered in ways a file cannot say (another strategy's code).
 pub type Runner<'a> = &'a (dyn Fn(&Model, u32) -> Result<RunResult, SimError> + Sync);
 
-/// Why a suite could not be measured.
-#[derive(Debug)]
-pub enum MeasureError {
-    /// A scenario is bad input.
-    Input(ScenarioError),
-    /// A run failed or was cancelled.
-    Sim(SimError),
-    /// No threads to run on.
-    Io(std::io::Error),
-}
-
 /// Runs every scenario of `suite` on its seeds (replications
 /// `0..seeds` of each scenario's master seed, or of `seed` when given) on
 /// `jobs` threads. The result does not depend on `jobs`.
@@ -244,32 +232,25 @@ pub fn measure(
     seed: Option<u64>,
     jobs: usize,
     run: Runner<'_>,
-) -> Result<Vec<ScenarioRuns>, MeasureError> {
+) -> crate::Result<Vec<ScenarioRuns>> {
     let mut models = Vec::with_capacity(suite.scenarios.len());
     let mut hashes = Vec::with_capacity(suite.scenarios.len());
     for e in &suite.scenarios {
-        let doc = sim_core::scenario_json(&e.path).map_err(MeasureError::Input)?;
-        let mut m = Model::from_value(&doc, &e.path).map_err(MeasureError::Input)?;
+        let doc = sim_core::scenario_json(&e.path)?;
+        let mut m = Model::from_value(&doc, &e.path)?;
         if let Some(s) = seed {
             m.seed = s;
         }
         hashes.push(format!("{:016x}", fnv1a(doc.to_string().as_bytes())));
         models.push(m);
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()
-        .map_err(|e| MeasureError::Io(std::io::Error::other(e)))?;
+    let pool = crate::study::Pool::new(jobs, "gate")?;
     let seeds = suite.seeds;
     let work: Vec<(usize, u32)> = (0..models.len())
         .flat_map(|i| (0..seeds).map(move |s| (i, s)))
         .collect();
-    let samples: Result<Vec<Sample>, SimError> = pool.install(|| {
-        work.par_iter()
-            .map(|&(i, s)| run(&models[i], s).map(|r| Sample::of(&r)))
-            .collect()
-    });
-    let mut it = samples.map_err(MeasureError::Sim)?.into_iter();
+    let samples = pool.map(&work, |&(i, s)| run(&models[i], s).map(|r| Sample::of(&r)))?;
+    let mut it = samples.into_iter();
     Ok({
         suite
             .scenarios

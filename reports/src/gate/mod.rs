@@ -21,5 +21,5 @@ pub mod render;
 pub mod suite;
 
 pub use check::{compare, Finding, GateReport, ScenarioReport, Verdict};
-pub use measure::{measure, Baseline, MeasureError, Runner, Sample, ScenarioRuns};
+pub use measure::{measure, Baseline, Runner, Sample, ScenarioRuns};
 pub use suite::{Suite, Thresholds};

@@ -10,7 +10,6 @@
 //! is over its target, or when any of its first seeds is backlogged or
 //! overloaded (it can then never meet the SLO).
 
-use rayon::prelude::*;
 use serde::Serialize;
 use sim_core::{ci95_half_width, Engine, Model, Regime, RunResult, SimError};
 
@@ -102,12 +101,11 @@ impl Evaluation {
     }
 }
 
-/// Runs seeds `from..to` of `model` in parallel (results in seed order).
+/// Runs seeds `from..to` of `model` in parallel on the pool it is called
+/// from (results in seed order).
 fn run_seeds(model: &Model, from: u32, to: u32) -> Result<Vec<RunResult>, SimError> {
-    (from..to)
-        .into_par_iter()
-        .map(|s| Engine::new(model, s).run())
-        .collect()
+    let seeds: Vec<u32> = (from..to).collect();
+    crate::study::pool::map(&seeds, |&s| Engine::new(model, s).run())
 }
 
 /// Evaluates point `point` (its model and labels) on up to `seeds` seeds,

@@ -11,32 +11,17 @@ mod html;
 pub(crate) use html::esc;
 
 use crate::decide::matrix::{Matrix, CRITERIA};
+use crate::error::Error;
 use crate::sweep::assemble::{self, column_name, point_index, PointSummary};
 use crate::sweep::record::{metric_index, RunRecord, Series};
 use crate::sweep::store::{self, Manifest};
 use charts::{render, Cdf, Chart, Heatmap, Load, OverTime, Pareto, Trend};
-use std::io;
 use std::path::{Path, PathBuf};
 
 /// Options drawn one line (or bar group) each; more would be unreadable.
 const MAX_LINES: usize = 8;
 /// Options drawn in the per-instance bars.
 const MAX_BAR_GROUPS: usize = 4;
-
-/// Why no report was written.
-#[derive(Debug)]
-pub enum ReportError {
-    /// The directory is not a finished sweep.
-    Input(String),
-    /// Files could not be read or written.
-    Io(io::Error),
-}
-
-impl From<io::Error> for ReportError {
-    fn from(e: io::Error) -> ReportError {
-        ReportError::Io(e)
-    }
-}
 
 /// What was written.
 #[derive(Debug)]
@@ -68,16 +53,16 @@ pub(crate) struct Page<'a> {
 }
 
 /// Reads a finished sweep in `dir`; says what to do when it is not one.
-pub fn load(dir: &Path) -> Result<(Manifest, Vec<RunRecord>), ReportError> {
+pub fn load(dir: &Path) -> crate::Result<(Manifest, Vec<RunRecord>)> {
     if !dir.join(store::MANIFEST).exists() {
-        return Err(ReportError::Input(format!(
+        return Err(Error::Input(format!(
             "{}: not a sweep directory (no manifest.json); make one with `fleetsim sweep` or `fleetsim compare`",
             dir.display()
         )));
     }
-    let m = Manifest::read(dir).map_err(|e| ReportError::Input(e.to_string()))?;
+    let m = Manifest::read(dir).map_err(|e| Error::Input(e.to_string()))?;
     if let Some(s) = m.shard {
-        return Err(ReportError::Input(format!(
+        return Err(Error::Input(format!(
             "{}: holds share {}/{} of a sweep; join the shares with `fleetsim merge` and report on the result",
             dir.display(),
             s.index,
@@ -85,7 +70,7 @@ pub fn load(dir: &Path) -> Result<(Manifest, Vec<RunRecord>), ReportError> {
         )));
     }
     if m.status != "complete" {
-        return Err(ReportError::Input(format!(
+        return Err(Error::Input(format!(
             "{}: the sweep is unfinished ({} of {} runs); finish it with `fleetsim sweep ... --resume --out {}`",
             dir.display(),
             m.completed_runs,
@@ -95,7 +80,7 @@ pub fn load(dir: &Path) -> Result<(Manifest, Vec<RunRecord>), ReportError> {
     }
     let records = store::read_journal(dir)?;
     assemble::check_complete(&m, &records)
-        .map_err(|e| ReportError::Input(format!("{}: {e}", dir.display())))?;
+        .map_err(|e| Error::Input(format!("{}: {e}", dir.display())))?;
     Ok((m, records))
 }
 
@@ -121,7 +106,7 @@ fn weights(dir: &Path) -> Vec<f64> {
 }
 
 /// Writes the charts and `report.html` for the finished sweep in `dir`.
-pub fn write_report(dir: &Path) -> Result<Written, ReportError> {
+pub fn write_report(dir: &Path) -> crate::Result<Written> {
     let (m, records) = load(dir)?;
     let points = assemble::summarise_points(&m, &records);
     let matrix = Matrix::build(&m, &records, &weights(dir));
@@ -129,12 +114,12 @@ pub fn write_report(dir: &Path) -> Result<Written, ReportError> {
     std::fs::create_dir_all(&chart_dir)?;
     let mut figures = Vec::new();
     let mut notes = Vec::new();
-    let mut add = |c: &dyn Fn(&Path) -> Result<Figure, String>| -> Result<(), ReportError> {
-        let f = c(&chart_dir).map_err(|e| ReportError::Io(io::Error::other(e)))?;
+    let mut add = |c: &dyn Fn(&Path) -> crate::Result<Figure>| -> crate::Result<()> {
+        let f = c(&chart_dir)?;
         figures.push(f);
         Ok(())
     };
-    fn fig<C: Chart>(c: &C, dir: &Path) -> Result<Figure, String> {
+    fn fig<C: Chart>(c: &C, dir: &Path) -> crate::Result<Figure> {
         Ok(Figure {
             id: c.id(),
             caption: c.caption(),

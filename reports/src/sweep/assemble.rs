@@ -10,6 +10,7 @@
 use super::record::{Kind, RunRecord, METRICS};
 use super::spec::grid_index;
 use super::store::{AxisInfo, Manifest};
+use crate::error::Error;
 use crate::files::write_atomic;
 use polars::prelude::*;
 use serde_json::Value;
@@ -19,7 +20,7 @@ use std::path::Path;
 
 /// Checks that `records` (sorted by run) hold every run of `manifest`'s
 /// sweep (or share) exactly once.
-pub fn check_complete(manifest: &Manifest, records: &[RunRecord]) -> Result<(), String> {
+pub fn check_complete(manifest: &Manifest, records: &[RunRecord]) -> Result<(), Error> {
     for r in records {
         manifest.check_record(r)?;
     }
@@ -36,12 +37,12 @@ pub fn check_complete(manifest: &Manifest, records: &[RunRecord]) -> Result<(), 
         .count();
     let mut dupes = have.clone();
     dupes.dedup();
-    Err(format!(
+    Err(Error::Input(format!(
         "{} of {} runs are on disk ({missing} missing, {} duplicated)",
         have.len(),
         want.len(),
         have.len() - dupes.len()
-    ))
+    )))
 }
 
 /// The value index of each axis at `point`.

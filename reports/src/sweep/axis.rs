@@ -14,6 +14,7 @@
 //! strings above.
 
 use super::path::JsonPath;
+use crate::error::Error;
 use serde_json::Value;
 
 /// Most values one axis may take.
@@ -33,7 +34,7 @@ pub struct Axis {
 
 impl Axis {
     /// Parses `PATH=VALUES` as given to `--axis`.
-    pub fn parse_arg(arg: &str) -> Result<Axis, String> {
+    pub fn parse_arg(arg: &str) -> Result<Axis, Error> {
         let (path, values) = arg.split_once('=').ok_or_else(|| {
             format!("--axis {arg}: write PATH=VALUES, e.g. deployment.loadBalancing.strategy=round-robin,least-connections or workload.arrivals.ratePerSecond=10..50/5")
         })?;
@@ -45,46 +46,49 @@ impl Axis {
                 .map(|v| serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string())))
                 .collect(),
         };
-        Axis::new(path, values).map_err(|e| format!("--axis {arg}: {e}"))
+        Axis::new(path, values).map_err(|e| Error::input(format!("--axis {arg}: {e}")))
     }
 
     /// An axis from a sweep file's `"PATH": VALUES` entry.
-    pub fn from_json(path: &str, values: &Value) -> Result<Axis, String> {
+    pub fn from_json(path: &str, values: &Value) -> Result<Axis, Error> {
         let path = JsonPath::parse(path)?;
         let values = match values {
             Value::Array(items) => items.clone(),
             Value::String(s) => match parse_range(s) {
                 Some(r) => r?,
                 None => {
-                    return Err(format!(
+                    return Err(Error::Input(format!(
                         "`{s}` is not a range (write \"2..12\" or \"10..50/5\"); give a list of values as an array"
-                    ))
+                    )))
                 }
             },
             other => {
-                return Err(format!(
+                return Err(Error::Input(format!(
                     "values must be an array or a range string such as \"2..12\", not {other}"
-                ))
+                )))
             }
         };
         Axis::new(path, values)
     }
 
-    fn new(path: JsonPath, values: Vec<Value>) -> Result<Axis, String> {
+    fn new(path: JsonPath, values: Vec<Value>) -> Result<Axis, Error> {
         if values.is_empty() {
-            return Err("the axis has no values".into());
+            return Err(Error::Input("the axis has no values".into()));
         }
         if values.len() > MAX_AXIS_VALUES {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{} values; an axis may have at most {MAX_AXIS_VALUES}",
                 values.len()
-            ));
+            )));
         }
         let mut seen = std::collections::HashSet::with_capacity(values.len());
         for v in &values {
             // Compact JSON text identifies a value (objects keep key order).
             if !seen.insert(v.to_string()) {
-                return Err(format!("the value {} is given twice", label(v)));
+                return Err(Error::Input(format!(
+                    "the value {} is given twice",
+                    label(v)
+                )));
             }
         }
         Ok(Axis {
@@ -95,13 +99,13 @@ impl Axis {
     }
 
     /// Whole scenarios as one axis (path `$`), each named (by its file).
-    pub fn variants(named: Vec<(String, Value)>) -> Result<Axis, String> {
+    pub fn variants(named: Vec<(String, Value)>) -> Result<Axis, Error> {
         let (names, values): (Vec<String>, Vec<Value>) = named.into_iter().unzip();
         for (i, n) in names.iter().enumerate() {
             if names[..i].contains(n) {
-                return Err(format!(
+                return Err(Error::Input(format!(
                     "two variants are named `{n}`; give files with different names"
-                ));
+                )));
             }
         }
         let mut axis = Axis::new(JsonPath::parse("$")?, values)?;
@@ -264,7 +268,7 @@ mod tests {
             ("a..b=1", "empty key"),
         ] {
             let e = Axis::parse_arg(arg).unwrap_err();
-            assert!(e.contains(want), "{arg}: {e}");
+            assert!(e.to_string().contains(want), "{arg}: {e}");
         }
         assert!(Axis::from_json("a.b", &json!("fast")).is_err());
         assert!(Axis::from_json("a.b", &json!([])).is_err());

@@ -4,7 +4,6 @@
 //! - [`axis`]: an axis's values (lists, ranges, stepped ranges);
 //! - [`spec`]: a sweep file or command line, and its grid;
 //! - [`plan`]: every point's scenario built and checked before any run;
-//! - [`exec`]: the runs, in parallel on rayon;
 //! - [`record`]: what is kept of each run, and the metric columns;
 //! - [`store`]: the output directory's manifest and run journal (resume,
 //!   shards);
@@ -12,7 +11,6 @@
 
 pub mod assemble;
 pub mod axis;
-pub mod exec;
 pub mod path;
 pub mod plan;
 pub mod record;

@@ -3,6 +3,7 @@
 //! `[N]` for array elements (`failures.events[0].at`), and `$` for the
 //! whole scenario (what `compare --variants` varies).
 
+use crate::error::Error;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -30,7 +31,7 @@ impl fmt::Display for JsonPath {
 
 impl JsonPath {
     /// Parses `text`; says what is wrong with a malformed path.
-    pub fn parse(text: &str) -> Result<JsonPath, String> {
+    pub fn parse(text: &str) -> Result<JsonPath, Error> {
         let mut steps = Vec::new();
         let mut rest = text.trim();
         if rest == "$" {
@@ -41,9 +42,9 @@ impl JsonPath {
             });
         }
         if rest.is_empty() {
-            return Err(
+            return Err(Error::Input(
                 "the path is empty; write one like deployment.loadBalancing.strategy".into(),
-            );
+            ));
         }
         let mut expect_key = true;
         while !rest.is_empty() {
@@ -67,15 +68,15 @@ impl JsonPath {
                 expect_key = false;
             } else if let Some(r) = rest.strip_prefix('.') {
                 if expect_key {
-                    return Err(format!(
+                    return Err(Error::Input(format!(
                         "`{text}`: an empty key (two dots, or a leading dot)"
-                    ));
+                    )));
                 }
                 rest = r;
                 expect_key = true;
             } else {
                 if !expect_key {
-                    return Err(format!("`{text}`: a key must follow a `.`"));
+                    return Err(Error::Input(format!("`{text}`: a key must follow a `.`")));
                 }
                 let end = rest.find(['.', '[']).unwrap_or(rest.len());
                 steps.push(Step::Key(rest[..end].to_string()));
@@ -84,7 +85,7 @@ impl JsonPath {
             }
         }
         if expect_key {
-            return Err(format!("`{text}`: the path ends with a `.`"));
+            return Err(Error::Input(format!("`{text}`: the path ends with a `.`")));
         }
         Ok(JsonPath {
             text: text.trim().to_string(),
@@ -110,7 +111,7 @@ impl JsonPath {
     /// the way through one of the maps of named entries in `named`
     /// (`deployment.regions`: a misspelt region must not become a new
     /// one; a whole new entry can still be given as the value).
-    pub fn set(&self, root: &mut Value, value: Value, named: &[&str]) -> Result<(), String> {
+    pub fn set(&self, root: &mut Value, value: Value, named: &[&str]) -> Result<(), Error> {
         if self.steps.is_empty() {
             *root = value;
             return Ok(());
@@ -125,10 +126,10 @@ impl JsonPath {
                         *at = Value::Object(Map::new());
                     }
                     let Value::Object(map) = at else {
-                        return Err(format!(
+                        return Err(Error::Input(format!(
                             "`{walked}` is {}, not an object, so it has no key `{k}`",
                             kind(at)
-                        ));
+                        )));
                     };
                     if last {
                         map.insert(k.clone(), value);
@@ -138,16 +139,19 @@ impl JsonPath {
                         let have: Vec<&str> = map.keys().map(String::as_str).collect();
                         let near = sim_core::nearest(k, have.iter().copied())
                             .map_or_else(String::new, |n| format!(" (did you mean `{n}`?)"));
-                        return Err(format!(
+                        return Err(Error::Input(format!(
                             "`{walked}` has no `{k}`{near}; it has {}. An axis sets values of existing entries; to add an entry, give the whole entry as the value of `{walked}.{k}`",
                             if have.is_empty() { "none".to_string() } else { have.join(", ") }
-                        ));
+                        )));
                     }
                     map.entry(k.clone()).or_insert(Value::Null)
                 }
                 Step::Index(n) => {
                     let Value::Array(items) = at else {
-                        return Err(format!("`{walked}` is {}, not an array", kind(at)));
+                        return Err(Error::Input(format!(
+                            "`{walked}` is {}, not an array",
+                            kind(at)
+                        )));
                     };
                     let len = items.len();
                     let slot = items.get_mut(*n).ok_or_else(|| {
@@ -230,12 +234,12 @@ mod tests {
             .unwrap()
             .set(&mut v, json!(1), &[])
             .unwrap_err();
-        assert!(e.contains("index 3 is past its end"), "{e}");
+        assert!(e.to_string().contains("index 3 is past its end"), "{e}");
         let e = JsonPath::parse("deployment.regions.r.instances.x")
             .unwrap()
             .set(&mut v, json!(1), &[])
             .unwrap_err();
-        assert!(e.contains("is a number, not an object"), "{e}");
+        assert!(e.to_string().contains("is a number, not an object"), "{e}");
         // A misspelt region is not a new region...
         let named = ["deployment.regions"];
         let e = JsonPath::parse("deployment.regions.q.instances")
@@ -243,8 +247,8 @@ mod tests {
             .set(&mut v, json!(3), &named)
             .unwrap_err();
         assert!(
-            e.contains("`deployment.regions` has no `q`")
-                && e.contains("(did you mean `r`?); it has r"),
+            e.to_string().contains("`deployment.regions` has no `q`")
+                && e.to_string().contains("(did you mean `r`?); it has r"),
             "{e}"
         );
         // ...but a whole entry may be given, and existing ones edited.

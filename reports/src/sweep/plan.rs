@@ -2,7 +2,6 @@
 //! built and checked before any run starts, and the sweep's identity.
 
 use super::spec::{SweepSpec, MAX_RUNS};
-use rayon::prelude::*;
 use serde_json::Value;
 use sim_core::{Model, Problem, ScenarioError};
 
@@ -55,47 +54,45 @@ impl Sweep {
             for (axis, &i) in spec.axes.iter().zip(idx) {
                 axis.path
                     .set(&mut doc, axis.values[i].clone(), NAMED_MAPS)
-                    .map_err(|e| fail(axis_key(axis.path.as_str()), e))?;
+                    .map_err(|e| fail(axis_key(axis.path.as_str()), e.to_string()))?;
             }
             Ok(doc)
         };
-        let mut models: Vec<Model> = (0..points)
-            .into_par_iter()
-            .map(|p| {
-                let idx = spec.point_values(p);
-                let doc = document(&idx)?;
-                Model::from_value(&doc, &file).map_err(|e| {
-                    // Name the axis when one value alone is refused.
-                    for (a, axis) in spec.axes.iter().enumerate() {
-                        let mut alone = base.clone();
-                        let refused = axis
-                            .path
-                            .set(&mut alone, axis.values[idx[a]].clone(), NAMED_MAPS)
-                            .is_err()
-                            || Model::from_value(&alone, &file).is_err();
-                        if refused {
-                            return fail(
-                                axis_key(axis.path.as_str()),
-                                format!(
-                                    "the value {} does not fit the scenario: {e}",
-                                    axis.label(idx[a])
-                                ),
-                            );
-                        }
+        let indices: Vec<u64> = (0..points).collect();
+        let mut models: Vec<Model> = crate::study::pool::map(&indices, |&p| {
+            let idx = spec.point_values(p);
+            let doc = document(&idx)?;
+            Model::from_value(&doc, &file).map_err(|e| {
+                // Name the axis when one value alone is refused.
+                for (a, axis) in spec.axes.iter().enumerate() {
+                    let mut alone = base.clone();
+                    let refused = axis
+                        .path
+                        .set(&mut alone, axis.values[idx[a]].clone(), NAMED_MAPS)
+                        .is_err()
+                        || Model::from_value(&alone, &file).is_err();
+                    if refused {
+                        return fail(
+                            axis_key(axis.path.as_str()),
+                            format!(
+                                "the value {} does not fit the scenario: {e}",
+                                axis.label(idx[a])
+                            ),
+                        );
                     }
-                    let at: Vec<String> = spec
-                        .axes
-                        .iter()
-                        .zip(&idx)
-                        .map(|(a, &i)| format!("{} = {}", a.path, a.label(i)))
-                        .collect();
-                    fail(
-                        "axes".into(),
-                        format!("the point {} does not fit the scenario: {e}", at.join(", ")),
-                    )
-                })
+                }
+                let at: Vec<String> = spec
+                    .axes
+                    .iter()
+                    .zip(&idx)
+                    .map(|(a, &i)| format!("{} = {}", a.path, a.label(i)))
+                    .collect();
+                fail(
+                    "axes".into(),
+                    format!("the point {} does not fit the scenario: {e}", at.join(", ")),
+                )
             })
-            .collect::<Result<_, _>>()?;
+        })?;
         // Every point runs on one master seed, so options are compared on
         // the same arrivals and latencies: `seed`, or the base's (whole
         // scenarios as variants would otherwise bring their own).

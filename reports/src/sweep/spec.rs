@@ -22,6 +22,7 @@
 //! `run.replications`.
 
 use super::axis::Axis;
+use crate::error::Error;
 use serde_json::Value;
 use sim_core::ScenarioError;
 use std::path::{Path, PathBuf};
@@ -154,8 +155,9 @@ impl SweepSpec {
         };
         let mut axes = Vec::new();
         for (path, values) in axes_map {
-            let axis = Axis::from_json(path, values)
-                .map_err(|e| ScenarioError::at(file, &format!("axes[\"{path}\"]"), e))?;
+            let axis = Axis::from_json(path, values).map_err(|e| {
+                ScenarioError::at(file, &format!("axes[\"{path}\"]"), e.to_string())
+            })?;
             axes.push(axis);
         }
         let zip = match map.get("zip") {
@@ -226,9 +228,9 @@ impl SweepSpec {
             from_command_line: false,
         };
         spec.check_size()
-            .map_err(|e| ScenarioError::at(file, "axes", e))?;
+            .map_err(|e| ScenarioError::at(file, "axes", e.to_string()))?;
         spec.check_paths()
-            .map_err(|e| ScenarioError::at(file, "axes", e))?;
+            .map_err(|e| ScenarioError::at(file, "axes", e.to_string()))?;
         Ok(spec)
     }
 
@@ -239,7 +241,7 @@ impl SweepSpec {
         zip: &[Vec<String>],
         seeds: Option<u32>,
         seed: Option<u64>,
-    ) -> Result<SweepSpec, String> {
+    ) -> Result<SweepSpec, Error> {
         let zip = zip_groups(&axes, zip).map_err(|e| format!("--zip: {e}"))?;
         let name = scenario
             .file_stem()
@@ -276,35 +278,35 @@ impl SweepSpec {
 
     /// Refuses two axes on one path, or one inside another's value: they
     /// would overwrite each other.
-    fn check_paths(&self) -> Result<(), String> {
+    fn check_paths(&self) -> Result<(), Error> {
         for (i, a) in self.axes.iter().enumerate() {
             for b in &self.axes[..i] {
                 if a.path.covers(&b.path) || b.path.covers(&a.path) {
-                    return Err(format!(
+                    return Err(Error::Input(format!(
                         "the axes `{}` and `{}` set the same value (one is inside the other); give one axis per value",
                         b.path, a.path
-                    ));
+                    )));
                 }
             }
         }
         Ok(())
     }
 
-    fn check_size(&self) -> Result<(), String> {
+    fn check_size(&self) -> Result<(), Error> {
         let points = self.points();
         if points > MAX_POINTS {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{points} points; a sweep may have at most {MAX_POINTS}, since every point's \
                  scenario is built before the first run (split it, or use fewer values)"
-            ));
+            )));
         }
         let runs = self
             .points()
             .saturating_mul(u64::from(self.seeds.unwrap_or(1)));
         if runs > MAX_RUNS {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{runs} runs; a sweep may have at most {MAX_RUNS} (split it, or use fewer values)"
-            ));
+            )));
         }
         Ok(())
     }
@@ -391,7 +393,7 @@ fn zip_groups(axes: &[Axis], zip: &[Vec<String>]) -> Result<Vec<Vec<usize>>, Str
 mod tests {
     use super::*;
 
-    fn spec(axes: &[&str], zip: &[&[&str]]) -> Result<SweepSpec, String> {
+    fn spec(axes: &[&str], zip: &[&[&str]]) -> Result<SweepSpec, Error> {
         let axes = axes.iter().map(|a| Axis::parse_arg(a).unwrap()).collect();
         let zip: Vec<Vec<String>> = zip
             .iter()
@@ -406,7 +408,10 @@ mod tests {
     #[test]
     fn the_product_of_the_axes_is_bounded() {
         let e = spec(&["a.b=1..1000", "c.d=1..1000"], &[]).unwrap_err();
-        assert!(e.contains("1000000 points") && e.contains("at most"), "{e}");
+        assert!(
+            e.to_string().contains("1000000 points") && e.to_string().contains("at most"),
+            "{e}"
+        );
         // Zipped, the same axes are 1,000 points.
         spec(&["a.b=1..1000", "c.d=1..1000"], &[&["a.b", "c.d"]]).unwrap();
     }
@@ -437,9 +442,9 @@ mod tests {
         assert_eq!(s.point_values(3), vec![1, 1, 1]);
         assert_eq!(s.point_values(5), vec![2, 2, 1]);
         let e = spec(&["a=1..3", "b=5..6"], &[&["a", "b"]]).unwrap_err();
-        assert!(e.contains("as many values"), "{e}");
+        assert!(e.to_string().contains("as many values"), "{e}");
         let e = spec(&["a=1..3"], &[&["a", "q"]]).unwrap_err();
-        assert!(e.contains("not an axis"), "{e}");
+        assert!(e.to_string().contains("not an axis"), "{e}");
     }
 
     #[test]
@@ -450,7 +455,10 @@ mod tests {
             ["a.b[0]=1", "a.b=2"],
         ] {
             let e = spec(&axes, &[]).unwrap_err();
-            assert!(e.contains("set the same value"), "{axes:?}: {e}");
+            assert!(
+                e.to_string().contains("set the same value"),
+                "{axes:?}: {e}"
+            );
         }
         spec(&["a.b=1,2", "a.bc=3,4"], &[]).unwrap();
     }

@@ -10,6 +10,7 @@
 
 use super::plan::Sweep;
 use super::record::RunRecord;
+use crate::error::Error;
 use crate::files::write_atomic;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -55,7 +56,7 @@ pub struct Shard {
 
 impl Shard {
     /// Parses `K/N`.
-    pub fn parse(s: &str) -> Result<Shard, String> {
+    pub fn parse(s: &str) -> Result<Shard, Error> {
         let bad = || format!("--shard {s}: write K/N with 1 <= K <= N, e.g. 2/8");
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (index, count): (u32, u32) = (
@@ -63,7 +64,7 @@ impl Shard {
             n.trim().parse().map_err(|_| bad())?,
         );
         if index == 0 || index > count {
-            return Err(bad());
+            return Err(Error::Input(bad()));
         }
         Ok(Shard { index, count })
     }
@@ -208,7 +209,7 @@ impl Manifest {
 
     /// Checks that `r` is a record of this sweep: its run, point and seed
     /// agree, and it has every metric and quantile.
-    pub fn check_record(&self, r: &RunRecord) -> Result<(), String> {
+    pub fn check_record(&self, r: &RunRecord) -> Result<(), Error> {
         let q = super::record::QUANTILES.len();
         let ok = r.point as u64 * u64::from(self.seeds) + u64::from(r.seed) == r.run
             && (r.point as u64) < self.points
@@ -221,10 +222,10 @@ impl Manifest {
         if ok {
             Ok(())
         } else {
-            Err(format!(
+            Err(Error::Input(format!(
                 "run {} (point {}, seed {}) does not belong to this sweep or is damaged",
                 r.run, r.point, r.seed
-            ))
+            )))
         }
     }
 

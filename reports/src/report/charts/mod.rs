@@ -54,10 +54,11 @@ fn register_font() {
     });
 }
 
-pub(super) type DrawResult = Result<(), String>;
+/// A drawing that failed is an output failure (plotters says why).
+pub(super) type DrawResult = crate::Result<()>;
 
-pub(super) fn err<E: std::fmt::Debug>(e: E) -> String {
-    format!("{e:?}")
+pub(super) fn err<E: std::fmt::Debug>(e: E) -> crate::Error {
+    crate::Error::Io(std::io::Error::other(format!("{e:?}")))
 }
 
 /// A chart that can draw itself on any backend.
@@ -71,7 +72,7 @@ pub trait Chart {
 }
 
 /// Draws `chart` as SVG (returned) and as `dir/ID.svg` and `dir/ID.png`.
-pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<String, String> {
+pub fn render<C: Chart>(chart: &C, dir: &Path) -> crate::Result<String> {
     register_font();
     let mut svg = String::new();
     {
