@@ -10,12 +10,10 @@
 
 use criterion::{criterion_group, Criterion, Throughput};
 use fleetsim_benches::scenario_path;
-use reports::sweep::assemble::write_tables;
+use reports::study::{Options, Study};
 use reports::sweep::axis::Axis;
-use reports::sweep::exec::execute;
 use reports::sweep::plan::Sweep;
 use reports::sweep::spec::SweepSpec;
-use reports::sweep::store::{self, Journal, Manifest};
 use sim_core::{Engine, RunControl};
 use std::hint::black_box;
 use std::time::Duration;
@@ -40,18 +38,21 @@ fn whole(s: &Sweep, jobs: usize) {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let manifest = Manifest::new(s, None, "bench".into(), jobs);
-    manifest.write(&dir).expect("manifest");
-    let todo: Vec<u64> = (0..s.runs()).collect();
-    let mut journal = Journal::open(&dir).expect("journal");
-    execute(s, &todo, jobs, false, &RunControl::new(), |r| {
-        journal.append(&r)
-    })
-    .expect("runs");
-    let mut records = store::read_journal(&dir).expect("read");
-    records.sort_by_key(|r| r.run);
-    black_box(write_tables(&dir, &manifest, &records).expect("tables"));
+    let study = Study::open(
+        s,
+        Options {
+            dir: dir.clone(),
+            resume: false,
+            shard: None,
+            jobs,
+            command: "bench".into(),
+        },
+    )
+    .expect("study");
+    // A benchmark is a runtime: it may read the wall clock.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    black_box(study.run(&RunControl::new(), started, || {}).expect("runs"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -51,7 +51,7 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
         replications: a.replications,
     };
     let control = progress::interruptible();
-    let reps = opts.replications.unwrap_or(model.replications);
+    let reps = opts.replications.unwrap_or(model.run.replications);
     let result = progress::watch(&model, reps, control, a.quiet, || {
         run_model_with(&model, opts, control)
     })?;

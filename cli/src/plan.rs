@@ -74,7 +74,7 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
         )));
     }
     let m = &sweep.models[0];
-    if a.max_load && m.sessions.is_some() {
+    if a.max_load && m.workload.sessions.is_some() {
         return Err(input(format!(
             "{}: --max-load multiplies the open arrival rate, but this scenario's load comes \
              from closed-loop workload.sessions: plan over the population instead, e.g. \
@@ -82,7 +82,7 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
             a.scenario.display()
         )));
     }
-    if a.max_load && m.trace.is_some() {
+    if a.max_load && m.workload.trace.is_some() {
         return Err(input(format!(
             "{}: --max-load multiplies the open arrival rate, but a replayed workload.trace \
              has no rate to multiply: plan over the fleet with --axis instead",

@@ -66,7 +66,7 @@ pub(crate) fn watch<T>(
     f: impl FnOnce() -> T,
 ) -> T {
     let mut work = model.work_estimate();
-    let scale = f64::from(replications) / f64::from(model.replications.max(1));
+    let scale = f64::from(replications) / f64::from(model.run.replications.max(1));
     work.events *= scale;
     work.requests *= scale;
     let secs = expected_secs(work.events, replications);
@@ -81,7 +81,7 @@ pub(crate) fn watch<T>(
     if quiet || secs <= BAR_AFTER_SECS || !std::io::stderr().is_terminal() {
         return f();
     }
-    let total = model.duration.0.saturating_mul(u64::from(replications));
+    let total = model.run.duration.0.saturating_mul(u64::from(replications));
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(

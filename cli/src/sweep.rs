@@ -171,7 +171,7 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
     let sweep = Sweep::prepare(spec)?;
     let dir = out_dir(a, &sweep.spec.name, shard);
     let study = Study::open(
-        sweep,
+        &sweep,
         Options {
             dir,
             resume: a.resume,

@@ -2,9 +2,24 @@ use crate::format::{count, money, percent, secs};
 use sim_core::{Model, Objective};
 use std::fmt::Write;
 
-/// What a checked scenario resolves to, as `fleetsim validate` prints it.
+/// What a checked scenario resolves to, as `fleetsim validate` prints it:
+/// one or more lines per section of the model.
 pub fn describe_model(m: &Model) -> String {
     let mut o = String::new();
+    run_lines(&mut o, m);
+    workload_lines(&mut o, m);
+    fleet_lines(&mut o, m);
+    budget_line(&mut o, m);
+    balancing_line(&mut o, m);
+    resilience_line(&mut o, m);
+    failures_line(&mut o, m);
+    load_line(&mut o, m);
+    slo_line(&mut o, m);
+    o
+}
+
+/// The scenario's name and description, and its run.
+fn run_lines(o: &mut String, m: &Model) {
     let s = &m.scenario;
     let _ = writeln!(
         o,
@@ -19,13 +34,17 @@ pub fn describe_model(m: &Model) -> String {
     let _ = writeln!(
         o,
         "  run         {} simulated ({} warm-up), seed {}, {} replication(s)",
-        secs(m.duration.as_secs_f64()),
-        secs(m.warmup.as_secs_f64()),
-        m.seed,
-        m.replications
+        secs(m.run.duration.as_secs_f64()),
+        secs(m.run.warmup.as_secs_f64()),
+        m.run.seed,
+        m.run.replications
     );
+}
+
+/// Arrivals, trace, sessions, tenants and request classes.
+fn workload_lines(o: &mut String, m: &Model) {
     let _ = writeln!(o, "  arrivals    {}", arrivals(m));
-    if let Some(t) = &m.trace {
+    if let Some(t) = &m.workload.trace {
         let _ = writeln!(
             o,
             "  trace       {} ({} requests in the run)",
@@ -33,7 +52,7 @@ pub fn describe_model(m: &Model) -> String {
             count(t.rows)
         );
     }
-    if let (Some(sess), Some(u)) = (&m.sessions, &m.users) {
+    if let (Some(sess), Some(u)) = (&m.workload.sessions, &m.workload.users) {
         let _ = writeln!(
             o,
             "  sessions    closed loop: {} users, think mean {}{}",
@@ -45,27 +64,32 @@ pub fn describe_model(m: &Model) -> String {
                 .unwrap_or_default()
         );
     }
-    if let Some((tenant, mult)) = m.users.as_ref().and_then(|u| u.noisy) {
+    if let Some((tenant, mult)) = m.workload.users.as_ref().and_then(|u| u.noisy) {
         let _ = writeln!(
             o,
             "  tenants     tenant {tenant} sends {mult}x each other tenant"
         );
     }
-    for k in &m.classes {
+    for k in &m.workload.classes {
         let _ = writeln!(o, "  {}", request_line(m, k));
     }
-    if m.classes.len() > 1 {
+    if m.workload.classes.len() > 1 {
         let _ = writeln!(
             o,
             "              mean service over the classes (weighted by share) {}",
             secs(m.mean_service_secs())
         );
     }
+}
+
+/// Regions, instance types and their resources, autoscaling.
+fn fleet_lines(o: &mut String, m: &Model) {
     let regions: Vec<String> = m
+        .fleet
         .regions
         .iter()
         .map(|r| {
-            let t = &m.types[r.type_index as usize].name;
+            let t = &m.fleet.types[r.type_index as usize].name;
             if r.capacity > r.initial {
                 format!("{}: {} x {t}, up to {}", r.name, r.initial, r.capacity)
             } else {
@@ -79,10 +103,11 @@ pub fn describe_model(m: &Model) -> String {
         count(m.initial_instances() as u64),
         count(m.total_slots()),
         regions.join(", "),
-        m.currency,
+        m.run.currency,
         money(m.cost_per_hour())
     );
     let resources: Vec<String> = m
+        .fleet
         .types
         .iter()
         .filter(|t| t.cores.is_some() || t.memory.is_some())
@@ -100,7 +125,7 @@ pub fn describe_model(m: &Model) -> String {
     if !resources.is_empty() {
         let _ = writeln!(o, "  resources   {}", resources.join("; "));
     }
-    if let Some(s) = &m.scaling {
+    if let Some(s) = &m.fleet.scaling {
         let _ = writeln!(
             o,
             "  scaling     {} per region, metrics every {} averaged over {}",
@@ -109,42 +134,56 @@ pub fn describe_model(m: &Model) -> String {
             secs(s.window.as_secs_f64())
         );
     }
-    if let Some(b) = &m.budget {
+}
+
+/// The spend caps.
+fn budget_line(o: &mut String, m: &Model) {
+    if let Some(b) = &m.budget.config {
         let mut caps = Vec::new();
         if let Some(v) = b.per_hour {
-            caps.push(format!("{} {} per hour", m.currency, money(v)));
+            caps.push(format!("{} {} per hour", m.run.currency, money(v)));
         }
         if let Some(v) = b.total {
-            caps.push(format!("{} {} in all", m.currency, money(v)));
+            caps.push(format!("{} {} in all", m.run.currency, money(v)));
         }
         if let Some(v) = b.llm_per_hour {
-            caps.push(format!("LLM {} {} per hour", m.currency, money(v)));
+            caps.push(format!("LLM {} {} per hour", m.run.currency, money(v)));
         }
         let _ = writeln!(o, "  budget      {}", caps.join(", "));
     }
+}
+
+/// The balancer, the per-instance cap and the request timeout.
+fn balancing_line(o: &mut String, m: &Model) {
     let _ = writeln!(
         o,
         "  balancing   {}; max connections per instance {}; request timeout {}",
-        m.load_balancing.kind(),
-        m.max_connections_per_instance
+        m.balancing.config.kind(),
+        m.resilience
+            .max_connections_per_instance
             .map_or_else(|| "unlimited".into(), |v| v.to_string()),
-        m.request_timeout
+        m.resilience
+            .request_timeout
             .map_or_else(|| "none".into(), |t| secs(t.as_secs_f64()))
     );
+}
+
+/// Health checks, ejection, breakers, rate limits, routes, retries, fleet cap.
+fn resilience_line(o: &mut String, m: &Model) {
     let mut policies = Vec::new();
-    if let Some(h) = &m.health_check {
+    if let Some(h) = &m.resilience.health_check {
         policies.push(format!(
             "health checks every {} (timeout {}, down after {}, up after {})",
             h.interval, h.timeout, h.unhealthy_threshold, h.healthy_threshold
         ));
     }
-    if let Some(od) = &m.outlier_detection {
+    if let Some(od) = &m.resilience.outlier_detection {
         policies.push(format!(
             "outlier ejection after {} errors",
             od.consecutive_errors
         ));
     }
-    if let Some(p) = &m.passive_health {
+    if let Some(p) = &m.resilience.passive_health {
         policies.push(
             format!(
                 "{:?} passive health: out after {} failure(s) for {}",
@@ -155,18 +194,18 @@ pub fn describe_model(m: &Model) -> String {
             .to_lowercase(),
         );
     }
-    if let Some(b) = &m.circuit_breaker {
+    if let Some(b) = &m.resilience.circuit_breaker {
         let kind = match b.kind {
             strategies::BreakerKind::Consecutive => "consecutive-failure",
             strategies::BreakerKind::FailureRate => "failure-rate",
         };
         policies.push(format!("{kind} circuit breakers per instance"));
     }
-    for l in &m.rate_limits {
+    for l in &m.routes.rate_limits {
         let rl = &l.config;
         let on = l
             .class
-            .map(|k| format!(" on `{}`", m.classes[k].name))
+            .map(|k| format!(" on `{}`", m.workload.classes[k].name))
             .unwrap_or_default();
         // The names as written in a scenario (`token-bucket`, `ip`).
         let name = |v: serde_json::Result<serde_json::Value>| {
@@ -183,44 +222,52 @@ pub fn describe_model(m: &Model) -> String {
             name(serde_json::to_value(rl.key))
         ));
     }
-    for r in &m.routes {
+    for r in &m.routes.routes {
         if let Some(lb) = &r.load_balancing {
             policies.push(format!("`{}` routed by {}", r.class, lb.kind()));
         }
     }
-    if let Some(rt) = &m.retries {
+    if let Some(rt) = &m.resilience.retries {
         policies.push(format!("up to {} attempts", rt.max_attempts));
     }
-    if let Some(c) = m.max_connections {
+    if let Some(c) = m.resilience.max_connections {
         policies.push(format!("fleet cap {c} connections"));
     }
     if !policies.is_empty() {
         let _ = writeln!(o, "  resilience  {}", policies.join("; "));
     }
-    if m.random_failures.is_some() || !m.failure_events.is_empty() {
+}
+
+/// Random and scheduled failures.
+fn failures_line(o: &mut String, m: &Model) {
+    if m.failures.random.is_some() || !m.failures.events.is_empty() {
         let _ = writeln!(
             o,
             "  failures    {}{} scheduled event(s)",
-            if m.random_failures.is_some() {
+            if m.failures.random.is_some() {
                 "random failures; "
             } else {
                 ""
             },
-            m.failure_events.len()
+            m.failures.events.len()
         );
     }
+}
+
+/// The offered load, and what bounds the queues when it is over capacity.
+fn load_line(o: &mut String, m: &Model) {
     let rho = m.offered_utilization();
     let mut bounds = Vec::new();
-    if m.max_connections_per_instance.is_some() {
+    if m.resilience.max_connections_per_instance.is_some() {
         bounds.push("maxConnectionsPerInstance");
     }
-    if m.max_connections.is_some() {
+    if m.resilience.max_connections.is_some() {
         bounds.push("maxConnections");
     }
-    if m.request_timeout.is_some() {
+    if m.resilience.request_timeout.is_some() {
         bounds.push("requestTimeout");
     }
-    if m.connection_timeout.is_some() {
+    if m.resilience.connection_timeout.is_some() {
         bounds.push("connectionTimeout");
     }
     let note = if rho < 1.0 {
@@ -239,6 +286,10 @@ pub fn describe_model(m: &Model) -> String {
         "  load        offered utilization {} per slot{note}",
         percent(rho)
     );
+}
+
+/// The objectives.
+fn slo_line(o: &mut String, m: &Model) {
     let slo: Vec<String> = m
         .objectives
         .iter()
@@ -258,7 +309,6 @@ pub fn describe_model(m: &Model) -> String {
             slo.join(", ")
         }
     );
-    o
 }
 
 /// The arrival process in one line: steps, ramps, swing, bursts.
@@ -267,6 +317,7 @@ fn arrivals(m: &Model) -> String {
         return "none open".to_string();
     }
     let mut parts: Vec<String> = m
+        .workload
         .rate_profile
         .iter()
         .map(|st| {
@@ -282,7 +333,7 @@ fn arrivals(m: &Model) -> String {
             )
         })
         .collect();
-    if let Some(d) = &m.diurnal {
+    if let Some(d) = &m.workload.diurnal {
         parts.push(format!(
             "diurnal ±{} every {}, peak at {}",
             percent(d.amplitude),
@@ -290,7 +341,7 @@ fn arrivals(m: &Model) -> String {
             secs(d.peak_at.as_secs_f64())
         ));
     }
-    for b in &m.bursts {
+    for b in &m.workload.bursts {
         parts.push(format!(
             "burst x{} for {} at {}{}",
             b.multiplier,
@@ -313,12 +364,12 @@ fn request_line(m: &Model, k: &sim_core::ClassModel) -> String {
         sim_core::CallCount::Drawn(d) => format!("mean {:.1}", d.mean_secs()),
     };
     let models: Vec<&str> = if shape.model_per_call.is_empty() {
-        vec![m.models[shape.model_index].name.as_str()]
+        vec![m.llm.models[shape.model_index].name.as_str()]
     } else {
         shape
             .model_per_call
             .iter()
-            .map(|&i| m.models[i].name.as_str())
+            .map(|&i| m.llm.models[i].name.as_str())
             .collect()
     };
     let head = if k.name.is_empty() {
@@ -347,7 +398,8 @@ fn request_line(m: &Model, k: &sim_core::ClassModel) -> String {
             .as_ref()
             .map(|t| format!(" + tool waits mean {} between calls", secs(t.mean_secs())))
             .unwrap_or_default(),
-        m.cache
+        m.llm
+            .cache
             .as_ref()
             .map(|k| format!(", {} from the cache", percent(k.hit_ratio)))
             .unwrap_or_default(),

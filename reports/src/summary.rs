@@ -5,9 +5,56 @@ use std::fmt::Write;
 /// Instances listed one by one; larger fleets get a distribution instead.
 const MAX_INSTANCE_ROWS: usize = 12;
 
-/// The run summary `fleetsim run` prints.
+/// The run summary `fleetsim run` prints: one section after another.
 pub fn summary_table(r: &ScenarioResult) -> String {
     let mut o = String::new();
+    header(&mut o, r);
+    outcomes(&mut o, r);
+    time_spent(&mut o, r);
+    reasons(&mut o, r);
+    load(&mut o, r);
+    tenants(&mut o, r);
+    classes_and_limits(&mut o, r);
+    scaling(&mut o, r);
+    cost(&mut o, r);
+    replications(&mut o, r);
+    per_instance(&mut o, r);
+    slo(&mut o, r);
+    steadiness(&mut o, r);
+    o
+}
+
+/// ` (pooled)` after a section's name when there are replications.
+fn pooled_label(r: &ScenarioResult) -> &'static str {
+    if r.replications > 1 {
+        " (pooled)"
+    } else {
+        ""
+    }
+}
+
+/// The mean over replications of metric `name`, or NaN.
+fn mean_of(r: &ScenarioResult, name: &str) -> f64 {
+    opt_mean_of(r, name).unwrap_or(f64::NAN)
+}
+
+/// The mean over replications of metric `name`, when it has one.
+fn opt_mean_of(r: &ScenarioResult, name: &str) -> Option<f64> {
+    find(&r.summary, name).and_then(|m| m.mean)
+}
+
+/// `name count, ...` for the counts that are not zero.
+fn nonzero(items: &[(&str, u64)]) -> String {
+    items
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k} {}", count(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The scenario, its fleet and its run, and the offered load.
+fn header(o: &mut String, r: &ScenarioResult) {
     let reps = r.replications;
     let fleet = match &r.scaling_policy {
         Some(p) => format!(
@@ -33,11 +80,14 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         r.offered_utilization
     );
     let _ = writeln!(o);
+}
 
+/// Requests by outcome and the latency percentiles.
+fn outcomes(o: &mut String, r: &ScenarioResult) {
     let p = &r.pooled;
     let c = &p.counts;
     let l = &p.latency;
-    let label = if reps > 1 { " (pooled)" } else { "" };
+    let label = pooled_label(r);
     let _ = writeln!(
         o,
         "Requests{label:<9} arrivals {}  completed {}  rejected {}  timed out {}  failed {}  in flight {}",
@@ -58,6 +108,11 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         opt_secs(l.p999),
         opt_secs(l.max)
     );
+}
+
+/// Where a request's time went (mean), and the LLM calls by model.
+fn time_spent(o: &mut String, r: &ScenarioResult) {
+    let p = &r.pooled;
     let b = &p.breakdown;
     if b.requests > 0 {
         let mut spent: Vec<(String, f64)> = b
@@ -86,15 +141,13 @@ pub fn summary_table(r: &ScenarioResult) -> String {
     if !llm.is_empty() {
         let _ = writeln!(o, "LLM calls         {llm}");
     }
+}
+
+/// Why requests did not complete, and what the resilience policies did.
+fn reasons(o: &mut String, r: &ScenarioResult) {
+    let p = &r.pooled;
     let why = &p.reasons;
-    let parts = |items: &[(&str, u64)]| -> String {
-        items
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| format!("{k} {}", count(*n)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let parts = nonzero;
     let groups: [(&str, Vec<(&str, u64)>); 3] = [
         (
             "rejected",
@@ -142,11 +195,12 @@ pub fn summary_table(r: &ScenarioResult) -> String {
     if !events.is_empty() {
         let _ = writeln!(o, "Resilience        {events}");
     }
-    let mean = |name: &str| {
-        find(&r.summary, name)
-            .and_then(|m| m.mean)
-            .unwrap_or(f64::NAN)
-    };
+}
+
+/// Throughput, errors, utilization and fairness.
+fn load(o: &mut String, r: &ScenarioResult) {
+    let p = &r.pooled;
+    let mean = |name: &str| mean_of(r, name);
     let _ = writeln!(
         o,
         "Throughput        {:.2} req/s   error rate {}",
@@ -159,6 +213,10 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         percent(mean("utilization")),
         mean("fairness")
     );
+}
+
+/// Each tenant's goodput and slowdown, pooled over replications.
+fn tenants(o: &mut String, r: &ScenarioResult) {
     if r.runs.iter().all(|x| x.tenants.is_some()) && !r.runs.is_empty() {
         // Pooled over replications: each tenant's goodput, and Jain's index
         // over them.
@@ -205,6 +263,11 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             let _ = writeln!(o, "                  slowdown {}", slow.join("  "));
         }
     }
+}
+
+/// Request classes, rate limits, CPU and memory.
+fn classes_and_limits(o: &mut String, r: &ScenarioResult) {
+    let opt_mean = |name: &str| opt_mean_of(r, name);
     for line in class_lines(r) {
         let _ = writeln!(o, "{line}");
     }
@@ -212,7 +275,6 @@ pub fn summary_table(r: &ScenarioResult) -> String {
     if !limits.is_empty() {
         let _ = writeln!(o, "Rate limits       {limits}");
     }
-    let opt_mean = |name: &str| find(&r.summary, name).and_then(|m| m.mean);
     let mut resources = Vec::new();
     if let Some(c) = opt_mean("cpuUtilization") {
         resources.push(format!("CPU {}", percent(c)));
@@ -223,6 +285,11 @@ pub fn summary_table(r: &ScenarioResult) -> String {
     if !resources.is_empty() {
         let _ = writeln!(o, "Resources         {}", resources.join("   "));
     }
+}
+
+/// What the autoscaler did, or the OOM kills of a fixed fleet.
+fn scaling(o: &mut String, r: &ScenarioResult) {
+    let reps = r.replications;
     if r.scaling_policy.is_some() {
         let n = f64::from(reps.max(1));
         let sum = |f: &dyn Fn(&sim_core::RunResult) -> u64| r.runs.iter().map(f).sum::<u64>();
@@ -260,6 +327,13 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             let _ = writeln!(o, "Scaling           OOM kills {}", count(oom));
         }
     }
+}
+
+/// Spend per replication, per hour and per 1,000 requests.
+fn cost(o: &mut String, r: &ScenarioResult) {
+    let reps = r.replications;
+    let mean = |name: &str| mean_of(r, name);
+    let opt_mean = |name: &str| opt_mean_of(r, name);
     let hours: f64 = r.runs.iter().map(|x| x.instance_hours).sum::<f64>() / f64::from(reps.max(1));
     let total: f64 = r.runs.iter().map(|x| x.total_cost).sum();
     let cur = &r.currency;
@@ -286,7 +360,11 @@ pub fn summary_table(r: &ScenarioResult) -> String {
         "                  {cur} {} per hour, {cur} {per_1k} per 1,000 requests",
         money(mean("costPerHour"))
     );
+}
 
+/// Every metric's mean and 95% interval across replications.
+fn replications(o: &mut String, r: &ScenarioResult) {
+    let reps = r.replications;
     if reps > 1 {
         let _ = writeln!(o);
         let _ = writeln!(o, "Across {reps} replications (mean ± 95% CI, Student's t)");
@@ -313,7 +391,11 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             let _ = writeln!(o, "  {:<28} {:>10}  ± {}", name, mean, half);
         }
     }
+}
 
+/// Each instance's requests and utilization, or their spread in a large fleet.
+fn per_instance(o: &mut String, r: &ScenarioResult) {
+    let reps = r.replications;
     if let Some(first) = r.runs.first() {
         let _ = writeln!(o);
         let which = if reps > 1 { " (replication 0)" } else { "" };
@@ -350,11 +432,16 @@ pub fn summary_table(r: &ScenarioResult) -> String {
                     "Per instance{which}: {} instances that were ready (full list in --json)",
                     inst.len()
                 );
-                instance_spread(&mut o, &req, &util);
+                instance_spread(o, &req, &util);
             }
         }
     }
+}
 
+/// The SLO verdict, objective by objective.
+fn slo(o: &mut String, r: &ScenarioResult) {
+    let p = &r.pooled;
+    let label = pooled_label(r);
     let _ = writeln!(o);
     if p.slo.checks.is_empty() {
         let _ = writeln!(o, "SLO               none defined");
@@ -374,8 +461,6 @@ pub fn summary_table(r: &ScenarioResult) -> String {
             );
         }
     }
-    steadiness(&mut o, r);
-    o
 }
 
 /// Says in words when runs did not reach steady state: their latency

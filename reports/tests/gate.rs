@@ -27,8 +27,8 @@ fn real(m: &Model, seed: u32) -> Result<RunResult, SimError> {
 
 fn sabotaged(m: &Model, seed: u32) -> Result<RunResult, SimError> {
     let mut m = m.clone();
-    assert_eq!(m.load_balancing.kind(), StrategyKind::LeastConnections);
-    m.balancer = LoadBalancer::LeastConnections(LeastConnections::first_on_ties());
+    assert_eq!(m.balancing.config.kind(), StrategyKind::LeastConnections);
+    m.balancing.balancer = LoadBalancer::LeastConnections(LeastConnections::first_on_ties());
     Engine::new(&m, seed).run()
 }
 

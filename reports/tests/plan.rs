@@ -22,7 +22,7 @@ fn sweep(scenario: &str, axes: &[&str], seeds: u32) -> Sweep {
 /// and checks every objective's mean against its target, in steady state.
 fn holds_on_fresh_seeds(s: &Sweep, point: usize) {
     let mut m = s.models[point].clone();
-    m.seed ^= 0x5eed_f00d_dead_beef;
+    m.run.seed ^= 0x5eed_f00d_dead_beef;
     let runs: Vec<_> = (0..10).map(|r| Engine::new(&m, r).run().unwrap()).collect();
     assert!(runs.iter().all(|r| r.regime == Regime::Stable));
     let checks = runs[0].slo.checks.len();

@@ -140,7 +140,7 @@ impl Breakdown {
     ) -> LatencyBreakdown {
         let n = requests.max(1) as f64;
         let mean = |ns: u128| ns as f64 / n / 1e9;
-        let k = model.models.len();
+        let k = model.llm.models.len();
         let mut parts = self.parts.clone();
         let outside = self.network + self.retries + self.queueing;
         let rest = latency.saturating_sub(outside);
@@ -163,6 +163,7 @@ impl Breakdown {
             cache: mean(parts[k + 1]),
             llm_waits: mean(parts[k + 2]),
             llm: model
+                .llm
                 .models
                 .iter()
                 .zip(&parts)

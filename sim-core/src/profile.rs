@@ -83,14 +83,22 @@ impl Model {
     /// Whether the rate varies within a step (ramps, diurnal, bursts), so
     /// arrivals are drawn by thinning rather than step by step.
     pub fn rate_varies(&self) -> bool {
-        self.diurnal.is_some()
-            || !self.bursts.is_empty()
-            || self.rate_profile.iter().any(|s| s.ramp > Nanos::ZERO)
+        self.workload.diurnal.is_some()
+            || !self.workload.bursts.is_empty()
+            || self
+                .workload
+                .rate_profile
+                .iter()
+                .any(|s| s.ramp > Nanos::ZERO)
     }
 
     /// The index of the step in force at `t`.
     pub fn step_at(&self, t: Nanos) -> usize {
-        self.rate_profile.partition_point(|s| s.at <= t).max(1) - 1
+        self.workload
+            .rate_profile
+            .partition_point(|s| s.at <= t)
+            .max(1)
+            - 1
     }
 
     /// The arrival rate (per second) at `t`.
@@ -100,11 +108,11 @@ impl Model {
 
     /// The rate at `t`, which lies in step `i`.
     pub(crate) fn rate_in_step(&self, i: usize, t: Nanos) -> f64 {
-        let mut rate = base_at(&self.rate_profile, i, t);
-        if let Some(d) = &self.diurnal {
+        let mut rate = base_at(&self.workload.rate_profile, i, t);
+        if let Some(d) = &self.workload.diurnal {
             rate *= d.factor(t);
         }
-        for b in &self.bursts {
+        for b in &self.workload.bursts {
             if b.state(t).0 {
                 rate *= b.multiplier;
             }
@@ -116,7 +124,7 @@ impl Model {
     /// under the returned bound (a ramp's end, the next step, a burst's
     /// start or end), always after `t`.
     pub(crate) fn rate_bound(&self, i: usize, t: Nanos) -> (Nanos, f64) {
-        let steps = &self.rate_profile;
+        let steps = &self.workload.rate_profile;
         let s = &steps[i];
         let next_step = steps.get(i + 1).map_or(Nanos(u64::MAX), |n| n.at);
         let (mut end, base) = if s.ramp > Nanos::ZERO && t < s.at + s.ramp && i > 0 {
@@ -127,10 +135,10 @@ impl Model {
             (next_step, s.rate_per_second)
         };
         let mut bound = base;
-        if let Some(d) = &self.diurnal {
+        if let Some(d) = &self.workload.diurnal {
             bound *= 1.0 + d.amplitude;
         }
-        for b in &self.bursts {
+        for b in &self.workload.bursts {
             let (on, change) = b.state(t);
             if on {
                 bound *= b.multiplier;
@@ -144,12 +152,18 @@ impl Model {
     /// swing or bursts).
     pub fn peak_rate(&self) -> f64 {
         let base = self
+            .workload
             .rate_profile
             .iter()
             .map(|s| s.rate_per_second)
             .fold(0.0, f64::max);
-        let swing = self.diurnal.map_or(1.0, |d| 1.0 + d.amplitude);
-        let bursts: f64 = self.bursts.iter().map(|b| b.multiplier.max(1.0)).product();
+        let swing = self.workload.diurnal.map_or(1.0, |d| 1.0 + d.amplitude);
+        let bursts: f64 = self
+            .workload
+            .bursts
+            .iter()
+            .map(|b| b.multiplier.max(1.0))
+            .product();
         base * swing * bursts
     }
 
@@ -164,7 +178,7 @@ impl Model {
             let (end, _) = self.rate_bound(i, t);
             let end = end.min(to);
             let secs = (end - t).as_secs_f64();
-            total += if self.diurnal.is_none() {
+            total += if self.workload.diurnal.is_none() {
                 // Linear on the piece: the trapezoid is exact.
                 let at_end = self.rate_in_step(i, Nanos(end.0 - 1).max(t));
                 0.5 * (self.rate_in_step(i, t) + at_end) * secs

@@ -102,27 +102,27 @@ pub fn run_model_with(
 ) -> Result<ScenarioResult, SimError> {
     let mut m = model.clone();
     if let Some(s) = opts.seed {
-        m.seed = s;
+        m.run.seed = s;
     }
     if let Some(r) = opts.replications {
-        m.replications = r.max(1);
-        let rows = m.duration.0 / m.series_interval.0.max(1);
+        m.run.replications = r.max(1);
+        let rows = m.run.duration.0 / m.run.series_interval.0.max(1);
         if m.scenario.run.series_interval.is_none() {
-            m.series_interval =
-                crate::scenario::default_series_interval(m.duration, m.replications);
-        } else if rows.saturating_mul(u64::from(m.replications))
+            m.run.series_interval =
+                crate::scenario::default_series_interval(m.run.duration, m.run.replications);
+        } else if rows.saturating_mul(u64::from(m.run.replications))
             > crate::scenario::MAX_SERIES_ROWS_TOTAL
         {
             return Err(SimError::TooLarge(format!(
                 "{} replications of {rows} series rows each: at most {} rows in all are kept; \
                  give fewer replications or a longer run.seriesInterval",
-                m.replications,
+                m.run.replications,
                 crate::scenario::MAX_SERIES_ROWS_TOTAL
             )));
         }
     }
     let m = &m;
-    let runs: Vec<RunResult> = (0..m.replications)
+    let runs: Vec<RunResult> = (0..m.run.replications)
         .into_par_iter()
         .map(|rep| Engine::new(m, rep).run_with(control))
         .collect::<Result<_, _>>()?;
@@ -168,15 +168,19 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         scenario: m.scenario.name.clone(),
         description: m.scenario.description.clone(),
         fleetsim_version: crate::VERSION.to_string(),
-        currency: m.currency.clone(),
-        seed: m.seed,
-        replications: m.replications,
-        duration_seconds: m.duration.as_secs_f64(),
-        warmup_seconds: m.warmup.as_secs_f64(),
-        strategy: m.load_balancing.kind().to_string(),
+        currency: m.run.currency.clone(),
+        seed: m.run.seed,
+        replications: m.run.replications,
+        duration_seconds: m.run.duration.as_secs_f64(),
+        warmup_seconds: m.run.warmup.as_secs_f64(),
+        strategy: m.balancing.config.kind().to_string(),
         instances: m.initial_instances(),
-        max_instances: m.instances.len(),
-        scaling_policy: m.scaling.as_ref().map(|s| s.config.name().to_string()),
+        max_instances: m.fleet.instances.len(),
+        scaling_policy: m
+            .fleet
+            .scaling
+            .as_ref()
+            .map(|s| s.config.name().to_string()),
         offered_utilization: m.offered_utilization(),
         pooled: Pooled {
             counts,

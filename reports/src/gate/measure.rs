@@ -239,7 +239,7 @@ pub fn measure(
         let doc = sim_core::scenario_json(&e.path)?;
         let mut m = Model::from_value(&doc, &e.path)?;
         if let Some(s) = seed {
-            m.seed = s;
+            m.run.seed = s;
         }
         hashes.push(format!("{:016x}", fnv1a(doc.to_string().as_bytes())));
         models.push(m);
@@ -259,7 +259,7 @@ pub fn measure(
             .map(|(e, (m, hash))| ScenarioRuns {
                 scenario: e.key.clone(),
                 hash,
-                seed: m.seed,
+                seed: m.run.seed,
                 runs: it.by_ref().take(seeds as usize).collect(),
             })
             .collect()

@@ -4,7 +4,7 @@
 //! | module | what it owns |
 //! |---|---|
 //! | [`suite`] | the suite: a directory of scenarios or a gate file, seeds and thresholds |
-//! | [`measure`] | running a suite into per-seed samples, and the baseline file that keeps them |
+//! | [`measure`](mod@measure) | running a suite into per-seed samples, and the baseline file that keeps them |
 //! | [`check`] | comparing a candidate with the baseline: paired intervals against thresholds |
 //! | [`render`] | the terminal table, the Markdown summary and the JUnit XML |
 //!

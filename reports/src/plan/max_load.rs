@@ -36,18 +36,19 @@ pub struct MaxLoad {
 /// Bisects the arrival rate of `model` on `seeds` seeds.
 pub fn max_load(model: &Model, seeds: u32) -> Result<MaxLoad, SimError> {
     let base_rate = model
+        .workload
         .rate_profile
         .first()
         .map_or(0.0, |s| s.rate_per_second);
     let initial = model.initial_instances().max(1) as f64;
-    let most = model.instances.len().max(1) as f64;
+    let most = model.fleet.instances.len().max(1) as f64;
     // Offered load per slot at multiplier 1, on the largest fleet.
     let rho = model.offered_utilization() * initial / most;
     let saturated = if rho > 0.0 { 1.0 / rho } else { 1.0 };
     let mut tried = Vec::new();
     let at = |f: f64, tried: &mut Vec<(f64, Evaluation)>| -> Result<bool, SimError> {
         let mut m = model.clone();
-        for step in &mut m.rate_profile {
+        for step in &mut m.workload.rate_profile {
             step.rate_per_second *= f;
         }
         let e = evaluate(&m, 0, vec![format!("x{f:.3}")], seeds)?;

@@ -120,7 +120,7 @@ pub fn plan(sweep: &Sweep, seeds: u32, budget_per_hour: Option<f64>) -> Result<P
             .collect(),
         seeds,
         budget_per_hour,
-        currency: sweep.models[0].currency.clone(),
+        currency: sweep.models[0].run.currency.clone(),
         search,
         recommendation,
         runners_up,

@@ -3,7 +3,7 @@
 //! charts inline as SVG, no script, nothing fetched from elsewhere).
 //!
 //! - [`charts`]: each chart, drawn once for both SVG and PNG;
-//! - [`html`]: the page.
+//! - `html`: the page.
 
 pub mod charts;
 mod html;

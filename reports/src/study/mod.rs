@@ -45,8 +45,8 @@ pub struct Options {
 }
 
 /// A sweep's directory, open for runs.
-pub struct Study {
-    sweep: Sweep,
+pub struct Study<'s> {
+    sweep: &'s Sweep,
     dir: PathBuf,
     manifest: Manifest,
     journal: Journal,
@@ -110,16 +110,16 @@ fn share_words(s: Option<Shard>) -> String {
     }
 }
 
-impl Study {
+impl<'s> Study<'s> {
     /// Opens `sweep` in `opts.dir`: a new directory (its manifest written
     /// at once), or with `opts.resume` the directory of the same sweep
     /// started before, whose journaled runs are kept.
-    pub fn open(sweep: Sweep, opts: Options) -> Result<Study> {
+    pub fn open(sweep: &'s Sweep, opts: Options) -> Result<Study<'s>> {
         let pool = Pool::new(opts.jobs, "sweep")?;
         let (manifest, journal, kept) = if opts.resume {
-            Study::reopen(&sweep, &opts)?
+            Study::reopen(sweep, &opts)?
         } else {
-            Study::create(&sweep, &opts)?
+            Study::create(sweep, &opts)?
         };
         let mut done = vec![false; sweep.runs() as usize];
         for r in &kept {
@@ -248,7 +248,7 @@ impl Study {
             .filter(|&r| shard.is_none_or(|s| s.owns(r)) && !self.done[r as usize])
             .collect();
         let keep_series = self.sweep.models.len() <= SERIES_POINTS;
-        let sweep = &self.sweep;
+        let sweep = self.sweep;
         let journal = &mut self.journal;
         let outcome = pool::stream(
             &self.pool,

@@ -29,7 +29,7 @@ impl Sweep {
         let base = sim_core::scenario_json(&spec.scenario)?;
         let file = spec.scenario.clone();
         let base_model = Model::from_value(&base, &file)?;
-        let seeds = spec.seeds.unwrap_or(base_model.replications.max(1));
+        let seeds = spec.seeds.unwrap_or(base_model.run.replications.max(1));
         let fail = |path: String, message: String| ScenarioError::Invalid {
             file: spec.origin.clone(),
             problems: vec![Problem::new(path, message)],
@@ -96,11 +96,11 @@ impl Sweep {
         // Every point runs on one master seed, so options are compared on
         // the same arrivals and latencies: `seed`, or the base's (whole
         // scenarios as variants would otherwise bring their own).
-        let master = spec.seed.unwrap_or(base_model.seed);
+        let master = spec.seed.unwrap_or(base_model.run.seed);
         let axis_sets_seed = spec.axes.iter().any(|a| a.path.as_str() == "run.seed");
         if !axis_sets_seed {
             for m in &mut models {
-                m.seed = master;
+                m.run.seed = master;
             }
         }
         let scenario_hash = hex(fnv1a(base.to_string().as_bytes()));

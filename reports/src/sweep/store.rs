@@ -131,7 +131,7 @@ impl Manifest {
             sweep_hash: sweep.sweep_hash.clone(),
             scenario: sweep.spec.scenario.display().to_string(),
             scenario_hash: sweep.scenario_hash.clone(),
-            currency: sweep.models[0].currency.clone(),
+            currency: sweep.models[0].run.currency.clone(),
             axes: sweep
                 .spec
                 .axes

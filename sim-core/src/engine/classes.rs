@@ -29,10 +29,11 @@ struct Book {
 
 impl Classes {
     pub(super) fn new(model: &Model, rng: StreamRng) -> Option<Classes> {
-        (model.classes.len() > 1).then(|| {
+        (model.workload.classes.len() > 1).then(|| {
             let mut acc = 0.0;
             Classes {
                 cdf: model
+                    .workload
                     .classes
                     .iter()
                     .map(|k| {
@@ -41,7 +42,12 @@ impl Classes {
                     })
                     .collect(),
                 rng,
-                books: model.classes.iter().map(|_| Book::default()).collect(),
+                books: model
+                    .workload
+                    .classes
+                    .iter()
+                    .map(|_| Book::default())
+                    .collect(),
             }
         })
     }
@@ -79,7 +85,7 @@ impl Classes {
     pub(super) fn result(self, model: &Model) -> Vec<ClassResult> {
         self.books
             .into_iter()
-            .zip(&model.classes)
+            .zip(&model.workload.classes)
             .map(|(b, k)| {
                 let ended = b.completed + b.rejected + b.timed_out + b.failed;
                 ClassResult {

@@ -105,7 +105,7 @@ impl<O: Observer> Engine<'_, O> {
     /// Whether the budget refuses one more instance priced `price`.
     pub(super) fn budget_refuses(&mut self, price: f64) -> Option<BudgetLimit> {
         let now = self.now;
-        let remaining = (self.model.duration - now).0 as f64 / NS_PER_HOUR;
+        let remaining = (self.model.run.duration - now).0 as f64 / NS_PER_HOUR;
         let spent = self.cost.spent(now);
         let c = &self.cost;
         c.guard
@@ -125,20 +125,20 @@ impl<O: Observer> Engine<'_, O> {
         if r.model == super::llm::CACHE || l.unbilled {
             return;
         }
-        let (input, output) = if model.tokens_timed {
+        let (input, output) = if model.llm.tokens_timed {
             (f64::from(l.tokens.0), f64::from(l.tokens.1))
         } else {
-            let shape = &model.classes[r.class as usize].shape;
+            let shape = &model.workload.classes[r.class as usize].shape;
             super::llm::tokens_of(shape, l.given, &mut r.rng)
         };
-        let m = &model.models[r.model as usize];
+        let m = &model.llm.models[r.model as usize];
         let amount =
             input / 1000.0 * m.price_per_1k_input + output / 1000.0 * m.price_per_1k_output;
         self.cost.tokens.0 += input as u64;
         self.cost.tokens.1 += output as u64;
         let now = self.now;
         self.cost.charge_llm(now, amount);
-        if let (Some(_), Some(_)) = (model.fallback_model, &self.cost.guard) {
+        if let (Some(_), Some(_)) = (model.budget.fallback_model, &self.cost.guard) {
             let last_hour = self.cost.llm_last_hour(now);
             let over = self
                 .cost

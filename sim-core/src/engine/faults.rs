@@ -25,7 +25,7 @@ impl<O: Observer> Engine<'_, O> {
             self.events
                 .push(every, Event::Resilience(ResilienceEvent::OutlierTick));
         }
-        for (k, f) in model.failure_events.iter().enumerate() {
+        for (k, f) in model.failures.events.iter().enumerate() {
             self.events
                 .push(f.at, Event::Fault(FaultEvent::Start { event: k as u32 }));
         }
@@ -39,7 +39,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// The next random failure of instance `i` in its current life.
     pub(super) fn schedule_random_failure(&mut self, i: usize) {
-        if let Some(r) = &self.model.random_failures {
+        if let Some(r) = &self.model.failures.random {
             let t = r.between.sample(&mut self.faults.rng);
             let epoch = self.instances[i].epoch;
             self.events.push(
@@ -53,7 +53,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn on_failure_event(&mut self, k: usize, starting: bool) {
-        let f = &self.model.failure_events[k];
+        let f = &self.model.failures.events[k];
         if starting {
             self.events.push(
                 self.now + f.duration,
@@ -76,8 +76,8 @@ impl<O: Observer> Engine<'_, O> {
             return;
         }
         for idx in 0..f.instances.len() {
-            let i = self.model.failure_events[k].instances[idx] as usize;
-            let f = &self.model.failure_events[k];
+            let i = self.model.failures.events[k].instances[idx] as usize;
+            let f = &self.model.failures.events[k];
             match (f.kind, starting) {
                 (FailureKind::SlowInstance, true) => {
                     let inst = &mut self.instances[i];
@@ -126,11 +126,11 @@ impl<O: Observer> Engine<'_, O> {
     fn count_failure(&mut self, i: usize) {
         let provisioned = self.instances[i].provisioned();
         self.resilience.events.instance_failures +=
-            u64::from(self.now >= self.model.warmup && provisioned);
+            u64::from(self.now >= self.model.run.warmup && provisioned);
     }
 
     fn on_random_fail(&mut self, i: usize, epoch: u32) {
-        let Some(r) = &self.model.random_failures else {
+        let Some(r) = &self.model.failures.random else {
             return;
         };
         let inst = &self.instances[i];

@@ -47,7 +47,7 @@ fn first_leg<R: Rng + ?Sized>(
     m: u32,
     rng: &mut R,
 ) -> Leg {
-    if let Some(k) = &model.cache {
+    if let Some(k) = &model.llm.cache {
         if rng.random::<f64>() < k.hit_ratio {
             return Leg {
                 secs: k.latency.sample_secs(rng),
@@ -70,8 +70,8 @@ fn answer<R: Rng + ?Sized>(
     m: u32,
     rng: &mut R,
 ) -> Leg {
-    let spec = &model.models[m as usize];
-    let (secs, tokens) = if model.tokens_timed {
+    let spec = &model.llm.models[m as usize];
+    let (secs, tokens) = if model.llm.tokens_timed {
         let (input, output) = tokens_of(shape, given, rng);
         let first = spec.latency.sample_secs(rng);
         let per = spec.per_token.as_ref().map_or(0.0, |p| p.sample_secs(rng));
@@ -155,21 +155,23 @@ pub(super) struct Llm {
 
 impl Llm {
     pub(super) fn new(model: &Model) -> Llm {
-        let per_call = model.providers_dynamic
+        let per_call = model.llm.providers_dynamic
             || model
+                .llm
                 .models
                 .iter()
                 .any(|m| m.price_per_1k_input > 0.0 || m.price_per_1k_output > 0.0);
-        let first = &model.classes[0].shape;
+        let first = &model.workload.classes[0].shape;
         let simple = !per_call
-            && model.cache.is_none()
-            && model.classes.len() == 1
+            && model.llm.cache.is_none()
+            && model.workload.classes.len() == 1
             && first.is_plain()
             && model
+                .llm
                 .models
                 .iter()
                 .all(|m| m.fallback.is_none() && m.per_token.is_none());
-        let one_model = model.fallback_model.is_none();
+        let one_model = model.budget.fallback_model.is_none();
         let (parts_kept, rest_is_llm) = match (simple, first.cpu_time.is_none() && one_model) {
             (true, true) => (Parts::None, Some(first.model_index)),
             (true, false) => (Parts::One, None),
@@ -180,13 +182,14 @@ impl Llm {
             simple,
             providers: Providers::new(model),
             legs: Vec::new(),
-            parts: Vec::with_capacity(1024 * (model.models.len() + 4)),
-            parts_width: model.models.len() + 4,
+            parts: Vec::with_capacity(1024 * (model.llm.models.len() + 4)),
+            parts_width: model.llm.models.len() + 4,
             parts_kept,
-            breakdown: Breakdown::new(model.models.len(), rest_is_llm),
+            breakdown: Breakdown::new(model.llm.models.len(), rest_is_llm),
             plain_calls: (0, 0),
             plain_at_warmup: (0, 0),
             counts: model
+                .llm
                 .models
                 .iter()
                 .map(|m| ModelCalls {
@@ -200,7 +203,7 @@ impl Llm {
     /// The calls counted per model over the measured window.
     pub(super) fn take_counts(&mut self, model: &Model) -> Vec<ModelCalls> {
         let mut counts = std::mem::take(&mut self.counts);
-        let c = &mut counts[model.classes[0].shape.model_index];
+        let c = &mut counts[model.workload.classes[0].shape.model_index];
         c.calls += self.plain_calls.0 - self.plain_at_warmup.0;
         c.errors += self.plain_calls.1 - self.plain_at_warmup.1;
         counts
@@ -215,7 +218,7 @@ impl<'m, O: Observer> Engine<'m, O> {
     #[inline(always)]
     pub(super) fn shape_of(&self, req: u32) -> &'m Shape {
         let model: &'m Model = self.model;
-        &model.classes[self.requests[req as usize].class as usize].shape
+        &model.workload.classes[self.requests[req as usize].class as usize].shape
     }
 
     /// The model call `n` of `req`'s attempt, whose model is
@@ -262,14 +265,14 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// Counts a leg answered by model `m` (not the cache).
     #[inline]
     fn count_leg(&mut self, m: u32, fails: bool) {
-        if m != CACHE && self.now >= self.model.warmup {
+        if m != CACHE && self.now >= self.model.run.warmup {
             let c = &mut self.llm.counts[m as usize];
             c.calls += 1;
             c.errors += u64::from(fails);
         }
     }
 
-    /// The LLM phase of a plain workflow ([`Engine::simple_llm`]) in one
+    /// The LLM phase of a plain workflow ([`Llm::simple`]) in one
     /// event: a fixed number of calls to the attempt's model, no cache, no
     /// tools, no fallbacks. The same draws as the general path, with one
     /// write of the breakdown and the counts per attempt.
@@ -280,12 +283,12 @@ impl<'m, O: Observer> Engine<'m, O> {
         let r = &mut self.requests[req as usize];
         r.state = State::Llm;
         // A plain workflow's calls all go to the attempt's model.
-        let spec = &model.models[r.model as usize];
+        let spec = &model.llm.models[r.model as usize];
         // Summed in this order (CPU first) so the service time rounds as
         // it always has.
         let mut total = cpu_secs;
         let mut fails = false;
-        let calls = model.classes[0].shape.llm_calls.draw(&mut r.rng);
+        let calls = model.workload.classes[0].shape.llm_calls.draw(&mut r.rng);
         let mut made = u64::from(calls);
         for k in 0..calls {
             total += spec.latency.sample_secs(&mut r.rng);
@@ -343,14 +346,14 @@ impl<'m, O: Observer> Engine<'m, O> {
         let hung = self.instances[i].is_hung();
         let r = &mut self.requests[req as usize];
         r.state = State::Llm;
-        let shape = &model.classes[r.class as usize].shape;
+        let shape = &model.workload.classes[r.class as usize].shape;
         let calls = shape.llm_calls.draw(&mut r.rng);
         let l = &mut self.llm.legs[req as usize];
         let given = l.given;
         l.call_no = 0;
         let attempt_model = l.attempt_model;
         let r = &mut self.requests[req as usize];
-        if model.providers_dynamic {
+        if model.llm.providers_dynamic {
             r.calls_left = calls;
             if calls == 0 {
                 r.fails = false;
@@ -408,7 +411,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                 self.book(req, part, leg.secs * slow);
                 self.count_leg(leg.model, leg.fails);
                 let next = match leg.fails {
-                    true => model.models[leg.model as usize].fallback,
+                    true => model.llm.models[leg.model as usize].fallback,
                     false => None,
                 };
                 match next {
@@ -469,14 +472,14 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// the attempt goes on.
     pub(super) fn next_leg(&mut self, req: u32, attempt: u32) -> bool {
         let model = self.model;
-        if model.providers_dynamic {
+        if model.llm.providers_dynamic {
             return self.next_leg_dynamic(req);
         }
         let r = &self.requests[req as usize];
         let slow = self.instances[r.instance as usize].slow_factor;
         let secs = if r.fails {
             let Some(f) = (r.model != CACHE)
-                .then(|| model.models[r.model as usize].fallback)
+                .then(|| model.llm.models[r.model as usize].fallback)
                 .flatten()
             else {
                 return false;
@@ -568,7 +571,7 @@ impl<'m, O: Observer> Engine<'m, O> {
         if self.llm.legs[req as usize].first_leg {
             self.llm.legs[req as usize].first_leg = false;
             let r = &mut self.requests[req as usize];
-            if let Some(k) = &model.cache {
+            if let Some(k) = &model.llm.cache {
                 if r.rng.random::<f64>() < k.hit_ratio {
                     let secs = k.latency.sample_secs(&mut r.rng);
                     r.model = CACHE;
@@ -593,14 +596,14 @@ impl<'m, O: Observer> Engine<'m, O> {
             let Some(p) = &mut self.llm.providers else {
                 return;
             };
-            let counted = u64::from(now >= model.warmup);
+            let counted = u64::from(now >= model.run.warmup);
             // The instance's breaker on the model: an open one refuses the
             // call before it waits for anything; it goes to the fallback or
             // fails at once.
             if let Some(b) = p.breaker(i, m as usize) {
                 if !b.would_permit(now) {
                     self.llm.counts[m as usize].circuit_open += counted;
-                    if let Some(f) = model.models[m as usize].fallback {
+                    if let Some(f) = model.llm.models[m as usize].fallback {
                         self.requests[req as usize].model = f as u32;
                         self.draw_answer(req);
                         continue;
@@ -664,12 +667,12 @@ impl<'m, O: Observer> Engine<'m, O> {
                 }
                 Admit::Limited { retry_after } => {
                     self.llm.counts[m as usize].rate_limited += counted;
-                    if let Some(f) = model.models[m as usize].fallback {
+                    if let Some(f) = model.llm.models[m as usize].fallback {
                         self.requests[req as usize].model = f as u32;
                         self.draw_answer(req);
                         continue;
                     }
-                    let retries = model.rate_limit_retries;
+                    let retries = model.llm.rate_limit_retries;
                     let r = &mut self.requests[req as usize];
                     let l = &mut self.llm.legs[req as usize];
                     if l.retries429 < retries.max_retries {
@@ -736,7 +739,7 @@ impl<'m, O: Observer> Engine<'m, O> {
         let r = &self.requests[req as usize];
         let (i, m) = (r.instance as usize, r.model as usize);
         if let Some(b) = self.llm.providers.as_mut().and_then(|p| p.breaker(i, m)) {
-            if b.record(self.now, success, took) && self.now >= self.model.warmup {
+            if b.record(self.now, success, took) && self.now >= self.model.run.warmup {
                 self.llm.counts[m].breaker_trips += 1;
             }
         }
@@ -786,7 +789,7 @@ impl<'m, O: Observer> Engine<'m, O> {
         let slow = self.instances[r.instance as usize].slow_factor;
         if r.fails {
             let Some(f) = (r.model != CACHE)
-                .then(|| model.models[r.model as usize].fallback)
+                .then(|| model.llm.models[r.model as usize].fallback)
                 .flatten()
             else {
                 return false;

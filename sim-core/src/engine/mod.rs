@@ -61,7 +61,7 @@ macro_rules! fleet_view {
     ($engine:ident) => {
         $crate::engine::fleet::FleetView {
             instances: &$engine.instances,
-            weights: &$engine.model.weights,
+            weights: &$engine.model.balancing.weights,
             breakers: &$engine.resilience.breakers,
             max_per_instance: $engine.routing.max_per_instance,
             loads: &$engine.loads,
@@ -221,18 +221,20 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// An engine for replication `replication` of `model`, at time zero,
     /// telling `observer` what happens ([`Observed`]).
     pub fn with_observer(model: &'m Model, replication: u32, observer: O) -> Engine<'m, O> {
-        let seed = model.seed;
-        let n = model.instances.len();
+        let seed = model.run.seed;
+        let n = model.fleet.instances.len();
         let instances = model
+            .fleet
             .instances
             .iter()
             .map(|s| {
-                let t = &model.types[s.type_index as usize];
+                let t = &model.fleet.types[s.type_index as usize];
                 Instance::new(s.slots, t.cores, s.initially_present)
             })
             .collect();
-        let mut cost = Cost::new(model.budget.clone().map(CostGuard::new));
+        let mut cost = Cost::new(model.budget.config.clone().map(CostGuard::new));
         let initial: f64 = model
+            .fleet
             .instances
             .iter()
             .filter(|i| i.initially_present)
@@ -254,11 +256,12 @@ impl<'m, O: Observer> Engine<'m, O> {
             loads: vec![fleet::INELIGIBLE; n],
             standing_events: 5 * n
                 + 1
-                + 2 * model.failure_events.len()
+                + 2 * model.failures.events.len()
                 + model
+                    .workload
                     .sessions
                     .as_ref()
-                    .and(model.users.as_ref())
+                    .and(model.workload.users.as_ref())
                     .map_or(0, |u| u.count as usize)
                 + 8,
             stats: EngineStats::default(),
@@ -279,6 +282,7 @@ impl<'m, O: Observer> Engine<'m, O> {
             cost,
             series: Series::new(n),
             tenants: model
+                .workload
                 .users
                 .as_ref()
                 .and_then(|u| tenants::Tenants::new(u.tenants)),
@@ -296,9 +300,9 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// with [`SimError::Cancelled`] when it is cancelled.
     pub fn run_with(mut self, control: &RunControl) -> Result<RunResult, SimError> {
         self.begin()?;
-        self.advance(self.model.duration, u64::MAX, Some(control))?;
+        self.advance(self.model.run.duration, u64::MAX, Some(control))?;
         self.trace_failed()?;
-        self.now = self.model.duration;
+        self.now = self.model.run.duration;
         self.results()
     }
 
@@ -314,7 +318,7 @@ impl<'m, O: Observer> Engine<'m, O> {
         max: u64,
         control: Option<&RunControl>,
     ) -> Result<u64, SimError> {
-        let until = until.min(self.model.duration);
+        let until = until.min(self.model.run.duration);
         let mut reported = self.now;
         let first = self.stats.events;
         let stop = first.saturating_add(max);
@@ -329,7 +333,7 @@ impl<'m, O: Observer> Engine<'m, O> {
             }
             // At the horizon only the last series row is taken; whatever
             // else falls there waits (it must not hide the row).
-            if t == self.model.duration && !matches!(ev, Event::Series(_)) {
+            if t == self.model.run.duration && !matches!(ev, Event::Series(_)) {
                 self.at_horizon.push((key, ev));
                 continue;
             }
@@ -473,7 +477,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                 in_flight: c.in_flight,
             });
         }
-        let window = (model.duration - model.warmup).0 as f64;
+        let window = (model.run.duration - model.run.warmup).0 as f64;
         let window_secs = window / 1e9;
         let hours = window_secs / 3600.0;
         let (mut busy, mut capacity, mut held) = (0.0, 0.0, 0.0);
@@ -483,7 +487,7 @@ impl<'m, O: Observer> Engine<'m, O> {
         let instances: Vec<InstanceResult> = self
             .instances
             .iter_mut()
-            .zip(&model.instances)
+            .zip(&model.fleet.instances)
             .map(|(inst, spec)| {
                 inst.settle(now);
                 let (t, w) = (inst.totals, inst.at_warmup);
@@ -494,7 +498,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                 capacity += f64::from(inst.slots) * ready;
                 held += held_area;
                 provisioned_hours += (t.provisioned - w.provisioned) as f64 / 3.6e12;
-                let ty = &model.types[spec.type_index as usize];
+                let ty = &model.fleet.types[spec.type_index as usize];
                 if let Some(cores) = ty.cores {
                     cpu_used += t.cpu - w.cpu;
                     cpu_cap += cores * ready;
@@ -561,7 +565,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                 &c,
                 c.error_rate(),
                 &self.series.rows,
-                model.warmup.as_secs_f64(),
+                model.run.warmup.as_secs_f64(),
             ),
             tenants: self.tenants.as_ref().map(tenants::Tenants::result),
             breakdown: self.llm.breakdown.result(
@@ -575,6 +579,7 @@ impl<'m, O: Observer> Engine<'m, O> {
                 .take()
                 .map_or_else(Vec::new, |k| k.result(model)),
             rate_limits: model
+                .routes
                 .rate_limits
                 .iter()
                 .zip(&self.routing.limits.rejected)

@@ -22,11 +22,11 @@ pub(super) struct Network {
 
 impl Network {
     pub(super) fn new(model: &Model, rng: StreamRng) -> Network {
-        let regions = model.regions.len();
-        let degraded = model.failure_events.iter().any(|f| f.client.is_some());
+        let regions = model.fleet.regions.len();
+        let degraded = model.failures.events.iter().any(|f| f.client.is_some());
         Network {
             factors: if degraded {
-                vec![(1.0, 0); model.client_regions.len().max(1) * regions]
+                vec![(1.0, 0); model.network.client_regions.len().max(1) * regions]
             } else {
                 Vec::new()
             },
@@ -55,7 +55,7 @@ impl<O: Observer> Engine<'_, O> {
     /// instance `instance`, now.
     pub(super) fn round_trip(&mut self, client: u32, instance: u32) -> Nanos {
         let model = self.model;
-        let t = &model.topology;
+        let t = &model.network.topology;
         let region = t.region_of[instance as usize] as usize;
         let mut rtt = t
             .rtt
@@ -67,7 +67,7 @@ impl<O: Observer> Engine<'_, O> {
                 rtt = Nanos::from_secs_f64(rtt.as_secs_f64() * f);
             }
         }
-        if let Some(j) = &model.rtt_jitter {
+        if let Some(j) = &model.network.jitter {
             rtt += j.sample(&mut net.rng);
         }
         rtt

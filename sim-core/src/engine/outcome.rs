@@ -91,7 +91,7 @@ impl<O: Observer> Engine<'_, O> {
         self.series.counts.errors += u64::from(!completed);
         if completed {
             if let Some(s) = &mut self.scaling.auto {
-                let region = self.model.topology.region_of[o.instance as usize];
+                let region = self.model.network.topology.region_of[o.instance as usize];
                 s.completed(region as usize, o.latency);
             }
             self.series.latency.record(o.latency.0);

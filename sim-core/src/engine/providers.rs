@@ -5,9 +5,9 @@
 //! and each instance's circuit breaker on each model, in its LLM client.
 //!
 //! Built only when a scenario uses one of these
-//! ([`Model::providers_dynamic`]); otherwise calls never look here.
+//! ([`LlmSection::providers_dynamic`]); otherwise calls never look here.
 //!
-//! [`Model::providers_dynamic`]: crate::Model::providers_dynamic
+//! [`LlmSection::providers_dynamic`]: crate::LlmSection::providers_dynamic
 
 use crate::scenario::{Model, QuotaModel};
 use std::cmp::Reverse;
@@ -80,11 +80,12 @@ pub(super) struct Providers {
 
 impl Providers {
     pub(super) fn new(model: &Model) -> Option<Providers> {
-        if !model.providers_dynamic {
+        if !model.llm.providers_dynamic {
             return None;
         }
-        let n = model.instances.len();
+        let n = model.fleet.instances.len();
         let models = model
+            .llm
             .models
             .iter()
             .map(|m| {
@@ -115,13 +116,18 @@ impl Providers {
                 }
             })
             .collect();
-        let capped = model.types.iter().any(|t| t.llm_concurrency.is_some());
+        let capped = model
+            .fleet
+            .types
+            .iter()
+            .any(|t| t.llm_concurrency.is_some());
         let permits = if capped {
             model
+                .fleet
                 .instances
                 .iter()
                 .map(|i| Permits {
-                    cap: model.types[i.type_index as usize]
+                    cap: model.fleet.types[i.type_index as usize]
                         .llm_concurrency
                         .unwrap_or(u32::MAX),
                     busy: 0,
@@ -131,10 +137,11 @@ impl Providers {
         } else {
             Vec::new()
         };
-        let breakers = if model.models.iter().any(|m| m.breaker.is_some()) {
+        let breakers = if model.llm.models.iter().any(|m| m.breaker.is_some()) {
             (0..n)
                 .flat_map(|_| {
                     model
+                        .llm
                         .models
                         .iter()
                         .map(|m| m.breaker.clone().map(CircuitBreaker::new))
@@ -147,7 +154,7 @@ impl Providers {
             models,
             permits,
             breakers,
-            models_len: model.models.len(),
+            models_len: model.llm.models.len(),
         })
     }
 

@@ -62,11 +62,11 @@ impl Backends for ReplicaView<'_> {
 
 impl Replicas {
     pub(super) fn new(model: &Model) -> Option<Replicas> {
-        let count = model.load_balancing.replicas.unwrap_or(1) as usize;
+        let count = model.balancing.config.replicas.unwrap_or(1) as usize;
         (count > 1).then(|| {
-            let n = model.instances.len();
+            let n = model.fleet.instances.len();
             Replicas {
-                balancers: vec![model.balancer.clone(); count],
+                balancers: vec![model.balancing.balancer.clone(); count],
                 learned: vec![0; n],
                 own: vec![0; count * n],
                 n,
@@ -78,7 +78,7 @@ impl Replicas {
 impl<O: Observer> Engine<'_, O> {
     /// Schedules the first load refresh.
     pub(super) fn schedule_view_refresh(&mut self) {
-        if let (Some(_), Some(every)) = (&self.routing.replicas, self.model.lb_refresh) {
+        if let (Some(_), Some(every)) = (&self.routing.replicas, self.model.balancing.refresh) {
             self.events
                 .push(every, Event::Replicas(ReplicaEvent::Refresh));
         }
@@ -86,7 +86,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// Every replica learns every instance's load.
     fn on_view_refresh(&mut self) {
-        let Some(every) = self.model.lb_refresh else {
+        let Some(every) = self.model.balancing.refresh else {
             return;
         };
         self.events

@@ -210,7 +210,7 @@ impl<O: Observer> Engine<'_, O> {
         let mut cause = cause;
         // The client also waits one network round trip, which counts
         // against its timeout.
-        let rtt = if cause != Cause::Completed || self.model.topology.rtt.is_empty() {
+        let rtt = if cause != Cause::Completed || self.model.network.topology.rtt.is_empty() {
             Nanos::ZERO
         } else {
             let (client, instance) = (r.client, r.instance);
@@ -218,6 +218,7 @@ impl<O: Observer> Engine<'_, O> {
             let r = &self.requests[req as usize];
             if self
                 .model
+                .resilience
                 .request_timeout
                 .is_some_and(|limit| now - r.arrival + rtt > limit)
             {

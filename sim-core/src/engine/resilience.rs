@@ -26,18 +26,27 @@ pub(super) struct Resilience {
 
 impl Resilience {
     pub(super) fn new(model: &Model) -> Resilience {
-        let n = model.instances.len();
+        let n = model.fleet.instances.len();
         Resilience {
-            breakers: match &model.circuit_breaker {
+            breakers: match &model.resilience.circuit_breaker {
                 Some(c) => (0..n).map(|_| CircuitBreaker::new(c.clone())).collect(),
                 None => Vec::new(),
             },
-            health: vec![ActiveHealth::default(); if model.health_check.is_some() { n } else { 0 }],
+            health: vec![
+                ActiveHealth::default();
+                if model.resilience.health_check.is_some() {
+                    n
+                } else {
+                    0
+                }
+            ],
             outlier: model
+                .resilience
                 .outlier_detection
                 .clone()
                 .map(|c| OutlierDetector::new(c, n)),
             passive: model
+                .resilience
                 .passive_health
                 .clone()
                 .map(|c| PassiveHealth::new(c, n)),
@@ -112,7 +121,7 @@ impl<O: Observer> Engine<'_, O> {
     /// Starts the health checks of instance `i` (at the start, or when it
     /// turns ready).
     pub(super) fn start_health_checks(&mut self, i: usize) {
-        if let Some(h) = &self.model.health_check {
+        if let Some(h) = &self.model.resilience.health_check {
             let epoch = self.instances[i].epoch;
             self.events.push(
                 self.now + h.interval.nanos(),
@@ -125,7 +134,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn on_health_check(&mut self, i: usize, epoch: u32) {
-        let Some(cfg) = &self.model.health_check else {
+        let Some(cfg) = &self.model.resilience.health_check else {
             return;
         };
         let inst = &self.instances[i];
@@ -157,7 +166,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn on_health_result(&mut self, i: usize, passed: bool, epoch: u32) {
-        let Some(cfg) = &self.model.health_check else {
+        let Some(cfg) = &self.model.resilience.health_check else {
             return;
         };
         if self.instances[i].epoch != epoch {
@@ -174,7 +183,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn record_health(&mut self, i: usize, passed: bool) {
-        let Some(cfg) = &self.model.health_check else {
+        let Some(cfg) = &self.model.resilience.health_check else {
             return;
         };
         if let Some(healthy) = self.resilience.health[i].record(cfg, passed) {

@@ -28,10 +28,11 @@ impl Routes {
     pub(super) fn new(model: &Model) -> Option<Routes> {
         let mut balancers = Vec::new();
         let of_class = model
+            .workload
             .classes
             .iter()
             .map(|k| {
-                let b = model.routes.get(k.route?)?.balancer.clone()?;
+                let b = model.routes.routes.get(k.route?)?.balancer.clone()?;
                 balancers.push(b);
                 Some((balancers.len() - 1) as u8)
             })
@@ -56,21 +57,21 @@ pub(super) struct Limits {
 
 impl Limits {
     pub(super) fn new(model: &Model) -> Limits {
-        let of_class = (0..model.classes.len())
+        let of_class = (0..model.workload.classes.len())
             .map(|k| {
-                (model.rate_limits.iter().enumerate())
+                (model.routes.rate_limits.iter().enumerate())
                     .filter(|(_, l)| l.class.is_none_or(|c| c == k))
                     .map(|(i, _)| i)
                     .collect()
             })
             .collect();
         Limits {
-            limiters: (model.rate_limits.iter())
+            limiters: (model.routes.rate_limits.iter())
                 .map(|l| RateLimiter::new(l.config.clone()))
                 .collect(),
             of_class,
-            rejected: vec![0; model.rate_limits.len()],
-            tenants: model.users.as_ref().map_or(1, |u| u.tenants),
+            rejected: vec![0; model.routes.rate_limits.len()],
+            tenants: model.workload.users.as_ref().map_or(1, |u| u.tenants),
         }
     }
 

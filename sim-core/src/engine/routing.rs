@@ -37,17 +37,20 @@ pub(super) struct Routing {
 
 impl Routing {
     pub(super) fn new(model: &Model, replication: u32) -> Routing {
-        let seed = model.seed;
+        let seed = model.run.seed;
         Routing {
-            balancer: model.balancer.clone(),
+            balancer: model.balancing.balancer.clone(),
             rng: stream(seed, replication, Purpose::Routing),
             retry_rng: stream(seed, replication, Purpose::Retries),
             limits: Limits::new(model),
-            max_per_instance: model.max_connections_per_instance.unwrap_or(u32::MAX),
-            may_pick_ineligible: model.load_balancing.kind()
+            max_per_instance: model
+                .resilience
+                .max_connections_per_instance
+                .unwrap_or(u32::MAX),
+            may_pick_ineligible: model.balancing.config.kind()
                 == strategies::StrategyKind::Geographic,
-            several_balancers: model.load_balancing.replicas.unwrap_or(1) > 1
-                || model.routes.iter().any(|r| r.balancer.is_some()),
+            several_balancers: model.balancing.config.replicas.unwrap_or(1) > 1
+                || model.routes.routes.iter().any(|r| r.balancer.is_some()),
             replicas: Replicas::new(model),
             routes: Routes::new(model),
         }
@@ -61,6 +64,7 @@ impl<O: Observer> Engine<'_, O> {
         let now = self.now;
         if self
             .model
+            .resilience
             .max_connections
             .is_some_and(|m| self.held >= u64::from(m))
         {
@@ -70,11 +74,11 @@ impl<O: Observer> Engine<'_, O> {
         let r = &self.requests[req as usize];
         // Without a user model requests are anonymous (the scenario is then
         // refused for balancers that route by identity).
-        let known = self.model.users.is_some();
+        let known = self.model.workload.users.is_some();
         let who = RequestInfo {
             key: known.then_some(u64::from(r.user)),
             client_ip: known.then(|| user_ip(r.user)),
-            client_region: (!self.model.client_regions.is_empty()).then_some(r.client),
+            client_region: (!self.model.network.client_regions.is_empty()).then_some(r.client),
         };
         let picked = if self.routing.several_balancers {
             match self.routing.replicas {
@@ -154,7 +158,7 @@ impl<O: Observer> Engine<'_, O> {
             let depth = inst.queue.len() as u64;
             self.stats.peak_instance_queue = self.stats.peak_instance_queue.max(depth);
             self.requests[req as usize].state = State::Queued;
-            if let Some(ct) = self.model.connection_timeout {
+            if let Some(ct) = self.model.resilience.connection_timeout {
                 self.events.push(
                     now + ct,
                     Event::Routing(RoutingEvent::ConnTimeout { req, attempt }),
@@ -188,9 +192,10 @@ impl<O: Observer> Engine<'_, O> {
     pub(super) fn attempt_failed(&mut self, req: u32, cause: Cause) {
         let now = self.now;
         let r = &self.requests[req as usize];
-        if let Some(cfg) = &self.model.retries {
+        if let Some(cfg) = &self.model.resilience.retries {
             let before_deadline = self
                 .model
+                .resilience
                 .request_timeout
                 .is_none_or(|t| now < r.arrival + t);
             if cause.upstream_failure().is_some_and(|o| cfg.retries(o))

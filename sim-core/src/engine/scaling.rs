@@ -51,12 +51,15 @@ pub(super) struct Scaler {
 impl Scaler {
     pub(super) fn new(model: &Model, replication: u32) -> Scaler {
         Scaler {
-            auto: model
-                .scaling
-                .as_ref()
-                .map(|s| Scaling::new(model, s, stream(model.seed, replication, Purpose::Scaling))),
+            auto: model.fleet.scaling.as_ref().map(|s| {
+                Scaling::new(
+                    model,
+                    s,
+                    stream(model.run.seed, replication, Purpose::Scaling),
+                )
+            }),
             summary: ScalingSummary::default(),
-            oom_possible: model.types.iter().any(|t| t.oom_kill),
+            oom_possible: model.fleet.types.iter().any(|t| t.oom_kill),
         }
     }
 }
@@ -86,12 +89,13 @@ impl Scaling {
         // Samples a window holds: never more than the run collects, so a
         // window longer than the run (9999999d) keeps what the run has,
         // as it would, without reserving room for the rest.
-        let collected = model.duration.0 / s.collection_interval.0 + 1;
+        let collected = model.run.duration.0 / s.collection_interval.0 + 1;
         let depth = (s.window.0.div_ceil(s.collection_interval.0))
             .min(collected)
             .max(1) as usize;
         Scaling {
             regions: model
+                .fleet
                 .regions
                 .iter()
                 .map(|r| RegionScaler {
@@ -267,7 +271,7 @@ impl<O: Observer> Engine<'_, O> {
                     region.samples[k].clear();
                     continue;
                 }
-                let ty = &model.types[model.instances[i].type_index as usize];
+                let ty = &model.fleet.types[model.fleet.instances[i].type_index as usize];
                 let sample = InstanceSample {
                     ready: true,
                     cpu_utilization: ty.cores.map(|c| (t.cpu - last.cpu) / (c * dt) * 100.0),
@@ -372,7 +376,7 @@ impl<O: Observer> Engine<'_, O> {
                     refusal = Some("region-full");
                     break;
                 };
-                let price = self.model.instances[free].price_per_hour;
+                let price = self.model.fleet.instances[free].price_per_hour;
                 if let Some(limit) = self.budget_refuses(price) {
                     refusal = Some(match limit {
                         BudgetLimit::PerHour => "budget-per-hour",
@@ -419,7 +423,7 @@ impl<O: Observer> Engine<'_, O> {
             let reason = refusal.map_or_else(|| decision.reason.to_string(), str::to_string);
             s.log.push(ScalingEvent {
                 time: now.as_secs_f64(),
-                region: self.model.regions[ri].name.clone(),
+                region: self.model.fleet.regions[ri].name.clone(),
                 from: current,
                 wanted: decision.wanted,
                 desired: decision.desired,
@@ -442,7 +446,7 @@ impl<O: Observer> Engine<'_, O> {
     /// Starts instance `i`: billed from now, ready after its start-up time.
     fn provision(&mut self, i: usize) {
         let now = self.now;
-        let price = self.model.instances[i].price_per_hour;
+        let price = self.model.fleet.instances[i].price_per_hour;
         self.cost.start(now, price);
         let inst = &mut self.instances[i];
         inst.settle(now);
@@ -454,7 +458,7 @@ impl<O: Observer> Engine<'_, O> {
     /// an OOM kill).
     fn boot(&mut self, i: usize) {
         let now = self.now;
-        let ty = &self.model.types[self.model.instances[i].type_index as usize];
+        let ty = &self.model.fleet.types[self.model.fleet.instances[i].type_index as usize];
         let startup = match &mut self.scaling.auto {
             Some(s) => ty.startup.sample(&mut s.rng),
             None => ty.startup.sample(&mut self.faults.rng),
@@ -520,8 +524,9 @@ impl<O: Observer> Engine<'_, O> {
                 inst.update();
                 let epoch = inst.epoch;
                 let idle = inst.active() == 0;
-                let drain =
-                    self.model.types[self.model.instances[i].type_index as usize].drain_timeout;
+                let drain = self.model.fleet.types
+                    [self.model.fleet.instances[i].type_index as usize]
+                    .drain_timeout;
                 self.touched(i);
                 if idle {
                     self.stop_instance(i);
@@ -560,8 +565,8 @@ impl<O: Observer> Engine<'_, O> {
         if inst.active() > 0 {
             self.drop_requests_on(i);
         }
-        let spec = &self.model.instances[i];
-        let minimum = self.model.types[spec.type_index as usize].minimum_billed;
+        let spec = &self.model.fleet.instances[i];
+        let minimum = self.model.fleet.types[spec.type_index as usize].minimum_billed;
         self.cost.stop(now, spec.price_per_hour, started, minimum);
         self.touched(i);
     }
@@ -573,7 +578,7 @@ impl<O: Observer> Engine<'_, O> {
             return;
         }
         let model = self.model;
-        let ty = &model.types[model.instances[i].type_index as usize];
+        let ty = &model.fleet.types[model.fleet.instances[i].type_index as usize];
         let (true, Some(limit)) = (ty.oom_kill, ty.memory) else {
             return;
         };

@@ -43,8 +43,8 @@ impl Series {
 impl<O: Observer> Engine<'_, O> {
     fn on_series_tick(&mut self) {
         let now = self.now;
-        let interval = self.model.series_interval;
-        if now + interval <= self.model.duration {
+        let interval = self.model.run.series_interval;
+        if now + interval <= self.model.run.duration {
             self.events
                 .push(now + interval, Event::Series(SeriesEvent::Tick));
         }
@@ -69,7 +69,7 @@ impl<O: Observer> Engine<'_, O> {
             let last = series.last_totals[i];
             let t = inst.totals;
             let ready_ns = (t.ready - last.ready) as f64;
-            let ty = &self.model.types[self.model.instances[i].type_index as usize];
+            let ty = &self.model.fleet.types[self.model.fleet.instances[i].type_index as usize];
             if let Some(cores) = ty.cores {
                 cpu_used += t.cpu - last.cpu;
                 cpu_cap += cores * ready_ns;
@@ -94,6 +94,7 @@ impl<O: Observer> Engine<'_, O> {
         let budget_remaining = self
             .model
             .budget
+            .config
             .as_ref()
             .and_then(|b| b.total)
             .map(|t| t - cumulative);

@@ -21,9 +21,9 @@ impl<O: Observer> Engine<'_, O> {
         debug_assert!(inst.running < inst.slots, "start on a full instance");
         inst.settle(now);
         inst.running += 1;
-        let shape = &model.classes[r.class as usize].shape;
+        let shape = &model.workload.classes[r.class as usize].shape;
         // Over the LLM spend cap, attempts call the budget's fallback.
-        let attempt_model = match (self.cost.llm_over_budget, model.fallback_model) {
+        let attempt_model = match (self.cost.llm_over_budget, model.budget.fallback_model) {
             (true, Some(f)) => f as u32,
             _ => shape.model_index as u32,
         };

@@ -25,9 +25,9 @@ pub(super) struct Sessions {
 
 impl Sessions {
     pub(super) fn new(model: &Model, rng: StreamRng) -> Option<Sessions> {
-        let users = model.users.as_ref()?;
-        model.sessions.as_ref()?;
-        let classes = model.classes.len();
+        let users = model.workload.users.as_ref()?;
+        model.workload.sessions.as_ref()?;
+        let classes = model.workload.classes.len();
         Some(Sessions {
             turns_left: vec![0; users.count as usize],
             class_of: vec![0; if classes > 1 { users.count as usize } else { 0 }],
@@ -38,10 +38,10 @@ impl Sessions {
     /// User `u`'s session class, and its session behaviour.
     fn spec<'m>(&self, model: &'m Model, u: u32) -> (u8, &'m SessionModel) {
         let k = self.class_of.get(u as usize).copied().unwrap_or(0);
-        let spec = model.classes[k as usize].sessions.as_ref();
+        let spec = model.workload.classes[k as usize].sessions.as_ref();
         (
             k,
-            spec.or(model.sessions.as_ref())
+            spec.or(model.workload.sessions.as_ref())
                 .expect("sessions are built with a model"),
         )
     }
@@ -76,6 +76,7 @@ impl Sessions {
 
 fn scaled(model: &Model, u: u32, secs: f64) -> Nanos {
     match model
+        .workload
         .users
         .as_ref()
         .and_then(|m| Some((m.tenants, m.noisy?)))
@@ -95,10 +96,15 @@ impl<O: Observer> Engine<'_, O> {
             return;
         };
         let model = self.model;
-        let count = model.users.as_ref().map_or(0, |u| u.count);
+        let count = model.workload.users.as_ref().map_or(0, |u| u.count);
         let mut draw = || self.classes.as_mut().map_or(0, |k| k.draw());
         for u in 0..count {
-            if !s.class_of.is_empty() && model.sessions.as_ref().is_some_and(|w| w.turns.is_none())
+            if !s.class_of.is_empty()
+                && model
+                    .workload
+                    .sessions
+                    .as_ref()
+                    .is_some_and(|w| w.turns.is_none())
             {
                 s.class_of[u as usize] = draw();
             }
@@ -116,7 +122,7 @@ impl<O: Observer> Engine<'_, O> {
         };
         let mut draw = || self.classes.as_mut().map_or(0, |k| k.draw());
         let at = self.now + rtt + s.gap(self.model, u, &mut draw);
-        if at < self.model.duration {
+        if at < self.model.run.duration {
             self.events
                 .push(at, Event::Session(SessionEvent::Think { user: u }));
         }

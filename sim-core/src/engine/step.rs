@@ -269,7 +269,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// The run's horizon (`run.duration`).
     pub fn horizon(&self) -> Nanos {
-        self.model.duration
+        self.model.run.duration
     }
 
     /// Outcome counts so far (measured requests; `in_flight` is filled in
@@ -310,12 +310,12 @@ impl<O: Observer> Engine<'_, O> {
             return self.trace_failed();
         }
         self.started = true;
-        let end = self.model.duration;
+        let end = self.model.run.duration;
         for i in 0..self.instances.len() {
             self.loads[i] = self.load_now(i);
         }
-        if self.model.warmup > Nanos::ZERO {
-            self.events.push(self.model.warmup, Event::WarmupEnd);
+        if self.model.run.warmup > Nanos::ZERO {
+            self.events.push(self.model.run.warmup, Event::WarmupEnd);
         }
         if let Some(t) = self.next_arrival(Nanos::ZERO) {
             self.events
@@ -332,7 +332,7 @@ impl<O: Observer> Engine<'_, O> {
         self.schedule_faults();
         self.schedule_scaling();
         self.events.push(
-            self.model.series_interval.min(end),
+            self.model.run.series_interval.min(end),
             Event::Series(super::series::SeriesEvent::Tick),
         );
         Ok(())
@@ -351,7 +351,7 @@ impl<O: Observer> Engine<'_, O> {
     /// its time; `None` once nothing is left to do before the horizon.
     pub fn step(&mut self) -> Result<Option<Nanos>, SimError> {
         self.begin()?;
-        let handled = self.advance(self.model.duration, 1, None)?;
+        let handled = self.advance(self.model.run.duration, 1, None)?;
         self.trace_failed()?;
         Ok((handled == 1).then_some(self.now))
     }
@@ -362,7 +362,7 @@ impl<O: Observer> Engine<'_, O> {
         self.begin()?;
         self.advance(t, u64::MAX, None)?;
         self.trace_failed()?;
-        self.now = self.now.max(t.min(self.model.duration));
+        self.now = self.now.max(t.min(self.model.run.duration));
         Ok(())
     }
 

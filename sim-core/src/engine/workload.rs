@@ -37,7 +37,7 @@ pub(super) struct Workload {
 
 impl Workload {
     pub(super) fn new(model: &Model, replication: u32) -> Workload {
-        let seed = model.seed;
+        let seed = model.run.seed;
         Workload {
             step: 0,
             arrivals_rng: stream(seed, replication, Purpose::Arrivals),
@@ -61,8 +61,8 @@ impl<O: Observer> Engine<'_, O> {
         if self.workload.thinning {
             return self.next_arrival_thinned(from);
         }
-        let profile = &self.model.rate_profile;
-        let end = self.model.duration;
+        let profile = &self.model.workload.rate_profile;
+        let end = self.model.run.duration;
         let mut t = from;
         loop {
             let seg_end = profile.get(self.workload.step + 1).map_or(end, |s| s.at);
@@ -90,10 +90,10 @@ impl<O: Observer> Engine<'_, O> {
     #[inline(never)]
     fn next_arrival_thinned(&mut self, from: Nanos) -> Option<Nanos> {
         let model = self.model;
-        let end = model.duration;
+        let end = model.run.duration;
         let mut t = from;
         while t < end {
-            let steps = &model.rate_profile;
+            let steps = &model.workload.rate_profile;
             while self.workload.step + 1 < steps.len() && steps[self.workload.step + 1].at <= t {
                 self.workload.step += 1;
             }
@@ -131,7 +131,7 @@ impl<O: Observer> Engine<'_, O> {
     /// tenant with a noisy tenant weighing `multiplier` times the others.
     #[inline(always)]
     fn draw_user(&mut self) -> u32 {
-        let Some(u) = &self.model.users else {
+        let Some(u) = &self.model.workload.users else {
             return 0;
         };
         let rng = &mut self.workload.users_rng;
@@ -166,7 +166,7 @@ impl<O: Observer> Engine<'_, O> {
         let n = self.workload.arrivals_seen;
         self.workload.arrivals_seen += 1;
         self.series.counts.arrivals += 1;
-        let measured = now >= self.model.warmup;
+        let measured = now >= self.model.run.warmup;
         self.outcomes.counts.arrivals += u64::from(measured);
         let class = match &mut self.classes {
             None => 0,
@@ -183,7 +183,7 @@ impl<O: Observer> Engine<'_, O> {
                 t.arrived(user);
             }
         }
-        let regions = &self.model.client_regions;
+        let regions = &self.model.network.client_regions;
         let client = if regions.len() > 1 {
             let u: f64 = self.workload.clients_rng.random();
             regions
@@ -224,7 +224,7 @@ impl<O: Observer> Engine<'_, O> {
         if !self.llm.simple {
             self.llm.legs[req as usize].given = given;
         }
-        if let Some(timeout) = self.model.request_timeout {
+        if let Some(timeout) = self.model.resilience.request_timeout {
             let gen = self.requests[req as usize].gen;
             self.events.push(
                 now + timeout,
@@ -277,17 +277,17 @@ pub(super) fn user_ip(u: u32) -> [u8; 4] {
 impl<O: Observer> Engine<'_, O> {
     /// Opens the trace and schedules its first arrival.
     pub(super) fn open_trace(&mut self) -> Result<(), SimError> {
-        let Some(t) = &self.model.trace else {
+        let Some(t) = &self.model.workload.trace else {
             return Ok(());
         };
         // A workload without classes is one unnamed class.
-        let classes: Vec<String> = (self.model.classes.iter())
+        let classes: Vec<String> = (self.model.workload.classes.iter())
             .filter(|k| !k.name.is_empty())
             .map(|k| k.name.clone())
             .collect();
         let mut reader = TraceReader::open(&t.path, &classes).map_err(SimError::Trace)?;
         if let Some(row) = reader.next_row().map_err(SimError::Trace)? {
-            if row.at < self.model.duration {
+            if row.at < self.model.run.duration {
                 self.events
                     .push(row.at, Event::Workload(WorkloadEvent::TraceArrival));
                 self.workload.trace = Some((reader, row));
@@ -307,10 +307,16 @@ impl<O: Observer> Engine<'_, O> {
         let next = reader.next_row();
         // The file is read again as the run goes: a row that would not have
         // passed the check stops the run rather than misbook a request.
-        let users = self.model.users.as_ref().map(|u| (u.count, u.tenants));
+        let users = self
+            .model
+            .workload
+            .users
+            .as_ref()
+            .map(|u| (u.count, u.tenants));
         if let Err(msg) = row.check_users(users) {
             let path = self
                 .model
+                .workload
                 .trace
                 .as_ref()
                 .map(|t| t.path.display().to_string());
@@ -321,7 +327,7 @@ impl<O: Observer> Engine<'_, O> {
             ));
             return;
         }
-        let user = match (row.user, row.tenant, &self.model.users) {
+        let user = match (row.user, row.tenant, &self.model.workload.users) {
             (Some(u), _, _) => u,
             (None, Some(k), Some(m)) => {
                 k + m.tenants * self.workload.users_rng.random_range(0..m.users_in(k))
@@ -329,7 +335,7 @@ impl<O: Observer> Engine<'_, O> {
             _ => self.draw_user(),
         };
         match next {
-            Ok(Some(next)) if next.at < self.model.duration => {
+            Ok(Some(next)) if next.at < self.model.run.duration => {
                 self.events
                     .push(next.at, Event::Workload(WorkloadEvent::TraceArrival));
                 if let Some((_, slot)) = &mut self.workload.trace {

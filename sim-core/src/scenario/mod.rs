@@ -17,10 +17,12 @@ mod work;
 
 pub(crate) use compile::default_series_interval;
 pub use compile::{
-    CacheModel, CallCount, ClassModel, CompiledFailure, InstanceSpec, InstanceTypeSpec,
-    LlmModelSpec, Model, NamedLimit, Objective, Percentile, QuotaModel, RandomFailureModel,
-    RateLimitRetryModel, RegionSpec, RouteModel, ScalingModel, SessionModel, Shape, StepRate,
-    TraceModel, UserModel, MAX_SERIES_ROWS_TOTAL,
+    BalancingSection, BudgetSection, CacheModel, CallCount, ClassModel, CompiledFailure,
+    FailuresSection, FleetSection, InstanceSpec, InstanceTypeSpec, LlmModelSpec, LlmSection, Model,
+    NamedLimit, NetworkSection, Objective, Percentile, QuotaModel, RandomFailureModel,
+    RateLimitRetryModel, RegionSpec, ResilienceSection, RouteModel, RoutesSection, RunSection,
+    ScalingModel, SessionModel, Shape, StepRate, TraceModel, UserModel, WorkloadSection,
+    MAX_SERIES_ROWS_TOTAL,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
@@ -360,6 +362,16 @@ pub enum FailureKind {
     /// Round trips between a client region (`from`) and a fleet region
     /// (`region`) take `factor` times longer.
     NetworkDegradation,
+}
+
+impl FailureKind {
+    /// A provider event: it names a `model`, not an instance or region.
+    pub fn hits_provider(self) -> bool {
+        matches!(
+            self,
+            FailureKind::ProviderOutage | FailureKind::ProviderSlowdown
+        )
+    }
 }
 
 /// `workload.arrivals`: a Poisson process whose rate may step over time.

@@ -36,7 +36,7 @@ impl Model {
     /// users pause `multiplier` times less. A user who asks again at once
     /// can loop without time passing when requests are refused at once.
     fn pauses_too_short(&self, out: &mut Vec<Problem>) {
-        let noisy = (self.users.as_ref())
+        let noisy = (self.workload.users.as_ref())
             .and_then(|u| u.noisy)
             .map(|(_, m)| m)
             .filter(|&m| m > 1.0);
@@ -63,7 +63,7 @@ impl Model {
                 ));
             }
         };
-        if let Some(s) = &self.sessions {
+        if let Some(s) = &self.workload.sessions {
             check("workload.sessions.thinkTime".into(), s.think.mean_secs());
             if let Some(b) = &s.between {
                 check("workload.sessions.betweenSessions".into(), b.mean_secs());
@@ -71,7 +71,7 @@ impl Model {
         }
         // A class's own pauses, where it gives them.
         let classes = &self.scenario.workload.classes;
-        for (k, (name, spec)) in self.classes.iter().zip(classes.iter()) {
+        for (k, (name, spec)) in self.workload.classes.iter().zip(classes.iter()) {
             let (Some(own), Some(s)) = (spec.sessions.as_ref(), k.sessions.as_ref()) else {
                 continue;
             };
@@ -90,7 +90,7 @@ impl Model {
     pub fn infeasible(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let s = &self.scenario;
-        if self.duration > MAX_DURATION {
+        if self.run.duration > MAX_DURATION {
             out.push(Problem::new(
                 "run.duration",
                 format!(
@@ -100,7 +100,7 @@ impl Model {
                 ),
             ));
         }
-        for (i, step) in self.rate_profile.iter().enumerate() {
+        for (i, step) in self.workload.rate_profile.iter().enumerate() {
             if step.rate_per_second > MAX_RATE_PER_SECOND {
                 let path = if i == 0 {
                     "workload.arrivals.ratePerSecond".to_string()
@@ -119,6 +119,7 @@ impl Model {
         }
         let peak = self.peak_rate();
         let steps_fine = self
+            .workload
             .rate_profile
             .iter()
             .all(|s| s.rate_per_second <= MAX_RATE_PER_SECOND);
@@ -139,7 +140,7 @@ impl Model {
                 ));
             }
         };
-        if let Some(h) = &self.health_check {
+        if let Some(h) = &self.resilience.health_check {
             interval(
                 &mut out,
                 "deployment.healthCheck.interval",
@@ -147,7 +148,7 @@ impl Model {
             );
         }
         self.pauses_too_short(&mut out);
-        for (k, b) in self.bursts.iter().enumerate() {
+        for (k, b) in self.workload.bursts.iter().enumerate() {
             // Arrivals are drawn piece by piece between burst edges.
             interval(
                 &mut out,
@@ -162,14 +163,14 @@ impl Model {
                 );
             }
         }
-        if let Some(every) = self.lb_refresh {
+        if let Some(every) = self.balancing.refresh {
             interval(
                 &mut out,
                 "deployment.loadBalancing.loadRefreshInterval",
                 every,
             );
         }
-        if let Some(o) = &self.outlier_detection {
+        if let Some(o) = &self.resilience.outlier_detection {
             interval(
                 &mut out,
                 "deployment.outlierDetection.interval",
@@ -188,7 +189,7 @@ impl Model {
                 r.mean_time_to_repair.nanos(),
             );
         }
-        if let Some(r) = &self.retries {
+        if let Some(r) = &self.resilience.retries {
             if r.max_attempts > MAX_ATTEMPTS {
                 out.push(Problem::new(
                     "deployment.retries.maxAttempts",
@@ -206,53 +207,53 @@ impl Model {
     /// the rate profile, about four events per request and a few more per
     /// retry, plus the recurring checks and failures of every instance.
     pub fn work_estimate(&self) -> WorkEstimate {
-        let end = self.duration;
+        let end = self.run.duration;
         let secs = end.as_secs_f64();
         let requests = self.expected_arrivals(Nanos::ZERO, end)
-            + self.trace.as_ref().map_or(0.0, |t| t.rows as f64)
+            + self.workload.trace.as_ref().map_or(0.0, |t| t.rows as f64)
             // A closed loop sends no faster than the fleet answers (each
             // user waits for its answer).
             + self
                 .closed_loop_rate(true)
                 .min(self.total_slots() as f64 / self.mean_service_secs().max(1e-9))
                 * secs;
-        let retries = self.retries.as_ref().map_or(0.0, |r| {
+        let retries = self.resilience.retries.as_ref().map_or(0.0, |r| {
             f64::from(r.max_attempts - 1) * self.llm().error_rate.max(0.01)
         });
         let per_request = 4.0 + 3.0 * retries;
-        let n = self.instances.len() as f64;
+        let n = self.fleet.instances.len() as f64;
         let mut recurring = 0.0;
-        if let Some(h) = &self.health_check {
+        if let Some(h) = &self.resilience.health_check {
             recurring += n * secs / h.interval.nanos().as_secs_f64().max(1e-9);
         }
-        if let Some(o) = &self.outlier_detection {
+        if let Some(o) = &self.resilience.outlier_detection {
             recurring += secs / o.interval.nanos().as_secs_f64().max(1e-9);
         }
-        if let Some(r) = &self.random_failures {
+        if let Some(r) = &self.failures.random {
             let cycle = r.between.mean_secs() + r.repair.mean_secs();
             recurring += 2.0 * n * secs / cycle.max(1e-9);
         }
         let every = |d: Nanos| secs / d.as_secs_f64().max(1e-9);
         // The series: a row per interval.
-        recurring += every(self.series_interval);
+        recurring += every(self.run.series_interval);
         // Arrivals are drawn piece by piece between burst edges.
-        for b in &self.bursts {
+        for b in &self.workload.bursts {
             if let Some(p) = b.every {
                 recurring += 2.0 * every(p);
             }
         }
         // The metrics pipeline samples the fleet; the autoscalers decide
         // every check interval.
-        if let Some(s) = &self.scaling {
+        if let Some(s) = &self.fleet.scaling {
             recurring += every(s.collection_interval);
             use strategies::scale::Autoscaler;
             recurring += every(s.config.build().interval());
         }
         // The balancer replicas relearn every backend's load.
-        if let Some(p) = self.lb_refresh {
+        if let Some(p) = self.balancing.refresh {
             recurring += every(p);
         }
-        let reps = f64::from(self.replications);
+        let reps = f64::from(self.run.replications);
         WorkEstimate {
             requests: reps * requests,
             events: reps * (requests * per_request + recurring),

@@ -44,7 +44,7 @@ fn a_variant_overrides_keys_and_replaces_arrays() {
     assert_eq!(m.scenario.name, "bigger");
     // Region a grew; region b, set only in the base, is still there.
     assert_eq!(m.initial_instances(), 6);
-    assert_eq!(m.load_balancing.kind().to_string(), "least-connections");
+    assert_eq!(m.balancing.config.kind().to_string(), "least-connections");
     // The base's two failure events were replaced by none.
     assert!(m.scenario.failures.as_ref().unwrap().events.is_empty());
     // The base is unchanged.
@@ -68,7 +68,7 @@ fn chains_resolve_through_every_file() {
         r#"{ "extends": "mid.json", "workload": { "arrivals": { "ratePerSecond": 3 } } }"#,
     );
     let m = Model::from_file(&top).unwrap();
-    assert_eq!(m.duration.as_secs_f64(), 420.0);
+    assert_eq!(m.run.duration.as_secs_f64(), 420.0);
     assert_eq!(
         m.scenario
             .workload
@@ -78,7 +78,7 @@ fn chains_resolve_through_every_file() {
             .rate_per_second,
         3.0
     );
-    assert_eq!(m.replications, 2);
+    assert_eq!(m.run.replications, 2);
 }
 
 #[test]

@@ -429,7 +429,7 @@ fn random_valid_scenarios_conserve_requests_and_repeat_exactly() {
             );
             // One row per whole interval, the last one kept whatever
             // else falls at its instant.
-            let rows = (m.duration.0 / m.series_interval.0).max(1);
+            let rows = (m.run.duration.0 / m.run.series_interval.0).max(1);
             assert_eq!(
                 run.series.len() as u64,
                 rows,
@@ -502,9 +502,9 @@ fn mangled_scenarios_are_refused_or_run_never_panic() {
             eprintln!("mangled case {case}: {text}");
         }
         if let Ok(mut m) = Model::from_json(&text, "mangled.json") {
-            m.duration = m.duration.min(sim_core::Nanos::from_secs(30));
-            m.warmup = m.warmup.min(sim_core::Nanos::from_secs(1));
-            if m.warmup >= m.duration {
+            m.run.duration = m.run.duration.min(sim_core::Nanos::from_secs(30));
+            m.run.warmup = m.run.warmup.min(sim_core::Nanos::from_secs(1));
+            if m.run.warmup >= m.run.duration {
                 continue;
             }
             let res = run_model(&m, RunOptions::default())

@@ -191,7 +191,7 @@ fn the_breakdown_splits_mmc_into_waiting_and_service() {
     // out as Erlang C's Wq, service as 1 / mu.
     let m = Model::from_file(scenario("mmc-rho09")).unwrap();
     let mut m = m;
-    m.replications = 4;
+    m.run.replications = 4;
     let r = run_model(&m, RunOptions::default()).unwrap();
     let b = &r.pooled.breakdown;
     let wq = mmc_w(3.6, 1.0, 4) - 1.0;

@@ -43,10 +43,10 @@ fn shipped() -> Vec<PathBuf> {
 fn quick(path: &Path) -> Model {
     let mut m = Model::from_file(path).unwrap_or_else(|e| panic!("{e}"));
     let cap = sim_core::Nanos::from_secs(600);
-    if m.duration > cap {
-        m.duration = cap;
-        m.warmup = sim_core::Nanos::from_secs(60);
-        m.replications = m.replications.min(2);
+    if m.run.duration > cap {
+        m.run.duration = cap;
+        m.run.warmup = sim_core::Nanos::from_secs(60);
+        m.run.replications = m.run.replications.min(2);
     }
     m
 }
@@ -392,7 +392,7 @@ fn series_rows_over_all_replications_are_bounded() {
     // Without an interval of its own the series widens instead.
     v["run"] = serde_json::json!({ "duration": "10000s", "replications": 10000 });
     let m = Model::from_json(&v.to_string(), "ok.json").unwrap();
-    let rows = m.duration.0 / m.series_interval.0;
+    let rows = m.run.duration.0 / m.run.series_interval.0;
     assert!(rows * 10_000 <= sim_core::MAX_SERIES_ROWS_TOTAL, "{rows}");
 }
 

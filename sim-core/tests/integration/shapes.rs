@@ -140,7 +140,7 @@ fn a_plain_step_profile_is_drawn_step_by_step() {
     }"#;
     let m = Model::from_json(text, "steps.json").unwrap();
     assert!(!m.rate_varies());
-    let e = m.expected_arrivals(Nanos::ZERO, m.duration);
+    let e = m.expected_arrivals(Nanos::ZERO, m.run.duration);
     assert!((e - 288_000.0).abs() < 1e-6, "{e}");
     let r = run_model(&m, RunOptions::default()).unwrap();
     let a = r.runs[0].counts.arrivals as f64;

@@ -24,7 +24,7 @@ fn every_row_arrives_in_its_window_in_every_replication() {
     let m = Model::from_file(dir().join("trace-replay.json")).unwrap();
     let r = run_model(&m, RunOptions::default()).unwrap();
     let t = times();
-    assert_eq!(m.trace.as_ref().unwrap().rows, t.len() as u64);
+    assert_eq!(m.workload.trace.as_ref().unwrap().rows, t.len() as u64);
     for run in &r.runs {
         assert_eq!(run.counts.arrivals, t.len() as u64, "no warm-up: every row");
         assert!(run.counts.conserved());

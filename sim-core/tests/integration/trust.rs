@@ -129,9 +129,15 @@ fn the_swiftclaw_timeouts_block_is_the_limits_timeouts() {
         "l.json",
     )
     .unwrap();
-    assert_eq!(block.request_timeout, Some(Nanos::from_secs(60)));
-    assert_eq!(block.connection_timeout, limits.connection_timeout);
-    assert_eq!(block.request_timeout, limits.request_timeout);
+    assert_eq!(block.resilience.request_timeout, Some(Nanos::from_secs(60)));
+    assert_eq!(
+        block.resilience.connection_timeout,
+        limits.resilience.connection_timeout
+    );
+    assert_eq!(
+        block.resilience.request_timeout,
+        limits.resilience.request_timeout
+    );
 
     // `idle` could not change a run: refused with the reason.
     let (path, msg) = problem(&with(
@@ -167,7 +173,7 @@ fn weights_alone_select_the_weighted_strategy_and_are_used() {
         json!({"weighted": {"r/0": 6, "r/1": 3, "r/2": 1}}),
     );
     let m = Model::from_json(&text, "w.json").unwrap();
-    assert_eq!(m.load_balancing.kind().name(), "weighted");
+    assert_eq!(m.balancing.config.kind().name(), "weighted");
     let r = run_model(&m, RunOptions::default()).unwrap();
     let req: Vec<u64> = r.runs[0].instances.iter().map(|i| i.requests).collect();
     let total: u64 = req.iter().sum();

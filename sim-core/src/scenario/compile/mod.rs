@@ -2,25 +2,26 @@
 //! the engine runs.
 //!
 //! Each section of the file is compiled by one function in its own file,
-//! in the order the sections depend on each other:
+//! in the order the sections depend on each other, into one section of the
+//! [`Model`] (the engine's component of the same name reads it):
 //!
-//! | section | file |
-//! |---|---|
-//! | `name`, `currency`, `run` | [`run`] |
-//! | `workload.request` (the request's workflow), calling the two below | [`workload`] |
-//! | `workload.classes` (request classes, each with its own workflow and sessions) | [`classes`] |
-//! | `workload.arrivals` (steps, ramps, diurnal swing, bursts) | [`arrivals`] |
-//! | `workload.users`, `workload.sessions` | [`users`] |
-//! | `workload.trace` | [`trace`] |
-//! | `llm` | [`llm`] |
-//! | `instanceTypes`, `deployment.regions`, `deployment.scaling`, `deployment.metrics` | [`fleet`] |
-//! | `workload.clients`, `network` | [`network`] |
-//! | `deployment.loadBalancing` | [`balancing`] |
-//! | `deployment` limits and resilience policies | [`resilience`] |
-//! | `deployment.routes`, `deployment.rateLimit`, `deployment.rateLimits` | [`routes`] |
-//! | `deployment.budget` | [`budget`] |
-//! | `failures` | [`failures`] |
-//! | `slo` | [`slo`] |
+//! | section | file | model |
+//! |---|---|---|
+//! | `name`, `currency`, `run` | [`run`] | [`RunSection`] |
+//! | `workload.request` (the request's workflow), calling the two below | [`workload`] | [`WorkloadSection`] |
+//! | `workload.classes` (request classes, each with its own workflow and sessions) | [`classes`] | [`WorkloadSection::classes`] |
+//! | `workload.arrivals` (steps, ramps, diurnal swing, bursts) | [`arrivals`] | [`WorkloadSection`] |
+//! | `workload.users`, `workload.sessions` | [`users`] | [`WorkloadSection`] |
+//! | `workload.trace` | [`trace`] | [`WorkloadSection::trace`] |
+//! | `llm` | [`llm`] | [`LlmSection`] |
+//! | `instanceTypes`, `deployment.regions`, `deployment.scaling`, `deployment.metrics` | [`fleet`] | [`FleetSection`] |
+//! | `workload.clients`, `network` | [`network`] | [`NetworkSection`] |
+//! | `deployment.loadBalancing` | [`balancing`] | [`BalancingSection`] |
+//! | `deployment` limits and resilience policies | [`resilience`] | [`ResilienceSection`] |
+//! | `deployment.routes`, `deployment.rateLimit`, `deployment.rateLimits` | [`routes`] | [`RoutesSection`] |
+//! | `deployment.budget` | [`budget`] | [`BudgetSection`] |
+//! | `failures` | [`failures`] | [`FailuresSection`] |
+//! | `slo` | [`slo`] | [`Model::objectives`] |
 //!
 //! Every function records what is wrong in a shared [`Checker`] and goes on,
 //! so a scenario's problems are all reported at once.
@@ -63,12 +64,40 @@ pub use trace::TraceModel;
 /// may start).
 pub(crate) const MAX_INSTANCES: u64 = 1_000_000;
 
-/// A checked scenario, ready to run. Building one is the only way to get
-/// one, so the engine never meets an invalid value.
+/// A checked scenario, ready to run, by section: the same sections as the
+/// scenario file and the engine's components. Building one is the only
+/// way to get one, so the engine never meets an invalid value.
 #[derive(Debug, Clone)]
 pub struct Model {
     /// The scenario as written.
     pub scenario: Scenario,
+    /// `name`, `currency` and `run`: the horizon, the measured window, seeds.
+    pub run: RunSection,
+    /// `workload`: arrivals and their rate over time, request classes, users and sessions, a replayed trace.
+    pub workload: WorkloadSection,
+    /// `llm`: the models, the cache, what a 429 does, and whether providers have state.
+    pub llm: LlmSection,
+    /// `instanceTypes`, `deployment.regions` and `deployment.scaling`: what may run where, and who changes it.
+    pub fleet: FleetSection,
+    /// `workload.clients` and `network`: where clients are and how far.
+    pub network: NetworkSection,
+    /// `deployment.loadBalancing`: the balancer and its weights.
+    pub balancing: BalancingSection,
+    /// `deployment`'s limits and resilience policies.
+    pub resilience: ResilienceSection,
+    /// `deployment.routes`, `deployment.rateLimit` and `rateLimits`.
+    pub routes: RoutesSection,
+    /// `deployment.budget`: spend caps and the model used over the LLM cap.
+    pub budget: BudgetSection,
+    /// `failures`: random and scheduled.
+    pub failures: FailuresSection,
+    /// SLO objectives.
+    pub objectives: Vec<Objective>,
+}
+
+/// `name`, `currency` and `run`: the horizon, the measured window, seeds.
+#[derive(Debug, Clone)]
+pub struct RunSection {
     /// The currency prices are in.
     pub currency: String,
     /// Master seed.
@@ -81,6 +110,11 @@ pub struct Model {
     pub replications: u32,
     /// Time between rows of the time series.
     pub series_interval: Nanos,
+}
+
+/// `workload`: arrivals and their rate over time, request classes, users and sessions, a replayed trace.
+#[derive(Debug, Clone)]
+pub struct WorkloadSection {
     /// Arrival rate over time: the first entry starts at zero.
     pub rate_profile: Vec<StepRate>,
     /// A diurnal swing of the rate.
@@ -90,8 +124,19 @@ pub struct Model {
     /// The request classes, in file order: one unnamed class with the
     /// workload's request when `workload.classes` is absent.
     pub classes: Vec<ClassModel>,
-    /// The routes of `deployment.routes`: a balancer per routed class.
-    pub routes: Vec<RouteModel>,
+    /// The user population, if modelled.
+    pub users: Option<UserModel>,
+    /// Closed-loop sessions of the user population.
+    pub sessions: Option<SessionModel>,
+    /// A replayed arrival trace.
+    pub trace: Option<TraceModel>,
+}
+
+/// `llm`: the models, the cache, what a 429 does, and whether providers have state.
+#[derive(Debug, Clone)]
+pub struct LlmSection {
+    /// Every model of `llm.models`, in file order.
+    pub models: Vec<LlmModelSpec>,
     /// The LLM response cache.
     pub cache: Option<CacheModel>,
     /// Some model times calls by their output tokens, so tokens are drawn
@@ -102,17 +147,11 @@ pub struct Model {
     /// Providers have state the engine must follow call by call (quotas,
     /// saturation, outages, per-instance call caps).
     pub providers_dynamic: bool,
-    /// The user population, if modelled.
-    pub users: Option<UserModel>,
-    /// Closed-loop sessions of the user population.
-    pub sessions: Option<SessionModel>,
-    /// A replayed arrival trace.
-    pub trace: Option<TraceModel>,
-    /// Client regions and their cumulative request shares (empty without
-    /// `workload.clients`).
-    pub client_regions: Vec<(String, f64)>,
-    /// Every model of `llm.models`, in file order.
-    pub models: Vec<LlmModelSpec>,
+}
+
+/// `instanceTypes`, `deployment.regions` and `deployment.scaling`: what may run where, and who changes it.
+#[derive(Debug, Clone)]
+pub struct FleetSection {
     /// Every instance type, in file order.
     pub types: Vec<InstanceTypeSpec>,
     /// Every region, in file order.
@@ -120,20 +159,40 @@ pub struct Model {
     /// Every instance the fleet may run, region by region in file order:
     /// those running from the start, then those an autoscaler may start.
     pub instances: Vec<InstanceSpec>,
-    /// The balancer's config.
-    pub load_balancing: LoadBalancingConfig,
-    /// The balancer it builds, fresh, cloned into every replication (and
-    /// into each balancer replica).
-    pub balancer: LoadBalancer,
-    /// How often balancer replicas learn the backends' load.
-    pub lb_refresh: Option<Nanos>,
-    /// Static weight per instance (from `loadBalancing.weighted`, else 1).
-    pub weights: Vec<u32>,
+    /// Autoscaling, when configured.
+    pub scaling: Option<ScalingModel>,
+}
+
+/// `workload.clients` and `network`: where clients are and how far.
+#[derive(Debug, Clone)]
+pub struct NetworkSection {
+    /// Client regions and their cumulative request shares (empty without
+    /// `workload.clients`).
+    pub client_regions: Vec<(String, f64)>,
     /// Where instances are and how far clients are: regions, priorities,
     /// round-trip times.
     pub topology: Topology,
     /// Jitter added to each round trip.
-    pub rtt_jitter: Option<Sampler>,
+    pub jitter: Option<Sampler>,
+}
+
+/// `deployment.loadBalancing`: the balancer and its weights.
+#[derive(Debug, Clone)]
+pub struct BalancingSection {
+    /// The balancer's config.
+    pub config: LoadBalancingConfig,
+    /// The balancer it builds, fresh, cloned into every replication (and
+    /// into each balancer replica).
+    pub balancer: LoadBalancer,
+    /// How often balancer replicas learn the backends' load.
+    pub refresh: Option<Nanos>,
+    /// Static weight per instance (from `loadBalancing.weighted`, else 1).
+    pub weights: Vec<u32>,
+}
+
+/// `deployment`'s limits and resilience policies.
+#[derive(Debug, Clone)]
+pub struct ResilienceSection {
     /// Most requests one instance holds, running plus queued.
     pub max_connections_per_instance: Option<u32>,
     /// Deadline after arrival.
@@ -150,23 +209,36 @@ pub struct Model {
     pub passive_health: Option<PassiveHealthConfig>,
     /// Per-instance circuit breakers, when enabled.
     pub circuit_breaker: Option<CircuitBreakerConfig>,
+    /// Retries.
+    pub retries: Option<RetryConfig>,
+}
+
+/// `deployment.routes`, `deployment.rateLimit` and `rateLimits`.
+#[derive(Debug, Clone)]
+pub struct RoutesSection {
+    /// The routes of `deployment.routes`: a balancer per routed class.
+    pub routes: Vec<RouteModel>,
     /// Entry rate limits, by name: `deployment.rateLimit` (named
     /// `rateLimit`), `deployment.rateLimits`, then each route's.
     pub rate_limits: Vec<NamedLimit>,
-    /// Retries.
-    pub retries: Option<RetryConfig>,
-    /// Autoscaling, when configured.
-    pub scaling: Option<ScalingModel>,
+}
+
+/// `deployment.budget`: spend caps and the model used over the LLM cap.
+#[derive(Debug, Clone)]
+pub struct BudgetSection {
     /// Spend caps.
-    pub budget: Option<BudgetConfig>,
+    pub config: Option<BudgetConfig>,
     /// The model used while the LLM spend cap is exceeded.
     pub fallback_model: Option<usize>,
+}
+
+/// `failures`: random and scheduled.
+#[derive(Debug, Clone)]
+pub struct FailuresSection {
     /// Random instance failures.
-    pub random_failures: Option<RandomFailureModel>,
+    pub random: Option<RandomFailureModel>,
     /// Scheduled failures, in file order.
-    pub failure_events: Vec<CompiledFailure>,
-    /// SLO objectives.
-    pub objectives: Vec<Objective>,
+    pub events: Vec<CompiledFailure>,
 }
 
 /// One request class.
@@ -181,7 +253,7 @@ pub struct ClassModel {
     pub shape: Shape,
     /// Its sessions, when the workload has sessions.
     pub sessions: Option<SessionModel>,
-    /// Its route (index into [`Model::routes`]), when it has one.
+    /// Its route (index into [`RoutesSection::routes`]), when it has one.
     pub route: Option<usize>,
 }
 
@@ -192,7 +264,7 @@ pub struct Shape {
     pub cpu_time: Option<Sampler>,
     /// LLM calls per attempt.
     pub llm_calls: CallCount,
-    /// The model the calls go to (index into [`Model::models`]).
+    /// The model the calls go to (index into [`LlmSection::models`]).
     pub model_index: usize,
     /// The model of each call in order (empty: `model_index` for all).
     pub model_per_call: Vec<usize>,
@@ -232,7 +304,7 @@ pub struct NamedLimit {
     pub name: String,
     /// The limit.
     pub config: RateLimitConfig,
-    /// The class it counts (index into [`Model::classes`]), or every
+    /// The class it counts (index into [`WorkloadSection::classes`]), or every
     /// class.
     pub class: Option<usize>,
 }
@@ -354,9 +426,9 @@ pub struct InstanceTypeSpec {
 pub struct RegionSpec {
     /// Its name.
     pub name: String,
-    /// Index of its first instance in [`Model::instances`].
+    /// Index of its first instance in [`FleetSection::instances`].
     pub first: u32,
-    /// Instances it may run (its slots in [`Model::instances`]).
+    /// Instances it may run (its slots in [`FleetSection::instances`]).
     pub capacity: u32,
     /// Instances running at the start.
     pub initial: u32,
@@ -459,11 +531,11 @@ pub struct InstanceSpec {
     pub id: String,
     /// Region name.
     pub region: String,
-    /// Region index into [`Model::regions`].
+    /// Region index into [`FleetSection::regions`].
     pub region_index: u32,
     /// Instance type name.
     pub instance_type: String,
-    /// Instance type index into [`Model::types`].
+    /// Instance type index into [`FleetSection::types`].
     pub type_index: u32,
     /// Concurrent requests served.
     pub slots: u32,
@@ -654,58 +726,78 @@ impl Scenario {
         };
         let built = Model {
             scenario: self.clone(),
-            currency: run.currency,
-            seed: self.run.seed,
-            duration: run.duration,
-            warmup: run.warmup,
-            replications: self.run.replications,
-            series_interval: run.series_interval,
-            rate_profile: workload.rate_profile,
-            diurnal: workload.diurnal,
-            bursts: workload.bursts,
-            classes,
-            routes,
-            cache: llm.cache,
-            tokens_timed: llm
-                .models
-                .iter()
-                .any(|m| m.per_token.is_some() || m.quota.is_some_and(|q| q.tokens.is_some())),
-            rate_limit_retries: llm.rate_limit_retries,
-            providers_dynamic: llm
-                .models
-                .iter()
-                .any(|m| m.quota.is_some() || m.saturation.is_some() || m.breaker.is_some())
-                || fleet.types.iter().any(|t| t.llm_concurrency.is_some())
-                || failures.events.iter().any(|f| f.model.is_some()),
-            users: workload.users,
-            sessions: workload.sessions,
-            trace,
-            client_regions: network.client_regions,
-            models: llm.models,
-            types: fleet.types,
-            regions: fleet.regions,
-            instances: fleet.instances,
-            load_balancing: self.deployment.load_balancing.clone(),
-            balancer,
-            lb_refresh: balancing.refresh,
-            weights: balancing.weights,
-            topology: network.topology,
-            rtt_jitter: network.jitter,
-            max_connections_per_instance: resilience.max_connections_per_instance,
-            request_timeout: resilience.request_timeout,
-            max_connections: resilience.max_connections,
-            connection_timeout: resilience.connection_timeout,
-            health_check: resilience.health_check,
-            outlier_detection: resilience.outlier_detection,
-            passive_health: resilience.passive_health,
-            circuit_breaker: resilience.circuit_breaker,
-            rate_limits,
-            retries: resilience.retries,
-            scaling: fleet.scaling,
-            budget: budget.config,
-            fallback_model: budget.fallback_model,
-            random_failures: failures.random,
-            failure_events: failures.events,
+            run: RunSection {
+                currency: run.currency,
+                seed: self.run.seed,
+                duration: run.duration,
+                warmup: run.warmup,
+                replications: self.run.replications,
+                series_interval: run.series_interval,
+            },
+            workload: WorkloadSection {
+                rate_profile: workload.rate_profile,
+                diurnal: workload.diurnal,
+                bursts: workload.bursts,
+                classes,
+                users: workload.users,
+                sessions: workload.sessions,
+                trace,
+            },
+            llm: LlmSection {
+                cache: llm.cache,
+                tokens_timed: llm
+                    .models
+                    .iter()
+                    .any(|m| m.per_token.is_some() || m.quota.is_some_and(|q| q.tokens.is_some())),
+                rate_limit_retries: llm.rate_limit_retries,
+                providers_dynamic: llm
+                    .models
+                    .iter()
+                    .any(|m| m.quota.is_some() || m.saturation.is_some() || m.breaker.is_some())
+                    || fleet.types.iter().any(|t| t.llm_concurrency.is_some())
+                    || failures.events.iter().any(|f| f.model.is_some()),
+                models: llm.models,
+            },
+            fleet: FleetSection {
+                types: fleet.types,
+                regions: fleet.regions,
+                instances: fleet.instances,
+                scaling: fleet.scaling,
+            },
+            network: NetworkSection {
+                client_regions: network.client_regions,
+                topology: network.topology,
+                jitter: network.jitter,
+            },
+            balancing: BalancingSection {
+                config: self.deployment.load_balancing.clone(),
+                balancer,
+                refresh: balancing.refresh,
+                weights: balancing.weights,
+            },
+            resilience: ResilienceSection {
+                max_connections_per_instance: resilience.max_connections_per_instance,
+                request_timeout: resilience.request_timeout,
+                max_connections: resilience.max_connections,
+                connection_timeout: resilience.connection_timeout,
+                health_check: resilience.health_check,
+                outlier_detection: resilience.outlier_detection,
+                passive_health: resilience.passive_health,
+                circuit_breaker: resilience.circuit_breaker,
+                retries: resilience.retries,
+            },
+            routes: RoutesSection {
+                routes,
+                rate_limits,
+            },
+            budget: BudgetSection {
+                config: budget.config,
+                fallback_model: budget.fallback_model,
+            },
+            failures: FailuresSection {
+                random: failures.random,
+                events: failures.events,
+            },
             objectives,
         };
         let infeasible = built.infeasible();
@@ -750,12 +842,13 @@ impl Model {
 
     /// The model requests call: the first class's.
     pub fn llm(&self) -> &LlmModelSpec {
-        &self.models[self.classes[0].shape.model_index]
+        &self.llm.models[self.workload.classes[0].shape.model_index]
     }
 
     /// Slots of the instances running at the start.
     pub fn total_slots(&self) -> u64 {
-        self.instances
+        self.fleet
+            .instances
             .iter()
             .filter(|i| i.initially_present)
             .map(|i| u64::from(i.slots))
@@ -764,7 +857,8 @@ impl Model {
 
     /// Instances running at the start.
     pub fn initial_instances(&self) -> usize {
-        self.instances
+        self.fleet
+            .instances
             .iter()
             .filter(|i| i.initially_present)
             .count()
@@ -774,7 +868,8 @@ impl Model {
     /// share: CPU time, its LLM calls (cache hits, fallbacks) and the tool
     /// waits between them.
     pub fn mean_service_secs(&self) -> f64 {
-        self.classes
+        self.workload
+            .classes
             .iter()
             .map(|k| k.share * self.mean_shape_secs(&k.shape))
             .sum()
@@ -794,7 +889,7 @@ impl Model {
                     / n as f64
             }
         };
-        let call = match &self.cache {
+        let call = match &self.llm.cache {
             Some(k) => k.hit_ratio * k.latency.mean_secs() + (1.0 - k.hit_ratio) * call,
             None => call,
         };
@@ -808,7 +903,7 @@ impl Model {
     /// Mean time of one call of a `shape` request to model `i`, following
     /// its fallbacks.
     pub fn mean_call_secs(&self, shape: &Shape, i: usize) -> f64 {
-        let m = &self.models[i];
+        let m = &self.llm.models[i];
         let own = m.latency.mean_secs()
             + m.per_token.as_ref().map_or(0.0, |p| {
                 p.mean_secs() * shape.output_tokens.as_ref().map_or(0.0, |o| o.mean_secs())
@@ -826,10 +921,10 @@ impl Model {
         let slots = self.total_slots() as f64;
         let service = self.mean_service_secs();
         let closed = self.closed_loop_rate(false);
-        let traced = self.trace.as_ref().map_or(0.0, |t| {
-            t.rows as f64 / self.duration.as_secs_f64().max(1e-9)
+        let traced = self.workload.trace.as_ref().map_or(0.0, |t| {
+            t.rows as f64 / self.run.duration.as_secs_f64().max(1e-9)
         });
-        (self.rate_profile[0].rate_per_second + closed + traced) * service / slots
+        (self.workload.rate_profile[0].rate_per_second + closed + traced) * service / slots
     }
 
     /// Requests per second the closed loop of sessions sends when the
@@ -838,7 +933,7 @@ impl Model {
     /// plus service. With `noisy`, the noisy tenant's users pause
     /// `multiplier` times less. 0 without sessions.
     pub(crate) fn closed_loop_rate(&self, noisy: bool) -> f64 {
-        let (Some(s), Some(u)) = (&self.sessions, &self.users) else {
+        let (Some(s), Some(u)) = (&self.workload.sessions, &self.workload.users) else {
             return 0.0;
         };
         let service = self.mean_service_secs();
@@ -862,7 +957,8 @@ impl Model {
 
     /// Fleet cost per hour at the start.
     pub fn cost_per_hour(&self) -> f64 {
-        self.instances
+        self.fleet
+            .instances
             .iter()
             .filter(|i| i.initially_present)
             .map(|i| i.price_per_hour)
