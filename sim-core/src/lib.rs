@@ -31,7 +31,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `scenario` | the file's types ([`Scenario`]), `extends`, and compiling each section into the [`Model`] (`scenario::compile`, one file per section) |
+//! | `scenario` | the file's types ([`Scenario`]), `extends`, and compiling each section into the same section of the [`Model`] ([`RunSection`], [`WorkloadSection`], [`LlmSection`], [`FleetSection`], …; `scenario::compile`, one file per section) |
 //! | `engine` | the event loop and the components it dispatches to, each owning its events (see [`Engine`]) |
 //! | [`trace`] | reading a replayed arrival trace (CSV) as a stream |
 //! | `profile` | the arrival rate over time: steps, ramps, diurnal swing, bursts |
@@ -45,6 +45,7 @@
 //! | behaviour | where |
 //! |---|---|
 //! | the loop, and which component an event goes to | `engine/mod.rs` `Engine::run_with`, `Engine::handle`, `Event` |
+//! | the state each component owns, and the context they share | each component's struct in its module (`workload::Workload`, `routing::Routing`, `llm::Llm`, `resilience::Resilience`, `faults::Faults`, `scaling::Scaler`, `cost::Cost`, `series::Series`, `outcome::Outcomes`, …); the shared context is the rest of `engine/mod.rs` `Engine` |
 //! | stepping a run, observing it, looking at the fleet between steps | `engine/step.rs` [`Engine::step`], [`Engine::run_until`], [`Observer`] |
 //! | the order of events at one instant | `engine/queue.rs` (`(time, seq)` keys) |
 //! | open arrivals, who sends them, the entry rate limits | `engine/workload.rs` `Engine::on_arrival`, `Engine::admit`; `engine/routes.rs` `Limits::admit` |
@@ -55,11 +56,11 @@
 //! | the balancer's pick, queueing at an instance | `engine/routing.rs` `Engine::dispatch` |
 //! | where a request timeout fires | `engine/routing.rs` `RoutingEvent::Timeout`, `Engine::on_timeout` (the client's round trip is added in `engine/requests.rs` `Engine::finalize`) |
 //! | retries and their backoff | `engine/routing.rs` `Engine::attempt_failed`, `Engine::on_retry` |
-//! | whether a pending event lost its purpose | `is_stale` beside each handler: `engine/routing.rs`, `engine/service.rs`, `engine/llm.rs` |
+//! | whether a pending event lost its purpose | `is_stale` beside each handler: `engine/routing.rs`, `engine/service.rs`, `engine/llm/mod.rs` |
 //! | a request in a slot, CPU shared among requests | `engine/service.rs` `Engine::start`, `Engine::on_cpu_done`, `Engine::on_service_done` |
-//! | LLM calls: model per call, cache, fallbacks, tokens, tool waits | `engine/llm.rs` `Engine::start_llm`, `Engine::next_leg` |
-//! | a provider's quota, a 429 and its retry-after | `engine/providers.rs` `Providers::admit`; the wait in `engine/llm.rs` `Engine::try_leg` |
-//! | a breaker per model in an instance's LLM client | `engine/providers.rs` `Providers::breaker`; `engine/llm.rs` `Engine::end_leg` |
+//! | LLM calls: model per call, cache, fallbacks, tokens, tool waits; which call path a scenario takes | `engine/llm/mod.rs` `first_leg`, `answer`, `CallPath`; `engine/llm/calls.rs` `Engine::start_llm`, `Engine::next_leg` |
+//! | a provider's quota, a 429 and its retry-after | `engine/providers.rs` `Providers::admit`; the wait in `engine/llm/dynamic.rs` `Engine::try_leg`, `Engine::answered_429` |
+//! | a breaker per model in an instance's LLM client | `engine/providers.rs` `Providers::breaker`; `engine/llm/dynamic.rs` `Engine::ask_provider`, `Engine::end_leg` |
 //! | round trips, jitter, network degradation | `engine/network.rs` `Network::round_trip`, `Network::degrade` |
 //! | balancer replicas with stale views | `engine/replicas.rs` `Engine::on_view_refresh`, `Engine::replica_pick_for` |
 //! | a routed class's own balancer | `engine/routes.rs` `Engine::route_pick` |
@@ -71,7 +72,7 @@
 //! | instance and LLM spend, the budget | `engine/cost.rs` `Cost` |
 //! | the time series | `engine/series.rs` `Engine::on_series_tick` |
 //! | per-tenant fairness | `engine/tenants.rs` `Tenants` |
-//! | the conservation check and the run's results | `engine/mod.rs` `Engine::results` |
+//! | the conservation check and the run's results | `engine/results.rs` `Engine::results`, `Engine::conserved_counts`, `Engine::fleet_totals` |
 //! | what a scenario key means and its checks | `scenario/compile/<section>.rs` (e.g. `compile/resilience.rs` for `healthCheck`) |
 //! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |
 //!

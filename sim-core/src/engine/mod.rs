@@ -3,8 +3,14 @@
 //! One replication is one [`Engine`]: a single-threaded loop over a
 //! `(time, seq)`-ordered event list, so a run is a pure function of the
 //! model, the seed and the replication index. The loop only dispatches;
-//! each part of the world is a module that owns its state and the events
-//! it schedules:
+//! each part of the world is a module that owns its state (a struct of its
+//! own, one field of the engine, built from its section of the [`Model`]),
+//! the events it schedules and its section of the results. What they
+//! share is the engine's context: the clock, the event queue, the request
+//! slab and the instance table. Adding a mechanism means one module, one
+//! field and constructor call in [`Engine::with_observer`], and, if it has
+//! events, one variant of [`Event`] and one arm in [`Engine::handle`]; if
+//! it counts outcomes, one line in `outcome.rs`.
 //!
 //! | module | owns |
 //! |---|---|
@@ -13,7 +19,7 @@
 //! | [`requests`] | the request slab, each request's own random stream, outcomes and their counts |
 //! | [`routing`] | the balancer's pick, queueing, retries, request and connection timeouts |
 //! | [`service`] | a request in a slot: CPU (processor sharing of the cores), then its LLM phase |
-//! | [`llm`] | LLM calls: model per call, cache, fallbacks, token-timed latency, tool waits, 429 retries, the latency breakdown's parts |
+//! | [`llm`] | LLM calls: model per call, cache, fallbacks, token-timed latency, tool waits, 429 retries, the latency breakdown's parts; the call path ([`llm::CallPath`]) |
 //! | [`network`] | round trips: the table, degradations, jitter; counted against the request timeout |
 //! | [`replicas`] | balancer replicas, each with its own stale view of the load |
 //! | [`classes`] | request classes: each request's class, per-class books |
@@ -26,6 +32,8 @@
 //! | [`cost`] | instance and LLM spend, budget caps |
 //! | [`series`] | the time series |
 //! | [`tenants`] | per-tenant books: what each tenant sent and got, for fairness between tenants |
+//! | [`outcome`] | the outcome hook, and the books every outcome is counted in |
+//! | [`results`] | the conservation check, the fleet's integrals, the run's results |
 //!
 //! # A request's life
 //!
@@ -82,6 +90,7 @@ mod queue;
 mod replicas;
 mod requests;
 mod resilience;
+mod results;
 mod routes;
 mod routing;
 mod scaling;
@@ -94,8 +103,7 @@ mod workload;
 
 use crate::control::RunControl;
 use crate::error::SimError;
-use crate::metrics::{jain_index, EngineStats, InstanceResult, RunResult, SloVerdict, TokenCounts};
-use crate::regime::Regime;
+use crate::metrics::{EngineStats, RunResult};
 use crate::rng::{stream, Purpose};
 use crate::scenario::Model;
 use cost::Cost;
@@ -104,7 +112,7 @@ use fleet::{FleetView, Instance};
 use llm::LlmEvent;
 use queue::EventQueue;
 use replicas::ReplicaEvent;
-use requests::{Request, State};
+use requests::Request;
 use resilience::ResilienceEvent;
 use routing::RoutingEvent;
 use scaling::ScaleEvent;
@@ -451,152 +459,5 @@ impl<'m, O: Observer> Engine<'m, O> {
         } else {
             self.touched_routes(i);
         }
-    }
-
-    /// The run's results, once its clock is at the horizon.
-    fn results(mut self) -> Result<RunResult, SimError> {
-        let now = self.now;
-        let model = self.model;
-        // Counted from the slab, independently of the outcome counters, so
-        // the conservation check can catch a lost or double-counted request.
-        self.outcomes.counts.in_flight = self
-            .requests
-            .iter()
-            .filter(|r| r.state != State::Free && r.measured)
-            .count() as u64;
-        let c = self.outcomes.counts;
-        if !c.conserved() || !self.outcomes.reasons.consistent_with(&c) {
-            return Err(SimError::Conservation {
-                run: model.scenario.name.clone(),
-                replication: self.replication,
-                arrivals: c.arrivals,
-                completed: c.completed,
-                rejected: c.rejected,
-                timed_out: c.timed_out,
-                failed: c.failed,
-                in_flight: c.in_flight,
-            });
-        }
-        let window = (model.run.duration - model.run.warmup).0 as f64;
-        let window_secs = window / 1e9;
-        let hours = window_secs / 3600.0;
-        let (mut busy, mut capacity, mut held) = (0.0, 0.0, 0.0);
-        let (mut cpu_used, mut cpu_cap, mut mem_used, mut mem_cap) = (0.0, 0.0, 0.0, 0.0);
-        let mut provisioned_hours = 0.0;
-        let mut rates = Vec::new();
-        let instances: Vec<InstanceResult> = self
-            .instances
-            .iter_mut()
-            .zip(&model.fleet.instances)
-            .map(|(inst, spec)| {
-                inst.settle(now);
-                let (t, w) = (inst.totals, inst.at_warmup);
-                let area = (t.busy - w.busy) as f64;
-                let ready = (t.ready - w.ready) as f64;
-                let held_area = (t.held - w.held) as f64;
-                busy += area;
-                capacity += f64::from(inst.slots) * ready;
-                held += held_area;
-                provisioned_hours += (t.provisioned - w.provisioned) as f64 / 3.6e12;
-                let ty = &model.fleet.types[spec.type_index as usize];
-                if let Some(cores) = ty.cores {
-                    cpu_used += t.cpu - w.cpu;
-                    cpu_cap += cores * ready;
-                }
-                if let Some(mem) = ty.memory {
-                    mem_used += ty.idle_memory * ready + ty.memory_per_request * area;
-                    mem_cap += mem * ready;
-                }
-                if ready > 0.0 {
-                    rates.push(inst.routed as f64 / ready);
-                }
-                InstanceResult {
-                    id: spec.id.clone(),
-                    region: spec.region.clone(),
-                    requests: inst.routed,
-                    utilization: if ready > 0.0 {
-                        area / (f64::from(inst.slots) * ready)
-                    } else {
-                        0.0
-                    },
-                    ready_hours: ready / 3.6e12,
-                }
-            })
-            .collect();
-        // Requests per ready second: a fixed fleet's instances are all ready
-        // the whole window, so this is Jain's index over requests.
-        let fairness = jain_index(rates);
-        self.cost.settle(now);
-        let instance_cost = self.cost.instance - self.cost.at_warmup.0;
-        let llm_cost = self.cost.llm - self.cost.at_warmup.1;
-        let total_cost = instance_cost + llm_cost;
-        let slo = SloVerdict::judge(model, &self.outcomes.latency, &c);
-        let scaling_log = self.scaling.auto.take().map(|s| s.log).unwrap_or_default();
-        let mut summary = self.scaling.summary;
-        summary.peak_instances = summary.peak_instances.max(model.initial_instances() as u32);
-        Ok(RunResult {
-            replication: self.replication,
-            counts: c,
-            reasons: self.outcomes.reasons,
-            resilience: self.resilience.events,
-            latency: self.outcomes.latency.summary(),
-            throughput_per_second: c.completed as f64 / window_secs,
-            error_rate: c.error_rate(),
-            utilization: if capacity > 0.0 { busy / capacity } else { 0.0 },
-            mean_in_system: held / window,
-            fairness,
-            cpu_utilization: (cpu_cap > 0.0).then(|| cpu_used / cpu_cap),
-            memory_utilization: (mem_cap > 0.0).then(|| mem_used / mem_cap),
-            instance_hours: provisioned_hours,
-            cost: instance_cost,
-            llm_cost,
-            total_cost,
-            cost_per_hour: total_cost / hours,
-            cost_per_1k_requests: (c.arrivals > 0).then(|| total_cost / c.arrivals as f64 * 1000.0),
-            cost_per_success: (c.completed > 0).then(|| total_cost / c.completed as f64),
-            run_cost: self.cost.instance + self.cost.llm,
-            tokens: TokenCounts {
-                input: self.cost.tokens.0,
-                output: self.cost.tokens.1,
-            },
-            scaling: summary,
-            slo,
-            regime: Regime::classify(
-                &c,
-                c.error_rate(),
-                &self.series.rows,
-                model.run.warmup.as_secs_f64(),
-            ),
-            tenants: self.tenants.as_ref().map(tenants::Tenants::result),
-            breakdown: self.llm.breakdown.result(
-                model,
-                self.outcomes.latency.count(),
-                self.outcomes.latency.sum_ns(),
-            ),
-            llm_calls: self.llm.take_counts(model),
-            classes: self
-                .classes
-                .take()
-                .map_or_else(Vec::new, |k| k.result(model)),
-            rate_limits: model
-                .routes
-                .rate_limits
-                .iter()
-                .zip(&self.routing.limits.rejected)
-                .map(|(l, &rejected)| crate::metrics::LimitCount {
-                    name: l.name.clone(),
-                    rejected,
-                })
-                .collect(),
-            instances,
-            engine: EngineStats {
-                peak_event_queue: self.events.high_water() as u64,
-                peak_requests: self.requests.len() as u64,
-                ..self.stats
-            },
-            series: std::mem::take(&mut self.series.rows),
-            scaling_log,
-            recorder: self.outcomes.latency,
-        })
     }
 }

@@ -191,7 +191,7 @@ impl<O: Observer> Engine<'_, O> {
                 self.llm
                     .parts
                     .resize(self.requests.len() * self.llm.parts_width, 0);
-                if !self.llm.simple {
+                if self.llm.path != super::llm::CallPath::Plain {
                     self.llm.legs.push(LegInfo::IDLE);
                 }
                 (self.requests.len() - 1) as u32

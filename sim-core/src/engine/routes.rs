@@ -56,6 +56,20 @@ pub(super) struct Limits {
 }
 
 impl Limits {
+    /// Requests each limit refused in the measured window, by name.
+    pub(super) fn result(&self, model: &Model) -> Vec<crate::metrics::LimitCount> {
+        model
+            .routes
+            .rate_limits
+            .iter()
+            .zip(&self.rejected)
+            .map(|(l, &rejected)| crate::metrics::LimitCount {
+                name: l.name.clone(),
+                rejected,
+            })
+            .collect()
+    }
+
     pub(super) fn new(model: &Model) -> Limits {
         let of_class = (0..model.workload.classes.len())
             .map(|k| {

@@ -29,7 +29,7 @@ impl<O: Observer> Engine<'_, O> {
         };
         r.model = attempt_model;
         let w = self.llm.parts_width;
-        if !self.llm.simple {
+        if self.llm.path != super::llm::CallPath::Plain {
             self.llm.parts[req as usize * w..(req as usize + 1) * w].fill(0);
             let l = &mut self.llm.legs[req as usize];
             // A new attempt: nothing of an earlier one's call is pending,
@@ -127,7 +127,7 @@ impl<O: Observer> Engine<'_, O> {
             // The instance hung under it: no answer will come.
             return;
         }
-        if self.llm.per_call && self.leg_done(req, attempt) {
+        if self.llm.path.per_leg() && self.leg_done(req, attempt) {
             return;
         }
         let r = &self.requests[req as usize];

@@ -371,3 +371,53 @@ impl<O: Observer> Engine<'_, O> {
         self.run()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cause;
+
+    /// An observer hears an outcome by the name its count has in the
+    /// results' `reasons` (or `completed`): the two lists cannot drift.
+    #[test]
+    fn each_cause_is_named_as_its_count_in_the_results() {
+        let reasons = serde_json::to_value(crate::metrics::Reasons::default()).unwrap();
+        let names: Vec<&str> = reasons
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let causes = [
+            Cause::RateLimited,
+            Cause::OverConnectionLimit,
+            Cause::CircuitOpen,
+            Cause::NoHealthyInstance,
+            Cause::RequestTimeout,
+            Cause::ConnectionTimeout,
+            Cause::LlmError,
+            Cause::LlmRateLimited,
+            Cause::InstanceDown,
+        ];
+        let mut keys: Vec<&str> = causes.iter().map(|c| c.key()).collect();
+        keys.sort_unstable();
+        let mut want = names.clone();
+        want.sort_unstable();
+        assert_eq!(keys, want, "every reason once, by its results name");
+        assert_eq!(Cause::Completed.key(), "completed");
+        // A new cause must be added above: this match stops compiling.
+        for c in causes {
+            match c {
+                Cause::Completed
+                | Cause::RateLimited
+                | Cause::OverConnectionLimit
+                | Cause::CircuitOpen
+                | Cause::NoHealthyInstance
+                | Cause::RequestTimeout
+                | Cause::ConnectionTimeout
+                | Cause::LlmError
+                | Cause::LlmRateLimited
+                | Cause::InstanceDown => {}
+            }
+        }
+    }
+}

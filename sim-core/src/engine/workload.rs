@@ -221,7 +221,7 @@ impl<O: Observer> Engine<'_, O> {
             model: 0,
             rng,
         });
-        if !self.llm.simple {
+        if self.llm.path != super::llm::CallPath::Plain {
             self.llm.legs[req as usize].given = given;
         }
         if let Some(timeout) = self.model.resilience.request_timeout {
