@@ -63,9 +63,61 @@ pub(crate) enum Command {
     /// budget, or (--max-load) the highest rate a configuration sustains.
     #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
+    /// Read a config you already run (nginx, HAProxy) into a scenario fragment, and
+    /// say what became of every directive.
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(ImportArgs),
     /// Print the JSON Schema of scenario files, for editors.
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema,
+}
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  fleetsim import nginx.conf                         the fragment (JSON) and the mapping report
+  fleetsim import nginx.conf --upstream llm_agents   one upstream of several
+  fleetsim import nginx.conf --out deployment.json   write the fragment, print the report
+  fleetsim import nginx.conf --out deployment.yaml   the same, in YAML
+  fleetsim import nginx.conf --strict                exit 1 if anything with simulation meaning is not supported
+  fleetsim import nginx.conf --json                  the report as JSON, with the fragment
+  fleetsim import haproxy.cfg --upstream llm         a HAProxy backend (or listen section)
+
+The fragment is a scenario's `deployment` as the software would run it,
+its defaults included. A scenario takes it by reference, so the next run
+reads the file as it is then:
+  \"deployment\": { \"import\": \"nginx.conf\" }
+  \"deployment\": { \"import\": { \"file\": \"nginx.conf\", \"upstream\": \"llm_agents\" } }
+The scenario's own deployment keys override the imported ones.
+
+Formats: nginx (upstream, servers and their parameters, least_conn,
+ip_hash, hash, random, proxy_next_upstream, proxy_read_timeout,
+limit_req, limit_conn; the check and sticky modules); haproxy (a backend
+or listen section with its defaults: balance, server and default-server
+options, retries, retry-on, option redispatch, timeouts).";
+
+/// `fleetsim import`.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The native config file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Its format, when the name and content do not tell: nginx, haproxy.
+    #[arg(long, value_name = "FORMAT")]
+    pub(crate) format: Option<String>,
+    /// The nginx upstream, or HAProxy backend, to read when the file has
+    /// several.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) upstream: Option<String>,
+    /// Write the fragment to this file (YAML when it ends in .yaml or
+    /// .yml, else JSON) and print only the report.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Exit 1 when a directive with simulation meaning is not supported.
+    #[arg(long)]
+    pub(crate) strict: bool,
+    /// Print the fragment and the report as one JSON document.
+    #[arg(long, conflicts_with = "out")]
+    pub(crate) json: bool,
 }
 
 const GATE_EXAMPLES: &str = "\

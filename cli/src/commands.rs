@@ -24,6 +24,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Report(a) => crate::report::report(a),
         Command::Gate(a) => crate::gate::gate(a),
         Command::Plan(a) => crate::plan::plan(a),
+        Command::Import(a) => crate::import::import(a),
         Command::Schema => schema(),
     }
 }

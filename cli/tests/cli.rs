@@ -421,3 +421,49 @@ fn a_failed_write_leaves_no_mixed_result_set() {
         ["result.json", "scaling.csv", "timeseries.csv"]
     );
 }
+
+#[test]
+fn import_prints_the_fragment_and_the_report_and_exits_by_what_it_lost() {
+    let conf = scenarios().join("native/nginx/llm-upstream.conf");
+    let conf = conf.to_str().unwrap();
+    let o = fleetsim(&["import", conf]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let frag: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(frag["deployment"]["regions"]["llm_agents"]["instances"], 4);
+    let report = text(&o.stderr);
+    assert!(
+        report.contains("19:9  server 127.0.0.1:8005 backup  not supported yet"),
+        "{report}"
+    );
+    assert!(report.contains("1 not supported yet"), "{report}");
+    // --strict: something with simulation meaning was lost.
+    let o = fleetsim(&["import", conf, "--strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    // --json: one document with the report.
+    let o = fleetsim(&["import", conf, "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["unsupported"], 1);
+    assert_eq!(doc["report"][0]["line"], 6);
+    assert_eq!(doc["report"][0]["outcome"], "ignored");
+    // --out: the fragment in a file, the report on stdout.
+    let dir = scratch("import-out");
+    let out = dir.join("deployment.json");
+    let o = fleetsim(&["import", conf, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written, frag);
+    assert!(text(&o.stdout).contains("wrote "));
+    // A syntax error: exit 2, file:line:column.
+    let bad = write(&dir, "bad.conf", "upstream a {\n  server x\n}\n");
+    let o = fleetsim(&["import", &bad]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("bad.conf:3:1: nginx: unexpected \"}\""),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = fleetsim(&["import", &bad, "--format", "caddy"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("allowed: nginx, haproxy"));
+}

@@ -57,6 +57,21 @@ pub enum ScenarioError {
         /// What the parser expected.
         reason: String,
     },
+    /// A native config file (nginx, ...) that cannot be read as its
+    /// software reads it.
+    #[error("{file}:{line}:{column}: {format}: {reason}")]
+    Native {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Its format (`nginx`).
+        format: &'static str,
+        /// What is wrong and what was expected.
+        reason: String,
+    },
     /// The JSON does not describe a valid scenario.
     #[error("{}", render_invalid(file, problems))]
     Invalid {

@@ -32,6 +32,7 @@
 //! | module | what |
 //! |---|---|
 //! | `scenario` | the file's types ([`Scenario`]), `extends`, and compiling each section into the same section of the [`Model`] ([`RunSection`], [`WorkloadSection`], [`LlmSection`], [`FleetSection`], …; `scenario::compile`, one file per section) |
+//! | [`native`] | configs teams run (nginx, HAProxy) read into a scenario's `deployment`, with a report of every directive |
 //! | `engine` | the event loop and the components it dispatches to, each owning its events (see [`Engine`]) |
 //! | [`trace`] | reading a replayed arrival trace (CSV) as a stream |
 //! | `profile` | the arrival rate over time: steps, ramps, diurnal swing, bursts |
@@ -73,6 +74,8 @@
 //! | the time series | `engine/series.rs` `Engine::on_series_tick` |
 //! | per-tenant fairness | `engine/tenants.rs` `Tenants` |
 //! | the conservation check and the run's results | `engine/results.rs` `Engine::results`, `Engine::conserved_counts`, `Engine::fleet_totals` |
+//! | how an nginx or HAProxy config becomes a deployment, directive by directive | `native/nginx.rs` `import` (`Reader::upstream`, `Reader::proxy_settings`), `native/haproxy.rs` `import` (`Reader::read`); the grammar in `native/conf.rs` |
+//! | how a scenario takes a native config by reference (`deployment.import`) | `scenario/extends.rs` `import_native` |
 //! | what a scenario key means and its checks | `scenario/compile/<section>.rs` (e.g. `compile/resilience.rs` for `healthCheck`) |
 //! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |
 //!
@@ -91,6 +94,7 @@ mod dist;
 mod engine;
 mod error;
 mod metrics;
+pub mod native;
 mod profile;
 mod regime;
 pub mod rng;
@@ -124,7 +128,7 @@ pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
 pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
-    json_file, nearest, scenario_json, scenario_json_from_str, Arrivals, BalancingSection,
+    json_file, nearest, scenario_json, scenario_json_from_str, to_yaml, Arrivals, BalancingSection,
     BudgetSection, Burst, CacheModel, CallCount, ClassModel, ClassSessions, CompiledFailure,
     Deployment, Diurnal, FailureEvent, FailureKind, FailureMode, Failures, FailuresSection,
     FleetSection, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmCache, LlmModel,

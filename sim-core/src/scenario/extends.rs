@@ -21,6 +21,9 @@ pub const MAX_EXTENDS_DEPTH: usize = 16;
 pub struct Provenance {
     /// (JSON path of a value, the file that set it).
     set: Vec<(String, PathBuf)>,
+    /// (JSON path of a value, `file:line` of the native config directive
+    /// it was read from), for values a `deployment.import` brought.
+    imported: Vec<(String, String)>,
 }
 
 impl Provenance {
@@ -40,14 +43,41 @@ impl Provenance {
             .map(|(_, f)| f.as_path())
     }
 
-    /// `e` with each problem in a value from a base file saying which.
+    /// The native config directive (`file:line`) that gave the value at
+    /// `path`, when a `deployment.import` did.
+    pub fn import_of(&self, path: &str) -> Option<&str> {
+        self.imported
+            .iter()
+            .filter(|(p, _)| {
+                path == p
+                    || path
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with(['.', '[']))
+                    || p.strip_prefix(path)
+                        .is_some_and(|rest| rest.starts_with('.'))
+            })
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, at)| at.as_str())
+    }
+
+    /// `e` with each problem in a value from a base file, or from an
+    /// imported native config, saying which.
     pub fn annotate(&self, e: ScenarioError) -> ScenarioError {
         match e {
-            ScenarioError::Invalid { file, problems } if !self.set.is_empty() => {
+            ScenarioError::Invalid { file, problems }
+                if !self.set.is_empty() || !self.imported.is_empty() =>
+            {
                 let problems = problems
                     .into_iter()
-                    .map(|p| match self.file_of(&p.path) {
-                        Some(f) => Problem::new(
+                    .map(|p| match (self.import_of(&p.path), self.file_of(&p.path)) {
+                        (Some(at), _) => Problem::new(
+                            p.path.clone(),
+                            format!(
+                                "{} (the value is read from {at}, which this scenario imports)",
+                                p.message
+                            ),
+                        ),
+                        (None, Some(f)) => Problem::new(
                             p.path.clone(),
                             format!(
                                 "{} (the value is set in {}, which this scenario extends)",
@@ -55,7 +85,7 @@ impl Provenance {
                                 f.display()
                             ),
                         ),
-                        None => p,
+                        (None, None) => p,
                     })
                     .collect();
                 ScenarioError::Invalid { file, problems }
@@ -75,8 +105,15 @@ fn resolve_chain(
     chain: &mut Vec<PathBuf>,
 ) -> Result<(Value, Provenance), ScenarioError> {
     let mut own = parse_value(&read_text(path)?, path)?;
+    let mut imported = import_native(&mut own, path)?;
     let Some(ext) = own.as_object_mut().and_then(|o| o.remove("extends")) else {
-        return Ok((own, Provenance::default()));
+        return Ok((
+            own,
+            Provenance {
+                set: Vec::new(),
+                imported,
+            },
+        ));
     };
     let Value::String(rel) = ext else {
         return Err(ScenarioError::at(
@@ -148,8 +185,117 @@ fn resolve_chain(
             .iter()
             .any(|m| p == m || p.starts_with(&format!("{m}.")))
     });
+    let mut base_imported = base_prov.imported;
+    base_imported.retain(|(p, _)| {
+        !mine
+            .iter()
+            .any(|m| p == m || p.starts_with(&format!("{m}.")))
+    });
+    imported.extend(base_imported);
     merge(&mut merged, own);
-    Ok((merged, Provenance { set }))
+    Ok((merged, Provenance { set, imported }))
+}
+
+/// Reads the native config `deployment.import` names (relative to `path`)
+/// and merges its deployment keys under the file's own, which win.
+/// Returns where each imported value came from.
+fn import_native(own: &mut Value, path: &Path) -> Result<Vec<(String, String)>, ScenarioError> {
+    let Some(dep) = own.get_mut("deployment").and_then(Value::as_object_mut) else {
+        return Ok(Vec::new());
+    };
+    let Some(spec) = dep.remove("import") else {
+        return Ok(Vec::new());
+    };
+    let bad = |msg: String| ScenarioError::at(path, "deployment.import", msg);
+    let shape = "give the native config's file name relative to this scenario, or {\"file\", \"upstream\", \"format\"}";
+    let (file, opts) = match &spec {
+        Value::String(f) => (f.clone(), crate::native::ImportOptions::default()),
+        Value::Object(o) => {
+            let mut opts = crate::native::ImportOptions::default();
+            let mut file = None;
+            for (k, v) in o {
+                let text = v.as_str().map(str::to_string).ok_or_else(|| {
+                    bad(format!("`{k}`: {}; expected a string", json::describe(v)))
+                })?;
+                match k.as_str() {
+                    "file" => file = Some(text),
+                    "upstream" => opts.upstream = Some(text),
+                    "format" => {
+                        opts.format =
+                            Some(crate::native::Format::parse(&text).ok_or_else(|| {
+                                let names: Vec<&str> =
+                                    crate::native::Format::ALL.iter().map(|(n, _)| *n).collect();
+                                bad(format!(
+                                    "`format`: unknown format `{text}`; allowed: {}",
+                                    names.join(", ")
+                                ))
+                            })?)
+                    }
+                    _ => return Err(bad(format!("unknown key `{k}`; {shape}"))),
+                }
+            }
+            (
+                file.ok_or_else(|| bad(format!("no `file`; {shape}")))?,
+                opts,
+            )
+        }
+        other => return Err(bad(format!("{}; {shape}", json::describe(other)))),
+    };
+    let native = path.parent().unwrap_or(Path::new("")).join(&file);
+    let got = crate::native::import_file(&native, &opts).map_err(|e| match e {
+        ScenarioError::Io { reason, .. } => bad(format!(
+            "cannot read `{file}` ({}): {reason}",
+            native.display()
+        )),
+        other => other,
+    })?;
+    let Some(Value::Object(fragment)) = got.fragment.get("deployment").cloned() else {
+        return Ok(Vec::new());
+    };
+    // Where each imported value came from: the directive that mapped to
+    // the deepest key above it.
+    let mut from = Vec::new();
+    let mut leaves = Vec::new();
+    collect_leaves(
+        &Value::Object(fragment.clone()),
+        "deployment".into(),
+        &mut leaves,
+    );
+    for leaf in leaves {
+        let line = got
+            .report
+            .iter()
+            .filter_map(|m| match &m.outcome {
+                crate::native::Outcome::Mapped { keys, .. } => keys
+                    .iter()
+                    .filter(|k| leaf == **k || leaf.starts_with(&format!("{k}.")))
+                    .map(|k| (k.len(), m.at.line))
+                    .max(),
+                _ => None,
+            })
+            .max()
+            .map(|(_, line)| line);
+        let at = match line {
+            Some(l) => format!("{}:{l}", native.display()),
+            None => native.display().to_string(),
+        };
+        from.push((leaf, at));
+    }
+    let mine = std::mem::take(dep);
+    let mut merged = Value::Object(fragment);
+    merge(&mut merged, Value::Object(mine.clone()));
+    // The scenario's own values override the imported ones.
+    let mut own_leaves = Vec::new();
+    if !mine.is_empty() {
+        collect_leaves(&Value::Object(mine), "deployment".into(), &mut own_leaves);
+    }
+    from.retain(|(p, _)| {
+        !own_leaves
+            .iter()
+            .any(|m| p == m || p.starts_with(&format!("{m}.")))
+    });
+    *dep = merged.as_object().cloned().unwrap_or_default();
+    Ok(from)
 }
 
 /// Paths of every value that is not an object (arrays are values: they
@@ -216,6 +362,7 @@ mod tests {
     #[test]
     fn provenance_finds_the_deepest_setter() {
         let p = Provenance {
+            imported: Vec::new(),
             set: vec![
                 (
                     "deployment.regions.a.instances".into(),

@@ -21,7 +21,9 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ScenarioError> {
     };
     let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(io("it is a directory; give a scenario file (.json)".into()));
+        return Err(io(
+            "it is a directory; give a scenario file (.json, .yaml)".into()
+        ));
     }
     let mut bytes = Vec::new();
     file.take(MAX_SCENARIO_BYTES + 1)
@@ -35,7 +37,7 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ScenarioError> {
     }
     String::from_utf8(bytes).map_err(|e| {
         io(format!(
-            "not UTF-8 text (invalid byte at offset {}); scenario files are JSON",
+            "not UTF-8 text (invalid byte at offset {}); scenario files are JSON or YAML",
             e.utf8_error().valid_up_to()
         ))
     })
@@ -91,6 +93,15 @@ impl Scenario {
                 )],
             });
         }
+        if value.pointer("/deployment/import").is_some() {
+            return Err(ScenarioError::Invalid {
+                file,
+                problems: vec![Problem::new(
+                    "deployment.import",
+                    "`import` names a native config relative to this file, so it works in scenario files (fleetsim run FILE), not in scenario text given some other way",
+                )],
+            });
+        }
         check_scaling(value, &file)?;
         serde_path_to_error::deserialize(Strict(value)).map_err(|e| shape_error(file, "", e))
     }
@@ -142,6 +153,9 @@ fn check_scaling(value: &serde_json::Value, file: &Path) -> Result<(), ScenarioE
 
 /// Parses JSON text strictly (no duplicate keys), naming the file in errors.
 pub(crate) fn parse_value(text: &str, file: &Path) -> Result<serde_json::Value, ScenarioError> {
+    if super::yaml::is_yaml(file) {
+        return super::yaml::parse(text, file);
+    }
     json::parse(text).map_err(|e| match e {
         Ok(d) => ScenarioError::Invalid {
             file: file.to_path_buf(),

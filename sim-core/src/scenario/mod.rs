@@ -14,6 +14,7 @@ mod load;
 mod schema;
 mod size;
 mod work;
+mod yaml;
 
 pub(crate) use compile::default_series_interval;
 pub use compile::{
@@ -30,6 +31,7 @@ pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
 pub use schema::{json_schema, SCHEMA_FILE};
 pub use size::{SizeStr, SIZE_UNITS};
 pub use work::{WorkEstimate, MAX_ATTEMPTS, MAX_DURATION, MAX_RATE_PER_SECOND, MIN_INTERVAL};
+pub use yaml::to_yaml;
 
 use crate::dist::{AmountDist, CountOrDist, DistSpec, DurationOrDist};
 use indexmap::IndexMap;
@@ -727,12 +729,40 @@ fn is_false(v: &bool) -> bool {
     !*v
 }
 
+/// `deployment.import`: a native config file, relative to the scenario
+/// file: its name, or the name and what to read from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum NativeImport {
+    /// The file's name.
+    File(String),
+    /// The file and what to read from it.
+    With {
+        /// The file, relative to the scenario file.
+        file: String,
+        /// Its format (`nginx`), when its name and content do not tell.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
+        /// The upstream to read (nginx), when the file has several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        upstream: Option<String>,
+    },
+}
+
 /// `deployment`: the production config under test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Deployment {
-    /// Regions by name, in the seed docs' shape.
+    /// A native config (an `nginx.conf`) whose deployment keys this one
+    /// starts from: read, and merged under the keys given here, when the
+    /// scenario file is loaded ([`crate::native`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<NativeImport>,
+    /// Regions by name, in the seed docs' shape (required, unless an
+    /// `import` gives them).
+    #[serde(default)]
     pub regions: IndexMap<String, Region>,
     /// The balancer.
     #[serde(default)]

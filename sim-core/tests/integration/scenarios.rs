@@ -25,7 +25,7 @@ fn all_scenarios(dir: &Path, out: &mut Vec<PathBuf>) {
         }
         if p.is_dir() {
             all_scenarios(&p, out);
-        } else if p.extension().is_some_and(|e| e == "json") {
+        } else if p.extension().is_some_and(|e| e == "json" || e == "yaml") {
             out.push(p);
         }
     }

@@ -1,0 +1,275 @@
+//! Reading the configs teams already run.
+//!
+//! A native file (an `nginx.conf` today) becomes a scenario *fragment*:
+//! the `deployment` keys its directives mean, as the software that reads
+//! the file would behave (its defaults included), and a *mapping report*
+//! that accounts for every directive: the keys it became, or why it was
+//! ignored (no simulation meaning), or what is lost because fleetsim
+//! cannot express it yet. Nothing is dropped silently.
+//!
+//! `fleetsim import FILE` prints both; a scenario takes the fragment by
+//! reference with `"deployment": { "import": "nginx.conf" }`
+//! ([`crate::scenario`] merges it under the scenario's own keys).
+//!
+//! | format | file | directives read |
+//! |---|---|---|
+//! | [`Format::Nginx`] | [`nginx`] | `upstream` (balancing, servers and their parameters), `proxy_next_upstream*`, `proxy_*_timeout`, `limit_req_zone`/`limit_req`, `limit_conn_zone`/`limit_conn`, the `check` and `sticky` modules |
+//! | [`Format::Haproxy`] | [`haproxy`] | a `backend` or `listen` with its `defaults`: `balance`, `server` and `default-server` options (weight, check, inter, rise, fall, backup, disabled), `retries`, `retry-on`, `option redispatch`, `timeout server/check/connect` |
+
+mod conf;
+pub mod haproxy;
+pub mod nginx;
+
+use crate::error::ScenarioError;
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Largest native file read.
+const MAX_NATIVE_BYTES: u64 = 8 << 20;
+
+/// A native config format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// nginx's configuration language (`nginx.conf`, `conf.d/*.conf`).
+    Nginx,
+    /// HAProxy's configuration (`haproxy.cfg`).
+    Haproxy,
+}
+
+impl Format {
+    /// Every format, by the name `--format` takes.
+    pub const ALL: &'static [(&'static str, Format)] =
+        &[("nginx", Format::Nginx), ("haproxy", Format::Haproxy)];
+
+    /// The format named `name`.
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|&(_, f)| f)
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Nginx => "nginx",
+            Format::Haproxy => "haproxy",
+        }
+    }
+
+    /// The format of `path` from its name, else from its content.
+    pub fn detect(path: &Path, text: &str) -> Option<Format> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.contains("haproxy") || name.ends_with(".cfg") {
+            return Some(Format::Haproxy);
+        }
+        if name.contains("nginx") || name.ends_with(".conf") && text.contains("upstream") {
+            return Some(Format::Nginx);
+        }
+        let words = |w: &str| text.lines().any(|l| l.split_whitespace().next() == Some(w));
+        if words("upstream") || words("proxy_pass") || words("limit_req_zone") {
+            return Some(Format::Nginx);
+        }
+        if words("backend") || words("listen") && words("server") || words("defaults") {
+            return Some(Format::Haproxy);
+        }
+        None
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a directive is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// What became of one directive.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// It set these scenario keys (JSON paths), with a note on how the
+    /// simulation reads it when that is worth saying.
+    Mapped {
+        /// The keys it set.
+        keys: Vec<String>,
+        /// How it is read, when not obvious.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// It has no meaning for the simulation (TLS, headers, logging...).
+    Ignored {
+        /// Why.
+        why: String,
+    },
+    /// It has simulation meaning fleetsim cannot express yet.
+    Unsupported {
+        /// What the simulation loses.
+        lost: String,
+    },
+}
+
+/// One line of the mapping report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mapping {
+    /// Where the directive is.
+    #[serde(flatten)]
+    pub at: Location,
+    /// The directive as written (name and arguments).
+    pub directive: String,
+    /// What became of it.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl Mapping {
+    /// Whether it lost something with simulation meaning.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self.outcome, Outcome::Unsupported { .. })
+    }
+}
+
+/// A native file read: the scenario fragment and the mapping report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Import {
+    /// The file.
+    pub file: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// What was read from it (the upstream, for nginx).
+    pub source: String,
+    /// `{"deployment": {...}}`.
+    pub fragment: Value,
+    /// Every directive, in file order.
+    pub report: Vec<Mapping>,
+}
+
+impl Import {
+    /// Directives with simulation meaning that were not supported.
+    pub fn unsupported(&self) -> usize {
+        self.report.iter().filter(|m| m.is_unsupported()).count()
+    }
+
+    /// The report as text, one directive a line.
+    pub fn report_text(&self) -> String {
+        let mut out = format!(
+            "{} ({}, {}):\n",
+            self.file.display(),
+            self.format,
+            self.source
+        );
+        for m in &self.report {
+            let what = match &m.outcome {
+                Outcome::Mapped { keys, note } => {
+                    let mut s = format!("-> {}", keys.join(", "));
+                    if let Some(n) = note {
+                        s.push_str(&format!(" ({n})"));
+                    }
+                    s
+                }
+                Outcome::Ignored { why } => format!("ignored: {why}"),
+                Outcome::Unsupported { lost } => format!("not supported yet: {lost}"),
+            };
+            out.push_str(&format!(
+                "  {}:{}  {}  {what}\n",
+                m.at.line, m.at.column, m.directive
+            ));
+        }
+        let (mapped, ignored, lost) =
+            self.report
+                .iter()
+                .fold((0, 0, 0), |(a, b, c), m| match m.outcome {
+                    Outcome::Mapped { .. } => (a + 1, b, c),
+                    Outcome::Ignored { .. } => (a, b + 1, c),
+                    Outcome::Unsupported { .. } => (a, b, c + 1),
+                });
+        out.push_str(&format!(
+            "{} directives: {mapped} mapped, {ignored} ignored (no simulation meaning), {lost} not supported yet\n",
+            self.report.len()
+        ));
+        out
+    }
+}
+
+/// What to read from a native file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The format, when its name and content do not tell.
+    pub format: Option<Format>,
+    /// The upstream (nginx) to read, when the file has several.
+    pub upstream: Option<String>,
+}
+
+/// A problem at a place in a native file.
+pub(crate) fn native_error(
+    file: &Path,
+    format: Format,
+    at: &Location,
+    message: impl Into<String>,
+) -> ScenarioError {
+    ScenarioError::Native {
+        file: file.to_path_buf(),
+        line: at.line,
+        column: at.column,
+        format: format.name(),
+        reason: message.into(),
+    }
+}
+
+/// Reads the native file at `path`.
+pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Import, ScenarioError> {
+    let io = |e: std::io::Error| ScenarioError::Io {
+        file: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_NATIVE_BYTES {
+        return Err(ScenarioError::Io {
+            file: path.to_path_buf(),
+            reason: format!(
+                "{len} bytes; a config file fleetsim reads may be at most {MAX_NATIVE_BYTES} bytes"
+            ),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let text = String::from_utf8(bytes).map_err(|e| ScenarioError::Io {
+        file: path.to_path_buf(),
+        reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })?;
+    import_str(&text, path, opts)
+}
+
+/// Reads native config `text`; `path` names it in errors and the report.
+pub fn import_str(text: &str, path: &Path, opts: &ImportOptions) -> Result<Import, ScenarioError> {
+    let format = match opts.format.or_else(|| Format::detect(path, text)) {
+        Some(f) => f,
+        None => {
+            let names: Vec<&str> = Format::ALL.iter().map(|(n, _)| *n).collect();
+            return Err(ScenarioError::Io {
+                file: path.to_path_buf(),
+                reason: format!(
+                    "cannot tell the format from the name or the content; give --format ({})",
+                    names.join(", ")
+                ),
+            });
+        }
+    };
+    match format {
+        Format::Nginx => nginx::import(text, path, opts.upstream.as_deref()),
+        Format::Haproxy => haproxy::import(text, path, opts.upstream.as_deref()),
+    }
+}

@@ -1,0 +1,456 @@
+//! YAML scenario files (`.yaml`, `.yml`): the same document as JSON,
+//! written in YAML 1.2, read as strictly.
+//!
+//! - Scalars are resolved by YAML 1.2's core schema: `true`/`false`,
+//!   `null`/`~`, numbers; everything else is a string, so `no`, `on` or
+//!   `1:30` stay strings (YAML 1.1's surprises), and quoted values are
+//!   always strings.
+//! - A key given twice in one mapping is an error naming both lines.
+//! - Template placeholders (`${VAR}`, `{{ .Values.x }}`) are not values:
+//!   every one is listed with its line and column, so a template is filled
+//!   in before it is read.
+//! - Anchors and aliases are expanded, at most [`MAX_NODES`] values in
+//!   all; tags other than YAML's own are refused; one document per file.
+
+use crate::error::ScenarioError;
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+use std::path::Path;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Most values a document may expand to (aliases included).
+pub(crate) const MAX_NODES: usize = 1_000_000;
+
+enum Frame {
+    Seq(Vec<Value>, usize),
+    Map {
+        map: Map<String, Value>,
+        anchor: usize,
+        /// Each key's line, for a duplicate's message.
+        lines: HashMap<String, usize>,
+        key: Option<String>,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Value>,
+    docs: Vec<(Value, Marker)>,
+    error: Option<(Marker, String)>,
+    placeholders: Vec<(Marker, String)>,
+    nodes: usize,
+}
+
+fn placeholder(s: &str) -> Option<String> {
+    for (open, close) in [("${", "}"), ("{{", "}}")] {
+        if let Some(i) = s.find(open) {
+            let end = s[i..].find(close).map_or(s.len(), |j| i + j + close.len());
+            return Some(s[i..end].to_string());
+        }
+    }
+    None
+}
+
+/// A plain scalar by YAML 1.2's core schema.
+fn resolve(s: &str) -> Result<Value, String> {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
+        "true" | "True" | "TRUE" => return Ok(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Ok(Value::Bool(false)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "-.inf" | "+.Inf" | "-.Inf" | ".nan" | ".NaN"
+        | ".NAN" => {
+            return Err(format!(
+                "`{s}` is not a number a scenario can hold; write a finite number (quote it for a string)"
+            ))
+        }
+        _ => {}
+    }
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits(unsigned) {
+        if let Ok(n) = s.parse::<i64>() {
+            return Ok(Value::from(n));
+        }
+        if let Ok(n) = s.trim_start_matches('+').parse::<u64>() {
+            return Ok(Value::from(n));
+        }
+    }
+    if let Some(h) = s.strip_prefix("0x") {
+        if let Ok(n) = u64::from_str_radix(h, 16) {
+            return Ok(Value::from(n));
+        }
+    }
+    if let Some(o) = s.strip_prefix("0o") {
+        if let Ok(n) = u64::from_str_radix(o, 8) {
+            return Ok(Value::from(n));
+        }
+    }
+    let float_like = unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && unsigned
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && unsigned.bytes().any(|b| b.is_ascii_digit());
+    if float_like {
+        if let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64) {
+            return Ok(Value::Number(n));
+        }
+    }
+    Ok(Value::String(s.to_string()))
+}
+
+impl Builder {
+    fn fail(&mut self, mark: Marker, msg: String) {
+        if self.error.is_none() {
+            self.error = Some((mark, msg));
+        }
+    }
+
+    fn tag_ok(&mut self, tag: &Option<Tag>, mark: Marker) -> bool {
+        match tag {
+            None => true,
+            Some(t) if t.handle == "!!" || t.handle == "tag:yaml.org,2002:" => true,
+            Some(t) => {
+                self.fail(
+                    mark,
+                    format!(
+                        "the tag `{}{}` is not part of a scenario; write the value itself",
+                        t.handle, t.suffix
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    fn push(&mut self, v: Value, mark: Marker, anchor: usize) {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            self.fail(
+                mark,
+                format!("more than {MAX_NODES} values (aliases expanded); a scenario is a few kilobytes"),
+            );
+            return;
+        }
+        if anchor != 0 {
+            self.anchors.insert(anchor, v.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push((v, mark)),
+            Some(Frame::Seq(items, _)) => items.push(v),
+            Some(Frame::Map {
+                map, lines, key, ..
+            }) => match key.take() {
+                Some(k) => {
+                    map.insert(k, v);
+                }
+                None => {
+                    let k = match v {
+                        Value::String(s) => s,
+                        Value::Number(n) => n.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Null => "null".to_string(),
+                        _ => {
+                            self.fail(
+                                mark,
+                                "a mapping key must be a plain value, not a list or a mapping"
+                                    .into(),
+                            );
+                            return;
+                        }
+                    };
+                    if let Some(first) = lines.get(&k) {
+                        let first = *first;
+                        self.fail(
+                            mark,
+                            format!("duplicate key `{k}` (first at line {first}); each key may appear once in a mapping (a YAML reader would silently keep the last)"),
+                        );
+                        return;
+                    }
+                    lines.insert(k.clone(), mark.line());
+                    *key = Some(k);
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        match ev {
+            Event::Scalar(s, style, anchor, tag) => {
+                if !self.tag_ok(&tag, mark) {
+                    return;
+                }
+                if let Some(p) = placeholder(&s) {
+                    self.placeholders.push((mark, p));
+                }
+                let v = match (style, &tag) {
+                    (TScalarStyle::Plain, None) => match resolve(&s) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            self.fail(mark, e);
+                            return;
+                        }
+                    },
+                    (TScalarStyle::Plain, Some(t)) if t.suffix != "str" => match resolve(&s) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            self.fail(mark, e);
+                            return;
+                        }
+                    },
+                    _ => Value::String(s),
+                };
+                self.push(v, mark, anchor);
+            }
+            Event::SequenceStart(anchor, tag) => {
+                self.tag_ok(&tag, mark);
+                self.stack.push(Frame::Seq(Vec::new(), anchor));
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.tag_ok(&tag, mark);
+                self.stack.push(Frame::Map {
+                    map: Map::new(),
+                    anchor,
+                    lines: HashMap::new(),
+                    key: None,
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Seq(items, anchor)) => self.push(Value::Array(items), mark, anchor),
+                Some(Frame::Map { map, anchor, .. }) => self.push(Value::Object(map), mark, anchor),
+                None => {}
+            },
+            Event::Alias(id) => match self.anchors.get(&id).cloned() {
+                Some(v) => {
+                    self.nodes += count(&v);
+                    self.push(v, mark, 0);
+                }
+                None => self.fail(mark, "an alias to an anchor not defined before it".into()),
+            },
+            _ => {}
+        }
+    }
+}
+
+fn count(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => a.iter().map(count).sum::<usize>() + 1,
+        Value::Object(o) => o.values().map(count).sum::<usize>() + 1,
+        _ => 1,
+    }
+}
+
+fn error(file: &Path, mark: &Marker, reason: impl Into<String>) -> ScenarioError {
+    ScenarioError::Native {
+        file: file.to_path_buf(),
+        line: mark.line(),
+        column: mark.col() + 1,
+        format: "yaml",
+        reason: reason.into(),
+    }
+}
+
+/// Whether `file` is named as YAML.
+pub(crate) fn is_yaml(file: &Path) -> bool {
+    file.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+/// Every document of a YAML stream, as JSON values, with where each
+/// starts.
+pub(crate) fn parse_all(text: &str, file: &Path) -> Result<Vec<(Value, usize)>, ScenarioError> {
+    let mut b = Builder::default();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut p = Parser::new_from_str(text);
+    if let Err(e) = p.load(&mut b, true) {
+        let m = *e.marker();
+        return Err(error(file, &m, e.info().to_string()));
+    }
+    if let Some((m, msg)) = b.error.take() {
+        return Err(error(file, &m, msg));
+    }
+    if let Some((first, p)) = b.placeholders.first() {
+        let more: Vec<String> = b.placeholders[1..]
+            .iter()
+            .map(|(m, p)| format!("`{p}` at {}:{}", m.line(), m.col() + 1))
+            .collect();
+        let also = if more.is_empty() {
+            String::new()
+        } else {
+            format!("; also {}", more.join(", "))
+        };
+        return Err(error(
+            file,
+            first,
+            format!("the template placeholder `{p}` is not a value: fill in every placeholder before fleetsim reads the file{also}"),
+        ));
+    }
+    Ok(b.docs.into_iter().map(|(v, m)| (v, m.line())).collect())
+}
+
+/// The one document of a YAML scenario (or sweep) file.
+pub(crate) fn parse(text: &str, file: &Path) -> Result<Value, ScenarioError> {
+    let mut docs = parse_all(text, file)?;
+    match docs.len() {
+        0 => Err(ScenarioError::Io {
+            file: file.to_path_buf(),
+            reason: "an empty YAML file; a scenario is one mapping".into(),
+        }),
+        1 => Ok(docs.remove(0).0),
+        _ => Err(ScenarioError::Native {
+            file: file.to_path_buf(),
+            line: docs[1].1,
+            column: 1,
+            format: "yaml",
+            reason: "a second document; a scenario file holds one".into(),
+        }),
+    }
+}
+
+/// `v` as YAML text (block style; strings double-quoted where YAML would
+/// read them as something else).
+pub fn to_yaml(v: &Value) -> String {
+    let mut out = String::new();
+    if is_block(v) {
+        block(v, 0, &mut out);
+    } else {
+        out.push_str(&scalar(v));
+        out.push('\n');
+    }
+    out
+}
+
+fn is_block(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => !o.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => false,
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => {
+            let plain = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+                && matches!(resolve(s), Ok(Value::String(_)))
+                && !s.starts_with(['-', '.']);
+            if plain {
+                s.clone()
+            } else {
+                serde_json::to_string(s).unwrap_or_default()
+            }
+        }
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A non-empty mapping or sequence, one entry a line at `indent`.
+fn block(v: &Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    let child = |x: &Value, out: &mut String| {
+        if is_block(x) {
+            out.push('\n');
+            block(x, indent + 2, out);
+        } else {
+            out.push(' ');
+            out.push_str(&scalar(x));
+            out.push('\n');
+        }
+    };
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                out.push_str(&pad);
+                out.push_str(&scalar(&Value::String(k.clone())));
+                out.push(':');
+                child(x, out);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                out.push_str(&pad);
+                out.push('-');
+                child(x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn p(text: &str) -> Result<Value, String> {
+        parse(text, Path::new("t.yaml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn core_schema_scalars_and_no_yaml_1_1_surprises() {
+        let v =
+            p("a: 1\nb: -2.5\nc: true\nd: no\ne: \"3\"\nf: ~\ng: 1:30\nh: 0x1f\ni: on\nj: 1e3\n")
+                .unwrap();
+        assert_eq!(
+            v,
+            json!({ "a": 1, "b": -2.5, "c": true, "d": "no", "e": "3", "f": null, "g": "1:30",
+                    "h": 31, "i": "on", "j": 1000.0 })
+        );
+    }
+
+    #[test]
+    fn duplicates_tags_placeholders_and_documents_are_refused_with_their_place() {
+        let e = p("a: 1\nb:\n  c: 2\n  c: 3\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:4:3: yaml: duplicate key `c` (first at line 3)"),
+            "{e}"
+        );
+        let e = p("a: !Ref Foo\n").unwrap_err();
+        assert!(e.contains("1:9: yaml: the tag `!Ref`"), "{e}");
+        let e = p("a: ${REPLICAS}\nb: \"{{ .Values.rate }}\"\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:1:4: yaml: the template placeholder `${REPLICAS}`"),
+            "{e}"
+        );
+        assert!(e.contains("also `{{ .Values.rate }}` at 2:4"), "{e}");
+        let e = p("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(e.contains("a second document"), "{e}");
+        let e = p("a: [1, 2\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:"), "{e}");
+        assert!(p("a: .inf\n").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn anchors_expand_and_are_bounded() {
+        let v = p("x: &d { slots: 4 }\ny: *d\n").unwrap();
+        assert_eq!(v["y"], json!({ "slots": 4 }));
+        // A billion laughs stops at the bound.
+        let mut text = String::from("a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n");
+        let mut prev = 'a';
+        for c in 'b'..='j' {
+            text.push_str(&format!("{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+            prev = c;
+        }
+        assert!(p(&text).unwrap_err().contains("more than"));
+    }
+
+    #[test]
+    fn yaml_out_reads_back_as_the_same_value() {
+        let v = json!({ "deployment": { "regions": { "llm_agents": { "instances": 4 } },
+            "retries": { "retryOn": ["connect-failure", "5xx"], "backoff": { "base": "1ms" } },
+            "weighted": { "llm_agents/0": 2 }, "flag": true, "s": "no", "e": "", "n": null,
+            "list": [{ "a": 1, "b": [2, 3] }], "empty": {}, "none": [] } });
+        let y = to_yaml(&v);
+        assert_eq!(p(&y).unwrap(), v, "{y}");
+    }
+}
