@@ -14,10 +14,12 @@
 //! | format | file | directives read |
 //! |---|---|---|
 //! | [`Format::Nginx`] | [`nginx`] | `upstream` (balancing, servers and their parameters), `proxy_next_upstream*`, `proxy_*_timeout`, `limit_req_zone`/`limit_req`, `limit_conn_zone`/`limit_conn`, the `check` and `sticky` modules |
+//! | [`Format::Kubernetes`] | [`kubernetes`] | a `Deployment` (replicas, CPU and memory limits, readiness probe, grace period), `HorizontalPodAutoscaler` v2 and v1, KEDA `ScaledObject` (cpu, memory, prometheus triggers, behavior) |
 //! | [`Format::Haproxy`] | [`haproxy`] | a `backend` or `listen` with its `defaults`: `balance`, `server` and `default-server` options (weight, check, inter, rise, fall, backup, disabled), `retries`, `retry-on`, `option redispatch`, `timeout server/check/connect` |
 
 mod conf;
 pub mod haproxy;
+pub mod kubernetes;
 pub mod nginx;
 
 use crate::error::ScenarioError;
@@ -37,12 +39,18 @@ pub enum Format {
     Nginx,
     /// HAProxy's configuration (`haproxy.cfg`).
     Haproxy,
+    /// Kubernetes manifests (YAML): Deployment, HorizontalPodAutoscaler,
+    /// KEDA ScaledObject.
+    Kubernetes,
 }
 
 impl Format {
     /// Every format, by the name `--format` takes.
-    pub const ALL: &'static [(&'static str, Format)] =
-        &[("nginx", Format::Nginx), ("haproxy", Format::Haproxy)];
+    pub const ALL: &'static [(&'static str, Format)] = &[
+        ("nginx", Format::Nginx),
+        ("haproxy", Format::Haproxy),
+        ("kubernetes", Format::Kubernetes),
+    ];
 
     /// The format named `name`.
     pub fn parse(name: &str) -> Option<Format> {
@@ -57,6 +65,7 @@ impl Format {
         match self {
             Format::Nginx => "nginx",
             Format::Haproxy => "haproxy",
+            Format::Kubernetes => "kubernetes",
         }
     }
 
@@ -66,6 +75,10 @@ impl Format {
             .file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
+        let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+        if yaml && (text.contains("apiVersion:") || text.contains("kind:")) {
+            return Some(Format::Kubernetes);
+        }
         if name.contains("haproxy") || name.ends_with(".cfg") {
             return Some(Format::Haproxy);
         }
@@ -271,5 +284,6 @@ pub fn import_str(text: &str, path: &Path, opts: &ImportOptions) -> Result<Impor
     match format {
         Format::Nginx => nginx::import(text, path, opts.upstream.as_deref()),
         Format::Haproxy => haproxy::import(text, path, opts.upstream.as_deref()),
+        Format::Kubernetes => kubernetes::import(text, path, opts.upstream.as_deref()),
     }
 }

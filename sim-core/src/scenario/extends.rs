@@ -249,18 +249,14 @@ fn import_native(own: &mut Value, path: &Path) -> Result<Vec<(String, String)>, 
         )),
         other => other,
     })?;
-    let Some(Value::Object(fragment)) = got.fragment.get("deployment").cloned() else {
+    let Value::Object(fragment) = got.fragment else {
         return Ok(Vec::new());
     };
     // Where each imported value came from: the directive that mapped to
     // the deepest key above it.
     let mut from = Vec::new();
     let mut leaves = Vec::new();
-    collect_leaves(
-        &Value::Object(fragment.clone()),
-        "deployment".into(),
-        &mut leaves,
-    );
+    collect_leaves(&Value::Object(fragment.clone()), String::new(), &mut leaves);
     for leaf in leaves {
         let line = got
             .report
@@ -281,20 +277,27 @@ fn import_native(own: &mut Value, path: &Path) -> Result<Vec<(String, String)>, 
         };
         from.push((leaf, at));
     }
-    let mine = std::mem::take(dep);
-    let mut merged = Value::Object(fragment);
-    merge(&mut merged, Value::Object(mine.clone()));
-    // The scenario's own values override the imported ones.
+    // The scenario's own values (its deployment without `import`, and any
+    // other section the file gives, such as instanceTypes) override the
+    // imported ones.
+    let mine = std::mem::take(own);
     let mut own_leaves = Vec::new();
-    if !mine.is_empty() {
-        collect_leaves(&Value::Object(mine), "deployment".into(), &mut own_leaves);
+    if let Value::Object(m) = &mine {
+        for (k, v) in m {
+            if v.as_object().is_some_and(|o| o.is_empty()) {
+                continue;
+            }
+            collect_leaves(v, k.clone(), &mut own_leaves);
+        }
     }
+    let mut merged = Value::Object(fragment);
+    merge(&mut merged, mine);
+    *own = merged;
     from.retain(|(p, _)| {
         !own_leaves
             .iter()
             .any(|m| p == m || p.starts_with(&format!("{m}.")))
     });
-    *dep = merged.as_object().cloned().unwrap_or_default();
     Ok(from)
 }
 

@@ -14,7 +14,7 @@ mod load;
 mod schema;
 mod size;
 mod work;
-mod yaml;
+pub(crate) mod yaml;
 
 pub(crate) use compile::default_series_interval;
 pub use compile::{

@@ -23,10 +23,12 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 pub(crate) const MAX_NODES: usize = 1_000_000;
 
 enum Frame {
-    Seq(Vec<Value>, usize),
+    Seq(Vec<Value>, usize, String),
     Map {
         map: Map<String, Value>,
         anchor: usize,
+        /// Its JSON path in the document.
+        path: String,
         /// Each key's line, for a duplicate's message.
         lines: HashMap<String, usize>,
         key: Option<String>,
@@ -41,6 +43,8 @@ struct Builder {
     error: Option<(Marker, String)>,
     placeholders: Vec<(Marker, String)>,
     nodes: usize,
+    /// Where each key and each list item starts (document, JSON path).
+    lines: Vec<(usize, String, Marker)>,
 }
 
 fn placeholder(s: &str) -> Option<String> {
@@ -124,6 +128,25 @@ impl Builder {
         }
     }
 
+    /// The JSON path of a container starting now (a list item's start is
+    /// recorded here).
+    fn child_path(&mut self, mark: Marker) -> String {
+        let doc = self.docs.len();
+        match self.stack.last() {
+            None => String::new(),
+            Some(Frame::Seq(items, _, path)) => {
+                let p = format!("{path}[{}]", items.len());
+                self.lines.push((doc, p.clone(), mark));
+                p
+            }
+            Some(Frame::Map { path, key, .. }) => match key {
+                Some(k) if path.is_empty() => k.clone(),
+                Some(k) => format!("{path}.{k}"),
+                None => path.clone(),
+            },
+        }
+    }
+
     fn push(&mut self, v: Value, mark: Marker, anchor: usize) {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
@@ -136,11 +159,17 @@ impl Builder {
         if anchor != 0 {
             self.anchors.insert(anchor, v.clone());
         }
+        let doc = self.docs.len();
+        let mut recorded = None;
         match self.stack.last_mut() {
             None => self.docs.push((v, mark)),
-            Some(Frame::Seq(items, _)) => items.push(v),
+            Some(Frame::Seq(items, _, _)) => items.push(v),
             Some(Frame::Map {
-                map, lines, key, ..
+                map,
+                lines,
+                key,
+                path,
+                ..
             }) => match key.take() {
                 Some(k) => {
                     map.insert(k, v);
@@ -169,9 +198,17 @@ impl Builder {
                         return;
                     }
                     lines.insert(k.clone(), mark.line());
+                    recorded = Some(if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    });
                     *key = Some(k);
                 }
             },
+        }
+        if let Some(at) = recorded {
+            self.lines.push((doc, at, mark));
         }
     }
 }
@@ -210,19 +247,22 @@ impl MarkedEventReceiver for Builder {
             }
             Event::SequenceStart(anchor, tag) => {
                 self.tag_ok(&tag, mark);
-                self.stack.push(Frame::Seq(Vec::new(), anchor));
+                let path = self.child_path(mark);
+                self.stack.push(Frame::Seq(Vec::new(), anchor, path));
             }
             Event::MappingStart(anchor, tag) => {
                 self.tag_ok(&tag, mark);
+                let path = self.child_path(mark);
                 self.stack.push(Frame::Map {
                     map: Map::new(),
                     anchor,
+                    path,
                     lines: HashMap::new(),
                     key: None,
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Seq(items, anchor)) => self.push(Value::Array(items), mark, anchor),
+                Some(Frame::Seq(items, anchor, _)) => self.push(Value::Array(items), mark, anchor),
                 Some(Frame::Map { map, anchor, .. }) => self.push(Value::Object(map), mark, anchor),
                 None => {}
             },
@@ -262,9 +302,34 @@ pub(crate) fn is_yaml(file: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
-/// Every document of a YAML stream, as JSON values, with where each
-/// starts.
-pub(crate) fn parse_all(text: &str, file: &Path) -> Result<Vec<(Value, usize)>, ScenarioError> {
+/// A YAML document as JSON, with where each of its keys and list items
+/// is.
+pub(crate) struct Doc {
+    pub(crate) value: Value,
+    /// The line the document starts on.
+    pub(crate) line: usize,
+    /// (JSON path, line, column) of every key and list item.
+    pub(crate) places: Vec<(String, usize, usize)>,
+}
+
+impl Doc {
+    /// Where the value at `path` (or the nearest enclosing one) is.
+    pub(crate) fn at(&self, path: &str) -> (usize, usize) {
+        let mut p = path;
+        loop {
+            if let Some((_, l, c)) = self.places.iter().find(|(q, _, _)| q == p) {
+                return (*l, *c);
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p = &p[..i],
+                None => return (self.line, 1),
+            }
+        }
+    }
+}
+
+/// Every document of a YAML stream, with where its values are.
+pub(crate) fn parse_docs(text: &str, file: &Path) -> Result<Vec<Doc>, ScenarioError> {
     let mut b = Builder::default();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = Parser::new_from_str(text);
@@ -272,6 +337,10 @@ pub(crate) fn parse_all(text: &str, file: &Path) -> Result<Vec<(Value, usize)>, 
         let m = *e.marker();
         return Err(error(file, &m, e.info().to_string()));
     }
+    finish(b, file)
+}
+
+fn finish(mut b: Builder, file: &Path) -> Result<Vec<Doc>, ScenarioError> {
     if let Some((m, msg)) = b.error.take() {
         return Err(error(file, &m, msg));
     }
@@ -291,7 +360,30 @@ pub(crate) fn parse_all(text: &str, file: &Path) -> Result<Vec<(Value, usize)>, 
             format!("the template placeholder `{p}` is not a value: fill in every placeholder before fleetsim reads the file{also}"),
         ));
     }
-    Ok(b.docs.into_iter().map(|(v, m)| (v, m.line())).collect())
+    let mut docs: Vec<Doc> = b
+        .docs
+        .into_iter()
+        .map(|(value, m)| Doc {
+            value,
+            line: m.line(),
+            places: Vec::new(),
+        })
+        .collect();
+    for (d, path, m) in b.lines {
+        if let Some(doc) = docs.get_mut(d) {
+            doc.places.push((path, m.line(), m.col() + 1));
+        }
+    }
+    Ok(docs)
+}
+
+/// Every document of a YAML stream, as JSON values, with where each
+/// starts.
+pub(crate) fn parse_all(text: &str, file: &Path) -> Result<Vec<(Value, usize)>, ScenarioError> {
+    Ok(parse_docs(text, file)?
+        .into_iter()
+        .map(|d| (d.value, d.line))
+        .collect())
 }
 
 /// The one document of a YAML scenario (or sweep) file.

@@ -7,6 +7,7 @@ mod classes;
 mod extends;
 mod fuzz;
 mod haproxy;
+mod kubernetes;
 mod native;
 mod network;
 mod providers;
