@@ -63,7 +63,7 @@ pub(crate) enum Command {
     /// budget, or (--max-load) the highest rate a configuration sustains.
     #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
-    /// Read a config you already run (nginx, HAProxy, Kubernetes) into a scenario fragment, and
+    /// Read a config you already run (nginx, HAProxy, Caddy, Kubernetes) into a scenario fragment, and
     /// say what became of every directive.
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
@@ -81,6 +81,7 @@ Examples:
   fleetsim import nginx.conf --strict                exit 1 if anything with simulation meaning is not supported
   fleetsim import nginx.conf --json                  the report as JSON, with the fragment
   fleetsim import haproxy.cfg --upstream llm         a HAProxy backend (or listen section)
+  fleetsim import Caddyfile --upstream '/api/*'      the reverse_proxy of one route
   fleetsim import k8s/agents.yaml                    a Deployment with its HPA or KEDA ScaledObject
 
 The fragment is a scenario's `deployment` as the software would run it,
@@ -94,7 +95,9 @@ Formats: nginx (upstream, servers and their parameters, least_conn,
 ip_hash, hash, random, proxy_next_upstream, proxy_read_timeout,
 limit_req, limit_conn; the check and sticky modules); haproxy (a backend
 or listen section with its defaults: balance, server and default-server
-options, retries, retry-on, option redispatch, timeouts); kubernetes (a
+options, retries, retry-on, option redispatch, timeouts); caddy (a
+reverse_proxy: upstreams, lb_policy, lb_retries and lb_try_duration,
+active and passive health); kubernetes (a
 Deployment's replicas, limits, readiness probe and grace period, its
 HorizontalPodAutoscaler v2 or v1, a KEDA ScaledObject).";
 
@@ -105,11 +108,11 @@ pub(crate) struct ImportArgs {
     #[arg(value_name = "FILE")]
     pub(crate) file: PathBuf,
     /// Its format, when the name and content do not tell: nginx, haproxy,
-    /// kubernetes.
+    /// kubernetes, caddy.
     #[arg(long, value_name = "FORMAT")]
     pub(crate) format: Option<String>,
-    /// The nginx upstream, HAProxy backend or Kubernetes Deployment to read
-    /// when the file has several.
+    /// The nginx upstream, HAProxy backend, Caddy route (site or matcher)
+    /// or Kubernetes Deployment to read when the file has several.
     #[arg(long, value_name = "NAME")]
     pub(crate) upstream: Option<String>,
     /// Write the fragment to this file (YAML when it ends in .yaml or

@@ -465,5 +465,5 @@ fn import_prints_the_fragment_and_the_report_and_exits_by_what_it_lost() {
     );
     let o = fleetsim(&["import", &bad, "--format", "caddy"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("allowed: nginx, haproxy, kubernetes"));
+    assert!(text(&o.stderr).contains("allowed: nginx, haproxy, kubernetes, caddy"));
 }

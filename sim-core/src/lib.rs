@@ -32,7 +32,7 @@
 //! | module | what |
 //! |---|---|
 //! | `scenario` | the file's types ([`Scenario`]), `extends`, and compiling each section into the same section of the [`Model`] ([`RunSection`], [`WorkloadSection`], [`LlmSection`], [`FleetSection`], …; `scenario::compile`, one file per section) |
-//! | [`native`] | configs teams run (nginx, HAProxy, Kubernetes and KEDA) read into a scenario's `deployment`, with a report of every directive |
+//! | [`native`] | configs teams run (nginx, HAProxy, Caddy, Kubernetes and KEDA) read into a scenario's `deployment`, with a report of every directive |
 //! | `engine` | the event loop and the components it dispatches to, each owning its events (see [`Engine`]) |
 //! | [`trace`] | reading a replayed arrival trace (CSV) as a stream |
 //! | `profile` | the arrival rate over time: steps, ramps, diurnal swing, bursts |
@@ -74,7 +74,7 @@
 //! | the time series | `engine/series.rs` `Engine::on_series_tick` |
 //! | per-tenant fairness | `engine/tenants.rs` `Tenants` |
 //! | the conservation check and the run's results | `engine/results.rs` `Engine::results`, `Engine::conserved_counts`, `Engine::fleet_totals` |
-//! | how an nginx, HAProxy or Kubernetes config becomes a deployment, directive by directive | `native/nginx.rs` `import` (`Reader::upstream`, `Reader::proxy_settings`), `native/haproxy.rs` `import` (`Reader::read`), `native/kubernetes.rs` `import` (`Reader::deployment`, `Reader::hpa`, `Reader::scaled_object`); nginx's grammar in `native/conf.rs`, YAML in `scenario/yaml.rs` |
+//! | how an nginx, HAProxy, Caddy or Kubernetes config becomes a deployment, directive by directive | `native/nginx.rs` `import` (`Reader::upstream`, `Reader::proxy_settings`), `native/haproxy.rs` `import` (`Reader::read`), `native/caddy.rs` `import` (`Reader::reverse_proxy`), `native/kubernetes.rs` `import` (`Reader::deployment`, `Reader::hpa`, `Reader::scaled_object`); nginx's grammar in `native/conf.rs`, YAML in `scenario/yaml.rs` |
 //! | how a scenario takes a native config by reference (`deployment.import`) | `scenario/extends.rs` `import_native` |
 //! | what a scenario key means and its checks | `scenario/compile/<section>.rs` (e.g. `compile/resilience.rs` for `healthCheck`) |
 //! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |

@@ -15,8 +15,10 @@
 //! |---|---|---|
 //! | [`Format::Nginx`] | [`nginx`] | `upstream` (balancing, servers and their parameters), `proxy_next_upstream*`, `proxy_*_timeout`, `limit_req_zone`/`limit_req`, `limit_conn_zone`/`limit_conn`, the `check` and `sticky` modules |
 //! | [`Format::Kubernetes`] | [`kubernetes`] | a `Deployment` (replicas, CPU and memory limits, readiness probe, grace period), `HorizontalPodAutoscaler` v2 and v1, KEDA `ScaledObject` (cpu, memory, prometheus triggers, behavior) |
+//! | [`Format::Caddy`] | `caddy` | a Caddyfile's `reverse_proxy`: upstreams, `lb_policy`, `lb_retries`/`lb_try_duration`/`lb_try_interval`, active and passive health, `unhealthy_request_count` |
 //! | [`Format::Haproxy`] | [`haproxy`] | a `backend` or `listen` with its `defaults`: `balance`, `server` and `default-server` options (weight, check, inter, rise, fall, backup, disabled), `retries`, `retry-on`, `option redispatch`, `timeout server/check/connect` |
 
+mod caddy;
 mod conf;
 pub mod haproxy;
 pub mod kubernetes;
@@ -42,6 +44,8 @@ pub enum Format {
     /// Kubernetes manifests (YAML): Deployment, HorizontalPodAutoscaler,
     /// KEDA ScaledObject.
     Kubernetes,
+    /// A Caddyfile's `reverse_proxy`.
+    Caddy,
 }
 
 impl Format {
@@ -66,6 +70,7 @@ impl Format {
             Format::Nginx => "nginx",
             Format::Haproxy => "haproxy",
             Format::Kubernetes => "kubernetes",
+            Format::Caddy => "caddy",
         }
     }
 
@@ -75,6 +80,10 @@ impl Format {
             .file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
+        if name.starts_with("caddyfile") || name.ends_with(".caddyfile") || name.ends_with(".caddy")
+        {
+            return Some(Format::Caddy);
+        }
         let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
         if yaml && (text.contains("apiVersion:") || text.contains("kind:")) {
             return Some(Format::Kubernetes);
@@ -285,5 +294,6 @@ pub fn import_str(text: &str, path: &Path, opts: &ImportOptions) -> Result<Impor
         Format::Nginx => nginx::import(text, path, opts.upstream.as_deref()),
         Format::Haproxy => haproxy::import(text, path, opts.upstream.as_deref()),
         Format::Kubernetes => kubernetes::import(text, path, opts.upstream.as_deref()),
+        Format::Caddy => caddy::import(text, path, opts.upstream.as_deref()),
     }
 }

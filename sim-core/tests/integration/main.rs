@@ -3,6 +3,7 @@
 
 mod agents;
 mod balancers;
+mod caddy;
 mod classes;
 mod extends;
 mod fuzz;
