@@ -99,7 +99,9 @@ options, retries, retry-on, option redispatch, timeouts); caddy (a
 reverse_proxy: upstreams, lb_policy, lb_retries and lb_try_duration,
 active and passive health); kubernetes (a
 Deployment's replicas, limits, readiness probe and grace period, its
-HorizontalPodAutoscaler v2 or v1, a KEDA ScaledObject).";
+HorizontalPodAutoscaler v2 or v1, a KEDA ScaledObject); and the seed docs'
+own files: agentflow (agentflow.toml), config-csv (General Bots'
+config.csv), deployment-json (SwiftClaw's deployment blocks).";
 
 /// `fleetsim import`.
 #[derive(Debug, Args)]
@@ -108,7 +110,7 @@ pub(crate) struct ImportArgs {
     #[arg(value_name = "FILE")]
     pub(crate) file: PathBuf,
     /// Its format, when the name and content do not tell: nginx, haproxy,
-    /// kubernetes, caddy.
+    /// kubernetes, caddy, agentflow, config-csv, deployment-json.
     #[arg(long, value_name = "FORMAT")]
     pub(crate) format: Option<String>,
     /// The nginx upstream, HAProxy backend, Caddy route (site or matcher)

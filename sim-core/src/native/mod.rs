@@ -16,6 +16,7 @@
 //! | [`Format::Nginx`] | [`nginx`] | `upstream` (balancing, servers and their parameters), `proxy_next_upstream*`, `proxy_*_timeout`, `limit_req_zone`/`limit_req`, `limit_conn_zone`/`limit_conn`, the `check` and `sticky` modules |
 //! | [`Format::Kubernetes`] | [`kubernetes`] | a `Deployment` (replicas, CPU and memory limits, readiness probe, grace period), `HorizontalPodAutoscaler` v2 and v1, KEDA `ScaledObject` (cpu, memory, prometheus triggers, behavior) |
 //! | [`Format::Caddy`] | `caddy` | a Caddyfile's `reverse_proxy`: upstreams, `lb_policy`, `lb_retries`/`lb_try_duration`/`lb_try_interval`, active and passive health, `unhealthy_request_count` |
+//! | [`Format::Agentflow`], [`Format::ConfigCsv`], [`Format::DeploymentJson`] | `seeds` | the seed docs' own files: AgenticGoKit's `agentflow.toml`, General Bots' `config.csv`, SwiftClaw's deployment JSON |
 //! | [`Format::Haproxy`] | [`haproxy`] | a `backend` or `listen` with its `defaults`: `balance`, `server` and `default-server` options (weight, check, inter, rise, fall, backup, disabled), `retries`, `retry-on`, `option redispatch`, `timeout server/check/connect` |
 
 mod caddy;
@@ -23,6 +24,7 @@ mod conf;
 pub mod haproxy;
 pub mod kubernetes;
 pub mod nginx;
+mod seeds;
 
 use crate::error::ScenarioError;
 use serde::Serialize;
@@ -46,6 +48,12 @@ pub enum Format {
     Kubernetes,
     /// A Caddyfile's `reverse_proxy`.
     Caddy,
+    /// AgenticGoKit's `agentflow.toml`.
+    Agentflow,
+    /// General Bots' `config.csv`.
+    ConfigCsv,
+    /// A JSON object of deployment keys (SwiftClaw's blocks).
+    DeploymentJson,
 }
 
 impl Format {
@@ -54,6 +62,10 @@ impl Format {
         ("nginx", Format::Nginx),
         ("haproxy", Format::Haproxy),
         ("kubernetes", Format::Kubernetes),
+        ("caddy", Format::Caddy),
+        ("agentflow", Format::Agentflow),
+        ("config-csv", Format::ConfigCsv),
+        ("deployment-json", Format::DeploymentJson),
     ];
 
     /// The format named `name`.
@@ -71,6 +83,9 @@ impl Format {
             Format::Haproxy => "haproxy",
             Format::Kubernetes => "kubernetes",
             Format::Caddy => "caddy",
+            Format::Agentflow => "agentflow",
+            Format::ConfigCsv => "config-csv",
+            Format::DeploymentJson => "deployment-json",
         }
     }
 
@@ -80,6 +95,15 @@ impl Format {
             .file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
+        if name.ends_with(".toml") {
+            return Some(Format::Agentflow);
+        }
+        if name.ends_with(".csv") {
+            return Some(Format::ConfigCsv);
+        }
+        if name.ends_with(".json") {
+            return Some(Format::DeploymentJson);
+        }
         if name.starts_with("caddyfile") || name.ends_with(".caddyfile") || name.ends_with(".caddy")
         {
             return Some(Format::Caddy);
@@ -295,5 +319,42 @@ pub fn import_str(text: &str, path: &Path, opts: &ImportOptions) -> Result<Impor
         Format::Haproxy => haproxy::import(text, path, opts.upstream.as_deref()),
         Format::Kubernetes => kubernetes::import(text, path, opts.upstream.as_deref()),
         Format::Caddy => caddy::import(text, path, opts.upstream.as_deref()),
+        Format::Agentflow => seeds::agentflow(text, path),
+        Format::ConfigCsv => seeds::config_csv(text, path),
+        Format::DeploymentJson => seeds::deployment_json(text, path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    #[test]
+    fn every_format_is_listed_by_its_name() {
+        for &(name, f) in Format::ALL {
+            assert_eq!(f.name(), name);
+            assert_eq!(Format::parse(name), Some(f));
+        }
+        // A new format must be listed: this match stops compiling.
+        let listed = |f: Format| Format::ALL.iter().any(|&(_, g)| g == f);
+        for f in [
+            Format::Nginx,
+            Format::Haproxy,
+            Format::Kubernetes,
+            Format::Caddy,
+            Format::Agentflow,
+            Format::ConfigCsv,
+            Format::DeploymentJson,
+        ] {
+            match f {
+                Format::Nginx
+                | Format::Haproxy
+                | Format::Kubernetes
+                | Format::Caddy
+                | Format::Agentflow
+                | Format::ConfigCsv
+                | Format::DeploymentJson => assert!(listed(f), "{f}"),
+            }
+        }
     }
 }

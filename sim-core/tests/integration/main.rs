@@ -18,6 +18,7 @@ mod replicas;
 mod resilience;
 mod scaling;
 mod scenarios;
+mod seed_files;
 mod seeds;
 mod sessions;
 mod shapes;

@@ -23,6 +23,11 @@ fn all_scenarios(dir: &Path, out: &mut Vec<PathBuf>) {
         if p.file_name().is_some_and(|n| n == "fleetsim.schema.json") {
             continue;
         }
+        // Native configs (nginx.conf, manifests) live one folder below
+        // `native/`; the scenarios that import them are in `native/`.
+        if p.is_dir() && dir.file_name().is_some_and(|n| n == "native") {
+            continue;
+        }
         if p.is_dir() {
             all_scenarios(&p, out);
         } else if p.extension().is_some_and(|e| e == "json" || e == "yaml") {
