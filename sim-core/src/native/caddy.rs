@@ -14,7 +14,7 @@
 //! | `fail_duration`, `max_fails` (1), `unhealthy_status 5xx` | `passiveHealth` (`type: caddy`) |
 //! | `unhealthy_request_count` | `limits.maxConnectionsPerInstance` |
 
-use super::{native_error, Format, Import, Location, Mapping, Outcome};
+use super::{mapped, native_error, Format, Import, Location, Mapping, Outcome};
 use crate::error::ScenarioError;
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -375,13 +375,6 @@ struct Reader<'a> {
     dep: Map<String, Value>,
 }
 
-fn mapped(keys: &[&str], note: Option<String>) -> Outcome {
-    Outcome::Mapped {
-        keys: keys.iter().map(|k| format!("deployment.{k}")).collect(),
-        note,
-    }
-}
-
 /// A Go duration (`5s`, `250ms`, `1m30s`) as a fleetsim duration.
 fn go_duration(v: &str) -> Option<String> {
     let d = strategies::DurationStr::parse(v).ok()?;
@@ -398,15 +391,7 @@ impl Reader<'_> {
     }
 
     fn set(&mut self, path: &[&str], v: Value) {
-        let mut m = &mut self.dep;
-        for k in &path[..path.len() - 1] {
-            m = m
-                .entry(k.to_string())
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-                .expect("objects all the way down");
-        }
-        m.insert(path[path.len() - 1].to_string(), v);
+        super::set_path(&mut self.dep, path, v);
     }
 
     fn bad(&self, d: &Dir, msg: impl Into<String>) -> ScenarioError {

@@ -297,23 +297,8 @@ impl Reader<'_> {
         });
     }
 
-    fn mapped(keys: &[&str], note: Option<String>) -> Outcome {
-        Outcome::Mapped {
-            keys: keys.iter().map(|k| format!("deployment.{k}")).collect(),
-            note,
-        }
-    }
-
     fn set(&mut self, path: &[&str], v: Value) {
-        let mut m = &mut self.dep;
-        for k in &path[..path.len() - 1] {
-            m = m
-                .entry(k.to_string())
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-                .expect("objects all the way down");
-        }
-        m.insert(path[path.len() - 1].to_string(), v);
+        super::set_path(&mut self.dep, path, v);
     }
 
     fn bad(&self, at: &Location, msg: impl Into<String>) -> ScenarioError {
@@ -461,11 +446,11 @@ impl Reader<'_> {
                 "retry-on" => retry_on = Some(l),
                 "option" if l.arg(0) == Some("redispatch") => {
                     redispatch = true;
-                    self.push(l, Reader::mapped(&["retries"], Some("a retry goes to another server, as fleetsim's retries (a fresh pick) do".into())));
+                    self.push(l, super::mapped(&["retries"], Some("a retry goes to another server, as fleetsim's retries (a fresh pick) do".into())));
                 }
                 "no" if l.arg(0) == Some("option") && l.arg(1) == Some("redispatch") => {
                     redispatch = false;
-                    self.push(l, Reader::mapped(&["retries"], None));
+                    self.push(l, super::mapped(&["retries"], None));
                 }
                 "timeout" => match l.arg(0) {
                     Some("server") => {
@@ -474,7 +459,7 @@ impl Reader<'_> {
                     }
                     Some("check") => {
                         t_check = l.arg(1).and_then(haproxy_time);
-                        self.push(l, Reader::mapped(&["healthCheck.timeout"], None));
+                        self.push(l, super::mapped(&["healthCheck.timeout"], None));
                     }
                     Some("connect") => {
                         t_connect = l.arg(1).and_then(haproxy_time);
@@ -535,7 +520,7 @@ impl Reader<'_> {
             }
             self.push(
                 l,
-                Reader::mapped(
+                super::mapped(
                     &[&format!("regions.{name}.instances")],
                     Some(format!("instance `{name}/{n}`")),
                 ),
@@ -549,7 +534,7 @@ impl Reader<'_> {
         self.report.push(Mapping {
             at: sec.head.at.clone(),
             directive: sec.head.written(),
-            outcome: Reader::mapped(
+            outcome: super::mapped(
                 &[&format!("regions.{name}")],
                 Some(format!(
                     "one region of {n} instance(s), `{name}/0` onwards in server order"
@@ -567,7 +552,7 @@ impl Reader<'_> {
         }
         let (strategy, note) = match &balance {
             Some((l, s, note)) => {
-                self.push(l, Reader::mapped(&["loadBalancing.strategy"], note.clone()));
+                self.push(l, super::mapped(&["loadBalancing.strategy"], note.clone()));
                 (*s, None)
             }
             None => (
@@ -588,7 +573,7 @@ impl Reader<'_> {
             self.report.push(Mapping {
                 at: sec.head.at.clone(),
                 directive: format!("balance {n}"),
-                outcome: Reader::mapped(&["loadBalancing.strategy"], None),
+                outcome: super::mapped(&["loadBalancing.strategy"], None),
             });
         }
         if let Some(c) = checked {
@@ -625,7 +610,7 @@ impl Reader<'_> {
                 }
             }
             let outcome = if lost.is_empty() {
-                Reader::mapped(&["retries.retryOn"], None)
+                super::mapped(&["retries.retryOn"], None)
             } else {
                 Outcome::Unsupported {
                     lost: format!(
@@ -671,19 +656,16 @@ impl Reader<'_> {
             );
         }
         match retries.1 {
-            Some(l) => self.push(
-                l,
-                Reader::mapped(&["retries.maxAttempts"], Some(retry_note)),
-            ),
+            Some(l) => self.push(l, super::mapped(&["retries.maxAttempts"], Some(retry_note))),
             None => self.report.push(Mapping {
                 at: sec.head.at.clone(),
                 directive: "retries 3 (HAProxy's default)".into(),
-                outcome: Reader::mapped(&["retries"], Some(retry_note)),
+                outcome: super::mapped(&["retries"], Some(retry_note)),
             }),
         }
         if let Some((t, l)) = t_server {
             self.set(&["limits", "requestTimeout"], json!(t));
-            self.push(l, Reader::mapped(&["limits.requestTimeout"], Some("an LLM answer arrives whole, so the server's inactivity timeout bounds the whole answer".into())));
+            self.push(l, super::mapped(&["limits.requestTimeout"], Some("an LLM answer arrives whole, so the server's inactivity timeout bounds the whole answer".into())));
         }
         Ok(())
     }

@@ -43,15 +43,7 @@ impl Reader<'_> {
     }
 
     fn set(&mut self, path: &[&str], v: Value) {
-        let mut m = &mut self.frag;
-        for k in &path[..path.len() - 1] {
-            m = m
-                .entry(k.to_string())
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-                .expect("objects all the way down");
-        }
-        m.insert(path[path.len() - 1].to_string(), v);
+        super::set_path(&mut self.frag, path, v);
     }
 
     fn bad(&self, d: &Doc, path: &str, msg: impl Into<String>) -> ScenarioError {

@@ -28,7 +28,7 @@ mod seeds;
 
 use crate::error::ScenarioError;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -258,6 +258,27 @@ pub struct ImportOptions {
     pub format: Option<Format>,
     /// The upstream (nginx) to read, when the file has several.
     pub upstream: Option<String>,
+}
+
+/// Sets the value at `path` in `m`, making the objects on the way.
+pub(crate) fn set_path(m: &mut Map<String, Value>, path: &[&str], v: Value) {
+    let mut m = m;
+    for k in &path[..path.len() - 1] {
+        m = m
+            .entry(k.to_string())
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()
+            .expect("objects all the way down");
+    }
+    m.insert(path[path.len() - 1].to_string(), v);
+}
+
+/// A directive that set these `deployment` keys.
+pub(crate) fn mapped(keys: &[&str], note: Option<String>) -> Outcome {
+    Outcome::Mapped {
+        keys: keys.iter().map(|k| format!("deployment.{k}")).collect(),
+        note,
+    }
 }
 
 /// A problem at a place in a native file.

@@ -222,27 +222,12 @@ impl<'a> Reader<'a> {
         });
     }
 
-    fn mapped(keys: &[&str], note: Option<String>) -> Outcome {
-        Outcome::Mapped {
-            keys: keys.iter().map(|k| format!("deployment.{k}")).collect(),
-            note,
-        }
-    }
-
     fn bad(&self, w: &Word, msg: impl Into<String>) -> ScenarioError {
         native_error(self.path, Format::Nginx, &w.at, msg)
     }
 
     fn set(&mut self, path: &[&str], v: Value) {
-        let mut m = &mut self.dep;
-        for k in &path[..path.len() - 1] {
-            m = m
-                .entry(k.to_string())
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-                .expect("objects all the way down");
-        }
-        m.insert(path[path.len() - 1].to_string(), v);
+        super::set_path(&mut self.dep, path, v);
     }
 
     /// The upstream block: servers, the balancing method, health.
@@ -296,7 +281,7 @@ impl<'a> Reader<'a> {
         self.report.push(Mapping {
             at: up.name.at.clone(),
             directive: format!("upstream {name}"),
-            outcome: Reader::mapped(
+            outcome: super::mapped(
                 &[&format!("regions.{name}")],
                 Some(format!(
                     "one region of {} instance(s), `{name}/0` onwards in server order",
@@ -315,7 +300,7 @@ impl<'a> Reader<'a> {
                 let note = note.clone();
                 let d = *d;
                 if !self.seen.iter().any(|x| std::ptr::eq(*x, d)) {
-                    self.push(d, Reader::mapped(&["loadBalancing.strategy"], note));
+                    self.push(d, super::mapped(&["loadBalancing.strategy"], note));
                 }
                 *s
             }
@@ -378,7 +363,7 @@ impl<'a> Reader<'a> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.push(
             d,
-            Reader::mapped(&keys, Some(format!("instance `{name}/{index}`"))),
+            super::mapped(&keys, Some(format!("instance `{name}/{index}`"))),
         );
         Ok(Some(s))
     }
@@ -404,7 +389,7 @@ impl<'a> Reader<'a> {
         self.set(&["healthCheck", "timeout"], json!(format!("{timeout}ms")));
         self.set(&["healthCheck", "healthyThreshold"], json!(rise));
         self.set(&["healthCheck", "unhealthyThreshold"], json!(fall));
-        self.push(d, Reader::mapped(&["healthCheck"], Some("nginx_upstream_check_module (Tengine): interval and timeout in milliseconds; not in stock nginx".into())));
+        self.push(d, super::mapped(&["healthCheck"], Some("nginx_upstream_check_module (Tengine): interval and timeout in milliseconds; not in stock nginx".into())));
         if default_down {
             let written = if d.args.iter().any(|w| w.text.starts_with("default_down=")) {
                 "default_down=true (as written)"
@@ -444,7 +429,7 @@ impl<'a> Reader<'a> {
         };
         self.push(
             d,
-            Reader::mapped(&["loadBalancing.sessionAffinity"], Some(note)),
+            super::mapped(&["loadBalancing.sessionAffinity"], Some(note)),
         );
     }
 
@@ -465,7 +450,7 @@ impl<'a> Reader<'a> {
             let name = self.name.clone();
             self.push(
                 pp,
-                Reader::mapped(
+                super::mapped(
                     &[&format!("regions.{name}")],
                     Some("this location's requests are the workload".into()),
                 ),
@@ -500,14 +485,14 @@ impl<'a> Reader<'a> {
                     .and_then(nginx_time)
                     .unwrap_or_else(|| "60s".into());
                 self.set(&["limits", "requestTimeout"], json!(t));
-                self.push(d, Reader::mapped(&["limits.requestTimeout"], Some("an LLM answer arrives whole, so no byte comes before it: the timeout bounds the whole answer, from the request's arrival".into())));
+                self.push(d, super::mapped(&["limits.requestTimeout"], Some("an LLM answer arrives whole, so no byte comes before it: the timeout bounds the whole answer, from the request's arrival".into())));
             }
             None => {
                 self.set(&["limits", "requestTimeout"], json!("60s"));
                 self.push_at(
                     at.clone(),
                     "proxy_read_timeout 60s (nginx's default)".into(),
-                    Reader::mapped(
+                    super::mapped(
                         &["limits.requestTimeout"],
                         Some("an LLM answer arrives whole: the default 60s bounds it".into()),
                     ),
@@ -546,7 +531,7 @@ impl<'a> Reader<'a> {
         if app_errors {
             self.set(&["passiveHealth", "countApplicationErrors"], json!(true));
         }
-        self.push_at(at.clone(), format!("max_fails={} fail_timeout={} ({})", first.max_fails, first.fail_timeout, if first.max_fails == 1 && first.fail_timeout == "10s" { "nginx's default" } else { "every server" }), Reader::mapped(&["passiveHealth"], Some(if app_errors { "failed connections, timeouts and the 5xx answers proxy_next_upstream names count".into() } else { "failed connections and timeouts count; LLM errors do not (proxy_next_upstream names no http_5xx)".into() })));
+        self.push_at(at.clone(), format!("max_fails={} fail_timeout={} ({})", first.max_fails, first.fail_timeout, if first.max_fails == 1 && first.fail_timeout == "10s" { "nginx's default" } else { "every server" }), super::mapped(&["passiveHealth"], Some(if app_errors { "failed connections, timeouts and the 5xx answers proxy_next_upstream names count".into() } else { "failed connections and timeouts count; LLM errors do not (proxy_next_upstream names no http_5xx)".into() })));
     }
 
     fn max_conns(&mut self, servers: &[Server]) {
@@ -620,7 +605,7 @@ impl<'a> Reader<'a> {
                 },
             }
         } else {
-            Reader::mapped(keys, Some(note))
+            super::mapped(keys, Some(note))
         };
         match next.last() {
             Some(d) => self.push(d, outcome.clone()),
@@ -636,7 +621,7 @@ impl<'a> Reader<'a> {
                 if keys.is_empty() {
                     outcome.clone()
                 } else {
-                    Reader::mapped(&["retries.maxAttempts"], None)
+                    super::mapped(&["retries.maxAttempts"], None)
                 },
             );
         }
@@ -721,7 +706,7 @@ impl<'a> Reader<'a> {
             let k = format!("rateLimits.{zone}");
             self.push(
                 def,
-                Reader::mapped(
+                super::mapped(
                     &[&k],
                     Some(format!("{requests} per {window} per {key}{key_note}")),
                 ),
@@ -731,7 +716,7 @@ impl<'a> Reader<'a> {
             } else {
                 self.push(
                     d,
-                    Reader::mapped(
+                    super::mapped(
                         &[&k],
                         Some(format!(
                             "a leaky bucket: {} request(s) at once, then {requests} per {window}",
@@ -759,10 +744,10 @@ impl<'a> Reader<'a> {
             match (def, fleet_wide, n) {
                 (Some(z), true, n) if n > 0 => {
                     self.set(&["limits", "maxConnections"], json!(n));
-                    self.push(z, Reader::mapped(&["limits.maxConnections"], None));
+                    self.push(z, super::mapped(&["limits.maxConnections"], None));
                     self.push(
                         d,
-                        Reader::mapped(
+                        super::mapped(
                             &["limits.maxConnections"],
                             Some("requests the proxy holds at once; the excess is rejected".into()),
                         ),
@@ -806,7 +791,7 @@ impl<'a> Reader<'a> {
         self.set(&["healthCheck", "healthyThreshold"], json!(passes));
         self.push(
             d,
-            Reader::mapped(&["healthCheck"], Some("nginx Plus".into())),
+            super::mapped(&["healthCheck"], Some("nginx Plus".into())),
         );
     }
 

@@ -13,29 +13,10 @@
 //! | `health-*`, `circuit-breaker-*` | `deployment.healthCheck`, `deployment.circuitBreaker` |
 //! | a JSON object of deployment keys (SwiftClaw's blocks) | `deployment`, as written |
 
-use super::{native_error, Format, Import, Location, Mapping, Outcome};
+use super::{mapped, native_error, set_path as set, Format, Import, Location, Mapping, Outcome};
 use crate::error::ScenarioError;
 use serde_json::{json, Map, Value};
 use std::path::Path;
-
-fn mapped(keys: &[&str], note: Option<String>) -> Outcome {
-    Outcome::Mapped {
-        keys: keys.iter().map(|k| format!("deployment.{k}")).collect(),
-        note,
-    }
-}
-
-fn set(m: &mut Map<String, Value>, path: &[&str], v: Value) {
-    let mut m = m;
-    for k in &path[..path.len() - 1] {
-        m = m
-            .entry(k.to_string())
-            .or_insert_with(|| Value::Object(Map::new()))
-            .as_object_mut()
-            .expect("objects all the way down");
-    }
-    m.insert(path[path.len() - 1].to_string(), v);
-}
 
 /// The line and column of `key` in `[section]` of a TOML text.
 fn toml_at(text: &str, section: &str, key: &str) -> Location {

@@ -33,12 +33,7 @@ impl Provenance {
     pub fn file_of(&self, path: &str) -> Option<&Path> {
         self.set
             .iter()
-            .filter(|(p, _)| {
-                path == p
-                    || path
-                        .strip_prefix(p.as_str())
-                        .is_some_and(|rest| rest.starts_with(['.', '[']))
-            })
+            .filter(|(p, _)| covers(p, path))
             .max_by_key(|(p, _)| p.len())
             .map(|(_, f)| f.as_path())
     }
@@ -48,14 +43,7 @@ impl Provenance {
     pub fn import_of(&self, path: &str) -> Option<&str> {
         self.imported
             .iter()
-            .filter(|(p, _)| {
-                path == p
-                    || path
-                        .strip_prefix(p.as_str())
-                        .is_some_and(|rest| rest.starts_with(['.', '[']))
-                    || p.strip_prefix(path)
-                        .is_some_and(|rest| rest.starts_with('.'))
-            })
+            .filter(|(p, _)| covers(p, path) || covers(path, p))
             .max_by_key(|(p, _)| p.len())
             .map(|(_, at)| at.as_str())
     }
@@ -93,6 +81,15 @@ impl Provenance {
             other => other,
         }
     }
+}
+
+/// Whether the value at JSON path `outer` holds the one at `path` (or is
+/// it).
+fn covers(outer: &str, path: &str) -> bool {
+    path == outer
+        || path
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with(['.', '[']))
 }
 
 /// Reads the scenario at `path` with its `extends` chain merged.
