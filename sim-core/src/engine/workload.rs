@@ -285,7 +285,7 @@ impl<O: Observer> Engine<'_, O> {
             .filter(|k| !k.name.is_empty())
             .map(|k| k.name.clone())
             .collect();
-        let mut reader = TraceReader::open(&t.path, &classes).map_err(SimError::Trace)?;
+        let mut reader = TraceReader::open(&t.path, &classes, &t.spec).map_err(SimError::Trace)?;
         if let Some(row) = reader.next_row().map_err(SimError::Trace)? {
             if row.at < self.model.run.duration {
                 self.events

@@ -209,6 +209,34 @@ pub struct Trace {
     /// row per request with `time` (seconds from the start of the run, in
     /// order) and optionally `user` and `tenant`.
     pub file: String,
+    /// A public trace's layout: `azure-llm` (Azure LLM inference 2023) or
+    /// `burstgpt`; sets `columns`, `timeUnit` and `start`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<TraceFormat>,
+    /// Which of the file's columns is which (fleetsim's name → the
+    /// file's); the file's other columns are ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<crate::trace::ColumnNames>,
+    /// The unit of a numeric time column (default `s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_unit: Option<crate::trace::TimeUnit>,
+    /// Where the run starts in the trace: `first-row`, or a duration into
+    /// it (default: time 0; `first-row` for datetimes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+}
+
+/// A public trace's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceFormat {
+    /// Azure LLM inference trace 2023: `TIMESTAMP` (a datetime),
+    /// `ContextTokens`, `GeneratedTokens`.
+    AzureLlm,
+    /// BurstGPT: `Timestamp` (seconds), `Request tokens`, `Response
+    /// tokens`.
+    Burstgpt,
 }
 
 /// `workload.users`: the population requests come from.

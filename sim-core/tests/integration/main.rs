@@ -25,5 +25,6 @@ mod shapes;
 mod tenants;
 mod timeline;
 mod trace;
+mod trace_formats;
 mod trust;
 mod yaml;

@@ -3,7 +3,8 @@
 
 use super::{Checker, UserModel};
 use crate::scenario::Scenario;
-use crate::trace::TraceReader;
+use crate::scenario::TraceFormat;
+use crate::trace::{ColumnNames, Start, TimeUnit, TraceReader, TraceSpec};
 use std::path::{Path, PathBuf};
 use strategies::Nanos;
 
@@ -18,6 +19,8 @@ pub struct TraceModel {
     pub input_tokens: bool,
     /// The file has an `output_tokens` column.
     pub output_tokens: bool,
+    /// How to read it.
+    pub spec: TraceSpec,
 }
 
 impl Scenario {
@@ -34,7 +37,8 @@ impl Scenario {
             .parent()
             .map_or_else(|| PathBuf::from(&t.file), |d| d.join(&t.file));
         let classes: Vec<String> = self.workload.classes.keys().cloned().collect();
-        let mut reader = match TraceReader::open(&path, &classes) {
+        let spec = trace_spec(c, t)?;
+        let mut reader = match TraceReader::open(&path, &classes, &spec) {
             Ok(r) => r,
             Err(e) => {
                 c.fail(key, e);
@@ -81,6 +85,61 @@ impl Scenario {
             rows,
             input_tokens: columns.input_tokens.is_some(),
             output_tokens: columns.output_tokens.is_some(),
+            spec,
         })
     }
+}
+
+/// How `t` says its file is read: a `format`'s layout, then the keys given.
+fn trace_spec(c: &mut Checker, t: &crate::scenario::Trace) -> Option<TraceSpec> {
+    let name = |s: &str| Some(s.to_string());
+    let (mut names, mut unit, mut start) = match t.format {
+        None => (None, TimeUnit::S, None),
+        Some(TraceFormat::AzureLlm) => (
+            Some(ColumnNames {
+                time: "TIMESTAMP".into(),
+                user: None,
+                tenant: None,
+                class: None,
+                input_tokens: name("ContextTokens"),
+                output_tokens: name("GeneratedTokens"),
+            }),
+            TimeUnit::S,
+            Some(Start::FirstRow(Nanos::ZERO)),
+        ),
+        Some(TraceFormat::Burstgpt) => (
+            Some(ColumnNames {
+                time: "Timestamp".into(),
+                user: None,
+                tenant: None,
+                class: None,
+                input_tokens: name("Request tokens"),
+                output_tokens: name("Response tokens"),
+            }),
+            TimeUnit::S,
+            Some(Start::FirstRow(Nanos::ZERO)),
+        ),
+    };
+    if let Some(cols) = &t.columns {
+        names = Some(cols.clone());
+    }
+    if let Some(u) = t.time_unit {
+        unit = u;
+    }
+    if let Some(s) = &t.start {
+        start = match s.as_str() {
+            "first-row" => Some(Start::FirstRow(Nanos::ZERO)),
+            other => match strategies::DurationStr::parse(other) {
+                Ok(d) => Some(Start::FirstRow(d.nanos())),
+                Err(_) => {
+                    c.fail(
+                        "workload.trace.start",
+                        format!("`{other}`: give `first-row`, or a duration into the trace such as \"2h\" (from its first row)"),
+                    );
+                    return None;
+                }
+            },
+        };
+    }
+    Some(TraceSpec { names, unit, start })
 }
