@@ -398,6 +398,43 @@ pub(crate) fn deployment_json(text: &str, path: &Path) -> Result<Import, Scenari
             outcome: Outcome::Unsupported { lost: "weights by SwiftClaw's instance names: fleetsim names instances `region/index` (e.g. `us-east-1/0`); write the weights by those names in the scenario".into() },
         });
     }
+    // Keys a deployment does not have (a whole scenario's `run`, say) are
+    // not deployment settings.
+    const KEYS: &[&str] = &[
+        "regions",
+        "loadBalancing",
+        "limits",
+        "timeouts",
+        "healthCheck",
+        "outlierDetection",
+        "passiveHealth",
+        "circuitBreaker",
+        "rateLimit",
+        "rateLimits",
+        "routes",
+        "retries",
+        "scaling",
+        "metrics",
+        "budget",
+    ];
+    let foreign: Vec<String> = o
+        .keys()
+        .filter(|k| !KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for k in &foreign {
+        o.remove(k);
+        report.push(Mapping {
+            at: line_of(k),
+            directive: k.clone(),
+            outcome: Outcome::Unsupported {
+                lost: format!(
+                    "`{k}` is not a deployment key ({}); a whole scenario is run, not imported",
+                    KEYS.join(", ")
+                ),
+            },
+        });
+    }
     for k in o.keys() {
         report.push(Mapping {
             at: line_of(k),

@@ -133,3 +133,19 @@ fn every_swiftclaw_block_imports_into_a_scenario_that_checks() {
         json!({ "connection": "10s", "request": "60s" })
     );
 }
+
+#[test]
+fn a_whole_scenario_is_not_read_as_deployment_keys() {
+    let i = import_file(
+        &root().join("scenarios/quickstart.json"),
+        &ImportOptions::default(),
+    )
+    .unwrap();
+    let d = &i.fragment["deployment"];
+    assert!(d.get("run").is_none() && d.get("workload").is_none());
+    assert_eq!(d["regions"]["us-east-1"]["instances"], 4);
+    assert!(i
+        .report
+        .iter()
+        .any(|m| m.directive == "run" && m.is_unsupported()));
+}
