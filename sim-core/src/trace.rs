@@ -488,7 +488,16 @@ impl TraceReader {
                             self.spec.unit.name()
                         )));
                     }
-                    (v * self.spec.unit.nanos()).round() as i128
+                    {
+                        // Half up, as `Nanos::from_secs_f64` rounds, so a
+                        // trace in seconds reads to the same nanosecond.
+                        let ns = (v.abs() * self.spec.unit.nanos() + 0.5) as i128;
+                        if v < 0.0 {
+                            -ns
+                        } else {
+                            ns
+                        }
+                    }
                 }
             };
             if abs < self.last {
