@@ -131,7 +131,7 @@ fn lex(text: &str, path: &Path) -> Result<Vec<Vec<(String, Location)>>, Scenario
 
 fn parse(lines: Vec<Vec<(String, Location)>>, path: &Path) -> Result<Vec<Dir>, ScenarioError> {
     let mut it = lines.into_iter().peekable();
-    let out = block(&mut it, path, None)?;
+    let out = block(&mut it, path, None, 0)?;
     Ok(out)
 }
 
@@ -139,7 +139,17 @@ fn block(
     it: &mut std::iter::Peekable<std::vec::IntoIter<Vec<(String, Location)>>>,
     path: &Path,
     opened: Option<&Location>,
+    depth: usize,
 ) -> Result<Vec<Dir>, ScenarioError> {
+    if depth > 64 {
+        let at = opened.cloned().unwrap_or(Location { line: 1, column: 1 });
+        return Err(native_error(
+            path,
+            Format::Caddy,
+            &at,
+            "blocks nested more than 64 deep",
+        ));
+    }
     let mut out = Vec::new();
     while let Some(mut words) = it.next() {
         if words.len() == 1 && words[0].0 == "}" {
@@ -181,7 +191,7 @@ fn block(
         }
         if opens {
             let at = words.pop().expect("the brace").1;
-            let inner = block(it, path, Some(&at))?;
+            let inner = block(it, path, Some(&at), depth + 1)?;
             if words.is_empty() {
                 // The global options block.
                 words.push(("{".into(), at));

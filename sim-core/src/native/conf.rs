@@ -64,7 +64,12 @@ struct Lexer<'a> {
     chars: std::iter::Peekable<std::str::Chars<'a>>,
     line: usize,
     column: usize,
+    /// Blocks open now.
+    depth: usize,
 }
+
+/// Most blocks open at once (nginx's own configs nest a handful).
+const MAX_DEPTH: usize = 64;
 
 impl Lexer<'_> {
     fn here(&self) -> Location {
@@ -168,6 +173,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Directive>, SyntaxError> {
         chars: text.chars().peekable(),
         line: 1,
         column: 1,
+        depth: 0,
     };
     let (body, end) = parse_block(&mut lx, None)?;
     debug_assert!(end.is_none());
@@ -231,7 +237,15 @@ fn parse_block(
                     break;
                 }
                 Some(Tok::Open(at)) => {
+                    if lx.depth >= MAX_DEPTH {
+                        return Err(SyntaxError {
+                            at,
+                            message: format!("blocks nested more than {MAX_DEPTH} deep"),
+                        });
+                    }
+                    lx.depth += 1;
                     let (block, _) = parse_block(lx, Some(&at))?;
+                    lx.depth -= 1;
                     out.push(Directive {
                         name,
                         args,
@@ -309,5 +323,11 @@ mod tests {
         assert_eq!(e.at, Location { line: 1, column: 1 });
         let e = parse("server 'x;").unwrap_err();
         assert!(e.message.contains("no closing '"), "{}", e.message);
+        let e = parse(&"a {".repeat(100_000)).unwrap_err();
+        assert!(
+            e.message.contains("nested more than 64 deep"),
+            "{}",
+            e.message
+        );
     }
 }

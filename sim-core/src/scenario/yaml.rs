@@ -22,6 +22,10 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// Most values a document may expand to (aliases included).
 pub(crate) const MAX_NODES: usize = 1_000_000;
 
+/// Most mappings and sequences open at once (a scenario nests a few; the
+/// bound keeps the values' own recursion shallow).
+const MAX_DEPTH: usize = 128;
+
 enum Frame {
     Seq(Vec<Value>, usize, String),
     Map {
@@ -244,6 +248,9 @@ impl MarkedEventReceiver for Builder {
                     _ => Value::String(s),
                 };
                 self.push(v, mark, anchor);
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fail(mark, format!("nested more than {MAX_DEPTH} deep"));
             }
             Event::SequenceStart(anchor, tag) => {
                 self.tag_ok(&tag, mark);
@@ -520,6 +527,12 @@ mod tests {
         let e = p("a: [1, 2\n").unwrap_err();
         assert!(e.starts_with("t.yaml:"), "{e}");
         assert!(p("a: .inf\n").unwrap_err().contains("not a number"));
+        let deep = |n: usize| format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+        assert!(p(&deep(200))
+            .unwrap_err()
+            .contains("nested more than 128 deep"));
+        // Deeper still, the parser's own limit refuses it, never a crash.
+        assert!(p(&deep(100_000)).unwrap_err().starts_with("t.yaml:1:"));
     }
 
     #[test]
