@@ -510,7 +510,7 @@ impl TraceReader {
             let dated = dt.is_some();
             let base = match (self.base, self.spec.start) {
                 (Some(b), _) => b,
-                (None, Some(Start::FirstRow(off))) => abs + i128::from(off.0),
+                (None, Some(Start::FirstRow(off))) => abs.saturating_add(i128::from(off.0)),
                 (None, None) if dated => abs,
                 (None, _) => 0,
             };

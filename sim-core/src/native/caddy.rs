@@ -101,8 +101,9 @@ fn lex(text: &str, path: &Path) -> Result<Vec<Vec<(String, Location)>>, Scenario
                 }
             }
             if let Some(p) = w.find("{$") {
-                let end = w[p..].find('}').map_or(w.len(), |e| p + e + 1);
-                let var = &w[p + 2..end.saturating_sub(1)];
+                let close = w[p..].find('}').map(|e| p + e);
+                let end = close.map_or(w.len(), |c| c + 1);
+                let var = &w[p + 2..close.unwrap_or(w.len()).max(p + 2)];
                 match var.split_once(':') {
                     Some((_, default)) => w = format!("{}{default}{}", &w[..p], &w[end..]),
                     None => placeholders.push((at.clone(), w[p..end].to_string())),
@@ -443,7 +444,8 @@ impl Reader<'_> {
         let (mut policy, mut policy_dir): (Vec<String>, Option<&Dir>) =
             (vec!["random".into()], None);
         let (mut retries, mut try_duration, mut try_interval) =
-            (0u64, None::<String>, "250ms".to_string());
+            (0u64, None::<String>, None::<String>);
+        let mut active = false;
         let mut health: Option<Map<String, Value>> = None;
         let (mut fail_duration, mut max_fails, mut app_errors) = (None::<String>, 1u64, false);
         let body = rp.block.as_deref().unwrap_or_default();
@@ -455,6 +457,9 @@ impl Reader<'_> {
                 }
                 "lb_policy" => {
                     policy = d.args().map(str::to_string).collect();
+                    if policy.is_empty() {
+                        return Err(self.bad(d, "`lb_policy` needs a policy name (random, round_robin, least_conn, first, ...)"));
+                    }
                     policy_dir = Some(d);
                 }
                 "lb_retries" => {
@@ -466,10 +471,11 @@ impl Reader<'_> {
                     self.push(d, mapped(&["retries"], Some("a failed dial is retried until this long has passed".into())));
                 }
                 "lb_try_interval" => {
-                    try_interval = self.duration(d)?;
+                    try_interval = Some(self.duration(d)?);
                     self.push(d, mapped(&["retries.backoff"], None));
                 }
-                "health_uri" | "health_path" => {
+                "health_uri" | "health_path" | "health_port" => {
+                    active = true;
                     health.get_or_insert_with(Map::new);
                     self.push(d, mapped(&["healthCheck"], Some("active checks: a live instance passes, a crashed one fails at once, a hung one at the timeout".into())));
                 }
@@ -485,7 +491,7 @@ impl Reader<'_> {
                     health.get_or_insert_with(Map::new).insert(k.into(), json!(n));
                     self.push(d, mapped(&[&format!("healthCheck.{k}")], None));
                 }
-                "health_port" | "health_status" | "health_body" | "health_headers" | "health_follow_redirects" | "health_method" | "health_request_body" => self.push(d, Outcome::Ignored { why: "what a check asks and expects: a fleetsim check passes while the instance is up".into() }),
+                "health_status" | "health_body" | "health_headers" | "health_follow_redirects" | "health_method" | "health_request_body" => self.push(d, Outcome::Ignored { why: "what a check asks and expects: a fleetsim check passes while the instance is up".into() }),
                 "fail_duration" => {
                     fail_duration = Some(self.duration(d)?);
                     self.push(d, mapped(&["passiveHealth"], Some("each failure is remembered this long; an instance with max_fails of them is out".into())));
@@ -572,6 +578,13 @@ impl Reader<'_> {
         }
         // Retries: a failed dial is tried again on another upstream, every
         // lb_try_interval, while lb_retries and lb_try_duration allow.
+        // Caddy waits lb_try_interval (250ms) between tries only when it
+        // tries for a duration; lb_retries alone tries again at once.
+        let try_interval = match (&try_duration, try_interval) {
+            (_, Some(i)) => i,
+            (Some(_), None) => "250ms".to_string(),
+            (None, None) => "1ms".to_string(),
+        };
         let by_time = try_duration.as_ref().and_then(|t| {
             let t = strategies::DurationStr::parse(t).ok()?.nanos().0;
             let i = strategies::DurationStr::parse(&try_interval)
@@ -583,9 +596,9 @@ impl Reader<'_> {
         });
         let attempts = match (retries, by_time) {
             (0, None) => 1,
-            (r, None) => r + 1,
+            (r, None) => r.saturating_add(1),
             (0, Some(t)) => t,
-            (r, Some(t)) => (r + 1).min(t),
+            (r, Some(t)) => r.saturating_add(1).min(t),
         }
         .min(100);
         if attempts > 1 {
@@ -596,7 +609,8 @@ impl Reader<'_> {
                 json!({ "base": try_interval, "max": try_interval, "jitter": "none" }),
             );
         }
-        if let Some(mut h) = health {
+        // Active checks run only with a URI, path or port to check.
+        if let Some(mut h) = health.filter(|_| active) {
             h.entry("interval").or_insert(json!("30s"));
             h.entry("timeout").or_insert(json!("5s"));
             h.entry("healthyThreshold").or_insert(json!(1));

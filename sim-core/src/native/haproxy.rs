@@ -390,8 +390,10 @@ impl Reader<'_> {
         let mut servers: Vec<(&Line, ServerOpts)> = Vec::new();
         for (l, from_defaults) in lines {
             // A defaults line the backend overrides is reported as such.
-            let shadowed =
-                from_defaults && own(l.kw()) && l.kw() != "timeout" && l.kw() != "option";
+            // (`default-server` lines add up, the defaults' first.)
+            let shadowed = from_defaults
+                && own(l.kw())
+                && !matches!(l.kw(), "timeout" | "option" | "default-server");
             if shadowed {
                 self.push(
                     l,
@@ -512,8 +514,13 @@ impl Reader<'_> {
             if o.weight != 1 {
                 weighted.insert(format!("{name}/{n}"), json!(o.weight));
             }
+            // The first checked server's settings; any server that differs
+            // (unchecked, or checked otherwise) is reported.
             match (&checked, o.check) {
-                (None, true) if n == 0 => checked = Some(o.clone()),
+                (None, true) => {
+                    mixed_checks |= n > 0;
+                    checked = Some(o.clone());
+                }
                 (Some(c), true) if c.inter == o.inter && c.rise == o.rise && c.fall == o.fall => {}
                 (None, false) => {}
                 _ => mixed_checks = true,
@@ -621,7 +628,7 @@ impl Reader<'_> {
             };
             self.push(l, outcome);
         }
-        let attempts = (retries.0 + 1).min(100);
+        let attempts = retries.0.saturating_add(1).min(100);
         let pause = match t_connect
             .as_deref()
             .and_then(|t| strategies::DurationStr::parse(t).ok())

@@ -312,7 +312,20 @@ pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Import, Scenario
             ),
         });
     }
-    let bytes = std::fs::read(path).map_err(io)?;
+    // Read at most one byte past the cap: a device or a pipe reports no
+    // length, and must not be read without end.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path).map_err(io)?, MAX_NATIVE_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(io)?;
+    if bytes.len() as u64 > MAX_NATIVE_BYTES {
+        return Err(ScenarioError::Io {
+            file: path.to_path_buf(),
+            reason: format!("larger than {MAX_NATIVE_BYTES} bytes; a config file fleetsim reads is smaller (is this a device or a pipe?)"),
+        });
+    }
     let text = String::from_utf8(bytes).map_err(|e| ScenarioError::Io {
         file: path.to_path_buf(),
         reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),

@@ -522,16 +522,30 @@ impl<'a> Reader<'a> {
         if first.max_fails == 0 {
             return;
         }
-        let app_errors = next_upstream_words(next)
-            .iter()
-            .any(|w| w.starts_with("http_5") || w == "http_429");
+        if servers.len() == 1 {
+            self.push_at(
+                at.clone(),
+                "max_fails / fail_timeout (one server)".into(),
+                Outcome::Ignored {
+                    why: "nginx never takes out the only server of an upstream".into(),
+                },
+            );
+            return;
+        }
+        // A failed answer to a POST counts only when nginx may pass a POST
+        // on (non_idempotent): the failure mask includes that flag.
+        let words = next_upstream_words(next);
+        let app_errors = words.iter().any(|w| w == "non_idempotent")
+            && words
+                .iter()
+                .any(|w| w.starts_with("http_5") || w == "http_429");
         self.set(&["passiveHealth", "type"], json!("nginx"));
         self.set(&["passiveHealth", "maxFails"], json!(first.max_fails));
         self.set(&["passiveHealth", "failTimeout"], json!(first.fail_timeout));
         if app_errors {
             self.set(&["passiveHealth", "countApplicationErrors"], json!(true));
         }
-        self.push_at(at.clone(), format!("max_fails={} fail_timeout={} ({})", first.max_fails, first.fail_timeout, if first.max_fails == 1 && first.fail_timeout == "10s" { "nginx's default" } else { "every server" }), super::mapped(&["passiveHealth"], Some(if app_errors { "failed connections, timeouts and the 5xx answers proxy_next_upstream names count".into() } else { "failed connections and timeouts count; LLM errors do not (proxy_next_upstream names no http_5xx)".into() })));
+        self.push_at(at.clone(), format!("max_fails={} fail_timeout={} ({})", first.max_fails, first.fail_timeout, if first.max_fails == 1 && first.fail_timeout == "10s" { "nginx's default" } else { "every server" }), super::mapped(&["passiveHealth"], Some(if app_errors { "failed connections, timeouts and the 5xx answers proxy_next_upstream names count".into() } else { "failed connections and timeouts count; LLM errors do not (an LLM request is a POST: its 5xx answers count only with proxy_next_upstream non_idempotent http_5xx)".into() })));
     }
 
     fn max_conns(&mut self, servers: &[Server]) {
@@ -701,7 +715,7 @@ impl<'a> Reader<'a> {
             self.set(&[base[0], base[1], "requests"], json!(requests));
             self.set(&[base[0], base[1], "window"], json!(window));
             self.set(&[base[0], base[1], "strategy"], json!("gcra"));
-            self.set(&[base[0], base[1], "burst"], json!(burst + 1));
+            self.set(&[base[0], base[1], "burst"], json!(burst.saturating_add(1)));
             self.set(&[base[0], base[1], "key"], json!(key));
             let k = format!("rateLimits.{zone}");
             self.push(
@@ -720,7 +734,7 @@ impl<'a> Reader<'a> {
                         &[&k],
                         Some(format!(
                             "a leaky bucket: {} request(s) at once, then {requests} per {window}",
-                            burst + 1
+                            burst.saturating_add(1)
                         )),
                     ),
                 );
@@ -866,7 +880,7 @@ pub(crate) fn nginx_time(v: &str) -> Option<String> {
         "m" => "m",
         "h" => "h",
         "d" => "d",
-        "w" => return Some(format!("{}d", n * 7)),
+        "w" => return Some(format!("{}d", n.saturating_mul(7))),
         _ => return None,
     };
     Some(format!("{n}{unit}"))

@@ -42,7 +42,12 @@ enum Frame {
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values and how deep each nests.
+    anchors: HashMap<usize, (Value, usize)>,
+    /// Where the document's root container starts.
+    root_start: Option<Marker>,
+    /// The deepest value completed inside each open container.
+    inner: Vec<usize>,
     docs: Vec<(Value, Marker)>,
     error: Option<(Marker, String)>,
     placeholders: Vec<(Marker, String)>,
@@ -137,7 +142,10 @@ impl Builder {
     fn child_path(&mut self, mark: Marker) -> String {
         let doc = self.docs.len();
         match self.stack.last() {
-            None => String::new(),
+            None => {
+                self.root_start = Some(mark);
+                String::new()
+            }
             Some(Frame::Seq(items, _, path)) => {
                 let p = format!("{path}[{}]", items.len());
                 self.lines.push((doc, p.clone(), mark));
@@ -151,7 +159,10 @@ impl Builder {
         }
     }
 
-    fn push(&mut self, v: Value, mark: Marker, anchor: usize) {
+    fn push(&mut self, v: Value, mark: Marker, anchor: usize, depth: usize) {
+        if let Some(d) = self.inner.last_mut() {
+            *d = (*d).max(depth);
+        }
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             self.fail(
@@ -161,12 +172,15 @@ impl Builder {
             return;
         }
         if anchor != 0 {
-            self.anchors.insert(anchor, v.clone());
+            self.anchors.insert(anchor, (v.clone(), depth));
         }
         let doc = self.docs.len();
         let mut recorded = None;
         match self.stack.last_mut() {
-            None => self.docs.push((v, mark)),
+            None => {
+                let start = self.root_start.take().unwrap_or(mark);
+                self.docs.push((v, start));
+            }
             Some(Frame::Seq(items, _, _)) => items.push(v),
             Some(Frame::Map {
                 map,
@@ -247,7 +261,7 @@ impl MarkedEventReceiver for Builder {
                     },
                     _ => Value::String(s),
                 };
-                self.push(v, mark, anchor);
+                self.push(v, mark, anchor, 0);
             }
             Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
                 self.fail(mark, format!("nested more than {MAX_DEPTH} deep"));
@@ -256,10 +270,12 @@ impl MarkedEventReceiver for Builder {
                 self.tag_ok(&tag, mark);
                 let path = self.child_path(mark);
                 self.stack.push(Frame::Seq(Vec::new(), anchor, path));
+                self.inner.push(0);
             }
             Event::MappingStart(anchor, tag) => {
                 self.tag_ok(&tag, mark);
                 let path = self.child_path(mark);
+                self.inner.push(0);
                 self.stack.push(Frame::Map {
                     map: Map::new(),
                     anchor,
@@ -269,14 +285,28 @@ impl MarkedEventReceiver for Builder {
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Seq(items, anchor, _)) => self.push(Value::Array(items), mark, anchor),
-                Some(Frame::Map { map, anchor, .. }) => self.push(Value::Object(map), mark, anchor),
+                Some(Frame::Seq(items, anchor, _)) => {
+                    let d = self.inner.pop().unwrap_or(0) + 1;
+                    self.push(Value::Array(items), mark, anchor, d)
+                }
+                Some(Frame::Map { map, anchor, .. }) => {
+                    let d = self.inner.pop().unwrap_or(0) + 1;
+                    self.push(Value::Object(map), mark, anchor, d)
+                }
                 None => {}
             },
             Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(v) => {
+                // An alias nests its value where it stands: the whole must
+                // stay within the bound.
+                Some((_, depth)) if self.stack.len() + depth > MAX_DEPTH => {
+                    self.fail(
+                        mark,
+                        format!("an alias that nests more than {MAX_DEPTH} deep"),
+                    );
+                }
+                Some((v, depth)) => {
                     self.nodes += count(&v);
-                    self.push(v, mark, 0);
+                    self.push(v, mark, 0, depth);
                 }
                 None => self.fail(mark, "an alias to an anchor not defined before it".into()),
             },
@@ -547,6 +577,18 @@ mod tests {
             prev = c;
         }
         assert!(p(&text).unwrap_err().contains("more than"));
+        // A chain of aliases, each nesting the one before, stops at the
+        // depth bound (the values' own recursion stays shallow).
+        let mut chain = String::from("a0: &a0 [1]\n");
+        for i in 1..200 {
+            chain.push_str(&format!("a{i}: &a{i} [*a{}]\n", i - 1));
+        }
+        assert!(p(&chain)
+            .unwrap_err()
+            .contains("an alias that nests more than 128 deep"));
+        // A second document's error points at its start.
+        let e = p("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:"), "{e}");
     }
 
     #[test]

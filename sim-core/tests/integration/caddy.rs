@@ -252,3 +252,32 @@ fn caddy_adapt_reads_the_stock_fixture_as_fleetsim_does() {
             .is_some_and(|s| s.contains(&json!(5)))
     );
 }
+
+#[test]
+fn odd_input_is_an_error_or_caddy_semantics_never_a_panic() {
+    let try_it = |text: &str| import_str(text, Path::new("Caddyfile"), &ImportOptions::default());
+    let e = try_it(":80 {\n\treverse_proxy a:1 {\n\t\tlb_policy\n\t}\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("3:3: caddy: `lb_policy` needs a policy name"),
+        "{e}"
+    );
+    // An unclosed `{$` is a placeholder without a default: refused, not
+    // sliced past its end.
+    let e = try_it(":80 {\n\treverse_proxy a:1{$\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("environment placeholder"), "{e}");
+    // lb_retries alone retries at once; the 250ms pause is lb_try_duration's.
+    let i = caddy(":80 {\n\treverse_proxy a:1 b:1 {\n\t\tlb_retries 2\n\t}\n}\n");
+    assert_eq!(
+        dep(&i)["retries"],
+        json!({ "maxAttempts": 3, "retryOn": ["connect-failure"], "backoff": { "base": "1ms", "max": "1ms", "jitter": "none" } })
+    );
+    // Active checks need something to check: an interval alone is none.
+    let i = caddy(":80 {\n\treverse_proxy a:1 {\n\t\thealth_interval 5s\n\t}\n}\n");
+    assert!(dep(&i).get("healthCheck").is_none());
+    let i = caddy(":80 {\n\treverse_proxy a:1 {\n\t\thealth_port 9000\n\t}\n}\n");
+    assert_eq!(dep(&i)["healthCheck"]["interval"], "30s");
+}

@@ -250,3 +250,15 @@ fn the_real_haproxy_accepts_every_stock_fixture() {
         );
     }
 }
+
+#[test]
+fn default_servers_add_up_and_a_later_checked_server_is_read() {
+    let i = haproxy("defaults\n    default-server inter 5s\nbackend app\n    default-server check\n    server a x:1\n    server b y:1\n");
+    assert_eq!(dep(&i)["healthCheck"]["interval"], "5s");
+    let i = haproxy("backend app\n    server a x:1\n    server b y:1 check\n");
+    assert_eq!(dep(&i)["healthCheck"]["interval"], "2s");
+    assert!(i
+        .report
+        .iter()
+        .any(|m| m.directive.starts_with("check (the servers differ)")));
+}

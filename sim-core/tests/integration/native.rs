@@ -70,7 +70,8 @@ fn the_stock_fixture_maps_every_directive() {
     assert_eq!(d["loadBalancing"]["weighted"], json!({ "llm_agents/0": 2 }));
     assert_eq!(
         d["passiveHealth"],
-        json!({ "type": "nginx", "maxFails": 3, "failTimeout": "30s", "countApplicationErrors": true })
+        json!({ "type": "nginx", "maxFails": 3, "failTimeout": "30s" }),
+        "an LLM request is a POST: its 502 and 503 answers count only with non_idempotent"
     );
     assert_eq!(
         d["limits"],
@@ -481,4 +482,27 @@ fn the_real_nginx_accepts_every_stock_fixture() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn nginx_never_takes_out_an_only_server_and_counts_post_errors_only_with_non_idempotent() {
+    let one =
+        nginx("upstream app { server a:1; }\nserver { location / { proxy_pass http://app; } }\n");
+    assert!(dep(&one).get("passiveHealth").is_none());
+    let with = nginx(&MINIMAL.replace(
+        "proxy_pass http://app;",
+        "proxy_pass http://app; proxy_next_upstream error timeout http_502 non_idempotent;",
+    ));
+    assert_eq!(dep(&with)["passiveHealth"]["countApplicationErrors"], true);
+    assert_eq!(
+        dep(&with)["retries"]["retryOn"],
+        json!(["connect-failure", "timeout", "5xx"])
+    );
+    let without = nginx(&MINIMAL.replace(
+        "proxy_pass http://app;",
+        "proxy_pass http://app; proxy_next_upstream error timeout http_502;",
+    ));
+    assert!(dep(&without)["passiveHealth"]
+        .get("countApplicationErrors")
+        .is_none());
 }
