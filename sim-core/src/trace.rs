@@ -129,6 +129,9 @@ pub struct TraceSpec {
     pub names: Option<ColumnNames>,
     /// The unit of a numeric time.
     pub unit: TimeUnit,
+    /// The unit was written (`workload.trace.timeUnit`): a datetime time
+    /// is then refused, since the unit could not act.
+    pub unit_given: bool,
     /// Where the run starts; `None`: time 0 for numbers, the first row for
     /// datetimes.
     pub start: Option<Start>,
@@ -139,6 +142,7 @@ impl Default for TraceSpec {
         TraceSpec {
             names: None,
             unit: TimeUnit::S,
+            unit_given: false,
             start: None,
         }
     }
@@ -508,6 +512,12 @@ impl TraceReader {
             }
             self.last = abs;
             let dated = dt.is_some();
+            if dated && self.spec.unit_given {
+                return Err(self.at(&format!(
+                    "time `{}` is a datetime: workload.trace.timeUnit applies to numeric times only; remove it",
+                    clip(t)
+                )));
+            }
             let base = match (self.base, self.spec.start) {
                 (Some(b), _) => b,
                 (None, Some(Start::FirstRow(off))) => abs.saturating_add(i128::from(off.0)),

@@ -71,6 +71,14 @@ fn cores(v: &Value) -> Option<f64> {
     .filter(|c| *c > 0.0)
 }
 
+/// An object's `metadata.name`, or empty.
+fn metadata_name(v: &Value) -> String {
+    v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
 fn secs(v: Option<&Value>, default: u64) -> u64 {
     v.and_then(Value::as_u64).unwrap_or(default)
 }
@@ -94,13 +102,7 @@ pub(crate) fn import(
             .unwrap_or("")
             .to_string()
     };
-    let name = |d: &Doc| {
-        d.value
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let name = |d: &Doc| metadata_name(&d.value);
     let deployments: Vec<&Doc> = docs
         .iter()
         .filter(|d| matches!(kind(d).as_str(), "Deployment" | "StatefulSet"))
@@ -421,11 +423,7 @@ impl Reader<'_> {
     /// An HPA's spec as `deployment.scaling`.
     fn hpa(&mut self, d: &Doc) -> Result<Value, ScenarioError> {
         let v = &d.value;
-        let name = v
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let name = metadata_name(v);
         let api = v
             .get("apiVersion")
             .and_then(Value::as_str)
@@ -479,11 +477,7 @@ impl Reader<'_> {
     /// A KEDA ScaledObject as the HPA it creates.
     fn scaled_object(&mut self, d: &Doc) -> Result<Value, ScenarioError> {
         let v = &d.value;
-        let name = v
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let name = metadata_name(v);
         let spec = v
             .get("spec")
             .and_then(Value::as_object)

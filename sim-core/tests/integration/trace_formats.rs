@@ -161,3 +161,19 @@ fn a_mapped_column_the_file_lacks_is_named_with_the_header() {
     assert!(e.contains("workload.trace.columns"), "{e}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_time_unit_on_datetimes_is_refused_as_it_could_not_act() {
+    let d = dir("unit-on-dates");
+    let p = scenario(
+        &d,
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,4808,10\n",
+        serde_json::json!({ "format": "azure-llm", "timeUnit": "ms" }),
+    );
+    let e = Model::from_file(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("workload.trace.timeUnit applies to numeric times only"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -141,5 +141,10 @@ fn trace_spec(c: &mut Checker, t: &crate::scenario::Trace) -> Option<TraceSpec> 
             },
         };
     }
-    Some(TraceSpec { names, unit, start })
+    Some(TraceSpec {
+        names,
+        unit,
+        unit_given: t.time_unit.is_some(),
+        start,
+    })
 }
