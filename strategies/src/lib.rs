@@ -20,7 +20,7 @@
 //!   global or per key ([`RateLimiter`]).
 //! - [`retry`]: backoff with jitter and retry budgets ([`RetryConfig`]).
 //! - [`scale`]: autoscalers (threshold, Kubernetes HPA, AWS target
-//!   tracking, KEDA) and the budget guard ([`scale::Autoscaler`]).
+//!   tracking and step scaling, KEDA) and the budget guard ([`scale::Autoscaler`]).
 //!
 //! Every configuration struct deserializes from the JSON shape of the
 //! deployment docs these policies come from (`loadBalancing`,
@@ -56,6 +56,7 @@
 //! | where the HPA computes desired replicas and its stabilization window | `scale/hpa.rs` `Hpa` (decide), `Hpa::propose`, `resource_replicas`, `History::stabilize`, `convert_with_rate`; without `behavior`: `Hpa::legacy` |
 //! | AWS target tracking: its alarms, scale-in and cooldowns | `scale/target_tracking.rs` `TargetTracking` (decide; cooldowns start in `applied`) |
 //! | KEDA queue scaling, activation and scale to zero | `scale/queue.rs` `QueueScaler` (decide) |
+//! | AWS step scaling: alarms, step choice, percent rounding, cooldowns | `scale/step.rs` `StepScaling` (decide, `evaluate`; cooldowns start in `applied`), `percent_change` |
 //! | when the budget refuses a scale-up | `scale/cost.rs` `CostGuard::refuses_scale_up` |
 //! | time, duration strings (`1h30m`), config errors, object-only config blocks | `time.rs` `Nanos`; `duration.rs` `DurationStr::parse`; `error.rs` `ConfigError`; `object_only.rs` `ObjectOnly` |
 //! | which seed-doc spellings are read as aliases | `lib.rs` `SEED_ALIASES`; the `serde(alias)` attributes on `StrategyKind` and `ThresholdConfig` |

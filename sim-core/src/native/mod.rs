@@ -17,11 +17,14 @@
 //! | [`Format::Kubernetes`] | [`kubernetes`] | a `Deployment` (replicas, CPU and memory limits, readiness probe, grace period), `HorizontalPodAutoscaler` v2 and v1, KEDA `ScaledObject` (cpu, memory, prometheus triggers, behavior) |
 //! | [`Format::Caddy`] | `caddy` | a Caddyfile's `reverse_proxy`: upstreams, `lb_policy`, `lb_retries`/`lb_try_duration`/`lb_try_interval`, active and passive health, `unhealthy_request_count` |
 //! | [`Format::Agentflow`], [`Format::ConfigCsv`], [`Format::DeploymentJson`] | `seeds` | the seed docs' own files: AgenticGoKit's `agentflow.toml`, General Bots' `config.csv`, SwiftClaw's deployment JSON |
+//! | [`Format::Aws`] | `aws` | AWS Application Auto Scaling for ECS, as the API's JSON, a CloudFormation template or Terraform: scalable target, step scaling policies with their CloudWatch alarms, target tracking, the ECS service's `DesiredCount` |
 //! | [`Format::Haproxy`] | [`haproxy`] | a `backend` or `listen` with its `defaults`: `balance`, `server` and `default-server` options (weight, check, inter, rise, fall, backup, disabled), `retries`, `retry-on`, `option redispatch`, `timeout server/check/connect` |
 
+mod aws;
 mod caddy;
 mod conf;
 pub mod haproxy;
+mod hcl;
 pub mod kubernetes;
 pub mod nginx;
 mod seeds;
@@ -54,6 +57,9 @@ pub enum Format {
     ConfigCsv,
     /// A JSON object of deployment keys (SwiftClaw's blocks).
     DeploymentJson,
+    /// AWS Application Auto Scaling (ECS): API JSON, CloudFormation or
+    /// Terraform.
+    Aws,
 }
 
 impl Format {
@@ -66,6 +72,7 @@ impl Format {
         ("agentflow", Format::Agentflow),
         ("config-csv", Format::ConfigCsv),
         ("deployment-json", Format::DeploymentJson),
+        ("aws", Format::Aws),
     ];
 
     /// The format named `name`.
@@ -86,7 +93,27 @@ impl Format {
             Format::Agentflow => "agentflow",
             Format::ConfigCsv => "config-csv",
             Format::DeploymentJson => "deployment-json",
+            Format::Aws => "aws",
         }
+    }
+
+    /// Whether `text` is AWS scaling: a template with its resource
+    /// types, a policy or alarm, or the describe commands' output.
+    fn is_aws(text: &str) -> bool {
+        [
+            "AWS::ApplicationAutoScaling::",
+            "StepScalingPolicyConfiguration",
+            "TargetTrackingScalingPolicyConfiguration",
+            "\"StepAdjustments\"",
+            "\"ScalingPolicies\"",
+            "\"MetricAlarms\"",
+            "\"ScalableTargets\"",
+            "\"PolicyType\"",
+            "\"ComparisonOperator\"",
+            "\"MaxCapacity\"",
+        ]
+        .iter()
+        .any(|k| text.contains(k))
     }
 
     /// The format of `path` from its name, else from its content.
@@ -95,6 +122,9 @@ impl Format {
             .file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
+        if name.ends_with(".tf") || aws::is_terraform(path, text) || Format::is_aws(text) {
+            return Some(Format::Aws);
+        }
         if name.ends_with(".toml") {
             return Some(Format::Agentflow);
         }
@@ -356,6 +386,7 @@ pub fn import_str(text: &str, path: &Path, opts: &ImportOptions) -> Result<Impor
         Format::Agentflow => seeds::agentflow(text, path),
         Format::ConfigCsv => seeds::config_csv(text, path),
         Format::DeploymentJson => seeds::deployment_json(text, path),
+        Format::Aws => aws::import(text, path, opts.upstream.as_deref()),
     }
 }
 
@@ -379,6 +410,7 @@ mod tests {
             Format::Agentflow,
             Format::ConfigCsv,
             Format::DeploymentJson,
+            Format::Aws,
         ] {
             match f {
                 Format::Nginx
@@ -387,7 +419,8 @@ mod tests {
                 | Format::Caddy
                 | Format::Agentflow
                 | Format::ConfigCsv
-                | Format::DeploymentJson => assert!(listed(f), "{f}"),
+                | Format::DeploymentJson
+                | Format::Aws => assert!(listed(f), "{f}"),
             }
         }
     }

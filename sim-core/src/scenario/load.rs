@@ -113,7 +113,9 @@ impl Scenario {
 /// checks as the rest of the file (no arrays for objects, errors at
 /// `deployment.scaling.behavior.scaleUp...`) before the typed read.
 fn check_scaling(value: &serde_json::Value, file: &Path) -> Result<(), ScenarioError> {
-    use strategies::scale::{HpaConfig, QueueConfig, TargetTrackingConfig, ThresholdConfig};
+    use strategies::scale::{
+        HpaConfig, QueueConfig, StepScalingConfig, TargetTrackingConfig, ThresholdConfig,
+    };
     let Some(serde_json::Value::Object(block)) = value.pointer("/deployment/scaling") else {
         return Ok(()); // absent, or not an object: the typed read says so
     };
@@ -136,13 +138,14 @@ fn check_scaling(value: &serde_json::Value, file: &Path) -> Result<(), ScenarioE
         Some("hpa") => strictly::<HpaConfig>(&rest, file),
         Some("target-tracking") => strictly::<TargetTrackingConfig>(&rest, file),
         Some("queue") => strictly::<QueueConfig>(&rest, file),
+        Some("step") => strictly::<StepScalingConfig>(&rest, file),
         // A policy that is not a string: said at its own path (the typed
         // read would stop at `deployment.scaling`).
         None => Err(ScenarioError::at(
             file,
             "deployment.scaling.policy",
             format!(
-                "a policy name, one of `threshold`, `hpa`, `target-tracking`, `queue`; found {}",
+                "a policy name, one of `threshold`, `hpa`, `target-tracking`, `queue`, `step`; found {}",
                 policy.as_ref().map_or_else(String::new, |p| p.to_string())
             ),
         )),

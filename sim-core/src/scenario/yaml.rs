@@ -11,6 +11,11 @@
 //!   in before it is read.
 //! - Anchors and aliases are expanded, at most [`MAX_NODES`] values in
 //!   all; tags other than YAML's own are refused; one document per file.
+//! - A CloudFormation template ([`parse_docs_cfn`]) keeps its short-form
+//!   intrinsic functions as their long form: `!Ref X` is `{"Ref": "X"}`,
+//!   `!GetAtt A.B` is `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s` is
+//!   `{"Fn::Sub": s}`, and its `${...}` are CloudFormation's, not
+//!   placeholders.
 
 use crate::error::ScenarioError;
 use serde_json::{Map, Number, Value};
@@ -54,6 +59,29 @@ struct Builder {
     nodes: usize,
     /// Where each key and each list item starts (document, JSON path).
     lines: Vec<(usize, String, Marker)>,
+    /// Reading a CloudFormation template: `!Tag` short forms are kept.
+    cfn: bool,
+    /// The CloudFormation function each open container is the argument of.
+    wraps: Vec<Option<String>>,
+}
+
+/// CloudFormation's long form of the short-form tag `suffix` around `v`.
+fn cfn_long_form(suffix: &str, v: Value) -> Value {
+    let key = if suffix == "Ref" {
+        "Ref".to_string()
+    } else {
+        format!("Fn::{suffix}")
+    };
+    let v = match (suffix, v) {
+        ("GetAtt", Value::String(s)) => match s.split_once('.') {
+            Some((a, b)) => Value::from(vec![a.to_string(), b.to_string()]),
+            None => Value::String(s),
+        },
+        (_, v) => v,
+    };
+    let mut m = Map::new();
+    m.insert(key, v);
+    Value::Object(m)
 }
 
 fn placeholder(s: &str) -> Option<String> {
@@ -120,10 +148,19 @@ impl Builder {
         }
     }
 
+    /// The CloudFormation function a `!Tag` stands for, when reading a
+    /// template.
+    fn cfn_tag(&self, tag: &Option<Tag>) -> Option<String> {
+        tag.as_ref()
+            .filter(|t| self.cfn && t.handle == "!" && !t.suffix.is_empty())
+            .map(|t| t.suffix.clone())
+    }
+
     fn tag_ok(&mut self, tag: &Option<Tag>, mark: Marker) -> bool {
         match tag {
             None => true,
             Some(t) if t.handle == "!!" || t.handle == "tag:yaml.org,2002:" => true,
+            Some(_) if self.cfn_tag(tag).is_some() => true,
             Some(t) => {
                 self.fail(
                     mark,
@@ -241,8 +278,15 @@ impl MarkedEventReceiver for Builder {
                 if !self.tag_ok(&tag, mark) {
                     return;
                 }
-                if let Some(p) = placeholder(&s) {
-                    self.placeholders.push((mark, p));
+                if let Some(f) = self.cfn_tag(&tag) {
+                    let v = cfn_long_form(&f, Value::String(s));
+                    self.push(v, mark, anchor, 1);
+                    return;
+                }
+                if !self.cfn {
+                    if let Some(p) = placeholder(&s) {
+                        self.placeholders.push((mark, p));
+                    }
                 }
                 let v = match (style, &tag) {
                     (TScalarStyle::Plain, None) => match resolve(&s) {
@@ -268,12 +312,16 @@ impl MarkedEventReceiver for Builder {
             }
             Event::SequenceStart(anchor, tag) => {
                 self.tag_ok(&tag, mark);
+                let wrap = self.cfn_tag(&tag);
+                self.wraps.push(wrap);
                 let path = self.child_path(mark);
                 self.stack.push(Frame::Seq(Vec::new(), anchor, path));
                 self.inner.push(0);
             }
             Event::MappingStart(anchor, tag) => {
                 self.tag_ok(&tag, mark);
+                let wrap = self.cfn_tag(&tag);
+                self.wraps.push(wrap);
                 let path = self.child_path(mark);
                 self.inner.push(0);
                 self.stack.push(Frame::Map {
@@ -287,11 +335,13 @@ impl MarkedEventReceiver for Builder {
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Seq(items, anchor, _)) => {
                     let d = self.inner.pop().unwrap_or(0) + 1;
-                    self.push(Value::Array(items), mark, anchor, d)
+                    let (v, d) = self.unwrap_tag(Value::Array(items), d);
+                    self.push(v, mark, anchor, d)
                 }
                 Some(Frame::Map { map, anchor, .. }) => {
                     let d = self.inner.pop().unwrap_or(0) + 1;
-                    self.push(Value::Object(map), mark, anchor, d)
+                    let (v, d) = self.unwrap_tag(Value::Object(map), d);
+                    self.push(v, mark, anchor, d)
                 }
                 None => {}
             },
@@ -311,6 +361,17 @@ impl MarkedEventReceiver for Builder {
                 None => self.fail(mark, "an alias to an anchor not defined before it".into()),
             },
             _ => {}
+        }
+    }
+}
+
+impl Builder {
+    /// A closed container `depth` deep, in its CloudFormation function
+    /// (one deeper) when tagged.
+    fn unwrap_tag(&mut self, v: Value, depth: usize) -> (Value, usize) {
+        match self.wraps.pop().flatten() {
+            Some(f) => (cfn_long_form(&f, v), depth + 1),
+            None => (v, depth),
         }
     }
 }
@@ -367,7 +428,20 @@ impl Doc {
 
 /// Every document of a YAML stream, with where its values are.
 pub(crate) fn parse_docs(text: &str, file: &Path) -> Result<Vec<Doc>, ScenarioError> {
-    let mut b = Builder::default();
+    parse_docs_with(text, file, false)
+}
+
+/// Every document of a CloudFormation template in YAML, its short-form
+/// intrinsic functions (`!Ref`, `!Sub`, `!GetAtt`...) in their long form.
+pub(crate) fn parse_docs_cfn(text: &str, file: &Path) -> Result<Vec<Doc>, ScenarioError> {
+    parse_docs_with(text, file, true)
+}
+
+fn parse_docs_with(text: &str, file: &Path, cfn: bool) -> Result<Vec<Doc>, ScenarioError> {
+    let mut b = Builder {
+        cfn,
+        ..Builder::default()
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = Parser::new_from_str(text);
     if let Err(e) = p.load(&mut b, true) {

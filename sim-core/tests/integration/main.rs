@@ -2,6 +2,7 @@
 //! binary (so the suite links once).
 
 mod agents;
+mod aws;
 mod balancers;
 mod caddy;
 mod classes;

@@ -15,12 +15,14 @@
 //! | `hpa` | [`Hpa`] | Kubernetes `autoscaling/v2` (`replica_calculator.go`, `horizontal.go`) |
 //! | `target-tracking` | [`TargetTracking`] | AWS Application Auto Scaling target tracking |
 //! | `queue` | [`QueueScaler`] | KEDA's scaling on queue length |
+//! | `step` | [`StepScaling`] | AWS Application Auto Scaling step scaling with its CloudWatch alarms |
 //!
 //! [`CostGuard`] is the Azcore doc's budget check on scale-ups.
 
 mod cost;
 mod hpa;
 mod queue;
+mod step;
 mod target_tracking;
 mod threshold;
 
@@ -32,6 +34,10 @@ pub use hpa::{
     SelectPolicy, TargetType, Tolerances,
 };
 pub use queue::{QueueConfig, QueueScaler};
+pub use step::{
+    percent_change, AdjustmentType, Comparison, Statistic, StepAdjustment, StepAlarm, StepPolicy,
+    StepScaling, StepScalingConfig,
+};
 pub use target_tracking::{PredefinedMetric, TargetTracking, TargetTrackingConfig, TrackedTarget};
 pub use threshold::{RuleAction, ThresholdConfig, ThresholdRule, ThresholdScaler};
 
@@ -302,6 +308,8 @@ pub enum ScalingConfig {
     TargetTracking(TargetTrackingConfig),
     /// KEDA on queue length.
     Queue(QueueConfig),
+    /// AWS step scaling.
+    Step(StepScalingConfig),
 }
 
 /// In the schema as in reading: without `policy` the block is the
@@ -348,6 +356,7 @@ impl ScalingConfig {
             ScalingConfig::Hpa(_) => "hpa",
             ScalingConfig::TargetTracking(_) => "target-tracking",
             ScalingConfig::Queue(_) => "queue",
+            ScalingConfig::Step(_) => "step",
         }
     }
 
@@ -358,6 +367,7 @@ impl ScalingConfig {
             ScalingConfig::Hpa(c) => c.validate(),
             ScalingConfig::TargetTracking(c) => c.validate(),
             ScalingConfig::Queue(c) => c.validate(),
+            ScalingConfig::Step(c) => c.validate(),
         }
     }
 
@@ -370,6 +380,7 @@ impl ScalingConfig {
             ScalingConfig::Hpa(c) => c.metrics.iter().map(HpaMetric::metric).collect(),
             ScalingConfig::TargetTracking(c) => c.targets.iter().map(|t| t.metric()).collect(),
             ScalingConfig::Queue(_) => vec![ScaleMetric::QueueDepth],
+            ScalingConfig::Step(c) => c.policies.iter().map(|p| p.alarm.metric).collect(),
         }
     }
 
@@ -384,6 +395,7 @@ impl ScalingConfig {
                 AnyAutoscaler::TargetTracking(TargetTracking::new(c.clone()))
             }
             ScalingConfig::Queue(c) => AnyAutoscaler::Queue(Box::new(QueueScaler::new(c.clone()))),
+            ScalingConfig::Step(c) => AnyAutoscaler::Step(Box::new(StepScaling::new(c.clone()))),
         }
     }
 }
@@ -396,6 +408,7 @@ pub enum AnyAutoscaler {
     Hpa(Box<Hpa>),
     TargetTracking(TargetTracking),
     Queue(Box<QueueScaler>),
+    Step(Box<StepScaling>),
 }
 
 macro_rules! each {
@@ -405,6 +418,7 @@ macro_rules! each {
             AnyAutoscaler::Hpa($s) => $e,
             AnyAutoscaler::TargetTracking($s) => $e,
             AnyAutoscaler::Queue($s) => $e,
+            AnyAutoscaler::Step($s) => $e,
         }
     };
 }

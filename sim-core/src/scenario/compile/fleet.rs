@@ -182,7 +182,7 @@ impl Scenario {
         let (collection, window) = match cfg {
             ScalingConfig::Threshold(_) => (10, 30),
             ScalingConfig::Hpa(_) => (15, 30),
-            ScalingConfig::TargetTracking(_) => (60, 60),
+            ScalingConfig::TargetTracking(_) | ScalingConfig::Step(_) => (60, 60),
             ScalingConfig::Queue(_) => (10, 10),
         };
         let m = d.metrics.as_ref();
