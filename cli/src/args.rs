@@ -83,6 +83,7 @@ Examples:
   fleetsim import haproxy.cfg --upstream llm         a HAProxy backend (or listen section)
   fleetsim import Caddyfile --upstream '/api/*'      the reverse_proxy of one route
   fleetsim import k8s/agents.yaml                    a Deployment with its HPA or KEDA ScaledObject
+  fleetsim import ecs-scaling.tf                     ECS step scaling and its CloudWatch alarms
 
 The fragment is a scenario's `deployment` as the software would run it,
 its defaults included. A scenario takes it by reference, so the next run
@@ -99,7 +100,10 @@ options, retries, retry-on, option redispatch, timeouts); caddy (a
 reverse_proxy: upstreams, lb_policy, lb_retries and lb_try_duration,
 active and passive health); kubernetes (a
 Deployment's replicas, limits, readiness probe and grace period, its
-HorizontalPodAutoscaler v2 or v1, a KEDA ScaledObject); and the seed docs'
+HorizontalPodAutoscaler v2 or v1, a KEDA ScaledObject); aws (ECS scaling
+as CloudFormation, Terraform or the API's JSON: scalable target, step
+scaling policies with the CloudWatch alarms that invoke them, target
+tracking, the service's DesiredCount); and the seed docs'
 own files: agentflow (agentflow.toml), config-csv (General Bots'
 config.csv), deployment-json (SwiftClaw's deployment blocks).";
 
@@ -110,11 +114,12 @@ pub(crate) struct ImportArgs {
     #[arg(value_name = "FILE")]
     pub(crate) file: PathBuf,
     /// Its format, when the name and content do not tell: nginx, haproxy,
-    /// kubernetes, caddy, agentflow, config-csv, deployment-json.
+    /// kubernetes, caddy, agentflow, config-csv, deployment-json, aws.
     #[arg(long, value_name = "FORMAT")]
     pub(crate) format: Option<String>,
     /// The nginx upstream, HAProxy backend, Caddy route (site or matcher)
-    /// or Kubernetes Deployment to read when the file has several.
+    /// or Kubernetes Deployment to read when the file has several; for
+    /// AWS, the policy kind (step or target-tracking).
     #[arg(long, value_name = "NAME")]
     pub(crate) upstream: Option<String>,
     /// Write the fragment to this file (YAML when it ends in .yaml or

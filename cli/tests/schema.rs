@@ -28,7 +28,10 @@ fn shipped_scenarios() -> Vec<PathBuf> {
         for entry in std::fs::read_dir(dir).unwrap() {
             let p = entry.unwrap().path();
             if p.is_dir() {
-                if p.file_name().is_some_and(|n| n != "sweeps" && n != "gate") {
+                // Native configs (a template's JSON, an API document)
+                // live one folder below `native/`.
+                let native = dir.file_name().is_some_and(|n| n == "native");
+                if !native && p.file_name().is_some_and(|n| n != "sweeps" && n != "gate") {
                     walk(&p, out);
                 }
             } else if p.extension().is_some_and(|e| e == "json")

@@ -82,7 +82,13 @@ fn lost(what: impl Into<String>) -> Outcome {
 
 /// A value written compactly for the report.
 fn short(v: &Value) -> String {
+    let reference = v.as_object().filter(|o| o.len() == 1).and_then(|o| {
+        ["Ref", "Expression"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_str))
+    });
     let s = match v {
+        _ if reference.is_some() => reference.unwrap_or_default().to_string(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
