@@ -84,13 +84,16 @@ Examples:
   fleetsim import Caddyfile --upstream '/api/*'      the reverse_proxy of one route
   fleetsim import k8s/agents.yaml                    a Deployment with its HPA or KEDA ScaledObject
   fleetsim import ecs-scaling.tf                     ECS step scaling and its CloudWatch alarms
+  fleetsim import target.json policy.json alarm.json the API's JSON, read as one service
 
 The fragment is a scenario's `deployment` as the software would run it,
 its defaults included. A scenario takes it by reference, so the next run
 reads the file as it is then:
   \"deployment\": { \"import\": \"nginx.conf\" }
   \"deployment\": { \"import\": { \"file\": \"nginx.conf\", \"upstream\": \"llm_agents\" } }
-The scenario's own deployment keys override the imported ones.
+  \"deployment\": { \"import\": [\"policy.json\", \"alarm.json\"] }
+The scenario's own deployment keys override the imported ones; two files
+that set one key differently are refused.
 
 Formats: nginx (upstream, servers and their parameters, least_conn,
 ip_hash, hash, random, proxy_next_upstream, proxy_read_timeout,
@@ -110,9 +113,10 @@ config.csv), deployment-json (SwiftClaw's deployment blocks).";
 /// `fleetsim import`.
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
-    /// The native config file.
-    #[arg(value_name = "FILE")]
-    pub(crate) file: PathBuf,
+    /// The native config files: one, or several read as one deployment
+    /// (AWS files together, so an alarm may invoke a policy in another).
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
+    pub(crate) files: Vec<PathBuf>,
     /// Its format, when the name and content do not tell: nginx, haproxy,
     /// kubernetes, caddy, agentflow, config-csv, deployment-json, aws.
     #[arg(long, value_name = "FORMAT")]

@@ -5,10 +5,10 @@ use crate::args::ImportArgs;
 use crate::failure::Failure;
 use crate::output::Stdout;
 use anyhow::anyhow;
-use sim_core::native::{self, Format, ImportOptions};
+use sim_core::native::{self, Format, ImportOptions, ImportSpec};
 use std::process::ExitCode;
 
-/// `fleetsim import FILE`.
+/// `fleetsim import FILE...`.
 pub(crate) fn import(a: ImportArgs) -> Result<ExitCode, Failure> {
     let format = match &a.format {
         None => None,
@@ -24,19 +24,42 @@ pub(crate) fn import(a: ImportArgs) -> Result<ExitCode, Failure> {
         format,
         upstream: a.upstream.clone(),
     };
-    let got = native::import_file(&a.file, &opts)?;
+    let specs: Vec<ImportSpec> = a
+        .files
+        .iter()
+        .map(|f| ImportSpec {
+            path: f.clone(),
+            opts: opts.clone(),
+        })
+        .collect();
+    let (imports, merged) = native::import_all(&specs)?;
+    let unsupported: usize = imports.iter().map(|i| i.unsupported()).sum();
     let fragment =
-        serde_json::to_string_pretty(&got.fragment).map_err(|e| Failure::Io(e.into()))? + "\n";
+        serde_json::to_string_pretty(&merged).map_err(|e| Failure::Io(e.into()))? + "\n";
+    let report: String = imports.iter().map(|i| i.report_text()).collect();
     let mut out = Stdout::default();
     if a.json {
-        let doc = serde_json::json!({
-            "file": got.file,
-            "format": got.format,
-            "source": got.source,
-            "fragment": got.fragment,
-            "report": got.report,
-            "unsupported": got.unsupported(),
-        });
+        let one = |got: &native::Import| {
+            serde_json::json!({
+                "file": got.file,
+                "format": got.format,
+                "source": got.source,
+                "report": got.report,
+                "unsupported": got.unsupported(),
+            })
+        };
+        let doc = match imports.as_slice() {
+            [got] => {
+                let mut d = one(got);
+                d["fragment"] = merged.clone();
+                d
+            }
+            all => serde_json::json!({
+                "fragment": merged,
+                "unsupported": unsupported,
+                "imports": all.iter().map(one).collect::<Vec<_>>(),
+            }),
+        };
         let text = serde_json::to_string_pretty(&doc).map_err(|e| Failure::Io(e.into()))?;
         out.emit(&format!("{text}\n"))?;
     } else if let Some(path) = &a.out {
@@ -53,22 +76,21 @@ pub(crate) fn import(a: ImportArgs) -> Result<ExitCode, Failure> {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
         let body = if yaml {
-            sim_core::to_yaml(&got.fragment)
+            sim_core::to_yaml(&merged)
         } else {
             fragment.clone()
         };
         let dir = crate::output::OutDir::prepare(&dir)?;
         let written = dir.write_atomic(&name, body.as_bytes())?;
-        out.emit(&got.report_text())?;
+        out.emit(&report)?;
         out.emit(&format!("wrote {}\n", written.display()))?;
     } else {
         out.emit(&fragment)?;
-        eprint!("{}", got.report_text());
+        eprint!("{report}");
     }
-    if a.strict && got.unsupported() > 0 {
+    if a.strict && unsupported > 0 {
         eprintln!(
-            "--strict: {} directive(s) with simulation meaning are not supported (above)",
-            got.unsupported()
+            "--strict: {unsupported} directive(s) with simulation meaning are not supported (above)"
         );
         return Ok(ExitCode::from(1));
     }

@@ -329,6 +329,117 @@ pub(crate) fn native_error(
 
 /// Reads the native file at `path`.
 pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Import, ScenarioError> {
+    import_str(&read_native(path)?, path, opts)
+}
+
+/// One file of several to import, with how to read it.
+#[derive(Debug, Clone)]
+pub struct ImportSpec {
+    /// The file.
+    pub path: PathBuf,
+    /// How to read it.
+    pub opts: ImportOptions,
+}
+
+/// Reads several native files as one deployment: AWS files are read
+/// together (an alarm in one file may invoke a policy in another); the
+/// others one by one. Returns each file's import (its report; the AWS
+/// files' joint fragment is on the first of them) and their fragments
+/// merged in order. Two files that set one key to different values are an
+/// error naming both.
+pub fn import_all(specs: &[ImportSpec]) -> Result<(Vec<Import>, Value), ScenarioError> {
+    let mut texts = Vec::with_capacity(specs.len());
+    for s in specs {
+        texts.push(read_native(&s.path)?);
+    }
+    let is_aws = |i: usize| {
+        specs[i]
+            .opts
+            .format
+            .or_else(|| Format::detect(&specs[i].path, &texts[i]))
+            == Some(Format::Aws)
+    };
+    let aws: Vec<usize> = (0..specs.len()).filter(|&i| is_aws(i)).collect();
+    let mut imports: Vec<Option<Import>> = vec![None; specs.len()];
+    if aws.len() > 1 {
+        let files: Vec<(&str, &Path)> = aws
+            .iter()
+            .map(|&i| (texts[i].as_str(), specs[i].path.as_path()))
+            .collect();
+        let wanted = aws.iter().find_map(|&i| specs[i].opts.upstream.as_deref());
+        for (k, got) in aws::import_many(&files, wanted)?.into_iter().enumerate() {
+            imports[aws[k]] = Some(got);
+        }
+    }
+    let mut merged = Value::Object(Map::new());
+    let mut owner: Vec<(String, PathBuf)> = Vec::new();
+    let mut out = Vec::with_capacity(specs.len());
+    for (i, s) in specs.iter().enumerate() {
+        let got = match imports[i].take() {
+            Some(g) => g,
+            None => import_str(&texts[i], &s.path, &s.opts)?,
+        };
+        merge_fragment(
+            &mut merged,
+            &got.fragment,
+            String::new(),
+            &s.path,
+            &mut owner,
+        )?;
+        out.push(got);
+    }
+    Ok((out, merged))
+}
+
+/// Merges `add` (from `file`) into `into`; a leaf set by an earlier file
+/// to another value is an error naming both files.
+fn merge_fragment(
+    into: &mut Value,
+    add: &Value,
+    at: String,
+    file: &Path,
+    owner: &mut Vec<(String, PathBuf)>,
+) -> Result<(), ScenarioError> {
+    match (into, add) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                let here = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                match a.get_mut(k) {
+                    Some(slot) => merge_fragment(slot, v, here, file, owner)?,
+                    None => {
+                        a.insert(k.clone(), v.clone());
+                        owner.push((here, file.to_path_buf()));
+                    }
+                }
+            }
+            Ok(())
+        }
+        (slot, v) if *slot == *v => Ok(()),
+        (slot, v) => {
+            let first = owner
+                .iter()
+                .rev()
+                .find(|(k, _)| at == *k || at.starts_with(&format!("{k}.")))
+                .map_or_else(
+                    || "an earlier file".to_string(),
+                    |(_, f)| f.display().to_string(),
+                );
+            Err(ScenarioError::Io {
+                file: file.to_path_buf(),
+                reason: format!(
+                    "sets `{at}` to {v}, but {first} sets it to {slot}; a key may come from one file only (or give it in the scenario, which overrides both)"
+                ),
+            })
+        }
+    }
+}
+
+/// The text of a native file, read with a bound on its size.
+fn read_native(path: &Path) -> Result<String, ScenarioError> {
     let io = |e: std::io::Error| ScenarioError::Io {
         file: path.to_path_buf(),
         reason: e.to_string(),
@@ -356,11 +467,10 @@ pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Import, Scenario
             reason: format!("larger than {MAX_NATIVE_BYTES} bytes; a config file fleetsim reads is smaller (is this a device or a pipe?)"),
         });
     }
-    let text = String::from_utf8(bytes).map_err(|e| ScenarioError::Io {
+    String::from_utf8(bytes).map_err(|e| ScenarioError::Io {
         file: path.to_path_buf(),
         reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-    })?;
-    import_str(&text, path, opts)
+    })
 }
 
 /// Reads native config `text`; `path` names it in errors and the report.

@@ -193,19 +193,15 @@ fn resolve_chain(
     Ok((merged, Provenance { set, imported }))
 }
 
-/// Reads the native config `deployment.import` names (relative to `path`)
-/// and merges its deployment keys under the file's own, which win.
-/// Returns where each imported value came from.
-fn import_native(own: &mut Value, path: &Path) -> Result<Vec<(String, String)>, ScenarioError> {
-    let Some(dep) = own.get_mut("deployment").and_then(Value::as_object_mut) else {
-        return Ok(Vec::new());
-    };
-    let Some(spec) = dep.remove("import") else {
-        return Ok(Vec::new());
-    };
-    let bad = |msg: String| ScenarioError::at(path, "deployment.import", msg);
-    let shape = "give the native config's file name relative to this scenario, or {\"file\", \"upstream\", \"format\"}";
-    let (file, opts) = match &spec {
+/// One entry of `deployment.import`: a file name, or `{file, upstream,
+/// format}`, named relative to the scenario's folder `dir`.
+fn import_spec(
+    spec: &Value,
+    dir: &Path,
+    bad: &dyn Fn(String) -> ScenarioError,
+) -> Result<crate::native::ImportSpec, ScenarioError> {
+    let shape = "give the native config's file name relative to this scenario, {\"file\", \"upstream\", \"format\"}, or a list of them";
+    let (file, opts) = match spec {
         Value::String(f) => (f.clone(), crate::native::ImportOptions::default()),
         Value::Object(o) => {
             let mut opts = crate::native::ImportOptions::default();
@@ -238,39 +234,72 @@ fn import_native(own: &mut Value, path: &Path) -> Result<Vec<(String, String)>, 
         }
         other => return Err(bad(format!("{}; {shape}", json::describe(other)))),
     };
-    let native = path.parent().unwrap_or(Path::new("")).join(&file);
-    let got = crate::native::import_file(&native, &opts).map_err(|e| match e {
-        ScenarioError::Io { reason, .. } => bad(format!(
-            "cannot read `{file}` ({}): {reason}",
-            native.display()
+    Ok(crate::native::ImportSpec {
+        path: dir.join(file),
+        opts,
+    })
+}
+
+/// Reads the native configs `deployment.import` names (relative to
+/// `path`) and merges their deployment keys under the file's own, which
+/// win. Returns where each imported value came from.
+fn import_native(own: &mut Value, path: &Path) -> Result<Vec<(String, String)>, ScenarioError> {
+    let Some(dep) = own.get_mut("deployment").and_then(Value::as_object_mut) else {
+        return Ok(Vec::new());
+    };
+    let Some(spec) = dep.remove("import") else {
+        return Ok(Vec::new());
+    };
+    let bad = |msg: String| ScenarioError::at(path, "deployment.import", msg);
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let specs = match &spec {
+        Value::Array(items) if items.is_empty() => {
+            return Err(bad(
+                "an empty list; give the native config files to import".into()
+            ))
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|i| import_spec(i, dir, &bad))
+            .collect::<Result<Vec<_>, _>>()?,
+        one => vec![import_spec(one, dir, &bad)?],
+    };
+    let (imports, fragment) = crate::native::import_all(&specs).map_err(|e| match e {
+        ScenarioError::Io { file, reason } => bad(format!(
+            "cannot read `{}` ({}): {reason}",
+            file.strip_prefix(dir).unwrap_or(&file).display(),
+            file.display()
         )),
         other => other,
     })?;
-    let Value::Object(fragment) = got.fragment else {
+    let Value::Object(fragment) = fragment else {
         return Ok(Vec::new());
     };
     // Where each imported value came from: the directive that mapped to
-    // the deepest key above it.
+    // the deepest key above it, in whichever file it is.
     let mut from = Vec::new();
     let mut leaves = Vec::new();
     collect_leaves(&Value::Object(fragment.clone()), String::new(), &mut leaves);
     for leaf in leaves {
-        let line = got
-            .report
+        let found = imports
             .iter()
-            .filter_map(|m| match &m.outcome {
+            .flat_map(|got| got.report.iter().map(move |m| (got, m)))
+            .filter_map(|(got, m)| match &m.outcome {
                 crate::native::Outcome::Mapped { keys, .. } => keys
                     .iter()
                     .filter(|k| leaf == **k || leaf.starts_with(&format!("{k}.")))
-                    .map(|k| (k.len(), m.at.line))
+                    .map(|k| (k.len(), m.at.line, &got.file))
                     .max(),
                 _ => None,
             })
-            .max()
-            .map(|(_, line)| line);
-        let at = match line {
-            Some(l) => format!("{}:{l}", native.display()),
-            None => native.display().to_string(),
+            .max_by_key(|(len, line, _)| (*len, *line));
+        let at = match found {
+            Some((_, l, file)) => format!("{}:{l}", file.display()),
+            None => imports
+                .iter()
+                .map(|i| i.file.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         };
         from.push((leaf, at));
     }

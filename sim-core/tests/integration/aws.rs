@@ -300,3 +300,131 @@ fn the_imported_step_scaling_acts_as_aws_would() {
         assert!(run.scaling.peak_instances > 3, "{:?}", run.scaling);
     }
 }
+
+fn temp(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fleetsim-aws-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    for (f, text) in files {
+        std::fs::write(d.join(f), text).unwrap();
+    }
+    d
+}
+
+const TARGET: &str = r#"{"ServiceNamespace": "ecs", "ResourceId": "service/agents/agent",
+  "ScalableDimension": "ecs:service:DesiredCount", "MinCapacity": 2, "MaxCapacity": 16}"#;
+const POLICY: &str = r#"{"PolicyName": "agent-scale-out", "PolicyType": "StepScaling",
+  "ServiceNamespace": "ecs", "ResourceId": "service/agents/agent", "ScalableDimension": "ecs:service:DesiredCount",
+  "StepScalingPolicyConfiguration": {"AdjustmentType": "ChangeInCapacity", "Cooldown": 60,
+    "MetricAggregationType": "Average",
+    "StepAdjustments": [{"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 15, "ScalingAdjustment": 1},
+                        {"MetricIntervalLowerBound": 15, "ScalingAdjustment": 3}]}}"#;
+const ALARM: &str = r#"{"AlarmName": "agent-cpu-high",
+  "AlarmActions": ["arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:6d89:resource/ecs/service/agents/agent:policyName/agent-scale-out"],
+  "MetricName": "CPUUtilization", "Namespace": "AWS/ECS", "Statistic": "Average", "Period": 60,
+  "EvaluationPeriods": 3, "DatapointsToAlarm": 2, "Threshold": 60, "ComparisonOperator": "GreaterThanOrEqualToThreshold"}"#;
+
+/// The three CLI inputs (`register-scalable-target`, `put-scaling-policy`,
+/// `put-metric-alarm`) in three files read as one: the alarm in one file
+/// invokes the policy in another.
+#[test]
+fn files_given_together_are_read_as_one_service() {
+    let d = temp(
+        "split",
+        &[
+            ("target.json", TARGET),
+            ("policy.json", POLICY),
+            ("alarm.json", ALARM),
+        ],
+    );
+    let specs: Vec<_> = ["target.json", "policy.json", "alarm.json"]
+        .iter()
+        .map(|f| sim_core::native::ImportSpec {
+            path: d.join(f),
+            opts: ImportOptions::default(),
+        })
+        .collect();
+    let (imports, merged) = sim_core::native::import_all(&specs).unwrap();
+    let mut want = step_block();
+    want["policies"].as_array_mut().unwrap().truncate(1);
+    assert_eq!(merged["deployment"]["scaling"], want);
+    // Each file keeps its own report.
+    assert_eq!(imports.len(), 3);
+    assert!(imports[2]
+        .report
+        .iter()
+        .any(|m| m.directive.starts_with("agent-cpu-high.Threshold")));
+    assert!(imports[0]
+        .report
+        .iter()
+        .all(|m| !m.directive.contains("Threshold")));
+    // Alone, the policy never acts: no alarm invokes it.
+    let alone = import_file(&d.join("policy.json"), &ImportOptions::default()).unwrap();
+    assert_eq!(alone.unsupported(), 1);
+
+    // A scenario takes them as a list, and runs.
+    std::fs::write(
+        d.join("s.json"),
+        json!({
+          "name": "split", "run": { "duration": "5m", "seed": 1 },
+          "workload": { "arrivals": { "ratePerSecond": 4 }, "request": { "cpuTime": { "dist": "exponential", "mean": "200ms" }, "llmCalls": 1 } },
+          "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "500ms" } } } },
+          "instanceTypes": { "agent": { "slots": 4, "cpus": 1 } },
+          "deployment": { "import": ["target.json", "policy.json", { "file": "alarm.json", "format": "aws" }],
+                          "regions": { "agent": { "instances": 2 } } }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let m = Model::from_file(&d.join("s.json")).unwrap_or_else(|e| panic!("{e}"));
+    let r = run_model(&m, RunOptions::default()).unwrap();
+    assert!(r.runs[0].counts.conserved());
+}
+
+/// Two native files that set one key differently: an error naming both.
+#[test]
+fn two_files_that_disagree_are_refused() {
+    let other = TARGET.replace("\"MaxCapacity\": 16", "\"MaxCapacity\": 20");
+    let d = temp(
+        "clash",
+        &[
+            ("a.json", TARGET),
+            ("b.json", &other),
+            ("c.json", POLICY),
+            ("d.json", ALARM),
+        ],
+    );
+    let specs: Vec<_> = ["a.json", "b.json"]
+        .iter()
+        .map(|f| sim_core::native::ImportSpec {
+            path: d.join(f),
+            opts: ImportOptions::default(),
+        })
+        .collect();
+    // Read as AWS together, the second target is reported, not merged.
+    let (imports, merged) = sim_core::native::import_all(&specs).unwrap();
+    assert_eq!(merged["deployment"]["scaling"]["maxCapacity"], 16);
+    assert!(
+        imports[1].unsupported() >= 1,
+        "{}",
+        imports[1].report_text()
+    );
+    // Files read apart that clash are refused, naming both.
+    let nginx = "upstream a { server 127.0.0.1:1; server 127.0.0.1:2; }\nserver { location / { proxy_pass http://a; } }\n";
+    let nginx2 = "upstream a { least_conn; server 127.0.0.1:1; server 127.0.0.1:2; }\nserver { location / { proxy_pass http://a; } }\n";
+    let d = temp("clash2", &[("one.conf", nginx), ("two.conf", nginx2)]);
+    let specs: Vec<_> = ["one.conf", "two.conf"]
+        .iter()
+        .map(|f| sim_core::native::ImportSpec {
+            path: d.join(f),
+            opts: ImportOptions::default(),
+        })
+        .collect();
+    let e = sim_core::native::import_all(&specs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("two.conf") && e.contains("one.conf") && e.contains("loadBalancing.strategy"),
+        "{e}"
+    );
+}

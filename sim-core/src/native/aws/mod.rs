@@ -41,30 +41,59 @@ pub(crate) fn import(
     path: &Path,
     wanted: Option<&str>,
 ) -> Result<Import, ScenarioError> {
-    let res = if is_terraform(path, text) {
-        sources::from_terraform(text, path)?
-    } else {
-        sources::from_document(text, path)?
-    };
+    let mut all = import_many(&[(text, path)], wanted)?;
+    Ok(all.remove(0))
+}
+
+/// Reads several files as one service's scaling (an alarm in one may
+/// invoke a policy in another): one import per file, each with its own
+/// report; the fragment is on the first.
+pub(crate) fn import_many(
+    files: &[(&str, &Path)],
+    wanted: Option<&str>,
+) -> Result<Vec<Import>, ScenarioError> {
+    let mut res = Vec::new();
+    for (k, &(text, path)) in files.iter().enumerate() {
+        let mut got = if is_terraform(path, text) {
+            sources::from_terraform(text, path)?
+        } else {
+            sources::from_document(text, path)?
+        };
+        for r in &mut got {
+            r.file = k;
+        }
+        res.extend(got);
+    }
     let mut m = Mapper {
-        path,
+        files: files.iter().map(|(_, p)| p.to_path_buf()).collect(),
         report: Vec::new(),
         frag: Map::new(),
     };
     let source = m.run(&res, wanted)?;
-    m.report.sort_by_key(|r| (r.at.line, r.at.column));
-    Ok(Import {
-        file: path.to_path_buf(),
-        format: Format::Aws,
-        source,
-        fragment: Value::Object(m.frag),
-        report: m.report,
-    })
+    m.report.sort_by_key(|(f, r)| (*f, r.at.line, r.at.column));
+    let mut fragment = Some(Value::Object(m.frag));
+    Ok(files
+        .iter()
+        .enumerate()
+        .map(|(k, (_, path))| Import {
+            file: path.to_path_buf(),
+            format: Format::Aws,
+            source: source.clone(),
+            fragment: fragment.take().unwrap_or_else(|| json!({})),
+            report: m
+                .report
+                .iter()
+                .filter(|(f, _)| *f == k)
+                .map(|(_, r)| r.clone())
+                .collect(),
+        })
+        .collect())
 }
 
-struct Mapper<'a> {
-    path: &'a Path,
-    report: Vec<Mapping>,
+struct Mapper {
+    files: Vec<std::path::PathBuf>,
+    /// Each line with the file it is in.
+    report: Vec<(usize, Mapping)>,
     frag: Map<String, Value>,
 }
 
@@ -166,13 +195,16 @@ fn alarm_metric(
     }
 }
 
-impl Mapper<'_> {
-    fn push(&mut self, at: Location, directive: String, outcome: Outcome) {
-        self.report.push(Mapping {
-            at,
-            directive,
-            outcome,
-        });
+impl Mapper {
+    fn push(&mut self, r: &Res, at: Location, directive: String, outcome: Outcome) {
+        self.report.push((
+            r.file,
+            Mapping {
+                at,
+                directive,
+                outcome,
+            },
+        ));
     }
 
     fn say(&mut self, r: &Res, key: &str, outcome: Outcome) {
@@ -180,11 +212,11 @@ impl Mapper<'_> {
             .props
             .get(key)
             .map_or_else(String::new, |v| format!(" = {}", short(v)));
-        self.push(r.loc(key), format!("{}{v}", r.written(key)), outcome);
+        self.push(r, r.loc(key), format!("{}{v}", r.written(key)), outcome);
     }
 
-    fn bad(&self, at: &Location, msg: impl Into<String>) -> ScenarioError {
-        native_error(self.path, Format::Aws, at, msg)
+    fn bad(&self, r: &Res, at: &Location, msg: impl Into<String>) -> ScenarioError {
+        native_error(&self.files[r.file], Format::Aws, at, msg)
     }
 
     fn num(&self, r: &Res, key: &str) -> Result<Option<f64>, ScenarioError> {
@@ -192,6 +224,7 @@ impl Mapper<'_> {
             None | Some(Value::Null) => Ok(None),
             Some(v) => number(v).map(Some).ok_or_else(|| {
                 self.bad(
+                    r,
                     &r.loc(key),
                     format!("`{}` is {}; expected a number", r.written(key), short(v)),
                 )
@@ -206,6 +239,7 @@ impl Mapper<'_> {
         }
         for extra in res.iter().filter(|r| r.kind == Kind::Target).skip(1) {
             self.push(
+                extra,
                 extra.at.clone(),
                 extra.id.clone(),
                 lost("a second scalable target: fleetsim scales one service, the first"),
@@ -232,19 +266,19 @@ impl Mapper<'_> {
                 } else {
                     "not a resource fleetsim reads (variables, providers, outputs)".to_string()
                 };
-                self.push(r.at.clone(), r.id.clone(), ignored(why));
+                self.push(r, r.at.clone(), r.id.clone(), ignored(why));
             }
         }
         if !scaling.is_empty() {
             if !scaling.contains_key("maxCapacity") {
-                let at = res
-                    .first()
-                    .map_or(Location { line: 1, column: 1 }, |r| r.at.clone());
-                self.push(
-                    at,
-                    "MaxCapacity".into(),
-                    lost("no scalable target in this file gives MaxCapacity: give deployment.scaling.maxCapacity in the scenario"),
-                );
+                if let Some(first) = res.first() {
+                    self.push(
+                        first,
+                        first.at.clone(),
+                        "MaxCapacity".into(),
+                        lost("no scalable target in the files gives MaxCapacity: give deployment.scaling.maxCapacity in the scenario"),
+                    );
+                }
             } else {
                 self.validate(&scaling, res)?;
             }
@@ -287,6 +321,7 @@ impl Mapper<'_> {
             let k = kind_of(p);
             if k != "StepScaling" && k != "TargetTrackingScaling" {
                 return Err(self.bad(
+                    p,
                     &p.loc("PolicyType"),
                     format!("PolicyType `{k}`; Application Auto Scaling's are StepScaling and TargetTrackingScaling (PredictiveScaling is not simulated)"),
                 ));
@@ -296,7 +331,9 @@ impl Mapper<'_> {
             Some("step") => Some("StepScaling".to_string()),
             Some("target-tracking") => Some("TargetTrackingScaling".to_string()),
             Some(other) => {
-                return Err(self.bad(
+                return Err(native_error(
+                    &self.files[0],
+                    Format::Aws,
                     &Location { line: 1, column: 1 },
                     format!("--upstream `{other}`: for AWS scaling, give `step` or `target-tracking` (the policy kind to read)"),
                 ))
@@ -306,6 +343,7 @@ impl Mapper<'_> {
         if let Some(c) = &chosen {
             for p in policies.iter().filter(|p| &kind_of(p) != c) {
                 self.push(
+                    p,
                     p.at.clone(),
                     p.id.clone(),
                     lost(format!(
@@ -327,6 +365,7 @@ impl Mapper<'_> {
             if let Some(n) = self.num(t, aws)? {
                 if n < 0.0 || n.fract() != 0.0 || n > f64::from(u32::MAX) {
                     return Err(self.bad(
+                        t,
                         &t.loc(aws),
                         format!("`{aws}` must be a whole number of tasks, at least 0; found {n}"),
                     ));
@@ -362,7 +401,7 @@ impl Mapper<'_> {
             match key.as_str() {
                 "DesiredCount" => {
                     let Some(n) = self.num(s, key)?.filter(|n| *n >= 0.0 && n.fract() == 0.0) else {
-                        return Err(self.bad(&s.loc(key), "`DesiredCount` must be a whole number of tasks"));
+                        return Err(self.bad(s,&s.loc(key), "`DesiredCount` must be a whole number of tasks"));
                     };
                     super::set_path(
                         &mut self.frag,
@@ -417,7 +456,7 @@ impl Mapper<'_> {
                 })
                 .collect();
             if invoking.is_empty() {
-                self.push(p.at.clone(), p.id.clone(), lost("no alarm in this file names it in AlarmActions, so it never acts; import the alarm with it"));
+                self.push(p,p.at.clone(), p.id.clone(), lost("no alarm in this file names it in AlarmActions, so it never acts; import the alarm with it"));
                 continue;
             }
             for a in invoking {
@@ -454,7 +493,11 @@ impl Mapper<'_> {
             self.say(p, key, outcome);
         }
         let Some(c) = p.props.get(C).and_then(Value::as_object) else {
-            return Err(self.bad(&p.at, format!("step scaling policy `{}` has no {C}", p.id)));
+            return Err(self.bad(
+                p,
+                &p.at,
+                format!("step scaling policy `{}` has no {C}", p.id),
+            ));
         };
         let mut out = Map::new();
         let at = |k: &str| format!("{C}.{k}");
@@ -470,6 +513,7 @@ impl Mapper<'_> {
                     };
                     out.insert(ours.into(), v.clone());
                     self.push(
+                        p,
                         p.loc(&here),
                         format!("{} = {}", p.written(&here), short(v)),
                         mapped(&[&format!("scaling.policies[].{ours}")], None),
@@ -477,10 +521,11 @@ impl Mapper<'_> {
                 }
                 "Cooldown" => {
                     let s = number(v).filter(|s| *s >= 0.0).ok_or_else(|| {
-                        self.bad(&p.loc(&here), "`Cooldown` must be seconds, at least 0")
+                        self.bad(p, &p.loc(&here), "`Cooldown` must be seconds, at least 0")
                     })?;
                     out.insert("cooldown".into(), json!(format!("{s}s")));
                     self.push(
+                        p,
                         p.loc(&here),
                         format!("{} = {}", p.written(&here), short(v)),
                         mapped(&["scaling.policies[].cooldown"], None),
@@ -491,12 +536,14 @@ impl Mapper<'_> {
                         .filter(|n| *n >= 0.0 && n.fract() == 0.0)
                         .ok_or_else(|| {
                             self.bad(
+                                p,
                                 &p.loc(&here),
                                 "`MinAdjustmentMagnitude` must be a whole number",
                             )
                         })?;
                     out.insert("minAdjustmentMagnitude".into(), json!(n as u32));
                     self.push(
+                        p,
                         p.loc(&here),
                         format!("{} = {}", p.written(&here), short(v)),
                         mapped(&["scaling.policies[].minAdjustmentMagnitude"], None),
@@ -507,6 +554,7 @@ impl Mapper<'_> {
                     out.insert("stepAdjustments".into(), Value::Array(steps));
                 }
                 _ => self.push(
+                    p,
                     p.loc(&here),
                     p.written(&here),
                     lost(format!(
@@ -516,7 +564,7 @@ impl Mapper<'_> {
             }
         }
         if !out.contains_key("adjustmentType") {
-            return Err(self.bad(&p.loc(C), format!("`{}` has no AdjustmentType (ChangeInCapacity, ExactCapacity or PercentChangeInCapacity), which AWS requires", p.written(C))));
+            return Err(self.bad(p,&p.loc(C), format!("`{}` has no AdjustmentType (ChangeInCapacity, ExactCapacity or PercentChangeInCapacity), which AWS requires", p.written(C))));
         }
         if !c.contains_key("Cooldown") {
             out.insert("cooldown".into(), json!("300s"));
@@ -526,13 +574,13 @@ impl Mapper<'_> {
 
     fn steps(&mut self, p: &Res, here: &str, v: &Value) -> Result<Vec<Value>, ScenarioError> {
         let Some(list) = v.as_array() else {
-            return Err(self.bad(&p.loc(here), "`StepAdjustments` must be a list"));
+            return Err(self.bad(p, &p.loc(here), "`StepAdjustments` must be a list"));
         };
         let mut out = Vec::new();
         for (i, s) in list.iter().enumerate() {
             let item = format!("{here}[{i}]");
             let Some(o) = s.as_object() else {
-                return Err(self.bad(&p.loc(&item), "a step adjustment must be an object"));
+                return Err(self.bad(p, &p.loc(&item), "a step adjustment must be an object"));
             };
             let mut step = Map::new();
             for (aws, ours) in [
@@ -546,6 +594,7 @@ impl Mapper<'_> {
                     Some(x) => {
                         let n = number(x).ok_or_else(|| {
                             self.bad(
+                                p,
                                 &p.loc(&format!("{item}.{aws}")),
                                 format!("`{aws}` must be a number; found {}", short(x)),
                             )
@@ -553,6 +602,7 @@ impl Mapper<'_> {
                         let n = if ours == "scalingAdjustment" {
                             if n.fract() != 0.0 || n.abs() > 1e12 {
                                 return Err(self.bad(
+                                    p,
                                     &p.loc(&format!("{item}.{aws}")),
                                     "`ScalingAdjustment` must be a whole number",
                                 ));
@@ -574,6 +624,7 @@ impl Mapper<'_> {
                 .contains(&k.as_str())
                 {
                     self.push(
+                        p,
                         p.loc(&format!("{item}.{k}")),
                         p.written(&format!("{item}.{k}")),
                         lost(format!("`{k}` is not part of a step adjustment")),
@@ -581,7 +632,11 @@ impl Mapper<'_> {
                 }
             }
             if !step.contains_key("scalingAdjustment") {
-                return Err(self.bad(&p.loc(&item), "a step adjustment needs ScalingAdjustment"));
+                return Err(self.bad(
+                    p,
+                    &p.loc(&item),
+                    "a step adjustment needs ScalingAdjustment",
+                ));
             }
             let shown = [
                 ("MetricIntervalLowerBound", "from"),
@@ -593,6 +648,7 @@ impl Mapper<'_> {
             .collect::<Vec<_>>()
             .join(", ");
             self.push(
+                p,
                 p.loc(&item),
                 format!("{} ({shown})", p.written(&item)),
                 mapped(&["scaling.policies[].stepAdjustments"], None),
@@ -616,7 +672,7 @@ impl Mapper<'_> {
         let mut out = Map::new();
         let period_s = self.num(a, "Period")?.unwrap_or(60.0);
         if period_s < 1.0 {
-            return Err(self.bad(&a.loc("Period"), "`Period` must be at least 1 second"));
+            return Err(self.bad(a, &a.loc("Period"), "`Period` must be at least 1 second"));
         }
         let statistic = text("Statistic");
         let statistic = if statistic.is_empty() {
@@ -672,13 +728,13 @@ impl Mapper<'_> {
                     }
                 }
                 "Threshold" => {
-                    let t = self.num(a, key)?.ok_or_else(|| self.bad(&a.loc(key), "`Threshold` must be a number"))?;
+                    let t = self.num(a, key)?.ok_or_else(|| self.bad(a,&a.loc(key), "`Threshold` must be a number"))?;
                     let factor = metric.as_ref().map_or(1.0, |m| m.1);
                     out.insert("threshold".into(), json!(t * factor));
                     mapped(&["scaling.policies[].alarm.threshold"], (factor != 1.0).then(|| format!("{t} is {} in fleetsim's unit", t * factor)))
                 }
                 "EvaluationPeriods" | "DatapointsToAlarm" => {
-                    let n = self.num(a, key)?.filter(|n| *n >= 1.0 && n.fract() == 0.0).ok_or_else(|| self.bad(&a.loc(key), format!("`{key}` must be a whole number, at least 1")))?;
+                    let n = self.num(a, key)?.filter(|n| *n >= 1.0 && n.fract() == 0.0).ok_or_else(|| self.bad(a,&a.loc(key), format!("`{key}` must be a whole number, at least 1")))?;
                     let ours = if key == "EvaluationPeriods" { "evaluationPeriods" } else { "datapointsToAlarm" };
                     out.insert(ours.into(), json!(n as u32));
                     mapped(&[&format!("scaling.policies[].alarm.{ours}")], None)
@@ -713,6 +769,7 @@ impl Mapper<'_> {
         if !out.contains_key("comparisonOperator") || !out.contains_key("threshold") {
             if usable {
                 return Err(self.bad(
+                    a,
                     &a.at,
                     format!("alarm `{}` needs ComparisonOperator and Threshold", a.id),
                 ));
@@ -721,6 +778,7 @@ impl Mapper<'_> {
         }
         if !a.props.contains_key("MetricName") && usable {
             return Err(self.bad(
+                a,
                 &a.at,
                 format!("alarm `{}` needs MetricName and Namespace", a.id),
             ));
@@ -749,7 +807,7 @@ impl Mapper<'_> {
         } else {
             ignored("it notifies (SNS) and invokes no scaling policy")
         };
-        self.push(a.at.clone(), a.id.clone(), outcome);
+        self.push(a, a.at.clone(), a.id.clone(), outcome);
     }
 
     fn target_tracking(
@@ -772,7 +830,11 @@ impl Mapper<'_> {
                 self.say(p, key, outcome);
             }
             let Some(c) = p.props.get(C).and_then(Value::as_object) else {
-                return Err(self.bad(&p.loc(C), format!("`{}` must be an object", p.written(C))));
+                return Err(self.bad(
+                    p,
+                    &p.loc(C),
+                    format!("`{}` must be an object", p.written(C)),
+                ));
             };
             let mut t = Map::new();
             let mut usable = true;
@@ -782,7 +844,7 @@ impl Mapper<'_> {
                 let outcome = match key.as_str() {
                     "TargetValue" => {
                         let n = number(v).ok_or_else(|| {
-                            self.bad(&p.loc(&here), "`TargetValue` must be a number")
+                            self.bad(p, &p.loc(&here), "`TargetValue` must be a number")
                         })?;
                         t.insert("targetValue".into(), json!(n));
                         mapped(&["scaling.targets[].targetValue"], None)
@@ -818,6 +880,7 @@ impl Mapper<'_> {
                     "ScaleInCooldown" | "ScaleOutCooldown" => {
                         let s = number(v).filter(|s| *s >= 0.0).ok_or_else(|| {
                             self.bad(
+                                p,
                                 &p.loc(&here),
                                 format!("`{key}` must be seconds, at least 0"),
                             )
@@ -840,6 +903,7 @@ impl Mapper<'_> {
                     )),
                 };
                 self.push(
+                    p,
                     p.loc(&here),
                     format!("{} = {}", p.written(&here), short(v)),
                     outcome,
@@ -861,10 +925,7 @@ impl Mapper<'_> {
     fn validate(&self, scaling: &Map<String, Value>, res: &[Res]) -> Result<(), ScenarioError> {
         let mut block = scaling.clone();
         let policy = block.remove("policy");
-        let at = res
-            .iter()
-            .find(|r| r.kind == Kind::Policy)
-            .map_or(Location { line: 1, column: 1 }, |r| r.at.clone());
+        let first = res.iter().find(|r| r.kind == Kind::Policy);
         let check = match policy.as_ref().and_then(Value::as_str) {
             Some("step") => {
                 serde_json::from_value::<strategies::scale::StepScalingConfig>(Value::Object(block))
@@ -878,6 +939,17 @@ impl Mapper<'_> {
             .and_then(|c| c.validate().map_err(|e| e.to_string())),
             _ => Ok(()),
         };
-        check.map_err(|e| self.bad(&at, format!("as AWS would refuse it: {e}")))
+        check.map_err(|e| {
+            let msg = format!("as AWS would refuse it: {e}");
+            match first {
+                Some(p) => self.bad(p, &p.at, msg),
+                None => native_error(
+                    &self.files[0],
+                    Format::Aws,
+                    &Location { line: 1, column: 1 },
+                    msg,
+                ),
+            }
+        })
     }
 }

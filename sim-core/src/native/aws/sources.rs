@@ -38,6 +38,8 @@ pub(super) struct Res {
     pub(super) places: Vec<(String, Location)>,
     /// How the file names the resource's keys (`Properties.`, snake_case).
     pub(super) style: Style,
+    /// Which of the files read together it is in.
+    pub(super) file: usize,
 }
 
 /// How keys are written in the file, for the report.
@@ -202,6 +204,7 @@ fn from_template(d: &Doc, path: &Path) -> Result<Vec<Res>, ScenarioError> {
             props,
             places: places_under(d, &format!("{here}.Properties")),
             style: Style::Api,
+            file: 0,
         });
     }
     Ok(out)
@@ -286,6 +289,7 @@ fn from_api(d: &Doc, path: &Path) -> Result<Vec<Res>, ScenarioError> {
                 props: Map::new(),
                 places: Vec::new(),
                 style: Style::Api,
+                file: 0,
             });
         }
     }
@@ -373,6 +377,7 @@ fn api_res(d: &Doc, here: &str, kind: Kind, name_key: &str, props: Map<String, V
         props,
         places,
         style: Style::Api,
+        file: 0,
     }
 }
 
@@ -400,6 +405,7 @@ pub(super) fn from_terraform(text: &str, path: &Path) -> Result<Vec<Res>, Scenar
                     props,
                     places,
                     style: Style::Terraform,
+                    file: 0,
                 });
             }
             _ => out.push(Res {
@@ -412,6 +418,7 @@ pub(super) fn from_terraform(text: &str, path: &Path) -> Result<Vec<Res>, Scenar
                 props: Map::new(),
                 places: Vec::new(),
                 style: Style::Terraform,
+                file: 0,
             }),
         }
     }
@@ -423,6 +430,7 @@ pub(super) fn from_terraform(text: &str, path: &Path) -> Result<Vec<Res>, Scenar
             props: Map::new(),
             places: Vec::new(),
             style: Style::Terraform,
+            file: 0,
         });
     }
     Ok(out)
