@@ -17,14 +17,19 @@
 //! | [`Format::Kubernetes`] | [`kubernetes`] | a `Deployment` (replicas, CPU and memory limits, readiness probe, grace period), `HorizontalPodAutoscaler` v2 and v1, KEDA `ScaledObject` (cpu, memory, prometheus triggers, behavior) |
 //! | [`Format::Caddy`] | `caddy` | a Caddyfile's `reverse_proxy`: upstreams, `lb_policy`, `lb_retries`/`lb_try_duration`/`lb_try_interval`, active and passive health, `unhealthy_request_count` |
 //! | [`Format::Agentflow`], [`Format::ConfigCsv`], [`Format::DeploymentJson`] | `seeds` | the seed docs' own files: AgenticGoKit's `agentflow.toml`, General Bots' `config.csv`, SwiftClaw's deployment JSON |
+//! | [`Format::Envoy`] | `envoy` | a cluster (bootstrap, list or one cluster; YAML or JSON): `lb_policy`, `least_request_lb_config`, `load_assignment` (priorities, weights, localities, overprovisioning factor), `health_checks`, `outlier_detection`, `circuit_breakers`, `common_lb_config.healthy_panic_threshold`; its route's `timeout` and `retry_policy` |
+//! | [`Format::Traefik`] | `traefik` | dynamic configuration (YAML or TOML): an `http.services` entry (`loadBalancer` servers, weights, `strategy`, `healthCheck`, `passiveHealthCheck`, `sticky`, `serversTransport` timeouts; `weighted` and `failover` services) and the `retry`, `rateLimit`, `inFlightReq`, `circuitBreaker` middlewares of its router |
 //! | [`Format::Haproxy`] | [`haproxy`] | a `backend` or `listen` with its `defaults`: `balance`, `server` and `default-server` options (weight, check, inter, rise, fall, backup, disabled), `retries`, `retry-on`, `option redispatch`, `timeout server/check/connect` |
 
 mod caddy;
 mod conf;
+mod envoy;
 pub mod haproxy;
 pub mod kubernetes;
 pub mod nginx;
 mod seeds;
+mod traefik;
+mod tree;
 
 use crate::error::ScenarioError;
 use serde::Serialize;
@@ -54,6 +59,10 @@ pub enum Format {
     ConfigCsv,
     /// A JSON object of deployment keys (SwiftClaw's blocks).
     DeploymentJson,
+    /// Envoy: a cluster of a bootstrap or a bare cluster (YAML or JSON).
+    Envoy,
+    /// Traefik's dynamic configuration (YAML or TOML).
+    Traefik,
 }
 
 impl Format {
@@ -66,6 +75,8 @@ impl Format {
         ("agentflow", Format::Agentflow),
         ("config-csv", Format::ConfigCsv),
         ("deployment-json", Format::DeploymentJson),
+        ("envoy", Format::Envoy),
+        ("traefik", Format::Traefik),
     ];
 
     /// The format named `name`.
@@ -86,6 +97,8 @@ impl Format {
             Format::Agentflow => "agentflow",
             Format::ConfigCsv => "config-csv",
             Format::DeploymentJson => "deployment-json",
+            Format::Envoy => "envoy",
+            Format::Traefik => "traefik",
         }
     }
 
@@ -95,13 +108,25 @@ impl Format {
             .file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
+        if name.contains("envoy") {
+            return Some(Format::Envoy);
+        }
+        if name.contains("traefik") {
+            return Some(Format::Traefik);
+        }
         if name.ends_with(".toml") {
+            if traefik_content(text) {
+                return Some(Format::Traefik);
+            }
             return Some(Format::Agentflow);
         }
         if name.ends_with(".csv") {
             return Some(Format::ConfigCsv);
         }
         if name.ends_with(".json") {
+            if envoy_content(text) {
+                return Some(Format::Envoy);
+            }
             return Some(Format::DeploymentJson);
         }
         if name.starts_with("caddyfile") || name.ends_with(".caddyfile") || name.ends_with(".caddy")
@@ -111,6 +136,12 @@ impl Format {
         let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
         if yaml && (text.contains("apiVersion:") || text.contains("kind:")) {
             return Some(Format::Kubernetes);
+        }
+        if envoy_content(text) {
+            return Some(Format::Envoy);
+        }
+        if traefik_content(text) {
+            return Some(Format::Traefik);
         }
         if name.contains("haproxy") || name.ends_with(".cfg") {
             return Some(Format::Haproxy);
@@ -127,6 +158,35 @@ impl Format {
         }
         None
     }
+}
+
+/// Whether `text` reads as an Envoy cluster or bootstrap: a key
+/// `static_resources`, `clusters`, `lb_policy` or `load_assignment`.
+fn envoy_content(text: &str) -> bool {
+    const KEYS: [&str; 4] = ["static_resources", "clusters", "lb_policy", "load_assignment"];
+    text.lines().any(|l| {
+        let t = l.trim_start().trim_start_matches("- ").trim_start_matches(['"', '{']);
+        KEYS.iter().any(|k| {
+            t.strip_prefix(k)
+                .is_some_and(|rest| rest.trim_start_matches('"').trim_start().starts_with(':'))
+        })
+    })
+}
+
+/// Whether `text` reads as Traefik dynamic configuration: `http` with
+/// `services` holding a `loadBalancer`, `weighted` or `failover`
+/// service, in YAML or TOML.
+fn traefik_content(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let toml = lower
+        .lines()
+        .any(|l| l.trim_start().trim_start_matches('[').starts_with("http.services"));
+    let yaml = lower.lines().any(|l| l.trim_end() == "http:")
+        && lower.lines().any(|l| l.trim_start() == "services:")
+        && ["loadbalancer:", "weighted:", "failover:"]
+            .iter()
+            .any(|k| lower.contains(k));
+    toml || yaml
 }
 
 impl fmt::Display for Format {
@@ -356,6 +416,8 @@ pub fn import_str(text: &str, path: &Path, opts: &ImportOptions) -> Result<Impor
         Format::Agentflow => seeds::agentflow(text, path),
         Format::ConfigCsv => seeds::config_csv(text, path),
         Format::DeploymentJson => seeds::deployment_json(text, path),
+        Format::Envoy => envoy::import(text, path, opts.upstream.as_deref()),
+        Format::Traefik => traefik::import(text, path, opts.upstream.as_deref()),
     }
 }
 
@@ -379,6 +441,8 @@ mod tests {
             Format::Agentflow,
             Format::ConfigCsv,
             Format::DeploymentJson,
+            Format::Envoy,
+            Format::Traefik,
         ] {
             match f {
                 Format::Nginx
@@ -387,7 +451,9 @@ mod tests {
                 | Format::Caddy
                 | Format::Agentflow
                 | Format::ConfigCsv
-                | Format::DeploymentJson => assert!(listed(f), "{f}"),
+                | Format::DeploymentJson
+                | Format::Envoy
+                | Format::Traefik => assert!(listed(f), "{f}"),
             }
         }
     }

@@ -5,6 +5,7 @@ mod agents;
 mod balancers;
 mod caddy;
 mod classes;
+mod envoy;
 mod extends;
 mod fuzz;
 mod haproxy;
