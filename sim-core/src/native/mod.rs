@@ -164,7 +164,10 @@ impl Format {
 /// `static_resources`, `clusters`, `lb_policy` or `load_assignment`.
 fn envoy_content(text: &str) -> bool {
     const KEYS: [&str; 4] = ["static_resources", "clusters", "lb_policy", "load_assignment"];
-    text.lines().any(|l| {
+    let json = KEYS
+        .iter()
+        .any(|k| text.contains(&format!("\"{k}\":")) || text.contains(&format!("\"{k}\" :")));
+    json || text.lines().any(|l| {
         let t = l.trim_start().trim_start_matches("- ").trim_start_matches(['"', '{']);
         KEYS.iter().any(|k| {
             t.strip_prefix(k)

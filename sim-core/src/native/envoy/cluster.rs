@@ -327,15 +327,26 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
         let name = self.name.clone();
         let region = |p: u64| if p == prios[0] { name.clone() } else { format!("{name}-p{p}") };
         let mut weights = self.weights(cp, r);
-        reduce(&mut weights);
-        let unequal = weights.iter().any(|&w| w != weights[0]);
+        // Weights matter within a region (a priority level): reduced and
+        // written per level.
+        let mut unequal = false;
+        for &p in &prios {
+            let idx: Vec<usize> = (0..r.hosts.len()).filter(|&i| r.hosts[i].priority == p).collect();
+            let mut w: Vec<u64> = idx.iter().map(|&i| weights[i]).collect();
+            reduce(&mut w);
+            let differ = w.iter().any(|&x| x != w[0]);
+            unequal |= differ;
+            for (&i, x) in idx.iter().zip(w) {
+                weights[i] = if differ { x } else { 1 };
+            }
+        }
         let mut weighted = Map::new();
         let mut counts = vec![0u64; prios.len()];
         for (h, &w) in r.hosts.iter().zip(&weights) {
             let level = prios.iter().position(|&p| p == h.priority).unwrap_or(0);
             let id = format!("{}/{}", region(h.priority), counts[level]);
             counts[level] += 1;
-            if unequal && w != 1 && r.policy != Policy::Random {
+            if w != 1 && r.policy != Policy::Random {
                 weighted.insert(id.clone(), json!(w));
             }
             self.out.push(&h.path, format!("endpoint {}", id), mapped(&[&format!("regions.{}.instances", region(h.priority))], Some(format!("instance `{id}`"))));

@@ -322,7 +322,7 @@ fn retry_policy(out: &mut Out<'_>, p: &str, v: &Value) -> Result<bool, ScenarioE
 }
 
 /// `retry_back_off`: base 25ms, max 10 × base.
-fn backoff(out: &Out<'_>, p: &str, v: Option<&Value>) -> Result<(Nanos, Nanos), ScenarioError> {
+fn backoff(out: &mut Out<'_>, p: &str, v: Option<&Value>) -> Result<(Nanos, Nanos), ScenarioError> {
     let Some(v) = v else {
         return Ok((Nanos::from_millis(25), Nanos::from_millis(250)));
     };
@@ -341,6 +341,17 @@ fn backoff(out: &Out<'_>, p: &str, v: Option<&Value>) -> Result<(Nanos, Nanos), 
     };
     if max < base {
         return Err(out.bad(&join(&bp, "max_interval"), "`max_interval`: must be at least base_interval"));
+    }
+    for (k, x) in m {
+        let outcome = match k.as_str() {
+            "base_interval" => mapped(&["retries.backoff.base"], None),
+            "max_interval" => mapped(&["retries.backoff.max"], None),
+            _ => lost("not known to fleetsim's Envoy reader"),
+        };
+        out.key(&bp, k, x, outcome);
+    }
+    if !m.contains_key("max_interval") {
+        out.push(&bp, "max_interval: 10 × base_interval (Envoy's default)", mapped(&["retries.backoff.max"], None));
     }
     Ok((base, max))
 }
@@ -371,7 +382,9 @@ pub(crate) fn breakers(out: &mut Out<'_>, cp: &str, cv: &Value, retried: bool) -
                                 Some(_) => return Err(out.bad(&join(&tp, "priority"), "`priority`: expected DEFAULT or HIGH")),
                             };
                             if high {
-                                out.push(&tp, "thresholds (priority HIGH)", ignored("for HIGH-priority routes; the route is DEFAULT"));
+                                for (tk, tx) in tm {
+                                    out.key(&tp, tk, tx, ignored("HIGH priority thresholds, for HIGH-priority routes; the route is DEFAULT"));
+                                }
                                 continue;
                             }
                             for (tk, tx) in tm {

@@ -85,16 +85,21 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
         if total == 0 {
             return Err(self.out.bad(&join(&self.sp, name), format!("service `{name}` has no server that takes requests")));
         }
-        let mut weights: Vec<u64> = groups.iter().flat_map(|g| g.servers.iter().map(|s| s.1)).collect();
-        reduce(&mut weights);
-        let unequal = weights.iter().any(|&w| w != weights[0]);
+        // Weights matter within a region: reduced and written per region.
+        let mut weights: Vec<u64> = Vec::new();
+        for g in &groups {
+            let mut w: Vec<u64> = g.servers.iter().map(|s| s.1).collect();
+            reduce(&mut w);
+            let differ = w.iter().any(|&x| x != w[0]);
+            weights.extend(w.into_iter().map(|x| if differ { x } else { 1 }));
+        }
         let mut weighted = Map::new();
         let mut regions = Map::new();
         let mut k = 0;
         for g in &groups {
             for (i, (p, _)) in g.servers.iter().enumerate() {
                 let id = format!("{}/{i}", g.region);
-                if unequal && weights[k] != 1 {
+                if weights[k] != 1 {
                     weighted.insert(id.clone(), json!(weights[k]));
                 }
                 k += 1;
