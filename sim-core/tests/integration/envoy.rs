@@ -227,7 +227,7 @@ fn errors_name_the_file_line_and_column() {
     let e = err(&format!("{BARE}health_checks:\n- timeout: 1s\n  unhealthy_threshold: 1\n  healthy_threshold: 1\n  tcp_health_check: {{}}\n"), None);
     assert!(e.contains("a health check without `interval`"), "{e}");
     let e = err("{\"name\": \"x\", \"lb_policy\": }", None);
-    assert!(e.starts_with("envoy.yaml:1:27: envoy: not valid JSON"), "{e}");
+    assert!(e.starts_with("envoy.yaml:1:28: envoy: not valid JSON"), "{e}");
 }
 
 #[test]

@@ -27,5 +27,6 @@ mod tenants;
 mod timeline;
 mod trace;
 mod trace_formats;
+mod traefik;
 mod trust;
 mod yaml;

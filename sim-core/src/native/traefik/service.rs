@@ -201,7 +201,11 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
                             None => return Err(self.out.bad(&cp, "a weighted service entry without `name`")),
                         };
                         let w = match field(cm, "weight") {
-                            Some((wk, wv)) => self.out.count(&join(&cp, wk), wv, 0, 1_000_000)?,
+                            Some((wk, wv)) => {
+                                let w = self.out.count(&join(&cp, wk), wv, 0, 1_000_000)?;
+                                self.out.key(&cp, wk, wv, mapped(&["loadBalancing.weighted"], None));
+                                w
+                            }
                             None => 1,
                         };
                         let groups = self.pool(&cname, depth + 1)?;
