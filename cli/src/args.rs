@@ -110,11 +110,13 @@ pub(crate) struct ImportArgs {
     #[arg(value_name = "FILE")]
     pub(crate) file: PathBuf,
     /// Its format, when the name and content do not tell: nginx, haproxy,
-    /// kubernetes, caddy, agentflow, config-csv, deployment-json.
+    /// kubernetes, caddy, agentflow, config-csv, deployment-json, envoy,
+    /// traefik.
     #[arg(long, value_name = "FORMAT")]
     pub(crate) format: Option<String>,
-    /// The nginx upstream, HAProxy backend, Caddy route (site or matcher)
-    /// or Kubernetes Deployment to read when the file has several.
+    /// The nginx upstream, HAProxy backend, Caddy route (site or matcher),
+    /// Kubernetes Deployment, Envoy cluster or Traefik service to read when
+    /// the file has several.
     #[arg(long, value_name = "NAME")]
     pub(crate) upstream: Option<String>,
     /// Write the fragment to this file (YAML when it ends in .yaml or

@@ -163,12 +163,20 @@ impl Format {
 /// Whether `text` reads as an Envoy cluster or bootstrap: a key
 /// `static_resources`, `clusters`, `lb_policy` or `load_assignment`.
 fn envoy_content(text: &str) -> bool {
-    const KEYS: [&str; 4] = ["static_resources", "clusters", "lb_policy", "load_assignment"];
+    const KEYS: [&str; 4] = [
+        "static_resources",
+        "clusters",
+        "lb_policy",
+        "load_assignment",
+    ];
     let json = KEYS
         .iter()
         .any(|k| text.contains(&format!("\"{k}\":")) || text.contains(&format!("\"{k}\" :")));
     json || text.lines().any(|l| {
-        let t = l.trim_start().trim_start_matches("- ").trim_start_matches(['"', '{']);
+        let t = l
+            .trim_start()
+            .trim_start_matches("- ")
+            .trim_start_matches(['"', '{']);
         KEYS.iter().any(|k| {
             t.strip_prefix(k)
                 .is_some_and(|rest| rest.trim_start_matches('"').trim_start().starts_with(':'))
@@ -181,9 +189,11 @@ fn envoy_content(text: &str) -> bool {
 /// service, in YAML or TOML.
 fn traefik_content(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    let toml = lower
-        .lines()
-        .any(|l| l.trim_start().trim_start_matches('[').starts_with("http.services"));
+    let toml = lower.lines().any(|l| {
+        l.trim_start()
+            .trim_start_matches('[')
+            .starts_with("http.services")
+    });
     let yaml = lower.lines().any(|l| l.trim_end() == "http:")
         && lower.lines().any(|l| l.trim_start() == "services:")
         && ["loadbalancer:", "weighted:", "failover:"]

@@ -232,7 +232,13 @@ impl<'a> Out<'a> {
     }
 
     /// The whole number at `p`, from `min` to `max`.
-    pub(crate) fn count(&self, p: &str, v: &Value, min: u64, max: u64) -> Result<u64, ScenarioError> {
+    pub(crate) fn count(
+        &self,
+        p: &str,
+        v: &Value,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, ScenarioError> {
         as_count(v)
             .filter(|n| (min..=max).contains(n))
             .ok_or_else(|| {
@@ -256,7 +262,11 @@ impl<'a> Out<'a> {
         v.as_object().ok_or_else(|| {
             self.bad(
                 p,
-                format!("`{}`: expected a mapping of keys; found {}", last(p), short(v)),
+                format!(
+                    "`{}`: expected a mapping of keys; found {}",
+                    last(p),
+                    short(v)
+                ),
             )
         })
     }
@@ -338,7 +348,7 @@ pub(crate) fn duration_str(ns: Nanos) -> String {
 }
 
 fn bounded(ns: u128) -> Option<Nanos> {
-    (ns <= u128::from(MAX_DURATION_SECS) * 1_000_000_000).then(|| Nanos(ns as u64))
+    (ns <= u128::from(MAX_DURATION_SECS) * 1_000_000_000).then_some(Nanos(ns as u64))
 }
 
 /// A protobuf duration: `"5s"`, `"0.25s"` (seconds with up to nine
@@ -356,7 +366,11 @@ pub(crate) fn proto_duration(v: &Value) -> Option<Nanos> {
             {
                 return None;
             }
-            let secs: u128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+            let secs: u128 = if whole.is_empty() {
+                0
+            } else {
+                whole.parse().ok()?
+            };
             let nanos: u128 = format!("{frac:0<9}").parse().ok()?;
             bounded(secs * 1_000_000_000 + nanos)
         }
@@ -427,13 +441,24 @@ mod tests {
     #[test]
     fn proto_durations_read_as_envoy_writes_them() {
         assert_eq!(proto_duration(&json!("5s")), Some(Nanos::from_secs(5)));
-        assert_eq!(proto_duration(&json!("0.25s")), Some(Nanos::from_millis(250)));
+        assert_eq!(
+            proto_duration(&json!("0.25s")),
+            Some(Nanos::from_millis(250))
+        );
         assert_eq!(proto_duration(&json!(".5s")), Some(Nanos::from_millis(500)));
         assert_eq!(
             proto_duration(&json!({"seconds": 1, "nanos": 500000000})),
             Some(Nanos::from_millis(1500))
         );
-        for bad in [json!("5"), json!("-1s"), json!("s"), json!("1e9s"), json!(5), json!({"seconds": "x"}), json!("99999999999999s")] {
+        for bad in [
+            json!("5"),
+            json!("-1s"),
+            json!("s"),
+            json!("1e9s"),
+            json!(5),
+            json!({"seconds": "x"}),
+            json!("99999999999999s"),
+        ] {
             assert_eq!(proto_duration(&bad), None, "{bad}");
         }
     }

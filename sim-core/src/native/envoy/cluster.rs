@@ -1,8 +1,8 @@
 //! An Envoy cluster's own fields: its balancing, its endpoints by
 //! priority and locality, and the fields with no simulation meaning.
 
-use super::super::tree::{index, join, reduce, Out};
 use super::super::mapped;
+use super::super::tree::{index, join, reduce, Out};
 use super::{ignored, lost, resilience};
 use crate::error::ScenarioError;
 use serde_json::{json, Map, Value};
@@ -118,7 +118,11 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
             }
             _ => return Err(self.out.bad(p, format!("`lb_policy`: expected ROUND_ROBIN, LEAST_REQUEST, RING_HASH, RANDOM, MAGLEV or CLUSTER_PROVIDED; found {}", super::super::tree::short(v)))),
         };
-        self.out.push(p, format!("lb_policy: {name}"), mapped(&["loadBalancing.localStrategy"], Some(note.into())));
+        self.out.push(
+            p,
+            format!("lb_policy: {name}"),
+            mapped(&["loadBalancing.localStrategy"], Some(note.into())),
+        );
         Ok(policy)
     }
 
@@ -198,14 +202,26 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
                     }
                 }
                 "policy" => self.lb_policy_block(&kp, x, factor)?,
-                "named_endpoints" => self.out.key(p, k, x, ignored("endpoints named for reuse; the lb_endpoints are read")),
-                _ => self.out.key(p, k, x, lost("not known to fleetsim's Envoy reader")),
+                "named_endpoints" => self.out.key(
+                    p,
+                    k,
+                    x,
+                    ignored("endpoints named for reuse; the lb_endpoints are read"),
+                ),
+                _ => self
+                    .out
+                    .key(p, k, x, lost("not known to fleetsim's Envoy reader")),
             }
         }
         Ok(hosts)
     }
 
-    fn lb_policy_block(&mut self, p: &str, v: &Value, factor: &mut Option<u64>) -> Result<(), ScenarioError> {
+    fn lb_policy_block(
+        &mut self,
+        p: &str,
+        v: &Value,
+        factor: &mut Option<u64>,
+    ) -> Result<(), ScenarioError> {
         let m = self.out.object(p, v)?;
         for (k, x) in m {
             let kp = join(p, k);
@@ -215,23 +231,51 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
                     *factor = Some(f);
                     self.out.key(p, k, x, mapped(&["loadBalancing.overprovisioningFactor"], Some(format!("{f} is {:.2}: a priority level keeps all traffic while {:.0}% of it is healthy", f as f64 / 100.0, 10_000.0 / f as f64))));
                 }
-                "drop_overloads" => self.out.key(p, k, x, lost("Envoy drops this share of requests itself; fleetsim drops none")),
-                "weighted_priority_health" => self.out.key(p, k, x, lost("priority health weighted by host weights: fleetsim counts hosts")),
-                "endpoint_stale_after" => self.out.key(p, k, x, ignored("EDS staleness: the endpoints are fixed in the file")),
-                _ => self.out.key(p, k, x, lost("not known to fleetsim's Envoy reader")),
+                "drop_overloads" => self.out.key(
+                    p,
+                    k,
+                    x,
+                    lost("Envoy drops this share of requests itself; fleetsim drops none"),
+                ),
+                "weighted_priority_health" => self.out.key(
+                    p,
+                    k,
+                    x,
+                    lost("priority health weighted by host weights: fleetsim counts hosts"),
+                ),
+                "endpoint_stale_after" => self.out.key(
+                    p,
+                    k,
+                    x,
+                    ignored("EDS staleness: the endpoints are fixed in the file"),
+                ),
+                _ => self
+                    .out
+                    .key(p, k, x, lost("not known to fleetsim's Envoy reader")),
             }
         }
         Ok(())
     }
 
-    fn locality(&mut self, p: &str, i: usize, v: &Value, hosts: &mut Vec<Host>) -> Result<(), ScenarioError> {
+    fn locality(
+        &mut self,
+        p: &str,
+        i: usize,
+        v: &Value,
+        hosts: &mut Vec<Host>,
+    ) -> Result<(), ScenarioError> {
         let m = self.out.object(p, v)?;
         let priority = match m.get("priority") {
             Some(x) => self.out.count(&join(p, "priority"), x, 0, 127)?,
             None => 0,
         };
         let locality_weight = match m.get("load_balancing_weight") {
-            Some(x) => Some(self.out.count(&join(p, "load_balancing_weight"), unwrap(x), 1, MAX_WEIGHT)?),
+            Some(x) => {
+                Some(
+                    self.out
+                        .count(&join(p, "load_balancing_weight"), unwrap(x), 1, MAX_WEIGHT)?,
+                )
+            }
             None => None,
         };
         for (k, x) in m {
@@ -264,7 +308,8 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
                 "endpoint" => {}
                 "load_balancing_weight" => {
                     weight = self.out.count(&kp, unwrap(x), 1, MAX_WEIGHT)?;
-                    self.out.key(p, k, x, mapped(&["loadBalancing.weighted"], None));
+                    self.out
+                        .key(p, k, x, mapped(&["loadBalancing.weighted"], None));
                 }
                 "health_status" => {
                     let outcome = match x.as_str() {
@@ -273,12 +318,20 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
                     };
                     self.out.key(p, k, x, outcome);
                 }
-                "metadata" | "endpoint_name" => self.out.key(p, k, x, ignored("metadata: no simulation meaning")),
-                _ => self.out.key(p, k, x, lost("not known to fleetsim's Envoy reader")),
+                "metadata" | "endpoint_name" => {
+                    self.out
+                        .key(p, k, x, ignored("metadata: no simulation meaning"))
+                }
+                _ => self
+                    .out
+                    .key(p, k, x, lost("not known to fleetsim's Envoy reader")),
             }
         }
         if !m.contains_key("endpoint") {
-            return Err(self.out.bad(p, "an lb_endpoints entry without `endpoint`; Envoy needs its address"));
+            return Err(self.out.bad(
+                p,
+                "an lb_endpoints entry without `endpoint`; Envoy needs its address",
+            ));
         }
         Ok(weight)
     }
@@ -325,13 +378,21 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
         prios.sort_unstable();
         prios.dedup();
         let name = self.name.clone();
-        let region = |p: u64| if p == prios[0] { name.clone() } else { format!("{name}-p{p}") };
+        let region = |p: u64| {
+            if p == prios[0] {
+                name.clone()
+            } else {
+                format!("{name}-p{p}")
+            }
+        };
         let mut weights = self.weights(cp, r);
         // Weights matter within a region (a priority level): reduced and
         // written per level.
         let mut unequal = false;
         for &p in &prios {
-            let idx: Vec<usize> = (0..r.hosts.len()).filter(|&i| r.hosts[i].priority == p).collect();
+            let idx: Vec<usize> = (0..r.hosts.len())
+                .filter(|&i| r.hosts[i].priority == p)
+                .collect();
             let mut w: Vec<u64> = idx.iter().map(|&i| weights[i]).collect();
             reduce(&mut w);
             let differ = w.iter().any(|&x| x != w[0]);
@@ -349,10 +410,21 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
             if w != 1 && r.policy != Policy::Random {
                 weighted.insert(id.clone(), json!(w));
             }
-            self.out.push(&h.path, format!("endpoint {}", id), mapped(&[&format!("regions.{}.instances", region(h.priority))], Some(format!("instance `{id}`"))));
+            self.out.push(
+                &h.path,
+                format!("endpoint {}", id),
+                mapped(
+                    &[&format!("regions.{}.instances", region(h.priority))],
+                    Some(format!("instance `{id}`")),
+                ),
+            );
         }
         if unequal && r.policy == Policy::Random {
-            self.out.push(cp, "load_balancing_weight (RANDOM)", ignored("Envoy's RANDOM ignores host weights"));
+            self.out.push(
+                cp,
+                "load_balancing_weight (RANDOM)",
+                ignored("Envoy's RANDOM ignores host weights"),
+            );
         }
         let mut regions = Map::new();
         for (level, &p) in prios.iter().enumerate() {
@@ -363,8 +435,22 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
             }
             regions.insert(region(p), Value::Object(reg));
         }
-        let levels: Vec<String> = prios.iter().enumerate().map(|(l, &p)| format!("`{}` ({} host(s), priority {p})", region(p), counts[l])).collect();
-        self.out.push(cp, format!("cluster {}", self.name), mapped(&["regions"], Some(format!("one region per priority level: {}", levels.join(", ")))));
+        let levels: Vec<String> = prios
+            .iter()
+            .enumerate()
+            .map(|(l, &p)| format!("`{}` ({} host(s), priority {p})", region(p), counts[l]))
+            .collect();
+        self.out.push(
+            cp,
+            format!("cluster {}", self.name),
+            mapped(
+                &["regions"],
+                Some(format!(
+                    "one region per priority level: {}",
+                    levels.join(", ")
+                )),
+            ),
+        );
         self.out.set(&["regions"], Value::Object(regions));
         let local = match r.policy {
             Policy::RoundRobin if !weighted.is_empty() => "weighted",
@@ -388,13 +474,31 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
         self.out.set(&["loadBalancing"], Value::Object(lb));
         self.out.push(cp, "priority levels (Envoy's)", mapped(&["loadBalancing.strategy"], Some("geographic: Envoy's priority levels, a level keeping all traffic while 1/overprovisioning (72% at 1.4) of it is healthy, and panic below the panic threshold; regions are ordered by priority (give no network.rtt, which would order them by distance)".into())));
         if r.policy_at.is_none() {
-            self.out.push(cp, "lb_policy: ROUND_ROBIN (Envoy's default)", mapped(&["loadBalancing.localStrategy"], None));
+            self.out.push(
+                cp,
+                "lb_policy: ROUND_ROBIN (Envoy's default)",
+                mapped(&["loadBalancing.localStrategy"], None),
+            );
         }
         if r.panic.is_none() {
-            self.out.push(cp, "healthy_panic_threshold: 50% (Envoy's default)", mapped(&["loadBalancing.panicThreshold"], Some("fleetsim's default is the same 50%".into())));
+            self.out.push(
+                cp,
+                "healthy_panic_threshold: 50% (Envoy's default)",
+                mapped(
+                    &["loadBalancing.panicThreshold"],
+                    Some("fleetsim's default is the same 50%".into()),
+                ),
+            );
         }
         if r.factor.is_none() && prios.len() > 1 {
-            self.out.push(cp, "overprovisioning_factor: 140 (Envoy's default)", mapped(&["loadBalancing.overprovisioningFactor"], Some("fleetsim's default is the same 1.4".into())));
+            self.out.push(
+                cp,
+                "overprovisioning_factor: 140 (Envoy's default)",
+                mapped(
+                    &["loadBalancing.overprovisioningFactor"],
+                    Some("fleetsim's default is the same 1.4".into()),
+                ),
+            );
         }
         Ok(())
     }
@@ -417,14 +521,24 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
             let mut out = Vec::with_capacity(r.hosts.len());
             for h in &r.hosts {
                 let same = |g: &Host| g.priority == h.priority;
-                let sum_of = |loc: usize| -> u64 { r.hosts.iter().filter(|g| same(g) && g.locality == loc).map(|g| g.weight).sum() };
+                let sum_of = |loc: usize| -> u64 {
+                    r.hosts
+                        .iter()
+                        .filter(|g| same(g) && g.locality == loc)
+                        .map(|g| g.weight)
+                        .sum()
+                };
                 let mut lcm = 1u64;
                 for g in r.hosts.iter().filter(|g| same(g)) {
                     let s = sum_of(g.locality);
                     lcm = lcm.checked_mul(s / super::super::tree::gcd(lcm, s))?;
                 }
                 let s = sum_of(h.locality);
-                let w = h.locality_weight.unwrap_or(1).checked_mul(h.weight)?.checked_mul(lcm / s.max(1))?;
+                let w = h
+                    .locality_weight
+                    .unwrap_or(1)
+                    .checked_mul(h.weight)?
+                    .checked_mul(lcm / s.max(1))?;
                 out.push(w);
             }
             Some(out)
@@ -435,11 +549,19 @@ impl<'o, 'a> ClusterReader<'o, 'a> {
                 if w.iter().all(|&x| x <= MAX_WEIGHT) {
                     return w;
                 }
-                self.out.push(cp, "locality weights", lost("the combined weights exceed a million: host weights alone are read"));
+                self.out.push(
+                    cp,
+                    "locality weights",
+                    lost("the combined weights exceed a million: host weights alone are read"),
+                );
                 own
             }
             None => {
-                self.out.push(cp, "locality weights", lost("the combined weights overflow: host weights alone are read"));
+                self.out.push(
+                    cp,
+                    "locality weights",
+                    lost("the combined weights overflow: host weights alone are read"),
+                );
                 own
             }
         }

@@ -53,7 +53,12 @@ pub(crate) fn import(
     let doc = parse_yaml_or_json(text, path, Format::Envoy)?;
     let mut out = Out::new(path, Format::Envoy, &doc);
     let (clusters, listeners) = locate(&mut out, &doc.value)?;
-    let name_of = |v: &Value| v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name_of = |v: &Value| {
+        v.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let names: Vec<String> = clusters.iter().map(|(_, v)| name_of(v)).collect();
     let chosen = choose(&out, &clusters, &names, wanted)?;
     let (cp, cv) = (clusters[chosen].0.clone(), clusters[chosen].1);
@@ -62,7 +67,10 @@ pub(crate) fn import(
         Some(v) => {
             return Err(out.bad(
                 &join(&cp, "name"),
-                format!("`name`: expected a cluster name of letters, digits, `-`, `_` or `.`; found {}", super::tree::short(v)),
+                format!(
+                    "`name`: expected a cluster name of letters, digits, `-`, `_` or `.`; found {}",
+                    super::tree::short(v)
+                ),
             ))
         }
         None => return Err(out.bad(&cp, "a cluster without `name`; Envoy requires one")),
@@ -100,7 +108,8 @@ pub(crate) fn import(
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 200
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 type Found<'a> = Vec<(String, &'a Value)>;
@@ -129,7 +138,10 @@ fn locate<'a>(out: &mut Out<'_>, root: &'a Value) -> Result<(Found<'a>, Found<'a
                         };
                         out.key("", k, v, ignored(why));
                     }
-                    ("static_resources".to_string(), out.object("static_resources", sr)?)
+                    (
+                        "static_resources".to_string(),
+                        out.object("static_resources", sr)?,
+                    )
                 }
                 None => (String::new(), m),
             };
@@ -146,12 +158,20 @@ fn locate<'a>(out: &mut Out<'_>, root: &'a Value) -> Result<(Found<'a>, Found<'a
                 match k.as_str() {
                     "clusters" => clusters = items(out, &p, v)?,
                     "listeners" => listeners = items(out, &p, v)?,
-                    _ => out.key(&base, k, v, ignored("secrets and other static resources: no simulation meaning")),
+                    _ => out.key(
+                        &base,
+                        k,
+                        v,
+                        ignored("secrets and other static resources: no simulation meaning"),
+                    ),
                 }
             }
             Ok((clusters, listeners))
         }
-        _ => Err(out.bad("", "expected an Envoy bootstrap (static_resources), a list of clusters or one cluster")),
+        _ => Err(out.bad(
+            "",
+            "expected an Envoy bootstrap (static_resources), a list of clusters or one cluster",
+        )),
     }
 }
 
@@ -215,11 +235,23 @@ fn find_routes<'a>(
             for (k, x) in m {
                 let kp = join(p, k);
                 if k == "virtual_hosts" {
-                    for (i, h) in x.as_array().map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
+                    for (i, h) in x
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[])
+                        .iter()
+                        .enumerate()
+                    {
                         let hp = index(&kp, i);
                         let routes = h.get("routes").and_then(Value::as_array);
                         for (j, r) in routes.map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
-                            find_routes(r, &index(&join(&hp, "routes"), j), name, found, Some((&hp, h)));
+                            find_routes(
+                                r,
+                                &index(&join(&hp, "routes"), j),
+                                name,
+                                found,
+                                Some((&hp, h)),
+                            );
                         }
                     }
                 } else {

@@ -27,16 +27,33 @@ pub(crate) fn health_checks(out: &mut Out<'_>, p: &str, v: &Value) -> Result<boo
         return Ok(false);
     };
     for i in 1..list.len() {
-        out.push(&format!("{p}[{i}]"), "health_checks (another)", lost("a second active check: fleetsim runs one, the first"));
+        out.push(
+            &format!("{p}[{i}]"),
+            "health_checks (another)",
+            lost("a second active check: fleetsim runs one, the first"),
+        );
     }
     let hp = format!("{p}[0]");
     let m = out.object(&hp, first)?;
-    for k in ["timeout", "interval", "unhealthy_threshold", "healthy_threshold"] {
+    for k in [
+        "timeout",
+        "interval",
+        "unhealthy_threshold",
+        "healthy_threshold",
+    ] {
         if !m.contains_key(k) {
             return Err(out.bad(&hp, format!("a health check without `{k}`; Envoy requires timeout, interval, unhealthy_threshold and healthy_threshold")));
         }
     }
-    if !["http_health_check", "tcp_health_check", "grpc_health_check", "custom_health_check"].iter().any(|k| m.contains_key(*k)) {
+    if ![
+        "http_health_check",
+        "tcp_health_check",
+        "grpc_health_check",
+        "custom_health_check",
+    ]
+    .iter()
+    .any(|k| m.contains_key(*k))
+    {
         return Err(out.bad(&hp, "a health check without its kind; Envoy requires one of http_health_check, tcp_health_check, grpc_health_check, custom_health_check"));
     }
     for (k, x) in m {
@@ -96,33 +113,59 @@ pub(crate) fn health_checks(out: &mut Out<'_>, p: &str, v: &Value) -> Result<boo
 
 /// `outlier_detection`, with Envoy's defaults; `hosts` decides whether
 /// the default success-rate ejection could act.
-pub(crate) fn outlier(out: &mut Out<'_>, p: &str, v: &Value, hosts: usize, checked: bool) -> Result<(), ScenarioError> {
+pub(crate) fn outlier(
+    out: &mut Out<'_>,
+    p: &str,
+    v: &Value,
+    hosts: usize,
+    checked: bool,
+) -> Result<(), ScenarioError> {
     let m = out.object(p, v)?;
     let get = |k: &str, d: u64, out: &Out<'_>| -> Result<u64, ScenarioError> {
-        m.get(k).map_or(Ok(d), |x| num(out, &join(p, k), x, u64::from(u32::MAX)))
+        m.get(k)
+            .map_or(Ok(d), |x| num(out, &join(p, k), x, u64::from(u32::MAX)))
     };
     let enforcing_5xx = get("enforcing_consecutive_5xx", 100, out)?;
     let consecutive = get("consecutive_5xx", 5, out)?;
     let sr_enforcing = get("enforcing_success_rate", 100, out)?;
     let sr_hosts = get("success_rate_minimum_hosts", 5, out)?;
-    let split = m.get("split_external_local_origin_errors").and_then(Value::as_bool).unwrap_or(false);
+    let split = m
+        .get("split_external_local_origin_errors")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let sr_acts = sr_enforcing > 0 && hosts as u64 >= sr_hosts;
-    let sr_outcome = || if sr_acts {
-        lost(format!("success-rate ejection (on by default): Envoy also ejects a host whose success rate falls 1.9 standard deviations below the mean, with {sr_hosts}+ hosts of 100+ requests an interval; fleetsim ejects on consecutive failures only"))
-    } else {
-        ignored("success-rate ejection cannot act: fewer hosts than success_rate_minimum_hosts, or enforcing_success_rate 0")
+    let sr_outcome = || {
+        if sr_acts {
+            lost(format!("success-rate ejection (on by default): Envoy also ejects a host whose success rate falls 1.9 standard deviations below the mean, with {sr_hosts}+ hosts of 100+ requests an interval; fleetsim ejects on consecutive failures only"))
+        } else {
+            ignored("success-rate ejection cannot act: fewer hosts than success_rate_minimum_hosts, or enforcing_success_rate 0")
+        }
     };
     if enforcing_5xx > 0 {
         if consecutive == 0 {
-            return Err(out.bad(&join(p, "consecutive_5xx"), "`consecutive_5xx`: must be at least 1 while enforcing_consecutive_5xx is above 0"));
+            return Err(out.bad(
+                &join(p, "consecutive_5xx"),
+                "`consecutive_5xx`: must be at least 1 while enforcing_consecutive_5xx is above 0",
+            ));
         }
-        out.set(&["outlierDetection", "consecutiveErrors"], json!(consecutive));
-        for (k, d) in [("interval", "10s"), ("base_ejection_time", "30s"), ("max_ejection_time", "300s")] {
+        out.set(
+            &["outlierDetection", "consecutiveErrors"],
+            json!(consecutive),
+        );
+        for (k, d) in [
+            ("interval", "10s"),
+            ("base_ejection_time", "30s"),
+            ("max_ejection_time", "300s"),
+        ] {
             let t = match m.get(k) {
                 Some(x) => duration_str(dur(out, &join(p, k), x)?),
                 None => d.to_string(),
             };
-            let key = match k { "interval" => "interval", "base_ejection_time" => "baseEjectionTime", _ => "maxEjectionTime" };
+            let key = match k {
+                "interval" => "interval",
+                "base_ejection_time" => "baseEjectionTime",
+                _ => "maxEjectionTime",
+            };
             out.set(&["outlierDetection", key], json!(t));
         }
         let pct = get("max_ejection_percent", 10, out)?.min(100);
@@ -136,7 +179,10 @@ pub(crate) fn outlier(out: &mut Out<'_>, p: &str, v: &Value, hosts: usize, check
     } else {
         ignored("enforcing_consecutive_5xx 0: no ejection on consecutive errors")
     });
-    if !m.keys().any(|k| k.starts_with("success_rate") || k == "enforcing_success_rate") {
+    if !m
+        .keys()
+        .any(|k| k.starts_with("success_rate") || k == "enforcing_success_rate")
+    {
         out.push(p, "success-rate ejection (Envoy's default)", sr_outcome());
     }
     for (k, x) in m {
@@ -146,10 +192,15 @@ pub(crate) fn outlier(out: &mut Out<'_>, p: &str, v: &Value, hosts: usize, check
             "enforcing_consecutive_5xx" => match enforcing_5xx {
                 100 => mapped(&["outlierDetection"], None),
                 0 => ignored("consecutive-error ejection off"),
-                n => lost(format!("Envoy ejects on a streak with probability {n}%; fleetsim always")),
+                n => lost(format!(
+                    "Envoy ejects on a streak with probability {n}%; fleetsim always"
+                )),
             },
             "interval" => mapped(&["outlierDetection.interval"], None),
-            "base_ejection_time" => mapped(&["outlierDetection.baseEjectionTime"], Some("times the host's ejection count, as Envoy".into())),
+            "base_ejection_time" => mapped(
+                &["outlierDetection.baseEjectionTime"],
+                Some("times the host's ejection count, as Envoy".into()),
+            ),
             "max_ejection_time" => mapped(&["outlierDetection.maxEjectionTime"], None),
             "max_ejection_percent" => mapped(&["outlierDetection.maxEjectionPercent"], None),
             "always_eject_one_host" => mapped(&["outlierDetection.alwaysEjectOneHost"], None),
@@ -157,22 +208,38 @@ pub(crate) fn outlier(out: &mut Out<'_>, p: &str, v: &Value, hosts: usize, check
                 Some(Nanos::ZERO) => ignored("no jitter"),
                 _ => lost("jitter added to each ejection: fleetsim ejects for the exact time"),
             },
-            "enforcing_success_rate" | "success_rate_minimum_hosts" | "success_rate_request_volume" | "success_rate_stdev_factor" => sr_outcome(),
+            "enforcing_success_rate"
+            | "success_rate_minimum_hosts"
+            | "success_rate_request_volume"
+            | "success_rate_stdev_factor" => sr_outcome(),
             "consecutive_gateway_failure" | "enforcing_consecutive_gateway_failure" => {
                 if get("enforcing_consecutive_gateway_failure", 0, out)? > 0 {
                     lost("ejection on consecutive 502/503/504 apart from other errors: fleetsim counts every failure in one streak")
                 } else {
-                    ignored("off while enforcing_consecutive_gateway_failure is 0 (Envoy's default)")
+                    ignored(
+                        "off while enforcing_consecutive_gateway_failure is 0 (Envoy's default)",
+                    )
                 }
             }
-            "failure_percentage_threshold" | "enforcing_failure_percentage" | "enforcing_failure_percentage_local_origin" | "failure_percentage_minimum_hosts" | "failure_percentage_request_volume" => {
-                if get("enforcing_failure_percentage", 0, out)? > 0 || get("enforcing_failure_percentage_local_origin", 0, out)? > 0 {
-                    lost("failure-percentage ejection: fleetsim ejects on consecutive failures only")
+            "failure_percentage_threshold"
+            | "enforcing_failure_percentage"
+            | "enforcing_failure_percentage_local_origin"
+            | "failure_percentage_minimum_hosts"
+            | "failure_percentage_request_volume" => {
+                if get("enforcing_failure_percentage", 0, out)? > 0
+                    || get("enforcing_failure_percentage_local_origin", 0, out)? > 0
+                {
+                    lost(
+                        "failure-percentage ejection: fleetsim ejects on consecutive failures only",
+                    )
                 } else {
                     ignored("off while enforcing_failure_percentage is 0 (Envoy's default)")
                 }
             }
-            "split_external_local_origin_errors" | "consecutive_local_origin_failure" | "enforcing_consecutive_local_origin_failure" | "enforcing_local_origin_success_rate" => {
+            "split_external_local_origin_errors"
+            | "consecutive_local_origin_failure"
+            | "enforcing_consecutive_local_origin_failure"
+            | "enforcing_local_origin_success_rate" => {
                 if split {
                     lost("local-origin errors (connect failures, resets) counted apart from 5xx answers: fleetsim counts them in one streak")
                 } else {
@@ -196,7 +263,12 @@ pub(crate) fn outlier(out: &mut Out<'_>, p: &str, v: &Value, hosts: usize, check
 
 /// The route that sends to the cluster: its timeout and retry policy.
 /// Whether retries were set.
-pub(crate) fn read_route(out: &mut Out<'_>, cp: &str, name: &str, routes: &[RouteRef<'_>]) -> Result<bool, ScenarioError> {
+pub(crate) fn read_route(
+    out: &mut Out<'_>,
+    cp: &str,
+    name: &str,
+    routes: &[RouteRef<'_>],
+) -> Result<bool, ScenarioError> {
     let Some(r) = routes.first() else {
         out.push(cp, "route (none in the file)", ignored("no route in the file sends to this cluster: Envoy's route timeout (15s by default) and retry policy are the route's; give limits.requestTimeout and retries in the scenario"));
         return Ok(false);
@@ -214,8 +286,18 @@ pub(crate) fn read_route(out: &mut Out<'_>, cp: &str, name: &str, routes: &[Rout
     for (k, x) in entry {
         match k.as_str() {
             "route" => {}
-            "match" => out.key(&r.path, k, x, ignored("which requests take the route: the workload's requests all do")),
-            _ => out.key(&r.path, k, x, ignored("headers, metadata and per-filter config: no simulation meaning")),
+            "match" => out.key(
+                &r.path,
+                k,
+                x,
+                ignored("which requests take the route: the workload's requests all do"),
+            ),
+            _ => out.key(
+                &r.path,
+                k,
+                x,
+                ignored("headers, metadata and per-filter config: no simulation meaning"),
+            ),
         }
     }
     let ap = join(&r.path, "route");
@@ -256,10 +338,24 @@ pub(crate) fn read_route(out: &mut Out<'_>, cp: &str, name: &str, routes: &[Rout
     if let Some(t) = timeout {
         out.set(&["limits", "requestTimeout"], json!(duration_str(t)));
         if !action.contains_key("timeout") {
-            out.push(&ap, "timeout: 15s (Envoy's default)", mapped(&["limits.requestTimeout"], Some("from the request's arrival, across retries".into())));
+            out.push(
+                &ap,
+                "timeout: 15s (Envoy's default)",
+                mapped(
+                    &["limits.requestTimeout"],
+                    Some("from the request's arrival, across retries".into()),
+                ),
+            );
         }
     }
-    out.push(&r.path, format!("route to {name}"), mapped(&["limits.requestTimeout", "retries"], Some("its timeout and retry policy are read".into())));
+    out.push(
+        &r.path,
+        format!("route to {name}"),
+        mapped(
+            &["limits.requestTimeout", "retries"],
+            Some("its timeout and retry policy are read".into()),
+        ),
+    );
     Ok(retried)
 }
 
@@ -270,18 +366,32 @@ fn retry_policy(out: &mut Out<'_>, p: &str, v: &Value) -> Result<bool, ScenarioE
         Some(x) => out.string(&join(p, "retry_on"), x)?.to_string(),
         None => String::new(),
     };
-    let codes: Vec<u64> = m.get("retriable_status_codes").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_u64).collect()).unwrap_or_default();
+    let codes: Vec<u64> = m
+        .get("retriable_status_codes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
     let mut on: Vec<&str> = Vec::new();
     let mut missed = Vec::new();
-    let add = |c: &'static str, on: &mut Vec<&str>| if !on.contains(&c) { on.push(c) };
+    let add = |c: &'static str, on: &mut Vec<&str>| {
+        if !on.contains(&c) {
+            on.push(c)
+        }
+    };
     for c in on_text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
         match c {
             "5xx" | "gateway-error" => {
                 add("connect-failure", &mut on);
                 add("5xx", &mut on);
             }
-            "reset" | "connect-failure" | "reset-before-request" | "refused-stream" | "http3-post-connect-failure" => add("connect-failure", &mut on),
-            "retriable-status-codes" if codes.iter().any(|c| (500..600).contains(c)) => add("5xx", &mut on),
+            "reset"
+            | "connect-failure"
+            | "reset-before-request"
+            | "refused-stream"
+            | "http3-post-connect-failure" => add("connect-failure", &mut on),
+            "retriable-status-codes" if codes.iter().any(|c| (500..600).contains(c)) => {
+                add("5xx", &mut on)
+            }
             other => missed.push(other.to_string()),
         }
     }
@@ -295,7 +405,10 @@ fn retry_policy(out: &mut Out<'_>, p: &str, v: &Value) -> Result<bool, ScenarioE
     if acts {
         out.set(&["retries", "maxAttempts"], json!((retries + 1).min(100)));
         out.set(&["retries", "retryOn"], json!(on));
-        out.set(&["retries", "backoff"], json!({ "base": duration_str(base), "max": duration_str(max), "jitter": "envoy" }));
+        out.set(
+            &["retries", "backoff"],
+            json!({ "base": duration_str(base), "max": duration_str(max), "jitter": "envoy" }),
+        );
     }
     for (k, x) in m {
         let outcome = match k.as_str() {
@@ -313,10 +426,18 @@ fn retry_policy(out: &mut Out<'_>, p: &str, v: &Value) -> Result<bool, ScenarioE
         out.key(p, k, x, outcome);
     }
     if !m.contains_key("num_retries") && acts {
-        out.push(p, "num_retries: 1 (Envoy's default)", mapped(&["retries.maxAttempts"], None));
+        out.push(
+            p,
+            "num_retries: 1 (Envoy's default)",
+            mapped(&["retries.maxAttempts"], None),
+        );
     }
     if on.is_empty() {
-        out.push(p, "retry_on (nothing retried)", ignored("Envoy retries only on the conditions retry_on names"));
+        out.push(
+            p,
+            "retry_on (nothing retried)",
+            ignored("Envoy retries only on the conditions retry_on names"),
+        );
     }
     Ok(acts)
 }
@@ -330,7 +451,12 @@ fn backoff(out: &mut Out<'_>, p: &str, v: Option<&Value>) -> Result<(Nanos, Nano
     let m = out.object(&bp, v)?;
     let base = match m.get("base_interval") {
         Some(x) => dur(out, &join(&bp, "base_interval"), x)?,
-        None => return Err(out.bad(&bp, "`retry_back_off` without `base_interval`; Envoy requires it")),
+        None => {
+            return Err(out.bad(
+                &bp,
+                "`retry_back_off` without `base_interval`; Envoy requires it",
+            ))
+        }
     };
     if base < Nanos::from_millis(1) {
         return Err(out.bad(&join(&bp, "base_interval"), "`base_interval`: at least 1ms (Envoy refuses 0, fleetsim's jitter needs a millisecond)"));
@@ -340,7 +466,10 @@ fn backoff(out: &mut Out<'_>, p: &str, v: Option<&Value>) -> Result<(Nanos, Nano
         None => Nanos(base.0.saturating_mul(10)),
     };
     if max < base {
-        return Err(out.bad(&join(&bp, "max_interval"), "`max_interval`: must be at least base_interval"));
+        return Err(out.bad(
+            &join(&bp, "max_interval"),
+            "`max_interval`: must be at least base_interval",
+        ));
     }
     for (k, x) in m {
         let outcome = match k.as_str() {
@@ -351,14 +480,23 @@ fn backoff(out: &mut Out<'_>, p: &str, v: Option<&Value>) -> Result<(Nanos, Nano
         out.key(&bp, k, x, outcome);
     }
     if !m.contains_key("max_interval") {
-        out.push(&bp, "max_interval: 10 × base_interval (Envoy's default)", mapped(&["retries.backoff.max"], None));
+        out.push(
+            &bp,
+            "max_interval: 10 × base_interval (Envoy's default)",
+            mapped(&["retries.backoff.max"], None),
+        );
     }
     Ok((base, max))
 }
 
 /// `circuit_breakers` (Envoy's defaults when absent): the DEFAULT
 /// priority's thresholds.
-pub(crate) fn breakers(out: &mut Out<'_>, cp: &str, cv: &Value, retried: bool) -> Result<(), ScenarioError> {
+pub(crate) fn breakers(
+    out: &mut Out<'_>,
+    cp: &str,
+    cv: &Value,
+    retried: bool,
+) -> Result<(), ScenarioError> {
     let (mut conns, mut pending, mut requests, mut max_retries) = (1024u64, 1024u64, 1024u64, 3u64);
     let mut budget: Option<(f64, u64)> = None;
     let bp = join(cp, "circuit_breakers");
@@ -424,7 +562,10 @@ pub(crate) fn breakers(out: &mut Out<'_>, cp: &str, cv: &Value, retried: bool) -
             }
         }
     }
-    let held = conns.min(requests).saturating_add(pending).min(u64::from(u32::MAX));
+    let held = conns
+        .min(requests)
+        .saturating_add(pending)
+        .min(u64::from(u32::MAX));
     if held == 0 {
         return Err(out.bad(&bp, "these circuit breakers refuse every request (max_requests or max_connections, and max_pending_requests, are 0)"));
     }

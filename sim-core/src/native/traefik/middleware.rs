@@ -2,8 +2,8 @@
 //! `rateLimit`, `inFlightReq`, `circuitBreaker`; the others have no
 //! simulation meaning.
 
-use super::super::tree::{as_count, duration_str, field, go_duration, join, Out};
 use super::super::mapped;
+use super::super::tree::{as_count, duration_str, field, go_duration, join, Out};
 use super::{ignored, lost};
 use crate::error::ScenarioError;
 use serde_json::{json, Map, Value};
@@ -11,8 +11,11 @@ use strategies::Nanos;
 
 const GO: &str = "\"10s\", \"100ms\", \"1m30s\" or a number of seconds";
 
+/// A map of `http` and its path.
+type Located<'m> = Option<(String, &'m Map<String, Value>)>;
+
 /// The `http.middlewares` map and its path.
-fn defined<'m>(out: &Out<'_>, hm: &'m Map<String, Value>) -> Result<Option<(String, &'m Map<String, Value>)>, ScenarioError> {
+fn defined<'m>(out: &Out<'_>, hm: &'m Map<String, Value>) -> Result<Located<'m>, ScenarioError> {
     match field(hm, "middlewares") {
         Some((k, v)) => {
             let hk = hm_key(out);
@@ -34,7 +37,11 @@ fn hm_key(out: &Out<'_>) -> String {
 
 /// No router sends to the service: each middleware is reported as
 /// applying only if routed.
-pub(crate) fn unrouted(out: &mut Out<'_>, _hk: &str, hm: &Map<String, Value>) -> Result<(), ScenarioError> {
+pub(crate) fn unrouted(
+    out: &mut Out<'_>,
+    _hk: &str,
+    hm: &Map<String, Value>,
+) -> Result<(), ScenarioError> {
     if let Some((p, mws)) = defined(out, hm)? {
         for (name, m) in mws {
             out.key(&p, name, m, ignored("no router in the file sends to the service: a middleware applies only on a router that uses it"));
@@ -44,7 +51,11 @@ pub(crate) fn unrouted(out: &mut Out<'_>, _hk: &str, hm: &Map<String, Value>) ->
 }
 
 /// The middlewares `chain` (in order) of the router to the service.
-pub(crate) fn read_chain(out: &mut Out<'_>, hm: &Map<String, Value>, chain: &[String]) -> Result<(), ScenarioError> {
+pub(crate) fn read_chain(
+    out: &mut Out<'_>,
+    hm: &Map<String, Value>,
+    chain: &[String],
+) -> Result<(), ScenarioError> {
     let Some((p, mws)) = defined(out, hm)? else {
         return Ok(());
     };
@@ -65,11 +76,25 @@ pub(crate) fn read_chain(out: &mut Out<'_>, hm: &Map<String, Value>, chain: &[St
             "ratelimit" => rate_limit(out, &kp, name, cfg)?,
             "inflightreq" => in_flight(out, &kp, cfg)?,
             "circuitbreaker" => {
-                let expr = cfg.as_object().and_then(|c| field(c, "expression")).and_then(|(_, e)| e.as_str()).unwrap_or("");
+                let expr = cfg
+                    .as_object()
+                    .and_then(|c| field(c, "expression"))
+                    .and_then(|(_, e)| e.as_str())
+                    .unwrap_or("");
                 out.key(&mp, kind, cfg, lost(format!("circuitBreaker `{expr}`: Traefik trips one breaker for the whole service on ratios or latency over its last 10s (fallback 10s, recovery 10s); fleetsim's breakers are per instance, on consecutive failures or a failure rate")));
             }
-            "chain" => out.key(&mp, kind, cfg, lost("a chain of middlewares: its members are not followed")),
-            _ => out.key(&mp, kind, cfg, ignored("headers, paths, auth, compression and the like: no simulation meaning")),
+            "chain" => out.key(
+                &mp,
+                kind,
+                cfg,
+                lost("a chain of middlewares: its members are not followed"),
+            ),
+            _ => out.key(
+                &mp,
+                kind,
+                cfg,
+                ignored("headers, paths, auth, compression and the like: no simulation meaning"),
+            ),
         }
     }
     Ok(())
@@ -86,10 +111,25 @@ fn retry(out: &mut Out<'_>, p: &str, v: &Value) -> Result<(), ScenarioError> {
         Some((k, x)) => out.duration(&join(p, k), x, go_duration, GO)?,
         None => Nanos::ZERO,
     };
-    let bool_of = |k: &str| get(k).and_then(|(_, x)| x.as_bool().or_else(|| x.as_str().map(|s| s == "true"))).unwrap_or(false);
+    let bool_of = |k: &str| {
+        get(k)
+            .and_then(|(_, x)| x.as_bool().or_else(|| x.as_str().map(|s| s == "true")))
+            .unwrap_or(false)
+    };
     let network = !bool_of("disableRetryOnNetworkError");
     let post = bool_of("retryNonIdempotentMethod");
-    let statuses: Vec<String> = get("status").and_then(|(_, x)| x.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string).or_else(|| s.as_u64().map(|n| n.to_string()))).collect()).unwrap_or_default();
+    let statuses: Vec<String> = get("status")
+        .and_then(|(_, x)| x.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| {
+                    s.as_str()
+                        .map(str::to_string)
+                        .or_else(|| s.as_u64().map(|n| n.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let five = statuses.iter().any(|s| s.trim().starts_with('5'));
     let mut on = Vec::new();
     if network {
@@ -174,17 +214,29 @@ fn rate_limit(out: &mut Out<'_>, p: &str, name: &str, v: &Value) -> Result<(), S
         out.key(p, k, x, outcome);
     }
     if acts && field(m, "sourceCriterion").is_none() {
-        out.push(p, "sourceCriterion (Traefik's default: the client address)", mapped(&[&format!("{rk}.key")], Some("`ip`: give workload.users".into())));
+        out.push(
+            p,
+            "sourceCriterion (Traefik's default: the client address)",
+            mapped(
+                &[&format!("{rk}.key")],
+                Some("`ip`: give workload.users".into()),
+            ),
+        );
     }
     Ok(())
 }
 
 fn in_flight(out: &mut Out<'_>, p: &str, v: &Value) -> Result<(), ScenarioError> {
     let m = out.object(p, v)?;
-    let amount = field(m, "amount").and_then(|(_, x)| as_count(x)).unwrap_or(0);
+    let amount = field(m, "amount")
+        .and_then(|(_, x)| as_count(x))
+        .unwrap_or(0);
     let key = source_key(field(m, "sourceCriterion").map(|x| x.1), "global");
     if amount > 0 && key == "global" {
-        out.set(&["limits", "maxConnections"], json!(amount.min(u64::from(u32::MAX))));
+        out.set(
+            &["limits", "maxConnections"],
+            json!(amount.min(u64::from(u32::MAX))),
+        );
     }
     for (k, x) in m {
         let outcome = match (k.to_ascii_lowercase().as_str(), amount, key) {

@@ -44,7 +44,10 @@ fn local(name: &str) -> &str {
 /// Whether `text` is TOML (a table header or `key = value` before any
 /// YAML mapping).
 fn is_toml(path: &Path, text: &str) -> bool {
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+    {
         return true;
     }
     let first = text
@@ -78,7 +81,12 @@ pub(crate) fn import(
     };
     let (hk, http) = field(root, "http").ok_or_else(no_http)?;
     for (k, v) in root.iter().filter(|(k, _)| *k != hk) {
-        out.key("", k, v, ignored("TCP and UDP routing, TLS stores and options: no simulation meaning"));
+        out.key(
+            "",
+            k,
+            v,
+            ignored("TCP and UDP routing, TLS stores and options: no simulation meaning"),
+        );
     }
     let hm = out.object(hk, http)?;
     let (sk, services) = field(hm, "services").ok_or_else(no_http)?;
@@ -91,7 +99,12 @@ pub(crate) fn import(
     let transports = r.transports.clone();
     for (name, v) in services {
         if !used.contains(name) {
-            out.key(&sp, name, v, ignored(&format!("another service; fleetsim reads `{chosen}`")));
+            out.key(
+                &sp,
+                name,
+                v,
+                ignored(&format!("another service; fleetsim reads `{chosen}`")),
+            );
         }
     }
     for (k, v) in hm.iter().filter(|(k, _)| *k != sk) {
@@ -102,7 +115,12 @@ pub(crate) fn import(
             "serverstransports" => {
                 for (name, t) in out.object(&p, v)? {
                     if !transports.contains(name) {
-                        out.key(&p, name, t, ignored("a servers transport the service does not use"));
+                        out.key(
+                            &p,
+                            name,
+                            t,
+                            ignored("a servers transport the service does not use"),
+                        );
                     }
                 }
             }
@@ -132,11 +150,15 @@ fn choose(
 ) -> Result<String, ScenarioError> {
     let names: Vec<&str> = services.keys().map(String::as_str).collect();
     if let Some(w) = wanted {
-        return services
-            .keys()
-            .find(|k| *k == w)
-            .cloned()
-            .ok_or_else(|| out.bad(sp, format!("no service `{w}` under http.services; the file has: {}", names.join(", "))));
+        return services.keys().find(|k| *k == w).cloned().ok_or_else(|| {
+            out.bad(
+                sp,
+                format!(
+                    "no service `{w}` under http.services; the file has: {}",
+                    names.join(", ")
+                ),
+            )
+        });
     }
     let referred: Vec<String> = services.values().flat_map(service::children).collect();
     let tops: Vec<&str> = names
@@ -189,8 +211,22 @@ fn routers(
                 out.key(p, name, r, super::mapped(&["regions"], Some(format!("the router to `{chosen}`: its rule, entry points and TLS have no simulation meaning; its middlewares ({}) apply", if mws.is_empty() { "none".to_string() } else { mws.join(", ") }))));
                 chain = Some((name.clone(), mws));
             }
-            Some((first, m)) if *m == mws => out.key(p, name, r, ignored(&format!("another router to the service, with the same middlewares as `{first}`"))),
-            Some((first, _)) => out.key(p, name, r, lost(format!("another router to the service with other middlewares: `{first}`'s are read"))),
+            Some((first, m)) if *m == mws => out.key(
+                p,
+                name,
+                r,
+                ignored(&format!(
+                    "another router to the service, with the same middlewares as `{first}`"
+                )),
+            ),
+            Some((first, _)) => out.key(
+                p,
+                name,
+                r,
+                lost(format!(
+                    "another router to the service with other middlewares: `{first}`'s are read"
+                )),
+            ),
         }
     }
     match chain {

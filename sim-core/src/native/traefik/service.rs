@@ -1,8 +1,8 @@
 //! Traefik services: a `loadBalancer` and its settings, and the
 //! `weighted` and `failover` services over load balancers.
 
-use super::super::tree::{duration_str, field, go_duration, join, reduce, Out};
 use super::super::mapped;
+use super::super::tree::{duration_str, field, go_duration, join, reduce, Out};
 use super::{ignored, local, lost};
 use crate::error::ScenarioError;
 use serde_json::{json, Map, Value};
@@ -34,14 +34,23 @@ struct Settings {
 
 /// The services a `weighted`, `failover` or `mirroring` service names.
 pub(crate) fn children(v: &Value) -> Vec<String> {
-    let Some(m) = v.as_object() else { return Vec::new() };
+    let Some(m) = v.as_object() else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for (k, x) in m {
         match k.to_ascii_lowercase().as_str() {
             "weighted" | "highestrandomweight" => {
-                let list = x.as_object().and_then(|o| field(o, "services")).and_then(|(_, s)| s.as_array());
+                let list = x
+                    .as_object()
+                    .and_then(|o| field(o, "services"))
+                    .and_then(|(_, s)| s.as_array());
                 for s in list.map(Vec::as_slice).unwrap_or(&[]) {
-                    if let Some(n) = s.as_object().and_then(|o| field(o, "name")).and_then(|(_, n)| n.as_str()) {
+                    if let Some(n) = s
+                        .as_object()
+                        .and_then(|o| field(o, "name"))
+                        .and_then(|(_, n)| n.as_str())
+                    {
                         out.push(local(n).to_string());
                     }
                 }
@@ -74,8 +83,23 @@ pub(crate) struct Reader<'o, 'a, 's> {
 }
 
 impl<'o, 'a, 's> Reader<'o, 'a, 's> {
-    pub(crate) fn new(out: &'o mut Out<'a>, sp: &str, services: &'s Map<String, Value>, hm: &'s Map<String, Value>) -> Self {
-        Reader { out, sp: sp.to_string(), services, hm, used: Vec::new(), transports: Vec::new(), timeouts: Vec::new(), settings: None, failover_main: None }
+    pub(crate) fn new(
+        out: &'o mut Out<'a>,
+        sp: &str,
+        services: &'s Map<String, Value>,
+        hm: &'s Map<String, Value>,
+    ) -> Self {
+        Reader {
+            out,
+            sp: sp.to_string(),
+            services,
+            hm,
+            used: Vec::new(),
+            transports: Vec::new(),
+            timeouts: Vec::new(),
+            settings: None,
+            failover_main: None,
+        }
     }
 
     /// Reads the service `name` and writes the fleet it makes.
@@ -83,7 +107,10 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
         let groups = self.pool(name, 0)?;
         let total: usize = groups.iter().map(|g| g.servers.len()).sum();
         if total == 0 {
-            return Err(self.out.bad(&join(&self.sp, name), format!("service `{name}` has no server that takes requests")));
+            return Err(self.out.bad(
+                &join(&self.sp, name),
+                format!("service `{name}` has no server that takes requests"),
+            ));
         }
         // Weights matter within a region: reduced and written per region.
         let mut weights: Vec<u64> = Vec::new();
@@ -103,7 +130,14 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
                     weighted.insert(id.clone(), json!(weights[k]));
                 }
                 k += 1;
-                self.out.push(p, format!("server {id}"), mapped(&[&format!("regions.{}.instances", g.region)], Some(format!("instance `{id}`"))));
+                self.out.push(
+                    p,
+                    format!("server {id}"),
+                    mapped(
+                        &[&format!("regions.{}.instances", g.region)],
+                        Some(format!("instance `{id}`")),
+                    ),
+                );
             }
             let mut reg = Map::new();
             reg.insert("instances".into(), json!(g.servers.len()));
@@ -113,14 +147,24 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
             regions.insert(g.region.clone(), Value::Object(reg));
         }
         self.out.set(&["regions"], Value::Object(regions));
-        let s = self.settings.clone().map(|x| x.1).unwrap_or(Settings { strategy: "wrr", health: None, passive: None, sticky: None, timeout: None });
+        let s = self.settings.clone().map(|x| x.1).unwrap_or(Settings {
+            strategy: "wrr",
+            health: None,
+            passive: None,
+            sticky: None,
+            timeout: None,
+        });
         let base = match s.strategy {
             "wrr" if weighted.is_empty() => "round-robin",
             "wrr" => "weighted",
             other => other,
         };
         if base == "peak-ewma" && !weighted.is_empty() {
-            self.out.push(&join(&self.sp, name), "server weights (leasttime)", lost("weights with leasttime: fleetsim's peak-ewma takes none"));
+            self.out.push(
+                &join(&self.sp, name),
+                "server weights (leasttime)",
+                lost("weights with leasttime: fleetsim's peak-ewma takes none"),
+            );
             weighted.clear();
         }
         let mut lb = Map::new();
@@ -164,7 +208,12 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
         }
         let services = self.services;
         let Some(v) = services.get(name) else {
-            return Err(self.out.bad(&self.sp, format!("a service refers to `{name}`, which is not under http.services in this file")));
+            return Err(self.out.bad(
+                &self.sp,
+                format!(
+                    "a service refers to `{name}`, which is not under http.services in this file"
+                ),
+            ));
         };
         self.used.push(name.to_string());
         let sm = self.out.object(&p, v)?;
@@ -183,10 +232,21 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
                 _ => self.out.key(&p, k, x, lost("not known to fleetsim's Traefik reader")),
             }
         }
-        groups.ok_or_else(|| self.out.bad(&p, format!("service `{name}` has no loadBalancer, weighted or failover")))
+        groups.ok_or_else(|| {
+            self.out.bad(
+                &p,
+                format!("service `{name}` has no loadBalancer, weighted or failover"),
+            )
+        })
     }
 
-    fn weighted(&mut self, name: &str, p: &str, v: &Value, depth: usize) -> Result<Vec<Group>, ScenarioError> {
+    fn weighted(
+        &mut self,
+        name: &str,
+        p: &str,
+        v: &Value,
+        depth: usize,
+    ) -> Result<Vec<Group>, ScenarioError> {
         let m = self.out.object(p, v)?;
         let mut children: Vec<(u64, Vec<Group>)> = Vec::new();
         for (k, x) in m {
@@ -231,22 +291,45 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
             }
         }
         // Combined weight: child weight × server weight × lcm / child sum.
-        let sums: Vec<u64> = children.iter().map(|(_, g)| g.iter().flat_map(|g| &g.servers).map(|s| s.1).sum::<u64>().max(1)).collect();
-        let lcm = sums.iter().try_fold(1u64, |l, &s| l.checked_mul(s / super::super::tree::gcd(l, s)));
+        let sums: Vec<u64> = children
+            .iter()
+            .map(|(_, g)| {
+                g.iter()
+                    .flat_map(|g| &g.servers)
+                    .map(|s| s.1)
+                    .sum::<u64>()
+                    .max(1)
+            })
+            .collect();
+        let lcm = sums.iter().try_fold(1u64, |l, &s| {
+            l.checked_mul(s / super::super::tree::gcd(l, s))
+        });
         // One region: fleetsim's priority levels are regions, so the
         // children share the weighted service's.
-        let mut out = Group { region: name.to_string(), priority: 0, servers: Vec::new(), checked: true };
+        let mut out = Group {
+            region: name.to_string(),
+            priority: 0,
+            servers: Vec::new(),
+            checked: true,
+        };
         for ((w, groups), s) in children.into_iter().zip(&sums) {
             for g in groups {
                 out.checked &= g.checked;
                 for (sp, sw) in g.servers {
-                    let c = lcm.and_then(|l| w.checked_mul(sw)?.checked_mul(l / s)).unwrap_or(sw).min(1_000_000);
+                    let c = lcm
+                        .and_then(|l| w.checked_mul(sw)?.checked_mul(l / s))
+                        .unwrap_or(sw)
+                        .min(1_000_000);
                     out.servers.push((sp, c));
                 }
             }
         }
         if lcm.is_none() {
-            self.out.push(p, "weighted (combined weights)", lost("the combined weights overflow: servers' own weights are read"));
+            self.out.push(
+                p,
+                "weighted (combined weights)",
+                lost("the combined weights overflow: servers' own weights are read"),
+            );
         }
         self.out.push(p, format!("weighted {name}"), mapped(&[&format!("regions.{name}")], Some("one region of the children's servers, each weighing its child's share split by the servers' weights (exact while all are healthy)".into())));
         Ok(vec![out])
@@ -256,16 +339,24 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
         let m = self.out.object(p, v)?;
         let name_at = |me: &Self, k: &str| -> Result<Option<(String, String)>, ScenarioError> {
             match field(m, k) {
-                Some((kk, x)) => Ok(Some((local(me.out.string(&join(p, kk), x)?).to_string(), join(p, kk)))),
+                Some((kk, x)) => Ok(Some((
+                    local(me.out.string(&join(p, kk), x)?).to_string(),
+                    join(p, kk),
+                ))),
                 None => Ok(None),
             }
         };
-        let (main, mp) = name_at(self, "service")?.ok_or_else(|| self.out.bad(p, "a failover without `service`"))?;
+        let (main, mp) = name_at(self, "service")?
+            .ok_or_else(|| self.out.bad(p, "a failover without `service`"))?;
         let fallback = name_at(self, "fallback")?;
         let mut groups = self.pool(&main, depth + 1)?;
         let checked = groups.iter().all(|g| g.checked);
         let main_count: usize = groups.iter().map(|g| g.servers.len()).sum();
-        self.out.push(&mp, format!("service: {main}"), mapped(&["regions"], Some("the main service, priority 0".into())));
+        self.out.push(
+            &mp,
+            format!("service: {main}"),
+            mapped(&["regions"], Some("the main service, priority 0".into())),
+        );
         if let Some((fb, fp)) = fallback {
             let top = groups.iter().map(|g| g.priority).max().unwrap_or(0);
             let mut fbg = self.pool(&fb, depth + 1)?;
@@ -293,7 +384,13 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
 
     fn load_balancer(&mut self, name: &str, p: &str, v: &Value) -> Result<Group, ScenarioError> {
         let m = self.out.object(p, v)?;
-        let mut s = Settings { strategy: "wrr", health: None, passive: None, sticky: None, timeout: None };
+        let mut s = Settings {
+            strategy: "wrr",
+            health: None,
+            passive: None,
+            sticky: None,
+            timeout: None,
+        };
         let mut servers = Vec::new();
         for (k, x) in m {
             let kp = join(p, k);
@@ -314,8 +411,15 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
                     self.out.key(p, k, x, mapped(&["loadBalancing.sessionAffinity"], Some("a cookie pins each user's session to a server (give workload.users); Traefik's cookie expires maxAge after it is set, fleetsim's ttl slides with each request".into())));
                 }
                 "serverstransport" => s.timeout = self.transport(p, k, x)?,
-                "passhostheader" | "responseforwarding" => self.out.key(p, k, x, ignored("headers and flushing: no simulation meaning")),
-                _ => self.out.key(p, k, x, lost("not known to fleetsim's Traefik reader")),
+                "passhostheader" | "responseforwarding" => self.out.key(
+                    p,
+                    k,
+                    x,
+                    ignored("headers and flushing: no simulation meaning"),
+                ),
+                _ => self
+                    .out
+                    .key(p, k, x, lost("not known to fleetsim's Traefik reader")),
             }
         }
         let checked = s.health.is_some() || s.passive.is_some();
@@ -329,7 +433,12 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
                 self.out.push(p, format!("loadBalancer of {name}"), lost(format!("its strategy, health checks, stickiness or timeouts differ from `{first}`'s: fleetsim runs one balancer for the fleet, `{first}`'s")));
             }
         }
-        Ok(Group { region: name.to_string(), priority: 0, servers, checked })
+        Ok(Group {
+            region: name.to_string(),
+            priority: 0,
+            servers,
+            checked,
+        })
     }
 
     /// A server: its weight, or `None` when it takes nothing.
@@ -339,7 +448,11 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
             Some((k, u)) => {
                 self.out.string(&join(p, k), u)?;
             }
-            None => return Err(self.out.bad(p, "a server without `url`; Traefik requires it")),
+            None => {
+                return Err(self
+                    .out
+                    .bad(p, "a server without `url`; Traefik requires it"))
+            }
         }
         let w = match field(m, "weight") {
             Some((k, x)) => self.out.count(&join(p, k), x, 0, 1_000_000)?,
@@ -348,10 +461,22 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
         for (k, x) in m {
             match k.to_ascii_lowercase().as_str() {
                 "url" => {}
-                "weight" if w == 0 => self.out.key(p, k, x, ignored("weight 0: Traefik sends it nothing, so it is not in the fleet")),
-                "weight" => self.out.key(p, k, x, mapped(&["loadBalancing.weighted"], None)),
-                "preservepath" => self.out.key(p, k, x, ignored("the request path: no simulation meaning")),
-                _ => self.out.key(p, k, x, lost("not known to fleetsim's Traefik reader")),
+                "weight" if w == 0 => self.out.key(
+                    p,
+                    k,
+                    x,
+                    ignored("weight 0: Traefik sends it nothing, so it is not in the fleet"),
+                ),
+                "weight" => self
+                    .out
+                    .key(p, k, x, mapped(&["loadBalancing.weighted"], None)),
+                "preservepath" => {
+                    self.out
+                        .key(p, k, x, ignored("the request path: no simulation meaning"))
+                }
+                _ => self
+                    .out
+                    .key(p, k, x, lost("not known to fleetsim's Traefik reader")),
             }
         }
         Ok((w > 0).then_some(w))
@@ -393,10 +518,22 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
             self.out.key(&hp, hk, hx, outcome);
         }
         if interval < Nanos::from_millis(1) || timeout == Nanos::ZERO {
-            return Err(self.out.bad(&hp, "`healthCheck`: interval must be at least 1ms and timeout above 0s"));
+            return Err(self.out.bad(
+                &hp,
+                "`healthCheck`: interval must be at least 1ms and timeout above 0s",
+            ));
         }
-        self.out.push(&hp, "healthCheck (one failure marks a server down, one pass up)", mapped(&["healthCheck"], Some("Traefik's defaults: interval 30s, timeout 5s".into())));
-        Ok(json!({ "interval": duration_str(interval), "timeout": duration_str(timeout), "unhealthyThreshold": 1, "healthyThreshold": 1 }))
+        self.out.push(
+            &hp,
+            "healthCheck (one failure marks a server down, one pass up)",
+            mapped(
+                &["healthCheck"],
+                Some("Traefik's defaults: interval 30s, timeout 5s".into()),
+            ),
+        );
+        Ok(
+            json!({ "interval": duration_str(interval), "timeout": duration_str(timeout), "unhealthyThreshold": 1, "healthyThreshold": 1 }),
+        )
     }
 
     fn passive(&mut self, p: &str, k: &str, x: &Value) -> Result<Value, ScenarioError> {
@@ -409,7 +546,13 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
             let outcome = match hk.to_ascii_lowercase().as_str() {
                 "failurewindow" => {
                     window = self.out.duration(&kp, hx, go_duration, GO)?;
-                    mapped(&["passiveHealth.failTimeout"], Some("the window the failures fall in, and how long the server stays out".into()))
+                    mapped(
+                        &["passiveHealth.failTimeout"],
+                        Some(
+                            "the window the failures fall in, and how long the server stays out"
+                                .into(),
+                        ),
+                    )
                 }
                 "maxfailedattempts" => {
                     fails = self.out.count(&kp, hx, 1, 1_000_000)?;
@@ -423,7 +566,9 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
             return Err(self.out.bad(&hp, "`failureWindow`: must be above 0s"));
         }
         self.out.push(&hp, "passiveHealthCheck (failed connections and 5xx answers)", mapped(&["passiveHealth"], Some("nginx-style: out for failureWindow after maxFailedAttempts failures within it; 5xx answers count (countApplicationErrors)".into())));
-        Ok(json!({ "type": "nginx", "maxFails": fails, "failTimeout": duration_str(window), "countApplicationErrors": true }))
+        Ok(
+            json!({ "type": "nginx", "maxFails": fails, "failTimeout": duration_str(window), "countApplicationErrors": true }),
+        )
     }
 
     /// `sticky`: a cookie's session affinity, or `None` when the cookie
@@ -438,15 +583,24 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
         let max_age = match field(cm, "maxAge") {
             Some((k, v)) => match v.as_i64() {
                 Some(n) => n,
-                None => return Err(self.out.bad(&join(&cp, k), "`maxAge`: expected a whole number of seconds")),
+                None => {
+                    return Err(self.out.bad(
+                        &join(&cp, k),
+                        "`maxAge`: expected a whole number of seconds",
+                    ))
+                }
             },
             None => 0,
         };
         for (k, v) in cm {
             let outcome = match k.to_ascii_lowercase().as_str() {
                 "maxage" if max_age > 0 => mapped(&["loadBalancing.sessionAffinity.ttl"], None),
-                "maxage" if max_age < 0 => lost("a negative maxAge deletes the cookie: no stickiness"),
-                "maxage" => ignored("0: a browser-session cookie; fleetsim's default ttl (1h) stands in"),
+                "maxage" if max_age < 0 => {
+                    lost("a negative maxAge deletes the cookie: no stickiness")
+                }
+                "maxage" => {
+                    ignored("0: a browser-session cookie; fleetsim's default ttl (1h) stands in")
+                }
                 _ => ignored("the cookie's name and attributes: no simulation meaning"),
             };
             self.out.key(&cp, k, v, outcome);
@@ -470,16 +624,37 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
     /// `serversTransport NAME`: its response-header timeout.
     fn transport(&mut self, p: &str, k: &str, x: &Value) -> Result<Option<String>, ScenarioError> {
         let name = local(self.out.string(&join(p, k), x)?).to_string();
-        let hk = self.out.doc.value.as_object().and_then(|r| field(r, "http")).map_or("http".to_string(), |(k, _)| k.to_string());
+        let hk = self
+            .out
+            .doc
+            .value
+            .as_object()
+            .and_then(|r| field(r, "http"))
+            .map_or("http".to_string(), |(k, _)| k.to_string());
         let Some((tk, ts)) = field(self.hm, "serversTransports") else {
-            self.out.key(p, k, x, lost("a servers transport defined elsewhere: its timeouts are not read"));
+            self.out.key(
+                p,
+                k,
+                x,
+                lost("a servers transport defined elsewhere: its timeouts are not read"),
+            );
             return Ok(None);
         };
         let Some(t) = ts.as_object().and_then(|m| m.get(&name)) else {
-            self.out.key(p, k, x, lost("a servers transport defined elsewhere: its timeouts are not read"));
+            self.out.key(
+                p,
+                k,
+                x,
+                lost("a servers transport defined elsewhere: its timeouts are not read"),
+            );
             return Ok(None);
         };
-        self.out.key(p, k, x, mapped(&["limits"], Some(format!("servers transport `{name}`"))));
+        self.out.key(
+            p,
+            k,
+            x,
+            mapped(&["limits"], Some(format!("servers transport `{name}`"))),
+        );
         if let Some(i) = self.transports.iter().position(|t| *t == name) {
             return Ok(self.timeouts.get(i).cloned().flatten());
         }
@@ -490,7 +665,14 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
         for (k, v) in tm {
             let kp = join(&tp, k);
             if !k.eq_ignore_ascii_case("forwardingTimeouts") {
-                self.out.key(&tp, k, v, ignored("TLS, HTTP/2 and idle connections to the servers: no simulation meaning"));
+                self.out.key(
+                    &tp,
+                    k,
+                    v,
+                    ignored(
+                        "TLS, HTTP/2 and idle connections to the servers: no simulation meaning",
+                    ),
+                );
                 continue;
             }
             for (fk, fv) in self.out.object(&kp, v)? {
@@ -503,8 +685,12 @@ impl<'o, 'a, 's> Reader<'o, 'a, 's> {
                             None => ignored("0: no timeout (Traefik's default)"),
                         }
                     }
-                    "dialtimeout" => ignored("fleetsim's instances accept or refuse a connection at once"),
-                    _ => ignored("idle and HTTP/2 ping timeouts: fleetsim models requests, not connections"),
+                    "dialtimeout" => {
+                        ignored("fleetsim's instances accept or refuse a connection at once")
+                    }
+                    _ => ignored(
+                        "idle and HTTP/2 ping timeouts: fleetsim models requests, not connections",
+                    ),
                 };
                 self.out.key(&kp, fk, fv, outcome);
             }
