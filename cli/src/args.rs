@@ -118,12 +118,14 @@ pub(crate) struct ImportArgs {
     #[arg(value_name = "FILE", required = true, num_args = 1..)]
     pub(crate) files: Vec<PathBuf>,
     /// Its format, when the name and content do not tell: nginx, haproxy,
-    /// kubernetes, caddy, agentflow, config-csv, deployment-json, aws.
+    /// kubernetes, caddy, agentflow, config-csv, deployment-json, envoy,
+    /// traefik, aws.
     #[arg(long, value_name = "FORMAT")]
     pub(crate) format: Option<String>,
-    /// The nginx upstream, HAProxy backend, Caddy route (site or matcher)
-    /// or Kubernetes Deployment to read when the file has several; for
-    /// AWS, the policy kind (step or target-tracking).
+    /// The nginx upstream, HAProxy backend, Caddy route (site or matcher),
+    /// Kubernetes Deployment, Envoy cluster or Traefik service to read when
+    /// the file has several; for AWS, the policy kind (step or
+    /// target-tracking).
     #[arg(long, value_name = "NAME")]
     pub(crate) upstream: Option<String>,
     /// Write the fragment to this file (YAML when it ends in .yaml or

@@ -34,8 +34,7 @@ pub(crate) fn import(a: ImportArgs) -> Result<ExitCode, Failure> {
         .collect();
     let (imports, merged) = native::import_all(&specs)?;
     let unsupported: usize = imports.iter().map(|i| i.unsupported()).sum();
-    let fragment =
-        serde_json::to_string_pretty(&merged).map_err(|e| Failure::Io(e.into()))? + "\n";
+    let fragment = serde_json::to_string_pretty(&merged).map_err(|e| Failure::Io(e.into()))? + "\n";
     let report: String = imports.iter().map(|i| i.report_text()).collect();
     let mut out = Stdout::default();
     if a.json {

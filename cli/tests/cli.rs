@@ -463,9 +463,9 @@ fn import_prints_the_fragment_and_the_report_and_exits_by_what_it_lost() {
         "{}",
         text(&o.stderr)
     );
-    let o = fleetsim(&["import", &bad, "--format", "envoy"]);
+    let o = fleetsim(&["import", &bad, "--format", "iis"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains(
-        "allowed: nginx, haproxy, kubernetes, caddy, agentflow, config-csv, deployment-json"
+        "allowed: nginx, haproxy, kubernetes, caddy, agentflow, config-csv, deployment-json, aws, envoy, traefik"
     ));
 }

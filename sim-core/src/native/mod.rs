@@ -18,16 +18,21 @@
 //! | [`Format::Caddy`] | `caddy` | a Caddyfile's `reverse_proxy`: upstreams, `lb_policy`, `lb_retries`/`lb_try_duration`/`lb_try_interval`, active and passive health, `unhealthy_request_count` |
 //! | [`Format::Agentflow`], [`Format::ConfigCsv`], [`Format::DeploymentJson`] | `seeds` | the seed docs' own files: AgenticGoKit's `agentflow.toml`, General Bots' `config.csv`, SwiftClaw's deployment JSON |
 //! | [`Format::Aws`] | `aws` | AWS Application Auto Scaling for ECS, as the API's JSON, a CloudFormation template or Terraform: scalable target, step scaling policies with their CloudWatch alarms, target tracking, the ECS service's `DesiredCount` |
+//! | [`Format::Envoy`] | `envoy` | a cluster (bootstrap, list or one cluster; YAML or JSON): `lb_policy`, `least_request_lb_config`, `load_assignment` (priorities, weights, localities, overprovisioning factor), `health_checks`, `outlier_detection`, `circuit_breakers`, `common_lb_config.healthy_panic_threshold`; its route's `timeout` and `retry_policy` |
+//! | [`Format::Traefik`] | `traefik` | dynamic configuration (YAML or TOML): an `http.services` entry (`loadBalancer` servers, weights, `strategy`, `healthCheck`, `passiveHealthCheck`, `sticky`, `serversTransport` timeouts; `weighted` and `failover` services) and the `retry`, `rateLimit`, `inFlightReq`, `circuitBreaker` middlewares of its router |
 //! | [`Format::Haproxy`] | [`haproxy`] | a `backend` or `listen` with its `defaults`: `balance`, `server` and `default-server` options (weight, check, inter, rise, fall, backup, disabled), `retries`, `retry-on`, `option redispatch`, `timeout server/check/connect` |
 
 mod aws;
 mod caddy;
 mod conf;
+mod envoy;
 pub mod haproxy;
 mod hcl;
 pub mod kubernetes;
 pub mod nginx;
 mod seeds;
+mod traefik;
+mod tree;
 
 use crate::error::ScenarioError;
 use serde::Serialize;
@@ -60,6 +65,10 @@ pub enum Format {
     /// AWS Application Auto Scaling (ECS): API JSON, CloudFormation or
     /// Terraform.
     Aws,
+    /// Envoy: a cluster of a bootstrap or a bare cluster (YAML or JSON).
+    Envoy,
+    /// Traefik's dynamic configuration (YAML or TOML).
+    Traefik,
 }
 
 impl Format {
@@ -73,6 +82,8 @@ impl Format {
         ("config-csv", Format::ConfigCsv),
         ("deployment-json", Format::DeploymentJson),
         ("aws", Format::Aws),
+        ("envoy", Format::Envoy),
+        ("traefik", Format::Traefik),
     ];
 
     /// The format named `name`.
@@ -94,6 +105,8 @@ impl Format {
             Format::ConfigCsv => "config-csv",
             Format::DeploymentJson => "deployment-json",
             Format::Aws => "aws",
+            Format::Envoy => "envoy",
+            Format::Traefik => "traefik",
         }
     }
 
@@ -125,13 +138,25 @@ impl Format {
         if name.ends_with(".tf") || aws::is_terraform(path, text) || Format::is_aws(text) {
             return Some(Format::Aws);
         }
+        if name.contains("envoy") {
+            return Some(Format::Envoy);
+        }
+        if name.contains("traefik") {
+            return Some(Format::Traefik);
+        }
         if name.ends_with(".toml") {
+            if traefik_content(text) {
+                return Some(Format::Traefik);
+            }
             return Some(Format::Agentflow);
         }
         if name.ends_with(".csv") {
             return Some(Format::ConfigCsv);
         }
         if name.ends_with(".json") {
+            if envoy_content(text) {
+                return Some(Format::Envoy);
+            }
             return Some(Format::DeploymentJson);
         }
         if name.starts_with("caddyfile") || name.ends_with(".caddyfile") || name.ends_with(".caddy")
@@ -141,6 +166,12 @@ impl Format {
         let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
         if yaml && (text.contains("apiVersion:") || text.contains("kind:")) {
             return Some(Format::Kubernetes);
+        }
+        if envoy_content(text) {
+            return Some(Format::Envoy);
+        }
+        if traefik_content(text) {
+            return Some(Format::Traefik);
         }
         if name.contains("haproxy") || name.ends_with(".cfg") {
             return Some(Format::Haproxy);
@@ -157,6 +188,48 @@ impl Format {
         }
         None
     }
+}
+
+/// Whether `text` reads as an Envoy cluster or bootstrap: a key
+/// `static_resources`, `clusters`, `lb_policy` or `load_assignment`.
+fn envoy_content(text: &str) -> bool {
+    const KEYS: [&str; 4] = [
+        "static_resources",
+        "clusters",
+        "lb_policy",
+        "load_assignment",
+    ];
+    let json = KEYS
+        .iter()
+        .any(|k| text.contains(&format!("\"{k}\":")) || text.contains(&format!("\"{k}\" :")));
+    json || text.lines().any(|l| {
+        let t = l
+            .trim_start()
+            .trim_start_matches("- ")
+            .trim_start_matches(['"', '{']);
+        KEYS.iter().any(|k| {
+            t.strip_prefix(k)
+                .is_some_and(|rest| rest.trim_start_matches('"').trim_start().starts_with(':'))
+        })
+    })
+}
+
+/// Whether `text` reads as Traefik dynamic configuration: `http` with
+/// `services` holding a `loadBalancer`, `weighted` or `failover`
+/// service, in YAML or TOML.
+fn traefik_content(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let toml = lower.lines().any(|l| {
+        l.trim_start()
+            .trim_start_matches('[')
+            .starts_with("http.services")
+    });
+    let yaml = lower.lines().any(|l| l.trim_end() == "http:")
+        && lower.lines().any(|l| l.trim_start() == "services:")
+        && ["loadbalancer:", "weighted:", "failover:"]
+            .iter()
+            .any(|k| lower.contains(k));
+    toml || yaml
 }
 
 impl fmt::Display for Format {
@@ -497,6 +570,8 @@ pub fn import_str(text: &str, path: &Path, opts: &ImportOptions) -> Result<Impor
         Format::ConfigCsv => seeds::config_csv(text, path),
         Format::DeploymentJson => seeds::deployment_json(text, path),
         Format::Aws => aws::import(text, path, opts.upstream.as_deref()),
+        Format::Envoy => envoy::import(text, path, opts.upstream.as_deref()),
+        Format::Traefik => traefik::import(text, path, opts.upstream.as_deref()),
     }
 }
 
@@ -521,6 +596,8 @@ mod tests {
             Format::ConfigCsv,
             Format::DeploymentJson,
             Format::Aws,
+            Format::Envoy,
+            Format::Traefik,
         ] {
             match f {
                 Format::Nginx
@@ -530,7 +607,9 @@ mod tests {
                 | Format::Agentflow
                 | Format::ConfigCsv
                 | Format::DeploymentJson
-                | Format::Aws => assert!(listed(f), "{f}"),
+                | Format::Aws
+                | Format::Envoy
+                | Format::Traefik => assert!(listed(f), "{f}"),
             }
         }
     }
