@@ -149,3 +149,39 @@ fn a_whole_scenario_is_not_read_as_deployment_keys() {
         .iter()
         .any(|m| m.directive == "run" && m.is_unsupported()));
 }
+
+/// The Azcore doc's `setup_autoscaling` (boto3's `register_scalable_target`
+/// and two `put_scaling_policy` calls), as the JSON the AWS CLI takes for
+/// the same calls, reads as section 5 of REFERENCE.md maps it: target
+/// tracking, 4 to 50, CPU at 70% (cooldowns 300s in, 60s out) and 1000
+/// requests per target (the ECS defaults of 300s).
+#[test]
+fn the_azcore_ecs_calls_import_as_target_tracking() {
+    let dir = seeds().join("azcore-ecs");
+    let specs: Vec<_> = [
+        "register-scalable-target.json",
+        "cpu-scaling.json",
+        "request-scaling.json",
+    ]
+    .iter()
+    .map(|f| sim_core::native::ImportSpec {
+        path: dir.join(f),
+        opts: sim_core::native::ImportOptions::default(),
+    })
+    .collect();
+    let (imports, merged) = sim_core::native::import_all(&specs).unwrap();
+    assert!(imports.iter().all(|i| i.unsupported() == 0));
+    let scaling = &merged["deployment"]["scaling"];
+    assert_eq!(
+        scaling,
+        &serde_json::json!({
+          "policy": "target-tracking", "minCapacity": 4, "maxCapacity": 50,
+          "targets": [
+            { "targetValue": 70.0, "predefinedMetricType": "ECSServiceAverageCPUUtilization",
+              "scaleInCooldown": "300s", "scaleOutCooldown": "60s" },
+            { "targetValue": 1000.0, "predefinedMetricType": "ALBRequestCountPerTarget" } ]
+        })
+    );
+    let cfg: strategies::scale::ScalingConfig = serde_json::from_value(scaling.clone()).unwrap();
+    cfg.validate().unwrap();
+}
