@@ -63,8 +63,9 @@ pub(crate) enum Command {
     /// budget, or (--max-load) the highest rate a configuration sustains.
     #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
-    /// Read a config you already run (nginx, HAProxy, Caddy, Kubernetes) into a scenario fragment, and
-    /// say what became of every directive.
+    /// Read a config you already run (nginx, HAProxy, Caddy, Envoy,
+    /// Traefik, Kubernetes, AWS) into a scenario fragment, and say what
+    /// became of every directive.
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
     /// Print the JSON Schema of scenario files, for editors.
@@ -92,8 +93,9 @@ reads the file as it is then:
   \"deployment\": { \"import\": \"nginx.conf\" }
   \"deployment\": { \"import\": { \"file\": \"nginx.conf\", \"upstream\": \"llm_agents\" } }
   \"deployment\": { \"import\": [\"policy.json\", \"alarm.json\"] }
-The scenario's own deployment keys override the imported ones; two files
-that set one key differently are refused.
+The scenario's own deployment keys override the imported ones. AWS files
+are read together (an alarm may invoke a policy in another file); other
+files that set one key differently are refused.
 
 Formats: nginx (upstream, servers and their parameters, least_conn,
 ip_hash, hash, random, proxy_next_upstream, proxy_read_timeout,

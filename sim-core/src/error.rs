@@ -72,6 +72,15 @@ pub enum ScenarioError {
         /// What is wrong and what was expected.
         reason: String,
     },
+    /// Native config files that cannot be read as a whole (no format
+    /// tells, too large, two files that disagree).
+    #[error("{file}: {reason}")]
+    NativeFile {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// The JSON does not describe a valid scenario.
     #[error("{}", render_invalid(file, problems))]
     Invalid {

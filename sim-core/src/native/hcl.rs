@@ -427,21 +427,67 @@ impl Parser {
         match self.next() {
             Some((Tok::Str(s), _)) => Ok(Expr::Str(s)),
             Some((Tok::Num(n), _)) => Ok(Expr::Num(n)),
-            Some((Tok::Other(m), _)) if m == "-" => match self.next() {
-                Some((Tok::Num(n), _)) => Ok(Expr::Num(-n)),
-                _ => Err((at, "`-` must be followed by a number".into())),
-            },
+            Some((Tok::Other(m), _)) if m == "-" && matches!(self.peek(), Some(Tok::Num(_))) => {
+                match self.next() {
+                    Some((Tok::Num(n), _)) => Ok(Expr::Num(-n)),
+                    _ => Err((at, "`-` must be followed by a number".into())),
+                }
+            }
+            // `-var.x`, `!var.on`: an operator on an expression, kept as text.
+            Some((Tok::Other(m), _)) if m == "-" || m == "!" => {
+                let start = self.i - 1;
+                self.primary(depth + 1)?;
+                Ok(Expr::Other(self.text(start)))
+            }
+            // `(...)`: kept as text.
+            Some((Tok::Punct('('), _)) => {
+                let start = self.i - 1;
+                self.skip_balanced('(', ')', at, depth)?;
+                Ok(Expr::Other(self.text(start)))
+            }
             Some((Tok::Ident(id), _)) => Ok(match id.as_str() {
                 "true" => Expr::Bool(true),
                 "false" => Expr::Bool(false),
                 "null" => Expr::Null,
                 _ => self.reference(id, depth)?,
             }),
+            // `[for x in xs : x]` and `{for k, v in m : k => v}`: kept as
+            // text.
+            Some((Tok::Punct(open @ ('[' | '{')), _)) if matches!(self.peek(), Some(Tok::Ident(f)) if f == "for") =>
+            {
+                let start = self.i - 1;
+                let close = if open == '[' { ']' } else { '}' };
+                self.skip_balanced(open, close, at, depth)?;
+                Ok(Expr::Other(self.text(start)))
+            }
             Some((Tok::Punct('['), _)) => self.list(depth),
             Some((Tok::Punct('{'), _)) => self.object(depth),
             Some((t, at)) => Err((at, format!("expected a value, found {}", describe(&t)))),
             None => Err((at, "expected a value, found the end of the file".into())),
         }
+    }
+
+    /// Skips to the `close` matching an `open` just read.
+    fn skip_balanced(
+        &mut self,
+        open: char,
+        close: char,
+        at: Location,
+        depth: usize,
+    ) -> Result<(), Fail> {
+        let mut level = 1usize;
+        while level > 0 {
+            match self.next() {
+                Some((Tok::Punct(c), _)) if c == open => level += 1,
+                Some((Tok::Punct(c), _)) if c == close => level -= 1,
+                Some(_) => {}
+                None => return Err((at, format!("`{open}` is never closed"))),
+            }
+            if level + depth > MAX_DEPTH {
+                return Err((at, format!("nested more than {MAX_DEPTH} deep")));
+            }
+        }
+        Ok(())
     }
 
     /// `a.b.c`, `a[0].b`, or a function call (kept as text).
@@ -614,6 +660,14 @@ resource "aws_appautoscaling_policy" "up" {
             Expr::Num(-1.0)
         );
         assert!(matches!(r.body.attr("cond").unwrap().value, Expr::Other(_)));
+        let b = parse(
+            "a = [for p in var.ps : p.arn]\nb = {for k, v in m : k => v}\nc = -var.x\nd = !var.on\ne = (1)\nf = -2\n",
+        )
+        .unwrap();
+        for k in ["a", "b", "c", "d", "e"] {
+            assert!(matches!(b.attr(k).unwrap().value, Expr::Other(_)), "{k}");
+        }
+        assert_eq!(b.attr("f").unwrap().value, Expr::Num(-2.0));
         assert!(matches!(r.body.attr("tags").unwrap().value, Expr::Object(ref o) if o.len() == 2));
         assert_eq!(
             r.body.attr("doc").unwrap().value,

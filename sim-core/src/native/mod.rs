@@ -422,7 +422,13 @@ pub struct ImportSpec {
 /// error naming both.
 pub fn import_all(specs: &[ImportSpec]) -> Result<(Vec<Import>, Value), ScenarioError> {
     let mut texts = Vec::with_capacity(specs.len());
-    for s in specs {
+    for (i, s) in specs.iter().enumerate() {
+        if specs[..i].iter().any(|e| e.path == s.path) {
+            return Err(ScenarioError::NativeFile {
+                file: s.path.clone(),
+                reason: "given twice; name each file once".into(),
+            });
+        }
         texts.push(read_native(&s.path)?);
     }
     let is_aws = |i: usize| {
@@ -501,10 +507,10 @@ fn merge_fragment(
                     || "an earlier file".to_string(),
                     |(_, f)| f.display().to_string(),
                 );
-            Err(ScenarioError::Io {
+            Err(ScenarioError::NativeFile {
                 file: file.to_path_buf(),
                 reason: format!(
-                    "sets `{at}` to {v}, but {first} sets it to {slot}; a key may come from one file only (or give it in the scenario, which overrides both)"
+                    "sets `{at}` to {v}, but {first} sets it to {slot}; a key may come from one of the files only"
                 ),
             })
         }
@@ -513,13 +519,13 @@ fn merge_fragment(
 
 /// The text of a native file, read with a bound on its size.
 fn read_native(path: &Path) -> Result<String, ScenarioError> {
-    let io = |e: std::io::Error| ScenarioError::Io {
+    let io = |e: std::io::Error| ScenarioError::NativeFile {
         file: path.to_path_buf(),
-        reason: e.to_string(),
+        reason: format!("cannot read it: {e}"),
     };
     let len = std::fs::metadata(path).map_err(io)?.len();
     if len > MAX_NATIVE_BYTES {
-        return Err(ScenarioError::Io {
+        return Err(ScenarioError::NativeFile {
             file: path.to_path_buf(),
             reason: format!(
                 "{len} bytes; a config file fleetsim reads may be at most {MAX_NATIVE_BYTES} bytes"
@@ -535,12 +541,12 @@ fn read_native(path: &Path) -> Result<String, ScenarioError> {
     )
     .map_err(io)?;
     if bytes.len() as u64 > MAX_NATIVE_BYTES {
-        return Err(ScenarioError::Io {
+        return Err(ScenarioError::NativeFile {
             file: path.to_path_buf(),
             reason: format!("larger than {MAX_NATIVE_BYTES} bytes; a config file fleetsim reads is smaller (is this a device or a pipe?)"),
         });
     }
-    String::from_utf8(bytes).map_err(|e| ScenarioError::Io {
+    String::from_utf8(bytes).map_err(|e| ScenarioError::NativeFile {
         file: path.to_path_buf(),
         reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
     })
@@ -552,7 +558,7 @@ pub fn import_str(text: &str, path: &Path, opts: &ImportOptions) -> Result<Impor
         Some(f) => f,
         None => {
             let names: Vec<&str> = Format::ALL.iter().map(|(n, _)| *n).collect();
-            return Err(ScenarioError::Io {
+            return Err(ScenarioError::NativeFile {
                 file: path.to_path_buf(),
                 reason: format!(
                     "cannot tell the format from the name or the content; give --format ({})",

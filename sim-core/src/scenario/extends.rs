@@ -265,11 +265,13 @@ fn import_native(own: &mut Value, path: &Path) -> Result<Vec<(String, String)>, 
         one => vec![import_spec(one, dir, &bad)?],
     };
     let (imports, fragment) = crate::native::import_all(&specs).map_err(|e| match e {
-        ScenarioError::Io { file, reason } => bad(format!(
-            "cannot read `{}` ({}): {reason}",
-            file.strip_prefix(dir).unwrap_or(&file).display(),
-            file.display()
-        )),
+        ScenarioError::Io { file, reason } | ScenarioError::NativeFile { file, reason } => {
+            bad(format!(
+                "`{}` ({}): {reason}",
+                file.strip_prefix(dir).unwrap_or(&file).display(),
+                file.display()
+            ))
+        }
         other => other,
     })?;
     let Value::Object(fragment) = fragment else {

@@ -67,8 +67,9 @@ struct Builder {
 
 /// CloudFormation's long form of the short-form tag `suffix` around `v`.
 fn cfn_long_form(suffix: &str, v: Value) -> Value {
-    let key = if suffix == "Ref" {
-        "Ref".to_string()
+    // `Ref` and `Condition` have no `Fn::` in their long form.
+    let key = if suffix == "Ref" || suffix == "Condition" {
+        suffix.to_string()
     } else {
         format!("Fn::{suffix}")
     };

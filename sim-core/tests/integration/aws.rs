@@ -127,7 +127,7 @@ fn the_apis_describe_output_reads_and_an_sns_alarm_is_only_a_notification() {
         .find(|m| m.directive == "agent-errors")
         .unwrap();
     assert!(
-        matches!(&sns.outcome, Outcome::Ignored { why } if why.contains("SNS")),
+        matches!(&sns.outcome, Outcome::Ignored { why } if why.contains("notifies")),
         "{sns:?}"
     );
     assert_eq!(i.unsupported(), 0, "{}", i.report_text());
@@ -214,7 +214,7 @@ fn bad_input_names_its_line_and_never_panics() {
             "resource \"aws_appautoscaling_target\" \"t\" {\n  max_capacity = \"lots\"\n}\n",
             "main.tf",
             2,
-            "expected a number",
+            "expected a whole number",
         ),
         ("resource \"x\" \"y\" {\n  a = \n}\n", "main.tf", 2, "expected a value"),
         (
@@ -376,7 +376,7 @@ fn files_given_together_are_read_as_one_service() {
         .to_string(),
     )
     .unwrap();
-    let m = Model::from_file(&d.join("s.json")).unwrap_or_else(|e| panic!("{e}"));
+    let m = Model::from_file(d.join("s.json")).unwrap_or_else(|e| panic!("{e}"));
     let r = run_model(&m, RunOptions::default()).unwrap();
     assert!(r.runs[0].counts.conserved());
 }
@@ -427,4 +427,312 @@ fn two_files_that_disagree_are_refused() {
         e.contains("two.conf") && e.contains("one.conf") && e.contains("loadBalancing.strategy"),
         "{e}"
     );
+}
+
+/// The review's cases: each AWS setup read as AWS runs it, or said.
+mod as_aws_runs_it {
+    use super::*;
+
+    fn tf(body: &str) -> sim_core::native::Import {
+        aws(body, "main.tf").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const TARGET: &str = r#"
+resource "aws_appautoscaling_target" "t" {
+  min_capacity = 1
+  max_capacity = 20
+  resource_id  = "service/c/agent"
+}
+"#;
+
+    fn policy(name: &str, steps: &str) -> String {
+        format!(
+            r#"
+resource "aws_appautoscaling_policy" "{name}" {{
+  name        = "{name}"
+  policy_type = "StepScaling"
+  resource_id = aws_appautoscaling_target.t.resource_id
+  step_scaling_policy_configuration {{
+    adjustment_type = "ChangeInCapacity"
+    {steps}
+  }}
+}}
+"#
+        )
+    }
+
+    fn alarm(name: &str, policy: &str, body: &str) -> String {
+        format!(
+            r#"
+resource "aws_cloudwatch_metric_alarm" "{name}" {{
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = 1
+  alarm_actions       = [aws_appautoscaling_policy.{policy}.arn]
+  {body}
+}}
+"#
+        )
+    }
+
+    /// Response time: a 1s threshold and a bound at 0.5s are 1000ms and
+    /// 500ms; requests per target in 5 minutes are per second.
+    #[test]
+    fn step_bounds_convert_with_the_threshold() {
+        let steps = "step_adjustment {\n metric_interval_lower_bound = 0\n metric_interval_upper_bound = 0.5\n scaling_adjustment = 1\n }\n step_adjustment {\n metric_interval_lower_bound = 0.5\n scaling_adjustment = 4\n }";
+        let i = tf(&(TARGET.to_string()
+            + &policy("p", steps)
+            + &alarm("a", "p", "namespace = \"AWS/ApplicationELB\"\n metric_name = \"TargetResponseTime\"\n statistic = \"Average\"\n threshold = 1")));
+        let e = &i.fragment["deployment"]["scaling"]["policies"][0];
+        assert_eq!(e["alarm"]["threshold"], 1000.0);
+        assert_eq!(e["stepAdjustments"][1]["metricIntervalLowerBound"], 500.0);
+        let i = tf(&(TARGET.to_string()
+            + &policy("p", "step_adjustment {\n metric_interval_lower_bound = 300\n scaling_adjustment = 1\n }")
+            + &alarm("a", "p", "namespace = \"AWS/ApplicationELB\"\n metric_name = \"RequestCountPerTarget\"\n statistic = \"Sum\"\n period = 300\n threshold = 3000")));
+        let s = &i.fragment["deployment"]["scaling"];
+        assert_eq!(s["period"], "300s");
+        assert_eq!(s["policies"][0]["alarm"]["threshold"], 10.0);
+        assert_eq!(
+            s["policies"][0]["stepAdjustments"][0]["metricIntervalLowerBound"],
+            1.0
+        );
+    }
+
+    /// An alarm left out does not take the period, and its lines say it
+    /// is left out rather than mapped.
+    #[test]
+    fn a_left_out_alarm_takes_nothing() {
+        let step =
+            "step_adjustment {\n metric_interval_lower_bound = 0\n scaling_adjustment = 1\n }";
+        let i = tf(&(TARGET.to_string()
+            + &policy("p", step)
+            + &alarm("bad", "p", "namespace = \"AWS/EC2\"\n metric_name = \"NetworkIn\"\n period = 300\n threshold = 5")
+            + &alarm("good", "p", "namespace = \"AWS/ECS\"\n metric_name = \"CPUUtilization\"\n period = 60\n threshold = 50")));
+        let s = &i.fragment["deployment"]["scaling"];
+        assert_eq!(s["period"], "60s", "{}", i.report_text());
+        assert_eq!(s["policies"].as_array().unwrap().len(), 1);
+        let bad_period = i
+            .report
+            .iter()
+            .find(|m| {
+                m.directive
+                    .starts_with("aws_cloudwatch_metric_alarm.bad.period")
+            })
+            .unwrap();
+        assert!(
+            matches!(&bad_period.outcome, Outcome::Ignored { why } if why.starts_with("left out")),
+            "{bad_period:?}"
+        );
+        // Every alarm left out: no policy at all, and no bounds without one.
+        let i = tf(&(TARGET.to_string()
+            + &policy("p", step)
+            + &alarm(
+                "bad",
+                "p",
+                "namespace = \"AWS/EC2\"\n metric_name = \"NetworkIn\"\n threshold = 5",
+            )));
+        assert!(
+            i.fragment["deployment"].get("scaling").is_none(),
+            "{}",
+            i.fragment
+        );
+        assert!(i
+            .report_text()
+            .contains("left out: no policy in the files can act"));
+    }
+
+    /// Policies of another scalable target, and one of the other kind,
+    /// are said and left out; a TT policy needs its configuration.
+    #[test]
+    fn one_target_and_one_kind() {
+        let other = r#"
+resource "aws_appautoscaling_target" "u" {
+  min_capacity = 1
+  max_capacity = 99
+}
+resource "aws_appautoscaling_policy" "q" {
+  name        = "q"
+  policy_type = "StepScaling"
+  resource_id = aws_appautoscaling_target.u.resource_id
+  step_scaling_policy_configuration {
+    adjustment_type = "ChangeInCapacity"
+    step_adjustment {
+      metric_interval_lower_bound = 0
+      scaling_adjustment          = 10
+    }
+  }
+}
+"#;
+        let step =
+            "step_adjustment {\n metric_interval_lower_bound = 0\n scaling_adjustment = 1\n }";
+        let cpu = "namespace = \"AWS/ECS\"\n metric_name = \"CPUUtilization\"\n threshold = 50";
+        let i = tf(&(TARGET.to_string()
+            + other
+            + &policy("p", step)
+            + &alarm("a", "p", cpu)
+            + &alarm("b", "q", cpu)));
+        let s = &i.fragment["deployment"]["scaling"];
+        assert_eq!(
+            s["policies"].as_array().unwrap().len(),
+            1,
+            "{}",
+            i.report_text()
+        );
+        assert_eq!(s["maxCapacity"], 20);
+        assert!(i.report_text().contains("acts on another scalable target"));
+        let e = aws(
+            r#"{"PolicyName": "t", "PolicyType": "TargetTrackingScaling"}"#,
+            "p.json",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("has no TargetTrackingScalingPolicyConfiguration"),
+            "{e}"
+        );
+    }
+
+    /// Alarm actions as CloudFormation writes them (`!Sub` of an ARN,
+    /// `!Join`) and Terraform's older `"${...}"`; a `!Ref` to an SNS topic
+    /// is a notification.
+    #[test]
+    fn alarm_actions_are_recognised_as_written() {
+        let cfn = r#"
+Resources:
+  T:
+    Type: AWS::ApplicationAutoScaling::ScalableTarget
+    Properties: { MinCapacity: 1, MaxCapacity: 5 }
+  Up:
+    Type: AWS::ApplicationAutoScaling::ScalingPolicy
+    Properties:
+      PolicyName: up
+      PolicyType: StepScaling
+      StepScalingPolicyConfiguration:
+        AdjustmentType: ChangeInCapacity
+        StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }]
+  Topic:
+    Type: AWS::SNS::Topic
+  A:
+    Type: AWS::CloudWatch::Alarm
+    Condition: Prod
+    Properties:
+      Namespace: AWS/ECS
+      MetricName: CPUUtilization
+      Threshold: 50
+      EvaluationPeriods: 1
+      ComparisonOperator: GreaterThanThreshold
+      AlarmActions:
+        - !Sub "arn:aws:autoscaling:${AWS::Region}:${AWS::AccountId}:scalingPolicy:x:resource/ecs/service/c/s:policyName/up"
+  B:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/ECS
+      MetricName: CPUUtilization
+      Threshold: 90
+      EvaluationPeriods: 1
+      ComparisonOperator: GreaterThanThreshold
+      AlarmActions: [!Ref Topic]
+"#;
+        let i = aws(cfn, "t.yaml").unwrap();
+        let s = &i.fragment["deployment"]["scaling"];
+        assert_eq!(
+            s["policies"].as_array().unwrap().len(),
+            1,
+            "{}",
+            i.report_text()
+        );
+        let b = i.report.iter().find(|m| m.directive == "B").unwrap();
+        assert!(
+            matches!(&b.outcome, Outcome::Ignored { why } if why.contains("notifies")),
+            "{b:?}"
+        );
+        // The resource's condition is said.
+        assert!(i
+            .report
+            .iter()
+            .any(|m| m.directive.starts_with("A.Condition") && m.is_unsupported()));
+        let tf_old = TARGET.to_string()
+            + &policy("p", "step_adjustment {\n metric_interval_lower_bound = 0\n scaling_adjustment = 1\n }")
+            + "resource \"aws_cloudwatch_metric_alarm\" \"a\" {\n namespace = \"AWS/ECS\"\n metric_name = \"CPUUtilization\"\n threshold = 50\n evaluation_periods = 1\n comparison_operator = \"GreaterThanThreshold\"\n alarm_actions = [\"${aws_appautoscaling_policy.p.arn}\"]\n}\n";
+        let i = tf(&tf_old);
+        assert_eq!(
+            i.fragment["deployment"]["scaling"]["policies"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "{}",
+            i.report_text()
+        );
+    }
+
+    /// What Terraform would not create as written is said: count and
+    /// for_each, dynamic blocks, scheduled actions; count = 0 is absent.
+    #[test]
+    fn terraform_meta_arguments_are_said() {
+        let i = tf(&(TARGET.to_string()
+            + "resource \"aws_appautoscaling_scheduled_action\" \"night\" {\n schedule = \"cron(0 20 * * ? *)\"\n}\n"
+            + "resource \"aws_appautoscaling_target\" \"gone\" {\n count = 0\n max_capacity = 3\n}\n"));
+        assert!(i.report_text().contains("count = 0"));
+        assert!(!i.report_text().contains("a second scalable target"));
+        assert!(i.report.iter().any(|m| m.directive
+            == "aws_appautoscaling_scheduled_action.night"
+            && m.is_unsupported()));
+        let dynamic = TARGET.to_string()
+            + &policy("p", "dynamic \"step_adjustment\" {\n for_each = var.steps\n content {\n scaling_adjustment = 1\n }\n }");
+        let e = aws(&dynamic, "main.tf").unwrap_err();
+        assert!(e.contains("dynamic block is not expanded"), "{e}");
+    }
+
+    /// Numbers past what a count can hold are refused where they are.
+    #[test]
+    fn counts_that_overflow_are_refused() {
+        let e = aws(
+            "resource \"aws_ecs_service\" \"s\" {\n desired_count = 10000000000\n}\n",
+            "main.tf",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("main.tf:2:") && e.contains("whole number"),
+            "{e}"
+        );
+    }
+
+    /// A bad step at the second policy is refused at that policy, even
+    /// without a target in the files; a period CloudWatch does not allow
+    /// at the alarm's Period.
+    #[test]
+    fn aws_rules_are_placed_at_their_resource() {
+        let gap = "step_adjustment {\n metric_interval_lower_bound = 0\n metric_interval_upper_bound = 10\n scaling_adjustment = 1\n }\n step_adjustment {\n metric_interval_lower_bound = 20\n scaling_adjustment = 2\n }";
+        let ok = "step_adjustment {\n metric_interval_lower_bound = 0\n scaling_adjustment = 1\n }";
+        let cpu = "namespace = \"AWS/ECS\"\n metric_name = \"CPUUtilization\"\n threshold = 50";
+        let text = policy("ok", ok)
+            + &policy("gap", gap)
+            + &alarm("a", "ok", cpu)
+            + &alarm("b", "gap", cpu);
+        let line = 1 + text.lines().position(|l| l.contains("\"gap\" {")).unwrap();
+        let e = aws(&text, "main.tf").unwrap_err();
+        assert!(
+            e.contains(&format!("main.tf:{line}:")) && e.contains("gap"),
+            "{e}"
+        );
+        let e = aws(
+            &(TARGET.to_string()
+                + &policy("p", ok)
+                + &alarm("a", "p", &format!("{cpu}\n period = 90"))),
+            "main.tf",
+        )
+        .unwrap_err();
+        assert!(e.contains("multiple of 60"), "{e}");
+    }
+
+    #[test]
+    fn treat_missing_data_ignore_is_said() {
+        let ok = "step_adjustment {\n metric_interval_lower_bound = 0\n scaling_adjustment = 1\n }";
+        let i = tf(&(TARGET.to_string()
+            + &policy("p", ok)
+            + &alarm("a", "p", "namespace = \"AWS/ECS\"\n metric_name = \"CPUUtilization\"\n threshold = 50\n treat_missing_data = \"ignore\"")));
+        assert!(i
+            .report
+            .iter()
+            .any(|m| m.directive.contains("treat_missing_data") && m.is_unsupported()));
+    }
 }

@@ -394,7 +394,7 @@ fn a_refused_imported_value_names_the_directive_that_gave_it() {
     let (_m, path) = scenario_with("", json!({ "import": "missing.conf" }), json!({}));
     let e = Model::from_file(&path).unwrap_err().to_string();
     assert!(
-        e.contains("at `deployment.import`: cannot read `missing.conf`"),
+        e.contains("at `deployment.import`: `missing.conf`") && e.contains("cannot read it"),
         "{e}"
     );
     let (_b, path) = scenario_with("", json!({ "import": { "path": "x" } }), json!({}));

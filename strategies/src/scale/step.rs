@@ -7,8 +7,11 @@
 //!
 //! - Each policy has its CloudWatch alarm: a metric, a `statistic`, a
 //!   `comparisonOperator` and `threshold`, and `datapointsToAlarm` of the
-//!   last `evaluationPeriods` one-`period` datapoints breaching. While the
-//!   alarm is in ALARM it invokes its policy once a period.
+//!   last `evaluationPeriods` one-`period` datapoints breaching. An alarm
+//!   invokes its policy when it goes into ALARM and then once a minute
+//!   while it stays there (CloudWatch's rule for Auto Scaling actions),
+//!   whatever its period. The period is 10, 20 or 30 seconds or a
+//!   multiple of a minute, as CloudWatch allows.
 //! - The step is chosen by the metric (aggregated by
 //!   `metricAggregationType`) minus the threshold: at or above the
 //!   threshold a step's lower bound is inclusive and its upper bound
@@ -57,9 +60,8 @@ pub struct StepScalingConfig {
     pub min_capacity: u32,
     /// `MaxCapacity`.
     pub max_capacity: u32,
-    /// The alarms' datapoint period (CloudWatch `Period`, 60 s for the
-    /// ECS service metrics); also how often an alarm in ALARM invokes its
-    /// policy.
+    /// The alarms' datapoint period (CloudWatch `Period`: 10, 20 or 30
+    /// seconds or a multiple of 60; 60 s for the ECS service metrics).
     #[serde(default = "d60s")]
     pub period: DurationStr,
     /// One step scaling policy and its alarm per entry.
@@ -232,8 +234,15 @@ impl StepScalingConfig {
                  alarm's metric and it cannot scale out; keep at least 1",
             ));
         }
-        if self.period.nanos() < Nanos::from_millis(1) {
-            return Err(ConfigError::new("period", "must be at least 1ms"));
+        let p = self.period.nanos();
+        let minute = Nanos::from_secs(60);
+        let allowed = [10, 20, 30].iter().any(|&s| p == Nanos::from_secs(s))
+            || p >= minute && p.0.is_multiple_of(minute.0);
+        if !allowed {
+            return Err(ConfigError::new(
+                "period",
+                format!("{p}: CloudWatch periods are 10s, 20s, 30s or a multiple of 60s"),
+            ));
         }
         if self.policies.is_empty() {
             return Err(ConfigError::new(
@@ -246,8 +255,27 @@ impl StepScalingConfig {
 }
 
 impl StepPolicy {
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks the policy and its alarm, with AWS's rules for step
+    /// adjustments.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let a = &self.alarm;
+        let pool_wide = matches!(
+            a.metric,
+            ScaleMetric::ResponseTime | ScaleMetric::QueueDepth
+        );
+        if pool_wide
+            && (a.statistic != Statistic::Average
+                || self.metric_aggregation_type != Statistic::Average)
+        {
+            return Err(ConfigError::new(
+                "policies",
+                format!(
+                    "{} is the region's own figure, not one per instance: its statistic and \
+                     metricAggregationType can only be Average",
+                    a.metric
+                ),
+            ));
+        }
         if !a.threshold.is_finite() {
             return Err(ConfigError::new(
                 "policies",
@@ -377,6 +405,10 @@ pub fn percent_change(base: u32, percent: i64, min_magnitude: Option<u32>) -> i6
 struct PolicyState {
     /// The last `evaluationPeriods` datapoints: breaching or not.
     points: VecDeque<bool>,
+    /// In ALARM at the last check.
+    in_alarm: bool,
+    /// When the alarm last invoked the policy.
+    invoked: Option<Nanos>,
     /// End of the scale-out cooldown and the capacity before the scale-out
     /// that started it.
     out: Option<(Nanos, u32)>,
@@ -391,7 +423,12 @@ pub struct StepScaling {
     policies: Vec<PolicyState>,
     /// The policy behind the last decision that changed the capacity.
     driver: Option<usize>,
+    /// When the next datapoint is due.
+    next_point: Option<Nanos>,
 }
+
+/// How often an alarm that stays in ALARM invokes its policy again.
+const REINVOKE: Nanos = Nanos::from_secs(60);
 
 impl StepScaling {
     /// A fresh scaler.
@@ -400,6 +437,7 @@ impl StepScaling {
             policies: vec![PolicyState::default(); cfg.policies.len()],
             cfg,
             driver: None,
+            next_point: None,
         }
     }
 }
@@ -435,31 +473,43 @@ fn aggregate(input: &ScaleInput<'_>, m: ScaleMetric, stat: Statistic) -> Option<
         .reduce(pick)
 }
 
-/// What one invoked policy asks for.
+/// What one invoked policy asks for (held: what it would have had).
 enum Ask {
     Out(u32),
     In(u32),
-    HeldOut,
-    HeldIn,
+    HeldOut(u32),
+    HeldIn(u32),
 }
 
 impl StepScaling {
-    /// Records the period's datapoint and, with the alarm in ALARM, what
-    /// the policy asks for.
-    fn evaluate(&mut self, i: usize, now: Nanos, input: &ScaleInput<'_>) -> Option<Ask> {
+    /// Records the period's datapoint (when `point`) and, when the alarm
+    /// invokes the policy, what the policy asks for.
+    fn evaluate(
+        &mut self,
+        i: usize,
+        now: Nanos,
+        input: &ScaleInput<'_>,
+        point: bool,
+    ) -> Option<Ask> {
         let p = &self.cfg.policies[i];
         let st = &mut self.policies[i];
         let a = &p.alarm;
-        let breaching = aggregate(input, a.metric, a.statistic)
-            .is_some_and(|v| a.comparison_operator.breaches(v, a.threshold));
-        st.points.push_back(breaching);
-        while st.points.len() > a.evaluation_periods as usize {
-            st.points.pop_front();
+        if point {
+            let breaching = aggregate(input, a.metric, a.statistic)
+                .is_some_and(|v| a.comparison_operator.breaches(v, a.threshold));
+            st.points.push_back(breaching);
+            while st.points.len() > a.evaluation_periods as usize {
+                st.points.pop_front();
+            }
         }
         let alarm = st.points.iter().filter(|b| **b).count() >= p.datapoints() as usize;
-        if !alarm {
+        let entered = alarm && !st.in_alarm;
+        st.in_alarm = alarm;
+        let again = st.invoked.is_none_or(|t| now >= t.saturating_add(REINVOKE));
+        if !alarm || !(entered || again) {
             return None;
         }
+        st.invoked = Some(now);
         let value = aggregate(input, a.metric, p.metric_aggregation_type)?;
         let upward = a.comparison_operator.upward();
         let step = p
@@ -493,12 +543,16 @@ impl StepScaling {
             return Some(if desired > current {
                 Ask::Out(desired)
             } else {
-                Ask::HeldOut
+                Ask::HeldOut(desired.max(plain))
             });
         }
         if plain < current {
             let blocked = st.in_until.is_some_and(|until| now < until);
-            return Some(if blocked { Ask::HeldIn } else { Ask::In(plain) });
+            return Some(if blocked {
+                Ask::HeldIn(plain)
+            } else {
+                Ask::In(plain)
+            });
         }
         None
     }
@@ -509,8 +563,10 @@ fn clamp_u32(v: i64) -> u32 {
 }
 
 impl Autoscaler for StepScaling {
+    /// Every period, or every minute for periods longer than that (an
+    /// alarm in ALARM invokes its policy once a minute).
     fn interval(&self) -> Nanos {
-        self.cfg.period.nanos()
+        self.cfg.period.nanos().min(REINVOKE)
     }
 
     fn bounds(&self) -> (u32, u32) {
@@ -521,17 +577,21 @@ impl Autoscaler for StepScaling {
         let current = input.current;
         let (min, max) = (self.cfg.min_capacity, self.cfg.max_capacity);
         self.driver = None;
+        let point = self.next_point.is_none_or(|t| now >= t);
+        if point {
+            self.next_point = Some(now.saturating_add(self.cfg.period.nanos()));
+        }
         if let Some(pinned) = super::pin_to_bounds(current, min, max) {
             return pinned;
         }
         let (mut out, mut inn) = (None::<(u32, usize)>, None::<(u32, usize)>);
-        let (mut held_out, mut held_in) = (false, false);
+        let (mut held_out, mut held_in) = (None::<u32>, None::<u32>);
         for i in 0..self.cfg.policies.len() {
-            match self.evaluate(i, now, input) {
+            match self.evaluate(i, now, input, point) {
                 Some(Ask::Out(d)) if out.is_none_or(|(o, _)| d > o) => out = Some((d, i)),
                 Some(Ask::In(d)) if inn.is_none_or(|(o, _)| d > o) => inn = Some((d, i)),
-                Some(Ask::HeldOut) => held_out = true,
-                Some(Ask::HeldIn) => held_in = true,
+                Some(Ask::HeldOut(d)) => held_out = Some(held_out.map_or(d, |h| h.max(d))),
+                Some(Ask::HeldIn(d)) => held_in = Some(held_in.map_or(d, |h| h.max(d))),
                 _ => {}
             }
         }
@@ -559,8 +619,8 @@ impl Autoscaler for StepScaling {
                 metric: metric_of(i),
             };
         }
-        if held_out {
-            return hold(ScaleReason::Cooldown, current, None);
+        if let Some(wanted) = held_out {
+            return hold(ScaleReason::Cooldown, wanted, None);
         }
         if let Some((want, i)) = inn {
             if current <= min {
@@ -574,8 +634,8 @@ impl Autoscaler for StepScaling {
                 metric: metric_of(i),
             };
         }
-        if held_in {
-            return hold(ScaleReason::Cooldown, current, None);
+        if let Some(wanted) = held_in {
+            return hold(ScaleReason::Cooldown, wanted, None);
         }
         hold(ScaleReason::Steady, current, None)
     }

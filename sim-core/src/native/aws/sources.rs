@@ -66,6 +66,9 @@ impl Res {
 
     /// `path` as the file writes it.
     pub(super) fn written(&self, path: &str) -> String {
+        if let Some(attr) = path.strip_prefix('@') {
+            return format!("{}.{attr}", self.id);
+        }
         match self.style {
             Style::Api => format!("{}.{path}", self.id),
             Style::Terraform => format!("{}.{}", self.id, snake_path(path)),
@@ -197,12 +200,23 @@ fn from_template(d: &Doc, path: &Path) -> Result<Vec<Res>, ScenarioError> {
         for v in props.values_mut() {
             resolve_parameters(v, &params);
         }
+        let mut places = places_under(d, &format!("{here}.Properties"));
+        // Resource attributes beside `Properties` (`Condition`,
+        // `DependsOn`, ...) are reported with them, marked by `@`.
+        if let Some(o) = r.as_object() {
+            for (k, v) in o {
+                if k != "Type" && k != "Properties" {
+                    props.insert(format!("@{k}"), v.clone());
+                    places.push((format!("@{k}"), loc_of(d, &format!("{here}.{k}"))));
+                }
+            }
+        }
         out.push(Res {
             kind: type_kind(t),
             id: id.clone(),
             at: loc_of(d, &here),
             props,
-            places: places_under(d, &format!("{here}.Properties")),
+            places,
             style: Style::Api,
             file: 0,
         });
@@ -557,16 +571,10 @@ fn tf_value(e: &Expr, vars: &HashMap<String, Expr>, depth: usize) -> Value {
                 None => single("Expression", r),
             }
         }
-        Expr::Ref(r) => {
-            // `aws_appautoscaling_policy.up.arn` names the resource
-            // `aws_appautoscaling_policy.up`.
-            let parts: Vec<&str> = r.split('.').collect();
-            if parts.len() >= 2 && parts[0].starts_with("aws_") {
-                single("Ref", &format!("{}.{}", parts[0], parts[1]))
-            } else {
-                single("Expression", r)
-            }
-        }
+        // `aws_appautoscaling_policy.up.arn`: a reference to a resource,
+        // kept as written.
+        Expr::Ref(r) if r.starts_with("aws_") && r.contains('.') => single("Ref", r),
+        Expr::Ref(r) => single("Expression", r),
         Expr::Other(t) => single("Expression", t),
     }
 }

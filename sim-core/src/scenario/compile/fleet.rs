@@ -179,19 +179,23 @@ impl Scenario {
             c.fail(format!("deployment.scaling.{}", e.key), e.message);
             return None;
         }
+        // A step alarm's datapoint is its metric over its period, sampled
+        // every minute (CloudWatch's ECS metrics) or every period if
+        // shorter.
         let (collection, window) = match cfg {
-            ScalingConfig::Threshold(_) => (10, 30),
-            ScalingConfig::Hpa(_) => (15, 30),
-            ScalingConfig::TargetTracking(_) | ScalingConfig::Step(_) => (60, 60),
-            ScalingConfig::Queue(_) => (10, 10),
+            ScalingConfig::Threshold(_) => (Nanos::from_secs(10), Nanos::from_secs(30)),
+            ScalingConfig::Hpa(_) => (Nanos::from_secs(15), Nanos::from_secs(30)),
+            ScalingConfig::TargetTracking(_) => (Nanos::from_secs(60), Nanos::from_secs(60)),
+            ScalingConfig::Step(c) => {
+                (c.period.nanos().min(Nanos::from_secs(60)), c.period.nanos())
+            }
+            ScalingConfig::Queue(_) => (Nanos::from_secs(10), Nanos::from_secs(10)),
         };
         let m = d.metrics.as_ref();
         let collection_interval = m
             .and_then(|m| m.collection_interval)
-            .map_or(Nanos::from_secs(collection), DurationStr::nanos);
-        let window = m
-            .and_then(|m| m.window)
-            .map_or(Nanos::from_secs(window), DurationStr::nanos);
+            .map_or(collection, DurationStr::nanos);
+        let window = m.and_then(|m| m.window).map_or(window, DurationStr::nanos);
         if collection_interval < Nanos::from_millis(1) {
             c.fail(
                 "deployment.metrics.collectionInterval",

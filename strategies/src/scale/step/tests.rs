@@ -301,3 +301,91 @@ fn the_threshold_falls_on_the_alarms_side() {
     assert!(!below.holds(-10.0, false));
     assert!(below.holds(-9.99, false));
 }
+
+/// A five-minute alarm takes a datapoint every five minutes, but while it
+/// stays in ALARM it invokes its policy every minute (CloudWatch invokes
+/// Auto Scaling actions once a minute); the checks are a minute apart.
+#[test]
+fn an_alarm_in_alarm_invokes_once_a_minute_whatever_its_period() {
+    let mut s = step(
+        r#"{"maxCapacity": 100, "period": "300s", "policies": [
+          {"alarm": {"metric": "cpu", "comparisonOperator": "GreaterThanThreshold", "threshold": 50},
+           "adjustmentType": "ChangeInCapacity", "cooldown": "0s",
+           "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}]}"#,
+    );
+    assert_eq!(s.interval(), m(1));
+    let mut n = 4;
+    for k in 1..=5 {
+        n = tick(&mut s, k, n, 80.0);
+    }
+    // One datapoint (taken at minute 1) kept the alarm up five minutes.
+    assert_eq!(n, 9);
+    // The next datapoint, at minute 6, is under the threshold: OK.
+    assert_eq!(tick(&mut s, 6, n, 20.0), 9);
+    assert_eq!(tick(&mut s, 7, n, 80.0), 9, "no datapoint until minute 11");
+
+    // A ten-second alarm is checked every ten seconds and acts as it goes
+    // into ALARM, then once a minute.
+    let mut s = step(
+        r#"{"maxCapacity": 100, "period": "10s", "policies": [
+          {"alarm": {"metric": "cpu", "comparisonOperator": "GreaterThanThreshold", "threshold": 50},
+           "adjustmentType": "ChangeInCapacity", "cooldown": "0s",
+           "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}]}"#,
+    );
+    assert_eq!(s.interval(), Nanos::from_secs(10));
+    let mut n = 4;
+    let mut changes = Vec::new();
+    for k in 1..=13u64 {
+        let now = Nanos::from_secs(10 * k);
+        let d = s.decide(now, &ScaleInput::new(n, &at(80.0, n)));
+        if d.desired != n {
+            s.applied(now, n, d.desired);
+            changes.push(10 * k);
+            n = d.desired;
+        }
+    }
+    assert_eq!(changes, [10, 70, 130]);
+}
+
+/// A held decision says what the policy asked for.
+#[test]
+fn a_held_decision_keeps_what_was_wanted() {
+    let mut s = step(
+        r#"{"maxCapacity": 100, "policies": [
+          {"alarm": {"metric": "cpu", "comparisonOperator": "LessThanThreshold", "threshold": 30},
+           "adjustmentType": "ChangeInCapacity", "cooldown": "600s",
+           "stepAdjustments": [{"metricIntervalUpperBound": 0, "scalingAdjustment": -2}]}]}"#,
+    );
+    assert_eq!(tick(&mut s, 1, 10, 10.0), 8);
+    let d = s.decide(m(2), &ScaleInput::new(8, &at(10.0, 8)));
+    assert_eq!(
+        (d.desired, d.wanted, d.reason),
+        (8, 6, ScaleReason::Cooldown)
+    );
+}
+
+#[test]
+fn periods_and_statistics_aws_does_not_allow_are_refused() {
+    let cfg = |period: &str, metric: &str, stat: &str| {
+        format!(
+            r#"{{"maxCapacity": 10, "period": "{period}", "policies": [
+              {{"alarm": {{"metric": "{metric}", "statistic": "{stat}", "comparisonOperator": "GreaterThanThreshold", "threshold": 5}},
+               "adjustmentType": "ChangeInCapacity",
+               "stepAdjustments": [{{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}}]}}]}}"#
+        )
+    };
+    for (period, metric, stat, want) in [
+        ("45s", "cpu", "Average", "multiple of 60s"),
+        ("90s", "cpu", "Average", "multiple of 60s"),
+        ("60s", "responseTime", "Maximum", "region's own figure"),
+        ("60s", "queueDepth", "Minimum", "region's own figure"),
+    ] {
+        let c: StepScalingConfig = serde_json::from_str(&cfg(period, metric, stat)).unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(e.message.contains(want), "{period} {metric}: {}", e.message);
+    }
+    for period in ["10s", "20s", "30s", "60s", "300s"] {
+        let c: StepScalingConfig = serde_json::from_str(&cfg(period, "cpu", "Maximum")).unwrap();
+        c.validate().unwrap();
+    }
+}
