@@ -659,6 +659,11 @@ pub struct LlmModel {
     /// `workload.request.outputTokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_per_output_token: Option<DurationOrDist>,
+    /// Time per input token (prefill), added to the call's time before
+    /// its first output token; with `latency` or with `timeToFirstToken`
+    /// (needs `workload.request.inputTokens` or a trace's input tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_per_input_token: Option<DurationOrDist>,
     /// Share of calls that fail (0 to 1); a failed call fails its request
     /// unless a `fallback` answers it.
     #[serde(default, skip_serializing_if = "is_zero")]

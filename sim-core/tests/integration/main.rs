@@ -26,5 +26,6 @@ mod tenants;
 mod timeline;
 mod trace;
 mod trace_formats;
+mod trace_published;
 mod trust;
 mod yaml;

@@ -318,6 +318,8 @@ pub struct LlmModelSpec {
     pub latency: Sampler,
     /// Time per output token, when calls are timed by their tokens.
     pub per_token: Option<Sampler>,
+    /// Time per input token (prefill), when calls are timed by them.
+    pub per_input_token: Option<Sampler>,
     /// Probability that one call fails.
     pub error_rate: f64,
     /// The model a failed or rate-limited call goes to next.
@@ -745,10 +747,11 @@ impl Scenario {
             },
             llm: LlmSection {
                 cache: llm.cache,
-                tokens_timed: llm
-                    .models
-                    .iter()
-                    .any(|m| m.per_token.is_some() || m.quota.is_some_and(|q| q.tokens.is_some())),
+                tokens_timed: llm.models.iter().any(|m| {
+                    m.per_token.is_some()
+                        || m.per_input_token.is_some()
+                        || m.quota.is_some_and(|q| q.tokens.is_some())
+                }),
                 rate_limit_retries: llm.rate_limit_retries,
                 providers_dynamic: llm
                     .models
@@ -907,6 +910,9 @@ impl Model {
         let own = m.latency.mean_secs()
             + m.per_token.as_ref().map_or(0.0, |p| {
                 p.mean_secs() * shape.output_tokens.as_ref().map_or(0.0, |o| o.mean_secs())
+            })
+            + m.per_input_token.as_ref().map_or(0.0, |p| {
+                p.mean_secs() * shape.input_tokens.as_ref().map_or(0.0, |o| o.mean_secs())
             });
         own + m
             .fallback
