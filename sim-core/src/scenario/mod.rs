@@ -22,8 +22,8 @@ pub use compile::{
     FailuresSection, FleetSection, InstanceSpec, InstanceTypeSpec, LlmModelSpec, LlmSection, Model,
     NamedLimit, NetworkSection, Objective, Percentile, QuotaModel, RandomFailureModel,
     RateLimitRetryModel, RegionSpec, ResilienceSection, RouteModel, RoutesSection, RunSection,
-    ScalingModel, SessionModel, Shape, StepRate, TraceModel, UserModel, WorkloadSection,
-    MAX_SERIES_ROWS_TOTAL,
+    ScalingModel, SessionModel, Shape, StepRate, TraceModel, TraceTally, UserModel,
+    WorkloadSection, MAX_SERIES_ROWS_TOTAL,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
@@ -205,12 +205,13 @@ pub struct Network {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Trace {
-    /// The CSV file, relative to the scenario file: a header row, then a
-    /// row per request with `time` (seconds from the start of the run, in
-    /// order) and optionally `user` and `tenant`.
+    /// The file, relative to the scenario file: CSV (a header row, then a
+    /// row per request with `time`, seconds from the start of the run, in
+    /// order, and optionally `user`, `tenant`, `class` and tokens) or JSON
+    /// lines; gzipped or not.
     pub file: String,
-    /// A public trace's layout: `azure-llm` (Azure LLM inference 2023) or
-    /// `burstgpt`; sets `columns`, `timeUnit` and `start`.
+    /// A public trace's layout: `azure-llm` (Azure LLM inference 2023),
+    /// `burstgpt` or `mooncake`; sets `columns`, `timeUnit` and `start`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<TraceFormat>,
     /// Which of the file's columns is which (fleetsim's name → the
@@ -224,6 +225,10 @@ pub struct Trace {
     /// it (default: time 0; `first-row` for datetimes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
+    /// How much faster than recorded the trace replays (default 1): 2
+    /// halves every time from the start (twice the rate), 0.5 doubles it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
 }
 
 /// A public trace's layout.
@@ -237,6 +242,10 @@ pub enum TraceFormat {
     /// BurstGPT: `Timestamp` (seconds), `Request tokens`, `Response
     /// tokens`.
     Burstgpt,
+    /// Mooncake (FAST'25): JSON lines of `timestamp` (milliseconds from the
+    /// first request), `input_length`, `output_length` (`hash_ids` and
+    /// other keys are ignored).
+    Mooncake,
 }
 
 /// `workload.users`: the population requests come from.

@@ -596,14 +596,19 @@ fn random_traces_are_read_or_refused_never_panic() {
             text.push('\n');
         }
         std::fs::write(&path, &text).unwrap();
-        let outcome = sim_core::trace::TraceReader::open(&path, &classes, &Default::default())
-            .and_then(|mut rd| {
-                let mut rows = 0u64;
-                while rd.next_row()?.is_some() {
-                    rows += 1;
-                }
-                Ok(rows)
-            });
+        let users = sim_core::trace::UserIds::Learn {
+            count: Some(50),
+            tenants: 2,
+        };
+        let outcome =
+            sim_core::trace::TraceReader::open(&path, &classes, &Default::default(), users)
+                .and_then(|mut rd| {
+                    let mut rows = 0u64;
+                    while rd.next_row()?.is_some() {
+                        rows += 1;
+                    }
+                    Ok(rows)
+                });
         match outcome {
             Ok(_) => read += 1,
             Err(e) => {

@@ -58,7 +58,7 @@ use strategies::{
     CircuitBreakerConfig, HealthCheckConfig, LoadBalancer, LoadBalancingConfig, Nanos,
     OutlierDetectionConfig, PassiveHealthConfig, RateLimitConfig, RetryConfig,
 };
-pub use trace::TraceModel;
+pub use trace::{TraceModel, TraceTally};
 
 /// Most instances one scenario may define (including those an autoscaler
 /// may start).
