@@ -426,11 +426,11 @@ enum Json<'a> {
 type JsonError = (usize, &'static str);
 
 /// Each top-level member of the JSON object on `line`, in order, as
-/// `(key, value, offset of the value)`; nested values are skipped by
-/// bracket, without allocation.
+/// `(key, value, offsets of the key and the value)`; nested values are
+/// skipped by bracket, without allocation.
 fn json_members<'a>(
     line: &'a str,
-    mut member: impl FnMut(&'a str, Json<'a>, usize) -> Result<(), String>,
+    mut member: impl FnMut(&'a str, Json<'a>, (usize, usize)) -> Result<(), String>,
 ) -> Result<Result<(), String>, JsonError> {
     let b = line.as_bytes();
     let mut i = 0;
@@ -474,6 +474,7 @@ fn json_members<'a>(
             if b.get(i) != Some(&b'"') {
                 return Err((i, "a key in double quotes"));
             }
+            let key_at = i;
             let (key, _) = string(&mut i)?;
             ws(&mut i);
             if b.get(i) != Some(&b':') {
@@ -522,7 +523,7 @@ fn json_members<'a>(
                     Json::Bare(&line[at..i])
                 }
             };
-            if let Err(e) = member(key, value, at) {
+            if let Err(e) = member(key, value, (key_at, at)) {
                 return Ok(Err(e));
             }
             ws(&mut i);
@@ -717,7 +718,7 @@ impl TraceReader {
             }
             None => {
                 let mut unknown = None;
-                let scanned = json_members(&self.text, |key, _, at| {
+                let scanned = json_members(&self.text, |key, _, (at, _)| {
                     match OWN_NAMES.iter().position(|n| *n == key) {
                         Some(slot) => keys[slot] = Some(Box::from(key)),
                         None => {
@@ -871,7 +872,7 @@ impl TraceReader {
             }
             Layout::Json { keys, strict } => {
                 let mut seen = [false; SLOTS];
-                let scanned = json_members(&self.text, |key, value, at| {
+                let scanned = json_members(&self.text, |key, value, (key_at, at)| {
                     let Some(slot) = keys.iter().position(|k| k.as_deref() == Some(key)) else {
                         if *strict {
                             let why = if OWN_NAMES.contains(&key) {
@@ -880,14 +881,14 @@ impl TraceReader {
                                 "is unknown"
                             };
                             return Err(self.at_col(
-                                at,
+                                key_at,
                                 &format!("key `{}` {why}; keys are {TRACE_COLUMNS}", clip(key)),
                             ));
                         }
                         return Ok(());
                     };
                     if std::mem::replace(&mut seen[slot], true) {
-                        return Err(self.at_col(at, &format!("key `{}` twice", clip(key))));
+                        return Err(self.at_col(key_at, &format!("key `{}` twice", clip(key))));
                     }
                     wanted[slot] = json_field(value)
                         .map_err(|why| self.at_col(at, &format!("key `{}` is {why}", clip(key))))?;
