@@ -155,8 +155,11 @@ pub struct Workload {
 pub struct RequestClass {
     /// The class's share of requests, relative to the other classes'
     /// (3 and 1 mean 75% and 25%). Open arrivals, trace rows without a
-    /// `class` and each new session draw a class by share.
-    pub share: f64,
+    /// `class` and each new session draw a class by share; it may be left
+    /// out when a trace names every request's class and nothing else
+    /// sends requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
     /// What one request of the class does; `workload.request` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestShape>,

@@ -400,3 +400,44 @@ fn speed_two_halves_every_time_from_the_start() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn classes_named_by_the_trace_need_no_share() {
+    let d = dir("classes");
+    std::fs::write(
+        d.join("t.csv"),
+        "time,class\n1,chat\n2,api\n3,chat\n4,chat\n",
+    )
+    .unwrap();
+    let classes = json!({ "workload": { "classes": {
+        "chat": { "request": { "llmCalls": 2 } },
+        "api": {} } } });
+    let m = load(&scenario(&d, "t.csv", classes.clone()));
+    // Their shares are the trace's: 3 rows of 4, 1 of 4.
+    let shares: Vec<f64> = m.workload.classes.iter().map(|k| k.share).collect();
+    assert_eq!(shares, [0.75, 0.25]);
+    let r = run(&m);
+    assert_eq!(r.counts.arrivals, 4);
+    // 3 chat requests of two 0.5s calls, 1 api request of one: 3.5s.
+    let mean = r.latency.mean.unwrap();
+    assert!((mean - (3.0 * 1.0 + 0.5) / 4.0).abs() < 1e-9, "{mean}");
+    // A row without a class would draw one by share: refused, with the
+    // JSON path and the row's line.
+    std::fs::write(d.join("t.csv"), "time,class\n1,chat\n2,\n").unwrap();
+    let e = refused(&scenario(&d, "t.csv", classes.clone()));
+    assert!(
+        e.contains("at `workload.classes.chat.share`: required: trace rows without a class")
+            && e.contains("t.csv line 3 names none"),
+        "{e}"
+    );
+    // So would open arrivals beside the trace.
+    std::fs::write(d.join("t.csv"), "time,class\n1,chat\n").unwrap();
+    let mut open = classes;
+    open["workload"]["arrivals"] = json!({ "ratePerSecond": 1 });
+    let e = refused(&scenario(&d, "t.csv", open));
+    assert!(
+        e.contains("workload.classes.chat.share") && e.contains("open arrivals"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -690,7 +690,7 @@ impl Scenario {
         let workload = self.compile_workload(&mut c, run.duration);
         let trace = self.compile_trace(&mut c, file, workload.users.as_ref(), run.duration);
         let llm = self.compile_llm(&mut c);
-        let mut classes = self.compile_classes(&mut c, workload.sessions.as_ref());
+        let mut classes = self.compile_classes(&mut c, workload.sessions.as_ref(), trace.as_ref());
         let fleet = self.compile_fleet(&mut c);
         let network = self.compile_network(&mut c, &fleet);
         let has_users = workload.users.is_some();
