@@ -22,7 +22,7 @@ pub use compile::{
     FailuresSection, FleetSection, InstanceSpec, InstanceTypeSpec, LlmModelSpec, LlmSection, Model,
     NamedLimit, NetworkSection, Objective, Percentile, QuotaModel, RandomFailureModel,
     RateLimitRetryModel, RegionSpec, ResilienceSection, RouteModel, RoutesSection, RunSection,
-    ScalingModel, SessionModel, Shape, StepRate, TraceModel, TraceTally, UserModel,
+    ScalingModel, SessionModel, Shape, StepRate, TokenMeans, TraceModel, TraceTally, UserModel,
     WorkloadSection, MAX_SERIES_ROWS_TOTAL,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};

@@ -441,3 +441,41 @@ fn classes_named_by_the_trace_need_no_share() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn offered_load_counts_the_trace_rows_and_tokens_within_the_run() {
+    let d = dir("offered");
+    // Rows at 1, 2, 3s with 100, 200, 600 output tokens (a mean of 300),
+    // and one at 700s, past the 10 minutes: not counted, nor its tokens.
+    std::fs::write(
+        d.join("t.csv"),
+        "time,output_tokens\n1,100\n2,200\n3,600\n700,100000\n",
+    )
+    .unwrap();
+    let p = scenario(&d, "t.csv", json!({}));
+    // The model written whole: timed by its output tokens.
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    s["llm"]["models"]["m"] = json!({ "timeToFirstToken": "200ms", "timePerOutputToken": "10ms" });
+    std::fs::write(&p, serde_json::to_string(&s).unwrap()).unwrap();
+    let m = load(&p);
+    let t = m.workload.trace.as_ref().unwrap();
+    assert_eq!(t.rows, 3);
+    // 0.2 + 0.01 * 300 = 3.2s per request, 3 per 600s, over 128 slots.
+    assert!((m.trace_service_secs(t) - 3.2).abs() < 1e-12);
+    let want = 3.0 / 600.0 * 3.2 / 128.0;
+    let rho = m.offered_utilization();
+    assert!((rho - want).abs() < 1e-12 * want, "{rho} vs {want}");
+    // The run agrees: the busy time is the rows' own.
+    let r = run(&m);
+    let mean = r.latency.mean.unwrap();
+    assert!((mean - 3.2).abs() < 1e-9, "{mean}");
+    // At speed 2 the fourth row (350s) is within the run: its tokens count.
+    s["workload"]["trace"]["speed"] = json!(2);
+    std::fs::write(&p, serde_json::to_string(&s).unwrap()).unwrap();
+    let m = load(&p);
+    let t = m.workload.trace.as_ref().unwrap();
+    assert_eq!(t.rows, 4);
+    let service = 0.2 + 0.01 * (100.0 + 200.0 + 600.0 + 100_000.0) / 4.0;
+    assert!((m.trace_service_secs(t) - service).abs() < 1e-9);
+    let _ = std::fs::remove_dir_all(&d);
+}
