@@ -1098,6 +1098,14 @@ impl TraceReader {
                                 clip(name)
                             )));
                         }
+                        Ok(_) if l.names_at.is_some() => {
+                            let at = l.names_at.unwrap_or_default();
+                            return Err(self.at(&format!(
+                                "{} `{}` is a number, but line {at} gave a name: a trace's users are all numbers (ids) or all names (numbered by first appearance)",
+                                self.what(1),
+                                clip(name)
+                            )));
+                        }
                         _ => {
                             l.names_at.get_or_insert(line);
                             match l.names.get(name) {

@@ -341,6 +341,12 @@ fn user_names_are_numbered_by_first_appearance() {
         e.contains("line 3: user `bob` is a name, but line 2 gave a number"),
         "{e}"
     );
+    std::fs::write(d.join("t.csv"), "time,user\n1,bob\n2,7\n").unwrap();
+    let e = refused(&scenario(&d, "t.csv", users(10)));
+    assert!(
+        e.contains("line 3: user `7` is a number, but line 2 gave a name"),
+        "{e}"
+    );
     // With tenants, a name is numbered within the tenant its row gives.
     std::fs::write(
         d.join("t.csv"),
