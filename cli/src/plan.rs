@@ -82,13 +82,6 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
             a.scenario.display()
         )));
     }
-    if a.max_load && m.workload.trace.is_some() {
-        return Err(input(format!(
-            "{}: --max-load multiplies the open arrival rate, but a replayed workload.trace \
-             has no rate to multiply: plan over the fleet with --axis instead",
-            a.scenario.display()
-        )));
-    }
     let out = a.out.as_deref().map(OutDir::prepare).transpose()?;
     let pool = reports::study::Pool::new(jobs(a.jobs), "plan")?;
     let mut stdout = Stdout::default();

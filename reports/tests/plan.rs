@@ -128,3 +128,15 @@ fn max_load_brackets_the_rate_where_the_slo_breaks() {
     let top = m.tried.iter().filter(|(f, _)| *f == m.multiplier).count();
     assert_eq!(top, 1, "the answer was measured");
 }
+
+#[test]
+fn max_load_speeds_up_a_replayed_trace() {
+    // The trace's speed is the load axis: each rate tried replays it that
+    // many times faster (the scenario checked again at that speed).
+    let s = sweep("agents/trace-replay.json", &[], 1);
+    let m = reports::plan::max_load::max_load(&s.models[0], 1).unwrap();
+    let rows = s.models[0].workload.trace.as_ref().unwrap().rows as f64;
+    assert!((m.base_rate - rows / 1800.0).abs() < 1e-9, "{m:?}");
+    assert!(m.multiplier > 0.0 && m.missed_at > m.multiplier, "{m:?}");
+    assert!(m.tried.len() > 2);
+}

@@ -137,9 +137,9 @@ pub use scenario::{
     RandomFailureModel, RandomFailures, RateLimitRetries, RateLimitRetryModel, RateStep, Region,
     RegionSpec, RequestClass, RequestShape, ResilienceSection, Route, RouteModel, RoutesSection,
     RunSection, RunSpec, Saturation, ScalingModel, Scenario, SessionModel, Sessions, Shape,
-    SizeStr, Slo, StepRate, Timeouts, Trace, TraceModel, UserModel, Users, WorkEstimate, Workload,
-    WorkloadSection, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND,
-    MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL, SIZE_UNITS,
+    SizeStr, Slo, StepRate, Timeouts, TokenMeans, Trace, TraceModel, TraceTally, UserModel, Users,
+    WorkEstimate, Workload, WorkloadSection, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
+    MAX_RATE_PER_SECOND, MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL, SIZE_UNITS,
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};

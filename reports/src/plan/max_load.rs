@@ -1,6 +1,7 @@
 //! `fleetsim plan --max-load`: the highest arrival rate a configuration
 //! sustains under its SLO, by bisection on a multiplier of the scenario's
-//! whole arrival profile (every step scaled alike).
+//! whole arrival profile (every step scaled alike) and of a replayed
+//! trace's speed.
 //!
 //! The bracket is from no load to the rate at which the fleet's largest
 //! size is saturated (offered load equal to every slot it may run), where
@@ -18,7 +19,8 @@ pub const PRECISION: f64 = 0.02;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MaxLoad {
-    /// The scenario's base arrival rate, per second.
+    /// The scenario's base arrival rate, per second (open arrivals, plus
+    /// a replayed trace's rows per second of the run).
     pub base_rate: f64,
     /// The highest multiplier of the arrival profile that met the SLO.
     pub multiplier: f64,
@@ -35,11 +37,15 @@ pub struct MaxLoad {
 
 /// Bisects the arrival rate of `model` on `seeds` seeds.
 pub fn max_load(model: &Model, seeds: u32) -> Result<MaxLoad, SimError> {
+    // Open arrivals, and a trace's rows per second of the run.
     let base_rate = model
         .workload
         .rate_profile
         .first()
-        .map_or(0.0, |s| s.rate_per_second);
+        .map_or(0.0, |s| s.rate_per_second)
+        + model.workload.trace.as_ref().map_or(0.0, |t| {
+            t.rows as f64 / model.run.duration.as_secs_f64().max(1e-9)
+        });
     let initial = model.initial_instances().max(1) as f64;
     let most = model.fleet.instances.len().max(1) as f64;
     // Offered load per slot at multiplier 1, on the largest fleet.
@@ -47,10 +53,7 @@ pub fn max_load(model: &Model, seeds: u32) -> Result<MaxLoad, SimError> {
     let saturated = if rho > 0.0 { 1.0 / rho } else { 1.0 };
     let mut tried = Vec::new();
     let at = |f: f64, tried: &mut Vec<(f64, Evaluation)>| -> Result<bool, SimError> {
-        let mut m = model.clone();
-        for step in &mut m.workload.rate_profile {
-            step.rate_per_second *= f;
-        }
+        let m = scaled(model, f)?;
         let e = evaluate(&m, 0, vec![format!("x{f:.3}")], seeds)?;
         let ok = e.meets();
         tried.push((f, e));
@@ -85,4 +88,28 @@ pub fn max_load(model: &Model, seeds: u32) -> Result<MaxLoad, SimError> {
         tried,
         runs,
     })
+}
+
+/// `model` at `f` times its load: every step of its arrival profile
+/// multiplied, and a replayed trace `f` times faster (its `speed`
+/// multiplied, the scenario checked again at that speed, so the rows,
+/// user names and tokens within the run are the trace's at that speed).
+fn scaled(model: &Model, f: f64) -> Result<Model, SimError> {
+    let mut m = match &model.workload.trace {
+        None => model.clone(),
+        Some(t) => {
+            let mut s = model.scenario.clone();
+            if let Some(trace) = &mut s.workload.trace {
+                trace.speed = Some(t.spec.speed * f);
+                // Resolved already: read from where the check read it.
+                trace.file = t.path.to_string_lossy().into_owned();
+            }
+            s.compile(std::path::Path::new(""))
+                .map_err(|e| SimError::Trace(format!("at {f:.3} times the trace's speed: {e}")))?
+        }
+    };
+    for step in &mut m.workload.rate_profile {
+        step.rate_per_second *= f;
+    }
+    Ok(m)
 }

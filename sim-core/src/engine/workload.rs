@@ -285,7 +285,19 @@ impl<O: Observer> Engine<'_, O> {
             .filter(|k| !k.name.is_empty())
             .map(|k| k.name.clone())
             .collect();
-        let mut reader = TraceReader::open(&t.path, &classes, &t.spec).map_err(SimError::Trace)?;
+        // A file that changed since it was checked is not replayed: its
+        // rows, users and tokens are what the check counted.
+        let stamp = crate::trace::FileStamp::of(&t.path).map_err(SimError::Trace)?;
+        if stamp != t.stamp {
+            return Err(SimError::Trace(format!(
+                "{}: changed since the scenario was checked (its size or modification time \
+                 differ): check it again",
+                t.path.display()
+            )));
+        }
+        let users = crate::trace::UserIds::Known(t.user_names.clone());
+        let mut reader =
+            TraceReader::open(&t.path, &classes, &t.spec, users).map_err(SimError::Trace)?;
         if let Some(row) = reader.next_row().map_err(SimError::Trace)? {
             if row.at < self.model.run.duration {
                 self.events

@@ -22,8 +22,8 @@ pub use compile::{
     FailuresSection, FleetSection, InstanceSpec, InstanceTypeSpec, LlmModelSpec, LlmSection, Model,
     NamedLimit, NetworkSection, Objective, Percentile, QuotaModel, RandomFailureModel,
     RateLimitRetryModel, RegionSpec, ResilienceSection, RouteModel, RoutesSection, RunSection,
-    ScalingModel, SessionModel, Shape, StepRate, TraceModel, UserModel, WorkloadSection,
-    MAX_SERIES_ROWS_TOTAL,
+    ScalingModel, SessionModel, Shape, StepRate, TokenMeans, TraceModel, TraceTally, UserModel,
+    WorkloadSection, MAX_SERIES_ROWS_TOTAL,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
@@ -155,8 +155,11 @@ pub struct Workload {
 pub struct RequestClass {
     /// The class's share of requests, relative to the other classes'
     /// (3 and 1 mean 75% and 25%). Open arrivals, trace rows without a
-    /// `class` and each new session draw a class by share.
-    pub share: f64,
+    /// `class` and each new session draw a class by share; it may be left
+    /// out when a trace names every request's class and nothing else
+    /// sends requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
     /// What one request of the class does; `workload.request` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestShape>,
@@ -205,12 +208,13 @@ pub struct Network {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Trace {
-    /// The CSV file, relative to the scenario file: a header row, then a
-    /// row per request with `time` (seconds from the start of the run, in
-    /// order) and optionally `user` and `tenant`.
+    /// The file, relative to the scenario file: CSV (a header row, then a
+    /// row per request with `time`, seconds from the start of the run, in
+    /// order, and optionally `user`, `tenant`, `class` and tokens) or JSON
+    /// lines; gzipped or not.
     pub file: String,
-    /// A public trace's layout: `azure-llm` (Azure LLM inference 2023) or
-    /// `burstgpt`; sets `columns`, `timeUnit` and `start`.
+    /// A public trace's layout: `azure-llm` (Azure LLM inference 2023),
+    /// `burstgpt` or `mooncake`; sets `columns`, `timeUnit` and `start`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<TraceFormat>,
     /// Which of the file's columns is which (fleetsim's name → the
@@ -224,6 +228,10 @@ pub struct Trace {
     /// it (default: time 0; `first-row` for datetimes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
+    /// How much faster than recorded the trace replays (default 1): 2
+    /// halves every time from the start (twice the rate), 0.5 doubles it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
 }
 
 /// A public trace's layout.
@@ -237,6 +245,10 @@ pub enum TraceFormat {
     /// BurstGPT: `Timestamp` (seconds), `Request tokens`, `Response
     /// tokens`.
     Burstgpt,
+    /// Mooncake (FAST'25): JSON lines of `timestamp` (milliseconds from the
+    /// first request), `input_length`, `output_length` (`hash_ids` and
+    /// other keys are ignored).
+    Mooncake,
 }
 
 /// `workload.users`: the population requests come from.
@@ -659,6 +671,11 @@ pub struct LlmModel {
     /// `workload.request.outputTokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_per_output_token: Option<DurationOrDist>,
+    /// Time per input token (prefill), added to the call's time before
+    /// its first output token; with `latency` or with `timeToFirstToken`
+    /// (needs `workload.request.inputTokens` or a trace's input tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_per_input_token: Option<DurationOrDist>,
     /// Share of calls that fail (0 to 1); a failed call fails its request
     /// unless a `fallback` answers it.
     #[serde(default, skip_serializing_if = "is_zero")]

@@ -595,15 +595,64 @@ fn random_traces_are_read_or_refused_never_panic() {
         if r.random_bool(0.7) {
             text.push('\n');
         }
-        std::fs::write(&path, &text).unwrap();
-        let outcome = sim_core::trace::TraceReader::open(&path, &classes, &Default::default())
-            .and_then(|mut rd| {
-                let mut rows = 0u64;
-                while rd.next_row()?.is_some() {
-                    rows += 1;
+        // A third as JSON lines: each row an object of the header's keys,
+        // its fields as numbers or strings, some lines cut short.
+        if r.random_bool(0.33) {
+            let mut json = String::new();
+            for line in text.split('\n').skip(1) {
+                let mut members: Vec<String> = Vec::new();
+                for (k, f) in line.split(',').enumerate() {
+                    let key = cols.get(k).copied().unwrap_or("extra");
+                    let value = if f.parse::<f64>().is_ok() && r.random_bool(0.7) {
+                        f.to_string()
+                    } else if r.random_bool(0.1) {
+                        "[1, {\"a\": \"]\"}]".to_string()
+                    } else {
+                        serde_json::to_string(f).unwrap()
+                    };
+                    members.push(format!("{}: {value}", serde_json::to_string(key).unwrap()));
                 }
-                Ok(rows)
-            });
+                let mut obj = format!("{{{}}}", members.join(", "));
+                if r.random_bool(0.05) {
+                    let cut = r.random_range(0..obj.len());
+                    if obj.is_char_boundary(cut) {
+                        obj.truncate(cut);
+                    }
+                }
+                json.push_str(&obj);
+                json.push('\n');
+            }
+            if !json.is_empty() {
+                text = json;
+            }
+        }
+        // Some gzipped, some of those cut short.
+        let bytes = if r.random_bool(0.2) {
+            use std::io::Write;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(text.as_bytes()).unwrap();
+            let mut gz = e.finish().unwrap();
+            if r.random_bool(0.2) {
+                gz.truncate(r.random_range(2..gz.len()));
+            }
+            gz
+        } else {
+            text.into_bytes()
+        };
+        std::fs::write(&path, &bytes).unwrap();
+        let users = sim_core::trace::UserIds::Learn {
+            count: Some(50),
+            tenants: 2,
+        };
+        let outcome =
+            sim_core::trace::TraceReader::open(&path, &classes, &Default::default(), users)
+                .and_then(|mut rd| {
+                    let mut rows = 0u64;
+                    while rd.next_row()?.is_some() {
+                        rows += 1;
+                    }
+                    Ok(rows)
+                });
         match outcome {
             Ok(_) => read += 1,
             Err(e) => {

@@ -28,6 +28,7 @@ mod tenants;
 mod timeline;
 mod trace;
 mod trace_formats;
+mod trace_published;
 mod traefik;
 mod trust;
 mod yaml;

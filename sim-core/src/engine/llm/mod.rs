@@ -88,7 +88,16 @@ fn answer<R: Rng + ?Sized>(
         let (input, output) = tokens_of(shape, given, rng);
         let first = spec.latency.sample_secs(rng);
         let per = spec.per_token.as_ref().map_or(0.0, |p| p.sample_secs(rng));
-        (first + per * output, (input as u32, output as u32))
+        // Drawn after the output token's time, so a scenario without it
+        // draws what it drew before.
+        let prefill = match &spec.per_input_token {
+            Some(p) => p.sample_secs(rng) * input,
+            None => 0.0,
+        };
+        (
+            first + prefill + per * output,
+            (input as u32, output as u32),
+        )
     } else {
         (spec.latency.sample_secs(rng), (0, 0))
     };
@@ -172,11 +181,9 @@ impl CallPath {
         let plain = model.llm.cache.is_none()
             && model.workload.classes.len() == 1
             && first.is_plain()
-            && model
-                .llm
-                .models
-                .iter()
-                .all(|m| m.fallback.is_none() && m.per_token.is_none());
+            && model.llm.models.iter().all(|m| {
+                m.fallback.is_none() && m.per_token.is_none() && m.per_input_token.is_none()
+            });
         if model.llm.providers_dynamic {
             CallPath::Provider
         } else if priced {

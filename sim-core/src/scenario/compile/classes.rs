@@ -3,7 +3,7 @@
 //! one unnamed class of the workload's `request`.
 
 use super::users::compile_turns;
-use super::{Checker, ClassModel, SessionModel, Shape};
+use super::{Checker, ClassModel, SessionModel, Shape, TraceModel};
 use crate::scenario::{RequestShape, Scenario};
 
 /// Most classes a workload may have (a request keeps its class in a byte).
@@ -16,6 +16,7 @@ impl Scenario {
         &self,
         c: &mut Checker,
         sessions: Option<&SessionModel>,
+        trace: Option<&TraceModel>,
     ) -> Option<Vec<ClassModel>> {
         let w = &self.workload;
         if w.classes.is_empty() {
@@ -48,10 +49,57 @@ impl Scenario {
         } else {
             None
         };
-        let total: f64 = w.classes.values().map(|k| k.share).sum();
-        let mut classes = Vec::with_capacity(w.classes.len());
         let mut complete = true;
-        for (name, k) in &w.classes {
+        // Without a share for every class, the trace's rows give them: each
+        // class's share of the rows (nothing draws a class then).
+        let traced: Option<Vec<f64>> = match w.classes.iter().find(|(_, k)| k.share.is_none()) {
+            None => None,
+            Some((name, _)) => {
+                let path = format!("workload.classes.{name}.share");
+                let draws = if w.arrivals.is_some() {
+                    Some(
+                        "open arrivals (workload.arrivals) draw each request's class by share"
+                            .to_string(),
+                    )
+                } else if w.sessions.is_some() {
+                    Some(
+                        "each new session (workload.sessions) draws its class by share".to_string(),
+                    )
+                } else {
+                    match (trace, &w.trace) {
+                        (Some(t), _) => t.classless_line.map(|line| {
+                            format!(
+                                "trace rows without a class draw theirs by share, and {} line {line} names none",
+                                t.path.display()
+                            )
+                        }),
+                        // A trace that could not be read has said so.
+                        (None, Some(_)) => {
+                            complete = false;
+                            None
+                        }
+                        (None, None) => Some("requests draw their class by share".to_string()),
+                    }
+                };
+                match (draws, trace) {
+                    (Some(why), _) => {
+                        c.fail(path, format!("required: {why}; give every class a share"));
+                        complete = false;
+                        None
+                    }
+                    (None, Some(t)) => Some(
+                        t.tally[..w.classes.len()]
+                            .iter()
+                            .map(|n| n.rows as f64 / t.rows.max(1) as f64)
+                            .collect(),
+                    ),
+                    (None, None) => None,
+                }
+            }
+        };
+        let total: f64 = w.classes.values().filter_map(|k| k.share).sum();
+        let mut classes = Vec::with_capacity(w.classes.len());
+        for (i, (name, k)) in w.classes.iter().enumerate() {
             let path = format!("workload.classes.{name}");
             if name.trim().is_empty() {
                 c.fail(
@@ -60,13 +108,17 @@ impl Scenario {
                 );
                 complete = false;
             }
-            if !(k.share.is_finite() && k.share > 0.0) {
+            if let Some(share) = k.share.filter(|s| !(s.is_finite() && *s > 0.0)) {
                 c.fail(
                     format!("{path}.share"),
-                    format!("must be above 0 (shares are relative), found {}", k.share),
+                    format!("must be above 0 (shares are relative), found {share}"),
                 );
                 complete = false;
             }
+            let share = match &traced {
+                Some(t) => t[i],
+                None => k.share.unwrap_or(0.0) / total,
+            };
             let shape: Option<Shape> = match &k.request {
                 Some(r) => self.compile_request(c, &format!("{path}.request"), r),
                 None => shared.clone(),
@@ -75,7 +127,7 @@ impl Scenario {
             match shape {
                 Some(shape) => classes.push(ClassModel {
                     name: name.clone(),
-                    share: k.share / total,
+                    share,
                     shape,
                     sessions,
                     route: None,

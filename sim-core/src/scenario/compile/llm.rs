@@ -70,11 +70,17 @@ impl Scenario {
                 c.policy(&format!("{path}.circuitBreaker"), b.validate());
                 b.clone()
             });
-            match self.call_latency(c, &path, m) {
+            let per_input_token = m
+                .time_per_input_token
+                .as_ref()
+                .and_then(|p| c.duration_or_dist(&format!("{path}.timePerInputToken"), p));
+            let prefill_ok = m.time_per_input_token.is_none() || per_input_token.is_some();
+            match self.call_latency(c, &path, m).filter(|_| prefill_ok) {
                 Some((latency, per_token)) => models.push(LlmModelSpec {
                     name: name.clone(),
                     latency,
                     per_token,
+                    per_input_token,
                     error_rate: m.error_rate,
                     fallback,
                     quota,
@@ -257,12 +263,18 @@ impl Scenario {
                 let m = &llm.models[i];
                 let path = format!("llm.models.{}", m.name);
                 let tpm = m.quota.is_some_and(|q| q.tokens.is_some());
-                reads.0 |= m.price_per_1k_input > 0.0 || tpm;
+                reads.0 |= m.price_per_1k_input > 0.0 || tpm || m.per_input_token.is_some();
                 reads.1 |= m.price_per_1k_output > 0.0 || tpm || m.per_token.is_some();
                 if m.per_token.is_some() && !has_out {
                     c.fail(
                         format!("{path}.timePerOutputToken"),
                         format!("needs {p}.outputTokens to say how many tokens a call returns"),
+                    );
+                }
+                if m.per_input_token.is_some() && !has_in {
+                    c.fail(
+                        format!("{path}.timePerInputToken"),
+                        format!("needs {p}.inputTokens to say how many tokens a call sends"),
                     );
                 }
                 if tpm && !has_in && !has_out {
@@ -287,9 +299,10 @@ impl Scenario {
             if !reads.0 && k.shape.input_tokens.is_some() {
                 c.fail(
                     format!("{p}.inputTokens"),
-                    "input tokens price LLM calls or count against a tokensPerMinute quota, but \
-                     no model these requests call has pricePer1kInputTokens or a \
-                     tokensPerMinute rateLimit: give one or leave the tokens out",
+                    "input tokens price LLM calls, time them or count against a tokensPerMinute \
+                     quota, but no model these requests call has pricePer1kInputTokens, \
+                     timePerInputToken or a tokensPerMinute rateLimit: give one or leave the \
+                     tokens out",
                 );
             }
             if !reads.1 && k.shape.output_tokens.is_some() {

@@ -58,7 +58,7 @@ use strategies::{
     CircuitBreakerConfig, HealthCheckConfig, LoadBalancer, LoadBalancingConfig, Nanos,
     OutlierDetectionConfig, PassiveHealthConfig, RateLimitConfig, RetryConfig,
 };
-pub use trace::TraceModel;
+pub use trace::{TraceModel, TraceTally};
 
 /// Most instances one scenario may define (including those an autoscaler
 /// may start).
@@ -318,6 +318,8 @@ pub struct LlmModelSpec {
     pub latency: Sampler,
     /// Time per output token, when calls are timed by their tokens.
     pub per_token: Option<Sampler>,
+    /// Time per input token (prefill), when calls are timed by them.
+    pub per_input_token: Option<Sampler>,
     /// Probability that one call fails.
     pub error_rate: f64,
     /// The model a failed or rate-limited call goes to next.
@@ -390,6 +392,12 @@ impl CallCount {
         }
     }
 }
+
+/// Mean input and output tokens per call, where known (else drawn).
+pub type TokenMeans = (Option<f64>, Option<f64>);
+
+/// No token means known: the shape's draws.
+const NO_MEANS: TokenMeans = (None, None);
 
 /// Most LLM calls one attempt makes (drawn counts are cut there).
 pub(crate) const MAX_LLM_CALLS: f64 = 1_000.0;
@@ -688,7 +696,7 @@ impl Scenario {
         let workload = self.compile_workload(&mut c, run.duration);
         let trace = self.compile_trace(&mut c, file, workload.users.as_ref(), run.duration);
         let llm = self.compile_llm(&mut c);
-        let mut classes = self.compile_classes(&mut c, workload.sessions.as_ref());
+        let mut classes = self.compile_classes(&mut c, workload.sessions.as_ref(), trace.as_ref());
         let fleet = self.compile_fleet(&mut c);
         let network = self.compile_network(&mut c, &fleet);
         let has_users = workload.users.is_some();
@@ -745,10 +753,11 @@ impl Scenario {
             },
             llm: LlmSection {
                 cache: llm.cache,
-                tokens_timed: llm
-                    .models
-                    .iter()
-                    .any(|m| m.per_token.is_some() || m.quota.is_some_and(|q| q.tokens.is_some())),
+                tokens_timed: llm.models.iter().any(|m| {
+                    m.per_token.is_some()
+                        || m.per_input_token.is_some()
+                        || m.quota.is_some_and(|q| q.tokens.is_some())
+                }),
                 rate_limit_retries: llm.rate_limit_retries,
                 providers_dynamic: llm
                     .models
@@ -877,14 +886,21 @@ impl Model {
 
     /// Mean service time of one request of `shape`, in seconds.
     pub fn mean_shape_secs(&self, shape: &Shape) -> f64 {
+        self.mean_shape_secs_given(shape, NO_MEANS)
+    }
+
+    /// Mean service time of one request of `shape` whose calls have
+    /// `tokens` (mean input and output tokens per call, where given; else
+    /// the shape's), in seconds.
+    pub fn mean_shape_secs_given(&self, shape: &Shape, tokens: TokenMeans) -> f64 {
         let calls = shape.llm_calls.mean();
         let call = match shape.model_per_call.as_slice() {
-            [] => self.mean_call_secs(shape, shape.model_index),
+            [] => self.mean_call_secs_given(shape, shape.model_index, tokens),
             per => {
                 // Calls past the list use its last model.
                 let n = calls.round().max(1.0) as usize;
                 (0..n)
-                    .map(|i| self.mean_call_secs(shape, per[i.min(per.len() - 1)]))
+                    .map(|i| self.mean_call_secs_given(shape, per[i.min(per.len() - 1)], tokens))
                     .sum::<f64>()
                     / n as f64
             }
@@ -903,14 +919,56 @@ impl Model {
     /// Mean time of one call of a `shape` request to model `i`, following
     /// its fallbacks.
     pub fn mean_call_secs(&self, shape: &Shape, i: usize) -> f64 {
+        self.mean_call_secs_given(shape, i, NO_MEANS)
+    }
+
+    /// Mean time of one call of a `shape` request to model `i` with
+    /// `tokens` (where given; else the shape's), following its fallbacks.
+    pub fn mean_call_secs_given(&self, shape: &Shape, i: usize, tokens: TokenMeans) -> f64 {
         let m = &self.llm.models[i];
+        let mean = |given: Option<f64>, d: &Option<Sampler>| {
+            given.unwrap_or_else(|| d.as_ref().map_or(0.0, Sampler::mean_secs))
+        };
         let own = m.latency.mean_secs()
             + m.per_token.as_ref().map_or(0.0, |p| {
-                p.mean_secs() * shape.output_tokens.as_ref().map_or(0.0, |o| o.mean_secs())
-            });
-        own + m
-            .fallback
-            .map_or(0.0, |f| m.error_rate * self.mean_call_secs(shape, f))
+                p.mean_secs() * mean(tokens.1, &shape.output_tokens)
+            })
+            + m.per_input_token
+                .as_ref()
+                .map_or(0.0, |p| p.mean_secs() * mean(tokens.0, &shape.input_tokens));
+        own + m.fallback.map_or(0.0, |f| {
+            m.error_rate * self.mean_call_secs_given(shape, f, tokens)
+        })
+    }
+
+    /// Mean service time of one of the trace's requests, in seconds: by the
+    /// classes its rows name (rows without one by share), each with the
+    /// mean tokens of its rows where the trace gives tokens.
+    pub fn trace_service_secs(&self, t: &TraceModel) -> f64 {
+        let classless = t.classless();
+        if !t.input_tokens && !t.output_tokens && classless.rows == t.rows {
+            // The classes' own draws, by share, as for open arrivals.
+            return self.mean_service_secs();
+        }
+        let rows = t.rows.max(1) as f64;
+        let mut total = 0.0;
+        for (k, class) in self.workload.classes.iter().enumerate() {
+            let own = t.tally.get(k).filter(|_| t.tally.len() > 1).copied();
+            let own = own.unwrap_or_default();
+            let n = own.rows as f64 + classless.rows as f64 * class.share;
+            if n <= 0.0 {
+                continue;
+            }
+            let mean = |given: bool, own: u64, drawn: u64| {
+                given.then(|| (own as f64 + drawn as f64 * class.share) / n)
+            };
+            let tokens = (
+                mean(t.input_tokens, own.input_tokens, classless.input_tokens),
+                mean(t.output_tokens, own.output_tokens, classless.output_tokens),
+            );
+            total += n / rows * self.mean_shape_secs_given(&class.shape, tokens);
+        }
+        total
     }
 
     /// Offered load per slot (rho) at the base arrival rate, on the
@@ -921,10 +979,19 @@ impl Model {
         let slots = self.total_slots() as f64;
         let service = self.mean_service_secs();
         let closed = self.closed_loop_rate(false);
-        let traced = self.workload.trace.as_ref().map_or(0.0, |t| {
-            t.rows as f64 / self.run.duration.as_secs_f64().max(1e-9)
-        });
-        (self.workload.rate_profile[0].rate_per_second + closed + traced) * service / slots
+        let open = self.workload.rate_profile[0].rate_per_second + closed;
+        let Some(t) = &self.workload.trace else {
+            return open * service / slots;
+        };
+        // The trace's rows within the run (at its speed), each served in
+        // the mean time of its own class and tokens.
+        let traced = t.rows as f64 / self.run.duration.as_secs_f64().max(1e-9);
+        let own = self.trace_service_secs(t);
+        if own == service {
+            (open + traced) * service / slots
+        } else {
+            (open * service + traced * own) / slots
+        }
     }
 
     /// Requests per second the closed loop of sessions sends when the
