@@ -724,6 +724,30 @@ Resources:
         assert!(e.contains("multiple of 60"), "{e}");
     }
 
+    /// One alarm invoking two policies: two entries, its lines once.
+    #[test]
+    fn an_alarm_for_two_policies_is_reported_once() {
+        let ok = "step_adjustment {\n metric_interval_lower_bound = 0\n scaling_adjustment = 1\n }";
+        let text = TARGET.to_string()
+            + &policy("p", ok)
+            + &policy("q", ok)
+            + "resource \"aws_cloudwatch_metric_alarm\" \"a\" {\n namespace = \"AWS/ECS\"\n metric_name = \"CPUUtilization\"\n threshold = 50\n evaluation_periods = 1\n comparison_operator = \"GreaterThanThreshold\"\n alarm_actions = [aws_appautoscaling_policy.p.arn, aws_appautoscaling_policy.q.arn]\n}\n";
+        let i = tf(&text);
+        assert_eq!(
+            i.fragment["deployment"]["scaling"]["policies"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let thresholds = i
+            .report
+            .iter()
+            .filter(|m| m.directive.contains(".threshold"))
+            .count();
+        assert_eq!(thresholds, 1, "{}", i.report_text());
+    }
+
     #[test]
     fn treat_missing_data_ignore_is_said() {
         let ok = "step_adjustment {\n metric_interval_lower_bound = 0\n scaling_adjustment = 1\n }";

@@ -24,6 +24,9 @@ impl Mapper {
         let mut entries = Vec::new();
         let mut used = Vec::new();
         let mut period: Option<f64> = None;
+        // An alarm that invokes several policies is read (and reported)
+        // once.
+        let mut read: Vec<(String, Option<(Value, f64)>)> = Vec::new();
         for p in policies
             .iter()
             .copied()
@@ -55,7 +58,15 @@ impl Mapper {
             let before = entries.len();
             for a in invoking {
                 used.push(a.id.clone());
-                let Some((alarm, factor)) = self.alarm(a, &mut period)? else {
+                let got = match read.iter().find(|(id, _)| *id == a.id) {
+                    Some((_, got)) => got.clone(),
+                    None => {
+                        let got = self.alarm(a, &mut period)?;
+                        read.push((a.id.clone(), got.clone()));
+                        got
+                    }
+                };
+                let Some((alarm, factor)) = got else {
                     continue;
                 };
                 let mut entry = cfg.clone();
