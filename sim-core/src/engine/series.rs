@@ -6,6 +6,7 @@ use super::step::Observer;
 use super::{Engine, Event};
 use crate::metrics::CoarseHistogram;
 use crate::timeline::SeriesRow;
+use strategies::Nanos;
 
 /// Counters over all requests (measured or not), read by the series.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,6 +27,11 @@ pub(super) struct Series {
     pub(super) latency: CoarseHistogram,
     /// Outcomes counted since the run began, read at each row.
     pub(super) counts: SeriesCounts,
+    /// When the next row is due.
+    next_row: Nanos,
+    /// Arrivals at exactly `next_row` handled before the row: they belong
+    /// to the window that starts there.
+    on_edge: u64,
 }
 
 impl Series {
@@ -36,7 +42,23 @@ impl Series {
             last_totals: vec![Integrals::default(); instances],
             latency: CoarseHistogram::default(),
             counts: SeriesCounts::default(),
+            next_row: Nanos::ZERO,
+            on_edge: 0,
         }
+    }
+
+    /// The first row is due at `t`.
+    pub(super) fn first_row_at(&mut self, t: Nanos) {
+        self.next_row = t;
+    }
+
+    /// A request arrived at `now`. A row counts the arrivals of `[t - i,
+    /// t)`: one exactly at a row's time belongs to the next row, whichever
+    /// of the two is handled first.
+    #[inline(always)]
+    pub(super) fn count_arrival(&mut self, now: Nanos) {
+        self.counts.arrivals += 1;
+        self.on_edge += u64::from(now == self.next_row);
     }
 }
 
@@ -48,6 +70,7 @@ impl<O: Observer> Engine<'_, O> {
             self.events
                 .push(now + interval, Event::Series(SeriesEvent::Tick));
         }
+        self.series.next_row = now + interval;
         let secs = interval.as_secs_f64();
         let (mut booting, mut ready, mut unhealthy, mut draining) = (0, 0, 0, 0);
         let (mut queued, mut cpu_used, mut cpu_cap, mut mem_used, mut mem_cap) =
@@ -81,7 +104,9 @@ impl<O: Observer> Engine<'_, O> {
             }
             series.last_totals[i] = t;
         }
-        let c = series.counts;
+        // Arrivals on this row's edge wait for the next row.
+        let mut c = series.counts;
+        c.arrivals -= std::mem::take(&mut series.on_edge);
         let last = series.last_counts;
         series.last_counts = c;
         let finished = c.finished - last.finished;

@@ -331,10 +331,10 @@ impl<O: Observer> Engine<'_, O> {
         self.schedule_view_refresh();
         self.schedule_faults();
         self.schedule_scaling();
-        self.events.push(
-            self.model.run.series_interval.min(end),
-            Event::Series(super::series::SeriesEvent::Tick),
-        );
+        let first_row = self.model.run.series_interval.min(end);
+        self.series.first_row_at(first_row);
+        self.events
+            .push(first_row, Event::Series(super::series::SeriesEvent::Tick));
         Ok(())
     }
 

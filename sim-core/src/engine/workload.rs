@@ -165,7 +165,7 @@ impl<O: Observer> Engine<'_, O> {
         let now = self.now;
         let n = self.workload.arrivals_seen;
         self.workload.arrivals_seen += 1;
-        self.series.counts.arrivals += 1;
+        self.series.count_arrival(now);
         let measured = now >= self.model.run.warmup;
         self.outcomes.counts.arrivals += u64::from(measured);
         let class = match &mut self.classes {

@@ -170,3 +170,38 @@ fn an_unreadable_trace_is_not_followed_by_token_errors() {
     assert_eq!(paths, ["workload.trace.file"], "{e}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// A row exactly on a window's edge lands in the window that starts there
+/// ([t - i, t) is each row's window), even when it was scheduled before
+/// that row was (the row at 30s is read at 10s, before the 30s row is due).
+#[test]
+fn a_row_on_a_window_edge_lands_in_the_window_it_starts() {
+    let tmp = std::env::temp_dir().join(format!("fleetsim-edges-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(
+        tmp.join("t.csv"),
+        "time\n0\n0\n10\n10\n10\n30\n40\n49.999\n50\n60\n",
+    )
+    .unwrap();
+    let s = serde_json::json!({
+      "name": "edges", "run": { "seed": 1, "duration": "60s", "warmup": "0s", "seriesInterval": "10s" },
+      "workload": { "trace": { "file": "t.csv" }, "request": { "llmCalls": 1 } },
+      "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1ms" } } } },
+      "instanceTypes": { "a": { "slots": 100 } },
+      "deployment": { "regions": { "r": { "instances": 1 } } }
+    });
+    std::fs::write(tmp.join("s.json"), s.to_string()).unwrap();
+    let m = Model::from_file(tmp.join("s.json")).unwrap_or_else(|e| panic!("{e}"));
+    let r = run_model(&m, RunOptions::default()).unwrap();
+    let series = &r.runs[0].series;
+    assert_eq!(
+        series.len(),
+        6,
+        "one row per window, the last at the run's end"
+    );
+    let counts: Vec<f64> = series
+        .iter()
+        .map(|row| (row.arrival_rate * 10.0).round())
+        .collect();
+    assert_eq!(counts, [2.0, 3.0, 0.0, 1.0, 2.0, 1.0]);
+}
