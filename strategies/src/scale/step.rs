@@ -36,6 +36,7 @@
 //! (CloudWatch's `notBreaching`), and a scale-out passed during a cooldown
 //! does not restart it.
 
+use super::target_tracking::{check_capacity, d300s, d60s, one};
 use super::{Autoscaler, InstanceSample, ScaleDecision, ScaleInput, ScaleMetric, ScaleReason};
 use crate::{ConfigError, DurationStr, Nanos};
 use serde::{Deserialize, Serialize};
@@ -205,28 +206,10 @@ impl StepAdjustment {
     }
 }
 
-fn one() -> u32 {
-    1
-}
-fn d60s() -> DurationStr {
-    DurationStr(Nanos::from_secs(60))
-}
-fn d300s() -> DurationStr {
-    DurationStr(Nanos::from_secs(300))
-}
-
 impl StepScalingConfig {
     /// Checks the values, with AWS's own rules for step adjustments.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_capacity == 0 || self.max_capacity < self.min_capacity {
-            return Err(ConfigError::new(
-                "maxCapacity",
-                format!(
-                    "must be at least minCapacity ({}) and at least 1",
-                    self.min_capacity
-                ),
-            ));
-        }
+        check_capacity(self.min_capacity, self.max_capacity)?;
         if self.min_capacity == 0 {
             return Err(ConfigError::new(
                 "minCapacity",

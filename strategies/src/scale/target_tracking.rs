@@ -98,7 +98,8 @@ impl TrackedTarget {
     }
 }
 
-fn one() -> u32 {
+/// `1`, a serde default (shared with step scaling).
+pub(super) fn one() -> u32 {
     1
 }
 fn three() -> u32 {
@@ -110,25 +111,31 @@ fn fifteen() -> u32 {
 fn nine_tenths() -> f64 {
     0.9
 }
-fn d60s() -> DurationStr {
+/// CloudWatch's one-minute period, a serde default.
+pub(super) fn d60s() -> DurationStr {
     DurationStr(Nanos::from_secs(60))
 }
-fn d300s() -> DurationStr {
+/// The ECS default cooldown, a serde default.
+pub(super) fn d300s() -> DurationStr {
     DurationStr(Nanos::from_secs(300))
+}
+
+/// AWS's `MaxCapacity` against `MinCapacity`, as target tracking and step
+/// scaling both check it.
+pub(super) fn check_capacity(min: u32, max: u32) -> Result<(), ConfigError> {
+    if max == 0 || max < min {
+        return Err(ConfigError::new(
+            "maxCapacity",
+            format!("must be at least minCapacity ({min}) and at least 1"),
+        ));
+    }
+    Ok(())
 }
 
 impl TargetTrackingConfig {
     /// Checks the values.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_capacity == 0 || self.max_capacity < self.min_capacity {
-            return Err(ConfigError::new(
-                "maxCapacity",
-                format!(
-                    "must be at least minCapacity ({}) and at least 1",
-                    self.min_capacity
-                ),
-            ));
-        }
+        check_capacity(self.min_capacity, self.max_capacity)?;
         if self.targets.is_empty() {
             return Err(ConfigError::new(
                 "targets",
