@@ -29,14 +29,14 @@ fn step_block() -> Value {
     json!({
       "policy": "step", "minCapacity": 2, "maxCapacity": 16, "period": "60s",
       "policies": [
-        { "name": "agent-scale-out",
+        {
           "alarm": { "metric": "cpu", "statistic": "Average", "comparisonOperator": "GreaterThanOrEqualToThreshold",
                      "threshold": 60.0, "evaluationPeriods": 3, "datapointsToAlarm": 2 },
           "adjustmentType": "ChangeInCapacity", "cooldown": "60s", "metricAggregationType": "Average",
           "stepAdjustments": [
             { "metricIntervalLowerBound": 0.0, "metricIntervalUpperBound": 15.0, "scalingAdjustment": 1 },
             { "metricIntervalLowerBound": 15.0, "scalingAdjustment": 3 } ] },
-        { "name": "agent-scale-in",
+        {
           "alarm": { "metric": "cpu", "statistic": "Average", "comparisonOperator": "LessThanThreshold",
                      "threshold": 25.0, "evaluationPeriods": 10 },
           "adjustmentType": "PercentChangeInCapacity", "cooldown": "300s", "minAdjustmentMagnitude": 1,

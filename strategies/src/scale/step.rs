@@ -74,9 +74,6 @@ pub struct StepScalingConfig {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepPolicy {
-    /// `PolicyName`, for reports.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
     /// The CloudWatch alarm whose ALARM state invokes the policy.
     pub alarm: StepAlarm,
     /// `AdjustmentType`.

@@ -70,7 +70,6 @@ impl Mapper {
                     continue;
                 };
                 let mut entry = cfg.clone();
-                entry.insert("name".into(), json!(name));
                 entry.insert("alarm".into(), alarm);
                 scale_bounds(&mut entry, factor);
                 self.check_policy(p, &entry)?;
@@ -107,7 +106,9 @@ impl Mapper {
             }
             let outcome = match key.as_str() {
                 "PolicyType" => mapped(&["scaling.policy"], Some("`step`".into())),
-                "PolicyName" | "Name" => mapped(&["scaling.policies[].name"], None),
+                "PolicyName" | "Name" => {
+                    ignored("a name; the alarms that invoke the policy find it by it")
+                }
                 _ => ignored("which service and role the policy acts on"),
             };
             self.say(p, key, outcome);
