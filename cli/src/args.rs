@@ -199,9 +199,21 @@ Examples:
   fleetsim compare --strategies round-robin,least-connections --scenarios normal.json spike.json outage.json
 
 Criteria (and --weights keys): p50, p99, errors, throughput, cost (per
-hour), cost1k (per 1,000 requests), fairness (per instance), tenants
-(fairness per tenant, with tenants), slo (share of seeds meeting the SLO). Every criterion weighs 1 unless --weights says otherwise; 0
-leaves one out.";
+hour), cost1k (per 1,000 requests), balance (Jain's index of per-instance
+utilization, each instance against its own capacity), fairness (equal
+request counts per instance: weight 0 unless given, as an equal split is
+the wrong goal when instances differ in speed or size), tenants (fairness
+per tenant, with tenants), slo (share of seeds meeting the SLO). Every
+other criterion weighs 1 unless --weights says otherwise; 0 leaves one out.
+
+Scores: each criterion's weight times the option's mean log-ratio against
+the baseline (--baseline, default the first option), summed: the baseline
+scores 0 and +0.10 is about 10% better on one criterion of weight 1. Two
+options' order depends on their own figures only, so adding or removing
+another option never changes which of them ranks first. Options whose
+scores differ by less than --margin (default 0.03, about 3%) are
+equivalent and the verdict calls a tie; criteria identical on every seed
+for every option are left out and said so.";
 
 const REPORT_EXAMPLES: &str = "\
 Examples:
@@ -276,9 +288,17 @@ pub(crate) struct CompareArgs {
     /// them robustly (worst case, maximum regret), instead of under SCENARIO.
     #[arg(long, value_name = "FILE", num_args = 2.., conflicts_with_all = ["variants", "scenario"])]
     pub(crate) scenarios: Vec<PathBuf>,
-    /// Criterion weights, e.g. p99=3,cost=2 (others weigh 1).
+    /// Criterion weights, e.g. p99=3,cost=2 (others weigh 1, fairness 0).
     #[arg(long, value_name = "K=W,...")]
     pub(crate) weights: Option<String>,
+    /// Score difference below which options are equivalent (0.03 is
+    /// about 3% on one criterion of weight 1).
+    #[arg(long, value_name = "D", allow_negative_numbers = true)]
+    pub(crate) margin: Option<f64>,
+    /// The option scores are relative to (a strategy, or a variant's file
+    /// name without .json); default the first option.
+    #[arg(long, value_name = "OPTION")]
+    pub(crate) baseline: Option<String>,
     /// How to print the matrix: table, markdown, csv or json.
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     pub(crate) format: MatrixFormat,

@@ -6,7 +6,7 @@ use crate::failure::Failure;
 use crate::output::Stdout;
 use crate::sweep::run_sweep;
 use anyhow::anyhow;
-use reports::decide::matrix::{parse_weights, Matrix};
+use reports::decide::matrix::{parse_margin, parse_weights, Matrix, Settings};
 use reports::decide::robust::Robust;
 use reports::sweep::axis::Axis;
 use reports::sweep::spec::SweepSpec;
@@ -64,7 +64,7 @@ fn spec_of(a: &CompareArgs) -> Result<SweepSpec, Failure> {
 
 /// `fleetsim compare --scenarios`: the strategies compared under each
 /// scenario (each into its own subdirectory), then ranked across them.
-fn compare_robust(a: &CompareArgs, weights: &[f64]) -> Result<ExitCode, Failure> {
+fn compare_robust(a: &CompareArgs, settings: &Settings) -> Result<ExitCode, Failure> {
     if a.strategies.len() < 2 {
         return Err(input(
             "--scenarios compares --strategies under each scenario: name two or more, e.g. --strategies round-robin,least-connections",
@@ -99,6 +99,8 @@ fn compare_robust(a: &CompareArgs, weights: &[f64]) -> Result<ExitCode, Failure>
             variants: Vec::new(),
             scenarios: Vec::new(),
             weights: a.weights.clone(),
+            margin: a.margin,
+            baseline: a.baseline.clone(),
             format: a.format,
             exec: crate::args::ExecArgs {
                 out: Some(root.join(&stem)),
@@ -113,7 +115,7 @@ fn compare_robust(a: &CompareArgs, weights: &[f64]) -> Result<ExitCode, Failure>
     let mut matrices = Vec::new();
     for (one, spec) in plans {
         let f = run_sweep(&one.exec, spec)?;
-        let matrix = Matrix::build(&f.manifest, &f.records, weights);
+        let matrix = Matrix::build(&f.manifest, &f.records, settings).map_err(input)?;
         if let Some(e) = matrix.unscored(a.weights.as_deref()) {
             return Err(input(e));
         }
@@ -158,15 +160,40 @@ fn write_matrix(dir: &std::path::Path, matrix: &Matrix) -> Result<String, Failur
     Ok(json)
 }
 
+/// The weights, margin and baseline, checked before any run.
+fn settings_of(a: &CompareArgs) -> Result<Settings, Failure> {
+    let baseline = a.baseline.clone();
+    if let Some(b) = &baseline {
+        let names: Vec<String> = if a.variants.is_empty() {
+            a.strategies.clone()
+        } else {
+            (a.variants.iter())
+                .filter_map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .collect()
+        };
+        if !names.contains(b) {
+            return Err(input(format!(
+                "--baseline `{b}` is not one of the options compared; they are {}",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(Settings {
+        weights: parse_weights(a.weights.as_deref()).map_err(input)?,
+        margin: parse_margin(a.margin).map_err(input)?,
+        baseline,
+    })
+}
+
 /// `fleetsim compare`.
 pub(crate) fn compare(a: CompareArgs) -> Result<ExitCode, Failure> {
-    let weights = parse_weights(a.weights.as_deref()).map_err(input)?;
+    let settings = settings_of(&a)?;
     if !a.scenarios.is_empty() {
-        return compare_robust(&a, &weights);
+        return compare_robust(&a, &settings);
     }
     let spec = spec_of(&a)?;
     let f = run_sweep(&a.exec, spec)?;
-    let matrix = Matrix::build(&f.manifest, &f.records, &weights);
+    let matrix = Matrix::build(&f.manifest, &f.records, &settings).map_err(input)?;
     if let Some(e) = matrix.unscored(a.weights.as_deref()) {
         return Err(input(e));
     }

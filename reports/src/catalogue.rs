@@ -13,7 +13,7 @@
 
 use crate::format::{money, percent, secs, short};
 use serde::Serialize;
-use sim_core::{Regime, RunResult};
+use sim_core::{Bounds, Regime, RunResult};
 
 /// How a metric's figures read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -109,6 +109,20 @@ impl Metric {
             Direction::Lower => Some(true),
             Direction::Higher => Some(false),
             Direction::Neither => None,
+        }
+    }
+
+    /// The range its values take, and so the interval its summary across
+    /// seeds gets ([`sim_core::stats`]): per-seed flags (the SLO met or
+    /// not, a regime) are shares of seeds with Wilson's interval; shares
+    /// and Jain's indices lie in [0, 1]; every other metric (latencies,
+    /// counts, costs, rates) is 0 or more.
+    pub fn bounds(&self) -> Bounds {
+        match (self.unit, self.kind) {
+            _ if matches!(self.column, "slo_pass" | "backlogged" | "overloaded") => Bounds::Flag,
+            (Unit::Share, _) => Bounds::Share,
+            _ if self.column.ends_with("_jain") => Bounds::Share,
+            _ => Bounds::NonNegative,
         }
     }
 }
@@ -464,7 +478,31 @@ pub const CATALOGUE: &[Metric] = &[
     m!("slo_pass", "sloPass", "SLO met", Share, Real, Higher, |r| {
         (!r.slo.checks.is_empty()).then_some(if r.slo.pass { 1.0 } else { 0.0 })
     }),
+    // How evenly busy the instances were, each against its own capacity:
+    // Jain's index over the utilization of every instance that was ready
+    // in the measured window. Right for fleets whose instances differ in
+    // speed or size, where an equal split of requests is not the goal.
+    m!(
+        "utilization_balance_jain",
+        "utilizationBalance",
+        "load balance",
+        Plain,
+        Real,
+        Higher,
+        |r| { Some(utilization_balance(r)) }
+    ),
 ];
+
+/// Jain's index over the utilization of the instances that served in the
+/// measured window (1 when every one was equally busy).
+pub fn utilization_balance(r: &RunResult) -> f64 {
+    sim_core::jain_index(
+        r.instances
+            .iter()
+            .filter(|i| i.ready_hours > 0.0)
+            .map(|i| i.utilization),
+    )
+}
 
 /// Whether two strings are equal, in a constant context.
 const fn same(a: &str, b: &str) -> bool {

@@ -70,7 +70,7 @@ pub fn points_table(m: &Manifest, points: &[PointSummary]) -> String {
     }
     let _ = writeln!(
         o,
-        "  (mean of {} seed(s) per point, ± the 95% interval's half width)",
+        "  (mean of {} seed(s) per point, ± the 95% interval's half width, (a–b) an interval cut at the metric's range; none below 3 seeds)",
         m.seeds
     );
     o

@@ -362,12 +362,18 @@ fn cost(o: &mut String, r: &ScenarioResult) {
     );
 }
 
-/// Every metric's mean and 95% interval across replications.
+/// Every metric's mean and 95% interval across replications: `± h` when
+/// the interval is symmetric, `lo – hi` when it was cut at an end of the
+/// metric's range (see `sim_core::stats`), and a word when there are too
+/// few replications for one.
 fn replications(o: &mut String, r: &ScenarioResult) {
     let reps = r.replications;
     if reps > 1 {
         let _ = writeln!(o);
-        let _ = writeln!(o, "Across {reps} replications (mean ± 95% CI, Student's t)");
+        let _ = writeln!(
+            o,
+            "Across {reps} replications (mean and 95% interval: Student's t, kept inside each metric's range)"
+        );
         for m in &r.summary {
             let is_time = m.metric.starts_with("latency.");
             let fmt = |v: f64| {
@@ -382,13 +388,21 @@ fn replications(o: &mut String, r: &ScenarioResult) {
                 }
             };
             let mean = m.mean.map_or_else(|| "-".into(), fmt);
-            let half = m.half_width().map_or_else(|| "-".into(), fmt);
+            let interval = match (m.symmetric_half_width(), m.ci95_low, m.ci95_high) {
+                (Some(h), _, _) => format!("± {}", fmt(h)),
+                (None, Some(lo), Some(hi)) => format!("{} – {}", fmt(lo), fmt(hi)),
+                _ if m.too_few_for_interval() => format!(
+                    "(too few replications for an interval: {} or more)",
+                    sim_core::MIN_INTERVAL_SAMPLES
+                ),
+                _ => "± -".into(),
+            };
             let name = if is_money(&m.metric) {
                 format!("{} ({})", m.metric, r.currency)
             } else {
                 m.metric.clone()
             };
-            let _ = writeln!(o, "  {:<28} {:>10}  ± {}", name, mean, half);
+            let _ = writeln!(o, "  {:<28} {:>10}  {}", name, mean, interval);
         }
     }
 }

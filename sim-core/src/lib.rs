@@ -37,7 +37,7 @@
 //! | [`trace`] | reading a replayed arrival trace (CSV) as a stream |
 //! | `profile` | the arrival rate over time: steps, ramps, diurnal swing, bursts |
 //! | `breakdown` | where completed requests' time went ([`LatencyBreakdown`]) |
-//! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals |
+//! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals kept inside each metric's range ([`Bounds`], [`MetricSummary`]) |
 //! | `run` | replications in parallel, pooled ([`run_model`]) |
 //! | `dist`, [`rng`] | distributions and the seeded random streams |
 //!
@@ -143,6 +143,6 @@ pub use scenario::{
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};
-pub use stats::{ci95_half_width, MetricSummary};
+pub use stats::{ci95_half_width, wilson, Bounds, MetricSummary, MIN_INTERVAL_SAMPLES};
 pub use strategies::{DurationStr, Nanos, DURATION_UNITS};
 pub use timeline::{ScalingEvent, ScalingSummary, SeriesRow};

@@ -8,7 +8,7 @@ use crate::metrics::{
 };
 use crate::regime::Regime;
 use crate::scenario::Model;
-use crate::stats::MetricSummary;
+use crate::stats::{Bounds, MetricSummary};
 use crate::Engine;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -140,29 +140,30 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         resilience.add(&r.resilience);
         recorder.merge(&r.recorder);
     }
-    let metric = |name: &str, f: &dyn Fn(&RunResult) -> Option<f64>| {
-        MetricSummary::of(name, runs.iter().map(f))
+    let metric = |name: &str, bounds: Bounds, f: &dyn Fn(&RunResult) -> Option<f64>| {
+        MetricSummary::of(name, bounds, runs.iter().map(f))
     };
+    use Bounds::{NonNegative as Pos, Share};
     let summary = vec![
-        metric("latency.mean", &|r| r.latency.mean),
-        metric("latency.p50", &|r| r.latency.p50),
-        metric("latency.p90", &|r| r.latency.p90),
-        metric("latency.p99", &|r| r.latency.p99),
-        metric("latency.p999", &|r| r.latency.p999),
-        metric("latency.max", &|r| r.latency.max),
-        metric("throughputPerSecond", &|r| Some(r.throughput_per_second)),
-        metric("errorRate", &|r| Some(r.error_rate)),
-        metric("utilization", &|r| Some(r.utilization)),
-        metric("meanInSystem", &|r| Some(r.mean_in_system)),
-        metric("fairness", &|r| Some(r.fairness)),
-        metric("cpuUtilization", &|r| r.cpu_utilization),
-        metric("memoryUtilization", &|r| r.memory_utilization),
-        metric("instanceHours", &|r| Some(r.instance_hours)),
-        metric("cost", &|r| Some(r.cost)),
-        metric("llmCost", &|r| Some(r.llm_cost)),
-        metric("totalCost", &|r| Some(r.total_cost)),
-        metric("costPerHour", &|r| Some(r.cost_per_hour)),
-        metric("costPer1kRequests", &|r| r.cost_per_1k_requests),
+        metric("latency.mean", Pos, &|r| r.latency.mean),
+        metric("latency.p50", Pos, &|r| r.latency.p50),
+        metric("latency.p90", Pos, &|r| r.latency.p90),
+        metric("latency.p99", Pos, &|r| r.latency.p99),
+        metric("latency.p999", Pos, &|r| r.latency.p999),
+        metric("latency.max", Pos, &|r| r.latency.max),
+        metric("throughputPerSecond", Pos, &|r| Some(r.throughput_per_second)),
+        metric("errorRate", Share, &|r| Some(r.error_rate)),
+        metric("utilization", Share, &|r| Some(r.utilization)),
+        metric("meanInSystem", Pos, &|r| Some(r.mean_in_system)),
+        metric("fairness", Share, &|r| Some(r.fairness)),
+        metric("cpuUtilization", Share, &|r| r.cpu_utilization),
+        metric("memoryUtilization", Share, &|r| r.memory_utilization),
+        metric("instanceHours", Pos, &|r| Some(r.instance_hours)),
+        metric("cost", Pos, &|r| Some(r.cost)),
+        metric("llmCost", Pos, &|r| Some(r.llm_cost)),
+        metric("totalCost", Pos, &|r| Some(r.total_cost)),
+        metric("costPerHour", Pos, &|r| Some(r.cost_per_hour)),
+        metric("costPer1kRequests", Pos, &|r| r.cost_per_1k_requests),
     ];
     ScenarioResult {
         scenario: m.scenario.name.clone(),

@@ -1,8 +1,18 @@
 //! The decision matrix in words and tables: the verdict, and the
 //! terminal, Markdown and CSV forms (JSON is its serde form).
 
-use super::matrix::{show_summary, Matrix, OptionRow};
+use super::matrix::{show_summary, signed, Matrix, OptionRow};
 use std::fmt::Write;
+
+/// How the score and the intervals read, under every form of the matrix.
+pub const METHOD: &str = "Score: for each scored criterion, the weight times the option's mean \
+log-ratio against the baseline (latencies, costs, throughput, Jain's indices; the share that \
+succeeded for errors; the share of seeds for SLO met), summed: the baseline scores 0, +0.10 is \
+about 10% better on one criterion of weight 1. Options within the margin of each other are \
+equivalent. Load balance is Jain's index of per-instance utilization (each instance against its \
+own capacity): right when instances differ in speed or size, where an equal split of requests \
+(fairness, shown, weight 0 unless given) is the wrong goal. Intervals are 95%: Student's t cut \
+at the metric's range, Wilson's for SLO met; none below 3 seeds.";
 
 impl Matrix {
     fn cell(&self, o: &OptionRow, c: usize) -> String {
@@ -16,52 +26,94 @@ impl Matrix {
             .collect()
     }
 
-    /// The verdict in words: the recommendation, the runner-up, the margin.
+    /// An option's score as printed: `+0.123`, or `-` when unscored.
+    pub fn score_text(o: &OptionRow) -> String {
+        o.score.map_or_else(|| "-".into(), signed)
+    }
+
+    /// The verdict in words: the recommendation, the runner-up, whether
+    /// the lead is beyond the margin and significant, or a tie.
     pub fn verdict(&self) -> String {
         let mut o = String::new();
         let Some(&best) = self.ranking.first() else {
             return "no options".into();
         };
         let b = &self.options[best];
-        let _ = write!(o, "Recommendation: {} (score {:.2}", b.name, b.score);
+        let _ = write!(
+            o,
+            "Recommendation: {} (score {} against {}",
+            b.name,
+            Self::score_text(b),
+            self.baseline
+        );
         if b.slo != "no SLO" {
             let _ = write!(o, ", SLO: {}", b.slo);
         }
         o.push(')');
-        if let Some(&second) = self.ranking.get(1) {
-            let r = &self.options[second];
-            let _ = write!(o, "; runner-up: {} (score {:.2})", r.name, r.score);
-            match &self.margin {
-                Some(p) if self.margin_significant => {
-                    let (lo, hi) = (p.low.unwrap_or(p.diff), p.high.unwrap_or(p.diff));
-                    let _ = write!(
-                        o,
-                        ". The lead of {:.2} is significant (95% CI {:.2}–{:.2} on {} seeds).",
-                        p.diff, lo, hi, p.n
-                    );
-                }
-                Some(p) if p.n < 2 => {
-                    o.push_str(
-                        ". One seed cannot tell whether the lead is real: run 2 or more (--seeds).",
-                    );
-                }
-                Some(p) => {
-                    let _ = write!(
-                        o,
-                        ". The lead of {:.2} is not significant on {} seeds",
-                        p.diff, p.n
-                    );
-                    match p.seeds_needed() {
-                        Some(n) if n <= 10_000 => {
-                            let _ = write!(o, "; about {n} seeds would tell if it holds.");
-                        }
-                        _ => o.push_str(": treat them as equal on these criteria."),
-                    }
-                }
-                None => o.push('.'),
-            }
-        } else {
+        let Some(&second) = self.ranking.get(1) else {
             o.push('.');
+            return o;
+        };
+        let r = &self.options[second];
+        let _ = write!(o, "; runner-up: {} (score {})", r.name, Self::score_text(r));
+        let Some(lead) = self.lead() else {
+            o.push_str(". The runner-up measured a scored criterion on no seed: it is not scored.");
+            return o;
+        };
+        let margin = self.margin;
+        if lead < margin || lead <= 0.0 {
+            let names: Vec<&str> = (self.equivalent.iter())
+                .map(|&i| self.options[i].name.as_str())
+                .collect();
+            let who = if names.len() > 2 {
+                format!("{} are", names.join(", "))
+            } else {
+                format!("{} and {} are", b.name, r.name)
+            };
+            let _ = write!(
+                o,
+                ". A tie: {who} equivalent (the lead of {} is under the {margin} margin); choose \
+                 among them on what the matrix does not score.",
+                signed(lead)
+            );
+            return o;
+        }
+        match &self.margin_test {
+            Some(p) if self.margin_significant => {
+                let (lo, hi) = (p.low.unwrap_or(p.diff), p.high.unwrap_or(p.diff));
+                let _ = write!(
+                    o,
+                    ". The lead of {} is beyond the {margin} margin and significant (95% CI {} to \
+                     {} on {} seeds).",
+                    signed(lead),
+                    signed(lo),
+                    signed(hi),
+                    p.n
+                );
+            }
+            Some(p) if p.n < 2 => {
+                let _ = write!(
+                    o,
+                    ". The lead of {} is beyond the {margin} margin, but one seed cannot tell \
+                     whether it is real: run 2 or more (--seeds).",
+                    signed(lead)
+                );
+            }
+            Some(p) => {
+                let _ = write!(
+                    o,
+                    ". The lead of {} is beyond the {margin} margin but not significant on {} seeds",
+                    signed(lead),
+                    p.n
+                );
+                match p.seeds_needed() {
+                    Some(n) if n <= 10_000 => {
+                        let _ = write!(o, "; about {n} seeds would tell if it holds.");
+                    }
+                    _ => o.push_str(": treat them as equal on these criteria."),
+                }
+            }
+            None => o.push('.'),
         }
         o
     }
@@ -79,13 +131,15 @@ impl Matrix {
             let mut row = vec![o.name.clone()];
             row.extend(shown.iter().map(|&c| self.cell(o, c)));
             row.push(o.slo.clone());
-            row.push(format!("{:.2}", o.score));
+            row.push(Self::score_text(o));
             rows.push(row);
         }
         let mut out = format!(
-            "Decision matrix: {} option(s), {} seed(s) each, 95% intervals; best first\n",
+            "Decision matrix: {} option(s), {} seed(s) each, 95% intervals; best first; scores \
+             against {}\n",
             self.options.len(),
-            self.seeds
+            self.seeds,
+            self.baseline
         );
         out.push_str(&crate::format::align(&rows, 1, true));
         let _ = writeln!(out, "\n{}", self.verdict());
@@ -97,27 +151,28 @@ impl Matrix {
     }
 
     fn weights_note(&self) -> String {
-        let scored: Vec<String> = self
-            .criteria
-            .iter()
+        let scored: Vec<String> = (self.criteria.iter())
             .filter(|c| c.scored)
             .map(|c| format!("{}={}", c.key, c.weight))
             .collect();
-        let unscored: Vec<&str> = self
-            .criteria
-            .iter()
+        let unscored: Vec<&str> = (self.criteria.iter())
             .filter(|c| !c.scored)
             .map(|c| c.key.as_str())
             .collect();
-        let mut s = format!("Score weights: {}", scored.join(", "));
+        let mut s = format!(
+            "Score weights: {}; margin {}; baseline {}",
+            scored.join(", "),
+            self.margin,
+            self.baseline
+        );
         if !unscored.is_empty() {
             let _ = write!(
                 s,
-                " (not scored: {}, weight 0 or not measured)",
+                " (not scored: {}: weight 0, not measured, or identical for every option)",
                 unscored.join(", ")
             );
         }
-        s.push('\n');
+        let _ = writeln!(s, "\n{METHOD}");
         s
     }
 
@@ -140,11 +195,12 @@ impl Matrix {
             for &c in &shown {
                 let _ = write!(o, " {} |", self.cell(r, c));
             }
-            let _ = writeln!(o, " {} | {:.2} |", r.slo, r.score);
+            let _ = writeln!(o, " {} | {} |", r.slo, Self::score_text(r));
         }
         let _ = writeln!(
             o,
-            "\n{} seed(s) per option; ± is the 95% confidence interval's half width.\n\n**{}**\n",
+            "\n{} seed(s) per option; `±` is a symmetric 95% interval's half width, `(a–b)` an \
+             interval cut at the metric's range or Wilson's.\n\n**{}**\n",
             self.seeds,
             self.verdict()
         );
@@ -155,12 +211,16 @@ impl Matrix {
         o
     }
 
-    /// CSV: one row per option, in grid order; each criterion's mean and
-    /// interval.
+    /// CSV: one row per option, in grid order: its score, rank, SLO, each
+    /// criterion's mean and interval, then each criterion's part of the
+    /// score.
     pub fn to_csv(&self) -> String {
         let mut o = String::from("option,score,slo,rank");
         for c in &self.criteria {
             let _ = write!(o, ",{0}_mean,{0}_ci_low,{0}_ci_high", c.metric);
+        }
+        for c in &self.criteria {
+            let _ = write!(o, ",{}_score", c.key);
         }
         o.push('\n');
         let f = |v: Option<f64>| v.map_or_else(String::new, |x| x.to_string());
@@ -170,11 +230,14 @@ impl Matrix {
                 o,
                 "{},{},{},{rank}",
                 crate::csv::field(&r.name),
-                r.score,
+                f(r.score),
                 crate::csv::field(&r.slo)
             );
             for s in &r.cells {
                 let _ = write!(o, ",{},{},{}", f(s.mean), f(s.ci95_low), f(s.ci95_high));
+            }
+            for t in &r.terms {
+                let _ = write!(o, ",{}", f(*t));
             }
             o.push('\n');
         }

@@ -1,11 +1,16 @@
 //! Robust ranking: the same options compared under several scenarios
 //! (today's traffic, a spike, a regional outage...). An option's score in
-//! each scenario comes from that scenario's decision matrix; across them,
-//! its **worst case** is its lowest score, and its **regret** in a
-//! scenario is how far it falls short of that scenario's best option. The
-//! recommendation minimises the maximum regret (the option you would
-//! least regret whichever scenario comes true), ties broken by the worst
-//! case.
+//! each scenario comes from that scenario's decision matrix (a weighted
+//! sum of log-ratios against the same baseline option, see
+//! [`super::score`]); across them, its **worst case** is its lowest score,
+//! and its **regret** in a scenario is how far it falls short of that
+//! scenario's best option (a score difference, so it involves neither the
+//! baseline nor any third option). The recommendation minimises the
+//! maximum regret (the option you would least regret whichever scenario
+//! comes true), ties broken by the worst case; two options whose largest
+//! regrets differ by less than the margin are said to be equivalent. An
+//! option a scenario could not score (it measured nothing) has a score of
+//! minus infinity there.
 
 use super::matrix::Matrix;
 use crate::error::Error;
@@ -28,6 +33,8 @@ pub struct Robust {
     pub max_regret: Vec<f64>,
     /// Option indices, least maximum regret first.
     pub ranking: Vec<usize>,
+    /// Largest regrets closer than this are equivalent.
+    pub margin: f64,
 }
 
 impl Robust {
@@ -44,11 +51,12 @@ impl Robust {
                     .iter()
                     .find(|r| &r.name == o)
                     .ok_or_else(|| format!("scenario {name} has no option {o}"))?;
-                scores[i].push(row.score);
+                scores[i].push(row.score.unwrap_or(f64::NEG_INFINITY));
             }
         }
         let (worst, max_regret, ranking) = rank(&scores);
         Ok(Robust {
+            margin: first.margin,
             scenarios,
             options,
             scores,
@@ -61,13 +69,26 @@ impl Robust {
     /// The verdict in words.
     pub fn verdict(&self) -> String {
         let b = self.ranking[0];
-        format!(
-            "Robust choice: {} (largest regret {:.2}, worst-case score {:.2} across {} scenarios)",
+        let mut s = format!(
+            "Robust choice: {} (largest regret {}, worst-case score {} across {} scenarios)",
             self.options[b],
-            self.max_regret[b],
-            self.worst[b],
+            num(self.max_regret[b]),
+            num(self.worst[b]),
             self.scenarios.len()
-        )
+        );
+        let tied: Vec<&str> = (self.ranking.iter().skip(1))
+            .filter(|&&i| self.max_regret[i] - self.max_regret[b] < self.margin)
+            .map(|&i| self.options[i].as_str())
+            .collect();
+        if !tied.is_empty() {
+            let _ = write!(
+                s,
+                "; equivalent within the {} margin: {}",
+                self.margin,
+                tied.join(", ")
+            );
+        }
+        s
     }
 
     /// Aligned columns for a terminal.
@@ -80,9 +101,9 @@ impl Robust {
         }];
         for &i in &self.ranking {
             let mut r = vec![self.options[i].clone()];
-            r.extend(self.scores[i].iter().map(|x| format!("{x:.2}")));
-            r.push(format!("{:.2}", self.worst[i]));
-            r.push(format!("{:.2}", self.max_regret[i]));
+            r.extend(self.scores[i].iter().map(|&x| num(x)));
+            r.push(num(self.worst[i]));
+            r.push(num(self.max_regret[i]));
             rows.push(r);
         }
         let mut o = String::from(
@@ -125,12 +146,26 @@ impl Robust {
         for &i in &self.ranking {
             let _ = write!(o, "| {} |", self.options[i]);
             for x in &self.scores[i] {
-                let _ = write!(o, " {x:.2} |");
+                let _ = write!(o, " {} |", num(*x));
             }
-            let _ = writeln!(o, " {:.2} | {:.2} |", self.worst[i], self.max_regret[i]);
+            let _ = writeln!(
+                o,
+                " {} | {} |",
+                num(self.worst[i]),
+                num(self.max_regret[i])
+            );
         }
         let _ = writeln!(o, "\n**{}**", self.verdict());
         o
+    }
+}
+
+/// A score or regret as printed: three decimals, `-` when not scored.
+fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "-".into()
     }
 }
 

@@ -466,16 +466,25 @@ fn floor_check(floor: f64, cand: &[Sample]) -> Finding {
     let xs: Vec<f64> = cand.iter().map(|s| s.fairness).collect();
     let n = xs.len();
     let mean = xs.iter().sum::<f64>() / n.max(1) as f64;
-    let half = sim_core::ci95_half_width(&xs, mean);
-    let (verdict, says) = match half {
+    let ci = (n > 0)
+        .then(|| sim_core::Bounds::Share.interval(&xs, mean))
+        .flatten();
+    let (verdict, says) = match ci {
         _ if mean >= floor => (Verdict::Pass, format!("at or above {floor}")),
-        Some(h) if mean + h < floor => (
+        Some((_, hi)) if hi < floor => (
             Verdict::Regression,
             format!("below the floor on {n} seeds: the whole 95% interval is under {floor}"),
         ),
-        _ => (
+        Some(_) => (
             Verdict::TooFewSeeds,
             format!("the mean is under {floor} but its 95% interval reaches above it"),
+        ),
+        None => (
+            Verdict::TooFewSeeds,
+            format!(
+                "the mean is under {floor}; {n} seed(s) are too few for an interval ({} or more)",
+                sim_core::MIN_INTERVAL_SAMPLES
+            ),
         ),
     };
     Finding {
@@ -484,8 +493,8 @@ fn floor_check(floor: f64, cand: &[Sample]) -> Finding {
         baseline: None,
         candidate: Some(mean),
         diff: None,
-        low: half.map(|h| mean - h),
-        high: half.map(|h| mean + h),
+        low: ci.map(|c| c.0),
+        high: ci.map(|c| c.1),
         seeds: n,
         threshold: format!(">= {floor}"),
         verdict,

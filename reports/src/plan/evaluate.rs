@@ -11,7 +11,7 @@
 //! overloaded (it can then never meet the SLO).
 
 use serde::Serialize;
-use sim_core::{ci95_half_width, Engine, Model, Regime, RunResult, SimError};
+use sim_core::{ci95_half_width, Bounds, Engine, Model, Regime, RunResult, SimError};
 
 /// Seeds run before a point may be stopped early.
 pub const FIRST_SEEDS: u32 = 3;
@@ -155,12 +155,19 @@ fn summarise(
             } else {
                 f64::INFINITY
             };
+            // Cut at the objective's range (latencies 0 or more, the error
+            // rate in [0, 1]); no verdict changes, as targets lie inside.
+            let (lo, hi) = if check.objective == "errorRate" {
+                Bounds::Share.range()
+            } else {
+                Bounds::NonNegative.range()
+            };
             ObjectiveStat {
                 objective: check.objective.clone(),
                 target: check.target,
                 mean: m,
-                upper: m + h,
-                lower: if h.is_finite() { m - h } else { m },
+                upper: (m + h).min(hi),
+                lower: if h.is_finite() { (m - h).max(lo) } else { m },
             }
         })
         .collect();

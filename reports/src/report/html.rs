@@ -3,7 +3,7 @@
 //! artifact store or an air-gapped review.
 
 use super::Page;
-use crate::decide::matrix::{show_summary, CRITERIA};
+use crate::decide::matrix::{show_summary, Matrix, CRITERIA};
 use crate::sweep::assemble::column_name;
 use crate::sweep::record::metric_index;
 use std::fmt::Write;
@@ -140,12 +140,20 @@ pub(crate) fn page(p: &Page<'_>) -> String {
             let cell = show_summary(x.criteria[c].unit, &r.cells[c]);
             let _ = write!(o, "<td>{}</td>", esc(&cell));
         }
-        let _ = writeln!(o, "<td>{}</td><td>{:.2}</td></tr>", esc(&r.slo), r.score);
+        let _ = writeln!(
+            o,
+            "<td>{}</td><td>{}</td></tr>",
+            esc(&r.slo),
+            Matrix::score_text(r)
+        );
     }
     let _ = writeln!(
         o,
-        "</tbody></table><p>± is the half width of the 95% confidence interval across {} seed(s) (Student's t). Each criterion is scaled from the worst option (0) to the best (1); the score is their weighted mean.</p>",
-        x.seeds
+        "</tbody></table><p>{} seed(s) per option; scores against {}, margin {}. {}</p>",
+        x.seeds,
+        esc(&x.baseline),
+        x.margin,
+        esc(crate::decide::matrix::METHOD)
     );
 
     let _ = writeln!(o, "<h2 id=\"charts\">Charts</h2>");

@@ -10,7 +10,7 @@ mod html;
 
 pub(crate) use html::esc;
 
-use crate::decide::matrix::{Matrix, CRITERIA};
+use crate::decide::matrix::{Matrix, Settings, CRITERIA};
 use crate::error::Error;
 use crate::sweep::assemble::{self, column_name, point_index, PointSummary};
 use crate::sweep::record::{metric_index, RunRecord, Series};
@@ -85,31 +85,37 @@ pub fn load(dir: &Path) -> crate::Result<(Manifest, Vec<RunRecord>)> {
 }
 
 /// The weights `compare` scored with (from `matrix.json`), or 1 each.
-fn weights(dir: &Path) -> Vec<f64> {
-    let default = vec![1.0; CRITERIA.len()];
+fn settings(dir: &Path) -> Settings {
+    let default = Settings::default();
     let Ok(text) = std::fs::read_to_string(dir.join("matrix.json")) else {
         return default;
     };
     let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
         return default;
     };
-    CRITERIA
-        .iter()
-        .map(|c| {
+    let weights = (CRITERIA.iter().zip(&default.weights))
+        .map(|(c, &w)| {
             v["criteria"]
                 .as_array()
                 .and_then(|cs| cs.iter().find(|x| x["key"] == c.key))
                 .and_then(|x| x["weight"].as_f64())
-                .unwrap_or(1.0)
+                .unwrap_or(w)
         })
-        .collect()
+        .collect();
+    Settings {
+        weights,
+        margin: v["margin"].as_f64().unwrap_or(default.margin),
+        baseline: v["baseline"].as_str().map(str::to_string),
+    }
 }
 
 /// Writes the charts and `report.html` for the finished sweep in `dir`.
 pub fn write_report(dir: &Path) -> crate::Result<Written> {
     let (m, records) = load(dir)?;
     let points = assemble::summarise_points(&m, &records);
-    let matrix = Matrix::build(&m, &records, &weights(dir));
+    let matrix = Matrix::build(&m, &records, &settings(dir))
+        .or_else(|_| Matrix::build(&m, &records, &Settings::default()))
+        .map_err(crate::error::Error::from)?;
     let chart_dir = dir.join("charts");
     std::fs::create_dir_all(&chart_dir)?;
     let mut figures = Vec::new();
@@ -347,7 +353,9 @@ fn trends(m: &Manifest, points: &[PointSummary]) -> Option<Vec<Trend>> {
     ])
 }
 
-/// The matrix as a heatmap, best option first.
+/// The matrix as a heatmap, best option first: each cell's shade is its
+/// goodness (the scale the score uses) between the worst option shown (0)
+/// and the best (1); a column every option ties on is left unshaded.
 fn heatmap(matrix: &Matrix) -> Heatmap {
     let shown = matrix.shown();
     let rows: Vec<usize> = matrix.ranking.iter().copied().take(20).collect();
@@ -358,16 +366,16 @@ fn heatmap(matrix: &Matrix) -> Heatmap {
                 .iter()
                 .map(|&c| {
                     let cr = &matrix.criteria[c];
+                    let u = CRITERIA[c].utility;
                     let v = matrix.options[o].cells[c].mean;
-                    let spread = matrix
-                        .options
-                        .iter()
-                        .filter_map(|x| x.cells[c].mean)
-                        .any(|x| Some(x) != cr.best);
+                    let (lo, hi) = (matrix.options.iter())
+                        .filter_map(|x| x.cells[c].mean.map(|m| u.goodness(m)))
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), g| {
+                            (l.min(g), h.max(g))
+                        });
                     let t = v
-                        .filter(|_| spread)
-                        .and_then(|x| cr.standing(x))
-                        .map(|t| t.clamp(0.0, 1.0));
+                        .filter(|_| hi > lo)
+                        .map(|x| ((u.goodness(x) - lo) / (hi - lo)).clamp(0.0, 1.0));
                     (t, v.map_or_else(|| "-".to_string(), |x| cr.unit.show(x)))
                 })
                 .collect()
