@@ -660,6 +660,104 @@ fn compare_prints_the_matrix_and_writes_it() {
     );
 }
 
+/// The recommendation of `compare` on the shipped slow-instances fleet.
+fn recommendation(d: &Path, name: &str, strategies: &str, extra: &[&str]) -> serde_json::Value {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/balancers-slow-instances.json");
+    let out = d.join(name);
+    let args = [
+        &[
+            "compare",
+            &s(&scenario),
+            "--strategies",
+            strategies,
+            "--seeds",
+            "5",
+            "--out",
+            &s(&out),
+            "--quiet",
+        ][..],
+        extra,
+    ]
+    .concat();
+    let o = fleetsim(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    serde_json::from_str(&std::fs::read_to_string(out.join("matrix.json")).unwrap()).unwrap()
+}
+
+fn best_name(m: &serde_json::Value) -> String {
+    let best = m["ranking"][0].as_u64().unwrap() as usize;
+    m["options"][best]["name"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn losing_options_listed_or_not_leave_the_recommendation_alone() {
+    let d = scratch("stable-recommendation");
+    let three = recommendation(&d, "three", "least-connections,power-of-two,peak-ewma", &[]);
+    let seven = recommendation(
+        &d,
+        "seven",
+        "least-connections,power-of-two,peak-ewma,round-robin,random,response-time,first",
+        &[],
+    );
+    assert_eq!(best_name(&three), best_name(&seven));
+    // The three options keep their scores against the same baseline,
+    // whatever else is listed.
+    for o in three["options"].as_array().unwrap() {
+        let same = seven["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == o["name"])
+            .unwrap();
+        let (a, b) = (o["score"].as_f64().unwrap(), same["score"].as_f64().unwrap());
+        assert!((a - b).abs() < 1e-9, "{}: {a} vs {b}", o["name"]);
+    }
+    // Equal request counts are not the goal on a fleet with slow
+    // instances: fairness is shown, not scored; load balance is scored.
+    let scored = |key: &str| {
+        three["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key)
+            .unwrap()["scored"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(!scored("fairness") && scored("balance"));
+    // A different baseline moves every score by the same amount and
+    // changes no order; a wide margin calls a tie in words.
+    let based = recommendation(
+        &d,
+        "based",
+        "least-connections,power-of-two,peak-ewma",
+        &["--baseline", "power-of-two", "--margin", "0.5"],
+    );
+    assert_eq!(based["ranking"], three["ranking"]);
+    assert_eq!(based["baseline"], "power-of-two");
+    let out = fleetsim(&[
+        "compare",
+        "x.json", // not read: the error comes first
+        "--strategies",
+        "a,b",
+        "--baseline",
+        "c",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--baseline `c` is not one of the options compared"),
+        "{}",
+        text(&out.stderr)
+    );
+    let md = std::fs::read_to_string(d.join("based/matrix.md")).unwrap();
+    assert!(md.contains("A tie:"), "{md}");
+    assert!(!md.contains("is significant"), "{md}");
+    let bad = fleetsim(&["compare", "x.json", "--strategies", "a,b", "--margin", "-1"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(text(&bad.stderr).contains("--margin"), "{}", text(&bad.stderr));
+}
+
 #[test]
 fn compare_variants_compares_whole_deployments() {
     let d = scratch("variants");

@@ -385,7 +385,9 @@ mod tests {
         let u = [Utility::LogLower, Utility::LogSuccess];
         let s = score(&u, &[1.0, 1.0], &[a.clone(), b.clone()], 0);
         assert_eq!(s.best(), Some(1));
-        assert!(s.beaten_everywhere(0, 1, 0.05));
+        // Errors 10% to 9%: the share that succeeded, 90% to 91%, is 1.1% better.
+        assert!(s.beaten_everywhere(0, 1, 0.01));
+        assert!(!s.beaten_everywhere(0, 1, 0.02));
         assert!((s.terms[1][0].unwrap() - (1.0f64 / 0.9).ln()).abs() < 1e-12);
         assert_eq!(s.score[0], Some(0.0));
         // A criterion identical on every seed for every option counts not.
