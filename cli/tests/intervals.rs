@@ -37,8 +37,14 @@ fn summary_bounds(metric: &str) -> Bounds {
         "errorRate" | "utilization" | "fairness" | "cpuUtilization" | "memoryUtilization" => {
             Bounds::Share
         }
-        "throughputPerSecond" | "meanInSystem" | "instanceHours" | "cost" | "llmCost"
-        | "totalCost" | "costPerHour" | "costPer1kRequests" => Bounds::NonNegative,
+        "throughputPerSecond"
+        | "meanInSystem"
+        | "instanceHours"
+        | "cost"
+        | "llmCost"
+        | "totalCost"
+        | "costPerHour"
+        | "costPer1kRequests" => Bounds::NonNegative,
         other => panic!("the run summary's `{other}` has no range in this test: add it"),
     }
 }
@@ -105,7 +111,9 @@ fn reduced(sweep: &Path) -> Value {
             Value::String(r) => {
                 let (lo, rest) = r.split_once("..").expect("a range");
                 let lo: i64 = lo.parse().unwrap();
-                let step: i64 = rest.split_once('/').map_or(1, |(_, st)| st.parse().unwrap());
+                let step: i64 = rest
+                    .split_once('/')
+                    .map_or(1, |(_, st)| st.parse().unwrap());
                 serde_json::json!([lo, lo + step])
             }
             other => other,
@@ -142,7 +150,10 @@ fn every_shipped_sweep_writes_intervals_inside_their_range() {
 fn scan_text(what: &str, t: &str) {
     for line in t.lines() {
         for bad in ["(-", "–-", "– -", "±-", "± -0", "± -1"] {
-            assert!(!line.contains(bad), "{what}: a negative interval end in: {line}");
+            assert!(
+                !line.contains(bad),
+                "{what}: a negative interval end in: {line}"
+            );
         }
         // Table rows (not the sentences under them, whose percentages
         // are ratios between options).
@@ -217,7 +228,7 @@ fn compare_and_run_write_intervals_inside_their_range() {
     assert_eq!(slo("round-robin")["ci95Low"], 0.0);
     assert!(slo("round-robin")["ci95High"].as_f64().unwrap() > 0.2);
     assert!(slo("least-connections")["ci95Low"].as_f64().unwrap() < 0.8);
-    assert_eq!(scan_points_csv(&out.join("points.csv")) > 30, true);
+    assert!(scan_points_csv(&out.join("points.csv")) > 30);
 
     for file in [
         "quickstart.json",

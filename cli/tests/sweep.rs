@@ -662,8 +662,8 @@ fn compare_prints_the_matrix_and_writes_it() {
 
 /// The recommendation of `compare` on the shipped slow-instances fleet.
 fn recommendation(d: &Path, name: &str, strategies: &str, extra: &[&str]) -> serde_json::Value {
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/balancers-slow-instances.json");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/balancers-slow-instances.json");
     let out = d.join(name);
     let args = [
         &[
@@ -710,7 +710,10 @@ fn losing_options_listed_or_not_leave_the_recommendation_alone() {
             .iter()
             .find(|x| x["name"] == o["name"])
             .unwrap();
-        let (a, b) = (o["score"].as_f64().unwrap(), same["score"].as_f64().unwrap());
+        let (a, b) = (
+            o["score"].as_f64().unwrap(),
+            same["score"].as_f64().unwrap(),
+        );
         assert!((a - b).abs() < 1e-9, "{}: {a} vs {b}", o["name"]);
     }
     // Equal request counts are not the goal on a fleet with slow
@@ -755,7 +758,11 @@ fn losing_options_listed_or_not_leave_the_recommendation_alone() {
     assert!(!md.contains("is significant"), "{md}");
     let bad = fleetsim(&["compare", "x.json", "--strategies", "a,b", "--margin", "-1"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
-    assert!(text(&bad.stderr).contains("--margin"), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("--margin"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 #[test]

@@ -33,7 +33,9 @@
 //! | how a sweep resumes from its journal | `sweep/store.rs` `read_journal` (drops a torn last line), `Journal::open` (the lock), `Journal::append`; the resume itself: `study/mod.rs` `Study::open` |
 //! | where a sweep is sharded, and what must hold before shares merge | `sweep/store.rs` `Shard::owns`, `Manifest::runs_here`; `sweep/assemble.rs` `check_complete` |
 //! | the tables a finished sweep writes and prints | `sweep/assemble.rs` `write_tables`, `summarise_points`; `points.rs` `points_table` |
-//! | where the decision matrix scores options, and which criteria `--weights` names | `decide/matrix.rs` `Matrix::build`, `Criterion::standing`, `CRITERIA`, `parse_weights` |
+//! | how options are scored (log-ratios against a baseline, the margin, identical criteria left out), and the property tests that the recommendation is stable | `decide/score.rs` `score`, `Utility`, `Scores::beaten_everywhere`, `DEFAULT_MARGIN` |
+//! | the decision matrix's criteria, what `--weights`, `--margin` and `--baseline` set, and the lines under the verdict | `decide/matrix.rs` `Matrix::build`, `CRITERIA`, `Settings`, `parse_weights`, `parse_margin`, `pairwise` |
+//! | each metric's range, and so its interval (Wilson's, or t cut at the range) | `catalogue.rs` `Metric::bounds`; the method: `sim_core::stats` `Bounds::interval` |
 //! | how two options are compared on the same seeds | `decide/paired.rs` `Paired::of`, `Paired::verdict`, `sentence` |
 //! | the recommendation in words, and the matrix as a table, Markdown or CSV | `decide/render.rs` `Matrix::verdict`, `Matrix::to_table`, `Matrix::to_markdown`, `Matrix::to_csv` |
 //! | how `compare --scenarios` ranks options by maximum regret | `decide/robust.rs` `Robust::build`, `rank` |

@@ -151,7 +151,9 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         metric("latency.p99", Pos, &|r| r.latency.p99),
         metric("latency.p999", Pos, &|r| r.latency.p999),
         metric("latency.max", Pos, &|r| r.latency.max),
-        metric("throughputPerSecond", Pos, &|r| Some(r.throughput_per_second)),
+        metric("throughputPerSecond", Pos, &|r| {
+            Some(r.throughput_per_second)
+        }),
         metric("errorRate", Share, &|r| Some(r.error_rate)),
         metric("utilization", Share, &|r| Some(r.utilization)),
         metric("meanInSystem", Pos, &|r| Some(r.mean_in_system)),

@@ -193,7 +193,10 @@ mod tests {
         // Student's t says 33.3% ± 143.4%; Wilson's interval for 1 of 3.
         let s = MetricSummary::of("sloPass", Bounds::Flag, [1.0, 0.0, 0.0].map(Some));
         let (lo, hi) = (s.ci95_low.unwrap(), s.ci95_high.unwrap());
-        assert!((lo - 0.0615).abs() < 1e-3 && (hi - 0.7923).abs() < 1e-3, "{lo} {hi}");
+        assert!(
+            (lo - 0.0615).abs() < 1e-3 && (hi - 0.7923).abs() < 1e-3,
+            "{lo} {hi}"
+        );
         assert_eq!(s.symmetric_half_width(), None);
         // Every seed agreeing is no certainty.
         let s = MetricSummary::of("sloPass", Bounds::Flag, [1.0; 3].map(Some));

@@ -431,7 +431,10 @@ fn pairwise(
         };
         lines.push(criterion_line(b, r, def, &p, set.weights[c], set.margin));
     }
-    if let Some(lead) = scores.score[best].zip(scores.score[second]).map(|(x, y)| x - y) {
+    if let Some(lead) = scores.score[best]
+        .zip(scores.score[second])
+        .map(|(x, y)| x - y)
+    {
         lines.push(format!(
             "the parts add up: {b} leads {r} by {} (margin {})",
             signed(lead),

@@ -148,12 +148,7 @@ impl Robust {
             for x in &self.scores[i] {
                 let _ = write!(o, " {} |", num(*x));
             }
-            let _ = writeln!(
-                o,
-                " {} | {} |",
-                num(self.worst[i]),
-                num(self.max_regret[i])
-            );
+            let _ = writeln!(o, " {} | {} |", num(self.worst[i]), num(self.max_regret[i]));
         }
         let _ = writeln!(o, "\n**{}**", self.verdict());
         o

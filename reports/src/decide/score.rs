@@ -117,12 +117,7 @@ pub fn score(utilities: &[Utility], weights: &[f64], options: &[Seeds], baseline
         })
         .collect();
     let reference: Vec<f64> = (0..nc)
-        .map(|c| {
-            goodness
-                .get(baseline)
-                .and_then(|g| g[c])
-                .unwrap_or(0.0)
-        })
+        .map(|c| goodness.get(baseline).and_then(|g| g[c]).unwrap_or(0.0))
         .collect();
     let terms: Vec<Vec<Option<f64>>> = goodness
         .iter()
@@ -271,7 +266,13 @@ mod tests {
     fn random_weights(g: &mut Gen) -> Vec<f64> {
         loop {
             let w: Vec<f64> = (0..UTILITIES.len())
-                .map(|_| if g.f() < 0.2 { 0.0 } else { (g.f() * 4.0).round() })
+                .map(|_| {
+                    if g.f() < 0.2 {
+                        0.0
+                    } else {
+                        (g.f() * 4.0).round()
+                    }
+                })
                 .collect();
             if w.iter().any(|&x| x > 0.0) {
                 return w;

@@ -92,7 +92,11 @@ pub fn summarise_points(m: &Manifest, records: &[RunRecord]) -> Vec<PointSummary
                 .iter()
                 .enumerate()
                 .map(|(i, metric)| {
-                    MetricSummary::of(metric.column, metric.bounds(), chunk.iter().map(|r| r.metric(i)))
+                    MetricSummary::of(
+                        metric.column,
+                        metric.bounds(),
+                        chunk.iter().map(|r| r.metric(i)),
+                    )
                 })
                 .collect(),
         });
