@@ -665,16 +665,17 @@ fn recommendation(d: &Path, name: &str, strategies: &str, extra: &[&str]) -> ser
     let scenario =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/balancers-slow-instances.json");
     let out = d.join(name);
+    let (scenario, out_dir) = (s(&scenario), s(&out));
     let args = [
         &[
             "compare",
-            &s(&scenario),
+            &scenario,
             "--strategies",
             strategies,
             "--seeds",
             "5",
             "--out",
-            &s(&out),
+            &out_dir,
             "--quiet",
         ][..],
         extra,
