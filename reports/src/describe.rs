@@ -1,4 +1,4 @@
-use crate::format::{count, money, percent, secs};
+use crate::format::{count, money, percent, secs, short};
 use sim_core::{Model, Objective};
 use std::fmt::Write;
 
@@ -254,9 +254,12 @@ fn failures_line(o: &mut String, m: &Model) {
     }
 }
 
-/// The offered load, and what bounds the queues when it is over capacity.
+/// The offered load on every resource, the bottleneck, and what bounds
+/// the queues when it is over capacity.
 fn load_line(o: &mut String, m: &Model) {
-    let rho = m.offered_utilization();
+    let load = m.offered_load();
+    let worst = load.bottleneck();
+    let rho = worst.ratio.max(worst.peak_ratio);
     let mut bounds = Vec::new();
     if m.resilience.max_connections_per_instance.is_some() {
         bounds.push("maxConnectionsPerInstance");
@@ -270,22 +273,116 @@ fn load_line(o: &mut String, m: &Model) {
     if m.resilience.connection_timeout.is_some() {
         bounds.push("connectionTimeout");
     }
+    let when = if worst.ratio >= 1.0 {
+        String::new()
+    } else {
+        format!(" at the peak ({}/s)", short(load.peak_rate))
+    };
     let note = if rho < 1.0 {
         String::new()
     } else if bounds.is_empty() {
-        " — overloaded: queues grow without bound".to_string()
+        format!(" — overloaded{when}: queues grow without bound")
     } else {
         format!(
-            " — over capacity: {} bound the queues, so at least {} of requests will be rejected or time out",
+            " — over capacity{when}: {} bound the queues, so at least {} of requests{} will be rejected or time out",
             bounds.join(" and "),
-            percent(1.0 - 1.0 / rho)
+            percent(1.0 - 1.0 / rho),
+            if when.is_empty() { "" } else { " then" }
         )
     };
     let _ = writeln!(
         o,
-        "  load        offered utilization {} per slot{note}",
-        percent(rho)
+        "  load        offered {} of {} at the base rate ({}/s), {} at the peak ({}/s); bottleneck {}{note}",
+        percent(worst.ratio),
+        worst.resource,
+        short(load.base_rate),
+        percent(worst.peak_ratio),
+        short(load.peak_rate),
+        worst.resource,
     );
+    let mut rows = Vec::new();
+    for r in &load.resources {
+        rows.push(vec![
+            r.resource.clone(),
+            format!(
+                "{} of {} {}",
+                amount(r.demand, r.unit),
+                amount(r.capacity, r.unit),
+                if r.unit == "bytes" { "" } else { r.unit }
+            )
+            .trim_end()
+            .to_string(),
+            percent(r.ratio),
+            format!("peak {}", percent(r.peak_ratio)),
+            if r.ratio >= 1.0 || r.peak_ratio >= 1.0 {
+                format!("at or over capacity ({})", r.path)
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    for line in crate::format::align(&rows, 2, false).lines() {
+        let _ = writeln!(o, "            {line}");
+    }
+}
+
+/// The offered load in the run summary's header: the slots and the
+/// bottleneck, and a warning for every resource at or over capacity.
+pub(crate) fn load_header(o: &mut String, load: &sim_core::OfferedLoad) {
+    let slots = &load.resources[0];
+    let worst = load.bottleneck();
+    let bottleneck = if worst.resource == slots.resource {
+        "bottleneck slots".to_string()
+    } else {
+        format!(
+            "bottleneck {} at {} ({} at the peak)",
+            worst.resource,
+            percent(worst.ratio),
+            percent(worst.peak_ratio)
+        )
+    };
+    let _ = writeln!(
+        o,
+        "offered load {} of slots at the base rate ({}/s), {} at the peak ({}/s); {bottleneck}",
+        percent(slots.ratio),
+        short(load.base_rate),
+        percent(slots.peak_ratio),
+        short(load.peak_rate),
+    );
+    let over: Vec<String> = load
+        .overloaded()
+        .map(|r| {
+            format!(
+                "{} {} ({} at the peak; {})",
+                r.resource,
+                percent(r.ratio),
+                percent(r.peak_ratio),
+                r.path
+            )
+        })
+        .collect();
+    if !over.is_empty() {
+        let _ = writeln!(
+            o,
+            "warning: offered load at or over capacity: {}",
+            over.join(", ")
+        );
+    }
+}
+
+/// A demand or capacity in its unit: bytes in KiB, MiB or GiB.
+fn amount(v: f64, unit: &str) -> String {
+    if unit != "bytes" {
+        return short(v);
+    }
+    let mut v = v;
+    for u in ["B", "KiB", "MiB", "GiB"] {
+        if v.abs() < 1024.0 || u == "GiB" {
+            return format!("{} {u}", short(v));
+        }
+        v /= 1024.0;
+    }
+    unreachable!("GiB ends the loop")
 }
 
 /// The objectives.
