@@ -59,6 +59,9 @@ pub struct ResourceLoad {
     /// without autoscaling, and for capacities that do not grow with the
     /// fleet).
     pub max_capacity: f64,
+    /// Its capacity grows with the fleet (per-instance capacities), so
+    /// more instances relieve it.
+    pub grows_with_fleet: bool,
     /// Demand over capacity at the base rate.
     pub ratio: f64,
     /// Demand over capacity at the peak rate.
@@ -87,12 +90,28 @@ impl OfferedLoad {
             .filter(|r| r.ratio >= 1.0 || r.peak_ratio >= 1.0)
     }
 
-    /// The slots' offered load over the bottleneck's, at the base rate:
-    /// how much busier than the slots alone say the fleet is (1 when the
-    /// slots are the bottleneck).
-    pub fn slot_factor(&self) -> f64 {
-        let slots = self.resources[0].ratio;
-        let worst = self.bottleneck().ratio;
+    /// How many times the slots' own offered load the fleet must carry,
+    /// at the base rate: the highest ratio over the slots' (exactly 1 when
+    /// the slots bind first). With `largest`, on the largest fleet the
+    /// autoscaler may run, and counting the capacities that do not grow
+    /// with it too (they cap any fleet); else on the fleet at the start,
+    /// counting only those more instances relieve.
+    pub fn slot_factor(&self, largest: bool) -> f64 {
+        let on = |r: &ResourceLoad| {
+            let cap = if largest { r.max_capacity } else { r.capacity };
+            if cap > 0.0 {
+                r.demand / cap
+            } else {
+                0.0
+            }
+        };
+        let slots = on(&self.resources[0]);
+        let worst = self
+            .resources
+            .iter()
+            .filter(|r| (largest || r.grows_with_fleet) && r.unit != "bytes")
+            .map(on)
+            .fold(slots, f64::max);
         if slots > 0.0 && worst > slots {
             worst / slots
         } else {
@@ -210,6 +229,7 @@ impl Model {
                         "calls/s",
                         calls,
                         (per(rate, false), per(rate, true)),
+                        q.per_instance,
                     ));
                 }
                 if let Some((rate, _)) = q.tokens {
@@ -219,6 +239,7 @@ impl Model {
                         "tokens/s",
                         tokens,
                         (per(rate, false), per(rate, true)),
+                        q.per_instance,
                     ));
                 }
             }
@@ -230,6 +251,7 @@ impl Model {
                     "calls in flight",
                     demand(&|f| f.serving[m]),
                     (cap, cap),
+                    false,
                 ));
             }
         }
@@ -371,6 +393,7 @@ impl Model {
             "requests held",
             held,
             (start, all),
+            true,
         ));
         if let Some(per) = self.resilience.max_connections_per_instance {
             let per = f64::from(per);
@@ -383,6 +406,7 @@ impl Model {
                     per * self.initial_instances() as f64,
                     per * self.fleet.instances.len() as f64,
                 ),
+                true,
             ));
         }
         if let Some(most) = self.resilience.max_connections {
@@ -393,6 +417,7 @@ impl Model {
                 "requests held",
                 held,
                 (most, most),
+                false,
             ));
         }
     }
@@ -410,6 +435,7 @@ impl Model {
             "cores",
             (cpu.0 * share, cpu.1 * share),
             (start, all),
+            true,
         ));
     }
 
@@ -439,6 +465,7 @@ impl Model {
                 idle + per_request * held.1 * share,
             ),
             (start, all),
+            true,
         ));
     }
 
@@ -454,6 +481,7 @@ impl Model {
             "calls in flight",
             (secs.0 * share, secs.1 * share),
             (start, all),
+            true,
         ));
     }
 
@@ -490,6 +518,7 @@ impl Model {
                     rates.open_peak * s + rates.traced * t,
                 ),
                 (rate, rate),
+                false,
             ));
         }
     }
@@ -512,13 +541,16 @@ impl Model {
     }
 }
 
-/// One resource's entry from its demand and capacity, at base and peak.
+/// One resource's entry from its demand and capacity, at base and peak
+/// (capacity on the fleet at the start and on the largest), and whether
+/// its capacity is per instance.
 fn entry(
     resource: String,
     path: String,
     unit: &'static str,
     demand: (f64, f64),
     capacity: (f64, f64),
+    grows_with_fleet: bool,
 ) -> ResourceLoad {
     let ratio = |d: f64| {
         if capacity.0 > 0.0 {
@@ -537,6 +569,7 @@ fn entry(
         peak_demand: demand.1,
         capacity: capacity.0,
         max_capacity: capacity.1.max(capacity.0),
+        grows_with_fleet,
         ratio: ratio(demand.0),
         peak_ratio: ratio(demand.1),
     }
