@@ -91,9 +91,18 @@ pub fn unqueued(model: &Model) -> Model {
     m
 }
 
-/// Each objective of `model` on its unqueued run: (objective, target,
-/// floor, lower bound), or `None` when the run completed nothing.
-fn floors_of(model: &Model) -> Result<Vec<Option<(String, f64, f64, f64)>>, SimError> {
+/// One objective on one configuration's unqueued run.
+#[derive(Debug, Clone)]
+struct Measured {
+    objective: String,
+    target: f64,
+    floor: f64,
+    lower: f64,
+}
+
+/// Each objective of `model` on its unqueued run, or `None` when the run
+/// completed nothing to measure it on.
+fn floors_of(model: &Model) -> Result<Vec<Option<Measured>>, SimError> {
     let r = Engine::new(&unqueued(model), 0).run()?;
     let n = r.recorder.count() as f64;
     Ok(model
@@ -105,7 +114,12 @@ fn floors_of(model: &Model) -> Result<Vec<Option<(String, f64, f64, f64)>>, SimE
                 let floor = r.recorder.quantile_secs(q)?;
                 let low_q = (q - 1.96 * (q * (1.0 - q) / n.max(1.0)).sqrt()).max(0.0);
                 let lower = r.recorder.quantile_secs(low_q)?;
-                Some((percentile.to_string(), target.as_secs_f64(), floor, lower))
+                Some(Measured {
+                    objective: percentile.to_string(),
+                    target: target.as_secs_f64(),
+                    floor,
+                    lower,
+                })
             }
             Objective::ErrorRate { max } => {
                 let c = r.counts;
@@ -114,7 +128,12 @@ fn floors_of(model: &Model) -> Result<Vec<Option<(String, f64, f64, f64)>>, SimE
                     return None;
                 }
                 let p = c.error_rate();
-                Some(("errorRate".into(), max, p, wilson_lower(p, finished)))
+                Some(Measured {
+                    objective: "errorRate".into(),
+                    target: max,
+                    floor: p,
+                    lower: wilson_lower(p, finished),
+                })
             }
         })
         .collect())
@@ -137,24 +156,27 @@ pub fn check(sweep: &Sweep, axis: Option<usize>) -> Result<Vec<FloorCheck>, SimE
     if configs.len() > MAX_FLOOR_RUNS {
         return Ok(Vec::new());
     }
-    let runs: Vec<Vec<Option<(String, f64, f64, f64)>>> =
+    let runs: Vec<Vec<Option<Measured>>> =
         crate::study::pool::map(&configs, |&p| floors_of(&sweep.models[p]))?;
     let objectives = sweep.models[0].objectives.len();
     let mut out = Vec::new();
     for k in 0..objectives {
         // The lowest floor over the configurations, and whether the
         // target is under every one's lower bound.
-        let seen: Vec<&(String, f64, f64, f64)> =
-            runs.iter().filter_map(|r| r.get(k)?.as_ref()).collect();
+        let seen: Vec<&Measured> = runs.iter().filter_map(|r| r.get(k)?.as_ref()).collect();
         if seen.len() < runs.len() || seen.is_empty() {
             continue;
         }
-        let below = seen.iter().all(|(_, target, _, lower)| target < lower);
-        let lowest = seen
-            .iter()
-            .min_by(|a, b| a.2.total_cmp(&b.2))
-            .expect("seen is not empty");
-        let (objective, target, floor, lower) = (*lowest).clone();
+        let below = seen.iter().all(|m| m.target < m.lower);
+        let Some(lowest) = seen.iter().min_by(|a, b| a.floor.total_cmp(&b.floor)) else {
+            continue;
+        };
+        let Measured {
+            objective,
+            target,
+            floor,
+            lower,
+        } = (*lowest).clone();
         let says = if !below {
             String::new()
         } else if objective == "errorRate" {
