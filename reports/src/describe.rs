@@ -259,7 +259,6 @@ fn failures_line(o: &mut String, m: &Model) {
 fn load_line(o: &mut String, m: &Model) {
     let load = m.offered_load();
     let worst = load.bottleneck();
-    let rho = worst.ratio.max(worst.peak_ratio);
     let mut bounds = Vec::new();
     if m.resilience.max_connections_per_instance.is_some() {
         bounds.push("maxConnectionsPerInstance");
@@ -273,22 +272,33 @@ fn load_line(o: &mut String, m: &Model) {
     if m.resilience.connection_timeout.is_some() {
         bounds.push("connectionTimeout");
     }
-    let when = if worst.ratio >= 1.0 {
-        String::new()
-    } else {
-        format!(" at the peak ({}/s)", short(load.peak_rate))
-    };
-    let note = if rho < 1.0 {
-        String::new()
-    } else if bounds.is_empty() {
-        format!(" — overloaded{when}: queues grow without bound")
-    } else {
+    let note = if worst.ratio >= 1.0 {
+        if bounds.is_empty() {
+            " — overloaded: queues grow without bound".to_string()
+        } else {
+            format!(
+                " — over capacity: {} bound the queues, so at least {} of requests will be rejected or time out",
+                bounds.join(" and "),
+                percent(1.0 - 1.0 / worst.ratio)
+            )
+        }
+    } else if worst.peak_ratio >= 1.0 {
+        let relief = if worst.max_capacity > worst.capacity {
+            format!(
+                "; on the largest fleet the autoscaler may run it is {}",
+                percent(worst.peak_demand / worst.max_capacity)
+            )
+        } else if bounds.is_empty() {
+            ": queues grow while the peak lasts".to_string()
+        } else {
+            format!(": {} bound the queues while it lasts", bounds.join(" and "))
+        };
         format!(
-            " — over capacity{when}: {} bound the queues, so at least {} of requests{} will be rejected or time out",
-            bounds.join(" and "),
-            percent(1.0 - 1.0 / rho),
-            if when.is_empty() { "" } else { " then" }
+            " — over capacity at the peak ({}/s){relief}",
+            short(load.peak_rate)
         )
+    } else {
+        String::new()
     };
     let _ = writeln!(
         o,
@@ -305,11 +315,17 @@ fn load_line(o: &mut String, m: &Model) {
         rows.push(vec![
             r.resource.clone(),
             format!(
-                "{} of {} {}",
+                "{} of {} {}{}",
                 amount(r.demand, r.unit),
                 amount(r.capacity, r.unit),
-                if r.unit == "bytes" { "" } else { r.unit }
+                if r.unit == "bytes" { "" } else { r.unit },
+                if r.max_capacity > r.capacity {
+                    format!(" ({} on the largest fleet)", amount(r.max_capacity, r.unit))
+                } else {
+                    String::new()
+                }
             )
+            .replace("  ", " ")
             .trim_end()
             .to_string(),
             percent(r.ratio),
@@ -529,6 +545,55 @@ mod tests {
             text.contains("maxConnectionsPerInstance bound the queues")
                 && text.contains("at least 50.0% of requests"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_load_line_names_the_bottleneck_and_every_resource() {
+        // 4/s x 1s of CPU on 2 x 1 core: 200%; the slots (2 x 8) are at 25%.
+        let json = r#"{ "name": "cpu", "run": { "duration": "10m" },
+              "workload": { "arrivals": { "ratePerSecond": 4 },
+                "request": { "cpuTime": { "dist": "constant", "value": "1s" }, "llmCalls": 0 } },
+              "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1s" } } } },
+              "instanceTypes": { "t": { "slots": 8, "cpus": 1 } },
+              "deployment": { "regions": { "r": { "instances": 2 } } } }"#;
+        let m = sim_core::Model::from_json(json, "cpu.json").unwrap();
+        let text = describe_model(&m);
+        assert!(
+            text.contains("offered 200.0% of cpu at the base rate (4.00/s)")
+                && text.contains("bottleneck cpu — overloaded"),
+            "{text}"
+        );
+        assert!(
+            text.contains("at or over capacity (instanceTypes.t.cpus)"),
+            "{text}"
+        );
+        let mut header = String::new();
+        load_header(&mut header, &m.offered_load());
+        assert!(
+            header.starts_with("offered load 25.0% of slots at the base rate (4.00/s)")
+                && header.contains("bottleneck cpu at 200.0%")
+                && header.contains("warning: offered load at or over capacity: cpu 200.0%"),
+            "{header}"
+        );
+        // Under capacity: no warning.
+        let mut quiet = String::new();
+        load_header(&mut quiet, &model("{}").offered_load().clone());
+        let calm = sim_core::Model::from_json(
+            &json.replace(
+                "\"value\": \"1s\" }, \"llmCalls\"",
+                "\"value\": \"100ms\" }, \"llmCalls\"",
+            ),
+            "calm.json",
+        )
+        .unwrap();
+        let mut h = String::new();
+        load_header(&mut h, &calm.offered_load());
+        assert!(!h.contains("warning"), "{h}");
+        assert!(h.contains("bottleneck cpu at 20.0%"), "{h}");
+        assert!(
+            quiet.contains("warning"),
+            "two 1-slot instances at 4/s: {quiet}"
         );
     }
 }
