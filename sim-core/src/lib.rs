@@ -76,7 +76,7 @@
 //! | the conservation check and the run's results | `engine/results.rs` `Engine::results`, `Engine::conserved_counts`, `Engine::fleet_totals` |
 //! | how an nginx, HAProxy, Caddy or Kubernetes config becomes a deployment, directive by directive | `native/nginx.rs` `import` (`Reader::upstream`, `Reader::proxy_settings`), `native/haproxy.rs` `import` (`Reader::read`), `native/caddy.rs` `import` (`Reader::reverse_proxy`), `native/kubernetes.rs` `import` (`Reader::deployment`, `Reader::hpa`, `Reader::scaled_object`); nginx's grammar in `native/conf.rs`, YAML in `scenario/yaml.rs` |
 //! | how a scenario takes a native config by reference (`deployment.import`) | `scenario/extends.rs` `import_native` |
-//! | offered load on every resource (slots, CPU, memory, LLM permits, provider quotas, connection and rate limits) and the bottleneck | `scenario/compile/capacity.rs` [`Model::offered_load`] |
+//! | offered load on every resource (slots, CPU, memory, LLM permits, provider quotas, connection and rate limits) and the bottleneck | `scenario/compile/capacity/mod.rs` [`Model::offered_load`]; what one mean request asks of each, `capacity/footprint.rs` |
 //! | what a scenario key means and its checks | `scenario/compile/<section>.rs` (e.g. `compile/resilience.rs` for `healthCheck`) |
 //! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |
 //!
