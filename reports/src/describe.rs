@@ -1,4 +1,4 @@
-use crate::format::{count, money, percent, secs};
+use crate::format::{count, money, percent, secs, short};
 use sim_core::{Model, Objective};
 use std::fmt::Write;
 
@@ -254,9 +254,11 @@ fn failures_line(o: &mut String, m: &Model) {
     }
 }
 
-/// The offered load, and what bounds the queues when it is over capacity.
+/// The offered load on every resource, the bottleneck, and what bounds
+/// the queues when it is over capacity.
 fn load_line(o: &mut String, m: &Model) {
-    let rho = m.offered_utilization();
+    let load = m.offered_load();
+    let worst = load.bottleneck();
     let mut bounds = Vec::new();
     if m.resilience.max_connections_per_instance.is_some() {
         bounds.push("maxConnectionsPerInstance");
@@ -270,22 +272,133 @@ fn load_line(o: &mut String, m: &Model) {
     if m.resilience.connection_timeout.is_some() {
         bounds.push("connectionTimeout");
     }
-    let note = if rho < 1.0 {
+    let note = if worst.ratio >= 1.0 {
+        if bounds.is_empty() {
+            " — overloaded: queues grow without bound".to_string()
+        } else {
+            format!(
+                " — over capacity: {} bound the queues, so at least {} of requests will be rejected or time out",
+                bounds.join(" and "),
+                percent(1.0 - 1.0 / worst.ratio)
+            )
+        }
+    } else if worst.peak_ratio >= 1.0 {
+        let relief = if worst.max_capacity > worst.capacity {
+            format!(
+                "; on the largest fleet the autoscaler may run it is {}",
+                percent(worst.peak_demand / worst.max_capacity)
+            )
+        } else if bounds.is_empty() {
+            ": queues grow while the peak lasts".to_string()
+        } else {
+            format!(": {} bound the queues while it lasts", bounds.join(" and "))
+        };
+        format!(
+            " — over capacity at the peak ({}/s){relief}",
+            short(load.peak_rate)
+        )
+    } else {
         String::new()
-    } else if bounds.is_empty() {
-        " — overloaded: queues grow without bound".to_string()
+    };
+    let _ = writeln!(
+        o,
+        "  load        offered {} of {} at the base rate ({}/s), {} at the peak ({}/s); bottleneck {}{note}",
+        percent(worst.ratio),
+        worst.resource,
+        short(load.base_rate),
+        percent(worst.peak_ratio),
+        short(load.peak_rate),
+        worst.resource,
+    );
+    let mut rows = Vec::new();
+    for r in &load.resources {
+        rows.push(vec![
+            r.resource.clone(),
+            format!(
+                "{} of {} {}{}",
+                amount(r.demand, r.unit),
+                amount(r.capacity, r.unit),
+                if r.unit == "bytes" { "" } else { r.unit },
+                if r.max_capacity > r.capacity {
+                    format!(" ({} on the largest fleet)", amount(r.max_capacity, r.unit))
+                } else {
+                    String::new()
+                }
+            )
+            .replace("  ", " ")
+            .trim_end()
+            .to_string(),
+            percent(r.ratio),
+            format!("peak {}", percent(r.peak_ratio)),
+            if r.ratio >= 1.0 || r.peak_ratio >= 1.0 {
+                format!("at or over capacity ({})", r.path)
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    for line in crate::format::align(&rows, 2, false).lines() {
+        let _ = writeln!(o, "            {line}");
+    }
+}
+
+/// The offered load in the run summary's header: the slots and the
+/// bottleneck, and a warning for every resource at or over capacity.
+pub(crate) fn load_header(o: &mut String, load: &sim_core::OfferedLoad) {
+    let slots = &load.resources[0];
+    let worst = load.bottleneck();
+    let bottleneck = if worst.resource == slots.resource {
+        "bottleneck slots".to_string()
     } else {
         format!(
-            " — over capacity: {} bound the queues, so at least {} of requests will be rejected or time out",
-            bounds.join(" and "),
-            percent(1.0 - 1.0 / rho)
+            "bottleneck {} at {} ({} at the peak)",
+            worst.resource,
+            percent(worst.ratio),
+            percent(worst.peak_ratio)
         )
     };
     let _ = writeln!(
         o,
-        "  load        offered utilization {} per slot{note}",
-        percent(rho)
+        "offered load {} of slots at the base rate ({}/s), {} at the peak ({}/s); {bottleneck}",
+        percent(slots.ratio),
+        short(load.base_rate),
+        percent(slots.peak_ratio),
+        short(load.peak_rate),
     );
+    let over: Vec<String> = load
+        .overloaded()
+        .map(|r| {
+            format!(
+                "{} {} ({} at the peak; {})",
+                r.resource,
+                percent(r.ratio),
+                percent(r.peak_ratio),
+                r.path
+            )
+        })
+        .collect();
+    if !over.is_empty() {
+        let _ = writeln!(
+            o,
+            "warning: offered load at or over capacity: {}",
+            over.join(", ")
+        );
+    }
+}
+
+/// A demand or capacity in its unit: bytes in KiB, MiB or GiB.
+fn amount(v: f64, unit: &str) -> String {
+    if unit != "bytes" {
+        return short(v);
+    }
+    let mut v = v;
+    for u in ["B", "KiB", "MiB", "GiB"] {
+        if v.abs() < 1024.0 || u == "GiB" {
+            return format!("{} {u}", short(v));
+        }
+        v /= 1024.0;
+    }
+    unreachable!("GiB ends the loop")
 }
 
 /// The objectives.
@@ -432,6 +545,55 @@ mod tests {
             text.contains("maxConnectionsPerInstance bound the queues")
                 && text.contains("at least 50.0% of requests"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_load_line_names_the_bottleneck_and_every_resource() {
+        // 4/s x 1s of CPU on 2 x 1 core: 200%; the slots (2 x 8) are at 25%.
+        let json = r#"{ "name": "cpu", "run": { "duration": "10m" },
+              "workload": { "arrivals": { "ratePerSecond": 4 },
+                "request": { "cpuTime": { "dist": "constant", "value": "1s" }, "llmCalls": 0 } },
+              "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1s" } } } },
+              "instanceTypes": { "t": { "slots": 8, "cpus": 1 } },
+              "deployment": { "regions": { "r": { "instances": 2 } } } }"#;
+        let m = sim_core::Model::from_json(json, "cpu.json").unwrap();
+        let text = describe_model(&m);
+        assert!(
+            text.contains("offered 200.0% of cpu at the base rate (4.00/s)")
+                && text.contains("bottleneck cpu — overloaded"),
+            "{text}"
+        );
+        assert!(
+            text.contains("at or over capacity (instanceTypes.t.cpus)"),
+            "{text}"
+        );
+        let mut header = String::new();
+        load_header(&mut header, &m.offered_load());
+        assert!(
+            header.starts_with("offered load 25.0% of slots at the base rate (4.00/s)")
+                && header.contains("bottleneck cpu at 200.0%")
+                && header.contains("warning: offered load at or over capacity: cpu 200.0%"),
+            "{header}"
+        );
+        // Under capacity: no warning.
+        let mut quiet = String::new();
+        load_header(&mut quiet, &model("{}").offered_load().clone());
+        let calm = sim_core::Model::from_json(
+            &json.replace(
+                "\"value\": \"1s\" }, \"llmCalls\"",
+                "\"value\": \"100ms\" }, \"llmCalls\"",
+            ),
+            "calm.json",
+        )
+        .unwrap();
+        let mut h = String::new();
+        load_header(&mut h, &calm.offered_load());
+        assert!(!h.contains("warning"), "{h}");
+        assert!(h.contains("bottleneck cpu at 20.0%"), "{h}");
+        assert!(
+            quiet.contains("warning"),
+            "two 1-slot instances at 4/s: {quiet}"
         );
     }
 }

@@ -21,6 +21,7 @@
 //! |---|---|
 //! | what `fleetsim run` prints, and its steady-state warning | `summary.rs` `summary_table`, `steadiness` |
 //! | what `fleetsim validate` prints for a scenario | `describe.rs` `describe_model` |
+//! | the offered load on every resource and the bottleneck, in validate and the run header | `describe.rs` `load_line`, `load_header` (the figures: `sim_core::Model::offered_load`) |
 //! | the `timeseries.csv` and `scaling.csv` of `run --out` | `csv.rs` `series_csv`, `scaling_csv` |
 //! | how durations, money, shares and counts are shown; how files are written atomically | `format.rs` `secs`, `short`, `money`, `percent`, `count`; `files.rs` `write_atomic` |
 //! | how `--axis PATH=VALUES` is parsed: lists, ranges, JSON paths | `sweep/axis.rs` `Axis::parse_arg`, `Axis::from_json`; `sweep/path.rs` `JsonPath::parse`, `JsonPath::set` |
@@ -43,6 +44,7 @@
 //! | where the gate compares against its baseline, and its exit code | `gate/check.rs` `compare`, `judge`, `floor_check`, `GateReport::exit_code` |
 //! | the gate's terminal table, Markdown summary and JUnit XML | `gate/render.rs` `GateReport::to_table`, `GateReport::to_markdown`, `GateReport::to_junit` |
 //! | when a plan point meets the SLO, or is stopped early | `plan/evaluate.rs` `evaluate`, `summarise` |
+//! | where plan checks the SLO against the floor no fleet can beat, before searching | `plan/floor.rs` `check`, `unqueued` |
 //! | where plan bisects on instance count, from an Erlang C start | `plan/search.rs` `search`, `instances_axis`, `erlang_start`, `erlang_c` |
 //! | how plan picks the cheapest point, says what binds, and writes its files | `plan/mod.rs` `plan`, `bind`; `plan/render.rs` `Plan::to_text`, `Plan::write` |
 //! | how `plan --max-load` bisects the arrival rate | `plan/max_load.rs` `max_load` |

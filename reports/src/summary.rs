@@ -74,11 +74,7 @@ fn header(o: &mut String, r: &ScenarioResult) {
         reps,
         if reps == 1 { "" } else { "s" }
     );
-    let _ = writeln!(
-        o,
-        "offered load {:.2} per slot at the base rate",
-        r.offered_utilization
-    );
+    crate::describe::load_header(o, &r.offered_load);
     let _ = writeln!(o);
 }
 

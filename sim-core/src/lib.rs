@@ -76,6 +76,7 @@
 //! | the conservation check and the run's results | `engine/results.rs` `Engine::results`, `Engine::conserved_counts`, `Engine::fleet_totals` |
 //! | how an nginx, HAProxy, Caddy or Kubernetes config becomes a deployment, directive by directive | `native/nginx.rs` `import` (`Reader::upstream`, `Reader::proxy_settings`), `native/haproxy.rs` `import` (`Reader::read`), `native/caddy.rs` `import` (`Reader::reverse_proxy`), `native/kubernetes.rs` `import` (`Reader::deployment`, `Reader::hpa`, `Reader::scaled_object`); nginx's grammar in `native/conf.rs`, YAML in `scenario/yaml.rs` |
 //! | how a scenario takes a native config by reference (`deployment.import`) | `scenario/extends.rs` `import_native` |
+//! | offered load on every resource (slots, CPU, memory, LLM permits, provider quotas, connection and rate limits) and the bottleneck | `scenario/compile/capacity/mod.rs` [`Model::offered_load`]; what one mean request asks of each, `capacity/footprint.rs` |
 //! | what a scenario key means and its checks | `scenario/compile/<section>.rs` (e.g. `compile/resilience.rs` for `healthCheck`) |
 //! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |
 //!
@@ -133,13 +134,14 @@ pub use scenario::{
     Deployment, Diurnal, FailureEvent, FailureKind, FailureMode, Failures, FailuresSection,
     FleetSection, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmCache, LlmModel,
     LlmModelSpec, LlmSection, LlmSpec, MetricsPipeline, Model, NamedLimit, NetworkSection,
-    NoisyTenant, Objective, Percentile, Provenance, ProviderRateLimit, QuotaModel, QuotaScope,
-    RandomFailureModel, RandomFailures, RateLimitRetries, RateLimitRetryModel, RateStep, Region,
-    RegionSpec, RequestClass, RequestShape, ResilienceSection, Route, RouteModel, RoutesSection,
-    RunSection, RunSpec, Saturation, ScalingModel, Scenario, SessionModel, Sessions, Shape,
-    SizeStr, Slo, StepRate, Timeouts, TokenMeans, Trace, TraceModel, TraceTally, UserModel, Users,
-    WorkEstimate, Workload, WorkloadSection, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH,
-    MAX_RATE_PER_SECOND, MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL, SIZE_UNITS,
+    NoisyTenant, Objective, OfferedLoad, Percentile, Provenance, ProviderRateLimit, QuotaModel,
+    QuotaScope, RandomFailureModel, RandomFailures, RateLimitRetries, RateLimitRetryModel,
+    RateStep, Region, RegionSpec, RequestClass, RequestShape, ResilienceSection, ResourceLoad,
+    Route, RouteModel, RoutesSection, RunSection, RunSpec, Saturation, ScalingModel, Scenario,
+    SessionModel, Sessions, Shape, SizeStr, Slo, StepRate, Timeouts, TokenMeans, Trace, TraceModel,
+    TraceTally, UserModel, Users, WorkEstimate, Workload, WorkloadSection, MAX_ATTEMPTS,
+    MAX_DURATION, MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND, MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL,
+    SIZE_UNITS,
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};

@@ -45,6 +45,9 @@ pub struct ScenarioResult {
     pub scaling_policy: Option<String>,
     /// Offered load per slot at the base rate (rho = lambda E\[S\] / slots).
     pub offered_utilization: f64,
+    /// Offered load on every resource and the bottleneck, at the base rate
+    /// and the peak ([`Model::offered_load`]).
+    pub offered_load: crate::OfferedLoad,
     /// All replications together: counts summed, latency from the merged
     /// histograms, and the SLO verdict on those.
     pub pooled: Pooled,
@@ -185,6 +188,7 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
             .as_ref()
             .map(|s| s.config.name().to_string()),
         offered_utilization: m.offered_utilization(),
+        offered_load: m.offered_load(),
         pooled: Pooled {
             counts,
             reasons,

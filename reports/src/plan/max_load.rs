@@ -4,8 +4,9 @@
 //! trace's speed.
 //!
 //! The bracket is from no load to the rate at which the fleet's largest
-//! size is saturated (offered load equal to every slot it may run), where
-//! no run can be steady; bisection stops when the bracket is within
+//! size is saturated (offered load equal to every slot it may run, or to
+//! the capacity of whichever resource binds first, see
+//! [`sim_core::OfferedLoad`]), where no run can be steady; bisection stops when the bracket is within
 //! [`PRECISION`] of its upper end.
 
 use super::evaluate::{evaluate, Evaluation};
@@ -48,8 +49,9 @@ pub fn max_load(model: &Model, seeds: u32) -> Result<MaxLoad, SimError> {
         });
     let initial = model.initial_instances().max(1) as f64;
     let most = model.fleet.instances.len().max(1) as f64;
-    // Offered load per slot at multiplier 1, on the largest fleet.
-    let rho = model.offered_utilization() * initial / most;
+    // Offered load per slot at multiplier 1, on the largest fleet, scaled
+    // up when another resource binds first there.
+    let rho = model.offered_utilization() * initial / most * model.offered_load().slot_factor(true);
     let saturated = if rho > 0.0 { 1.0 / rho } else { 1.0 };
     let mut tried = Vec::new();
     let at = |f: f64, tried: &mut Vec<(f64, Evaluation)>| -> Result<bool, SimError> {

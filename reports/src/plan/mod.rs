@@ -4,12 +4,14 @@
 //!
 //! | module | what it owns |
 //! |---|---|
+//! | [`floor`] | the latency and error rate no fleet can beat: the SLO against a run where nothing queues |
 //! | [`evaluate`] | one point on several seeds: meets, misses, stopped early, not steady |
 //! | [`search`] | Erlang C start, bisection on the instance axis, the grid otherwise |
 //! | [`max_load`] | bisection on the arrival rate |
 //! | [`render`] | the terminal text, Markdown, the Pareto chart and the HTML page |
 
 pub mod evaluate;
+pub mod floor;
 pub mod max_load;
 pub mod render;
 pub mod search;
@@ -32,6 +34,9 @@ pub enum Binding {
     /// The edge of the space: the cheapest option allowed already meets
     /// the SLO (open the space lower), or none does (open it higher).
     Edge,
+    /// The floor: an objective's target is below what a request's own
+    /// path takes with no queueing at all, so no fleet meets it.
+    Floor,
 }
 
 /// A plan.
@@ -62,6 +67,9 @@ pub struct Plan {
     pub binding: Binding,
     /// What binds, in words.
     pub binding_says: String,
+    /// Each objective against the floor no fleet can beat (empty when the
+    /// space has too many configurations to check).
+    pub floor: Vec<floor::FloorCheck>,
 }
 
 impl Plan {
@@ -73,6 +81,43 @@ impl Plan {
 
 /// Plans over `sweep` (its axes are the space) on `seeds` seeds.
 pub fn plan(sweep: &Sweep, seeds: u32, budget_per_hour: Option<f64>) -> Result<Plan, SimError> {
+    let axis = search::instances_axis(sweep);
+    let floor = floor::check(sweep, axis)?;
+    let below: Vec<&str> = floor
+        .iter()
+        .filter(|f| f.below)
+        .map(|f| f.says.as_str())
+        .collect();
+    if !below.is_empty() {
+        // Nothing to search: say why, and evaluate nothing.
+        let binding_says = below.join("; ");
+        return Ok(Plan {
+            scenario: sweep.spec.scenario.display().to_string(),
+            axes: sweep
+                .spec
+                .axes
+                .iter()
+                .map(|a| a.path.as_str().to_string())
+                .collect(),
+            seeds,
+            budget_per_hour,
+            currency: sweep.models[0].run.currency.clone(),
+            search: Search {
+                evaluations: Vec::new(),
+                bisected: axis.map(|m| sweep.spec.axes[m].path.as_str().to_string()),
+                starts: Vec::new(),
+                runs: 0,
+                grid_runs: sweep.models.len() as u64 * u64::from(seeds),
+                grid_points: sweep.models.len(),
+            },
+            recommendation: None,
+            runners_up: Vec::new(),
+            pareto: Vec::new(),
+            binding: Binding::Floor,
+            binding_says,
+            floor,
+        });
+    }
     let search = search::search(sweep, seeds)?;
     let mut meeting: Vec<&Evaluation> = search.evaluations.iter().filter(|e| e.meets()).collect();
     meeting.sort_by(|a, b| {
@@ -127,6 +172,7 @@ pub fn plan(sweep: &Sweep, seeds: u32, budget_per_hour: Option<f64>) -> Result<P
         pareto,
         binding,
         binding_says,
+        floor,
     })
 }
 

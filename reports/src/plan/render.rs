@@ -170,8 +170,33 @@ impl Plan {
         o
     }
 
+    /// The plan stopped at its floor, in sentences: each objective below
+    /// it, then every objective against it.
+    fn floor_text(&self) -> String {
+        let mut o = format!("No recommendation: {}.\n", self.binding_says);
+        for f in &self.floor {
+            let _ = writeln!(
+                o,
+                "  {}: target {}, {} with no queueing at all (95% lower bound {}){}",
+                f.objective,
+                objective_value(&f.objective, f.target),
+                objective_value(&f.objective, f.floor),
+                objective_value(&f.objective, f.lower_bound),
+                if f.below { " — below the floor" } else { "" }
+            );
+        }
+        let _ = writeln!(
+            o,
+            "Search: none; the floor is a run of each configuration on which nothing queues (every instance with unbounded slots, CPU, memory and LLM permits). Raise the target, or change what the request itself does (a faster model, fewer calls)."
+        );
+        o
+    }
+
     /// The terminal text.
     pub fn to_text(&self) -> String {
+        if self.binding == super::Binding::Floor {
+            return self.floor_text();
+        }
         let mut o = align(&self.rows(), 1, true);
         let _ = writeln!(o, "\n{}", self.verdict());
         o
@@ -181,6 +206,10 @@ impl Plan {
     pub fn to_markdown(&self) -> String {
         let rows = self.rows();
         let mut o = format!("### fleetsim plan: {}\n\n", self.scenario);
+        if self.binding == super::Binding::Floor {
+            let _ = writeln!(o, "{}", self.floor_text().replace('\n', "\n\n"));
+            return o;
+        }
         let _ = writeln!(o, "| {} |", rows[0].join(" | "));
         let _ = writeln!(o, "|{}", "---|".repeat(rows[0].len()));
         for r in &rows[1..] {

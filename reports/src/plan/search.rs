@@ -6,7 +6,10 @@
 //! bisects that axis for the fewest instances that meet the SLO. It starts
 //! where queueing theory puts the answer: the fewest instances at which,
 //! by Erlang C on the scenario's offered load, at most [`START_WAIT`] of
-//! requests would wait for a slot. Other spaces are searched point by
+//! requests would wait for a slot; when another per-instance resource
+//! (CPU, memory, LLM permits) binds before the slots, the slots' load is
+//! scaled by how much more loaded that resource is
+//! ([`sim_core::OfferedLoad::slot_factor`]). Other spaces are searched point by
 //! point. Either way a point that clearly fails after its first seeds is
 //! not run on the rest.
 
@@ -86,7 +89,7 @@ pub fn labels(sweep: &Sweep, p: usize) -> Vec<String> {
 }
 
 /// The instance-count axis, when exactly one axis is one.
-fn instances_axis(sweep: &Sweep) -> Option<usize> {
+pub(crate) fn instances_axis(sweep: &Sweep) -> Option<usize> {
     let found: Vec<usize> = sweep
         .spec
         .axes
@@ -182,7 +185,10 @@ fn erlang_start(sweep: &Sweep, group: &[(u64, usize)]) -> usize {
         .position(|&(_, p)| {
             let m = &sweep.models[p];
             let slots = m.total_slots();
-            let load = m.offered_utilization() * slots as f64;
+            // The slots' Erlangs, scaled up when another per-instance
+            // resource (CPU, memory, LLM permits) binds before them.
+            let factor = m.offered_load().slot_factor(false);
+            let load = m.offered_utilization() * slots as f64 * factor;
             erlang_c(slots, load) <= START_WAIT
         })
         .unwrap_or(group.len() - 1)

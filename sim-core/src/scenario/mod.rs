@@ -20,10 +20,10 @@ pub(crate) use compile::default_series_interval;
 pub use compile::{
     BalancingSection, BudgetSection, CacheModel, CallCount, ClassModel, CompiledFailure,
     FailuresSection, FleetSection, InstanceSpec, InstanceTypeSpec, LlmModelSpec, LlmSection, Model,
-    NamedLimit, NetworkSection, Objective, Percentile, QuotaModel, RandomFailureModel,
-    RateLimitRetryModel, RegionSpec, ResilienceSection, RouteModel, RoutesSection, RunSection,
-    ScalingModel, SessionModel, Shape, StepRate, TokenMeans, TraceModel, TraceTally, UserModel,
-    WorkloadSection, MAX_SERIES_ROWS_TOTAL,
+    NamedLimit, NetworkSection, Objective, OfferedLoad, Percentile, QuotaModel, RandomFailureModel,
+    RateLimitRetryModel, RegionSpec, ResilienceSection, ResourceLoad, RouteModel, RoutesSection,
+    RunSection, ScalingModel, SessionModel, Shape, StepRate, TokenMeans, TraceModel, TraceTally,
+    UserModel, WorkloadSection, MAX_SERIES_ROWS_TOTAL,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
 pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};

@@ -13,6 +13,7 @@ mod haproxy;
 mod kubernetes;
 mod native;
 mod network;
+mod offered_load;
 mod providers;
 mod queueing;
 mod regime;

@@ -23,12 +23,18 @@
 //! | `failures` | [`failures`] | [`FailuresSection`] |
 //! | `slo` | [`slo`] | [`Model::objectives`] |
 //!
+//! Beside the sections, [`capacity`] computes what the workload offers
+//! each resource of the compiled model (slots, CPU, memory, LLM permits,
+//! provider quotas, connection and rate limits) and names the bottleneck:
+//! [`Model::offered_load`].
+//!
 //! Every function records what is wrong in a shared [`Checker`] and goes on,
 //! so a scenario's problems are all reported at once.
 
 mod arrivals;
 mod balancing;
 mod budget;
+mod capacity;
 mod classes;
 mod failures;
 mod fleet;
@@ -45,6 +51,7 @@ mod workload;
 use super::{FailureKind, FailureMode, Scenario};
 use crate::dist::{DistSpec, Sampler};
 use crate::error::{Problem, ScenarioError};
+pub use capacity::{OfferedLoad, ResourceLoad};
 use fleet::FleetPart;
 use llm::LlmPart;
 use network::NetworkPart;
