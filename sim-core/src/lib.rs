@@ -35,9 +35,11 @@
 //! | [`native`] | configs teams run (nginx, HAProxy, Caddy, Kubernetes and KEDA) read into a scenario's `deployment`, with a report of every directive |
 //! | `engine` | the event loop and the components it dispatches to, each owning its events (see [`Engine`]) |
 //! | [`trace`] | reading a replayed arrival trace (CSV) as a stream |
+//! | [`request_trace`] | per-request traces: an [`Observer`] that follows each sampled request (picks, queue, LLM legs, 429s, fallbacks, outcome) and writes a row as it ends ([`request_trace::TraceRecorder`], [`request_trace::CsvSink`]); [`run_model_traced`] |
 //! | `profile` | the arrival rate over time: steps, ramps, diurnal swing, bursts |
 //! | `breakdown` | where completed requests' time went ([`LatencyBreakdown`]) |
 //! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals |
+//! | `session_results` | what closed-loop sessions measured ([`SessionResults`]): started, completed, abandoned, duration, turns, turn latency |
 //! | `run` | replications in parallel, pooled ([`run_model`]) |
 //! | `dist`, [`rng`] | distributions and the seeded random streams |
 //!
@@ -97,9 +99,11 @@ mod metrics;
 pub mod native;
 mod profile;
 mod regime;
+pub mod request_trace;
 pub mod rng;
 mod run;
 mod scenario;
+mod session_results;
 mod stats;
 mod timeline;
 pub mod trace;
@@ -126,7 +130,8 @@ pub use metrics::{
 };
 pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
-pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
+pub use session_results::{SessionResults, TurnsSummary};
+pub use run::{run_model, run_model_traced, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
     json_file, nearest, scenario_json, scenario_json_from_str, to_yaml, Arrivals, BalancingSection,
     BudgetSection, Burst, CacheModel, CallCount, ClassModel, ClassSessions, CompiledFailure,

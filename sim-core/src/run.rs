@@ -8,9 +8,12 @@ use crate::metrics::{
 };
 use crate::regime::Regime;
 use crate::scenario::Model;
+use crate::session_results::SessionResults;
 use crate::stats::MetricSummary;
 use crate::Engine;
+use crate::request_trace::{TraceBook, TraceRecorder};
 use rayon::prelude::*;
+use std::sync::Mutex;
 use serde::Serialize;
 
 /// Everything a scenario run produced: each replication, the pooled
@@ -76,6 +79,10 @@ pub struct Pooled {
     pub overloaded: u32,
     /// Where completed requests' time went, over every replication.
     pub breakdown: LatencyBreakdown,
+    /// Closed-loop sessions over every replication, when the workload has
+    /// them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionResults>,
 }
 
 /// How to run: overrides of the scenario's own settings.
@@ -100,6 +107,28 @@ pub fn run_model_with(
     opts: RunOptions,
     control: &RunControl,
 ) -> Result<ScenarioResult, SimError> {
+    run_replications(model, opts, control, None)
+}
+
+/// [`run_model_with`], tracing replication 0's requests into `trace` (see
+/// [`crate::request_trace`]); the other replications run as they would
+/// untraced, and every figure is the same as without the trace. The
+/// trace's sink is not closed: call [`TraceBook::finish`].
+pub fn run_model_traced(
+    model: &Model,
+    opts: RunOptions,
+    control: &RunControl,
+    trace: &mut TraceBook,
+) -> Result<ScenarioResult, SimError> {
+    run_replications(model, opts, control, Some(trace))
+}
+
+fn run_replications(
+    model: &Model,
+    opts: RunOptions,
+    control: &RunControl,
+    trace: Option<&mut TraceBook>,
+) -> Result<ScenarioResult, SimError> {
     let mut m = model.clone();
     if let Some(s) = opts.seed {
         m.run.seed = s;
@@ -122,9 +151,23 @@ pub fn run_model_with(
         }
     }
     let m = &m;
+    // Replication 0 takes the trace, if there is one.
+    let trace = Mutex::new(trace);
     let runs: Vec<RunResult> = (0..m.run.replications)
         .into_par_iter()
-        .map(|rep| Engine::new(m, rep).run_with(control))
+        .map(|rep| {
+            let book = if rep == 0 {
+                trace.lock().ok().and_then(|mut t| t.take())
+            } else {
+                None
+            };
+            match book {
+                Some(book) => {
+                    Engine::with_observer(m, rep, TraceRecorder::new(m, book)).run_with(control)
+                }
+                None => Engine::new(m, rep).run_with(control),
+            }
+        })
         .collect::<Result<_, _>>()?;
     Ok(summarise(m, runs))
 }
@@ -164,6 +207,10 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         metric("costPerHour", &|r| Some(r.cost_per_hour)),
         metric("costPer1kRequests", &|r| r.cost_per_1k_requests),
     ];
+    let mut summary = summary;
+    if runs.iter().any(|r| r.sessions.is_some()) {
+        summary.extend(session_metrics(&runs));
+    }
     ScenarioResult {
         scenario: m.scenario.name.clone(),
         description: m.scenario.description.clone(),
@@ -200,8 +247,30 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
             breakdown: LatencyBreakdown::pool(
                 &runs.iter().map(|r| &r.breakdown).collect::<Vec<_>>(),
             ),
+            sessions: SessionResults::pool(runs.iter().filter_map(|r| r.sessions.as_ref())),
         },
         summary,
         runs,
     }
+}
+
+/// The session metrics' means and intervals (only for runs with sessions,
+/// so other scenarios' summaries are unchanged).
+fn session_metrics(runs: &[RunResult]) -> Vec<MetricSummary> {
+    type Read = fn(&SessionResults) -> Option<f64>;
+    let reads: [(&str, Read); 9] = [
+        ("sessions.started", |s| Some(s.started as f64)),
+        ("sessions.completed", |s| Some(s.completed as f64)),
+        ("sessions.abandoned", |s| Some(s.abandoned as f64)),
+        ("sessions.abandonRate", SessionResults::abandon_rate),
+        ("sessions.duration.p50", |s| s.duration.p50),
+        ("sessions.duration.p99", |s| s.duration.p99),
+        ("sessions.turns.mean", |s| s.turns_per_session.mean),
+        ("sessions.turnLatency.p50", |s| s.turn_latency.p50),
+        ("sessions.turnLatency.p99", |s| s.turn_latency.p99),
+    ];
+    reads
+        .iter()
+        .map(|(name, f)| MetricSummary::of(name, runs.iter().map(|r| r.sessions.as_ref().and_then(f))))
+        .collect()
 }
