@@ -78,7 +78,7 @@ impl TraceTarget {
     pub(crate) fn summary(&self, book: &TraceBook) -> String {
         let which = match book.sample {
             1 => "every request".to_string(),
-            n => format!("every {n}th request"),
+            n => format!("1 in {n} requests"),
         };
         let mut s = format!(
             "traced {} requests ({which} of replication 0) into {}\n",

@@ -153,6 +153,9 @@ pub struct TraceBook {
     pub slowest: Vec<Slow>,
     /// The first error writing a row.
     pub error: Option<io::Error>,
+    /// The most request entries the recorder held at once: bounded by the
+    /// requests in flight (the engine's slab), not by simulated time.
+    pub peak_entries: usize,
 }
 
 impl TraceBook {
@@ -164,6 +167,7 @@ impl TraceBook {
             rows: 0,
             slowest: Vec::with_capacity(SLOWEST_KEPT + 1),
             error: None,
+            peak_entries: 0,
         }
     }
 
@@ -243,6 +247,7 @@ impl<'a> TraceRecorder<'a> {
                 let r = r as usize;
                 if self.live.len() <= r {
                     self.live.resize_with(r + 1, Live::default);
+                    self.book.peak_entries = self.live.len();
                 }
                 &mut self.live[r]
             }
