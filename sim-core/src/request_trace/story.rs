@@ -41,6 +41,11 @@ pub(super) struct Live {
     last_call: Option<u32>,
     /// The current attempt's calls are being listed.
     in_calls: bool,
+    /// Picked, not yet in a slot.
+    in_queue: bool,
+    /// The balancer was asked and has not picked yet (a request held at
+    /// the entry).
+    awaiting_pick: bool,
     /// The next leg answers a call its model refused (429, outage, open
     /// breaker): a fallback.
     pending_fallback: bool,
@@ -95,20 +100,27 @@ impl Live {
 
     /// The balancer is about to pick: the loads it compares.
     pub(super) fn considered(&mut self, at: Nanos, loads: &[u32]) {
-        if let Some(from) = self.backoff_from.take() {
-            self.backoff = self.backoff + (at - from);
+        if self.awaiting_pick {
+            // Held at the entry for a fleet scaled to zero, and sent again:
+            // the same attempt, its wait counted as queueing.
+            self.story.push_str(" held at the entry, then ");
+        } else {
+            if let Some(from) = self.backoff_from.take() {
+                self.backoff = self.backoff + (at - from);
+            }
+            self.attempts += 1;
+            self.sent = at;
+            self.slot_from = None;
+            self.last_call = None;
+            self.in_calls = false;
+            self.pending_fallback = false;
+            if self.attempts > 1 {
+                self.story.push_str(" ; ");
+            }
+            let _ = write!(self.story, "#{} ", self.attempts);
         }
-        self.attempts += 1;
-        self.sent = at;
-        self.slot_from = None;
-        self.last_call = None;
-        self.in_calls = false;
-        self.pending_fallback = false;
+        self.awaiting_pick = true;
         let s = &mut self.story;
-        if self.attempts > 1 {
-            s.push_str(" ; ");
-        }
-        let _ = write!(s, "#{} ", self.attempts);
         if loads.len() <= LOADS_LISTED {
             s.push_str("loads[");
             for (i, &l) in loads.iter().enumerate() {
@@ -140,12 +152,15 @@ impl Live {
 
     /// The balancer picked `instance`.
     pub(super) fn picked(&mut self, instance: u32) {
+        self.awaiting_pick = false;
+        self.in_queue = true;
         self.instance = Some(instance);
         let _ = write!(self.story, " -> i{instance}");
     }
 
     /// The attempt took its slot.
     pub(super) fn started(&mut self, at: Nanos) {
+        self.in_queue = false;
         let waited = at - self.sent;
         self.queue = self.queue + waited;
         self.slot_from = Some(at);
@@ -231,14 +246,19 @@ impl Live {
         let _ = write!(self.story, "{name} {why}");
     }
 
+    /// The attempt ends at `at`: its time in the slot, or in the queue
+    /// if it never got one.
     fn leave_slot(&mut self, at: Nanos) {
         if let Some(from) = self.slot_from.take() {
             self.slot = self.slot + (at - from);
+        } else if std::mem::take(&mut self.in_queue) {
+            self.queue = self.queue + (at - self.sent);
         }
     }
 
     /// The attempt failed; `retry_in` when it is retried.
     pub(super) fn attempt_failed(&mut self, at: Nanos, cause: &str, retry_in: Option<Nanos>) {
+        self.awaiting_pick = false;
         self.leave_slot(at);
         let _ = write!(self.story, " | {cause}");
         if let Some(b) = retry_in {
@@ -249,6 +269,10 @@ impl Live {
 
     /// The request ended at `at`.
     pub(super) fn end(&mut self, at: Nanos, reason: &str, latency: Nanos, _model: &Model) {
+        if std::mem::take(&mut self.awaiting_pick) {
+            // Ended while held at the entry (its request timeout).
+            self.queue = self.queue + (at - self.sent);
+        }
         self.leave_slot(at);
         if let Some(from) = self.backoff_from.take() {
             self.backoff = self.backoff + (at - from);

@@ -30,7 +30,7 @@ const RETRIES: &str = r#"{"name":"traced","run":{"seed":3,"duration":"10m","repl
  "llm":{"models":{"primary":{"latency":{"dist":"exponential","mean":"1s"},"errorRate":0.2,"fallback":"backup"},
                   "backup":{"latency":{"dist":"exponential","mean":"2s"},"errorRate":0.3}}},
  "instanceTypes":{"t":{"slots":4}},
- "deployment":{"regions":{"r":{"instances":2}},
+ "deployment":{"regions":{"r":{"instances":2}}, "limits":{"requestTimeout":"20s"},
    "retries":{"maxAttempts":3,"backoff":{"base":"100ms","max":"1s"},"retryOn":["5xx"]}}}"#;
 
 /// A provider quota far under the load: 429s, their waits, and calls
@@ -134,12 +134,19 @@ fn a_retried_request_with_fallbacks_is_followed_end_to_end() {
         assert!(story.ends_with("s (network 0.000s)") || outcome != "completed");
         assert!(story.contains(&format!("=> {} ", row.get("reason"))), "{story}");
     }
-    // Every row's tenant is its user's.
+    // Every row's tenant is its user's, and its time adds up whatever
+    // its outcome.
     for row in &rows {
+        let parts = row.f("queue_s") + row.f("slot_s") + row.f("backoff_s") + row.f("network_s");
+        assert!((parts - row.f("latency_s")).abs() < 1e-5, "{}", row.get("story"));
         assert_eq!(row.n("tenant"), row.n("user") % 2);
         assert!(row.f("end_s") >= row.f("arrival_s"));
         assert!(row.f("llm_s") <= row.f("slot_s") + 1e-6);
     }
+    assert!(
+        rows.iter().any(|r| r.get("outcome") == "timedOut"),
+        "some request timed out"
+    );
     // The slowest stories are the slowest rows.
     let mut worst: Vec<f64> = rows.iter().map(|r| r.f("latency_s")).collect();
     worst.sort_by(|a, b| b.total_cmp(a));
