@@ -57,9 +57,9 @@ impl TraceTarget {
 
     /// Closes the trace and moves it into place; on error nothing is left.
     pub(crate) fn finish(self, book: &mut TraceBook) -> Result<(), Failure> {
-        let done = book.finish().and_then(|()| {
-            std::fs::rename(&self.partial, &self.path)
-        });
+        let done = book
+            .finish()
+            .and_then(|()| std::fs::rename(&self.partial, &self.path));
         done.map_err(|e| {
             let _ = std::fs::remove_file(&self.partial);
             Failure::Io(anyhow!(

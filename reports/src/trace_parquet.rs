@@ -2,8 +2,8 @@
 //! [`TRACE_COLUMNS`], written in row groups of at most [`ROW_GROUP`] rows
 //! as requests end, so memory holds one row group, never the whole trace.
 
-use polars::prelude::*;
 use polars::io::parquet::write::BatchedWriter as ParquetBatched;
+use polars::prelude::*;
 use sim_core::request_trace::{TraceRow, TraceSink, TRACE_COLUMNS};
 use std::io::{self, Write};
 
@@ -222,7 +222,8 @@ mod tests {
         let mut sink = ParquetTraceSink::new(buf.clone());
         let n = ROW_GROUP as u64 + 1000;
         for i in 0..n {
-            sink.write(&row(i, "#1 loads[0 1] -> i0, calls: c0 m 0.500s")).unwrap();
+            sink.write(&row(i, "#1 loads[0 1] -> i0, calls: c0 m 0.500s"))
+                .unwrap();
             // Never more than a row group buffered.
             assert!(sink.rows.len() < ROW_GROUP);
         }
@@ -232,7 +233,11 @@ mod tests {
             .finish()
             .unwrap();
         assert_eq!(df.height() as u64, n);
-        let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(names, TRACE_COLUMNS);
         let req = df.column("request").unwrap().u64().unwrap();
         assert_eq!(req.get(ROW_GROUP + 5), Some(ROW_GROUP as u64 + 5));

@@ -130,7 +130,6 @@ pub use metrics::{
 };
 pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
-pub use session_results::{SessionResults, TurnsSummary};
 pub use run::{run_model, run_model_traced, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
     json_file, nearest, scenario_json, scenario_json_from_str, to_yaml, Arrivals, BalancingSection,
@@ -148,6 +147,7 @@ pub use scenario::{
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};
+pub use session_results::{SessionResults, TurnsSummary};
 pub use stats::{ci95_half_width, MetricSummary};
 pub use strategies::{DurationStr, Nanos, DURATION_UNITS};
 pub use timeline::{ScalingEvent, ScalingSummary, SeriesRow};

@@ -7,14 +7,14 @@ use crate::metrics::{
     Counts, LatencyRecorder, LatencySummary, Reasons, ResilienceEvents, RunResult, SloVerdict,
 };
 use crate::regime::Regime;
+use crate::request_trace::{TraceBook, TraceRecorder};
 use crate::scenario::Model;
 use crate::session_results::SessionResults;
 use crate::stats::MetricSummary;
 use crate::Engine;
-use crate::request_trace::{TraceBook, TraceRecorder};
 use rayon::prelude::*;
-use std::sync::Mutex;
 use serde::Serialize;
+use std::sync::Mutex;
 
 /// Everything a scenario run produced: each replication, the pooled
 /// figures, and each metric's mean and confidence interval.
@@ -271,6 +271,8 @@ fn session_metrics(runs: &[RunResult]) -> Vec<MetricSummary> {
     ];
     reads
         .iter()
-        .map(|(name, f)| MetricSummary::of(name, runs.iter().map(|r| r.sessions.as_ref().and_then(f))))
+        .map(|(name, f)| {
+            MetricSummary::of(name, runs.iter().map(|r| r.sessions.as_ref().and_then(f)))
+        })
         .collect()
 }

@@ -84,13 +84,7 @@ impl Sessions {
     /// User `u`'s turn ended (`latency` if it completed) and its answer
     /// reaches the user at `seen`. Returns whether the user abandons its
     /// session now (its remaining turns are dropped by the caller).
-    fn turn_ended(
-        &mut self,
-        model: &Model,
-        u: u32,
-        latency: Option<Nanos>,
-        seen: Nanos,
-    ) -> bool {
+    fn turn_ended(&mut self, model: &Model, u: u32, latency: Option<Nanos>, seen: Nanos) -> bool {
         let (_, spec) = self.spec(model, u);
         let (finite, abandon_after) = (spec.turns.is_some(), spec.abandon_after);
         let left = self.turns_left[u as usize];

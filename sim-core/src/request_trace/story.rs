@@ -280,7 +280,11 @@ impl Live {
         let total = self.total(at, reason, latency);
         let _ = write!(self.story, " => {reason} {:.3}s", secs(total));
         if reason == "completed" {
-            let _ = write!(self.story, " (network {:.3}s)", secs(latency - (at - self.arrival)));
+            let _ = write!(
+                self.story,
+                " (network {:.3}s)",
+                secs(latency - (at - self.arrival))
+            );
         }
     }
 

@@ -85,8 +85,7 @@ fn traced(json: &str, sample: u64) -> (sim_core::ScenarioResult, Vec<Row>, Trace
     let model = Model::from_json(json, "t.json").unwrap();
     let buf = Shared::default();
     let mut book = TraceBook::new(Box::new(CsvSink::new(buf.clone())), sample);
-    let r = run_model_traced(&model, RunOptions::default(), &RunControl::new(), &mut book)
-        .unwrap();
+    let r = run_model_traced(&model, RunOptions::default(), &RunControl::new(), &mut book).unwrap();
     book.finish().unwrap();
     let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     (r, parse(&text), book)
@@ -104,7 +103,10 @@ fn a_retried_request_with_fallbacks_is_followed_end_to_end() {
         .iter()
         .filter(|row| row.n("attempts") >= 2 && row.n("fallbacks") >= 1)
         .collect();
-    assert!(!retried.is_empty(), "some request was retried after a fallback");
+    assert!(
+        !retried.is_empty(),
+        "some request was retried after a fallback"
+    );
     for row in &retried {
         let story = row.get("story");
         // Each attempt has its pick, its calls and why it ended.
@@ -132,13 +134,20 @@ fn a_retried_request_with_fallbacks_is_followed_end_to_end() {
         );
         let outcome = row.get("outcome");
         assert!(story.ends_with("s (network 0.000s)") || outcome != "completed");
-        assert!(story.contains(&format!("=> {} ", row.get("reason"))), "{story}");
+        assert!(
+            story.contains(&format!("=> {} ", row.get("reason"))),
+            "{story}"
+        );
     }
     // Every row's tenant is its user's, and its time adds up whatever
     // its outcome.
     for row in &rows {
         let parts = row.f("queue_s") + row.f("slot_s") + row.f("backoff_s") + row.f("network_s");
-        assert!((parts - row.f("latency_s")).abs() < 1e-5, "{}", row.get("story"));
+        assert!(
+            (parts - row.f("latency_s")).abs() < 1e-5,
+            "{}",
+            row.get("story")
+        );
         assert_eq!(row.n("tenant"), row.n("user") % 2);
         assert!(row.f("end_s") >= row.f("arrival_s"));
         assert!(row.f("llm_s") <= row.f("slot_s") + 1e-6);

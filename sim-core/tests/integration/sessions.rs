@@ -278,7 +278,10 @@ fn chat(error_rate: f64, abandon: Option<u32>) -> Model {
 fn session_results_add_up() {
     let r = run_model(&chat(0.02, None), RunOptions::default()).unwrap();
     for run in &r.runs {
-        let s = run.sessions.as_ref().expect("a workload with sessions has results");
+        let s = run
+            .sessions
+            .as_ref()
+            .expect("a workload with sessions has results");
         assert!(s.started > 500, "{}", s.started);
         assert_eq!(s.completed + s.abandoned + s.in_progress, s.started);
         assert_eq!(s.abandoned, 0, "nobody gives up without abandonAfterErrors");
@@ -305,7 +308,10 @@ fn session_results_add_up() {
     let pooled = r.pooled.sessions.as_ref().unwrap();
     assert_eq!(
         pooled.started,
-        r.runs.iter().map(|x| x.sessions.as_ref().unwrap().started).sum::<u64>()
+        r.runs
+            .iter()
+            .map(|x| x.sessions.as_ref().unwrap().started)
+            .sum::<u64>()
     );
     let names: Vec<&str> = r.summary.iter().map(|m| m.metric.as_str()).collect();
     assert!(names.contains(&"sessions.completed") && names.contains(&"sessions.turnLatency.p99"));
@@ -343,9 +349,15 @@ fn abandonment_needs_a_count_and_turns() {
         Model::from_json(&json, "x.json").unwrap_err().to_string()
     };
     let e = bad(r#"{ "thinkTime": "5s", "turns": 3, "abandonAfterErrors": 0 }"#);
-    assert!(e.contains("workload.sessions.abandonAfterErrors") && e.contains("at least 1"), "{e}");
+    assert!(
+        e.contains("workload.sessions.abandonAfterErrors") && e.contains("at least 1"),
+        "{e}"
+    );
     let e = bad(r#"{ "thinkTime": "5s", "abandonAfterErrors": 2 }"#);
-    assert!(e.contains("workload.sessions.abandonAfterErrors") && e.contains("turns"), "{e}");
+    assert!(
+        e.contains("workload.sessions.abandonAfterErrors") && e.contains("turns"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -355,7 +367,11 @@ fn a_workload_without_sessions_has_no_session_results() {
       "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1s" } } } },
       "instanceTypes": { "t": { "slots": 2 } },
       "deployment": { "regions": { "r": { "instances": 1 } } } }"#;
-    let r = run_model(&Model::from_json(json, "o.json").unwrap(), RunOptions::default()).unwrap();
+    let r = run_model(
+        &Model::from_json(json, "o.json").unwrap(),
+        RunOptions::default(),
+    )
+    .unwrap();
     assert!(r.runs[0].sessions.is_none() && r.pooled.sessions.is_none());
     let text = serde_json::to_string(&r).unwrap();
     assert!(!text.contains("\"sessions") && !text.contains("turnLatency"));
