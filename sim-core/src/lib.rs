@@ -54,6 +54,9 @@
 //! | open arrivals, who sends them, the entry rate limits | `engine/workload.rs` `Engine::on_arrival`, `Engine::admit`; `engine/routes.rs` `Limits::admit` |
 //! | a replayed trace's rows arriving | `engine/workload.rs` `Engine::on_trace_arrival`; `trace.rs` `TraceReader` |
 //! | closed-loop sessions: think time, turns | `engine/sessions.rs` `Engine::session_turn_ended`, `Engine::on_think` |
+//! | a session's start, end, abandonment (`abandonAfterErrors`) and its results | `engine/sessions.rs` `Sessions::turn_sent`, `Sessions::turn_ended`, `Sessions::result`; `session_results.rs` [`SessionResults`] |
+//! | what an observer hears of a request (arrival, the loads compared, pick, slot, LLM legs, 429s, failed attempts) | `engine/step.rs` [`Observed`]; told from `engine/workload.rs` `admit`, `engine/routing.rs` `dispatch`, `attempt_failed`, `engine/service.rs` `start`, `engine/llm/calls.rs`, `engine/llm/dynamic.rs` |
+//! | a traced request's row and story | `request_trace/story.rs` `Live`; the columns: `request_trace/mod.rs` [`request_trace::TRACE_COLUMNS`] |
 //! | a request's class | `engine/classes.rs` `Classes::draw` |
 //! | how a request ends and who counts it (the outcome hook) | `engine/outcome.rs` `Engine::announce` |
 //! | the balancer's pick, queueing at an instance | `engine/routing.rs` `Engine::dispatch` |
