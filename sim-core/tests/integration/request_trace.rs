@@ -30,7 +30,7 @@ const RETRIES: &str = r#"{"name":"traced","run":{"seed":3,"duration":"10m","repl
  "llm":{"models":{"primary":{"latency":{"dist":"exponential","mean":"1s"},"errorRate":0.2,"fallback":"backup"},
                   "backup":{"latency":{"dist":"exponential","mean":"2s"},"errorRate":0.3}}},
  "instanceTypes":{"t":{"slots":4}},
- "deployment":{"regions":{"r":{"instances":2}}, "limits":{"requestTimeout":"20s"},
+ "deployment":{"regions":{"r":{"instances":2}}, "limits":{"requestTimeout":"6s"},
    "retries":{"maxAttempts":3,"backoff":{"base":"100ms","max":"1s"},"retryOn":["5xx"]}}}"#;
 
 /// A provider quota far under the load: 429s, their waits, and calls
@@ -150,7 +150,11 @@ fn a_retried_request_with_fallbacks_is_followed_end_to_end() {
         );
         assert_eq!(row.n("tenant"), row.n("user") % 2);
         assert!(row.f("end_s") >= row.f("arrival_s"));
-        assert!(row.f("llm_s") <= row.f("slot_s") + 1e-6);
+        // A request cut by its timeout may have legs drawn that never
+        // finished; a completed one spent its LLM time in its slots.
+        if row.get("outcome") == "completed" {
+            assert!(row.f("llm_s") <= row.f("slot_s") + 1e-6);
+        }
     }
     assert!(
         rows.iter().any(|r| r.get("outcome") == "timedOut"),
