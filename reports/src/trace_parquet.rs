@@ -192,12 +192,20 @@ mod tests {
             user: (n % 7) as u32,
             tenant: (n % 2) as u32,
             measured: n > 3,
-            outcome: if n % 5 == 0 { "failed" } else { "completed" },
-            reason: if n % 5 == 0 { "llmError" } else { "completed" },
+            outcome: if n.is_multiple_of(5) {
+                "failed"
+            } else {
+                "completed"
+            },
+            reason: if n.is_multiple_of(5) {
+                "llmError"
+            } else {
+                "completed"
+            },
             latency_s: 1.0 + n as f64,
             end_s: 2.0 + n as f64,
             attempts: 1 + (n % 3) as u32,
-            instance: (n % 4 != 0).then_some((n % 3) as u32),
+            instance: (!n.is_multiple_of(4)).then_some((n % 3) as u32),
             queue_s: 0.25,
             slot_s: 0.75,
             llm_s: 0.5,

@@ -494,6 +494,33 @@ fn floor_check(floor: f64, cand: &[Sample]) -> Finding {
     }
 }
 
+/// With sessions: the turns' p99 under the p99 threshold, and the share of
+/// sessions abandoned under the error-rate threshold.
+fn session_checks(t: &Thresholds, base: &[Sample], cand: &[Sample], out: &mut Vec<Finding>) {
+    let turn = |xs: &[Sample]| xs.iter().map(|s| s.turn_p99).collect::<Vec<_>>();
+    let abandon = |xs: &[Sample]| xs.iter().map(|s| s.abandon_rate).collect::<Vec<_>>();
+    if let Some(rel) = t.p99 {
+        if base.iter().chain(cand).any(|s| s.turn_p99.is_some()) {
+            out.push(judge(
+                Metric::of("turnP99", "turn_latency_p99_s"),
+                &turn(base),
+                &turn(cand),
+                Limit::Relative(rel),
+            ));
+        }
+    }
+    if let Some(abs) = t.error_rate {
+        if base.iter().chain(cand).any(|s| s.abandon_rate.is_some()) {
+            out.push(judge(
+                Metric::of("abandonRate", "session_abandon_rate"),
+                &abandon(base),
+                &abandon(cand),
+                Limit::Absolute(abs),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,32 +603,5 @@ mod tests {
         let straddling = [s(0.7), s(0.95), s(0.7)];
         assert_eq!(floor_check(0.8, &straddling).verdict, Verdict::TooFewSeeds);
         assert_eq!(floor_check(0.4, &low).verdict, Verdict::Pass);
-    }
-}
-
-/// With sessions: the turns' p99 under the p99 threshold, and the share of
-/// sessions abandoned under the error-rate threshold.
-fn session_checks(t: &Thresholds, base: &[Sample], cand: &[Sample], out: &mut Vec<Finding>) {
-    let turn = |xs: &[Sample]| xs.iter().map(|s| s.turn_p99).collect::<Vec<_>>();
-    let abandon = |xs: &[Sample]| xs.iter().map(|s| s.abandon_rate).collect::<Vec<_>>();
-    if let Some(rel) = t.p99 {
-        if base.iter().chain(cand).any(|s| s.turn_p99.is_some()) {
-            out.push(judge(
-                Metric::of("turnP99", "turn_latency_p99_s"),
-                &turn(base),
-                &turn(cand),
-                Limit::Relative(rel),
-            ));
-        }
-    }
-    if let Some(abs) = t.error_rate {
-        if base.iter().chain(cand).any(|s| s.abandon_rate.is_some()) {
-            out.push(judge(
-                Metric::of("abandonRate", "session_abandon_rate"),
-                &abandon(base),
-                &abandon(cand),
-                Limit::Absolute(abs),
-            ));
-        }
     }
 }

@@ -106,7 +106,7 @@ impl Live {
             self.story.push_str(" held at the entry, then ");
         } else {
             if let Some(from) = self.backoff_from.take() {
-                self.backoff = self.backoff + (at - from);
+                self.backoff += at - from;
             }
             self.attempts += 1;
             self.sent = at;
@@ -162,7 +162,7 @@ impl Live {
     pub(super) fn started(&mut self, at: Nanos) {
         self.in_queue = false;
         let waited = at - self.sent;
-        self.queue = self.queue + waited;
+        self.queue += waited;
         self.slot_from = Some(at);
         if waited > Nanos::ZERO {
             let _ = write!(self.story, " queue {:.3}s", secs(waited));
@@ -228,7 +228,7 @@ impl Live {
         let _ = write!(self.story, "429 {name}");
         match wait {
             Some(w) => {
-                self.llm_wait = self.llm_wait + w;
+                self.llm_wait += w;
                 let _ = write!(self.story, " wait {:.3}s", secs(w));
             }
             None if model.llm.models[m as usize].fallback.is_some() => {
@@ -250,9 +250,9 @@ impl Live {
     /// if it never got one.
     fn leave_slot(&mut self, at: Nanos) {
         if let Some(from) = self.slot_from.take() {
-            self.slot = self.slot + (at - from);
+            self.slot += at - from;
         } else if std::mem::take(&mut self.in_queue) {
-            self.queue = self.queue + (at - self.sent);
+            self.queue += at - self.sent;
         }
     }
 
@@ -271,11 +271,11 @@ impl Live {
     pub(super) fn end(&mut self, at: Nanos, reason: &str, latency: Nanos, _model: &Model) {
         if std::mem::take(&mut self.awaiting_pick) {
             // Ended while held at the entry (its request timeout).
-            self.queue = self.queue + (at - self.sent);
+            self.queue += at - self.sent;
         }
         self.leave_slot(at);
         if let Some(from) = self.backoff_from.take() {
-            self.backoff = self.backoff + (at - from);
+            self.backoff += at - from;
         }
         let total = self.total(at, reason, latency);
         let _ = write!(self.story, " => {reason} {:.3}s", secs(total));
