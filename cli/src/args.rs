@@ -427,6 +427,16 @@ pub(crate) struct RunArgs {
     /// No estimate and no progress bar on stderr for long runs.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    /// Write one row per request of replication 0 (its picks, queue, LLM
+    /// calls, 429s, fallbacks, outcome and latency breakdown) to FILE,
+    /// `.csv` or `.parquet`; the slowest requests' stories are printed on
+    /// stderr.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trace_requests: Option<PathBuf>,
+    /// Trace every N-th request to arrive (1st, N+1-th, ...), not all.
+    #[arg(long, value_name = "N", requires = "trace_requests",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) sample: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,8 @@ use crate::failure::Failure;
 use crate::output::{OutDir, Stdout};
 use crate::progress;
 use crate::sweep;
-use sim_core::{run_model_with, Model, RunOptions, ScenarioError};
+use crate::trace_requests::TraceTarget;
+use sim_core::{run_model_traced, run_model_with, Model, RunOptions, ScenarioError};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -51,11 +52,31 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
         seed: a.seed,
         replications: a.replications,
     };
+    let mut trace = match &a.trace_requests {
+        Some(path) => Some(TraceTarget::open(path, a.sample.unwrap_or(1))?),
+        None => None,
+    };
     let control = progress::interruptible();
     let reps = opts.replications.unwrap_or(model.run.replications);
-    let result = progress::watch(&model, reps, control, a.quiet, || {
-        run_model_with(&model, opts, control)
-    })?;
+    let result = progress::watch(&model, reps, control, a.quiet, || match &mut trace {
+        Some((_, book)) => run_model_traced(&model, opts, control, book),
+        None => run_model_with(&model, opts, control),
+    });
+    let result = match (result, trace) {
+        (Ok(r), Some((target, mut book))) => {
+            let summary = target.summary(&book);
+            target.finish(&mut book)?;
+            eprint!("{summary}");
+            r
+        }
+        (Ok(r), None) => r,
+        (Err(e), trace) => {
+            if let Some((target, _)) = trace {
+                target.abandon();
+            }
+            return Err(e.into());
+        }
+    };
     let json = serde_json::to_string_pretty(&result).map_err(|e| Failure::Io(e.into()))?;
     let mut stdout = Stdout::default();
     let written = match &out {

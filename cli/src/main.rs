@@ -16,6 +16,7 @@
 //! | which function runs each subcommand | `commands.rs` `dispatch` |
 //! | what `fleetsim run` does: the built-in quickstart, `--json`, `--out`, `--fail-on-slo` | `commands.rs` `run`, `load`, `QUICKSTART` |
 //! | `fleetsim validate` and `fleetsim schema` | `commands.rs` `validate`, `schema` |
+//! | `run --trace-requests FILE [--sample N]`: the trace's format, its temporary file, the slowest stories on stderr | `trace_requests.rs` `TraceTarget`; the rows: `sim_core::request_trace` |
 //! | `fleetsim import`: a native config's fragment and mapping report, `--strict` | `import.rs` `import`; the reading itself is `sim_core::native` |
 //! | where exit codes are decided | `failure.rs` `Failure::exit_code`, `impl From<SimError> for Failure` (2, 3, 130); 1 in `commands.rs` `run`, `gate.rs` `gate`, `plan.rs` `plan`; 2 from `validate` and from clap in `main` |
 //! | how an error is printed | `main.rs` `main`; `failure.rs` `impl Display for Failure` |
@@ -47,6 +48,7 @@ mod plan;
 mod progress;
 mod report;
 mod sweep;
+mod trace_requests;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -469,3 +469,90 @@ fn import_prints_the_fragment_and_the_report_and_exits_by_what_it_lost() {
         "allowed: nginx, haproxy, kubernetes, caddy, agentflow, config-csv, deployment-json, aws, envoy, traefik"
     ));
 }
+
+/// `--trace-requests`: CSV and Parquet written whole (nothing left under
+/// a temporary name), the run's JSON unchanged, and bad flags refused
+/// with exit 2 before anything runs.
+#[test]
+fn run_traces_requests_to_csv_and_parquet() {
+    let dir = scratch("trace-requests");
+    let scenario = "../scenarios/quickstart.json";
+    let plain = fleetsim(&["run", scenario, "--replications", "1", "--json", "-q"]);
+    assert!(plain.status.success());
+    let csv = dir.join("t.csv");
+    let o = fleetsim(&[
+        "run",
+        scenario,
+        "--replications",
+        "1",
+        "--json",
+        "-q",
+        "--trace-requests",
+        csv.to_str().unwrap(),
+        "--sample",
+        "10",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        text(&plain.stdout),
+        "tracing changes no figure"
+    );
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("1 in 10 requests") && err.contains("slowest traced requests"),
+        "{err}"
+    );
+    let body = std::fs::read_to_string(&csv).unwrap();
+    assert!(body.starts_with("request,arrival_s,class,user,tenant,"));
+    assert!(body.lines().count() > 10);
+    assert!(body
+        .lines()
+        .skip(1)
+        .all(|l| l.split(',').next().unwrap().parse::<u64>().unwrap() % 10 == 0));
+    let pq = dir.join("t.parquet");
+    let o = fleetsim(&[
+        "run",
+        scenario,
+        "--replications",
+        "1",
+        "-q",
+        "--trace-requests",
+        pq.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let bytes = std::fs::read(&pq).unwrap();
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    for (args, says) in [
+        (
+            vec!["--trace-requests", "t.json"],
+            "`.json` is not a trace format; allowed: .csv, .parquet",
+        ),
+        (
+            vec!["--trace-requests", "t"],
+            "no extension is not a trace format",
+        ),
+        (
+            vec!["--trace-requests", "t.csv", "--sample", "0"],
+            "--sample",
+        ),
+        (vec!["--sample", "5"], "--trace-requests"),
+    ] {
+        let mut all = vec!["run", scenario, "-q"];
+        all.extend(args.iter().copied());
+        let o = fleetsim(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&o.stderr).contains(says),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
+    assert!(!std::path::Path::new("t.json.partial").exists());
+}

@@ -491,6 +491,88 @@ pub const CATALOGUE: &[Metric] = &[
         Higher,
         |r| { Some(utilization_balance(r)) }
     ),
+    // The session metrics: empty without `workload.sessions`.
+    m!(
+        "sessions_started",
+        "sessionsStarted",
+        "sessions started",
+        Plain,
+        Count,
+        Neither,
+        |r| { r.sessions.as_ref().map(|s| s.started as f64) }
+    ),
+    m!(
+        "sessions_completed",
+        "sessionsCompleted",
+        "sessions completed",
+        Plain,
+        Count,
+        Higher,
+        |r| { r.sessions.as_ref().map(|s| s.completed as f64) }
+    ),
+    m!(
+        "sessions_abandoned",
+        "sessionsAbandoned",
+        "sessions abandoned",
+        Plain,
+        Count,
+        Lower,
+        |r| { r.sessions.as_ref().map(|s| s.abandoned as f64) }
+    ),
+    m!(
+        "session_abandon_rate",
+        "sessionAbandonRate",
+        "abandon rate",
+        Share,
+        Real,
+        Lower,
+        |r| { r.sessions.as_ref().and_then(|s| s.abandon_rate()) }
+    ),
+    m!(
+        "session_duration_p50_s",
+        "sessionDurationP50",
+        "session p50",
+        Seconds,
+        Real,
+        Neither,
+        |r| { r.sessions.as_ref().and_then(|s| s.duration.p50) }
+    ),
+    m!(
+        "session_duration_p99_s",
+        "sessionDurationP99",
+        "session p99",
+        Seconds,
+        Real,
+        Neither,
+        |r| { r.sessions.as_ref().and_then(|s| s.duration.p99) }
+    ),
+    m!(
+        "session_turns_mean",
+        "sessionTurnsMean",
+        "turns/session",
+        Plain,
+        Real,
+        Neither,
+        |r| { r.sessions.as_ref().and_then(|s| s.turns_per_session.mean) }
+    ),
+    m!(
+        "turn_latency_p50_s",
+        "turnLatencyP50",
+        "turn p50",
+        Seconds,
+        Real,
+        Lower,
+        |r| { r.sessions.as_ref().and_then(|s| s.turn_latency.p50) }
+    ),
+    m!(
+        "turn_latency_p99_s",
+        "turnLatencyP99",
+        "turn p99",
+        Seconds,
+        Real,
+        Lower,
+        |r| { r.sessions.as_ref().and_then(|s| s.turn_latency.p99) }
+    ),
 ];
 
 /// Jain's index over the utilization of the instances that served in the

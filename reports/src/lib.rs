@@ -22,6 +22,7 @@
 //! | what `fleetsim run` prints, and its steady-state warning | `summary.rs` `summary_table`, `steadiness` |
 //! | what `fleetsim validate` prints for a scenario | `describe.rs` `describe_model` |
 //! | the offered load on every resource and the bottleneck, in validate and the run header | `describe.rs` `load_line`, `load_header` (the figures: `sim_core::Model::offered_load`) |
+//! | a request trace (`run --trace-requests`) as Parquet, a row group at a time | `trace_parquet.rs` `ParquetTraceSink` (the rows themselves: `sim_core::request_trace`) |
 //! | the `timeseries.csv` and `scaling.csv` of `run --out` | `csv.rs` `series_csv`, `scaling_csv` |
 //! | how durations, money, shares and counts are shown; how files are written atomically | `format.rs` `secs`, `short`, `money`, `percent`, `count`; `files.rs` `write_atomic` |
 //! | how `--axis PATH=VALUES` is parsed: lists, ranges, JSON paths | `sweep/axis.rs` `Axis::parse_arg`, `Axis::from_json`; `sweep/path.rs` `JsonPath::parse`, `JsonPath::set` |
@@ -80,6 +81,7 @@ pub mod report;
 pub mod study;
 mod summary;
 pub mod sweep;
+mod trace_parquet;
 
 pub use csv::{scaling_csv, series_csv};
 pub use describe::describe_model;
@@ -88,3 +90,4 @@ pub use files::{remove_stale_temporaries, write_atomic, write_set};
 pub use format::{count, money, percent, secs, short};
 pub use points::{points_table, short_names};
 pub use summary::summary_table;
+pub use trace_parquet::{ParquetTraceSink, ROW_GROUP};

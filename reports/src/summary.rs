@@ -14,6 +14,7 @@ pub fn summary_table(r: &ScenarioResult) -> String {
     reasons(&mut o, r);
     load(&mut o, r);
     tenants(&mut o, r);
+    sessions(&mut o, r);
     classes_and_limits(&mut o, r);
     scaling(&mut o, r);
     cost(&mut o, r);
@@ -208,6 +209,43 @@ fn load(o: &mut String, r: &ScenarioResult) {
         "Load              utilization {}   fairness (Jain) {:.3}",
         percent(mean("utilization")),
         mean("fairness")
+    );
+}
+
+/// Closed-loop sessions, pooled over replications: how many started,
+/// completed, were abandoned or were still going; their duration, turns
+/// and the turns' latency.
+fn sessions(o: &mut String, r: &ScenarioResult) {
+    let Some(s) = &r.pooled.sessions else {
+        return;
+    };
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), secs);
+    let _ = writeln!(
+        o,
+        "Sessions{:<10}started {}   completed {}   abandoned {}   in progress {}",
+        pooled_label(r),
+        count(s.started),
+        count(s.completed),
+        count(s.abandoned),
+        count(s.in_progress)
+    );
+    let t = &s.turns_per_session;
+    let _ = writeln!(
+        o,
+        "                  duration p50 {}  p90 {}  p99 {}   turns/session mean {}  max {}",
+        opt(s.duration.p50),
+        opt(s.duration.p90),
+        opt(s.duration.p99),
+        t.mean.map_or("-".to_string(), |m| format!("{m:.2}")),
+        t.max.map_or("-".to_string(), |m| m.to_string())
+    );
+    let _ = writeln!(
+        o,
+        "                  turn latency p50 {}  p99 {}   failed turns {} of {}",
+        opt(s.turn_latency.p50),
+        opt(s.turn_latency.p99),
+        count(s.failed_turns),
+        count(s.turns)
     );
 }
 

@@ -35,9 +35,11 @@
 //! | [`native`] | configs teams run (nginx, HAProxy, Caddy, Kubernetes and KEDA) read into a scenario's `deployment`, with a report of every directive |
 //! | `engine` | the event loop and the components it dispatches to, each owning its events (see [`Engine`]) |
 //! | [`trace`] | reading a replayed arrival trace (CSV) as a stream |
+//! | [`request_trace`] | per-request traces: an [`Observer`] that follows each sampled request (picks, queue, LLM legs, 429s, fallbacks, outcome) and writes a row as it ends ([`request_trace::TraceRecorder`], [`request_trace::CsvSink`]); [`run_model_traced`] |
 //! | `profile` | the arrival rate over time: steps, ramps, diurnal swing, bursts |
 //! | `breakdown` | where completed requests' time went ([`LatencyBreakdown`]) |
 //! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals kept inside each metric's range ([`Bounds`], [`MetricSummary`]) |
+//! | `session_results` | what closed-loop sessions measured ([`SessionResults`]): started, completed, abandoned, duration, turns, turn latency |
 //! | `run` | replications in parallel, pooled ([`run_model`]) |
 //! | `dist`, [`rng`] | distributions and the seeded random streams |
 //!
@@ -52,6 +54,9 @@
 //! | open arrivals, who sends them, the entry rate limits | `engine/workload.rs` `Engine::on_arrival`, `Engine::admit`; `engine/routes.rs` `Limits::admit` |
 //! | a replayed trace's rows arriving | `engine/workload.rs` `Engine::on_trace_arrival`; `trace.rs` `TraceReader` |
 //! | closed-loop sessions: think time, turns | `engine/sessions.rs` `Engine::session_turn_ended`, `Engine::on_think` |
+//! | a session's start, end, abandonment (`abandonAfterErrors`) and its results | `engine/sessions.rs` `Sessions::turn_sent`, `Sessions::turn_ended`, `Sessions::result`; `session_results.rs` [`SessionResults`] |
+//! | what an observer hears of a request (arrival, the loads compared, pick, slot, LLM legs, 429s, failed attempts) | `engine/step.rs` [`Observed`]; told from `engine/workload.rs` `admit`, `engine/routing.rs` `dispatch`, `attempt_failed`, `engine/service.rs` `start`, `engine/llm/calls.rs`, `engine/llm/dynamic.rs` |
+//! | a traced request's row and story | `request_trace/story.rs` `Live`; the columns: `request_trace/mod.rs` [`request_trace::TRACE_COLUMNS`] |
 //! | a request's class | `engine/classes.rs` `Classes::draw` |
 //! | how a request ends and who counts it (the outcome hook) | `engine/outcome.rs` `Engine::announce` |
 //! | the balancer's pick, queueing at an instance | `engine/routing.rs` `Engine::dispatch` |
@@ -98,9 +103,11 @@ mod metrics;
 pub mod native;
 mod profile;
 mod regime;
+pub mod request_trace;
 pub mod rng;
 mod run;
 mod scenario;
+mod session_results;
 mod stats;
 mod timeline;
 pub mod trace;
@@ -127,7 +134,7 @@ pub use metrics::{
 };
 pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
-pub use run::{run_model, run_model_with, Pooled, RunOptions, ScenarioResult};
+pub use run::{run_model, run_model_traced, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
     json_file, nearest, scenario_json, scenario_json_from_str, to_yaml, Arrivals, BalancingSection,
     BudgetSection, Burst, CacheModel, CallCount, ClassModel, ClassSessions, CompiledFailure,
@@ -145,6 +152,7 @@ pub use scenario::{
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};
+pub use session_results::{SessionResults, TurnsSummary};
 pub use stats::{ci95_half_width, wilson, Bounds, MetricSummary, MIN_INTERVAL_SAMPLES};
 pub use strategies::{DurationStr, Nanos, DURATION_UNITS};
 pub use timeline::{ScalingEvent, ScalingSummary, SeriesRow};

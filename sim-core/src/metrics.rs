@@ -501,6 +501,9 @@ pub struct RunResult {
     /// Per tenant, when `workload.users` has more than one tenant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenants: Option<TenantResult>,
+    /// Closed-loop sessions, when the workload has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<crate::SessionResults>,
     /// Where completed requests' time went.
     pub breakdown: LatencyBreakdown,
     /// Per LLM model: calls answered, errors, 429s, outage failures.

@@ -7,11 +7,14 @@ use crate::metrics::{
     Counts, LatencyRecorder, LatencySummary, Reasons, ResilienceEvents, RunResult, SloVerdict,
 };
 use crate::regime::Regime;
+use crate::request_trace::{TraceBook, TraceRecorder};
 use crate::scenario::Model;
+use crate::session_results::SessionResults;
 use crate::stats::{Bounds, MetricSummary};
 use crate::Engine;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::Mutex;
 
 /// Everything a scenario run produced: each replication, the pooled
 /// figures, and each metric's mean and confidence interval.
@@ -79,6 +82,10 @@ pub struct Pooled {
     pub overloaded: u32,
     /// Where completed requests' time went, over every replication.
     pub breakdown: LatencyBreakdown,
+    /// Closed-loop sessions over every replication, when the workload has
+    /// them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionResults>,
 }
 
 /// How to run: overrides of the scenario's own settings.
@@ -103,6 +110,28 @@ pub fn run_model_with(
     opts: RunOptions,
     control: &RunControl,
 ) -> Result<ScenarioResult, SimError> {
+    run_replications(model, opts, control, None)
+}
+
+/// [`run_model_with`], tracing replication 0's requests into `trace` (see
+/// [`crate::request_trace`]); the other replications run as they would
+/// untraced, and every figure is the same as without the trace. The
+/// trace's sink is not closed: call [`TraceBook::finish`].
+pub fn run_model_traced(
+    model: &Model,
+    opts: RunOptions,
+    control: &RunControl,
+    trace: &mut TraceBook,
+) -> Result<ScenarioResult, SimError> {
+    run_replications(model, opts, control, Some(trace))
+}
+
+fn run_replications(
+    model: &Model,
+    opts: RunOptions,
+    control: &RunControl,
+    trace: Option<&mut TraceBook>,
+) -> Result<ScenarioResult, SimError> {
     let mut m = model.clone();
     if let Some(s) = opts.seed {
         m.run.seed = s;
@@ -125,9 +154,23 @@ pub fn run_model_with(
         }
     }
     let m = &m;
+    // Replication 0 takes the trace, if there is one.
+    let trace = Mutex::new(trace);
     let runs: Vec<RunResult> = (0..m.run.replications)
         .into_par_iter()
-        .map(|rep| Engine::new(m, rep).run_with(control))
+        .map(|rep| {
+            let book = if rep == 0 {
+                trace.lock().ok().and_then(|mut t| t.take())
+            } else {
+                None
+            };
+            match book {
+                Some(book) => {
+                    Engine::with_observer(m, rep, TraceRecorder::new(m, book)).run_with(control)
+                }
+                None => Engine::new(m, rep).run_with(control),
+            }
+        })
         .collect::<Result<_, _>>()?;
     Ok(summarise(m, runs))
 }
@@ -170,6 +213,10 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         metric("costPerHour", Pos, &|r| Some(r.cost_per_hour)),
         metric("costPer1kRequests", Pos, &|r| r.cost_per_1k_requests),
     ];
+    let mut summary = summary;
+    if runs.iter().any(|r| r.sessions.is_some()) {
+        summary.extend(session_metrics(&runs));
+    }
     ScenarioResult {
         scenario: m.scenario.name.clone(),
         description: m.scenario.description.clone(),
@@ -207,8 +254,34 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
             breakdown: LatencyBreakdown::pool(
                 &runs.iter().map(|r| &r.breakdown).collect::<Vec<_>>(),
             ),
+            sessions: SessionResults::pool(runs.iter().filter_map(|r| r.sessions.as_ref())),
         },
         summary,
         runs,
     }
+}
+
+/// The session metrics' means and intervals (only for runs with sessions,
+/// so other scenarios' summaries are unchanged).
+fn session_metrics(runs: &[RunResult]) -> Vec<MetricSummary> {
+    type Read = fn(&SessionResults) -> Option<f64>;
+    use Bounds::{NonNegative as Pos, Share};
+    let reads: [(&str, Bounds, Read); 9] = [
+        ("sessions.started", Pos, |s| Some(s.started as f64)),
+        ("sessions.completed", Pos, |s| Some(s.completed as f64)),
+        ("sessions.abandoned", Pos, |s| Some(s.abandoned as f64)),
+        ("sessions.abandonRate", Share, SessionResults::abandon_rate),
+        ("sessions.duration.p50", Pos, |s| s.duration.p50),
+        ("sessions.duration.p99", Pos, |s| s.duration.p99),
+        ("sessions.turns.mean", Pos, |s| s.turns_per_session.mean),
+        ("sessions.turnLatency.p50", Pos, |s| s.turn_latency.p50),
+        ("sessions.turnLatency.p99", Pos, |s| s.turn_latency.p99),
+    ];
+    reads
+        .iter()
+        .map(|(name, bounds, f)| {
+            let values = runs.iter().map(|r| r.sessions.as_ref().and_then(f));
+            MetricSummary::of(name, *bounds, values)
+        })
+        .collect()
 }

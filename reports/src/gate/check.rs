@@ -297,6 +297,7 @@ fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {
             ));
         }
     }
+    session_checks(t, base, cand, &mut out);
     if let Some(rel) = t.cost {
         out.push(judge(
             Metric::of("cost", "cost_per_hour"),
@@ -502,6 +503,33 @@ fn floor_check(floor: f64, cand: &[Sample]) -> Finding {
     }
 }
 
+/// With sessions: the turns' p99 under the p99 threshold, and the share of
+/// sessions abandoned under the error-rate threshold.
+fn session_checks(t: &Thresholds, base: &[Sample], cand: &[Sample], out: &mut Vec<Finding>) {
+    let turn = |xs: &[Sample]| xs.iter().map(|s| s.turn_p99).collect::<Vec<_>>();
+    let abandon = |xs: &[Sample]| xs.iter().map(|s| s.abandon_rate).collect::<Vec<_>>();
+    if let Some(rel) = t.p99 {
+        if base.iter().chain(cand).any(|s| s.turn_p99.is_some()) {
+            out.push(judge(
+                Metric::of("turnP99", "turn_latency_p99_s"),
+                &turn(base),
+                &turn(cand),
+                Limit::Relative(rel),
+            ));
+        }
+    }
+    if let Some(abs) = t.error_rate {
+        if base.iter().chain(cand).any(|s| s.abandon_rate.is_some()) {
+            out.push(judge(
+                Metric::of("abandonRate", "session_abandon_rate"),
+                &abandon(base),
+                &abandon(cand),
+                Limit::Absolute(abs),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,6 +603,8 @@ mod tests {
             tenant_fairness: None,
             cost_per_hour: 0.0,
             slo_pass: None,
+            turn_p99: None,
+            abandon_rate: None,
             regime: Regime::Stable,
         };
         let low = [s(0.5), s(0.52), s(0.51)];

@@ -28,6 +28,12 @@ pub struct Sample {
     pub cost_per_hour: f64,
     /// Whether the run met the SLO (none without one).
     pub slo_pass: Option<bool>,
+    /// 99th percentile of session turns' latency, with sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_p99: Option<f64>,
+    /// Share of ended sessions their users abandoned, with sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandon_rate: Option<f64>,
     /// Whether it reached steady state.
     pub regime: Regime,
 }
@@ -45,6 +51,8 @@ impl Sample {
             tenant_fairness: read("tenant_fairness_jain"),
             cost_per_hour: always("cost_per_hour"),
             slo_pass: read("slo_pass").map(|v| v == 1.0),
+            turn_p99: read("turn_latency_p99_s"),
+            abandon_rate: read("session_abandon_rate"),
             regime: r.regime,
         }
     }

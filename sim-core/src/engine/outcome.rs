@@ -114,7 +114,7 @@ impl<O: Observer> Engine<'_, O> {
             );
         }
         if o.from_session {
-            self.session_turn_ended(o.user, o.rtt);
+            self.session_turn_ended(o.user, o.rtt, completed.then_some(o.latency));
         }
     }
 

@@ -84,6 +84,7 @@ impl<O: Observer> Engine<'_, O> {
                 model.run.warmup.as_secs_f64(),
             ),
             tenants: self.tenants.as_ref().map(tenants::Tenants::result),
+            sessions: self.sessions.as_ref().map(|s| s.result(self.model)),
             breakdown: self.llm.breakdown.result(
                 model,
                 self.outcomes.latency.count(),

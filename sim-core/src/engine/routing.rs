@@ -71,6 +71,13 @@ impl<O: Observer> Engine<'_, O> {
             self.attempt_failed(req, Cause::OverConnectionLimit);
             return;
         }
+        if O::ACTIVE {
+            let what = super::Observed::Considered {
+                request: req,
+                loads: &self.loads,
+            };
+            self.observer.observe(now, what);
+        }
         let r = &self.requests[req as usize];
         // Without a user model requests are anonymous (the scenario is then
         // refused for balancers that route by identity).
@@ -213,6 +220,11 @@ impl<O: Observer> Engine<'_, O> {
                 }
                 let gen = r.gen;
                 self.resilience.events.retries += u64::from(r.measured);
+                self.notify(|| super::Observed::AttemptFailed {
+                    request: req,
+                    cause: cause.key(),
+                    retry_in: Some(backoff),
+                });
                 self.events.push(
                     now + backoff,
                     Event::Routing(RoutingEvent::Retry { req, gen }),
@@ -220,6 +232,11 @@ impl<O: Observer> Engine<'_, O> {
                 return;
             }
         }
+        self.notify(|| super::Observed::AttemptFailed {
+            request: req,
+            cause: cause.key(),
+            retry_in: None,
+        });
         self.finalize(req, cause);
     }
 

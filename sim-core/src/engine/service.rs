@@ -14,6 +14,7 @@ impl<O: Observer> Engine<'_, O> {
     /// hung instance takes it and never answers.
     pub(super) fn start(&mut self, req: u32) {
         let now = self.now;
+        self.notify(|| super::Observed::Started { request: req });
         let model = self.model;
         let r = &mut self.requests[req as usize];
         let i = r.instance as usize;

@@ -76,6 +76,82 @@ pub enum Observed<'a> {
     },
     /// An autoscaling decision that wanted or made a change.
     Scaled(&'a ScalingEvent),
+    /// A request arrived. `request` is `None` when an entry rate limit
+    /// refused it (its [`Observed::Ended`] follows at once, with no
+    /// record).
+    Arrived {
+        /// The request (slab index), if it got a record.
+        request: Option<u32>,
+        /// Its user.
+        user: u32,
+        /// Its class (index into `workload.classes`).
+        class: u8,
+        /// Whether it arrived after the warm-up.
+        measured: bool,
+    },
+    /// The balancer is about to pick an instance for `request`: each
+    /// instance's load as the fleet's view has it (requests held;
+    /// `u32::MAX` for an instance no balancer may pick now).
+    Considered {
+        /// The request (slab index).
+        request: u32,
+        /// Per instance, in fleet order.
+        loads: &'a [u32],
+    },
+    /// `request`'s attempt took a slot on its instance (from the queue or
+    /// at once).
+    Started {
+        /// The request (slab index).
+        request: u32,
+    },
+    /// One leg of an LLM call was answered: by a model, or (`model:
+    /// None`) by the response cache.
+    Answered {
+        /// The request (slab index).
+        request: u32,
+        /// The call's number in its attempt, from 0 (a fallback leg has
+        /// its call's number).
+        call: u32,
+        /// The model that answered (index into `llm.models`), `None` for
+        /// a cache hit.
+        model: Option<u32>,
+        /// Seconds the leg takes, slowdowns included.
+        secs: f64,
+        /// Input and output tokens, when calls are timed by tokens.
+        tokens: (u32, u32),
+        /// Whether the answer is an error.
+        fails: bool,
+    },
+    /// A provider answered a call 429.
+    Limited {
+        /// The request (slab index).
+        request: u32,
+        /// The model that refused.
+        model: u32,
+        /// The wait before it asks again (`retry-after` and jitter);
+        /// `None` when the call turned to its fallback or ran out of
+        /// retries.
+        wait: Option<Nanos>,
+    },
+    /// A call could not reach its model: `"outage"` or `"circuitOpen"`.
+    Unreachable {
+        /// The request (slab index).
+        request: u32,
+        /// The model.
+        model: u32,
+        /// Why.
+        why: &'static str,
+    },
+    /// An attempt failed with `cause` (an outcome key, as in
+    /// [`Observed::Ended`]).
+    AttemptFailed {
+        /// The request (slab index).
+        request: u32,
+        /// Why it failed.
+        cause: &'static str,
+        /// The backoff before the next attempt, when it is retried.
+        retry_in: Option<Nanos>,
+    },
 }
 
 impl Observed<'_> {

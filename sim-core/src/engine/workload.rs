@@ -195,6 +195,12 @@ impl<O: Observer> Engine<'_, O> {
         };
         if !self.routing.limits.is_empty() {
             if let Err(limit) = self.routing.limits.admit(now, user, class) {
+                self.notify(|| super::Observed::Arrived {
+                    request: None,
+                    user,
+                    class,
+                    measured,
+                });
                 self.rate_limited(user, from_session, class, limit, measured);
                 return;
             }
@@ -224,6 +230,12 @@ impl<O: Observer> Engine<'_, O> {
         if self.llm.path != super::llm::CallPath::Plain {
             self.llm.legs[req as usize].given = given;
         }
+        self.notify(|| super::Observed::Arrived {
+            request: Some(req),
+            user,
+            class,
+            measured,
+        });
         if let Some(timeout) = self.model.resilience.request_timeout {
             let gen = self.requests[req as usize].gen;
             self.events.push(

@@ -300,6 +300,12 @@ pub struct Sessions {
     /// (needs `turns`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub between_sessions: Option<DurationOrDist>,
+    /// Failed turns (errors, timeouts, refusals) after which a user gives
+    /// up on its session: it sends none of the session's remaining turns
+    /// and waits `betweenSessions` before the next session (needs
+    /// `turns`). Without it users never give up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandon_after_errors: Option<u32>,
 }
 
 fn one() -> u32 {

@@ -18,6 +18,7 @@ mod providers;
 mod queueing;
 mod regime;
 mod replicas;
+mod request_trace;
 mod resilience;
 mod scaling;
 mod scenarios;

@@ -252,3 +252,127 @@ fn a_class_think_time_too_short_to_simulate_is_refused() {
         "{e}"
     );
 }
+
+/// Sessions of 2 to 10 turns with an LLM that fails `error_rate` of its
+/// calls, users giving up after `abandon` failed turns when given.
+fn chat(error_rate: f64, abandon: Option<u32>) -> Model {
+    let abandon = abandon.map_or(String::new(), |n| format!(r#", "abandonAfterErrors": {n}"#));
+    let json = format!(
+        r#"{{
+      "name": "chat", "run": {{ "duration": "2h", "warmup": "10m", "seed": 5, "replications": 2 }},
+      "workload": {{
+        "users": {{ "count": 200 }},
+        "sessions": {{
+          "thinkTime": {{ "dist": "exponential", "mean": "10s" }},
+          "turns": {{ "dist": "uniform", "min": 2, "max": 10 }},
+          "betweenSessions": {{ "dist": "exponential", "mean": "2m" }}{abandon} }} }},
+      "llm": {{ "models": {{ "m": {{ "latency": {{ "dist": "exponential", "mean": "1s" }}, "errorRate": {error_rate} }} }} }},
+      "instanceTypes": {{ "t": {{ "slots": 8 }} }},
+      "deployment": {{ "regions": {{ "r": {{ "instances": 4 }} }} }}
+    }}"#
+    );
+    Model::from_json(&json, "chat.json").unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn session_results_add_up() {
+    let r = run_model(&chat(0.02, None), RunOptions::default()).unwrap();
+    for run in &r.runs {
+        let s = run
+            .sessions
+            .as_ref()
+            .expect("a workload with sessions has results");
+        assert!(s.started > 500, "{}", s.started);
+        assert_eq!(s.completed + s.abandoned + s.in_progress, s.started);
+        assert_eq!(s.abandoned, 0, "nobody gives up without abandonAfterErrors");
+        // At most one session per user is still going.
+        assert!(s.in_progress <= 200 && s.in_progress > 0);
+        let t = &s.turns_per_session;
+        assert_eq!(t.sessions, s.completed + s.abandoned);
+        assert!(t.p50.unwrap() >= 2 && t.max.unwrap() <= 10, "{t:?}");
+        let mean = t.mean.unwrap();
+        assert!((mean - 6.0).abs() < 0.3, "uniform 2..10 turns: {mean}");
+        // Each turn completed or failed; completed ones have a latency.
+        assert_eq!(s.turn_latency.count + s.failed_turns, s.turns);
+        assert!(s.failed_turns > 0);
+        // A session lasts at least its turns' thinking: (turns - 1) * 10s
+        // on average, plus its answers.
+        let d = s.duration.p50.unwrap();
+        assert!(d > 40.0 && d < 120.0, "{d}");
+        assert!(s.duration.count == t.sessions);
+        // The turns are the requests of the measured window (sessions that
+        // began in the warm-up aside), within a few percent.
+        let arrivals = run.counts.arrivals as f64;
+        assert!((s.turns as f64 - arrivals).abs() / arrivals < 0.05);
+    }
+    let pooled = r.pooled.sessions.as_ref().unwrap();
+    assert_eq!(
+        pooled.started,
+        r.runs
+            .iter()
+            .map(|x| x.sessions.as_ref().unwrap().started)
+            .sum::<u64>()
+    );
+    let names: Vec<&str> = r.summary.iter().map(|m| m.metric.as_str()).collect();
+    assert!(names.contains(&"sessions.completed") && names.contains(&"sessions.turnLatency.p99"));
+}
+
+#[test]
+fn users_abandon_sessions_after_failed_turns() {
+    let keep = run_model(&chat(0.3, None), RunOptions::default()).unwrap();
+    let quit = run_model(&chat(0.3, Some(1)), RunOptions::default()).unwrap();
+    let (k, q) = (
+        keep.pooled.sessions.as_ref().unwrap(),
+        quit.pooled.sessions.as_ref().unwrap(),
+    );
+    assert_eq!(k.abandoned, 0);
+    assert!(q.abandoned > q.completed / 2, "{} abandoned", q.abandoned);
+    assert_eq!(q.completed + q.abandoned + q.in_progress, q.started);
+    // A session ends at its first failed turn: fewer turns per session,
+    // and none with more than one failure.
+    assert!(q.turns_per_session.mean.unwrap() < k.turns_per_session.mean.unwrap() - 1.0);
+    assert!(q.failed_turns <= q.completed + q.abandoned + q.in_progress);
+    let rate = q.abandon_rate().unwrap();
+    assert!(rate > 0.5 && rate < 1.0, "{rate}");
+}
+
+#[test]
+fn abandonment_needs_a_count_and_turns() {
+    let bad = |sessions: &str| {
+        let json = format!(
+            r#"{{ "name": "x", "run": {{ "duration": "1h" }},
+          "workload": {{ "users": {{ "count": 10 }}, "sessions": {sessions} }},
+          "llm": {{ "models": {{ "m": {{ "latency": {{ "dist": "constant", "value": "1s" }} }} }} }},
+          "instanceTypes": {{ "t": {{ "slots": 2 }} }},
+          "deployment": {{ "regions": {{ "r": {{ "instances": 1 }} }} }} }}"#
+        );
+        Model::from_json(&json, "x.json").unwrap_err().to_string()
+    };
+    let e = bad(r#"{ "thinkTime": "5s", "turns": 3, "abandonAfterErrors": 0 }"#);
+    assert!(
+        e.contains("workload.sessions.abandonAfterErrors") && e.contains("at least 1"),
+        "{e}"
+    );
+    let e = bad(r#"{ "thinkTime": "5s", "abandonAfterErrors": 2 }"#);
+    assert!(
+        e.contains("workload.sessions.abandonAfterErrors") && e.contains("turns"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_workload_without_sessions_has_no_session_results() {
+    let json = r#"{ "name": "open", "run": { "duration": "10m" },
+      "workload": { "arrivals": { "ratePerSecond": 1 } },
+      "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1s" } } } },
+      "instanceTypes": { "t": { "slots": 2 } },
+      "deployment": { "regions": { "r": { "instances": 1 } } } }"#;
+    let r = run_model(
+        &Model::from_json(json, "o.json").unwrap(),
+        RunOptions::default(),
+    )
+    .unwrap();
+    assert!(r.runs[0].sessions.is_none() && r.pooled.sessions.is_none());
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(!text.contains("\"sessions") && !text.contains("turnLatency"));
+}

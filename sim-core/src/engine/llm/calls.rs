@@ -7,7 +7,7 @@
 use super::{answer, first_leg, CallPath, Parts, CACHE};
 use crate::engine::requests::State;
 use crate::engine::service::ServiceEvent;
-use crate::engine::step::Observer;
+use crate::engine::step::{Observed, Observer};
 use crate::engine::{Engine, Event};
 use crate::scenario::Model;
 use crate::scenario::Shape;
@@ -73,6 +73,19 @@ impl<'m, O: Observer> Engine<'m, O> {
         }
     }
 
+    /// Tells the observer of `leg`, answered for call `call` of `req`.
+    #[inline(always)]
+    fn notify_leg(&mut self, req: u32, call: u32, leg: &super::Leg, slow: f64) {
+        self.notify(|| Observed::Answered {
+            request: req,
+            call,
+            model: (leg.model != CACHE).then_some(leg.model),
+            secs: leg.secs * slow,
+            tokens: leg.tokens,
+            fails: leg.fails,
+        });
+    }
+
     /// The LLM phase of a plain workflow ([`Llm::simple`]) in one
     /// event: a fixed number of calls to the attempt's model, no cache, no
     /// tools, no fallbacks. The same draws as the general path, with one
@@ -92,8 +105,21 @@ impl<'m, O: Observer> Engine<'m, O> {
         let calls = model.workload.classes[0].shape.llm_calls.draw(&mut r.rng);
         let mut made = u64::from(calls);
         for k in 0..calls {
-            total += spec.latency.sample_secs(&mut r.rng);
-            if spec.error_rate > 0.0 && r.rng.random::<f64>() < spec.error_rate {
+            let secs = spec.latency.sample_secs(&mut r.rng);
+            total += secs;
+            let failed = spec.error_rate > 0.0 && r.rng.random::<f64>() < spec.error_rate;
+            if O::ACTIVE {
+                let what = Observed::Answered {
+                    request: req,
+                    call: k,
+                    model: Some(r.model),
+                    secs: secs * slow,
+                    tokens: (0, 0),
+                    fails: failed,
+                };
+                self.observer.observe(now, what);
+            }
+            if failed {
                 fails = true;
                 made = u64::from(k) + 1;
                 break;
@@ -208,6 +234,7 @@ impl<'m, O: Observer> Engine<'m, O> {
             let mut leg = first_leg(model, shape, given, m, &mut self.requests[req as usize].rng);
             loop {
                 total += leg.secs;
+                self.notify_leg(req, n, &leg, slow);
                 let part = self.part_of(leg.model);
                 self.book(req, part, leg.secs * slow);
                 self.count_leg(leg.model, leg.fails);
@@ -262,6 +289,8 @@ impl<'m, O: Observer> Engine<'m, O> {
         let l = &mut self.llm.legs[req as usize];
         l.tokens = leg.tokens;
         l.unbilled = false;
+        let call = l.call_no;
+        self.notify_leg(req, call, &leg, slow);
         let part = self.part_of(leg.model);
         self.book(req, part, leg.secs * slow);
         self.count_leg(leg.model, leg.fails);

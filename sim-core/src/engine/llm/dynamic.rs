@@ -5,7 +5,7 @@ use super::{answer, LlmEvent, CACHE};
 use crate::engine::providers::Admit;
 use crate::engine::requests::{LegState, State};
 use crate::engine::service::ServiceEvent;
-use crate::engine::step::Observer;
+use crate::engine::step::{Observed, Observer};
 use crate::engine::{Engine, Event};
 use rand::Rng;
 use strategies::Nanos;
@@ -110,6 +110,15 @@ impl<'m, O: Observer> Engine<'m, O> {
         r.fails = false;
         self.llm.legs[req as usize].unbilled = true;
         let attempt = r.attempt;
+        let call = self.llm.legs[req as usize].call_no;
+        self.notify(|| Observed::Answered {
+            request: req,
+            call,
+            model: None,
+            secs: secs * slow,
+            tokens: (0, 0),
+            fails: false,
+        });
         let part = self.part_of(CACHE);
         self.book(req, part, secs * slow);
         let at = now + Nanos::from_secs_f64(secs * slow);
@@ -138,6 +147,11 @@ impl<'m, O: Observer> Engine<'m, O> {
         if let Some(b) = p.breaker(i, m as usize) {
             if !b.would_permit(now) {
                 self.llm.counts[m as usize].circuit_open += counted;
+                self.notify(|| Observed::Unreachable {
+                    request: req,
+                    model: m,
+                    why: "circuitOpen",
+                });
                 return Some(self.turn_to_fallback(req, m) || self.fail_leg_now(req, attempt));
             }
         }
@@ -167,11 +181,23 @@ impl<'m, O: Observer> Engine<'m, O> {
             }
             Admit::Down => {
                 self.llm.counts[m as usize].outages += counted;
+                self.notify(|| Observed::Unreachable {
+                    request: req,
+                    model: m,
+                    why: "outage",
+                });
                 self.fail_leg_now(req, attempt)
             }
             Admit::Limited { retry_after } => {
                 self.llm.counts[m as usize].rate_limited += counted;
-                self.turn_to_fallback(req, m) || self.answered_429(req, attempt, retry_after)
+                if self.model.llm.models[m as usize].fallback.is_some() {
+                    self.notify(|| Observed::Limited {
+                        request: req,
+                        model: m,
+                        wait: None,
+                    });
+                }
+                self.turn_to_fallback(req, m) || self.answered_429(req, m, attempt, retry_after)
             }
         })
     }
@@ -211,6 +237,18 @@ impl<'m, O: Observer> Engine<'m, O> {
         let (fails, attempt) = (r.fails, r.attempt);
         self.events
             .push(end, Event::Service(ServiceEvent::Done { req, attempt }));
+        if O::ACTIVE {
+            let l = &self.llm.legs[req as usize];
+            let what = Observed::Answered {
+                request: req,
+                call: l.call_no,
+                model: Some(m),
+                secs,
+                tokens: l.tokens,
+                fails,
+            };
+            self.observer.observe(now, what);
+        }
         let part = self.part_of(m);
         self.book(req, part, secs);
         self.count_leg(m, fails);
@@ -219,7 +257,7 @@ impl<'m, O: Observer> Engine<'m, O> {
     /// A 429 without a fallback: `req`'s leg waits `retry_after` (plus
     /// jitter) and asks again, or, out of retries, fails now. Returns
     /// `false` (the leg is settled).
-    fn answered_429(&mut self, req: u32, attempt: u32, retry_after: Nanos) -> bool {
+    fn answered_429(&mut self, req: u32, m: u32, attempt: u32, retry_after: Nanos) -> bool {
         let now = self.now;
         let retries = self.model.llm.rate_limit_retries;
         let r = &mut self.requests[req as usize];
@@ -233,6 +271,11 @@ impl<'m, O: Observer> Engine<'m, O> {
             };
             l.leg = LegState::Backoff;
             l.wait_from = now;
+            self.notify(|| Observed::Limited {
+                request: req,
+                model: m,
+                wait: Some(retry_after + jitter),
+            });
             self.events.push(
                 now + retry_after + jitter,
                 Event::Llm(LlmEvent::Start { req, attempt }),
@@ -240,6 +283,11 @@ impl<'m, O: Observer> Engine<'m, O> {
             return false;
         }
         l.rate_limited = true;
+        self.notify(|| Observed::Limited {
+            request: req,
+            model: m,
+            wait: None,
+        });
         self.fail_leg_now(req, attempt)
     }
 

@@ -39,7 +39,7 @@ use rand::Rng;
 pub(super) const CACHE: u32 = u32::MAX;
 
 /// One leg of a call.
-struct Leg {
+pub(super) struct Leg {
     /// Seconds it takes (before an instance's slowdown).
     secs: f64,
     fails: bool,

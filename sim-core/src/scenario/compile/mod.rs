@@ -493,6 +493,8 @@ pub struct SessionModel {
     pub turns: Option<Sampler>,
     /// Time between a session's last answer and the next session.
     pub between: Option<Sampler>,
+    /// Failed turns after which a user abandons its session.
+    pub abandon_after: Option<u32>,
 }
 
 /// Random failures of every instance.

@@ -116,11 +116,25 @@ impl Scenario {
                 "applies after a session's last turn: give turns too",
             );
         }
+        let abandon_after = s.abandon_after_errors;
+        let abandon_path = format!("{path}.abandonAfterErrors");
+        match abandon_after {
+            Some(0) => c.fail(
+                abandon_path,
+                "must be at least 1: the failed turns after which a user gives up its session",
+            ),
+            Some(_) if s.turns.is_none() => c.fail(
+                abandon_path,
+                "ends a session early, but sessions without turns never end: give turns too",
+            ),
+            _ => {}
+        }
         let (think, _) = (think?, users?);
         Some(SessionModel {
             think,
             turns,
             between,
+            abandon_after,
         })
     }
 }
