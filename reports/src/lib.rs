@@ -21,6 +21,7 @@
 //! |---|---|
 //! | what `fleetsim run` prints, and its steady-state warning | `summary.rs` `summary_table`, `steadiness` |
 //! | what `fleetsim validate` prints for a scenario | `describe.rs` `describe_model` |
+//! | findings (settings that cannot act) as text and Markdown | `findings.rs` `findings_text`, `findings_markdown` (found by `sim-core`'s `lint`) |
 //! | the `timeseries.csv` and `scaling.csv` of `run --out` | `csv.rs` `series_csv`, `scaling_csv` |
 //! | how durations, money, shares and counts are shown; how files are written atomically | `format.rs` `secs`, `short`, `money`, `percent`, `count`; `files.rs` `write_atomic` |
 //! | how `--axis PATH=VALUES` is parsed: lists, ranges, JSON paths | `sweep/axis.rs` `Axis::parse_arg`, `Axis::from_json`; `sweep/path.rs` `JsonPath::parse`, `JsonPath::set` |
@@ -68,6 +69,7 @@ pub mod decide;
 mod describe;
 mod error;
 mod files;
+mod findings;
 mod format;
 pub mod gate;
 pub mod plan;
@@ -81,6 +83,7 @@ pub use csv::{scaling_csv, series_csv};
 pub use describe::describe_model;
 pub use error::{Error, Result};
 pub use files::{remove_stale_temporaries, write_atomic, write_set};
+pub use findings::{findings_markdown, findings_text};
 pub use format::{count, money, percent, secs, short};
 pub use points::{points_table, short_names};
 pub use summary::summary_table;

@@ -93,6 +93,7 @@ mod control;
 mod dist;
 mod engine;
 mod error;
+mod lint;
 mod metrics;
 pub mod native;
 mod profile;
@@ -119,6 +120,7 @@ pub use dist::{
 };
 pub use engine::{Engine, InstanceState, NoObserver, Observed, Observer};
 pub use error::{Problem, ScenarioError, SimError};
+pub use lint::{after_run as run_findings, findings, Finding, Stage as FindingStage};
 pub use metrics::{
     jain_index, ClassResult, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary,
     LimitCount, ModelCalls, Reasons, ResilienceEvents, RunResult, SloCheck, SloVerdict,
