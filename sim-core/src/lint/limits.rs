@@ -1,33 +1,10 @@
-//! Budgets and limits: a budget with nothing to refuse (static), and
-//! budgets, rate limits, connection limits and provider quotas that never
-//! refused anything in the run.
+//! Budgets and limits that never refused anything in the run: budget
+//! caps, entry rate limits, connection limits and provider quotas. (A
+//! budget cap without an autoscaler is the checker's error.)
 
 use super::{in_runs, Finding, Stage};
 use crate::metrics::RunResult;
 use crate::scenario::Model;
-
-/// `budget.perHour` and `budget.total` refuse scale-ups: without an
-/// autoscaler there are none to refuse.
-pub(super) fn budget_static(model: &Model, out: &mut Vec<Finding>) {
-    let Some(b) = &model.budget.config else {
-        return;
-    };
-    if model.fleet.scaling.is_some() {
-        return;
-    }
-    let caps = [(b.per_hour, "perHour"), (b.total, "total")];
-    for (v, key) in caps {
-        if v.is_some() {
-            out.push(Finding::new(
-                Stage::Static,
-                format!("deployment.budget.{key}"),
-                "budget-cannot-act",
-                "this cap refuses an autoscaler's scale-ups and the scenario has no \
-                 `deployment.scaling`, so it can never act; add an autoscaler or drop the cap",
-            ));
-        }
-    }
-}
 
 /// Budgets that never refused a scale-up or switched a model.
 pub(super) fn budget_run(model: &Model, runs: &[RunResult], out: &mut Vec<Finding>) {

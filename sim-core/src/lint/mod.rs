@@ -9,8 +9,7 @@
 //! - **static** findings, when a scenario is checked ([`check`], kept in
 //!   [`Model::findings`]): what the file alone shows (an autoscaler target
 //!   above what a pod can reach, a breaker `timeout` that reads like a
-//!   reset time, an affinity `type` that cannot differ, a budget with
-//!   nothing to refuse);
+//!   reset time, an affinity `type` that cannot differ);
 //! - **run** findings, from what the replications did ([`after_run`]): a
 //!   cooldown or stabilization window that never held a decision, a budget
 //!   or limit that never refused anything, a canary the autoscaler removed.
@@ -104,7 +103,6 @@ impl fmt::Display for Finding {
 pub(crate) fn check(model: &Model, doc: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
     scaling::targets(model, &mut out);
-    limits::budget_static(model, &mut out);
     breaker::timeouts(model, doc, &mut out);
     balancing::affinity(model, doc, &mut out);
     out
