@@ -120,7 +120,7 @@ pub use dist::{
 };
 pub use engine::{Engine, InstanceState, NoObserver, Observed, Observer};
 pub use error::{Problem, ScenarioError, SimError};
-pub use lint::{after_run as run_findings, findings, Finding, Stage as FindingStage};
+pub use lint::{across_runs, after_run as run_findings, findings, Finding, Stage as FindingStage};
 pub use metrics::{
     jain_index, ClassResult, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary,
     LimitCount, ModelCalls, Reasons, ResilienceEvents, RunResult, SloCheck, SloVerdict,

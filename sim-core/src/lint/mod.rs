@@ -130,6 +130,29 @@ pub fn findings(model: &Model, runs: &[RunResult]) -> Vec<Finding> {
     out
 }
 
+/// The findings of several runs of one scenario made one at a time (a
+/// sweep's or a gate's seeds), each from [`findings`] on its single run:
+/// the static ones once; a run finding that says something never
+/// happened when every run has it, and one that says something happened
+/// (`canary-removed`) when any has it, with the first such run's words.
+pub fn across_runs(per_run: &[Vec<Finding>]) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for fs in per_run {
+        for f in fs {
+            if out.iter().any(|o| o.code == f.code && o.path == f.path) {
+                continue;
+            }
+            let everywhere = per_run
+                .iter()
+                .all(|o| o.iter().any(|x| x.code == f.code && x.path == f.path));
+            if f.stage == Stage::Static || f.code == "canary-removed" || everywhere {
+                out.push(f.clone());
+            }
+        }
+    }
+    out
+}
+
 /// "in the run" or "in any of the N replications".
 pub(crate) fn in_runs(runs: &[RunResult]) -> String {
     match runs.len() {
