@@ -39,6 +39,7 @@
 //! | `breakdown` | where completed requests' time went ([`LatencyBreakdown`]) |
 //! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals |
 //! | `run` | replications in parallel, pooled ([`run_model`]) |
+//! | `lint` | findings: settings a scenario writes that cannot act, with their JSON path ([`Finding`]; static ones in [`Model::findings`], run ones in [`ScenarioResult::findings`]) |
 //! | `dist`, [`rng`] | distributions and the seeded random streams |
 //!
 //! Behaviour by behaviour (files under `src/`):
@@ -78,6 +79,7 @@
 //! | how a scenario takes a native config by reference (`deployment.import`) | `scenario/extends.rs` `import_native` |
 //! | what a scenario key means and its checks | `scenario/compile/<section>.rs` (e.g. `compile/resilience.rs` for `healthCheck`) |
 //! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |
+//! | settings that cannot act (findings), one file per family | `lint/mod.rs` `check` (static, on the scenario as written), `after_run`, `across_runs`; `lint/scaling.rs` (targets above a pod's ceiling `PodCeiling`, cooldowns and stabilization windows that held nothing), `lint/limits.rs` (budgets, rate and connection limits, quotas), `lint/balancing.rs` (canary removed: the engine notes it in `engine/scaling.rs` `Engine::note_canary_removed`; affinity types), `lint/breaker.rs` (`timeout` against `resetTimeout`) |
 //!
 //! # Determinism
 //!
