@@ -208,19 +208,6 @@ pub(crate) fn page(p: &Page<'_>) -> String {
     o
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            esc("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
-}
-
 /// Settings that cannot act, per point: path, code, when found, and what
 /// it means.
 fn findings(o: &mut String, p: &Page<'_>) {
@@ -248,5 +235,18 @@ fn findings(o: &mut String, p: &Page<'_>) {
             );
         }
         let _ = writeln!(o, "</tbody></table>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }
