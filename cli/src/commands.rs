@@ -128,6 +128,7 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, Failure> {
             Ok(m) => {
                 stdout.emit(&format!("ok: {}\n", path.display()))?;
                 stdout.emit(&reports::describe_model(&m))?;
+                stdout.emit(&reports::findings_text(&m.findings))?;
             }
             Err(e) => {
                 bad += 1;

@@ -556,3 +556,42 @@ fn run_traces_requests_to_csv_and_parquet() {
     }
     assert!(!std::path::Path::new("t.json.partial").exists());
 }
+
+#[test]
+fn validate_prints_static_findings_and_run_prints_both_without_changing_exit_codes() {
+    // The Azcore seed's CPU target (70%) is above what its pods can burn.
+    let az = scenarios().join("seeds/azcore.json");
+    let o = fleetsim(&["validate", az.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("deployment.scaling.metrics[0].resource.target.averageUtilization")
+            && out.contains("[scaling-target-unreachable]"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("budget-never-bound"),
+        "run findings need a run: {out}"
+    );
+    let o = fleetsim(&["run", az.to_str().unwrap(), "--replications", "1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("Findings: "), "{out}");
+    assert!(
+        out.contains("static deployment.scaling.metrics[0]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("run    deployment.budget.perHour [budget-never-bound]"),
+        "{out}"
+    );
+    let o = fleetsim(&["run", az.to_str().unwrap(), "--replications", "1", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = v["findings"].as_array().unwrap();
+    assert!(f.iter().any(|x| x["stage"] == "static"));
+    assert!(f.iter().any(|x| x["stage"] == "run"));
+    // A scenario with nothing to find prints no section.
+    let lean = scenarios().join("variants/quickstart-lean.json");
+    let o = fleetsim(&["validate", lean.to_str().unwrap()]);
+    assert!(!text(&o.stdout).contains("Findings"));
+}

@@ -23,6 +23,7 @@
 //! | what `fleetsim validate` prints for a scenario | `describe.rs` `describe_model` |
 //! | the offered load on every resource and the bottleneck, in validate and the run header | `describe.rs` `load_line`, `load_header` (the figures: `sim_core::Model::offered_load`) |
 //! | a request trace (`run --trace-requests`) as Parquet, a row group at a time | `trace_parquet.rs` `ParquetTraceSink` (the rows themselves: `sim_core::request_trace`) |
+//! | findings (settings that cannot act) as text and Markdown | `findings.rs` `findings_text`, `findings_markdown` (found by `sim-core`'s `lint`) |
 //! | the `timeseries.csv` and `scaling.csv` of `run --out` | `csv.rs` `series_csv`, `scaling_csv` |
 //! | how durations, money, shares and counts are shown; how files are written atomically | `format.rs` `secs`, `short`, `money`, `percent`, `count`; `files.rs` `write_atomic` |
 //! | how `--axis PATH=VALUES` is parsed: lists, ranges, JSON paths | `sweep/axis.rs` `Axis::parse_arg`, `Axis::from_json`; `sweep/path.rs` `JsonPath::parse`, `JsonPath::set` |
@@ -73,6 +74,7 @@ pub mod decide;
 mod describe;
 mod error;
 mod files;
+mod findings;
 mod format;
 pub mod gate;
 pub mod plan;
@@ -87,6 +89,7 @@ pub use csv::{scaling_csv, series_csv};
 pub use describe::describe_model;
 pub use error::{Error, Result};
 pub use files::{remove_stale_temporaries, write_atomic, write_set};
+pub use findings::{findings_markdown, findings_text};
 pub use format::{count, money, percent, secs, short};
 pub use points::{points_table, short_names};
 pub use summary::summary_table;

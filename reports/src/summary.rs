@@ -22,7 +22,16 @@ pub fn summary_table(r: &ScenarioResult) -> String {
     per_instance(&mut o, r);
     slo(&mut o, r);
     steadiness(&mut o, r);
+    findings(&mut o, r);
     o
+}
+
+/// Settings that cannot act, or did not in this run.
+fn findings(o: &mut String, r: &ScenarioResult) {
+    if !r.findings.is_empty() {
+        o.push('\n');
+        o.push_str(&crate::findings_text(&r.findings));
+    }
 }
 
 /// ` (pooled)` after a section's name when there are replications.

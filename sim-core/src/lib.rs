@@ -41,6 +41,7 @@
 //! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals kept inside each metric's range ([`Bounds`], [`MetricSummary`]) |
 //! | `session_results` | what closed-loop sessions measured ([`SessionResults`]): started, completed, abandoned, duration, turns, turn latency |
 //! | `run` | replications in parallel, pooled ([`run_model`]) |
+//! | `lint` | findings: settings a scenario writes that cannot act, with their JSON path ([`Finding`]; static ones in [`Model::findings`], run ones in [`ScenarioResult::findings`]) |
 //! | `dist`, [`rng`] | distributions and the seeded random streams |
 //!
 //! Behaviour by behaviour (files under `src/`):
@@ -84,6 +85,7 @@
 //! | offered load on every resource (slots, CPU, memory, LLM permits, provider quotas, connection and rate limits) and the bottleneck | `scenario/compile/capacity/mod.rs` [`Model::offered_load`]; what one mean request asks of each, `capacity/footprint.rs` |
 //! | what a scenario key means and its checks | `scenario/compile/<section>.rs` (e.g. `compile/resilience.rs` for `healthCheck`) |
 //! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |
+//! | settings that cannot act (findings), one file per family | `lint/mod.rs` `check` (static, on the scenario as written), `after_run`, `across_runs`; `lint/scaling.rs` (targets above a pod's ceiling `PodCeiling`, cooldowns and stabilization windows that held nothing), `lint/limits.rs` (budgets, rate and connection limits, quotas), `lint/balancing.rs` (canary removed: the engine notes it in `engine/scaling.rs` `Engine::note_canary_removed`; affinity types), `lint/breaker.rs` (`timeout` against `resetTimeout`) |
 //!
 //! # Determinism
 //!
@@ -99,6 +101,7 @@ mod control;
 mod dist;
 mod engine;
 mod error;
+mod lint;
 mod metrics;
 pub mod native;
 mod profile;
@@ -127,6 +130,7 @@ pub use dist::{
 };
 pub use engine::{Engine, InstanceState, NoObserver, Observed, Observer};
 pub use error::{Problem, ScenarioError, SimError};
+pub use lint::{across_runs, after_run as run_findings, findings, Finding, Stage as FindingStage};
 pub use metrics::{
     jain_index, ClassResult, Counts, EngineStats, InstanceResult, LatencyRecorder, LatencySummary,
     LimitCount, ModelCalls, Reasons, ResilienceEvents, RunResult, SloCheck, SloVerdict,

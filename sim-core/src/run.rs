@@ -58,6 +58,10 @@ pub struct ScenarioResult {
     pub summary: Vec<MetricSummary>,
     /// Each replication.
     pub runs: Vec<RunResult>,
+    /// Settings that cannot act, or did not in these runs: the static
+    /// findings of the check, then the run's (see [`crate::Finding`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::Finding>,
 }
 
 /// Figures over all replications pooled.
@@ -257,6 +261,7 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
             sessions: SessionResults::pool(runs.iter().filter_map(|r| r.sessions.as_ref())),
         },
         summary,
+        findings: crate::lint::findings(m, &runs),
         runs,
     }
 }

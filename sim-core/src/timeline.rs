@@ -108,4 +108,8 @@ pub struct ScalingSummary {
     pub model_switches: u64,
     /// Most instances running at once (starting, ready and draining).
     pub peak_instances: u32,
+    /// When an autoscaler first removed a canary instance, seconds of
+    /// simulated time (read by the `canary-removed` finding).
+    #[serde(skip)]
+    pub canary_removed_at: Option<f64>,
 }

@@ -95,6 +95,10 @@ pub struct ScenarioReport {
     pub new: bool,
     /// Each metric.
     pub findings: Vec<Finding>,
+    /// Settings of the candidate scenario that cannot act, or did not on
+    /// its seeds (advisory: they change no verdict).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<sim_core::Finding>,
 }
 
 /// The whole gate.
@@ -174,12 +178,14 @@ pub fn compare(suite: &Suite, baseline: &Baseline, candidate: &[ScenarioRuns]) -
                 changed: false,
                 new: true,
                 findings: Vec::new(),
+                settings: c.findings.clone(),
             },
             Some(b) => ScenarioReport {
                 scenario: c.scenario.clone(),
                 changed: b.hash != c.hash,
                 new: false,
                 findings: findings(t, &b.runs, &c.runs),
+                settings: c.findings.clone(),
             },
         })
         .collect();

@@ -70,6 +70,10 @@ pub struct ScenarioRuns {
     pub seed: u64,
     /// One sample per seed, in seed order.
     pub runs: Vec<Sample>,
+    /// Settings that cannot act, or did not on these seeds (not kept in
+    /// the baseline).
+    #[serde(skip)]
+    pub findings: Vec<sim_core::Finding>,
 }
 
 /// How to write a baseline again, said after each problem with one.
@@ -257,18 +261,28 @@ pub fn measure(
     let work: Vec<(usize, u32)> = (0..models.len())
         .flat_map(|i| (0..seeds).map(move |s| (i, s)))
         .collect();
-    let samples = pool.map(&work, |&(i, s)| run(&models[i], s).map(|r| Sample::of(&r)))?;
+    let samples = pool.map(&work, |&(i, s)| {
+        run(&models[i], s).map(|r| {
+            let found = sim_core::findings(&models[i], std::slice::from_ref(&r));
+            (Sample::of(&r), found)
+        })
+    })?;
     let mut it = samples.into_iter();
     Ok({
         suite
             .scenarios
             .iter()
             .zip(models.iter().zip(hashes))
-            .map(|(e, (m, hash))| ScenarioRuns {
-                scenario: e.key.clone(),
-                hash,
-                seed: m.run.seed,
-                runs: it.by_ref().take(seeds as usize).collect(),
+            .map(|(e, (m, hash))| {
+                let (runs, found): (Vec<Sample>, Vec<Vec<sim_core::Finding>>) =
+                    it.by_ref().take(seeds as usize).unzip();
+                ScenarioRuns {
+                    scenario: e.key.clone(),
+                    hash,
+                    seed: m.run.seed,
+                    runs,
+                    findings: sim_core::across_runs(&found),
+                }
             })
             .collect()
     })

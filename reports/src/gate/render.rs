@@ -174,6 +174,14 @@ impl GateReport {
         if !explained.is_empty() {
             let _ = writeln!(o, "\n{}", explained.join("\n"));
         }
+        let settings: Vec<(Option<&str>, &sim_core::Finding)> = self
+            .scenarios
+            .iter()
+            .flat_map(|s| s.settings.iter().map(|f| (Some(s.scenario.as_str()), f)))
+            .collect();
+        if !settings.is_empty() {
+            let _ = write!(o, "\n{}", crate::findings_markdown(&settings));
+        }
         for n in &self.notes {
             let _ = writeln!(o, "\nNote: {n}.");
         }

@@ -172,6 +172,8 @@ pub(crate) fn page(p: &Page<'_>) -> String {
         let _ = writeln!(o, "<p><em>{}</em></p>", esc(n));
     }
 
+    findings(&mut o, p);
+
     let _ = writeln!(o, "<h2 id=\"points\">Every point</h2>");
     let keys = ["p50", "p99", "errors", "throughput", "cost", "fairness"];
     let cols: Vec<_> = CRITERIA
@@ -212,6 +214,36 @@ pub(crate) fn page(p: &Page<'_>) -> String {
     );
     o.push_str("</body></html>\n");
     o
+}
+
+/// Settings that cannot act, per point: path, code, when found, and what
+/// it means.
+fn findings(o: &mut String, p: &Page<'_>) {
+    if p.findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<h2 id=\"findings\">Findings</h2><p>Settings a point's scenario writes that cannot act, or did not on its seeds (advisory: they change no result; a run finding is listed when it held on every seed, a removed canary when it happened on any).</p>"
+    );
+    for (point, fs) in &p.findings {
+        let _ = writeln!(
+            o,
+            "<h3>{}</h3><table class=\"findings\"><thead><tr><th>setting</th><th>finding</th><th>found</th><th>what it means</th></tr></thead><tbody>",
+            esc(point)
+        );
+        for f in fs {
+            let _ = writeln!(
+                o,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+                esc(&f.path),
+                esc(&f.code),
+                f.stage.word(),
+                esc(&f.message)
+            );
+        }
+        let _ = writeln!(o, "</tbody></table>");
+    }
 }
 
 #[cfg(test)]

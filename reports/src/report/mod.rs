@@ -48,6 +48,9 @@ pub(crate) struct Page<'a> {
     pub(crate) matrix: &'a Matrix,
     pub(crate) figures: Vec<Figure>,
     pub(crate) notes: Vec<String>,
+    /// Per point (its label), the settings that cannot act or did not on
+    /// its seeds; points without any are left out.
+    pub(crate) findings: Vec<(String, Vec<sim_core::Finding>)>,
     /// The directory, as given to `fleetsim report`.
     pub(crate) dir: String,
 }
@@ -229,6 +232,16 @@ pub fn write_report(dir: &Path) -> crate::Result<Written> {
         ));
     }
 
+    let findings = groups
+        .iter()
+        .zip(&names)
+        .filter_map(|(g, n)| {
+            let per_run: Vec<Vec<sim_core::Finding>> =
+                g.iter().map(|r| r.findings.clone()).collect();
+            let f = sim_core::across_runs(&per_run);
+            (!f.is_empty()).then(|| (n.clone(), f))
+        })
+        .collect();
     let charts = figures.len();
     let page = Page {
         manifest: &m,
@@ -236,6 +249,7 @@ pub fn write_report(dir: &Path) -> crate::Result<Written> {
         matrix: &matrix,
         figures,
         notes,
+        findings,
         dir: dir.display().to_string(),
     };
     let html = crate::files::write_atomic(dir, "report.html", html::page(&page).as_bytes())?;

@@ -256,9 +256,12 @@ impl<'s> Study<'s> {
             control,
             |r| {
                 let (p, seed) = sweep.locate(r);
-                Engine::new(&sweep.models[p], seed)
-                    .run_with(control)
-                    .map(|rr| RunRecord::of(r, p, seed, &rr, keep_series))
+                let model = &sweep.models[p];
+                Engine::new(model, seed).run_with(control).map(|rr| {
+                    let mut rec = RunRecord::of(r, p, seed, &rr, keep_series);
+                    rec.findings = sim_core::findings(model, std::slice::from_ref(&rr));
+                    rec
+                })
             },
             |rec| {
                 journal.append(&rec)?;

@@ -56,6 +56,10 @@ pub struct RunRecord {
     /// The time series, for sweeps small enough to chart them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<Series>,
+    /// Settings that cannot act, or did not in this run (the static
+    /// findings and this run's): what the report lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<sim_core::Finding>,
 }
 
 impl RunRecord {
@@ -78,6 +82,7 @@ impl RunRecord {
             quantiles,
             instances: r.instances.iter().map(|i| i.requests).collect(),
             series,
+            findings: Vec::new(),
         }
     }
 

@@ -82,6 +82,9 @@ pub(super) struct Scaling {
     entry: VecDeque<(u32, u32)>,
     /// Requests waiting at the entry now.
     entry_live: u64,
+    /// Per instance: a canary's (empty without a canary), checked only
+    /// when an instance is removed.
+    canary: Vec<bool>,
 }
 
 impl Scaling {
@@ -121,6 +124,7 @@ impl Scaling {
             from_zero: s.config.build().bounds().0 == 0,
             entry: VecDeque::new(),
             entry_live: 0,
+            canary: crate::lint::canary_members(model),
         }
     }
 
@@ -408,6 +412,7 @@ impl<O: Observer> Engine<'_, O> {
                         (inst.life == Life::Booting, inst.started_at, i)
                     });
                 let Some(i) = pick else { break };
+                self.note_canary_removed(i);
                 self.remove(i);
                 to -= 1;
             }
@@ -441,6 +446,19 @@ impl<O: Observer> Engine<'_, O> {
         }
         let running = self.instances.iter().filter(|i| i.provisioned()).count() as u32;
         self.scaling.summary.peak_instances = self.scaling.summary.peak_instances.max(running);
+    }
+
+    /// Notes an autoscaler removing instance `i` when it is a canary's.
+    fn note_canary_removed(&mut self, i: usize) {
+        let canary = self
+            .scaling
+            .auto
+            .as_ref()
+            .is_some_and(|s| s.canary.get(i).copied().unwrap_or(false));
+        let summary = &mut self.scaling.summary;
+        if canary && summary.canary_removed_at.is_none() {
+            summary.canary_removed_at = Some(self.now.as_secs_f64());
+        }
     }
 
     /// Starts instance `i`: billed from now, ready after its start-up time.

@@ -11,6 +11,7 @@ mod extends;
 mod fuzz;
 mod haproxy;
 mod kubernetes;
+mod lints;
 mod native;
 mod network;
 mod offered_load;

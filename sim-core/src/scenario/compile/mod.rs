@@ -100,6 +100,9 @@ pub struct Model {
     pub failures: FailuresSection,
     /// SLO objectives.
     pub objectives: Vec<Objective>,
+    /// Settings the scenario writes that cannot act, found when it was
+    /// checked (`lint`); the run's own findings come with its result.
+    pub findings: Vec<crate::lint::Finding>,
 }
 
 /// `name`, `currency` and `run`: the horizon, the measured window, seeds.
@@ -817,6 +820,7 @@ impl Scenario {
                 events: failures.events,
             },
             objectives,
+            findings: Vec::new(),
         };
         let infeasible = built.infeasible();
         if !infeasible.is_empty() {
@@ -838,13 +842,15 @@ impl Model {
         let (value, provenance) = super::extends::resolve(path)?;
         Scenario::from_value(&value, path.to_path_buf())
             .and_then(|s| s.compile(path))
+            .map(|m| m.linted(&value))
             .map_err(|e| provenance.annotate(e))
     }
 
     /// Parses and checks scenario JSON; `file` names the source in errors.
     pub fn from_json(text: &str, file: impl AsRef<Path>) -> Result<Model, ScenarioError> {
         let file = file.as_ref();
-        Scenario::from_json(text, file)?.compile(file)
+        let value = super::load::parse_value(text, file)?;
+        Model::from_value(&value, file)
     }
 
     /// Checks a scenario given as parsed JSON (see
@@ -855,7 +861,16 @@ impl Model {
         file: impl AsRef<Path>,
     ) -> Result<Model, ScenarioError> {
         let file = file.as_ref();
-        Scenario::from_value(value, file.to_path_buf())?.compile(file)
+        Ok(Scenario::from_value(value, file.to_path_buf())?
+            .compile(file)?
+            .linted(value))
+    }
+
+    /// The model with its static findings (`value`: the scenario as
+    /// written, which tells written keys from defaults).
+    fn linted(mut self, value: &serde_json::Value) -> Model {
+        self.findings = crate::lint::check(&self, value);
+        self
     }
 
     /// The model requests call: the first class's.
