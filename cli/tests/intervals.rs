@@ -156,8 +156,14 @@ fn scan_text(what: &str, t: &str) {
             );
         }
         // Table rows (not the sentences under them, whose percentages
-        // are ratios between options).
-        if line.trim_start().starts_with("- ") || line.contains("beats") {
+        // are ratios between options, nor the offered load, a ratio of
+        // demand to capacity that may well pass 100%).
+        let l = line.trim_start();
+        if l.starts_with("- ")
+            || line.contains("beats")
+            || l.starts_with("offered load")
+            || l.starts_with("warning:")
+        {
             continue;
         }
         for token in line.split(|c: char| c.is_whitespace() || "()–±".contains(c)) {

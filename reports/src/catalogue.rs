@@ -115,11 +115,15 @@ impl Metric {
     /// The range its values take, and so the interval its summary across
     /// seeds gets ([`sim_core::stats`]): per-seed flags (the SLO met or
     /// not, a regime) are shares of seeds with Wilson's interval; shares
-    /// and Jain's indices lie in [0, 1]; every other metric (latencies,
-    /// counts, costs, rates) is 0 or more.
+    /// and Jain's indices lie in [0, 1] (memory excepted: overcommitted,
+    /// it reads above 100%); every other metric (latencies, counts, costs,
+    /// rates) is 0 or more.
     pub fn bounds(&self) -> Bounds {
         match (self.unit, self.kind) {
             _ if matches!(self.column, "slo_pass" | "backlogged" | "overloaded") => Bounds::Flag,
+            // Memory is not a capacity the engine holds requests back on:
+            // without OOM kills it reads above 100% when overcommitted.
+            _ if self.column == "memory_utilization" => Bounds::NonNegative,
             (Unit::Share, _) => Bounds::Share,
             _ if self.column.ends_with("_jain") => Bounds::Share,
             _ => Bounds::NonNegative,

@@ -209,7 +209,7 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
         metric("meanInSystem", Pos, &|r| Some(r.mean_in_system)),
         metric("fairness", Share, &|r| Some(r.fairness)),
         metric("cpuUtilization", Share, &|r| r.cpu_utilization),
-        metric("memoryUtilization", Share, &|r| r.memory_utilization),
+        metric("memoryUtilization", Pos, &|r| r.memory_utilization),
         metric("instanceHours", Pos, &|r| Some(r.instance_hours)),
         metric("cost", Pos, &|r| Some(r.cost)),
         metric("llmCost", Pos, &|r| Some(r.llm_cost)),

@@ -73,6 +73,12 @@ impl Bounds {
         }
         let h = ci95_half_width(xs, mean)?;
         let (lo, hi) = self.range();
+        // A mean outside the range means the range was declared wrong for
+        // this metric: the interval is left as measured rather than
+        // turned upside down.
+        if !self.holds(mean) {
+            return Some((mean - h, mean + h));
+        }
         Some(((mean - h).max(lo), (mean + h).min(hi)))
     }
 }

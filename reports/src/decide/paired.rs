@@ -5,7 +5,7 @@
 //! fewer seeds separate two options than comparing their means would.
 
 use serde::Serialize;
-use sim_core::ci95_half_width;
+use sim_core::{ci95_half_width, MIN_INTERVAL_SAMPLES};
 use std::fmt::Write;
 
 /// B minus A over the seeds both measured.
@@ -55,7 +55,11 @@ impl Paired {
         let d: Vec<f64> = pairs.iter().map(|(x, y)| y - x).collect();
         let diff = d.iter().sum::<f64>() / n as f64;
         let mean_a = pairs.iter().map(|p| p.0).sum::<f64>() / n as f64;
-        let half = ci95_half_width(&d, diff);
+        // Fewer seeds than an interval needs give none (as for every
+        // interval fleetsim prints).
+        let half = (n >= MIN_INTERVAL_SAMPLES)
+            .then(|| ci95_half_width(&d, diff))
+            .flatten();
         Some(Paired {
             n,
             mean_a,
@@ -210,7 +214,8 @@ pub fn sentence(a: &str, b: &str, metric: &str, p: &Paired, lower_is_better: boo
         Verdict::TooFewSeeds => {
             let _ = write!(
                 s,
-                "{a} vs {b} on {metric}: one seed cannot tell a difference from noise; run 2 or more (--seeds)"
+                "{a} vs {b} on {metric}: {} seed(s) cannot tell a difference from noise; run {MIN_INTERVAL_SAMPLES} or more (--seeds)",
+                p.n
             );
         }
     }

@@ -91,12 +91,14 @@ impl Matrix {
                     p.n
                 );
             }
-            Some(p) if p.n < 2 => {
+            Some(p) if p.n < sim_core::MIN_INTERVAL_SAMPLES => {
                 let _ = write!(
                     o,
-                    ". The lead of {} is beyond the {margin} margin, but one seed cannot tell \
-                     whether it is real: run 2 or more (--seeds).",
-                    signed(lead)
+                    ". The lead of {} is beyond the {margin} margin, but {} seed(s) cannot tell \
+                     whether it is real: run {} or more (--seeds).",
+                    signed(lead),
+                    p.n,
+                    sim_core::MIN_INTERVAL_SAMPLES
                 );
             }
             Some(p) => {

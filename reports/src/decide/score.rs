@@ -193,7 +193,7 @@ impl Scores {
             return self.best().into_iter().collect();
         };
         (self.ranking.iter().copied())
-            .filter(|&o| self.score[o].is_some_and(|s| top - s < margin))
+            .filter(|&o| Some(o) == self.best() || self.score[o].is_some_and(|s| top - s < margin))
             .collect()
     }
 

@@ -7,7 +7,7 @@
 //! where queueing theory puts the answer: the fewest instances at which,
 //! by Erlang C on the scenario's offered load, at most [`START_WAIT`] of
 //! requests would wait for a slot; when another per-instance resource
-//! (CPU, memory, LLM permits) binds before the slots, the slots' load is
+//! (CPU, LLM permits) binds before the slots, the slots' load is
 //! scaled by how much more loaded that resource is
 //! ([`sim_core::OfferedLoad::slot_factor`]). Other spaces are searched point by
 //! point. Either way a point that clearly fails after its first seeds is
@@ -186,7 +186,7 @@ fn erlang_start(sweep: &Sweep, group: &[(u64, usize)]) -> usize {
             let m = &sweep.models[p];
             let slots = m.total_slots();
             // The slots' Erlangs, scaled up when another per-instance
-            // resource (CPU, memory, LLM permits) binds before them.
+            // resource (CPU, LLM permits) binds before them.
             let factor = m.offered_load().slot_factor(false);
             let load = m.offered_utilization() * slots as f64 * factor;
             erlang_c(slots, load) <= START_WAIT

@@ -9,7 +9,7 @@
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use sim_core::{RunControl, SimError};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 /// Threads to run on: `requested`, or every core.
@@ -66,7 +66,25 @@ pub fn map<T: Sync, R: Send, E: Send>(
     items: &[T],
     f: impl Fn(&T) -> Result<R, E> + Sync + Send,
 ) -> Result<Vec<R>, E> {
-    items.par_iter().map(f).collect()
+    // Rayon's own `collect` into a `Result` returns whichever error a
+    // thread met first; the lowest failing index is kept instead, and
+    // items after it are skipped (their results could not be returned).
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let results: Vec<Option<Result<R, E>>> = (items.par_iter().enumerate())
+        .map(|(i, item)| {
+            if i > first_failure.load(Ordering::Relaxed) {
+                return None;
+            }
+            let r = f(item);
+            if r.is_err() {
+                first_failure.fetch_min(i, Ordering::Relaxed);
+            }
+            Some(r)
+        })
+        .collect();
+    // A skipped item (`None`) always comes after an error, which returns
+    // first.
+    results.into_iter().flatten().collect()
 }
 
 /// Runs `run` on each of `todo` on `pool` and hands each result to
@@ -137,8 +155,21 @@ mod tests {
     fn map_returns_the_first_error_in_item_order() {
         let pool = Pool::new(3, "test").unwrap();
         let items: Vec<u64> = (0..100).collect();
-        let r = pool.map(&items, |&i| if i % 30 == 29 { Err(i) } else { Ok(i) });
-        assert_eq!(r, Err(29));
+        // Whichever thread meets an error first, the first in item order
+        // wins: 59 and 89 fail too, and the late items fail fast.
+        for _ in 0..50 {
+            let r = pool.map(&items, |&i| {
+                if i % 30 == 29 {
+                    if i < 30 {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                    Err(i)
+                } else {
+                    Ok(i)
+                }
+            });
+            assert_eq!(r, Err(29));
+        }
     }
 
     #[test]

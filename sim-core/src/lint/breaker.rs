@@ -4,10 +4,10 @@
 //! than it counts as a failure, resilience4j's
 //! `slowCallDurationThreshold`); how long the breaker stays open is
 //! `resetTimeout`. Other libraries call the open time `timeout` (gobreaker's
-//! `Settings.Timeout`, Hystrix-style configs), so a `timeout` written with
-//! no `resetTimeout` beside it, or one at least as long as `resetTimeout`
-//! (a slow-call threshold no shorter than the time the breaker stays open),
-//! most likely meant the open time.
+//! `Settings.Timeout`, Hystrix-style configs), so a `timeout` at least as
+//! long as `resetTimeout` (written, or its default) — a slow-call threshold
+//! no shorter than the time the breaker stays open — most likely meant the
+//! open time.
 
 use super::{secs, Finding, Stage};
 use crate::scenario::Model;
@@ -28,7 +28,7 @@ fn check_one(
     }
     let reset_written = written.is_some_and(|b| b.get("resetTimeout").is_some());
     let (t, r) = (timeout.nanos(), cfg.reset_timeout.nanos());
-    if reset_written && t < r {
+    if t < r {
         return;
     }
     let why = if reset_written {

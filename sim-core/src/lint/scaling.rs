@@ -56,7 +56,9 @@ impl PodCeiling {
             .filter_map(|t| {
                 let m = t.memory?;
                 let used = t.idle_memory + f64::from(t.slots) * t.memory_per_request;
-                Some((used / m * 100.0).min(100.0))
+                // Without OOM kills an overcommitted pod reads above 100%.
+                let cap = if t.oom_kill { 100.0 } else { f64::INFINITY };
+                Some((used / m * 100.0).min(cap))
             })
             .max_by(f64::total_cmp);
         Some(PodCeiling {

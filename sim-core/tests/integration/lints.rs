@@ -335,6 +335,14 @@ fn a_breaker_timeout_that_reads_like_a_reset_time_is_found() {
         json!({ "failureThreshold": 5, "timeout": "5s", "resetTimeout": "30s" }),
     );
     assert!(finds(&v).is_empty());
+    // A short `timeout` alone is a plain slow-call threshold, below the
+    // default open time: quiet.
+    set(
+        &mut v,
+        "/deployment/circuitBreaker",
+        json!({ "failureThreshold": 5, "timeout": "2s" }),
+    );
+    assert!(finds(&v).is_empty());
     set(
         &mut v,
         "/deployment/circuitBreaker",

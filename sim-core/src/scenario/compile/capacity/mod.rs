@@ -95,10 +95,12 @@ impl OfferedLoad {
 
     /// How many times the slots' own offered load the fleet must carry,
     /// at the base rate: the highest ratio over the slots' (exactly 1 when
-    /// the slots bind first). With `largest`, on the largest fleet the
-    /// autoscaler may run, and counting the capacities that do not grow
-    /// with it too (they cap any fleet); else on the fleet at the start,
-    /// counting only those more instances relieve.
+    /// the slots bind first), counting only the resources requests queue
+    /// for (slots, CPU cores, LLM permits): a rate limit, a connection
+    /// limit or a quota refuses what is over it, and a run above it can
+    /// still be steady; memory holds nothing back. With `largest`, on the
+    /// largest fleet the autoscaler may run; else on the fleet at the
+    /// start.
     pub fn slot_factor(&self, largest: bool) -> f64 {
         let on = |r: &ResourceLoad| {
             let cap = if largest { r.max_capacity } else { r.capacity };
@@ -112,7 +114,7 @@ impl OfferedLoad {
         let worst = self
             .resources
             .iter()
-            .filter(|r| (largest || r.grows_with_fleet) && r.unit != "bytes")
+            .filter(|r| matches!(r.resource.as_str(), "cpu" | "llmConcurrency"))
             .map(on)
             .fold(slots, f64::max);
         if slots > 0.0 && worst > slots {
