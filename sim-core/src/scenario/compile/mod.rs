@@ -974,25 +974,11 @@ impl Model {
             // The classes' own draws, by share, as for open arrivals.
             return self.mean_service_secs();
         }
-        let rows = t.rows.max(1) as f64;
-        let mut total = 0.0;
-        for (k, class) in self.workload.classes.iter().enumerate() {
-            let own = t.tally.get(k).filter(|_| t.tally.len() > 1).copied();
-            let own = own.unwrap_or_default();
-            let n = own.rows as f64 + classless.rows as f64 * class.share;
-            if n <= 0.0 {
-                continue;
-            }
-            let mean = |given: bool, own: u64, drawn: u64| {
-                given.then(|| (own as f64 + drawn as f64 * class.share) / n)
-            };
-            let tokens = (
-                mean(t.input_tokens, own.input_tokens, classless.input_tokens),
-                mean(t.output_tokens, own.output_tokens, classless.output_tokens),
-            );
-            total += n / rows * self.mean_shape_secs_given(&class.shape, tokens);
-        }
-        total
+        // Each class's share of the rows, in its own mean time.
+        (self.trace_mix(t).into_iter()).fold(0.0, |total, (k, share, tokens)| {
+            let shape = &self.workload.classes[k].shape;
+            total + share * self.mean_shape_secs_given(shape, tokens)
+        })
     }
 
     /// Offered load per slot (rho) at the base arrival rate, on the

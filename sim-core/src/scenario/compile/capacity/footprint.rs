@@ -96,7 +96,7 @@ impl Model {
 
     /// A trace's rows by class: (class, share of rows, mean tokens where
     /// the trace gives them), as [`Model::trace_service_secs`] weighs them.
-    pub(super) fn trace_mix(&self, t: &TraceModel) -> Vec<(usize, f64, TokenMeans)> {
+    pub(crate) fn trace_mix(&self, t: &TraceModel) -> Vec<(usize, f64, TokenMeans)> {
         let classless = t.classless();
         let rows = t.rows.max(1) as f64;
         let mut out = Vec::new();
