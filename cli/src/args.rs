@@ -269,7 +269,7 @@ pub(crate) struct ExecArgs {
     pub(crate) quiet: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct CompareArgs {
     /// The scenario whose options are compared (with --strategies).
     pub(crate) scenario: Option<PathBuf>,
@@ -307,7 +307,7 @@ pub(crate) struct CompareArgs {
 }
 
 /// Forms of the decision matrix on standard output.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum MatrixFormat {
     /// Aligned columns for a terminal.
     Table,

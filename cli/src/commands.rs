@@ -83,7 +83,7 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
         Some(dir) => {
             // One set: result.json, renamed last, stands for all three.
             let (series, scaling) = (reports::series_csv(&result), reports::scaling_csv(&result));
-            let result_json = format!("{json}\n");
+            let result_json = format!("{}\n", with_files(&result)?);
             let files: [(&str, &[u8]); 3] = [
                 ("timeseries.csv", series.as_bytes()),
                 ("scaling.csv", scaling.as_bytes()),
@@ -111,6 +111,26 @@ fn run(a: RunArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `result.json` as `run --out` writes it: the result, and the files
+/// written beside it with their formats and versions (the carrier of the
+/// CSV files' versions).
+fn with_files(result: &sim_core::ScenarioResult) -> Result<String, Failure> {
+    use reports::contract::{FileInfo, RESULT, RUN_CSV};
+    let mut v = serde_json::to_value(result).map_err(|e| Failure::Io(e.into()))?;
+    let files = [
+        FileInfo::new("result.json", RESULT),
+        FileInfo::new("timeseries.csv", RUN_CSV),
+        FileInfo::new("scaling.csv", RUN_CSV),
+    ];
+    if let Some(map) = v.as_object_mut() {
+        map.insert(
+            "files".into(),
+            serde_json::to_value(files).map_err(|e| Failure::Io(e.into()))?,
+        );
+    }
+    serde_json::to_string_pretty(&v).map_err(|e| Failure::Io(e.into()))
 }
 
 fn schema() -> Result<ExitCode, Failure> {

@@ -124,12 +124,27 @@ fn compare_robust(a: &CompareArgs, settings: &Settings) -> Result<ExitCode, Fail
     }
     let robust = Robust::build(names, &matrices).map_err(|e| Failure::Io(anyhow!(e)))?;
     let json = serde_json::to_string_pretty(&robust).map_err(|e| Failure::Io(e.into()))?;
+    // robust.json lists the files beside it with their versions (the
+    // carrier of robust.csv's); what is printed is the ranking alone.
+    let listed = {
+        use reports::contract::{FileInfo, MATRIX_CSV, ROBUST};
+        let mut v = serde_json::to_value(&robust).map_err(|e| Failure::Io(e.into()))?;
+        if let Some(map) = v.as_object_mut() {
+            let files = [
+                FileInfo::new("robust.json", ROBUST),
+                FileInfo::new("robust.csv", MATRIX_CSV),
+            ];
+            let files = serde_json::to_value(files).map_err(|e| Failure::Io(e.into()))?;
+            map.insert("files".into(), files);
+        }
+        serde_json::to_string_pretty(&v).map_err(|e| Failure::Io(e.into()))?
+    };
     let write = |name: &str, text: &str| {
         reports::write_atomic(&root, name, text.as_bytes()).map_err(|e| Failure::Io(e.into()))
     };
     write("robust.md", &robust.to_markdown())?;
     write("robust.csv", &robust.to_csv())?;
-    write("robust.json", &format!("{json}\n"))?;
+    write("robust.json", &format!("{listed}\n"))?;
     let mut out = Stdout::default();
     match a.format {
         MatrixFormat::Markdown => out.emit(&robust.to_markdown())?,
@@ -150,14 +165,55 @@ fn compare_robust(a: &CompareArgs, settings: &Settings) -> Result<ExitCode, Fail
 }
 
 fn write_matrix(dir: &std::path::Path, matrix: &Matrix) -> Result<String, Failure> {
+    use reports::contract::{FileInfo, MATRIX, MATRIX_CSV};
+    let io = |e: std::io::Error| Failure::Io(e.into());
     let json = serde_json::to_string_pretty(matrix).map_err(|e| Failure::Io(e.into()))?;
-    let write = |name: &str, text: &str| {
-        reports::write_atomic(dir, name, text.as_bytes()).map_err(|e| Failure::Io(e.into()))
-    };
+    let write = |name: &str, text: &str| reports::write_atomic(dir, name, text.as_bytes()).map_err(io);
     write("matrix.md", &matrix.to_markdown())?;
     write("matrix.csv", &matrix.to_csv())?;
     write("matrix.json", &format!("{json}\n"))?;
+    // The manifest lists the matrix files too, with their versions.
+    let mut m = reports::sweep::store::Manifest::read(dir).map_err(io)?;
+    for f in [
+        FileInfo::new("matrix.csv", MATRIX_CSV),
+        FileInfo::new("matrix.json", MATRIX),
+    ] {
+        if !m.files.contains(&f) {
+            m.files.push(f);
+        }
+    }
+    m.write(dir).map_err(io)?;
     Ok(json)
+}
+
+/// Where a comparison's files go when it only prints: a directory of its
+/// own under the system's temporary directory, removed when dropped, so
+/// a command that prints to stdout leaves nothing behind.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch(std::env::temp_dir().join(format!("fleetsim-compare-{}", std::process::id())))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `a` with `--out` in a scratch directory when the comparison only
+/// prints (a format other than the table, no `--out`, no `--resume`).
+fn scratch_out(a: &CompareArgs) -> (CompareArgs, Option<Scratch>) {
+    let prints_only = a.exec.out.is_none() && !a.exec.resume && a.format != MatrixFormat::Table;
+    if !prints_only {
+        return (a.clone(), None);
+    }
+    let scratch = Scratch::new();
+    let mut a = a.clone();
+    a.exec.out = Some(scratch.0.join("out"));
+    (a, Some(scratch))
 }
 
 /// The weights, margin and baseline, checked before any run.
@@ -188,6 +244,7 @@ fn settings_of(a: &CompareArgs) -> Result<Settings, Failure> {
 /// `fleetsim compare`.
 pub(crate) fn compare(a: CompareArgs) -> Result<ExitCode, Failure> {
     let settings = settings_of(&a)?;
+    let (a, _scratch) = scratch_out(&a);
     if !a.scenarios.is_empty() {
         return compare_robust(&a, &settings);
     }

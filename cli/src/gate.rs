@@ -80,7 +80,8 @@ pub(crate) fn gate(a: GateArgs) -> Result<ExitCode, Failure> {
 
     let Some(baseline) = baseline else {
         let b = Baseline {
-            fleetsim: sim_core::VERSION.to_string(),
+            format_version: reports::contract::BASELINE,
+            fleetsim_version: sim_core::VERSION.to_string(),
             seeds: suite.seeds,
             scenarios: measured,
         };

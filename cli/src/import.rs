@@ -59,7 +59,17 @@ pub(crate) fn import(a: ImportArgs) -> Result<ExitCode, Failure> {
                 "imports": all.iter().map(one).collect::<Vec<_>>(),
             }),
         };
-        let text = serde_json::to_string_pretty(&doc).map_err(|e| Failure::Io(e.into()))?;
+        // The version keys first, then the import as before.
+        let mut versioned = serde_json::Map::new();
+        versioned.insert(
+            "formatVersion".into(),
+            reports::contract::IMPORT.into(),
+        );
+        versioned.insert("fleetsimVersion".into(), sim_core::VERSION.into());
+        if let serde_json::Value::Object(rest) = doc {
+            versioned.extend(rest);
+        }
+        let text = serde_json::to_string_pretty(&versioned).map_err(|e| Failure::Io(e.into()))?;
         out.emit(&format!("{text}\n"))?;
     } else if let Some(path) = &a.out {
         let dir = match path.parent() {

@@ -107,8 +107,16 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
         stdout.emit(&p.to_text())?;
     }
     if let Some(dir) = &out {
-        let command: Vec<String> = std::env::args().collect();
-        p.write(dir.path(), &command.join(" "))
+        // No path of this machine in the files: the scenario and the
+        // command's paths relative to the output directory.
+        let args: Vec<String> = std::env::args().collect();
+        let mut written = p.clone();
+        written.scenario = reports::contract::relative_to(&a.scenario, dir.path());
+        written
+            .write(
+                dir.path(),
+                &reports::contract::command_line(&args, dir.path()),
+            )
             .map_err(|e| Failure::Io(e.into()))?;
         if !a.json {
             stdout.emit(&format!(

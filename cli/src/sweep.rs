@@ -142,22 +142,9 @@ fn out_dir(a: &ExecArgs, name: &str, shard: Option<Shard>) -> PathBuf {
     dir
 }
 
-fn command_line() -> String {
-    std::env::args()
-        .enumerate()
-        // The program as users type it, wherever this binary lives.
-        .map(|(i, a)| if i == 0 { "fleetsim".to_string() } else { a })
-        .map(|a| {
-            if a.is_empty()
-                || a.contains(|c: char| c.is_whitespace() || "\"'$`\\*?[]{}|&;<>()#!".contains(c))
-            {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            } else {
-                a
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+fn command_line(dir: &std::path::Path) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    reports::contract::command_line(&args, dir)
 }
 
 /// Threads to run on: `--jobs`, or every core.
@@ -170,6 +157,7 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
     let shard = shard_of(a)?;
     let sweep = Sweep::prepare(spec)?;
     let dir = out_dir(a, &sweep.spec.name, shard);
+    let command = command_line(&dir);
     let study = Study::open(
         &sweep,
         Options {
@@ -177,7 +165,7 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
             resume: a.resume,
             shard,
             jobs: jobs(a.jobs),
-            command: command_line(),
+            command,
         },
     )?;
     let (total, kept) = study.progress();

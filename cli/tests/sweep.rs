@@ -107,7 +107,7 @@ fn a_sweep_writes_every_table_and_its_manifest() {
     assert_eq!(m["runs"], 18);
     assert_eq!(m["seeds"], 3);
     assert!(
-        m["fleetsim"]
+        m["fleetsimVersion"]
             .as_str()
             .is_some_and(|v| v.starts_with(env!("CARGO_PKG_VERSION"))),
         "{m}"
@@ -480,7 +480,7 @@ fn a_killed_sweep_resumes_to_the_same_result() {
     let manifest = killed.join("manifest.json");
     let mut m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
-    m["fleetsim"] = "0.1.0+g000000000000".into();
+    m["fleetsimVersion"] = "0.1.0+g000000000000".into();
     std::fs::write(&manifest, m.to_string()).unwrap();
     let o = fleetsim(&["sweep", &sweep, "--out", &s(&killed), "--resume", "--quiet"]);
     let err = text(&o.stderr);

@@ -112,6 +112,12 @@ impl Metric {
         }
     }
 
+    /// Whether it is a per-run yes or no (the SLO met, a regime), a
+    /// boolean in `results.csv` and `results.parquet`.
+    pub fn is_flag(&self) -> bool {
+        matches!(self.column, "slo_pass" | "backlogged" | "overloaded")
+    }
+
     /// The range its values take, and so the interval its summary across
     /// seeds gets ([`sim_core::stats`]): per-seed flags (the SLO met or
     /// not, a regime) are shares of seeds with Wilson's interval; shares
@@ -120,7 +126,7 @@ impl Metric {
     /// rates) is 0 or more.
     pub fn bounds(&self) -> Bounds {
         match (self.unit, self.kind) {
-            _ if matches!(self.column, "slo_pass" | "backlogged" | "overloaded") => Bounds::Flag,
+            _ if self.is_flag() => Bounds::Flag,
             // Memory is not a capacity the engine holds requests back on:
             // without OOM kills it reads above 100% when overcommitted.
             _ if self.column == "memory_utilization" => Bounds::NonNegative,

@@ -69,6 +69,7 @@
 //! ```
 
 pub mod catalogue;
+pub mod contract;
 mod csv;
 pub mod decide;
 mod describe;

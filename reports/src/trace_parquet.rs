@@ -1,6 +1,8 @@
 //! A request trace as Parquet ([`ParquetTraceSink`]): the columns of
 //! [`TRACE_COLUMNS`], written in row groups of at most [`ROW_GROUP`] rows
 //! as requests end, so memory holds one row group, never the whole trace.
+//! Integers are signed (Int64); the file's key-value metadata holds
+//! `formatVersion` and `fleetsimVersion`.
 
 use polars::io::parquet::write::BatchedWriter as ParquetBatched;
 use polars::prelude::*;
@@ -13,39 +15,39 @@ pub const ROW_GROUP: usize = 65_536;
 /// The rows of one row group, column by column.
 #[derive(Default)]
 struct Columns {
-    request: Vec<u64>,
+    request: Vec<i64>,
     arrival_s: Vec<f64>,
     class: Vec<String>,
-    user: Vec<u32>,
-    tenant: Vec<u32>,
+    user: Vec<i64>,
+    tenant: Vec<i64>,
     measured: Vec<bool>,
     outcome: Vec<&'static str>,
     reason: Vec<&'static str>,
     latency_s: Vec<f64>,
     end_s: Vec<f64>,
-    attempts: Vec<u32>,
-    instance: Vec<Option<u32>>,
+    attempts: Vec<i64>,
+    instance: Vec<Option<i64>>,
     secs: [Vec<f64>; 7],
-    counts: [Vec<u32>; 4],
-    tokens_in: Vec<u64>,
-    tokens_out: Vec<u64>,
+    counts: [Vec<i64>; 4],
+    tokens_in: Vec<i64>,
+    tokens_out: Vec<i64>,
     story: Vec<String>,
 }
 
 impl Columns {
     fn push(&mut self, r: &TraceRow<'_>) {
-        self.request.push(r.request);
+        self.request.push(r.request as i64);
         self.arrival_s.push(r.arrival_s);
         self.class.push(r.class.to_string());
-        self.user.push(r.user);
-        self.tenant.push(r.tenant);
+        self.user.push(i64::from(r.user));
+        self.tenant.push(i64::from(r.tenant));
         self.measured.push(r.measured);
         self.outcome.push(r.outcome);
         self.reason.push(r.reason);
         self.latency_s.push(r.latency_s);
         self.end_s.push(r.end_s);
-        self.attempts.push(r.attempts);
-        self.instance.push(r.instance);
+        self.attempts.push(i64::from(r.attempts));
+        self.instance.push(r.instance.map(i64::from));
         let secs = [
             r.queue_s,
             r.slot_s,
@@ -59,10 +61,10 @@ impl Columns {
         }
         let counts = [r.llm_legs, r.fallbacks, r.http_429s, r.cache_hits];
         for (c, v) in self.counts.iter_mut().zip(counts) {
-            c.push(v);
+            c.push(i64::from(v));
         }
-        self.tokens_in.push(r.tokens_in);
-        self.tokens_out.push(r.tokens_out);
+        self.tokens_in.push(r.tokens_in as i64);
+        self.tokens_out.push(r.tokens_out as i64);
         self.story.push(r.story.to_string());
     }
 
@@ -131,8 +133,13 @@ impl<W: Write + Send> ParquetTraceSink<W> {
         let df = self.rows.take().map_err(err)?;
         if self.writer.is_none() {
             let out = self.out.take().expect("the output is taken once");
+            let meta = crate::contract::parquet_metadata(crate::contract::TRACE)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
             let w = ParquetWriter::new(out)
                 .with_statistics(StatisticsOptions::full())
+                .with_key_value_metadata(Some(KeyValueMetadata::from_static(meta)))
                 .batched(df.schema())
                 .map_err(err)?;
             self.writer = Some(w);
@@ -237,9 +244,16 @@ mod tests {
         }
         sink.finish().unwrap();
         let bytes = buf.0.lock().unwrap().clone();
-        let df = ParquetReader::new(std::io::Cursor::new(bytes))
-            .finish()
-            .unwrap();
+        let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
+        let kv = reader.get_metadata().unwrap().key_value_metadata.clone();
+        let kv: Vec<(String, Option<String>)> = kv
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| (k.key, k.value))
+            .collect();
+        assert!(kv.contains(&("formatVersion".into(), Some("1".into()))), "{kv:?}");
+        assert!(kv.contains(&("fleetsimVersion".into(), Some(sim_core::VERSION.into()))));
+        let df = reader.finish().unwrap();
         assert_eq!(df.height() as u64, n);
         let names: Vec<String> = df
             .get_column_names()
@@ -247,9 +261,9 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(names, TRACE_COLUMNS);
-        let req = df.column("request").unwrap().u64().unwrap();
-        assert_eq!(req.get(ROW_GROUP + 5), Some(ROW_GROUP as u64 + 5));
-        let inst = df.column("instance").unwrap().u32().unwrap();
+        let req = df.column("request").unwrap().i64().unwrap();
+        assert_eq!(req.get(ROW_GROUP + 5), Some(ROW_GROUP as i64 + 5));
+        let inst = df.column("instance").unwrap().i64().unwrap();
         assert_eq!(inst.get(4), None);
         assert_eq!(inst.get(5), Some(2));
         let reason = df.column("reason").unwrap().str().unwrap();

@@ -36,7 +36,8 @@ fn sabotaged(m: &Model, seed: u32) -> Result<RunResult, SimError> {
 fn the_gate_fails_a_sabotaged_least_connections_and_passes_the_real_one() {
     let suite = suite();
     let baseline = Baseline {
-        fleetsim: "test".into(),
+        format_version: 1,
+        fleetsim_version: "test".into(),
         seeds: suite.seeds,
         scenarios: measure(&suite, None, 2, &real).unwrap_or_else(|_| panic!("measured")),
     };

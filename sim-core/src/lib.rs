@@ -123,6 +123,12 @@ pub mod trace;
 /// result, manifest, baseline and journal carries it.
 pub const VERSION: &str = env!("FLEETSIM_BUILD");
 
+/// The format version of a [`ScenarioResult`] as JSON (`result.json`,
+/// `run --json`): up by one when a reader of the old format could misread
+/// the new one (a key removed or renamed, a type, unit or meaning
+/// changed); adding a key leaves it.
+pub const RESULT_FORMAT_VERSION: u32 = 1;
+
 pub use breakdown::{LatencyBreakdown, ModelTime};
 pub use control::RunControl;
 pub use dist::{

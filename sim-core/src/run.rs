@@ -25,6 +25,8 @@ pub struct ScenarioResult {
     pub scenario: String,
     /// Scenario description.
     pub description: String,
+    /// The format of this result as JSON ([`crate::RESULT_FORMAT_VERSION`]).
+    pub format_version: u32,
     /// fleetsim version that produced this.
     pub fleetsim_version: String,
     /// Currency of every cost figure.
@@ -224,6 +226,7 @@ fn summarise(m: &Model, runs: Vec<RunResult>) -> ScenarioResult {
     ScenarioResult {
         scenario: m.scenario.name.clone(),
         description: m.scenario.description.clone(),
+        format_version: crate::RESULT_FORMAT_VERSION,
         fleetsim_version: crate::VERSION.to_string(),
         currency: m.run.currency.clone(),
         seed: m.run.seed,

@@ -253,6 +253,10 @@ pub struct OptionRow {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Matrix {
+    /// The format of this output ([`crate::contract::MATRIX`]).
+    pub format_version: u32,
+    /// fleetsim version that produced it.
+    pub fleetsim_version: String,
     /// What the options vary (the axis columns).
     pub options_vary: String,
     /// Seeds behind every figure.
@@ -360,6 +364,8 @@ impl Matrix {
         let margin_significant = lead.is_some_and(|l| l > 0.0 && l >= set.margin)
             && margin_test.is_some_and(|p| p.verdict(false) == Verdict::Better);
         Ok(Matrix {
+            format_version: crate::contract::MATRIX,
+            fleetsim_version: sim_core::VERSION.to_string(),
             options_vary: crate::points::short_names(m).join(" / "),
             seeds: m.seeds,
             baseline: names.get(baseline).cloned().unwrap_or_default(),

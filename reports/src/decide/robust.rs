@@ -21,6 +21,10 @@ use std::fmt::Write;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Robust {
+    /// The format of this output ([`crate::contract::ROBUST`]).
+    pub format_version: u32,
+    /// fleetsim version that produced it.
+    pub fleetsim_version: String,
     /// Scenario names, in the order given.
     pub scenarios: Vec<String>,
     /// Option names.
@@ -56,6 +60,8 @@ impl Robust {
         }
         let (worst, max_regret, ranking) = rank(&scores);
         Ok(Robust {
+            format_version: crate::contract::ROBUST,
+            fleetsim_version: sim_core::VERSION.to_string(),
             margin: first.margin,
             scenarios,
             options,

@@ -101,18 +101,34 @@ pub struct ScenarioReport {
     pub settings: Vec<sim_core::Finding>,
 }
 
+/// The gate's overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateVerdict {
+    /// No regression: exit code 0.
+    Pass,
+    /// A regression: exit code 1.
+    Fail,
+}
+
 /// The whole gate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GateReport {
-    /// The suite as given.
+    /// The report's format ([`crate::contract::GATE`]).
+    pub format_version: u32,
+    /// fleetsim version of the candidate (this run).
+    pub fleetsim_version: String,
+    /// `pass` or `fail`: `fail` exactly when the exit code is 1 (a
+    /// regression).
+    pub verdict: GateVerdict,
+    /// The suite: as given, or relative to the working directory when
+    /// given as an absolute path.
     pub suite: String,
     /// Seeds per scenario.
     pub seeds: u32,
     /// fleetsim version of the baseline.
     pub baseline_version: String,
-    /// fleetsim version of the candidate.
-    pub version: String,
     /// The thresholds applied.
     pub thresholds: Thresholds,
     /// Per scenario, in suite order.
@@ -212,16 +228,24 @@ pub fn compare(suite: &Suite, baseline: &Baseline, candidate: &[ScenarioRuns]) -
             ));
         }
     }
-    GateReport {
-        suite: suite.origin.display().to_string(),
+    let mut report = GateReport {
+        format_version: crate::contract::GATE,
+        fleetsim_version: sim_core::VERSION.to_string(),
+        verdict: GateVerdict::Pass,
+        // Never an absolute path of this machine: relative to the
+        // working directory when given as one.
+        suite: crate::contract::relative_to(&suite.origin, std::path::Path::new(".")),
         seeds: suite.seeds,
-        baseline_version: baseline.fleetsim.clone(),
-        version: sim_core::VERSION.to_string(),
+        baseline_version: baseline.fleetsim_version.clone(),
         thresholds: t.clone(),
         scenarios,
         dropped,
         notes,
+    };
+    if report.exit_code() != 0 {
+        report.verdict = GateVerdict::Fail;
     }
+    report
 }
 
 fn findings(t: &Thresholds, base: &[Sample], cand: &[Sample]) -> Vec<Finding> {

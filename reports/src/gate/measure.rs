@@ -83,12 +83,20 @@ const REGENERATE: &str = "regenerate it with `fleetsim gate SUITE --update-basel
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Baseline {
+    /// The baseline's format ([`crate::contract::BASELINE`]).
+    #[serde(default = "baseline_format")]
+    pub format_version: u32,
     /// fleetsim version that wrote it.
-    pub fleetsim: String,
+    #[serde(alias = "fleetsim")]
+    pub fleetsim_version: String,
     /// Seeds per scenario.
     pub seeds: u32,
     /// Per scenario.
     pub scenarios: Vec<ScenarioRuns>,
+}
+
+fn baseline_format() -> u32 {
+    crate::contract::BASELINE
 }
 
 impl Baseline {

@@ -118,11 +118,11 @@ impl GateReport {
         for n in &self.notes {
             let _ = writeln!(o, "\nnote: {n}");
         }
-        if self.baseline_version != self.version {
+        if self.baseline_version != self.fleetsim_version {
             let _ = writeln!(
                 o,
                 "\nnote: the baseline was written by fleetsim {}, this is {}",
-                self.baseline_version, self.version
+                self.baseline_version, self.fleetsim_version
             );
         }
         let _ = writeln!(o, "\n{}", self.headline());

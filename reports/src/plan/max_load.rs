@@ -20,6 +20,10 @@ pub const PRECISION: f64 = 0.02;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MaxLoad {
+    /// The format of this output ([`crate::contract::MAX_LOAD`]).
+    pub format_version: u32,
+    /// fleetsim version that produced it.
+    pub fleetsim_version: String,
     /// The scenario's base arrival rate, per second (open arrivals, plus
     /// a replayed trace's rows per second of the run).
     pub base_rate: f64,
@@ -83,6 +87,8 @@ pub fn max_load(model: &Model, seeds: u32) -> Result<MaxLoad, SimError> {
     }
     let runs = tried.iter().map(|(_, e)| u64::from(e.seeds)).sum();
     Ok(MaxLoad {
+        format_version: crate::contract::MAX_LOAD,
+        fleetsim_version: sim_core::VERSION.to_string(),
         base_rate,
         multiplier: lo,
         max_rate: base_rate * lo,

@@ -43,6 +43,10 @@ pub enum Binding {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
+    /// The format of this output ([`crate::contract::PLAN`]).
+    pub format_version: u32,
+    /// fleetsim version that produced it.
+    pub fleetsim_version: String,
     /// The scenario planned for.
     pub scenario: String,
     /// The axes of the space (paths).
@@ -92,6 +96,8 @@ pub fn plan(sweep: &Sweep, seeds: u32, budget_per_hour: Option<f64>) -> Result<P
         // Nothing to search: say why, and evaluate nothing.
         let binding_says = below.join("; ");
         return Ok(Plan {
+            format_version: crate::contract::PLAN,
+            fleetsim_version: sim_core::VERSION.to_string(),
             scenario: sweep.spec.scenario.display().to_string(),
             axes: sweep
                 .spec
@@ -156,6 +162,8 @@ pub fn plan(sweep: &Sweep, seeds: u32, budget_per_hour: Option<f64>) -> Result<P
         .collect();
     let (binding, binding_says) = bind(sweep, &search, &meeting, recommendation, budget_per_hour);
     Ok(Plan {
+        format_version: crate::contract::PLAN,
+        fleetsim_version: sim_core::VERSION.to_string(),
         scenario: sweep.spec.scenario.display().to_string(),
         axes: sweep
             .spec

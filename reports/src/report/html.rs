@@ -85,7 +85,7 @@ pub(crate) fn page(p: &Page<'_>) -> String {
             m.wall_seconds, m.jobs, m.runs_per_second
         ),
     );
-    dd(&mut o, "fleetsim", &esc(&m.fleetsim));
+    dd(&mut o, "fleetsim", &esc(&m.fleetsim_version));
     o.push_str("</dl>\n");
     let _ = writeln!(
         o,

@@ -7,6 +7,7 @@
 
 pub mod charts;
 mod html;
+pub mod robust;
 
 pub(crate) use html::esc;
 
@@ -113,7 +114,13 @@ fn settings(dir: &Path) -> Settings {
 }
 
 /// Writes the charts and `report.html` for the finished sweep in `dir`.
+///
+/// On the directory `compare --scenarios` writes, writes each scenario's
+/// report and a page across them ([`robust::write_robust_report`]).
 pub fn write_report(dir: &Path) -> crate::Result<Written> {
+    if robust::is_robust_dir(dir) {
+        return robust::write_robust_report(dir);
+    }
     let (m, records) = load(dir)?;
     let points = assemble::summarise_points(&m, &records);
     let matrix = Matrix::build(&m, &records, &settings(dir))
@@ -250,7 +257,8 @@ pub fn write_report(dir: &Path) -> crate::Result<Written> {
         figures,
         notes,
         findings,
-        dir: dir.display().to_string(),
+        // As the reproduce lines read from the directory itself.
+        dir: crate::contract::relative_to(dir, dir),
     };
     let html = crate::files::write_atomic(dir, "report.html", html::page(&page).as_bytes())?;
     Ok(Written {

@@ -154,7 +154,7 @@ impl<'s> Study<'s> {
             Err(e) => return Err(Error::Io(e)),
         }
         let journal = lock_journal(dir)?;
-        let m = Manifest::new(sweep, opts.shard, opts.command.clone(), opts.jobs);
+        let m = Manifest::new(sweep, dir, opts.shard, opts.command.clone(), opts.jobs);
         m.write(dir)?;
         Ok((m, journal, Vec::new()))
     }
@@ -166,12 +166,12 @@ impl<'s> Study<'s> {
                 "--resume: {e}; --resume finishes a sweep started in that directory (give its --out)"
             ))
         })?;
-        if m.fleetsim != sim_core::VERSION {
+        if m.fleetsim_version != sim_core::VERSION {
             return Err(Error::input(format!(
                 "--resume: {} was started by fleetsim {}, this is {}; runs of two builds would \
                  mix in one table: give another --out",
                 dir.display(),
-                m.fleetsim,
+                m.fleetsim_version,
                 sim_core::VERSION
             )));
         }
@@ -310,6 +310,14 @@ fn finish(dir: &Path, mut manifest: Manifest, records: Vec<RunRecord>) -> Result
     };
     manifest.status = "complete".into();
     manifest.completed_runs = records.len() as u64;
+    manifest.files = if manifest.shard.is_none() {
+        crate::contract::sweep_files()
+    } else {
+        vec![crate::contract::FileInfo::new(
+            store::JOURNAL,
+            crate::contract::RUNS,
+        )]
+    };
     manifest.write(dir)?;
     Ok(Finished {
         dir: dir.to_path_buf(),

@@ -139,11 +139,11 @@ pub fn results_frame(m: &Manifest, records: &[RunRecord]) -> io::Result<DataFram
     let mut cols = vec![
         Column::new(
             "point".into(),
-            records.iter().map(|r| r.point as u32).collect::<Vec<_>>(),
+            records.iter().map(|r| r.point as i64).collect::<Vec<_>>(),
         ),
         Column::new(
             "seed".into(),
-            records.iter().map(|r| r.seed).collect::<Vec<_>>(),
+            records.iter().map(|r| i64::from(r.seed)).collect::<Vec<_>>(),
         ),
     ];
     for (a, axis) in m.axes.iter().enumerate() {
@@ -152,11 +152,19 @@ pub fn results_frame(m: &Manifest, records: &[RunRecord]) -> io::Result<DataFram
     for (i, metric) in METRICS.iter().enumerate() {
         let name = PlSmallStr::from(metric.column);
         cols.push(match metric.kind {
+            // A per-run yes or no (the SLO met, a regime): a boolean.
+            _ if metric.is_flag() => Column::new(
+                name,
+                records
+                    .iter()
+                    .map(|r| r.metric(i).map(|v| v != 0.0))
+                    .collect::<Vec<_>>(),
+            ),
             Kind::Count => Column::new(
                 name,
                 records
                     .iter()
-                    .map(|r| r.metric(i).map(|v| v as u64))
+                    .map(|r| r.metric(i).map(|v| v as i64))
                     .collect::<Vec<_>>(),
             ),
             Kind::Real => Column::new(
@@ -175,9 +183,9 @@ pub fn points_frame(m: &Manifest, points: &[PointSummary]) -> io::Result<DataFra
     let mut cols = vec![
         Column::new(
             "point".into(),
-            points.iter().map(|p| p.point as u32).collect::<Vec<_>>(),
+            points.iter().map(|p| p.point as i64).collect::<Vec<_>>(),
         ),
-        Column::new("seeds".into(), vec![m.seeds; points.len()]),
+        Column::new("seeds".into(), vec![i64::from(m.seeds); points.len()]),
     ];
     for (a, axis) in m.axes.iter().enumerate() {
         cols.push(axis_column(axis, idx.iter().map(move |v| v[a])));
@@ -213,11 +221,17 @@ pub fn csv_bytes(df: &mut DataFrame) -> io::Result<Vec<u8>> {
 }
 
 /// `df` as Parquet (zstd-compressed; statistics written, so readers can
-/// skip row groups).
-pub fn parquet_bytes(df: &mut DataFrame) -> io::Result<Vec<u8>> {
+/// skip row groups), its key-value metadata holding `formatVersion` and
+/// `fleetsimVersion`.
+pub fn parquet_bytes(df: &mut DataFrame, format_version: u32) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
+    let meta = crate::contract::parquet_metadata(format_version)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     ParquetWriter::new(&mut buf)
         .with_statistics(StatisticsOptions::full())
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(meta)))
         .finish(df)
         .map_err(|e| io::Error::other(format!("writing Parquet: {e}")))?;
     Ok(buf)
@@ -232,7 +246,7 @@ pub fn write_tables(
 ) -> io::Result<Vec<PointSummary>> {
     let mut results = results_frame(m, records)?;
     write_atomic(dir, "results.csv", &csv_bytes(&mut results)?)?;
-    write_atomic(dir, "results.parquet", &parquet_bytes(&mut results)?)?;
+    write_atomic(dir, "results.parquet", &parquet_bytes(&mut results, crate::contract::TABLES)?)?;
     let points = summarise_points(m, records);
     let mut pf = points_frame(m, &points)?;
     write_atomic(dir, "points.csv", &csv_bytes(&mut pf)?)?;

@@ -36,8 +36,20 @@ pub struct Series {
     pub queued: Vec<u64>,
 }
 
-/// One run of a sweep, as its journal keeps it.
+/// The key of quantile `q` in a journal line: `p0`, `p50`, `p99.9`,
+/// `p100`.
+pub fn quantile_key(q: f64) -> String {
+    let s = format!("{:.2}", q * 100.0);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("p{s}")
+}
+
+/// One run of a sweep, as its journal keeps it. Each journal line reads
+/// on its own: it carries `formatVersion` and `fleetsimVersion`, the
+/// metrics keyed by their `results.csv` column, the quantiles keyed by
+/// [`quantile_key`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Line", try_from = "Line")]
 pub struct RunRecord {
     /// Run index: `point * seeds + seed`.
     pub run: u64,
@@ -89,5 +101,154 @@ impl RunRecord {
     /// The value of metric `i`.
     pub fn metric(&self, i: usize) -> Option<f64> {
         self.metrics.get(i).copied().flatten()
+    }
+}
+
+/// A journal line as written: names beside every value.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Line {
+    format_version: u32,
+    fleetsim_version: String,
+    run: u64,
+    point: usize,
+    seed: u32,
+    metrics: serde_json::Map<String, serde_json::Value>,
+    quantiles: serde_json::Map<String, serde_json::Value>,
+    instances: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    series: Option<Series>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    findings: Vec<sim_core::Finding>,
+}
+
+fn number(v: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+impl From<RunRecord> for Line {
+    fn from(r: RunRecord) -> Line {
+        let metrics = METRICS
+            .iter()
+            .zip(&r.metrics)
+            .map(|(m, v)| (m.column.to_string(), v.map_or(serde_json::Value::Null, number)))
+            .collect();
+        let quantiles = QUANTILES
+            .iter()
+            .zip(&r.quantiles)
+            .map(|(q, v)| (quantile_key(*q), number(*v)))
+            .collect();
+        Line {
+            format_version: crate::contract::RUNS,
+            fleetsim_version: sim_core::VERSION.to_string(),
+            run: r.run,
+            point: r.point,
+            seed: r.seed,
+            metrics,
+            quantiles,
+            instances: r.instances,
+            series: r.series,
+            findings: r.findings,
+        }
+    }
+}
+
+impl TryFrom<Line> for RunRecord {
+    type Error = String;
+
+    fn try_from(l: Line) -> Result<RunRecord, String> {
+        if l.format_version != crate::contract::RUNS {
+            return Err(format!(
+                "formatVersion {} (this fleetsim reads {})",
+                l.format_version,
+                crate::contract::RUNS
+            ));
+        }
+        if l.metrics.len() != METRICS.len() {
+            return Err(format!(
+                "{} metrics, expected {}",
+                l.metrics.len(),
+                METRICS.len()
+            ));
+        }
+        let metrics = METRICS
+            .iter()
+            .map(|m| match l.metrics.get(m.column) {
+                Some(serde_json::Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_f64()
+                    .map(Some)
+                    .ok_or_else(|| format!("metrics.{}: a number or null", m.column)),
+                None => Err(format!("metrics.{}: missing", m.column)),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let quantiles = if l.quantiles.is_empty() {
+            Vec::new()
+        } else {
+            QUANTILES
+                .iter()
+                .map(|q| {
+                    let k = quantile_key(*q);
+                    l.quantiles
+                        .get(&k)
+                        .and_then(serde_json::Value::as_f64)
+                        .ok_or_else(|| format!("quantiles.{k}: missing or not a number"))
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        Ok(RunRecord {
+            run: l.run,
+            point: l.point,
+            seed: l.seed,
+            metrics,
+            quantiles,
+            instances: l.instances,
+            series: l.series,
+            findings: l.findings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_keys_are_unique_and_read_as_percent() {
+        let keys: Vec<String> = QUANTILES.iter().map(|q| quantile_key(*q)).collect();
+        assert_eq!(keys[0], "p0");
+        assert_eq!(keys[50], "p50");
+        assert!(keys.contains(&"p99.9".to_string()));
+        assert!(keys.contains(&"p99.95".to_string()));
+        assert_eq!(keys.last().map(String::as_str), Some("p100"));
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), keys.len());
+    }
+
+    #[test]
+    fn a_line_names_every_value_and_reads_back() {
+        let r = RunRecord {
+            run: 3,
+            point: 1,
+            seed: 1,
+            metrics: (0..METRICS.len())
+                .map(|i| (i % 3 != 0).then_some(i as f64 * 0.5))
+                .collect(),
+            quantiles: QUANTILES.iter().map(|q| q * 10.0).collect(),
+            instances: vec![4, 5],
+            series: None,
+            findings: Vec::new(),
+        };
+        let text = serde_json::to_string(&r).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["formatVersion"], crate::contract::RUNS);
+        assert_eq!(v["fleetsimVersion"], sim_core::VERSION);
+        assert_eq!(v["metrics"].as_object().unwrap().len(), METRICS.len());
+        assert_eq!(v["metrics"][METRICS[1].column], 0.5);
+        assert_eq!(v["quantiles"]["p99"].as_f64(), Some(0.99 * 10.0));
+        let back: RunRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
     }
 }

@@ -80,8 +80,12 @@ impl Shard {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
+    /// The manifest's format ([`crate::contract::MANIFEST`]).
+    #[serde(default = "manifest_format")]
+    pub format_version: u32,
     /// fleetsim version that wrote it.
-    pub fleetsim: String,
+    #[serde(alias = "fleetsim")]
+    pub fleetsim_version: String,
     /// Sweep name.
     pub name: String,
     /// What the sweep asks (the sweep file's `description`).
@@ -89,7 +93,8 @@ pub struct Manifest {
     pub description: String,
     /// Identity of the sweep (scenario, axes, zip, seeds).
     pub sweep_hash: String,
-    /// The base scenario file, as given.
+    /// The base scenario file: relative to this directory when it was
+    /// given as an absolute path, else as given.
     pub scenario: String,
     /// Identity of the base scenario's content.
     pub scenario_hash: String,
@@ -107,7 +112,8 @@ pub struct Manifest {
     pub runs: u64,
     /// The share this directory holds; `None` for a whole sweep.
     pub shard: Option<Shard>,
-    /// The command that made it, to reproduce it.
+    /// The command that made it, to reproduce it (absolute paths in it
+    /// are written relative to this directory).
     pub command: String,
     /// `running` or `complete`.
     pub status: String,
@@ -119,17 +125,33 @@ pub struct Manifest {
     pub wall_seconds: f64,
     /// Runs per wall-clock second.
     pub runs_per_second: f64,
+    /// The files the directory holds once the sweep is complete, each with
+    /// its format and format version (the carrier of the CSV files'
+    /// versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::contract::FileInfo>,
+}
+
+fn manifest_format() -> u32 {
+    crate::contract::MANIFEST
 }
 
 impl Manifest {
     /// A new manifest for `sweep`.
-    pub fn new(sweep: &Sweep, shard: Option<Shard>, command: String, jobs: usize) -> Manifest {
+    pub fn new(
+        sweep: &Sweep,
+        dir: &Path,
+        shard: Option<Shard>,
+        command: String,
+        jobs: usize,
+    ) -> Manifest {
         Manifest {
-            fleetsim: sim_core::VERSION.to_string(),
+            format_version: crate::contract::MANIFEST,
+            fleetsim_version: sim_core::VERSION.to_string(),
             name: sweep.spec.name.clone(),
             description: sweep.spec.description.clone(),
             sweep_hash: sweep.sweep_hash.clone(),
-            scenario: sweep.spec.scenario.display().to_string(),
+            scenario: crate::contract::relative_to(&sweep.spec.scenario, dir),
             scenario_hash: sweep.scenario_hash.clone(),
             currency: sweep.models[0].run.currency.clone(),
             axes: sweep
@@ -153,6 +175,7 @@ impl Manifest {
             jobs,
             wall_seconds: 0.0,
             runs_per_second: 0.0,
+            files: Vec::new(),
         }
     }
 
