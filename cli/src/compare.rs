@@ -168,7 +168,8 @@ fn write_matrix(dir: &std::path::Path, matrix: &Matrix) -> Result<String, Failur
     use reports::contract::{FileInfo, MATRIX, MATRIX_CSV};
     let io = |e: std::io::Error| Failure::Io(e.into());
     let json = serde_json::to_string_pretty(matrix).map_err(|e| Failure::Io(e.into()))?;
-    let write = |name: &str, text: &str| reports::write_atomic(dir, name, text.as_bytes()).map_err(io);
+    let write =
+        |name: &str, text: &str| reports::write_atomic(dir, name, text.as_bytes()).map_err(io);
     write("matrix.md", &matrix.to_markdown())?;
     write("matrix.csv", &matrix.to_csv())?;
     write("matrix.json", &format!("{json}\n"))?;

@@ -61,10 +61,7 @@ pub(crate) fn import(a: ImportArgs) -> Result<ExitCode, Failure> {
         };
         // The version keys first, then the import as before.
         let mut versioned = serde_json::Map::new();
-        versioned.insert(
-            "formatVersion".into(),
-            reports::contract::IMPORT.into(),
-        );
+        versioned.insert("formatVersion".into(), reports::contract::IMPORT.into());
         versioned.insert("fleetsimVersion".into(), sim_core::VERSION.into());
         if let serde_json::Value::Object(rest) = doc {
             versioned.extend(rest);

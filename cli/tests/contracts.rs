@@ -41,14 +41,28 @@ fn schema(name: &str) -> jsonschema::Validator {
 
 fn valid(schema_name: &str, doc: &Value, what: &str) {
     let v = schema(schema_name);
-    let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path)).collect();
-    assert!(errors.is_empty(), "{what} against {schema_name}: {errors:#?}");
-    assert!(doc["formatVersion"].as_u64().is_some_and(|n| n >= 1), "{what}");
-    assert_eq!(doc["fleetsimVersion"].as_str(), Some(sim_core::VERSION), "{what}");
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} against {schema_name}: {errors:#?}"
+    );
+    assert!(
+        doc["formatVersion"].as_u64().is_some_and(|n| n >= 1),
+        "{what}"
+    );
+    assert_eq!(
+        doc["fleetsimVersion"].as_str(),
+        Some(sim_core::VERSION),
+        "{what}"
+    );
 }
 
 fn json_file(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn s(p: &Path) -> String {
@@ -88,10 +102,32 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
     let mut stdout_json: Vec<(&str, Value)> = Vec::new();
 
     // run: --json, --out, traces.
-    let o = run(&["run", &q, "--replications", "2", "--seed", "7", "--json", "-q"]);
-    stdout_json.push(("result.schema.json", serde_json::from_slice(ok(&o)).unwrap()));
+    let o = run(&[
+        "run",
+        &q,
+        "--replications",
+        "2",
+        "--seed",
+        "7",
+        "--json",
+        "-q",
+    ]);
+    stdout_json.push((
+        "result.schema.json",
+        serde_json::from_slice(ok(&o)).unwrap(),
+    ));
     let run_dir = out.join("run");
-    ok(&run(&["run", &q, "--replications", "2", "--seed", "7", "--out", &s(&run_dir), "-q"]));
+    ok(&run(&[
+        "run",
+        &q,
+        "--replications",
+        "2",
+        "--seed",
+        "7",
+        "--out",
+        &s(&run_dir),
+        "-q",
+    ]));
     let result = json_file(&run_dir.join("result.json"));
     valid("result.schema.json", &result, "result.json");
     assert_eq!(result["files"].as_array().map(Vec::len), Some(3));
@@ -102,27 +138,70 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
     let trace_csv = out.join("trace.csv");
     let trace_pq = out.join("trace.parquet");
     for t in [&trace_csv, &trace_pq] {
-        ok(&run(&["run", &q, "--replications", "1", "--trace-requests", &s(t), "--sample", "50", "-q"]));
+        ok(&run(&[
+            "run",
+            &q,
+            "--replications",
+            "1",
+            "--trace-requests",
+            &s(t),
+            "--sample",
+            "50",
+            "-q",
+        ]));
     }
-    let rows = check_csv(&std::fs::read_to_string(&trace_csv).unwrap(), &expected_columns("trace", &[]))
-        .unwrap_or_else(|e| panic!("trace.csv: {e}"));
-    let pq_rows = check_parquet(&std::fs::read(&trace_pq).unwrap(), &expected_columns("trace", &[]), reports::contract::TRACE)
-        .unwrap_or_else(|e| panic!("trace.parquet: {e}"));
+    let rows = check_csv(
+        &std::fs::read_to_string(&trace_csv).unwrap(),
+        &expected_columns("trace", &[]),
+    )
+    .unwrap_or_else(|e| panic!("trace.csv: {e}"));
+    let pq_rows = check_parquet(
+        &std::fs::read(&trace_pq).unwrap(),
+        &expected_columns("trace", &[]),
+        reports::contract::TRACE,
+    )
+    .unwrap_or_else(|e| panic!("trace.parquet: {e}"));
     assert!(rows > 0 && rows == pq_rows, "{rows} {pq_rows}");
 
     // sweep: every file of the directory.
     let axis = "deployment.regions.us-east-1.instances";
     let sweep = out.join("sweep");
-    ok(&run(&["sweep", &q, "--axis", &format!("{axis}=3,4"), "--seeds", "2", "--out", &s(&sweep), "-q"]));
+    ok(&run(&[
+        "sweep",
+        &q,
+        "--axis",
+        &format!("{axis}=3,4"),
+        "--seeds",
+        "2",
+        "--out",
+        &s(&sweep),
+        "-q",
+    ]));
     check_sweep_dir(&sweep, &[axis.to_string()]);
     let m = json_file(&sweep.join("manifest.json"));
-    assert_eq!(m["scenario"], "../input/quickstart.json", "{m}");
+    assert_eq!(m["scenario"], "../../input/quickstart.json", "{m}");
 
     // shares and merge.
     let (a, b) = (out.join("share-1"), out.join("share-2"));
     for (k, d) in [("1/2", &a), ("2/2", &b)] {
-        ok(&run(&["sweep", &q, "--axis", &format!("{axis}=3,4"), "--seeds", "2", "--shard", k, "--out", &s(d), "-q"]));
-        valid("manifest.schema.json", &json_file(&d.join("manifest.json")), "a share's manifest");
+        ok(&run(&[
+            "sweep",
+            &q,
+            "--axis",
+            &format!("{axis}=3,4"),
+            "--seeds",
+            "2",
+            "--shard",
+            k,
+            "--out",
+            &s(d),
+            "-q",
+        ]));
+        valid(
+            "manifest.schema.json",
+            &json_file(&d.join("manifest.json")),
+            "a share's manifest",
+        );
     }
     let merged = out.join("merged");
     ok(&run(&["merge", &s(&a), &s(&b), "--out", &s(&merged)]));
@@ -130,42 +209,145 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
 
     // compare: printed only, and into a directory.
     let strategies = "round-robin,least-connections";
-    let o = run(&["compare", &q, "--strategies", strategies, "--seeds", "2", "--format", "json", "-q"]);
-    stdout_json.push(("matrix.schema.json", serde_json::from_slice(ok(&o)).unwrap()));
-    let o = run(&["compare", &q, "--strategies", strategies, "--seeds", "2", "--format", "csv", "-q"]);
-    assert!(text(ok(&o)).starts_with("option,"));
+    let o = run(&[
+        "compare",
+        &q,
+        "--strategies",
+        strategies,
+        "--seeds",
+        "2",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    stdout_json.push((
+        "matrix.schema.json",
+        serde_json::from_slice(ok(&o)).unwrap(),
+    ));
+    let o = run(&[
+        "compare",
+        &q,
+        "--strategies",
+        strategies,
+        "--seeds",
+        "2",
+        "--format",
+        "csv",
+        "-q",
+    ]);
+    check_csv(&text(ok(&o)), &expected_columns("matrix", &[]))
+        .unwrap_or_else(|e| panic!("compare --format csv: {e}"));
     let cmp = out.join("compare");
-    ok(&run(&["compare", &q, "--strategies", strategies, "--seeds", "2", "--out", &s(&cmp), "-q"]));
+    ok(&run(&[
+        "compare",
+        &q,
+        "--strategies",
+        strategies,
+        "--seeds",
+        "2",
+        "--out",
+        &s(&cmp),
+        "-q",
+    ]));
     check_sweep_dir(&cmp, &["deployment.loadBalancing.strategy".to_string()]);
-    valid("matrix.schema.json", &json_file(&cmp.join("matrix.json")), "matrix.json");
+    valid(
+        "matrix.schema.json",
+        &json_file(&cmp.join("matrix.json")),
+        "matrix.json",
+    );
+    check_csv(
+        &std::fs::read_to_string(cmp.join("matrix.csv")).unwrap(),
+        &expected_columns("matrix", &[]),
+    )
+    .unwrap_or_else(|e| panic!("matrix.csv: {e}"));
     let listed = json_file(&cmp.join("manifest.json"))["files"].to_string();
-    assert!(listed.contains("matrix.csv") && listed.contains("matrix.json"), "{listed}");
+    assert!(
+        listed.contains("matrix.csv") && listed.contains("matrix.json"),
+        "{listed}"
+    );
     ok(&run(&["report", &s(&cmp)]));
 
     // compare --scenarios, and its report.
     let rob = out.join("robust");
-    let o = run(&["compare", "--scenarios", &q, &off, "--strategies", strategies, "--seeds", "2", "--format", "json", "-q"]);
-    stdout_json.push(("robust.schema.json", serde_json::from_slice(ok(&o)).unwrap()));
-    ok(&run(&["compare", "--scenarios", &q, &off, "--strategies", strategies, "--seeds", "2", "--out", &s(&rob), "-q"]));
-    valid("robust.schema.json", &json_file(&rob.join("robust.json")), "robust.json");
+    let o = run(&[
+        "compare",
+        "--scenarios",
+        &q,
+        &off,
+        "--strategies",
+        strategies,
+        "--seeds",
+        "2",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    stdout_json.push((
+        "robust.schema.json",
+        serde_json::from_slice(ok(&o)).unwrap(),
+    ));
+    ok(&run(&[
+        "compare",
+        "--scenarios",
+        &q,
+        &off,
+        "--strategies",
+        strategies,
+        "--seeds",
+        "2",
+        "--out",
+        &s(&rob),
+        "-q",
+    ]));
+    valid(
+        "robust.schema.json",
+        &json_file(&rob.join("robust.json")),
+        "robust.json",
+    );
     let names = ["quickstart".to_string(), "off-peak".to_string()];
-    check_csv(&std::fs::read_to_string(rob.join("robust.csv")).unwrap(), &expected_columns("robust", &names))
-        .unwrap_or_else(|e| panic!("robust.csv: {e}"));
+    check_csv(
+        &std::fs::read_to_string(rob.join("robust.csv")).unwrap(),
+        &expected_columns("robust", &names),
+    )
+    .unwrap_or_else(|e| panic!("robust.csv: {e}"));
     let o = run(&["report", &s(&rob)]);
     ok(&o);
     assert!(rob.join("report.html").is_file());
     for n in &names {
         assert!(rob.join(n).join("report.html").is_file(), "{n}");
-        check_sweep_dir(&rob.join(n), &["deployment.loadBalancing.strategy".to_string()]);
+        check_sweep_dir(
+            &rob.join(n),
+            &["deployment.loadBalancing.strategy".to_string()],
+        );
     }
 
     // gate: baseline, a pass and a fail, each verdict beside its exit code.
     let gate = input.join("gate.json");
-    std::fs::write(&gate, r#"{ "scenarios": ["off-peak.json"], "seeds": 3, "baseline": "baseline.json" }"#).unwrap();
-    ok(&run(&["gate", &s(&gate), "--update-baseline", "--baseline", &s(&out.join("baseline.json"))]));
+    std::fs::write(
+        &gate,
+        r#"{ "scenarios": ["off-peak.json"], "seeds": 3, "baseline": "baseline.json" }"#,
+    )
+    .unwrap();
+    ok(&run(&[
+        "gate",
+        &s(&gate),
+        "--update-baseline",
+        "--baseline",
+        &s(&out.join("baseline.json")),
+    ]));
     let baseline = json_file(&out.join("baseline.json"));
     valid("baseline.schema.json", &baseline, "baseline.json");
-    let o = run(&["gate", &s(&gate), "--baseline", &s(&out.join("baseline.json")), "--json", "--markdown", &s(&out.join("gate.md")), "--junit", &s(&out.join("gate.xml"))]);
+    let o = run(&[
+        "gate",
+        &s(&gate),
+        "--baseline",
+        &s(&out.join("baseline.json")),
+        "--json",
+        "--markdown",
+        &s(&out.join("gate.md")),
+        "--junit",
+        &s(&out.join("gate.xml")),
+    ]);
     let pass: Value = serde_json::from_slice(ok(&o)).unwrap();
     assert_eq!(pass["verdict"], "pass");
     stdout_json.push(("gate.schema.json", pass));
@@ -190,17 +372,57 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
 
     // plan and max load.
     let plan_dir = out.join("plan");
-    let o = run(&["plan", &off, "--axis", "deployment.regions.us-east-1.instances=1..4", "--seeds", "2", "--slo", "p99=30s", "--json", "--out", &s(&plan_dir)]);
-    stdout_json.push(("plan.schema.json", serde_json::from_slice(&o.stdout).unwrap()));
-    valid("plan.schema.json", &json_file(&plan_dir.join("plan.json")), "plan.json");
-    let o = run(&["plan", &off, "--seeds", "2", "--max-load", "--slo", "p99=30s", "--json", "--out", &s(&plan_dir)]);
-    stdout_json.push(("max-load.schema.json", serde_json::from_slice(&o.stdout).unwrap()));
-    valid("max-load.schema.json", &json_file(&plan_dir.join("max-load.json")), "max-load.json");
+    let o = run(&[
+        "plan",
+        &off,
+        "--axis",
+        "deployment.regions.us-east-1.instances=1..4",
+        "--seeds",
+        "2",
+        "--slo",
+        "p99=30s",
+        "--json",
+        "--out",
+        &s(&plan_dir),
+    ]);
+    stdout_json.push((
+        "plan.schema.json",
+        serde_json::from_slice(&o.stdout).unwrap(),
+    ));
+    valid(
+        "plan.schema.json",
+        &json_file(&plan_dir.join("plan.json")),
+        "plan.json",
+    );
+    let o = run(&[
+        "plan",
+        &off,
+        "--seeds",
+        "2",
+        "--max-load",
+        "--slo",
+        "p99=30s",
+        "--json",
+        "--out",
+        &s(&plan_dir),
+    ]);
+    stdout_json.push((
+        "max-load.schema.json",
+        serde_json::from_slice(&o.stdout).unwrap(),
+    ));
+    valid(
+        "max-load.schema.json",
+        &json_file(&plan_dir.join("max-load.json")),
+        "max-load.json",
+    );
 
     // import.
     let nginx = root().join("scenarios/native/nginx/llm-upstream.conf");
     let o = run(&["import", &s(&nginx), "--json"]);
-    stdout_json.push(("import.schema.json", serde_json::from_slice(ok(&o)).unwrap()));
+    stdout_json.push((
+        "import.schema.json",
+        serde_json::from_slice(ok(&o)).unwrap(),
+    ));
 
     for (name, doc) in &stdout_json {
         valid(name, doc, &format!("printed output ({name})"));
@@ -216,7 +438,12 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
         }
         let bytes = std::fs::read(f).unwrap();
         for p in [&tmp, &here, &root().canonicalize().unwrap()] {
-            assert!(!contains(&bytes, &s(p)), "{} holds {}", f.display(), p.display());
+            assert!(
+                !contains(&bytes, &s(p)),
+                "{} holds {}",
+                f.display(),
+                p.display()
+            );
         }
     }
     // Printing commands made nothing where they ran.
@@ -230,22 +457,38 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
 fn check_sweep_dir(dir: &Path, axes: &[String]) {
     let m = json_file(&dir.join("manifest.json"));
     valid("manifest.schema.json", &m, "manifest.json");
-    let listed: Vec<&str> = m["files"].as_array().unwrap().iter().filter_map(|f| f["name"].as_str()).collect();
+    let listed: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
     for f in ["runs.jsonl", "results.csv", "results.parquet", "points.csv"] {
         assert!(listed.contains(&f), "{f} not in {listed:?}");
     }
     let journal = std::fs::read_to_string(dir.join("runs.jsonl")).unwrap();
-    let lines: Vec<Value> = journal.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len() as u64, m["runs"].as_u64().unwrap());
     for l in &lines {
         valid("runs.schema.json", l, "a runs.jsonl line");
     }
     let results = std::fs::read_to_string(dir.join("results.csv")).unwrap();
-    let rows = check_csv(&results, &expected_columns("results", axes)).unwrap_or_else(|e| panic!("results.csv: {e}"));
-    let pq = check_parquet(&std::fs::read(dir.join("results.parquet")).unwrap(), &expected_columns("results", axes), reports::contract::TABLES)
-        .unwrap_or_else(|e| panic!("results.parquet: {e}"));
+    let rows = check_csv(&results, &expected_columns("results", axes))
+        .unwrap_or_else(|e| panic!("results.csv: {e}"));
+    let pq = check_parquet(
+        &std::fs::read(dir.join("results.parquet")).unwrap(),
+        &expected_columns("results", axes),
+        reports::contract::TABLES,
+    )
+    .unwrap_or_else(|e| panic!("results.parquet: {e}"));
     assert_eq!(rows, pq);
     assert_eq!(rows, lines.len());
-    check_csv(&std::fs::read_to_string(dir.join("points.csv")).unwrap(), &expected_columns("points", axes))
-        .unwrap_or_else(|e| panic!("points.csv: {e}"));
+    check_csv(
+        &std::fs::read_to_string(dir.join("points.csv")).unwrap(),
+        &expected_columns("points", axes),
+    )
+    .unwrap_or_else(|e| panic!("points.csv: {e}"));
 }

@@ -50,6 +50,11 @@
 //! | where plan bisects on instance count, from an Erlang C start | `plan/search.rs` `search`, `instances_axis`, `erlang_start`, `erlang_c` |
 //! | how plan picks the cheapest point, says what binds, and writes its files | `plan/mod.rs` `plan`, `bind`; `plan/render.rs` `Plan::to_text`, `Plan::write` |
 //! | how `plan --max-load` bisects the arrival rate | `plan/max_load.rs` `max_load` |
+//! | every output's `formatVersion`, the `fleetsimVersion` key, the `files` listing that carries a CSV's version, how paths are made relative to the output directory | `contract/mod.rs` `MANIFEST`, `RUNS`, `TABLES`, ..., `FileInfo`, `relative_to`, `command_line` (a result's version: `sim_core::RESULT_FORMAT_VERSION`) |
+//! | the column tables of every CSV and Parquet output, and the check of a real file against one | `contract/tables.rs` `tables`, `tables_markdown`, `expected_columns`; `contract/check.rs` `check_csv`, `check_parquet` |
+//! | the JSON Schemas shipped in `reports/contracts/` (`runs.schema.json` generated, the others by hand) | `contract/schemas.rs` `runs_schema`, `SHIPPED` |
+//! | how a `runs.jsonl` line names its values (metrics by column, quantiles `p0`..`p100`) | `sweep/record.rs` `Line`, `quantile_key` |
+//! | `fleetsim report` on a `compare --scenarios` directory | `report/robust.rs` `write_robust_report` |
 //! | what `fleetsim report` draws, and how each chart becomes SVG and PNG | `report/mod.rs` `write_report`; `report/html.rs` `page`; `report/charts/mod.rs` `render`, `Chart`; `report/charts/lines.rs` `Cdf`, `Trend`, `OverTime`; `report/charts/shapes.rs` `Pareto`, `pareto_front`, `Load`, `Heatmap` |
 //!
 //! # Example

@@ -251,7 +251,10 @@ mod tests {
             .into_iter()
             .map(|k| (k.key, k.value))
             .collect();
-        assert!(kv.contains(&("formatVersion".into(), Some("1".into()))), "{kv:?}");
+        assert!(
+            kv.contains(&("formatVersion".into(), Some("1".into()))),
+            "{kv:?}"
+        );
         assert!(kv.contains(&("fleetsimVersion".into(), Some(sim_core::VERSION.into()))));
         let df = reader.finish().unwrap();
         assert_eq!(df.height() as u64, n);

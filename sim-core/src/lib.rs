@@ -40,7 +40,7 @@
 //! | `breakdown` | where completed requests' time went ([`LatencyBreakdown`]) |
 //! | `metrics`, `regime`, `stats` | what a run measured ([`RunResult`]), steady state ([`Regime`]), confidence intervals kept inside each metric's range ([`Bounds`], [`MetricSummary`]) |
 //! | `session_results` | what closed-loop sessions measured ([`SessionResults`]): started, completed, abandoned, duration, turns, turn latency |
-//! | `run` | replications in parallel, pooled ([`run_model`]) |
+//! | `run` | replications in parallel, pooled ([`run_model`]); the result as JSON and its format version ([`ScenarioResult`], [`RESULT_FORMAT_VERSION`]; its schema: `reports/contracts/result.schema.json`) |
 //! | `lint` | findings: settings a scenario writes that cannot act, with their JSON path ([`Finding`]; static ones in [`Model::findings`], run ones in [`ScenarioResult::findings`]) |
 //! | `dist`, [`rng`] | distributions and the seeded random streams |
 //!

@@ -64,11 +64,21 @@ pub fn check_csv(text: &str, expected: &[ColumnDoc]) -> Result<usize, String> {
     }
     for (i, row) in body.iter().enumerate() {
         if row.len() != expected.len() {
-            return Err(format!("row {}: {} fields, expected {}", i + 1, row.len(), expected.len()));
+            return Err(format!(
+                "row {}: {} fields, expected {}",
+                i + 1,
+                row.len(),
+                expected.len()
+            ));
         }
         for (cell, c) in row.iter().zip(expected) {
             if !cell_fits(c.dtype, cell) {
-                return Err(format!("row {}: `{}` = `{cell}` is not {}", i + 1, c.name, c.dtype));
+                return Err(format!(
+                    "row {}: `{}` = `{cell}` is not {}",
+                    i + 1,
+                    c.name,
+                    c.dtype
+                ));
             }
         }
     }
@@ -88,7 +98,11 @@ fn dtype_name(d: &DataType) -> String {
 /// Checks Parquet `bytes` against `expected`: column names and dtypes in
 /// order (an all-null column may read as any type), and `formatVersion`
 /// and `fleetsimVersion` in the key-value metadata. Returns the rows.
-pub fn check_parquet(bytes: &[u8], expected: &[ColumnDoc], format_version: u32) -> Result<usize, String> {
+pub fn check_parquet(
+    bytes: &[u8],
+    expected: &[ColumnDoc],
+    format_version: u32,
+) -> Result<usize, String> {
     let mut reader = ParquetReader::new(std::io::Cursor::new(bytes.to_vec()));
     let meta = reader.get_metadata().map_err(|e| e.to_string())?;
     let kv: Vec<(String, Option<String>)> = meta
@@ -98,9 +112,16 @@ pub fn check_parquet(bytes: &[u8], expected: &[ColumnDoc], format_version: u32) 
         .into_iter()
         .map(|k| (k.key, k.value))
         .collect();
-    let get = |k: &str| kv.iter().find(|(key, _)| key == k).and_then(|(_, v)| v.clone());
+    let get = |k: &str| {
+        kv.iter()
+            .find(|(key, _)| key == k)
+            .and_then(|(_, v)| v.clone())
+    };
     if get(super::FORMAT_VERSION_KEY) != Some(format_version.to_string()) {
-        return Err(format!("metadata formatVersion is {:?}, expected {format_version}", get(super::FORMAT_VERSION_KEY)));
+        return Err(format!(
+            "metadata formatVersion is {:?}, expected {format_version}",
+            get(super::FORMAT_VERSION_KEY)
+        ));
     }
     if get(super::FLEETSIM_VERSION_KEY).is_none() {
         return Err("no fleetsimVersion in the metadata".into());
@@ -112,15 +133,27 @@ pub fn check_parquet(bytes: &[u8], expected: &[ColumnDoc], format_version: u32) 
         .map(|c| (c.name().to_string(), dtype_name(c.dtype())))
         .collect();
     if have.len() != expected.len() {
-        return Err(format!("{} columns, the table has {}", have.len(), expected.len()));
+        return Err(format!(
+            "{} columns, the table has {}",
+            have.len(),
+            expected.len()
+        ));
     }
     for ((name, dtype), c) in have.iter().zip(expected) {
-        let all_null = df.column(name).is_ok_and(|col| col.null_count() == df.height());
-        let fits = c.dtype.split(", ").any(|t| t.trim_start_matches("or ") == dtype)
+        let all_null = df
+            .column(name)
+            .is_ok_and(|col| col.null_count() == df.height());
+        let fits = c
+            .dtype
+            .split(", ")
+            .any(|t| t.trim_start_matches("or ") == dtype)
             || c.dtype.contains(dtype.as_str())
             || all_null;
         if *name != c.name || !fits {
-            return Err(format!("column `{name}` {dtype}, the table says `{}` {}", c.name, c.dtype));
+            return Err(format!(
+                "column `{name}` {dtype}, the table says `{}` {}",
+                c.name, c.dtype
+            ));
         }
     }
     Ok(df.height())

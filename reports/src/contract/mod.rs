@@ -179,11 +179,16 @@ mod tests {
         assert_eq!(relative_to(&out, &out), ".");
         assert_eq!(relative_to(Path::new("x/y.json"), &out), "x/y.json");
         assert_eq!(relative_to(Path::new("/no/such/f.json"), &out), "f.json");
-        let args: Vec<String> = ["/usr/bin/fleetsim", "sweep", file.to_str().unwrap(), "--out"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([out.display().to_string()])
-            .collect();
+        let args: Vec<String> = [
+            "/usr/bin/fleetsim",
+            "sweep",
+            file.to_str().unwrap(),
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect();
         let line = command_line(&args, &out);
         assert_eq!(line, "fleetsim sweep ../../b.json --out .");
         assert!(!line.contains(tmp.to_str().unwrap()));
@@ -203,17 +208,25 @@ mod tests {
         let runs = serde_json::to_string_pretty(&schemas::runs_schema()).unwrap() + "\n";
         let readme_path = dir.join("README.md");
         let readme = std::fs::read_to_string(&readme_path).unwrap();
-        let (head, rest) = readme.split_once(BEGIN).expect("the README marks its tables");
-        let (_, tail) = rest.split_once(END).expect("the README marks the end of its tables");
+        let (head, rest) = readme
+            .split_once(BEGIN)
+            .expect("the README marks its tables");
+        let (_, tail) = rest
+            .split_once(END)
+            .expect("the README marks the end of its tables");
         let current = format!("{head}{BEGIN}{}{END}{tail}", tables::tables_markdown());
         if std::env::var_os("FLEETSIM_BLESS").is_some() {
             std::fs::write(dir.join("runs.schema.json"), &runs).unwrap();
             std::fs::write(&readme_path, &current).unwrap();
         }
-        let again = "regenerate with FLEETSIM_BLESS=1 cargo test -p fleetsim-reports --lib contract";
+        let again =
+            "regenerate with FLEETSIM_BLESS=1 cargo test -p fleetsim-reports --lib contract";
         let shipped = std::fs::read_to_string(dir.join("runs.schema.json")).unwrap();
         assert!(shipped == runs, "runs.schema.json is stale: {again}");
-        assert!(readme == current, "the column tables in contracts/README.md are stale: {again}");
+        assert!(
+            readme == current,
+            "the column tables in contracts/README.md are stale: {again}"
+        );
         let versions = [
             ("runs.schema.json", RUNS),
             ("result.schema.json", RESULT),

@@ -18,7 +18,10 @@ pub fn runs_schema() -> Value {
             (m.column.to_string(), s)
         })
         .collect();
-    let metric_names: Vec<&str> = crate::catalogue::CATALOGUE.iter().map(|m| m.column).collect();
+    let metric_names: Vec<&str> = crate::catalogue::CATALOGUE
+        .iter()
+        .map(|m| m.column)
+        .collect();
     let quantiles: Map<String, Value> = QUANTILES
         .iter()
         .map(|q| (quantile_key(*q), json!({ "type": "number", "minimum": 0 })))

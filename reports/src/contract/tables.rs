@@ -154,6 +154,13 @@ pub fn tables() -> Vec<TableDoc> {
             columns: scaling_columns(),
         },
         TableDoc {
+            id: "matrix",
+            files: "`matrix.csv` (`compare`), and `compare --format csv`",
+            format_version: super::MATRIX_CSV,
+            row: "one option, in grid order",
+            columns: matrix_columns(),
+        },
+        TableDoc {
             id: "robust",
             files: "`robust.csv` (`compare --scenarios`), and `compare --scenarios --format csv`",
             format_version: super::MATRIX_CSV,
@@ -173,6 +180,52 @@ pub fn tables() -> Vec<TableDoc> {
     ]
 }
 
+fn matrix_columns() -> Vec<ColumnDoc> {
+    use crate::decide::matrix::CRITERIA;
+    let mut out = vec![
+        col("option", "String", "", "the option (a strategy, or a variant's file name)"),
+        col("score", "Float64", "", "weighted score against the baseline option (0 for it; higher is better; empty when not scored)"),
+        col("slo", "String", "", "whether the option meets the SLO on its seeds"),
+        col("rank", "Int64", "", "place in the ranking, from 1"),
+    ];
+    let metrics = metric_columns();
+    for c in CRITERIA {
+        let m = metrics
+            .iter()
+            .find(|m| m.name == c.metric.column)
+            .expect("a criterion reads a catalogued metric");
+        let unit = if m.dtype == "Boolean" {
+            "share of seeds"
+        } else {
+            m.unit
+        };
+        for (suffix, what) in POINT_SUFFIXES.iter().zip([
+            "mean across seeds",
+            "low end of the 95% interval",
+            "high end of the 95% interval",
+        ]) {
+            out.push(col(
+                &format!("{}{suffix}", m.name),
+                "Float64",
+                unit,
+                &format!("{}: {what}", m.meaning),
+            ));
+        }
+    }
+    for c in CRITERIA {
+        out.push(col(
+            &format!("{}_score", c.key),
+            "Float64",
+            "",
+            &format!(
+                "the `{}` criterion's weighted term of `score` (empty when it did not count)",
+                c.key
+            ),
+        ));
+    }
+    out
+}
+
 fn trace_columns() -> Vec<ColumnDoc> {
     use sim_core::request_trace::TRACE_COLUMNS;
     let doc = |name: &str| -> (&'static str, &'static str, &'static str) {
@@ -182,17 +235,29 @@ fn trace_columns() -> Vec<ColumnDoc> {
             "class" => ("String", "", "request class (empty without classes)"),
             "user" => ("Int64", "", "user (closed-loop sessions), else 0"),
             "tenant" => ("Int64", "", "tenant index, else 0"),
-            "measured" => ("Boolean", "", "ended after the warm-up, so counted in the results"),
+            "measured" => (
+                "Boolean",
+                "",
+                "ended after the warm-up, so counted in the results",
+            ),
             "outcome" => ("String", "", "completed, rejected, timedOut or failed"),
             "reason" => ("String", "", "why it ended so"),
             "latency_s" => ("Float64", "seconds", "arrival to end"),
             "end_s" => ("Float64", "seconds", "simulated time of its end"),
             "attempts" => ("Int64", "", "attempts, retries included"),
-            "instance" => ("Int64", "", "instance that served it last (empty when none)"),
+            "instance" => (
+                "Int64",
+                "",
+                "instance that served it last (empty when none)",
+            ),
             "queue_s" => ("Float64", "seconds", "waiting for a slot"),
             "slot_s" => ("Float64", "seconds", "holding a slot"),
             "llm_s" => ("Float64", "seconds", "in LLM calls"),
-            "llm_wait_s" => ("Float64", "seconds", "waiting for the LLM provider's capacity"),
+            "llm_wait_s" => (
+                "Float64",
+                "seconds",
+                "waiting for the LLM provider's capacity",
+            ),
             "backoff_s" => ("Float64", "seconds", "retry backoff"),
             "network_s" => ("Float64", "seconds", "network between regions"),
             "llm_legs" => ("Int64", "", "LLM calls made"),
@@ -217,7 +282,12 @@ fn trace_columns() -> Vec<ColumnDoc> {
 fn timeseries_columns() -> Vec<ColumnDoc> {
     vec![
         col("replication", "Int64", "", "replication, from 0"),
-        col("time", "Float64", "seconds", "end of the interval, simulated"),
+        col(
+            "time",
+            "Float64",
+            "seconds",
+            "end of the interval, simulated",
+        ),
         col("booting", "Int64", "", "instances booting"),
         col("ready", "Int64", "", "instances ready"),
         col("unhealthy", "Int64", "", "instances unhealthy"),
@@ -225,36 +295,126 @@ fn timeseries_columns() -> Vec<ColumnDoc> {
         col("desired", "Int64", "", "instances the autoscaler wants"),
         col("in_flight", "Int64", "", "requests in the system"),
         col("queued", "Int64", "", "requests waiting for a slot"),
-        col("arrival_rate", "Float64", "per second", "arrivals in the interval"),
-        col("completion_rate", "Float64", "per second", "completions in the interval"),
-        col("error_rate", "Float64", "share (0 to 1)", "share of requests ended in the interval that failed"),
-        col("p50", "Float64", "seconds", "median latency in the interval (empty when none ended)"),
-        col("p99", "Float64", "seconds", "99th percentile latency in the interval (empty when none ended)"),
-        col("cpu_utilization", "Float64", "share (0 to 1)", "CPU in use (empty without CPU modelled)"),
-        col("memory_utilization", "Float64", "share", "memory in use (empty without memory modelled)"),
-        col("cost_per_hour", "Float64", "currency per hour", "instance spend rate"),
+        col(
+            "arrival_rate",
+            "Float64",
+            "per second",
+            "arrivals in the interval",
+        ),
+        col(
+            "completion_rate",
+            "Float64",
+            "per second",
+            "completions in the interval",
+        ),
+        col(
+            "error_rate",
+            "Float64",
+            "share (0 to 1)",
+            "share of requests ended in the interval that failed",
+        ),
+        col(
+            "p50",
+            "Float64",
+            "seconds",
+            "median latency in the interval (empty when none ended)",
+        ),
+        col(
+            "p99",
+            "Float64",
+            "seconds",
+            "99th percentile latency in the interval (empty when none ended)",
+        ),
+        col(
+            "cpu_utilization",
+            "Float64",
+            "share (0 to 1)",
+            "CPU in use (empty without CPU modelled)",
+        ),
+        col(
+            "memory_utilization",
+            "Float64",
+            "share",
+            "memory in use (empty without memory modelled)",
+        ),
+        col(
+            "cost_per_hour",
+            "Float64",
+            "currency per hour",
+            "instance spend rate",
+        ),
         col("cumulative_cost", "Float64", "currency", "spend so far"),
-        col("budget_remaining", "Float64", "currency", "budget left (empty without a budget)"),
+        col(
+            "budget_remaining",
+            "Float64",
+            "currency",
+            "budget left (empty without a budget)",
+        ),
     ]
 }
 
 fn scaling_columns() -> Vec<ColumnDoc> {
     vec![
         col("replication", "Int64", "", "replication, from 0"),
-        col("time", "Float64", "seconds", "simulated time of the decision"),
+        col(
+            "time",
+            "Float64",
+            "seconds",
+            "simulated time of the decision",
+        ),
         col("region", "String", "", "region scaled"),
         col("from", "Int64", "", "instances before"),
         col("wanted", "Int64", "", "instances the policy asked for"),
-        col("desired", "Int64", "", "instances after the policy's limits"),
+        col(
+            "desired",
+            "Int64",
+            "",
+            "instances after the policy's limits",
+        ),
         col("to", "Int64", "", "instances after"),
         col("reason", "String", "", "why"),
-        col("metric", "String", "", "the metric that decided (empty when none)"),
-        col("cpu_percent", "Float64", "percent", "CPU seen by the policy (empty when not read)"),
-        col("memory_percent", "Float64", "percent", "memory seen by the policy (empty when not read)"),
-        col("connections", "Float64", "", "connections seen by the policy (empty when not read)"),
-        col("requests_per_minute", "Float64", "per minute", "request rate seen (empty when not read)"),
-        col("response_time_ms", "Float64", "milliseconds", "response time seen (empty when not read)"),
-        col("queue_depth", "Int64", "", "requests queued at the decision"),
+        col(
+            "metric",
+            "String",
+            "",
+            "the metric that decided (empty when none)",
+        ),
+        col(
+            "cpu_percent",
+            "Float64",
+            "percent",
+            "CPU seen by the policy (empty when not read)",
+        ),
+        col(
+            "memory_percent",
+            "Float64",
+            "percent",
+            "memory seen by the policy (empty when not read)",
+        ),
+        col(
+            "connections",
+            "Float64",
+            "",
+            "connections seen by the policy (empty when not read)",
+        ),
+        col(
+            "requests_per_minute",
+            "Float64",
+            "per minute",
+            "request rate seen (empty when not read)",
+        ),
+        col(
+            "response_time_ms",
+            "Float64",
+            "milliseconds",
+            "response time seen (empty when not read)",
+        ),
+        col(
+            "queue_depth",
+            "Int64",
+            "",
+            "requests queued at the decision",
+        ),
     ]
 }
 

@@ -24,7 +24,11 @@ pub fn write_robust_report(dir: &Path) -> crate::Result<Written> {
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     let scenarios: Vec<String> = v["scenarios"]
         .as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     if scenarios.is_empty() {
         return Err(bad(
@@ -40,11 +44,8 @@ pub fn write_robust_report(dir: &Path) -> crate::Result<Written> {
         charts += write_report(&dir.join(name))?.charts;
     }
     let markdown = std::fs::read_to_string(dir.join("robust.md")).unwrap_or_default();
-    let html = crate::files::write_atomic(
-        dir,
-        "report.html",
-        page(&scenarios, &markdown).as_bytes(),
-    )?;
+    let html =
+        crate::files::write_atomic(dir, "report.html", page(&scenarios, &markdown).as_bytes())?;
     Ok(Written {
         html,
         charts,
@@ -56,7 +57,11 @@ fn page(scenarios: &[String], markdown: &str) -> String {
     let mut o = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>fleetsim report: options across scenarios</title><style>body{font-family:sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap}</style></head><body>\n<h1>fleetsim report: options across scenarios</h1>\n",
     );
-    let _ = writeln!(o, "<h2 id=\"ranking\">Ranking</h2><pre>{}</pre>", esc(markdown));
+    let _ = writeln!(
+        o,
+        "<h2 id=\"ranking\">Ranking</h2><pre>{}</pre>",
+        esc(markdown)
+    );
     let _ = writeln!(o, "<h2 id=\"scenarios\">Each scenario</h2><ul>");
     for s in scenarios {
         let _ = writeln!(

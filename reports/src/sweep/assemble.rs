@@ -143,7 +143,10 @@ pub fn results_frame(m: &Manifest, records: &[RunRecord]) -> io::Result<DataFram
         ),
         Column::new(
             "seed".into(),
-            records.iter().map(|r| i64::from(r.seed)).collect::<Vec<_>>(),
+            records
+                .iter()
+                .map(|r| i64::from(r.seed))
+                .collect::<Vec<_>>(),
         ),
     ];
     for (a, axis) in m.axes.iter().enumerate() {
@@ -246,7 +249,11 @@ pub fn write_tables(
 ) -> io::Result<Vec<PointSummary>> {
     let mut results = results_frame(m, records)?;
     write_atomic(dir, "results.csv", &csv_bytes(&mut results)?)?;
-    write_atomic(dir, "results.parquet", &parquet_bytes(&mut results, crate::contract::TABLES)?)?;
+    write_atomic(
+        dir,
+        "results.parquet",
+        &parquet_bytes(&mut results, crate::contract::TABLES)?,
+    )?;
     let points = summarise_points(m, records);
     let mut pf = points_frame(m, &points)?;
     write_atomic(dir, "points.csv", &csv_bytes(&mut pf)?)?;

@@ -131,7 +131,12 @@ impl From<RunRecord> for Line {
         let metrics = METRICS
             .iter()
             .zip(&r.metrics)
-            .map(|(m, v)| (m.column.to_string(), v.map_or(serde_json::Value::Null, number)))
+            .map(|(m, v)| {
+                (
+                    m.column.to_string(),
+                    v.map_or(serde_json::Value::Null, number),
+                )
+            })
             .collect();
         let quantiles = QUANTILES
             .iter()
