@@ -24,7 +24,7 @@ fn every_shipped_sweep_is_valid_at_every_point() {
         let description = spec.description.clone();
         let sweep = Sweep::prepare(spec).unwrap_or_else(|e| panic!("{e}"));
         assert!(sweep.runs() >= 2, "{}: a sweep of one run", path.display());
-        let manifest = Manifest::new(&sweep, None, String::new(), 1);
+        let manifest = Manifest::new(&sweep, &dir, None, String::new(), 1);
         assert_eq!(manifest.description, description, "the manifest carries it");
         n += 1;
     }

@@ -51,6 +51,7 @@ fn col(name: &str, dtype: &'static str, unit: &'static str, meaning: &str) -> Co
 
 fn unit_of(u: Unit, column: &str) -> &'static str {
     match u {
+        _ if column.ends_with("_per_s") => "per second",
         _ if column.ends_with("_s") => "seconds",
         Unit::Seconds => "seconds",
         Unit::Share => "share (0 to 1)",
