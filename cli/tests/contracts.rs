@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{scratch, text};
+use common::{fleetsim, scratch, text};
 use reports::contract::check::{check_csv, check_parquet};
 use reports::contract::tables::expected_columns;
 use serde_json::Value;
@@ -43,7 +43,7 @@ fn valid(schema_name: &str, doc: &Value, what: &str) {
     let v = schema(schema_name);
     let errors: Vec<String> = v
         .iter_errors(doc)
-        .map(|e| format!("{} at {}", e, e.instance_path))
+        .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(
         errors.is_empty(),
@@ -418,7 +418,7 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
 
     // import.
     let nginx = root().join("scenarios/native/nginx/llm-upstream.conf");
-    let o = run(&["import", &s(&nginx), "--json"]);
+    let o = fleetsim(&["import", &s(&nginx), "--json"]);
     stdout_json.push((
         "import.schema.json",
         serde_json::from_slice(ok(&o)).unwrap(),

@@ -219,6 +219,7 @@ mod tests {
             std::fs::write(dir.join("runs.schema.json"), &runs).unwrap();
             std::fs::write(&readme_path, &current).unwrap();
         }
+        let readme = std::fs::read_to_string(&readme_path).unwrap();
         let again =
             "regenerate with FLEETSIM_BLESS=1 cargo test -p fleetsim-reports --lib contract";
         let shipped = std::fs::read_to_string(dir.join("runs.schema.json")).unwrap();
