@@ -14,7 +14,7 @@
 //! | behaviour | where |
 //! |---|---|
 //! | the Python API: arguments, dicts and DataFrames, docstrings | `python/fleetsim/__init__.py` |
-//! | `fleetsim.run` and `fleetsim.validate`; the built-in quickstart | `src/scenario.rs` `run`, `validate`, `load` |
+//! | `fleetsim.run`, `fleetsim.validate` and `fleetsim.schema`; the built-in quickstart | `src/scenario.rs` `run`, `validate`, `schema`, `load` |
 //! | `fleetsim.sweep` and `fleetsim.compare`: the sweep built, run and tabled | `src/study.rs` `sweep_spec`, `compare_spec`, `run_study`, `sweep`, `compare` |
 //! | which failure becomes which exception, with the CLI's message | `src/errors.rs` `Failure`, `ScenarioError`, `SimulationError` |
 //! | the GIL released, Ctrl-C, panics caught | `src/detached.rs` `detached` |
@@ -36,6 +36,7 @@ fn _fleetsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SimulationError", py.get_type::<errors::SimulationError>())?;
     m.add_function(wrap_pyfunction!(scenario::run, m)?)?;
     m.add_function(wrap_pyfunction!(scenario::validate, m)?)?;
+    m.add_function(wrap_pyfunction!(scenario::schema, m)?)?;
     m.add_function(wrap_pyfunction!(study::sweep, m)?)?;
     m.add_function(wrap_pyfunction!(study::compare, m)?)?;
     Ok(())

@@ -61,3 +61,11 @@ pub(crate) fn validate(
             .map_err(|e| Failure::Internal(format!("writing the findings as JSON: {e}")))
     })
 }
+
+/// The JSON Schema of scenario files, as JSON text (what `fleetsim
+/// schema` prints).
+#[pyfunction]
+pub(crate) fn schema() -> PyResult<String> {
+    serde_json::to_string(&sim_core::json_schema())
+        .map_err(|e| Failure::Internal(format!("writing the schema as JSON: {e}")).into())
+}

@@ -181,8 +181,7 @@ pub(crate) fn compare(
         let settings = settings(&strategies, weights.as_deref(), margin, baseline)?;
         let spec = compare_spec(&scenario, &strategies, seeds, seed)?;
         let f = run_study(spec, out, jobs, "fleetsim.compare (Python)", control)?;
-        let matrix =
-            Matrix::build(&f.manifest, &f.records, &settings).map_err(Failure::Input)?;
+        let matrix = Matrix::build(&f.manifest, &f.records, &settings).map_err(Failure::Input)?;
         if let Some(e) = matrix.unscored(weights.as_deref()) {
             return Err(Failure::Input(e));
         }

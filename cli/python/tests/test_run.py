@@ -126,3 +126,7 @@ def test_validate_returns_findings():
     assert isinstance(findings, list)
     for f in findings:
         assert set(f) == {"path", "code", "message", "stage"}
+
+
+def test_the_schema_is_the_shipped_one():
+    assert fleetsim.schema() == json.loads((SCENARIOS / "fleetsim.schema.json").read_text())

@@ -15,7 +15,8 @@ True
 - :func:`run` returns what ``fleetsim run --json`` prints, as a dict;
 - :func:`sweep` returns the points table (``points.csv``) as a DataFrame;
 - :func:`compare` returns the decision matrix (``compare --format csv``);
-- :func:`validate` returns a scenario's findings, or raises.
+- :func:`validate` returns a scenario's findings, or raises;
+- :func:`schema` returns the JSON Schema of scenario files.
 
 Bad input raises :class:`ScenarioError` (a ``ValueError``) with the
 message the command prints: the file, the JSON path and what is allowed.
@@ -38,6 +39,7 @@ __all__ = [
     "validate",
     "sweep",
     "compare",
+    "schema",
     "ScenarioError",
     "SimulationError",
     "__version__",
@@ -164,6 +166,12 @@ def validate(scenario: Scenario) -> List[Dict[str, str]]:
     if scenario is None:
         raise TypeError("validate: give a scenario (a dict or a path)")
     return json.loads(_fleetsim.validate(**_scenario_args(scenario)))
+
+
+def schema() -> Dict[str, Any]:
+    """The JSON Schema of scenario files (what ``fleetsim schema`` prints),
+    for checking scenario dicts with a JSON Schema validator."""
+    return json.loads(_fleetsim.schema())
 
 
 def sweep(
