@@ -36,6 +36,7 @@
 //! | `fleetsim report` | `report.rs` `report` |
 //! | how `gate` checks its output paths, then compares or writes the baseline | `gate.rs` `gate`, `writable` |
 //! | how `plan --slo` becomes an axis, and when `--max-load` runs instead | `plan.rs` `slo_axis`, `plan` |
+//! | the Python package (`import fleetsim`): the same library calls from Python | `../python/` (its `src/lib.rs` maps it) |
 
 mod args;
 mod commands;
