@@ -123,6 +123,12 @@ pub mod trace;
 /// result, manifest, baseline and journal carries it.
 pub const VERSION: &str = env!("FLEETSIM_BUILD");
 
+/// The commit this build was made from and the commit's date, for
+/// `fleetsim --version`: `f6ed27b 2026-12-07`, `f6ed27b-dirty 2026-12-07`
+/// when tracked files had uncommitted changes, `no git` when built outside
+/// a git checkout (from a source archive, say).
+pub const COMMIT: &str = env!("FLEETSIM_COMMIT");
+
 pub use breakdown::{LatencyBreakdown, ModelTime};
 pub use control::RunControl;
 pub use dist::{
@@ -140,7 +146,7 @@ pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
 pub use run::{run_model, run_model_traced, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
-    json_file, nearest, scenario_json, scenario_json_from_str, to_yaml, Arrivals, BalancingSection,
+    is_stdin, json_file, nearest, scenario_json, scenario_json_from_str, shown_path, to_yaml, Arrivals, BalancingSection,
     BudgetSection, Burst, CacheModel, CallCount, ClassModel, ClassSessions, CompiledFailure,
     Deployment, Diurnal, FailureEvent, FailureKind, FailureMode, Failures, FailuresSection,
     FleetSection, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmCache, LlmModel,
@@ -152,7 +158,7 @@ pub use scenario::{
     SessionModel, Sessions, Shape, SizeStr, Slo, StepRate, Timeouts, TokenMeans, Trace, TraceModel,
     TraceTally, UserModel, Users, WorkEstimate, Workload, WorkloadSection, MAX_ATTEMPTS,
     MAX_DURATION, MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND, MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL,
-    SIZE_UNITS,
+    SIZE_UNITS, STDIN,
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};
