@@ -84,9 +84,8 @@ fn main() {
     ];
     let engine = || format!("e{:08x}", engine_hash(&roots) as u32);
     let commit = git(&["rev-parse", "--short=12", "HEAD"]);
-    let dirty = || {
-        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty())
-    };
+    let dirty =
+        || git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     let id = match &commit {
         Some(c) if !c.is_empty() => {
             if dirty() {

@@ -31,8 +31,7 @@ fn render(page: clap::Command) -> Result<Vec<u8>, Failure> {
     if let Some(d) = date() {
         man = man.date(d);
     }
-    man.render(&mut out)
-        .map_err(|e| Failure::Io(e.into()))?;
+    man.render(&mut out).map_err(|e| Failure::Io(e.into()))?;
     Ok(out)
 }
 
@@ -54,13 +53,12 @@ fn pages() -> Result<Vec<(String, Vec<u8>)>, Failure> {
 /// `--out-dir`.
 pub(crate) fn man(a: ManArgs) -> Result<ExitCode, Failure> {
     let mut stdout = Stdout::default();
+    let pages = pages()?;
     let Some(dir) = &a.out_dir else {
-        let page = render(command())?;
-        stdout.emit(&String::from_utf8_lossy(&page))?;
+        stdout.emit(&String::from_utf8_lossy(&pages[0].1))?;
         return Ok(ExitCode::SUCCESS);
     };
     let dir = OutDir::prepare(dir)?;
-    let pages = pages()?;
     for (name, roff) in &pages {
         dir.write_atomic(name, roff)?;
     }

@@ -49,6 +49,8 @@ fn subcommands() -> Vec<String> {
     let list = list.split("Options:").next().unwrap();
     let names: Vec<String> = list
         .lines()
+        // A command's line starts two spaces in; its wrapped text, further.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
         .filter(|w| *w != "help")
@@ -65,10 +67,13 @@ fn bash_completion_names_every_subcommand_and_every_shell_gets_a_script() {
     let o = fleetsim(&["completions", "bash"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let script = text(&o.stdout);
-    assert!(script.contains("complete -F"), "not a bash completion script");
+    assert!(
+        script.contains("complete -F"),
+        "not a bash completion script"
+    );
     for cmd in subcommands() {
         assert!(
-            script.contains(&format!("fleetsim__{}", cmd.replace('-', "__"))),
+            script.contains(&format!("fleetsim__subcmd__{cmd}")),
             "the bash completion lacks `{cmd}`"
         );
     }
@@ -87,7 +92,10 @@ fn man_page_renders_and_names_every_subcommand() {
     let o = fleetsim(&["man"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let page = text(&o.stdout);
-    assert!(page.starts_with(".ie \\n(.g .ds Aq"), "a roff preamble:\n{page}");
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq"),
+        "a roff preamble:\n{page}"
+    );
     assert!(page.contains(".TH fleetsim 1"), "a roff title header");
     assert!(page.contains(env!("CARGO_PKG_VERSION")));
     for cmd in subcommands() {
@@ -133,7 +141,8 @@ fn version_names_the_commit_and_its_date() {
         None => assert!(v.contains("(no git)"), "{v}"),
     }
     // Every subcommand says the same.
-    assert_eq!(text(&fleetsim(&["run", "--version"]).stdout), v);
+    let sub = text(&fleetsim(&["run", "--version"]).stdout);
+    assert_eq!(sub, v.replace("fleetsim ", "fleetsim-run "));
 }
 
 #[test]
@@ -147,11 +156,18 @@ fn a_dash_reads_the_scenario_from_standard_input() {
         "--replications",
         "1",
     ]);
-    let from_stdin = piped(&["run", "-", "--json", "--replications", "1"], &quickstart, &dir, &[]);
+    let from_stdin = piped(
+        &["run", "-", "--json", "--replications", "1"],
+        &quickstart,
+        &dir,
+        &[],
+    );
     assert!(from_stdin.status.success(), "{}", text(&from_stdin.stderr));
     let strip = |o: &Output| {
         let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        v.as_object_mut().unwrap().retain(|k, _| k != "scenarioFile" && k != "file");
+        v.as_object_mut()
+            .unwrap()
+            .retain(|k, _| k != "scenarioFile" && k != "file");
         v["runs"].clone()
     };
     assert_eq!(strip(&from_stdin), strip(&from_file), "the same runs");
@@ -159,14 +175,28 @@ fn a_dash_reads_the_scenario_from_standard_input() {
     // validate and plan read it too; errors name <stdin>.
     let o = piped(&["validate", "-"], &quickstart, &dir, &[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(text(&o.stdout).contains("ok: <stdin> (scenario)"), "{}", text(&o.stdout));
-    let bad = quickstart.replace("\"round-robin\"", "\"round-robun\"");
+    assert!(
+        text(&o.stdout).contains("ok: <stdin> (scenario)"),
+        "{}",
+        text(&o.stdout)
+    );
+    let bad = quickstart.replace("\"least-connections\"", "\"least-connectionz\"");
     assert_ne!(bad, quickstart);
     for cmd in [
         vec!["run", "-"],
         vec!["validate", "-"],
-        vec!["plan", "-", "--axis", "deployment.regions.us-east-1.instances=1..4"],
-        vec!["sweep", "-", "--axis", "deployment.regions.us-east-1.instances=1..2"],
+        vec![
+            "plan",
+            "-",
+            "--axis",
+            "deployment.regions.us-east-1.instances=1..4",
+        ],
+        vec![
+            "sweep",
+            "-",
+            "--axis",
+            "deployment.regions.us-east-1.instances=1..2",
+        ],
         vec!["compare", "-", "--strategies", "round-robin,random"],
     ] {
         let o = piped(&cmd, &bad, &dir, &[]);
@@ -180,7 +210,11 @@ fn a_dash_reads_the_scenario_from_standard_input() {
     }
     let o = piped(&["run", "-"], "", &dir, &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("<stdin>: cannot read"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("<stdin>: cannot read"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 /// Relative paths in a scenario read from standard input are relative to
@@ -284,7 +318,11 @@ fn validate_gives_sweep_and_gate_errors() {
             let s = fleetsim(&["sweep", &f, "--out", dir.join("out").to_str().unwrap()]);
             let sweep_err = text(&s.stderr);
             assert_eq!(s.status.code(), Some(2));
-            let first = sweep_err.lines().next().unwrap().trim_start_matches("error: ");
+            let first = sweep_err
+                .lines()
+                .next()
+                .unwrap()
+                .trim_start_matches("error: ");
             assert!(err.contains(first), "validate: {err}\nsweep: {sweep_err}");
         }
     }
@@ -326,7 +364,12 @@ fn big_sweeps_need_yes() {
     let refused = piped(&sweep, "", &dir, &[("FLEETSIM_CONFIRM_ABOVE", "500")]);
     let err = text(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{err}");
-    for want in ["simulated requests", "4 runs of 2 point(s)", "--yes", "--seeds"] {
+    for want in [
+        "simulated requests",
+        "4 runs of 2 point(s)",
+        "--yes",
+        "--seeds",
+    ] {
         assert!(err.contains(want), "missing {want:?}: {err}");
     }
     assert!(!out.exists(), "nothing is written before the answer");
@@ -338,22 +381,36 @@ fn big_sweeps_need_yes() {
     let o = piped(&yes, "", &dir, &[("FLEETSIM_CONFIRM_ABOVE", "500")]);
     assert!(o.status.success(), "--yes: {}", text(&o.stderr));
 
-    // The default limit: a sweep whose last point lasts ten years is
-    // refused at once, whatever its first point.
+    // The default limit: a sweep whose last point lasts a week (1.2e6
+    // requests a run, 10,000 seeds) is refused at once, whatever its
+    // first point.
     let huge = [
         "sweep",
         base.as_str(),
         "--axis",
-        "run.duration=1m,3650d",
+        "run.duration=1m,7d",
+        "--seeds",
+        "10000",
         "--out",
         out_s.as_str(),
     ];
     let o = piped(&huge, "", &dir, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("the largest point"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("the largest point"),
+        "{}",
+        text(&o.stderr)
+    );
     // compare and plan ask too.
     let o = piped(
-        &["compare", base.as_str(), "--strategies", "round-robin,random", "--seeds", "50"],
+        &[
+            "compare",
+            base.as_str(),
+            "--strategies",
+            "round-robin,random",
+            "--seeds",
+            "50",
+        ],
         "",
         &dir,
         &[("FLEETSIM_CONFIRM_ABOVE", "100")],

@@ -245,7 +245,11 @@ fn every_shipped_sweep_and_gate_file_fits_its_schema() {
 #[test]
 fn sweep_and_gate_schemas_flag_what_fleetsim_refuses() {
     let dir = scratch("schema-kinds");
-    std::fs::copy(root().join("scenarios/quickstart.json"), dir.join("quickstart.json")).unwrap();
+    std::fs::copy(
+        root().join("scenarios/quickstart.json"),
+        dir.join("quickstart.json"),
+    )
+    .unwrap();
     let sweep = json!({
         "scenario": "quickstart.json",
         "seeds": 2,

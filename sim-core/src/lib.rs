@@ -146,19 +146,19 @@ pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
 pub use run::{run_model, run_model_traced, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
-    is_stdin, json_file, nearest, scenario_json, scenario_json_from_str, shown_path, to_yaml, Arrivals, BalancingSection,
-    BudgetSection, Burst, CacheModel, CallCount, ClassModel, ClassSessions, CompiledFailure,
-    Deployment, Diurnal, FailureEvent, FailureKind, FailureMode, Failures, FailuresSection,
-    FleetSection, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmCache, LlmModel,
-    LlmModelSpec, LlmSection, LlmSpec, MetricsPipeline, Model, NamedLimit, NetworkSection,
-    NoisyTenant, Objective, OfferedLoad, Percentile, Provenance, ProviderRateLimit, QuotaModel,
-    QuotaScope, RandomFailureModel, RandomFailures, RateLimitRetries, RateLimitRetryModel,
-    RateStep, Region, RegionSpec, RequestClass, RequestShape, ResilienceSection, ResourceLoad,
-    Route, RouteModel, RoutesSection, RunSection, RunSpec, Saturation, ScalingModel, Scenario,
-    SessionModel, Sessions, Shape, SizeStr, Slo, StepRate, Timeouts, TokenMeans, Trace, TraceModel,
-    TraceTally, UserModel, Users, WorkEstimate, Workload, WorkloadSection, MAX_ATTEMPTS,
-    MAX_DURATION, MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND, MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL,
-    SIZE_UNITS, STDIN,
+    is_stdin, json_file, nearest, scenario_json, scenario_json_from_str, shown_path, to_yaml,
+    Arrivals, BalancingSection, BudgetSection, Burst, CacheModel, CallCount, ClassModel,
+    ClassSessions, CompiledFailure, Deployment, Diurnal, FailureEvent, FailureKind, FailureMode,
+    Failures, FailuresSection, FleetSection, InstanceSpec, InstanceType, InstanceTypeSpec, Limits,
+    LlmCache, LlmModel, LlmModelSpec, LlmSection, LlmSpec, MetricsPipeline, Model, NamedLimit,
+    NetworkSection, NoisyTenant, Objective, OfferedLoad, Percentile, Provenance, ProviderRateLimit,
+    QuotaModel, QuotaScope, RandomFailureModel, RandomFailures, RateLimitRetries,
+    RateLimitRetryModel, RateStep, Region, RegionSpec, RequestClass, RequestShape,
+    ResilienceSection, ResourceLoad, Route, RouteModel, RoutesSection, RunSection, RunSpec,
+    Saturation, ScalingModel, Scenario, SessionModel, Sessions, Shape, SizeStr, Slo, StepRate,
+    Timeouts, TokenMeans, Trace, TraceModel, TraceTally, UserModel, Users, WorkEstimate, Workload,
+    WorkloadSection, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND,
+    MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL, SIZE_UNITS, STDIN,
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};

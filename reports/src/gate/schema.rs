@@ -69,7 +69,10 @@ pub fn json_schema() -> Value {
             "description": "The baseline file, relative to this file (default: STEM.baseline.json beside it)."
         }
     });
-    debug_assert_eq!(properties.as_object().map(|p| p.len()), Some(GATE_KEYS.len()));
+    debug_assert_eq!(
+        properties.as_object().map(|p| p.len()),
+        Some(GATE_KEYS.len())
+    );
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "fleetsim gate",

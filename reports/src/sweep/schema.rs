@@ -61,7 +61,10 @@ pub fn json_schema() -> Value {
             "description": "Master seed, replacing the scenario's run.seed."
         }
     });
-    debug_assert_eq!(properties.as_object().map(|p| p.len()), Some(SWEEP_KEYS.len()));
+    debug_assert_eq!(
+        properties.as_object().map(|p| p.len()),
+        Some(SWEEP_KEYS.len())
+    );
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "fleetsim sweep",

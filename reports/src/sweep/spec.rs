@@ -44,8 +44,10 @@ pub fn stem(file: &Path, fallback: &str) -> String {
     if sim_core::is_stdin(file) {
         return "stdin".into();
     }
-    file.file_stem()
-        .map_or_else(|| fallback.to_string(), |s| s.to_string_lossy().into_owned())
+    file.file_stem().map_or_else(
+        || fallback.to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
 }
 
 /// Most points (the product of the axes' lengths) one sweep may hold.
