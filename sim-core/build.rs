@@ -5,6 +5,8 @@
 //! `sim-core` and `strategies` and the lock file): `0.1.0+g1a2b3c4d5e6f.
 //! dirty.e0123abcd`, `0.1.0+e0123abcd`. Results, manifests, baselines and
 //! journals carry it, so runs of two builds are never taken as one.
+//! `FLEETSIM_COMMIT` is the commit and its date for `fleetsim --version`
+//! (`f6ed27b 2026-12-07`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,6 +57,21 @@ fn git(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// What `fleetsim --version` says of the build, as cargo does: the
+/// commit and its date (`f6ed27b 2026-12-07`, the commit's own date, so
+/// two builds of one commit say the same), `-dirty` after the commit when
+/// tracked files had changes, `no git` outside a checkout.
+fn commit_line(dirty: impl Fn() -> bool) -> String {
+    let Some(line) = git(&["log", "-1", "--format=%h %cs", "HEAD"]).filter(|l| !l.is_empty())
+    else {
+        return "no git".into();
+    };
+    match line.split_once(' ') {
+        Some((hash, date)) if dirty() => format!("{hash}-dirty {date}"),
+        _ => line,
+    }
+}
+
 fn main() {
     let version = env!("CARGO_PKG_VERSION");
     let here = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
@@ -67,11 +84,11 @@ fn main() {
     ];
     let engine = || format!("e{:08x}", engine_hash(&roots) as u32);
     let commit = git(&["rev-parse", "--short=12", "HEAD"]);
-    let id = match commit {
+    let dirty =
+        || git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let id = match &commit {
         Some(c) if !c.is_empty() => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
+            if dirty() {
                 format!("{version}+g{c}.dirty.{}", engine())
             } else {
                 format!("{version}+g{c}")
@@ -83,6 +100,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", r.display());
     }
     println!("cargo:rustc-env=FLEETSIM_BUILD={id}");
+    println!("cargo:rustc-env=FLEETSIM_COMMIT={}", commit_line(dirty));
     // Built again when the commit or the tracked files change. Only paths
     // that exist are named: cargo reruns a script whose named file is
     // missing on every build.

@@ -1,7 +1,30 @@
 //! Command-line arguments, as clap sees them.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// What `--version` says after the name, as cargo says it: the package
+/// version, the commit and the commit's date (`0.1.0 (f6ed27b
+/// 2026-12-07)`; `-dirty` after the commit when tracked files had changes,
+/// `no git` when built outside a checkout).
+pub(crate) fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| format!("{} ({})", env!("CARGO_PKG_VERSION"), sim_core::COMMIT))
+}
+
+/// The command line as clap sees it, with its version: what is parsed,
+/// and what completions and man pages describe.
+pub(crate) fn command() -> clap::Command {
+    Cli::command().version(version())
+}
+
+/// The arguments of this process (on a usage error, clap prints it and
+/// exits 2).
+pub(crate) fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -15,18 +38,44 @@ Examples:
 const VALIDATE_EXAMPLES: &str = "\
 Examples:
   fleetsim validate scenarios/quickstart.json
-  fleetsim validate scenarios/*.json";
+  fleetsim validate scenarios/*.json
+  fleetsim validate scenarios/sweeps/strategies-by-size.json scenarios/gate/gate.json
+  cat scenarios/quickstart.json | fleetsim validate -
+
+Each file is recognised by its keys: a sweep file (`axes`), a gate file
+(`scenarios`, a list of files), a gate baseline, or else a scenario; it is
+checked as the command that reads it would check it (a sweep's every
+point, a gate's every scenario). JSON Schemas (*.schema.json) are skipped.";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  fleetsim completions bash > fleetsim.bash
+  fleetsim completions zsh > _fleetsim
+
+Where each shell looks: bash, ~/.local/share/bash-completion/completions/
+(as `fleetsim`); zsh, a directory on $fpath (as `_fleetsim`); fish,
+~/.config/fish/completions/ (as `fleetsim.fish`); PowerShell, a line in
+$PROFILE; elvish, ~/.config/elvish/lib/.";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  fleetsim man > fleetsim.1                  the top page (read it with `man -l fleetsim.1`)
+  fleetsim man --out-dir man/man1            fleetsim.1 and a page per subcommand
+
+Put the pages in a man1 directory on MANPATH (~/.local/share/man/man1).";
 
 /// Simulate fleets of LLM-agent service instances before production:
 /// balancers, limits and timeouts against a modelled workload, with
 /// latency, errors, load spread and cost you can trust.
 #[derive(Debug, Parser)]
-#[command(name = "fleetsim", version = sim_core::VERSION, propagate_version = true)]
+#[command(name = "fleetsim", propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 a check failed (--fail-on-slo, a gate regression, a plan \
 without an answer), 2 bad input or usage, \
 3 results could not be written (or an internal error), 130 interrupted.\n\
-Run `fleetsim <command> --help` for a command's options and examples."
+Run `fleetsim <command> --help` for a command's options and examples; \
+`fleetsim completions SHELL` and `fleetsim man` install shell completion and \
+man pages. A scenario file given as `-` is read from standard input."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -38,7 +87,8 @@ pub(crate) enum Command {
     /// Run a scenario and print a summary of what the fleet did.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
-    /// Check scenario files and print what each one resolves to.
+    /// Check scenario, sweep and gate files and print what each one
+    /// resolves to.
     #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
     /// Run a scenario over a grid of parameter values and seeds, in
@@ -68,9 +118,54 @@ pub(crate) enum Command {
     /// became of every directive.
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
-    /// Print the JSON Schema of scenario files, for editors.
+    /// Print the JSON Schema of scenario, sweep or gate files, for editors.
     #[command(after_help = SCHEMA_EXAMPLES)]
-    Schema,
+    Schema(SchemaArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or
+    /// elvish.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the man page, or write one page per subcommand into a
+    /// directory.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
+}
+
+/// `fleetsim schema`.
+#[derive(Debug, Args)]
+pub(crate) struct SchemaArgs {
+    /// Which files' schema.
+    #[arg(value_enum, default_value = "scenario")]
+    pub(crate) kind: SchemaKind,
+}
+
+/// The files fleetsim has a JSON Schema for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SchemaKind {
+    /// Scenario files (scenarios/fleetsim.schema.json).
+    Scenario,
+    /// Sweep files (scenarios/sweep.schema.json).
+    Sweep,
+    /// Gate files (scenarios/gate.schema.json).
+    Gate,
+}
+
+/// `fleetsim completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+/// `fleetsim man`.
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write fleetsim.1 and one page per subcommand (fleetsim-run.1, ...)
+    /// into this directory (created if missing) instead of printing the
+    /// top page.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out_dir: Option<PathBuf>,
 }
 
 const IMPORT_EXAMPLES: &str = "\
@@ -172,8 +267,11 @@ recommendation, 1 when nothing in the space meets the SLO within budget.";
 const SCHEMA_EXAMPLES: &str = "\
 Examples:
   fleetsim schema > fleetsim.schema.json
+  fleetsim schema sweep > sweep.schema.json
+  fleetsim schema gate > gate.schema.json
 
-Shipped as scenarios/fleetsim.schema.json; a scenario names it with
+Shipped as scenarios/fleetsim.schema.json, scenarios/sweep.schema.json and
+scenarios/gate.schema.json; a file names its schema with
 \"$schema\": \"../fleetsim.schema.json\" (relative to the file) so editors
 complete keys and flag mistakes as you type. The schema checks shapes and
 names; `fleetsim validate` also checks the rules between fields.";
@@ -267,6 +365,10 @@ pub(crate) struct ExecArgs {
     /// No progress bar or progress lines.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    /// Start even when the estimate is above the size fleetsim asks about
+    /// (see `confirm` in the README).
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -392,6 +494,10 @@ pub(crate) struct PlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Start even when the search's largest possible size is above the
+    /// size fleetsim asks about.
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -406,7 +512,8 @@ pub(crate) struct MergeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Scenario file (JSON). Without one, the built-in quickstart runs.
+    /// Scenario file (JSON or YAML; `-` reads standard input). Without
+    /// one, the built-in quickstart runs.
     pub(crate) scenario: Option<PathBuf>,
     /// Master seed, replacing the scenario's `run.seed`.
     #[arg(long, value_name = "N")]
@@ -441,7 +548,8 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
-    /// Scenario files to check.
-    #[arg(required = true, value_name = "SCENARIO")]
+    /// Scenario, sweep, gate or baseline files to check (`-`: standard
+    /// input).
+    #[arg(required = true, value_name = "FILE")]
     pub(crate) scenarios: Vec<PathBuf>,
 }

@@ -1,7 +1,7 @@
 //! The subcommands: each parses nothing itself, calls the libraries and
 //! says which exit code fits.
 
-use crate::args::{Cli, Command, RunArgs, ValidateArgs};
+use crate::args::{Cli, Command, RunArgs, SchemaArgs, SchemaKind};
 use crate::failure::Failure;
 use crate::output::{OutDir, Stdout};
 use crate::progress;
@@ -18,7 +18,7 @@ const QUICKSTART_NAME: &str = "quickstart.json (built in)";
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(a) => run(a),
-        Command::Validate(a) => validate(a),
+        Command::Validate(a) => crate::validate::validate(a),
         Command::Sweep(a) => sweep::sweep(a),
         Command::Merge(a) => sweep::merge(a),
         Command::Compare(a) => crate::compare::compare(a),
@@ -26,7 +26,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Gate(a) => crate::gate::gate(a),
         Command::Plan(a) => crate::plan::plan(a),
         Command::Import(a) => crate::import::import(a),
-        Command::Schema => schema(),
+        Command::Schema(a) => schema(a),
+        Command::Completions(a) => crate::shell::completions(a),
+        Command::Man(a) => crate::shell::man(a),
     }
 }
 
@@ -133,32 +135,13 @@ fn with_files(result: &sim_core::ScenarioResult) -> Result<String, Failure> {
     serde_json::to_string_pretty(&v).map_err(|e| Failure::Io(e.into()))
 }
 
-fn schema() -> Result<ExitCode, Failure> {
-    let text = serde_json::to_string_pretty(&sim_core::json_schema())
-        .map_err(|e| Failure::Io(e.into()))?;
+fn schema(a: SchemaArgs) -> Result<ExitCode, Failure> {
+    let schema = match a.kind {
+        SchemaKind::Scenario => sim_core::json_schema(),
+        SchemaKind::Sweep => reports::sweep::schema::json_schema(),
+        SchemaKind::Gate => reports::gate::schema::json_schema(),
+    };
+    let text = serde_json::to_string_pretty(&schema).map_err(|e| Failure::Io(e.into()))?;
     Stdout::default().emit(&format!("{text}\n"))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn validate(a: ValidateArgs) -> Result<ExitCode, Failure> {
-    let mut bad = 0usize;
-    let mut stdout = Stdout::default();
-    for path in &a.scenarios {
-        match Model::from_file(path) {
-            Ok(m) => {
-                stdout.emit(&format!("ok: {}\n", path.display()))?;
-                stdout.emit(&reports::describe_model(&m))?;
-                stdout.emit(&reports::findings_text(&m.findings))?;
-            }
-            Err(e) => {
-                bad += 1;
-                eprintln!("error: {e}");
-            }
-        }
-    }
-    if bad > 0 {
-        eprintln!("{bad} of {} scenario file(s) invalid", a.scenarios.len());
-        return Ok(ExitCode::from(2));
-    }
     Ok(ExitCode::SUCCESS)
 }

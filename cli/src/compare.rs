@@ -2,6 +2,7 @@
 //! the same seeds, and the decision matrix it supports.
 
 use crate::args::{CompareArgs, MatrixFormat};
+use crate::confirm::{confirm, Work, NARROW_SWEEP};
 use crate::failure::Failure;
 use crate::output::Stdout;
 use crate::sweep::run_sweep;
@@ -9,7 +10,7 @@ use anyhow::anyhow;
 use reports::decide::matrix::{parse_margin, parse_weights, Matrix, Settings};
 use reports::decide::robust::Robust;
 use reports::sweep::axis::Axis;
-use reports::sweep::spec::SweepSpec;
+use reports::sweep::spec::{stem, SweepSpec};
 use std::process::ExitCode;
 
 fn input(e: impl std::fmt::Display) -> Failure {
@@ -28,10 +29,7 @@ fn spec_of(a: &CompareArgs) -> Result<SweepSpec, Failure> {
         for f in &a.variants {
             // Checked on its own first, so errors name the variant's file.
             sim_core::Model::from_file(f)?;
-            let name = f.file_stem().map_or_else(
-                || f.display().to_string(),
-                |s| s.to_string_lossy().into_owned(),
-            );
+            let name = stem(f, &f.display().to_string());
             named.push((name, sim_core::scenario_json(f)?));
         }
         let axis = Axis::variants(named).map_err(|e| input(format!("--variants: {e}")))?;
@@ -83,11 +81,9 @@ fn compare_robust(a: &CompareArgs, settings: &Settings) -> Result<ExitCode, Fail
     // Every scenario is named and checked before the first run.
     let mut names: Vec<String> = Vec::new();
     let mut plans = Vec::new();
+    let mut work = Work::of_models(&[], 0);
     for scenario in &a.scenarios {
-        let stem = scenario.file_stem().map_or_else(
-            || scenario.display().to_string(),
-            |s| s.to_string_lossy().into_owned(),
-        );
+        let stem = stem(scenario, &scenario.display().to_string());
         if names.contains(&stem) {
             return Err(input(format!(
                 "--scenarios: two scenarios are named `{stem}`; give files with different names"
@@ -108,13 +104,17 @@ fn compare_robust(a: &CompareArgs, settings: &Settings) -> Result<ExitCode, Fail
             },
         };
         let spec = spec_of(&one)?;
-        reports::sweep::plan::Sweep::prepare(spec.clone())?;
+        let prepared = reports::sweep::plan::Sweep::prepare(spec.clone())?;
+        work = work.plus(Work::of_models(&prepared.models, prepared.seeds));
         names.push(stem);
         plans.push((one, spec));
     }
+    // One question for the whole comparison, not one per scenario.
+    confirm(&work, "this comparison", a.exec.yes, NARROW_SWEEP)?;
     let mut matrices = Vec::new();
-    for (one, spec) in plans {
-        let f = run_sweep(&one.exec, spec)?;
+    for (mut one, spec) in plans {
+        one.exec.yes = true;
+        let f = run_sweep(&one.exec, spec, "this comparison")?;
         let matrix = Matrix::build(&f.manifest, &f.records, settings).map_err(input)?;
         if let Some(e) = matrix.unscored(a.weights.as_deref()) {
             return Err(input(e));
@@ -225,7 +225,8 @@ fn settings_of(a: &CompareArgs) -> Result<Settings, Failure> {
             a.strategies.clone()
         } else {
             (a.variants.iter())
-                .filter_map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .filter(|f| f.file_stem().is_some())
+                .map(|f| stem(f, ""))
                 .collect()
         };
         if !names.contains(b) {
@@ -250,7 +251,7 @@ pub(crate) fn compare(a: CompareArgs) -> Result<ExitCode, Failure> {
         return compare_robust(&a, &settings);
     }
     let spec = spec_of(&a)?;
-    let f = run_sweep(&a.exec, spec)?;
+    let f = run_sweep(&a.exec, spec, "this comparison")?;
     let matrix = Matrix::build(&f.manifest, &f.records, &settings).map_err(input)?;
     if let Some(e) = matrix.unscored(a.weights.as_deref()) {
         return Err(input(e));

@@ -15,7 +15,12 @@
 //! | which subcommands and flags exist, with their `--help` examples | `args.rs` `Cli`, `Command`, the `*Args` structs, the `*_EXAMPLES` texts |
 //! | which function runs each subcommand | `commands.rs` `dispatch` |
 //! | what `fleetsim run` does: the built-in quickstart, `--json`, `--out`, `--fail-on-slo` | `commands.rs` `run`, `load`, `QUICKSTART` |
-//! | `fleetsim validate` and `fleetsim schema` | `commands.rs` `validate`, `schema` |
+//! | `fleetsim validate`: which kind of file it took each for (scenario, sweep, gate, baseline, schema) and how each kind is checked | `validate.rs` `validate`, `Kind::of`, `check` |
+//! | `fleetsim schema [scenario\|sweep\|gate]` | `commands.rs` `schema`; the schemas: `sim_core::json_schema`, `reports::sweep::schema`, `reports::gate::schema` |
+//! | `--version`: the version, the commit and its date | `args.rs` `version` (the commit line comes from `sim-core/build.rs`, `sim_core::COMMIT`) |
+//! | `fleetsim completions SHELL` and `fleetsim man [--out-dir DIR]` | `shell.rs` `completions`, `man` |
+//! | `-` for standard input, and how it is named in errors (`<stdin>`) | `sim_core::STDIN`, read once in `sim-core/src/scenario/load.rs` `read_text`; named by `sim_core::shown_path` |
+//! | when a sweep, comparison or plan asks before it starts (`--yes`), and its work estimate from every point | `confirm.rs` `Work::of_models`, `confirm`, `CONFIRM_ABOVE_REQUESTS` |
 //! | `run --trace-requests FILE [--sample N]`: the trace's format, its temporary file, the slowest stories on stderr | `trace_requests.rs` `TraceTarget`; the rows: `sim_core::request_trace` |
 //! | `fleetsim import`: a native config's fragment and mapping report, `--strict` | `import.rs` `import`; the reading itself is `sim_core::native` |
 //! | where exit codes are decided | `failure.rs` `Failure::exit_code`, `impl From<SimError> for Failure` (2, 3, 130); 1 in `commands.rs` `run`, `gate.rs` `gate`, `plan.rs` `plan`; 2 from `validate` and from clap in `main` |
@@ -41,6 +46,7 @@
 mod args;
 mod commands;
 mod compare;
+mod confirm;
 mod failure;
 mod gate;
 mod import;
@@ -48,14 +54,15 @@ mod output;
 mod plan;
 mod progress;
 mod report;
+mod shell;
 mod sweep;
 mod trace_requests;
+mod validate;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = args::parse();
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {

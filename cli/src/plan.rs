@@ -2,6 +2,7 @@
 //! highest rate a configuration sustains.
 
 use crate::args::PlanArgs;
+use crate::confirm::{confirm, Work, NARROW_PLAN};
 use crate::failure::Failure;
 use crate::output::{OutDir, Stdout};
 use crate::sweep::jobs;
@@ -70,8 +71,13 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
     if sweep.models[0].objectives.is_empty() {
         return Err(input(format!(
             "{}: a plan needs an SLO: add `slo` to the scenario or give --slo p99=8s",
-            a.scenario.display()
+            sim_core::shown_path(&a.scenario)
         )));
+    }
+    if !a.max_load {
+        // The search may stop early; the estimate is every point's.
+        let work = Work::of_models(&sweep.models, a.seeds);
+        confirm(&work, "this plan (at most)", a.yes, NARROW_PLAN)?;
     }
     let m = &sweep.models[0];
     if a.max_load && m.workload.sessions.is_some() {
@@ -79,7 +85,7 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
             "{}: --max-load multiplies the open arrival rate, but this scenario's load comes \
              from closed-loop workload.sessions: plan over the population instead, e.g. \
              --axis workload.users.count=100..2000",
-            a.scenario.display()
+            sim_core::shown_path(&a.scenario)
         )));
     }
     let out = a.out.as_deref().map(OutDir::prepare).transpose()?;

@@ -40,12 +40,13 @@ pub(crate) fn interruptible() -> &'static RunControl {
 
 /// Expected wall-clock seconds for `events`, replications running in
 /// parallel on the machine's cores.
-fn expected_secs(events: f64, replications: u32) -> f64 {
+pub(crate) fn expected_secs(events: f64, replications: u32) -> f64 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     events / EVENTS_PER_CORE_SECOND / cores.min(f64::from(replications.max(1)))
 }
 
-fn words(secs: f64) -> String {
+/// Seconds in words: `42 s`, `9 min`, `2.5 h`.
+pub(crate) fn words(secs: f64) -> String {
     if secs < 120.0 {
         format!("{secs:.0} s")
     } else if secs < 7200.0 {

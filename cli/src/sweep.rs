@@ -2,6 +2,7 @@
 //! directory, safe to interrupt, resumable, and splittable into shares.
 
 use crate::args::{ExecArgs, MergeArgs, SweepArgs};
+use crate::confirm::{confirm, Work, NARROW_SWEEP};
 use crate::failure::Failure;
 use crate::output::Stdout;
 use crate::progress;
@@ -28,7 +29,7 @@ pub(crate) fn spec_of(a: &SweepArgs) -> Result<SweepSpec, Failure> {
         if v.get("axes").is_none() && v.get("deployment").is_some() {
             return Err(input(format!(
                 "{} is a scenario, not a sweep file: give axes with --axis PATH=VALUES (e.g. --axis deployment.loadBalancing.strategy=round-robin,least-connections), or write a sweep file",
-                a.sweep.display()
+                sim_core::shown_path(&a.sweep)
             )));
         }
         let mut spec = SweepSpec::from_file(&a.sweep)?;
@@ -152,10 +153,16 @@ pub(crate) fn jobs(requested: Option<u64>) -> usize {
     reports::study::jobs(requested)
 }
 
-/// Runs (or resumes) the sweep `a` describes into its directory.
-pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failure> {
+/// Runs (or resumes) the sweep `a` describes into its directory; `what`
+/// names it if it is big enough to ask first (`this sweep`).
+pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec, what: &str) -> Result<Finished, Failure> {
     let shard = shard_of(a)?;
     let sweep = Sweep::prepare(spec)?;
+    let mut work = Work::of_models(&sweep.models, sweep.seeds);
+    if let Some(s) = shard {
+        work = work.share(s.count);
+    }
+    confirm(&work, what, a.yes, NARROW_SWEEP)?;
     let dir = out_dir(a, &sweep.spec.name, shard);
     let command = command_line(&dir);
     let study = Study::open(
@@ -178,7 +185,7 @@ pub(crate) fn run_sweep(a: &ExecArgs, spec: SweepSpec) -> Result<Finished, Failu
 /// `fleetsim sweep`.
 pub(crate) fn sweep(a: SweepArgs) -> Result<ExitCode, Failure> {
     let spec = spec_of(&a)?;
-    let f = run_sweep(&a.exec, spec)?;
+    let f = run_sweep(&a.exec, spec, "this sweep")?;
     let mut out = Stdout::default();
     let m = &f.manifest;
     out.emit(&format!(

@@ -349,22 +349,23 @@ fn a_trace_with_no_line_end_is_refused_not_read_whole() {
 }
 
 /// `--version` names the commit the binary was built from, when built in
-/// a git checkout, so two builds can be told apart.
+/// a git checkout, so two builds can be told apart (its date too:
+/// `tests/conventions.rs`).
 #[test]
 fn version_names_the_commit() {
     let o = fleetsim(&["--version"]);
     let v = text(&o.stdout);
     assert!(
-        v.starts_with(&format!("fleetsim {}", env!("CARGO_PKG_VERSION"))),
+        v.starts_with(&format!("fleetsim {} (", env!("CARGO_PKG_VERSION"))),
         "{v}"
     );
     let head = Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
+        .args(["log", "-1", "--format=%h", "HEAD"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output();
     if let Some(h) = head.ok().filter(|h| h.status.success()) {
         let commit = String::from_utf8_lossy(&h.stdout).trim().to_string();
-        assert!(v.contains(&format!("+g{commit}")), "{v} lacks {commit}");
+        assert!(v.contains(&format!("({commit}")), "{v} lacks {commit}");
     }
 }
 

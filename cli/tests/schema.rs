@@ -22,7 +22,7 @@ fn validator() -> jsonschema::Validator {
 }
 
 /// Every scenario file shipped under `scenarios/` (sweep and gate files
-/// and the schema itself are other formats).
+/// and the schemas themselves are other formats).
 fn shipped_scenarios() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -35,7 +35,7 @@ fn shipped_scenarios() -> Vec<PathBuf> {
                     walk(&p, out);
                 }
             } else if p.extension().is_some_and(|e| e == "json")
-                && p.file_name().is_some_and(|n| n != "fleetsim.schema.json")
+                && !p.to_string_lossy().ends_with(".schema.json")
             {
                 out.push(p);
             }
@@ -180,5 +180,111 @@ fn seed_aliases_are_in_the_schema() {
             s.contains(&format!("\"{alias}\"")),
             "{alias} is not in the schema"
         );
+    }
+}
+
+/// Every shipped file under `scenarios/DIR` of kind `kind` (`sweeps`,
+/// `gate`), leaving baselines out.
+fn shipped_in(dir: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios").join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| !p.to_string_lossy().ends_with("baseline.json"))
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no files in scenarios/{dir}");
+    out
+}
+
+fn printed(kind: &str) -> Vec<u8> {
+    let out = fleetsim(&["schema", kind]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.stdout
+}
+
+#[test]
+fn shipped_sweep_and_gate_schemas_are_what_fleetsim_schema_prints() {
+    assert_eq!(printed("scenario"), fleetsim(&["schema"]).stdout);
+    for kind in ["sweep", "gate"] {
+        let file = format!("scenarios/{kind}.schema.json");
+        let shipped = std::fs::read(root().join(&file)).unwrap();
+        assert!(
+            printed(kind) == shipped,
+            "{file} is out of date: run `target/debug/fleetsim schema {kind} > {file}`"
+        );
+    }
+}
+
+/// Every shipped sweep and gate file fits its schema, and names it.
+#[test]
+fn every_shipped_sweep_and_gate_file_fits_its_schema() {
+    for (kind, dir) in [("sweep", "sweeps"), ("gate", "gate")] {
+        let schema: Value = serde_json::from_slice(&printed(kind)).unwrap();
+        let v = jsonschema::draft202012::new(&schema).expect("a valid draft 2020-12 schema");
+        let schema_file = root().join(format!("scenarios/{kind}.schema.json"));
+        for p in shipped_in(dir) {
+            let doc = read(&p);
+            let errs = errors(&v, &doc);
+            assert!(errs.is_empty(), "{}: {errs:#?}", p.display());
+            let named = doc["$schema"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{} has no $schema", p.display()));
+            assert_eq!(
+                p.parent().unwrap().join(named).canonicalize().unwrap(),
+                schema_file.canonicalize().unwrap(),
+                "{}",
+                p.display()
+            );
+        }
+    }
+}
+
+/// Mistakes in sweep and gate files that the schema flags, and that the
+/// reader (`fleetsim validate`) refuses too.
+#[test]
+fn sweep_and_gate_schemas_flag_what_fleetsim_refuses() {
+    let dir = scratch("schema-kinds");
+    std::fs::copy(
+        root().join("scenarios/quickstart.json"),
+        dir.join("quickstart.json"),
+    )
+    .unwrap();
+    let sweep = json!({
+        "scenario": "quickstart.json",
+        "seeds": 2,
+        "axes": { "deployment.regions.us-east-1.instances": "2..3" }
+    });
+    let gate = json!({ "scenarios": ["quickstart.json"], "seeds": 2 });
+    let mistakes: [(&str, &Value, Mutation); 8] = [
+        ("sweep: unknown key", &sweep, |s| s["seedz"] = json!(3)),
+        ("sweep: no axes", &sweep, |s| {
+            s.as_object_mut().unwrap().remove("axes");
+        }),
+        ("sweep: zero seeds", &sweep, |s| s["seeds"] = json!(0)),
+        ("sweep: a number for values", &sweep, |s| {
+            s["axes"]["run.seed"] = json!(3)
+        }),
+        ("gate: unknown threshold", &gate, |s| {
+            s["thresholds"] = json!({ "p95": "10%" })
+        }),
+        ("gate: one seed", &gate, |s| s["seeds"] = json!(1)),
+        ("gate: a number for a percentage", &gate, |s| {
+            s["thresholds"] = json!({ "p99": 0.1 })
+        }),
+        ("gate: no scenarios", &gate, |s| s["scenarios"] = json!([])),
+    ];
+    for (i, (what, base, mutate)) in mistakes.iter().enumerate() {
+        let kind = what.split(':').next().unwrap();
+        let schema: Value = serde_json::from_slice(&printed(kind)).unwrap();
+        let v = jsonschema::draft202012::new(&schema).unwrap();
+        assert!(errors(&v, base).is_empty(), "{what}: the good file");
+        let mut doc = (*base).clone();
+        mutate(&mut doc);
+        assert!(!errors(&v, &doc).is_empty(), "the schema accepts {what}");
+        let file = dir.join(format!("mistake-{i}.json"));
+        std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        let out = fleetsim(&["validate", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "fleetsim accepts {what}");
     }
 }

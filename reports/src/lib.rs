@@ -42,6 +42,7 @@
 //! | how two options are compared on the same seeds | `decide/paired.rs` `Paired::of`, `Paired::verdict`, `sentence` |
 //! | the recommendation in words, and the matrix as a table, Markdown or CSV | `decide/render.rs` `Matrix::verdict`, `Matrix::to_table`, `Matrix::to_markdown`, `Matrix::to_csv` |
 //! | how `compare --scenarios` ranks options by maximum regret | `decide/robust.rs` `Robust::build`, `rank` |
+//! | the JSON Schemas of sweep and gate files (`fleetsim schema sweep`, `gate`), and the keys they share with the readers | `sweep/schema.rs` `json_schema`, `sweep/spec.rs` `SWEEP_KEYS`; `gate/schema.rs` `json_schema`, `gate/suite.rs` `GATE_KEYS`, `THRESHOLD_KEYS` |
 //! | how a gate suite is read and run, and what the baseline keeps | `gate/suite.rs` `Suite::read`, `Thresholds`; `gate/measure.rs` `measure`, `Sample`, `Baseline` |
 //! | where the gate compares against its baseline, and its exit code | `gate/check.rs` `compare`, `judge`, `floor_check`, `GateReport::exit_code` |
 //! | the gate's terminal table, Markdown summary and JUnit XML | `gate/render.rs` `GateReport::to_table`, `GateReport::to_markdown`, `GateReport::to_junit` |

@@ -1,5 +1,6 @@
 //! Errors of loading scenarios and of running them.
 
+use crate::scenario::shown_path;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -38,7 +39,7 @@ impl fmt::Display for Problem {
 #[non_exhaustive]
 pub enum ScenarioError {
     /// The file could not be read.
-    #[error("{file}: cannot read the scenario file: {reason}")]
+    #[error("{}: cannot read the scenario file: {reason}", shown_path(file))]
     Io {
         /// The file.
         file: PathBuf,
@@ -46,7 +47,7 @@ pub enum ScenarioError {
         reason: String,
     },
     /// The file is not valid JSON.
-    #[error("{file}:{line}:{column}: not valid JSON: {reason}")]
+    #[error("{}:{line}:{column}: not valid JSON: {reason}", shown_path(file))]
     Syntax {
         /// The file.
         file: PathBuf,
@@ -59,7 +60,7 @@ pub enum ScenarioError {
     },
     /// A native config file (nginx, ...) that cannot be read as its
     /// software reads it.
-    #[error("{file}:{line}:{column}: {format}: {reason}")]
+    #[error("{}:{line}:{column}: {format}: {reason}", shown_path(file))]
     Native {
         /// The file.
         file: PathBuf,
@@ -74,7 +75,7 @@ pub enum ScenarioError {
     },
     /// Native config files that cannot be read as a whole (no format
     /// tells, too large, two files that disagree).
-    #[error("{file}: {reason}")]
+    #[error("{}: {reason}", shown_path(file))]
     NativeFile {
         /// The file.
         file: PathBuf,
@@ -97,7 +98,7 @@ fn render_invalid(file: &std::path::Path, problems: &[Problem]) -> String {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&format!("{}: {p}", file.display()));
+        out.push_str(&format!("{}: {p}", shown_path(file)));
     }
     out
 }

@@ -85,6 +85,8 @@
 //! | offered load on every resource (slots, CPU, memory, LLM permits, provider quotas, connection and rate limits) and the bottleneck | `scenario/compile/capacity/mod.rs` [`Model::offered_load`]; what one mean request asks of each, `capacity/footprint.rs` |
 //! | what a scenario key means and its checks | `scenario/compile/<section>.rs` (e.g. `compile/resilience.rs` for `healthCheck`) |
 //! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |
+//! | a scenario, sweep or gate file read from standard input (`-`): read once, named `<stdin>`, JSON or YAML by its first character | `scenario/load.rs` `read_text`, [`STDIN`], [`shown_path`], `parse_value` |
+//! | the build's names: the results' version ([`VERSION`]) and `--version`'s commit and date ([`COMMIT`]) | `build.rs` |
 //! | settings that cannot act (findings), one file per family | `lint/mod.rs` `check` (static, on the scenario as written), `after_run`, `across_runs`; `lint/scaling.rs` (targets above a pod's ceiling `PodCeiling`, cooldowns and stabilization windows that held nothing), `lint/limits.rs` (budgets, rate and connection limits, quotas), `lint/balancing.rs` (canary removed: the engine notes it in `engine/scaling.rs` `Engine::note_canary_removed`; affinity types), `lint/breaker.rs` (`timeout` against `resetTimeout`) |
 //!
 //! # Determinism
@@ -129,6 +131,12 @@ pub const VERSION: &str = env!("FLEETSIM_BUILD");
 /// changed); adding a key leaves it.
 pub const RESULT_FORMAT_VERSION: u32 = 1;
 
+/// The commit this build was made from and the commit's date, for
+/// `fleetsim --version`: `f6ed27b 2026-12-07`, `f6ed27b-dirty 2026-12-07`
+/// when tracked files had uncommitted changes, `no git` when built outside
+/// a git checkout (from a source archive, say).
+pub const COMMIT: &str = env!("FLEETSIM_COMMIT");
+
 pub use breakdown::{LatencyBreakdown, ModelTime};
 pub use control::RunControl;
 pub use dist::{
@@ -146,19 +154,19 @@ pub use profile::{BurstShape, DiurnalShape};
 pub use regime::{Regime, BACKLOG_MIN, BACKLOG_SHARE, GROWTH_RATIO, OVERLOAD_ERROR_RATE};
 pub use run::{run_model, run_model_traced, run_model_with, Pooled, RunOptions, ScenarioResult};
 pub use scenario::{
-    json_file, nearest, scenario_json, scenario_json_from_str, to_yaml, Arrivals, BalancingSection,
-    BudgetSection, Burst, CacheModel, CallCount, ClassModel, ClassSessions, CompiledFailure,
-    Deployment, Diurnal, FailureEvent, FailureKind, FailureMode, Failures, FailuresSection,
-    FleetSection, InstanceSpec, InstanceType, InstanceTypeSpec, Limits, LlmCache, LlmModel,
-    LlmModelSpec, LlmSection, LlmSpec, MetricsPipeline, Model, NamedLimit, NetworkSection,
-    NoisyTenant, Objective, OfferedLoad, Percentile, Provenance, ProviderRateLimit, QuotaModel,
-    QuotaScope, RandomFailureModel, RandomFailures, RateLimitRetries, RateLimitRetryModel,
-    RateStep, Region, RegionSpec, RequestClass, RequestShape, ResilienceSection, ResourceLoad,
-    Route, RouteModel, RoutesSection, RunSection, RunSpec, Saturation, ScalingModel, Scenario,
-    SessionModel, Sessions, Shape, SizeStr, Slo, StepRate, Timeouts, TokenMeans, Trace, TraceModel,
-    TraceTally, UserModel, Users, WorkEstimate, Workload, WorkloadSection, MAX_ATTEMPTS,
-    MAX_DURATION, MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND, MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL,
-    SIZE_UNITS,
+    is_stdin, json_file, nearest, scenario_json, scenario_json_from_str, shown_path, to_yaml,
+    Arrivals, BalancingSection, BudgetSection, Burst, CacheModel, CallCount, ClassModel,
+    ClassSessions, CompiledFailure, Deployment, Diurnal, FailureEvent, FailureKind, FailureMode,
+    Failures, FailuresSection, FleetSection, InstanceSpec, InstanceType, InstanceTypeSpec, Limits,
+    LlmCache, LlmModel, LlmModelSpec, LlmSection, LlmSpec, MetricsPipeline, Model, NamedLimit,
+    NetworkSection, NoisyTenant, Objective, OfferedLoad, Percentile, Provenance, ProviderRateLimit,
+    QuotaModel, QuotaScope, RandomFailureModel, RandomFailures, RateLimitRetries,
+    RateLimitRetryModel, RateStep, Region, RegionSpec, RequestClass, RequestShape,
+    ResilienceSection, ResourceLoad, Route, RouteModel, RoutesSection, RunSection, RunSpec,
+    Saturation, ScalingModel, Scenario, SessionModel, Sessions, Shape, SizeStr, Slo, StepRate,
+    Timeouts, TokenMeans, Trace, TraceModel, TraceTally, UserModel, Users, WorkEstimate, Workload,
+    WorkloadSection, MAX_ATTEMPTS, MAX_DURATION, MAX_EXTENDS_DEPTH, MAX_RATE_PER_SECOND,
+    MAX_SERIES_ROWS_TOTAL, MIN_INTERVAL, SIZE_UNITS, STDIN,
 };
 #[cfg(feature = "schema")]
 pub use scenario::{json_schema, SCHEMA_FILE};

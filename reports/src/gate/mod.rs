@@ -7,6 +7,7 @@
 //! | [`measure`](mod@measure) | running a suite into per-seed samples, and the baseline file that keeps them |
 //! | [`check`] | comparing a candidate with the baseline: paired intervals against thresholds |
 //! | [`render`] | the terminal table, the Markdown summary and the JUnit XML |
+//! | [`schema`](mod@schema) | the JSON Schema of gate files |
 //!
 //! A metric regresses only when the 95% interval of the paired difference
 //! (candidate minus baseline, seed by seed) lies wholly beyond its
@@ -18,6 +19,7 @@
 pub mod check;
 pub mod measure;
 pub mod render;
+pub mod schema;
 pub mod suite;
 
 pub use check::{compare, Finding, GateReport, ScenarioReport, Verdict};

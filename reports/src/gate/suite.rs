@@ -22,6 +22,31 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_SEEDS: u32 = 10;
 /// The baseline's name beside a directory suite.
 pub const BASELINE_IN_DIR: &str = "fleetsim-baseline.json";
+/// Fewest seeds per scenario: a paired interval needs two.
+pub const MIN_SEEDS: u32 = 2;
+/// Most seeds per scenario.
+pub const MAX_SEEDS: u32 = 10_000;
+
+/// The keys of a gate file (the schema names the same).
+pub(crate) const GATE_KEYS: [&str; 6] = [
+    "$schema",
+    "description",
+    "scenarios",
+    "seeds",
+    "thresholds",
+    "baseline",
+];
+
+/// The keys of a gate file's `thresholds`.
+pub(crate) const THRESHOLD_KEYS: [&str; 7] = [
+    "p50",
+    "p99",
+    "errorRate",
+    "fairnessDrop",
+    "fairnessFloor",
+    "cost",
+    "sloNewlyMissed",
+];
 
 /// How much worse a candidate may be before the gate fails it. A
 /// relative threshold is a fraction of the baseline's mean (0.1 = 10%).
@@ -133,20 +158,12 @@ impl Suite {
                 "a gate file is a JSON object with `scenarios`",
             ));
         };
-        const KEYS: [&str; 6] = [
-            "$schema",
-            "description",
-            "scenarios",
-            "seeds",
-            "thresholds",
-            "baseline",
-        ];
         for key in map.keys() {
-            if !KEYS.contains(&key.as_str()) {
+            if !GATE_KEYS.contains(&key.as_str()) {
                 return Err(ScenarioError::at(
                     file,
                     key,
-                    format!("unknown key; a gate file has {}", KEYS[1..].join(", ")),
+                    format!("unknown key; a gate file has {}", GATE_KEYS[1..].join(", ")),
                 ));
             }
         }
@@ -186,12 +203,12 @@ impl Suite {
             None => DEFAULT_SEEDS,
             Some(v) => v
                 .as_u64()
-                .filter(|n| (2..=10_000).contains(n))
+                .filter(|n| (u64::from(MIN_SEEDS)..=u64::from(MAX_SEEDS)).contains(n))
                 .ok_or_else(|| {
                     ScenarioError::at(
                         file,
                         "seeds",
-                        "a whole number from 2 to 10000 (a paired interval needs two seeds)",
+                        format!("a whole number from {MIN_SEEDS} to {MAX_SEEDS} (a paired interval needs two seeds)"),
                     )
                 })? as u32,
         };
@@ -199,9 +216,7 @@ impl Suite {
             None => Thresholds::default(),
             Some(t) => thresholds(file, t)?,
         };
-        let stem = file
-            .file_stem()
-            .map_or_else(|| "gate".into(), |s| s.to_string_lossy().into_owned());
+        let stem = crate::sweep::spec::stem(file, "gate");
         let baseline = match map.get("baseline") {
             None => dir.join(format!("{stem}.baseline.json")),
             Some(Value::String(b)) if !b.is_empty() => dir.join(b),
@@ -289,15 +304,7 @@ fn thresholds(file: &Path, v: &Value) -> Result<Thresholds, ScenarioError> {
                     .ok_or_else(|| ScenarioError::at(file, &at, "true or false"))?
             }
             _ => {
-                let allowed = [
-                    "p50",
-                    "p99",
-                    "errorRate",
-                    "fairnessDrop",
-                    "fairnessFloor",
-                    "cost",
-                    "sloNewlyMissed",
-                ];
+                let allowed = THRESHOLD_KEYS;
                 let mut msg = format!("unknown threshold `{key}`");
                 if let Some(best) = sim_core::nearest(key, allowed.iter().copied()) {
                     msg.push_str(&format!("; did you mean `{best}`?"));
@@ -310,7 +317,7 @@ fn thresholds(file: &Path, v: &Value) -> Result<Thresholds, ScenarioError> {
     Ok(t)
 }
 
-/// Scenario files under `dir`, leaving out baselines and the schema.
+/// Scenario files under `dir`, leaving out baselines and the schemas.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
@@ -322,7 +329,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             walk(&p, out)?;
         } else if name.ends_with(".json")
             && !name.ends_with("baseline.json")
-            && name != "fleetsim.schema.json"
+            && !name.ends_with(".schema.json")
         {
             out.push(p);
         }

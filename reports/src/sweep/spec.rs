@@ -38,6 +38,18 @@ pub fn is_plain_name(s: &str) -> bool {
             .any(|c| matches!(c, '/' | '\\' | ':') || c.is_control())
 }
 
+/// A file's name without its extension, naming what comes of it; `stdin`
+/// for standard input, `fallback` when there is none.
+pub fn stem(file: &Path, fallback: &str) -> String {
+    if sim_core::is_stdin(file) {
+        return "stdin".into();
+    }
+    file.file_stem().map_or_else(
+        || fallback.to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
 /// Most points (the product of the axes' lengths) one sweep may hold.
 pub const MAX_POINTS: u64 = 100_000;
 
@@ -45,6 +57,18 @@ pub const MAX_POINTS: u64 = 100_000;
 pub const MAX_RUNS: u64 = 10_000_000;
 /// Most seeds per point.
 pub const MAX_SEEDS: u32 = 10_000;
+
+/// The keys of a sweep file (the schema names the same).
+pub(crate) const SWEEP_KEYS: [&str; 8] = [
+    "$schema",
+    "name",
+    "description",
+    "scenario",
+    "axes",
+    "zip",
+    "seeds",
+    "seed",
+];
 
 /// A sweep as written, before its scenario is read.
 #[derive(Debug, Clone)]
@@ -82,31 +106,20 @@ impl SweepSpec {
                 "a sweep file is a JSON object with `scenario` and `axes`",
             ));
         };
-        const KEYS: [&str; 7] = [
-            "$schema",
-            "name",
-            "description",
-            "scenario",
-            "axes",
-            "zip",
-            "seeds",
-        ];
         for key in map.keys() {
-            if !KEYS.contains(&key.as_str()) && key != "seed" {
+            if !SWEEP_KEYS.contains(&key.as_str()) {
                 return Err(ScenarioError::at(
                     file,
                     key,
                     format!(
-                        "unknown key; a sweep file has {}, seed",
-                        KEYS[1..].join(", ")
+                        "unknown key; a sweep file has {}",
+                        SWEEP_KEYS[1..].join(", ")
                     ),
                 ));
             }
         }
         let name = match map.get("name") {
-            None => file
-                .file_stem()
-                .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned()),
+            None => stem(file, "sweep"),
             Some(Value::String(s)) if is_plain_name(s) => s.clone(),
             Some(Value::String(s)) => {
                 return Err(ScenarioError::at(
@@ -243,9 +256,7 @@ impl SweepSpec {
         seed: Option<u64>,
     ) -> Result<SweepSpec, Error> {
         let zip = zip_groups(&axes, zip).map_err(|e| format!("--zip: {e}"))?;
-        let name = scenario
-            .file_stem()
-            .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned());
+        let name = stem(scenario, "sweep");
         let spec = SweepSpec {
             name: format!("{name}-sweep"),
             description: String::new(),

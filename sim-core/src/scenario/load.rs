@@ -4,21 +4,83 @@
 use super::json::{self, Strict};
 use super::Scenario;
 use crate::error::{Problem, ScenarioError};
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The file name that stands for standard input: `fleetsim run -`.
+/// Relative paths inside a scenario read from it (`extends`,
+/// `deployment.import`, a trace file) are relative to the working
+/// directory.
+pub const STDIN: &str = "-";
+
+/// Whether `path` is [`STDIN`].
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
+/// A file's name in messages: `<stdin>` for [`STDIN`], else the path.
+pub fn shown_path(path: &Path) -> Cow<'_, str> {
+    if is_stdin(path) {
+        Cow::Borrowed("<stdin>")
+    } else {
+        path.to_string_lossy()
+    }
+}
+
+/// Standard input's text, read once (a command may read its file more
+/// than once: to check it, then to run it), with the same size cap and
+/// UTF-8 check as a file.
+fn stdin_text() -> Result<String, String> {
+    static TEXT: OnceLock<Result<String, String>> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_SCENARIO_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        if bytes.is_empty() {
+            return Err("standard input is empty; pipe a scenario into it (`cat scenario.json | fleetsim run -`)".into());
+        }
+        checked_text(bytes)
+    })
+    .clone()
+}
+
+/// `bytes` as text, refusing more than [`MAX_SCENARIO_BYTES`] and what is
+/// not UTF-8.
+fn checked_text(bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(format!(
+            "larger than {} MiB; a scenario file is a few kilobytes of JSON (is this a device or a stream?)",
+            MAX_SCENARIO_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {}); scenario files are JSON or YAML",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
 
 /// Largest scenario file read, in bytes. Scenarios are a few kilobytes;
 /// the cap stops a device or an endless stream (`/dev/zero`) from being
 /// read into memory.
 pub(crate) const MAX_SCENARIO_BYTES: u64 = 8 << 20;
 
-/// Reads a scenario file's text, refusing what is not a readable UTF-8
-/// file of at most [`MAX_SCENARIO_BYTES`].
+/// Reads a scenario file's text (standard input for [`STDIN`]), refusing
+/// what is not a readable UTF-8 file of at most [`MAX_SCENARIO_BYTES`].
 pub(crate) fn read_text(path: &Path) -> Result<String, ScenarioError> {
     let io = |reason: String| ScenarioError::Io {
         file: path.to_path_buf(),
         reason,
     };
+    if is_stdin(path) {
+        return stdin_text().map_err(io);
+    }
     let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(io(
@@ -29,18 +91,7 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ScenarioError> {
     file.take(MAX_SCENARIO_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| io(e.to_string()))?;
-    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
-        return Err(io(format!(
-            "larger than {} MiB; a scenario file is a few kilobytes of JSON (is this a device or a stream?)",
-            MAX_SCENARIO_BYTES >> 20
-        )));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        io(format!(
-            "not UTF-8 text (invalid byte at offset {}); scenario files are JSON or YAML",
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    checked_text(bytes).map_err(io)
 }
 
 /// Reads a scenario file as JSON, as strictly as [`Scenario::from_file`]
@@ -156,7 +207,10 @@ fn check_scaling(value: &serde_json::Value, file: &Path) -> Result<(), ScenarioE
 
 /// Parses JSON text strictly (no duplicate keys), naming the file in errors.
 pub(crate) fn parse_value(text: &str, file: &Path) -> Result<serde_json::Value, ScenarioError> {
-    if super::yaml::is_yaml(file) {
+    // Standard input has no extension: JSON starts with `{` (or `[`), and
+    // anything else is read as YAML.
+    let yaml_stdin = is_stdin(file) && !text.trim_start().starts_with(['{', '[']);
+    if yaml_stdin || super::yaml::is_yaml(file) {
         return super::yaml::parse(text, file);
     }
     json::parse(text).map_err(|e| match e {

@@ -26,7 +26,9 @@ pub use compile::{
     UserModel, WorkloadSection, MAX_SERIES_ROWS_TOTAL,
 };
 pub use extends::{Provenance, MAX_EXTENDS_DEPTH};
-pub use load::{json_file, nearest, scenario_json, scenario_json_from_str};
+pub use load::{
+    is_stdin, json_file, nearest, scenario_json, scenario_json_from_str, shown_path, STDIN,
+};
 #[cfg(feature = "schema")]
 pub use schema::{json_schema, SCHEMA_FILE};
 pub use size::{SizeStr, SIZE_UNITS};

@@ -16,11 +16,11 @@ fn all_scenarios(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for p in entries {
         // Sweep and gate files name scenarios; `reports` and the binary's
-        // tests check them. The schema is the schema.
+        // tests check them. The schemas are schemas.
         if p.is_dir() && p.file_name().is_some_and(|n| n == "sweeps" || n == "gate") {
             continue;
         }
-        if p.file_name().is_some_and(|n| n == "fleetsim.schema.json") {
+        if p.to_string_lossy().ends_with(".schema.json") {
             continue;
         }
         // Native configs (nginx.conf, manifests) live one folder below
