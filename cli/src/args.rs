@@ -152,9 +152,8 @@ pub(crate) struct ImportArgs {
 const GATE_EXAMPLES: &str = "\
 Examples:
   # write the baseline (then commit it), then compare with it
-  fleetsim gate scenarios/gate/gate.json --update-baseline --seeds 3
-  fleetsim gate scenarios/gate/gate.json --seeds 3
-  fleetsim gate scenarios/gate/gate.json --seeds 3 \\
+  fleetsim gate scenarios/gate/gate.json --update-baseline --seeds 2
+  fleetsim gate scenarios/gate/gate.json --seeds 2 \\
       --junit gate.xml --markdown gate.md
 
 SUITE is a gate file (scenarios, seeds, thresholds, baseline) or a

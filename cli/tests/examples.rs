@@ -169,7 +169,10 @@ fn help_examples(columns: u32) -> Vec<Example> {
     let mut todo: Vec<Vec<String>> = vec![vec![]];
     while let Some(path) = todo.pop() {
         let text = help(&path, columns);
-        let origin = format!("`fleetsim {}--help`", path.iter().map(|p| format!("{p} ")).collect::<String>());
+        let origin = format!(
+            "`fleetsim {}--help`",
+            path.iter().map(|p| format!("{p} ")).collect::<String>()
+        );
         out.extend(commands_in(&section(&text, "Examples:"), &origin, false));
         for sub in subcommands(&text).into_iter().rev() {
             let mut p = path.clone();
@@ -472,12 +475,20 @@ fn the_output_convention_holds() {
     assert!(ok(&["fleetsim ...", "...", "C 3"]).is_ok());
     assert!(ok(&["A 1", "..."]).is_err(), "the start is not elided");
     assert!(ok(&["...", "B 2"]).is_err(), "the end is not elided");
-    assert!(ok(&["...", "A 1", "C 3"]).is_err(), "lines left out need `...`");
+    assert!(
+        ok(&["...", "A 1", "C 3"]).is_err(),
+        "lines left out need `...`"
+    );
     assert!(ok(&["...", "B 3", "..."]).is_err(), "a wrong figure");
     assert_eq!(exits("here a backup server (exits 1)"), 1);
     assert_eq!(exits("the fragment"), 0);
     let c = commands_in(
-        &["# a comment", "fleetsim a \\", "    --b c  # exits 2", "not this"],
+        &[
+            "# a comment",
+            "fleetsim a \\",
+            "    --b c  # exits 2",
+            "not this",
+        ],
         "t",
         false,
     );

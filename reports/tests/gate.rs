@@ -84,5 +84,8 @@ fn the_gate_fails_a_sabotaged_least_connections_and_passes_the_real_one() {
     let md = r.to_markdown();
     assert!(md.contains("**REGRESSION**"), "{md}");
     assert!(!md.contains("<details>"), "{md}");
-    assert!(md.starts_with("### ❌ fleetsim gate\n\ngate FAILED"), "{md}");
+    assert!(
+        md.starts_with("### ❌ fleetsim gate\n\ngate FAILED"),
+        "{md}"
+    );
 }

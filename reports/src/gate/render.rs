@@ -185,8 +185,7 @@ impl GateReport {
     fn all_passed(&self) -> bool {
         self.scenarios.iter().all(|s| {
             !s.new
-                && s
-                    .findings
+                && s.findings
                     .iter()
                     .all(|f| matches!(f.verdict, Verdict::Pass | Verdict::Improved))
         })
