@@ -426,18 +426,14 @@ fn line_matches(shown: &str, real: &str) -> bool {
 /// The shown output against the printed one, `...` lines matching any
 /// number of lines; on a mismatch, the first shown line that has no place.
 fn matches(shown: &[String], real: &str) -> Result<(), String> {
-    let shown: Vec<String> = shown
-        .iter()
-        .map(|l| normal(l))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .skip_while(String::is_empty)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let real: Vec<String> = real.lines().map(normal).collect();
+    let mut shown: Vec<String> = shown.iter().map(String::as_str).map(normal).collect();
+    while shown.last().is_some_and(String::is_empty) {
+        shown.pop();
+    }
+    let mut real: Vec<String> = real.lines().map(normal).collect();
+    while real.last().is_some_and(String::is_empty) {
+        real.pop();
+    }
     // can[i][j]: shown[i..] matches real[j..].
     let (n, m) = (shown.len(), real.len());
     let mut can = vec![vec![false; m + 1]; n + 1];

@@ -18,6 +18,12 @@ fn value(unit: &str, v: Option<f64>) -> String {
     }
 }
 
+/// A metric neither side measured (no latency where no request completed,
+/// say): it gets no row, only its note.
+fn unmeasured(f: &Finding) -> bool {
+    matches!(f.verdict, Verdict::NotCompared) && f.baseline.is_none() && f.candidate.is_none()
+}
+
 /// The change and its interval: `+12% (+8% to +16%)` for latency and
 /// cost, in the metric's units otherwise.
 fn change(f: &Finding) -> String {
@@ -83,7 +89,7 @@ impl GateReport {
                 ]);
                 continue;
             }
-            for f in &s.findings {
+            for f in s.findings.iter().filter(|f| !unmeasured(f)) {
                 rows.push(vec![
                     label(s),
                     f.metric.into(),
@@ -181,13 +187,13 @@ impl GateReport {
     }
 
     /// Every check passed (or improved): nothing regressed, nothing is
-    /// undecided or uncompared, no scenario is new.
+    /// undecided, nothing measured on one side only, no scenario is new.
     fn all_passed(&self) -> bool {
         self.scenarios.iter().all(|s| {
             !s.new
-                && s.findings
-                    .iter()
-                    .all(|f| matches!(f.verdict, Verdict::Pass | Verdict::Improved))
+                && s.findings.iter().all(|f| {
+                    matches!(f.verdict, Verdict::Pass | Verdict::Improved) || unmeasured(f)
+                })
         })
     }
 
@@ -203,7 +209,7 @@ impl GateReport {
             if s.new {
                 let _ = writeln!(o, "| {} | | | | | | new: not in the baseline |", label(s));
             }
-            for f in &s.findings {
+            for f in s.findings.iter().filter(|f| !unmeasured(f)) {
                 let verdict = match f.verdict {
                     Verdict::Regression => "**REGRESSION**".to_string(),
                     v => v.word().to_string(),
