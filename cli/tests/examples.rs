@@ -97,6 +97,9 @@ fn help_examples_are_not_wrapped() {
         "at 80 columns the help's examples are not the commands they are at 200: \
          keep each example line under 80 columns (go on with `\\` on the next line)"
     );
+    // The command tree the walk follows does not depend on the width.
+    let plain = common::text(&common::fleetsim(&["--help"]).stdout);
+    assert_eq!(subcommands(&plain), subcommands(&help(&[], 80)));
     for c in &wide {
         assert!(
             !c.contains("  "),
