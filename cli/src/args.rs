@@ -28,12 +28,16 @@ pub(crate) fn parse() -> Cli {
 
 const RUN_EXAMPLES: &str = "\
 Examples:
-  fleetsim run                                   run the built-in quickstart scenario
-  fleetsim run scenarios/quickstart.json         run a scenario file
-  fleetsim run my.json --seed 7 --replications 10
-  fleetsim run my.json --json > result.json      the whole result as JSON
-  fleetsim run my.json --out results/            also write result.json, timeseries.csv, scaling.csv
-  fleetsim run my.json --fail-on-slo             exit 1 when the SLO is missed (for CI)";
+  fleetsim run                                # the built-in quickstart
+  fleetsim run scenarios/quickstart.json      # a scenario file
+  fleetsim run scenarios/off-peak.json --seed 7 --replications 10
+  fleetsim run scenarios/off-peak.json --json > result.json
+  fleetsim run scenarios/off-peak.json --out results/
+  fleetsim run scenarios/quickstart.json --fail-on-slo
+
+--json prints the whole result; --out also writes result.json,
+timeseries.csv and scaling.csv; --fail-on-slo exits 1 when the SLO is
+missed (for CI).";
 
 const VALIDATE_EXAMPLES: &str = "\
 Examples:
@@ -70,9 +74,10 @@ Put the pages in a man1 directory on MANPATH (~/.local/share/man/man1).";
 #[derive(Debug, Parser)]
 #[command(name = "fleetsim", propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 ok, 1 a check failed (--fail-on-slo, a gate regression, a plan \
-without an answer), 2 bad input or usage, \
-3 results could not be written (or an internal error), 130 interrupted.\n\
+    after_help = "Exit codes: 0 ok; 1 a check failed (run --fail-on-slo missed the SLO, \
+gate found a regression, plan found no configuration that meets the SLO within \
+budget, import --strict met an unsupported directive); 2 bad input or usage; \
+3 results could not be written (or an internal error); 130 interrupted.\n\
 Run `fleetsim <command> --help` for a command's options and examples; \
 `fleetsim completions SHELL` and `fleetsim man` install shell completion and \
 man pages. A scenario file given as `-` is read from standard input."
@@ -170,17 +175,19 @@ pub(crate) struct ManArgs {
 
 const IMPORT_EXAMPLES: &str = "\
 Examples:
-  fleetsim import nginx.conf                         the fragment (JSON) and the mapping report
-  fleetsim import nginx.conf --upstream llm_agents   one upstream of several
-  fleetsim import nginx.conf --out deployment.json   write the fragment, print the report
-  fleetsim import nginx.conf --out deployment.yaml   the same, in YAML
-  fleetsim import nginx.conf --strict                exit 1 if anything with simulation meaning is not supported
-  fleetsim import nginx.conf --json                  the report as JSON, with the fragment
-  fleetsim import haproxy.cfg --upstream llm         a HAProxy backend (or listen section)
-  fleetsim import Caddyfile --upstream '/api/*'      the reverse_proxy of one route
-  fleetsim import k8s/agents.yaml                    a Deployment with its HPA or KEDA ScaledObject
-  fleetsim import ecs-scaling.tf                     ECS step scaling and its CloudWatch alarms
-  fleetsim import target.json policy.json alarm.json the API's JSON, read as one service
+  # the fragment (JSON) on stdout, the mapping report on stderr
+  fleetsim import scenarios/native/nginx/llm-upstream.conf
+  # one upstream of several; --out writes the fragment (YAML for .yaml)
+  fleetsim import scenarios/native/nginx/llm-upstream.conf \\
+      --upstream llm_agents --out deployment.yaml
+  # --strict exits 1 if anything with simulation meaning is not supported:
+  # here a backup server (exits 1)
+  fleetsim import scenarios/native/nginx/llm-upstream.conf --strict
+  # the report as JSON, with the fragment
+  fleetsim import scenarios/native/haproxy/llm.cfg --json
+  fleetsim import scenarios/native/caddy/Caddyfile
+  fleetsim import scenarios/native/kubernetes/llm-agents.yaml
+  fleetsim import scenarios/native/aws/ecs-step-scaling.tf
 
 The fragment is a scenario's `deployment` as the software would run it,
 its defaults included. A scenario takes it by reference, so the next run
@@ -239,9 +246,10 @@ pub(crate) struct ImportArgs {
 
 const GATE_EXAMPLES: &str = "\
 Examples:
-  fleetsim gate scenarios/gate/gate.json                     compare with the committed baseline
-  fleetsim gate scenarios/gate/gate.json --update-baseline   write the baseline (then commit it)
-  fleetsim gate my-scenarios/ --junit gate.xml --markdown gate.md
+  # write the baseline (then commit it), then compare with it
+  fleetsim gate scenarios/gate/gate.json --update-baseline --seeds 2
+  fleetsim gate scenarios/gate/gate.json --seeds 2 \\
+      --junit gate.xml --markdown gate.md
 
 SUITE is a gate file (scenarios, seeds, thresholds, baseline) or a
 directory of scenarios (default thresholds; baseline
@@ -251,11 +259,14 @@ regression; 1: a regression; 2: bad input or no baseline.";
 
 const PLAN_EXAMPLES: &str = "\
 Examples:
-  fleetsim plan scenarios/quickstart.json --axis deployment.regions.us-east-1.instances=1..12
-  fleetsim plan s.json --axis deployment.regions.us-east-1.instances=1..20 \\
-      --axis deployment.loadBalancing.strategy=round-robin,least-connections --budget-per-hour 5
-  fleetsim plan s.json --axis deployment.regions.us-east-1.instances=2..10 --slo p99=8s --out plan/
-  fleetsim plan scenarios/quickstart.json --max-load
+  fleetsim plan scenarios/quickstart.json --seeds 3 \\
+      --axis deployment.regions.us-east-1.instances=1..12
+  fleetsim plan scenarios/quickstart.json --seeds 3 --budget-per-hour 5 \\
+      --axis deployment.regions.us-east-1.instances=1..6 \\
+      --axis deployment.loadBalancing.strategy=round-robin,least-connections
+  fleetsim plan scenarios/quickstart.json --seeds 3 --slo p99=20s \\
+      --axis deployment.regions.us-east-1.instances=2..10 --out plan/
+  fleetsim plan scenarios/off-peak.json --seeds 3 --max-load
 
 The SLO is the scenario's `slo` (or --slo); the budget its
 deployment.budget.perHour (or --budget-per-hour). A point meets the SLO
@@ -278,23 +289,35 @@ names; `fleetsim validate` also checks the rules between fields.";
 
 const SWEEP_EXAMPLES: &str = "\
 Examples:
-  fleetsim sweep scenarios/sweeps/strategies-by-load.json
-  fleetsim sweep scenarios/quickstart.json --axis deployment.loadBalancing.strategy=round-robin,least-connections --seeds 5
-  fleetsim sweep scenarios/quickstart.json --axis deployment.regions.us-east-1.instances=2..12 --out sizes/
-  fleetsim sweep s.json --axis workload.arrivals.ratePerSecond=10..50/5 --axis run.duration=10m,30m
-  fleetsim sweep sweep.json --out big/ --resume       finish an interrupted sweep
-  fleetsim sweep sweep.json --shard 3/8 --out part3/  one share; join them with `fleetsim merge`
+  fleetsim sweep scenarios/sweeps/slurm-check.json
+  fleetsim sweep scenarios/off-peak.json --seeds 5 \\
+      --axis deployment.loadBalancing.strategy=round-robin,least-connections
+  fleetsim sweep scenarios/off-peak.json --seeds 2 --out sizes/ \\
+      --axis deployment.regions.us-east-1.instances=1..4
+  fleetsim sweep scenarios/off-peak.json --axis run.duration=5m,10m \\
+      --axis workload.arrivals.ratePerSecond=1..3/0.5
+  # one share of eight; join the shares with `fleetsim merge`
+  fleetsim sweep scenarios/sweeps/slurm-check.json --shard 3/8 --out part3/
+  # after Ctrl-C, finish the sweep in slurm/ without redoing its runs
+  fleetsim sweep scenarios/sweeps/slurm-check.json --out slurm/
+  fleetsim sweep scenarios/sweeps/slurm-check.json --out slurm/ --resume
 
 An axis is PATH=VALUES: a list (a,b,c; JSON values allowed), an integer
-range (2..12, both ends included) or a stepped range (10..50/5). Keys with
-dots are quoted: llm.models[\"gpt-4.1\"].latency.mean=1s,2s.";
+range (2..12, both ends included) or a stepped range (1..3/0.5). Keys with
+dots are quoted, and the shell needs the quotes kept:
+  --axis 'llm.models[\"gpt-4.1\"].latency.median=1s,2s'
+";
 
 const COMPARE_EXAMPLES: &str = "\
 Examples:
-  fleetsim compare scenarios/quickstart.json --strategies round-robin,least-connections,power-of-two
-  fleetsim compare --variants base.json bigger.json cheaper.json --seeds 10
-  fleetsim compare s.json --strategies round-robin,peak-ewma --weights p99=3,cost=2 --format markdown
-  fleetsim compare --strategies round-robin,least-connections --scenarios normal.json spike.json outage.json
+  fleetsim compare scenarios/quickstart.json \\
+      --strategies round-robin,least-connections,power-of-two
+  fleetsim compare --seeds 3 --variants scenarios/quickstart.json \\
+      scenarios/variants/quickstart-lean.json
+  fleetsim compare scenarios/off-peak.json --format markdown \\
+      --strategies round-robin,peak-ewma --weights p99=3,cost=2
+  fleetsim compare --strategies round-robin,least-connections \\
+      --scenarios scenarios/quickstart.json scenarios/off-peak.json
 
 Criteria (and --weights keys): p50, p99, errors, throughput, cost (per
 hour), cost1k (per 1,000 requests), balance (Jain's index of per-instance
@@ -315,11 +338,14 @@ for every option are left out and said so.";
 
 const REPORT_EXAMPLES: &str = "\
 Examples:
-  fleetsim report strategies-by-load/        writes strategies-by-load/report.html and charts/";
+  fleetsim sweep scenarios/sweeps/slurm-check.json --out checked/
+  fleetsim report checked/      # writes checked/report.html and charts/";
 
 const MERGE_EXAMPLES: &str = "\
 Examples:
-  fleetsim merge part1/ part2/ part3/ --out whole/";
+  fleetsim sweep scenarios/sweeps/slurm-check.json --shard 1/2 --out p1/
+  fleetsim sweep scenarios/sweeps/slurm-check.json --shard 2/2 --out p2/
+  fleetsim merge p1/ p2/ --out whole/";
 
 #[derive(Debug, Args)]
 pub(crate) struct SweepArgs {

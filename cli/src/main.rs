@@ -13,6 +13,7 @@
 //! | behaviour | where |
 //! |---|---|
 //! | which subcommands and flags exist, with their `--help` examples | `args.rs` `Cli`, `Command`, the `*Args` structs, the `*_EXAMPLES` texts |
+//! | the test that runs every `--help` example and README command (and checks the README's output) | `../tests/examples.rs`: its top comment gives the conventions (`# comment`, `exits N`, `...`) |
 //! | which function runs each subcommand | `commands.rs` `dispatch` |
 //! | what `fleetsim run` does: the built-in quickstart, `--json`, `--out`, `--fail-on-slo` | `commands.rs` `run`, `load`, `QUICKSTART` |
 //! | `fleetsim validate`: which kind of file it took each for (scenario, sweep, gate, baseline, schema) and how each kind is checked | `validate.rs` `validate`, `Kind::of`, `check` |

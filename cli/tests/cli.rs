@@ -207,6 +207,51 @@ fn bad_inputs_exit_2_with_a_message_naming_file_and_path() {
 }
 
 #[test]
+fn type_errors_speak_json_not_rust() {
+    let dir = scratch("types");
+    let base = std::fs::read_to_string(scenarios().join("quickstart.json")).unwrap();
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "rate-string.json",
+            base.replace("\"ratePerSecond\": 10", "\"ratePerSecond\": \"ten\""),
+            "workload.arrivals.ratePerSecond",
+            "expected a number, found \"ten\"",
+        ),
+        (
+            "instances-fraction.json",
+            base.replace("\"instances\": 4", "\"instances\": 4.5"),
+            "deployment.regions.us-east-1.instances",
+            "expected a whole number from 0 to 4294967295, found 4.5",
+        ),
+        (
+            "instances-negative.json",
+            base.replace("\"instances\": 4", "\"instances\": -4"),
+            "deployment.regions.us-east-1.instances",
+            "expected a whole number from 0 to 4294967295, found -4",
+        ),
+        (
+            "name-number.json",
+            base.replace("\"name\": \"quickstart\"", "\"name\": 7"),
+            "`name`",
+            "expected a string, found 7",
+        ),
+    ];
+    for (name, body, path, words) in &cases {
+        assert_ne!(body, &base, "{name}: the replacement must apply");
+        let f = write(&dir, name, body);
+        let o = fleetsim(&["validate", &f]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name), "{name}: names the file: {err}");
+        assert!(err.contains(path), "{name}: names {path}: {err}");
+        assert!(err.contains(words), "{name}: says {words:?}: {err}");
+        for rust in ["f64", "u32", "u64", "invalid type", "a map", "a sequence"] {
+            assert!(!err.contains(rust), "{name}: says {rust:?}: {err}");
+        }
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     assert_eq!(
         fleetsim(&["run", "--replications", "0"]).status.code(),

@@ -1,26 +1,82 @@
 //! Number formatting shared by every report.
 
-/// A duration in seconds, in the unit that keeps three significant digits
-/// readable: `850ms`, `1.23s`, `2m05s`.
+/// A duration in seconds, in its natural unit: three significant digits
+/// below two minutes (`1.5ms`, `850ms`, `1.23s`, `90s`), whole seconds
+/// split into days, hours, minutes and seconds above (`2m05s`, `28m`,
+/// `1h30m`, `24h`, `2d06h`), trailing zeros and units of zero left out.
 pub fn secs(v: f64) -> String {
     if !v.is_finite() {
         return "-".into();
     }
     let a = v.abs();
     if a == 0.0 {
-        "0s".into()
-    } else if a < 1e-3 {
-        format!("{:.0}us", v * 1e6)
-    } else if a < 1.0 {
-        format!("{:.0}ms", v * 1e3)
-    } else if a < 10.0 {
-        format!("{v:.2}s")
-    } else if a < 120.0 {
-        format!("{v:.1}s")
-    } else {
-        let m = (v / 60.0).floor();
-        format!("{}m{:02.0}s", m, v - m * 60.0)
+        return "0s".into();
     }
+    let sign = if v < 0.0 { "-" } else { "" };
+    let body = if a < 1e-6 {
+        significant(a * 1e9, "ns")
+    } else if a < 1e-3 {
+        significant(a * 1e6, "us")
+    } else if a < 1.0 {
+        significant(a * 1e3, "ms")
+    } else if a < 120.0 {
+        significant(a, "s")
+    } else {
+        clock(a.round() as u64)
+    };
+    // Rounding can carry into the next unit (999.7ms is 1000ms): say it in
+    // that unit.
+    let body = match body.as_str() {
+        "1000ns" => "1us".into(),
+        "1000us" => "1ms".into(),
+        "1000ms" => "1s".into(),
+        "120s" => clock(120),
+        _ => body,
+    };
+    format!("{sign}{body}")
+}
+
+/// `v` to three significant digits (none after the point from 100 up),
+/// trailing zeros dropped, then `unit`.
+fn significant(v: f64, unit: &str) -> String {
+    let digits = if v < 10.0 {
+        2
+    } else if v < 100.0 {
+        1
+    } else {
+        0
+    };
+    let mut s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    format!("{s}{unit}")
+}
+
+/// Whole seconds as days, hours, minutes and seconds, from the largest unit
+/// present down to the smallest that is not zero: `2m05s`, `28m`, `1h`,
+/// `1h00m05s`, `1d`, `2d06h`.
+fn clock(total: u64) -> String {
+    use std::fmt::Write;
+    let parts = [
+        (total / 86_400, "d"),
+        (total / 3_600 % 24, "h"),
+        (total / 60 % 60, "m"),
+        (total % 60, "s"),
+    ];
+    let Some(first) = parts.iter().position(|(n, _)| *n > 0) else {
+        return "0s".into();
+    };
+    let last = parts.iter().rposition(|(n, _)| *n > 0).unwrap_or(first);
+    let mut out = String::new();
+    for (k, (n, unit)) in parts.iter().enumerate().take(last + 1).skip(first) {
+        if k == first {
+            let _ = write!(out, "{n}{unit}");
+        } else {
+            let _ = write!(out, "{n:02}{unit}");
+        }
+    }
+    out
 }
 
 /// A number to three significant digits, without exponent for everyday
@@ -133,10 +189,39 @@ mod tests {
     fn formats_durations_readably() {
         assert_eq!(secs(0.85), "850ms");
         assert_eq!(secs(1.234), "1.23s");
-        assert_eq!(secs(45.0), "45.0s");
+        assert_eq!(secs(45.0), "45s");
+        assert_eq!(secs(45.26), "45.3s");
         assert_eq!(secs(125.0), "2m05s");
-        assert_eq!(secs(0.0000042), "4us");
+        assert_eq!(secs(0.0000042), "4.2us");
         assert_eq!(secs(f64::NAN), "-");
+        assert_eq!(secs(-0.25), "-250ms");
+    }
+
+    #[test]
+    fn durations_take_their_natural_unit_at_each_boundary() {
+        // Below a second: three significant digits, not whole milliseconds.
+        assert_eq!(secs(0.0015), "1.5ms");
+        assert_eq!(secs(0.0123), "12.3ms");
+        assert_eq!(secs(0.000_000_5), "500ns");
+        assert_eq!(secs(0.000_999_9), "1ms");
+        assert_eq!(secs(0.001), "1ms");
+        assert_eq!(secs(0.999_9), "1s");
+        assert_eq!(secs(1.0), "1s");
+        // Seconds up to two minutes, then a clock of whole units.
+        assert_eq!(secs(90.0), "90s");
+        assert_eq!(secs(119.4), "119s");
+        assert_eq!(secs(119.96), "2m");
+        assert_eq!(secs(120.0), "2m");
+        assert_eq!(secs(179.6), "3m");
+        assert_eq!(secs(1680.0), "28m");
+        assert_eq!(secs(3600.0), "1h");
+        assert_eq!(secs(5400.0), "1h30m");
+        assert_eq!(secs(3605.0), "1h00m05s");
+        // A day in minutes was `1440m00s`.
+        assert_eq!(secs(86_400.0), "1d");
+        assert_eq!(secs(86_399.0), "23h59m59s");
+        assert_eq!(secs(194_400.0), "2d06h");
+        assert_eq!(secs(7.0 * 86_400.0), "7d");
     }
 
     #[test]

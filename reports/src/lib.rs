@@ -19,13 +19,13 @@
 //!
 //! | behaviour | where |
 //! |---|---|
-//! | what `fleetsim run` prints, and its steady-state warning | `summary.rs` `summary_table`, `steadiness` |
+//! | what `fleetsim run` prints, and its steady-state warning; metrics a scenario does not measure left out | `summary.rs` `summary_table`, `steadiness`, `replications` |
 //! | what `fleetsim validate` prints for a scenario | `describe.rs` `describe_model` |
 //! | the offered load on every resource and the bottleneck, in validate and the run header | `describe.rs` `load_line`, `load_header` (the figures: `sim_core::Model::offered_load`) |
 //! | a request trace (`run --trace-requests`) as Parquet, a row group at a time | `trace_parquet.rs` `ParquetTraceSink` (the rows themselves: `sim_core::request_trace`) |
 //! | findings (settings that cannot act) as text and Markdown | `findings.rs` `findings_text`, `findings_markdown` (found by `sim-core`'s `lint`) |
 //! | the `timeseries.csv` and `scaling.csv` of `run --out` | `csv.rs` `series_csv`, `scaling_csv` |
-//! | how durations, money, shares and counts are shown; how files are written atomically | `format.rs` `secs`, `short`, `money`, `percent`, `count`; `files.rs` `write_atomic` |
+//! | how durations (in their natural unit: `1.5ms`, `90s`, `28m`, `1d`), money, shares and counts are shown; how files are written atomically | `format.rs` `secs`, `short`, `money`, `percent`, `count`; `files.rs` `write_atomic` |
 //! | how `--axis PATH=VALUES` is parsed: lists, ranges, JSON paths | `sweep/axis.rs` `Axis::parse_arg`, `Axis::from_json`; `sweep/path.rs` `JsonPath::parse`, `JsonPath::set` |
 //! | how a sweep file is read, and how its axes cross or zip into points | `sweep/spec.rs` `SweepSpec::from_file`, `SweepSpec::from_args`, `grid_index` |
 //! | where every point's scenario is built and checked before any run; the sweep's hash | `sweep/plan.rs` `Sweep::prepare` |
@@ -45,7 +45,7 @@
 //! | the JSON Schemas of sweep and gate files (`fleetsim schema sweep`, `gate`), and the keys they share with the readers | `sweep/schema.rs` `json_schema`, `sweep/spec.rs` `SWEEP_KEYS`; `gate/schema.rs` `json_schema`, `gate/suite.rs` `GATE_KEYS`, `THRESHOLD_KEYS` |
 //! | how a gate suite is read and run, and what the baseline keeps | `gate/suite.rs` `Suite::read`, `Thresholds`; `gate/measure.rs` `measure`, `Sample`, `Baseline` |
 //! | where the gate compares against its baseline, and its exit code | `gate/check.rs` `compare`, `judge`, `floor_check`, `GateReport::exit_code` |
-//! | the gate's terminal table, Markdown summary and JUnit XML | `gate/render.rs` `GateReport::to_table`, `GateReport::to_markdown`, `GateReport::to_junit` |
+//! | the gate's terminal table, Markdown summary (folded to one heading when every check passed) and JUnit XML | `gate/render.rs` `GateReport::to_table`, `GateReport::to_markdown` (`all_passed`), `GateReport::to_junit` |
 //! | when a plan point meets the SLO, or is stopped early | `plan/evaluate.rs` `evaluate`, `summarise` |
 //! | where plan checks the SLO against the floor no fleet can beat, before searching | `plan/floor.rs` `check`, `unqueued` |
 //! | where plan bisects on instance count, from an Erlang C start | `plan/search.rs` `search`, `instances_axis`, `erlang_start`, `erlang_c` |

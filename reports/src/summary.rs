@@ -417,7 +417,15 @@ fn replications(o: &mut String, r: &ScenarioResult) {
             o,
             "Across {reps} replications (mean and 95% interval: Student's t, kept inside each metric's range)"
         );
-        for m in &r.summary {
+        // Metrics the scenario does not measure (no CPU or memory model,
+        // say) have no mean: they get no row, only a mention.
+        let unmeasured: Vec<&str> = r
+            .summary
+            .iter()
+            .filter(|m| m.mean.is_none())
+            .map(|m| m.metric.as_str())
+            .collect();
+        for m in r.summary.iter().filter(|m| m.mean.is_some()) {
             let is_time = m.metric.starts_with("latency.");
             let fmt = |v: f64| {
                 if is_time {
@@ -446,6 +454,9 @@ fn replications(o: &mut String, r: &ScenarioResult) {
                 m.metric.clone()
             };
             let _ = writeln!(o, "  {:<28} {:>10}  {}", name, mean, interval);
+        }
+        if !unmeasured.is_empty() {
+            let _ = writeln!(o, "  not measured here: {}", unmeasured.join(", "));
         }
     }
 }
@@ -682,5 +693,36 @@ mod tests {
         let r = sim_core::run_model(&m, Default::default()).unwrap();
         let text = summary_table(&r);
         assert!(text.contains("no instance was ever ready"), "{text}");
+    }
+
+    #[test]
+    fn metrics_a_scenario_does_not_measure_get_no_row() {
+        // No CPU or memory model: their utilization has no value.
+        let json = r#"{ "name": "no-cpu", "run": { "duration": "5m", "warmup": "0s", "replications": 3 },
+          "workload": { "arrivals": { "ratePerSecond": 2 } },
+          "llm": { "models": { "m": { "latency": { "dist": "constant", "value": "1s" } } } },
+          "instanceTypes": { "t": { "slots": 4 } },
+          "deployment": { "regions": { "r": { "instances": 2 } } } }"#;
+        let m = sim_core::Model::from_json(json, "n.json").unwrap();
+        let r = sim_core::run_model(&m, Default::default()).unwrap();
+        let unmeasured: Vec<&str> = r
+            .summary
+            .iter()
+            .filter(|m| m.mean.is_none())
+            .map(|m| m.metric.as_str())
+            .collect();
+        assert!(unmeasured.contains(&"cpuUtilization"), "{unmeasured:?}");
+        let text = summary_table(&r);
+        assert!(!text.contains("± -"), "{text}");
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("cpuUtilization"))
+            .collect();
+        assert!(rows.is_empty(), "{rows:?}");
+        assert!(
+            text.contains(&format!("not measured here: {}", unmeasured.join(", "))),
+            "{text}"
+        );
+        assert!(text.contains("latency.p99"), "{text}");
     }
 }

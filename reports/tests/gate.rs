@@ -47,6 +47,23 @@ fn the_gate_fails_a_sabotaged_least_connections_and_passes_the_real_one() {
     assert_eq!(r.exit_code(), 0, "{}", r.to_table());
     assert_eq!(r.count(Verdict::Regression), 0);
     assert!(!r.to_junit().contains("<failure"));
+    // Every check passed: a heading with the counts, the table folded.
+    let md = r.to_markdown();
+    let (visible, folded) = md.split_once("<details>").expect("the table is folded");
+    assert!(visible.starts_with("### ✅ fleetsim gate passed: "), "{md}");
+    assert!(visible.lines().count() <= 4, "{md}");
+    assert!(!visible.contains("| scenario |"), "{md}");
+    assert!(folded.contains("| scenario | metric |"), "{md}");
+    assert!(md.lines().count() > 10, "the details are kept: {md}");
+    // A metric neither side measured has no row of dashes, only its note.
+    assert!(!md.contains("| - | - | - |"), "{md}");
+    let table = r.to_table();
+    assert!(
+        !table
+            .lines()
+            .any(|l| l.trim_end().ends_with("not compared")),
+        "{table}"
+    );
 
     let worse = measure(&suite, None, 2, &sabotaged).unwrap_or_else(|_| panic!("measured"));
     let r = compare(&suite, &baseline, &worse);
@@ -73,5 +90,12 @@ fn the_gate_fails_a_sabotaged_least_connections_and_passes_the_real_one() {
             "{junit}"
         );
     }
-    assert!(r.to_markdown().contains("**REGRESSION**"));
+    // A failing gate keeps the whole table in view.
+    let md = r.to_markdown();
+    assert!(md.contains("**REGRESSION**"), "{md}");
+    assert!(!md.contains("<details>"), "{md}");
+    assert!(
+        md.starts_with("### ❌ fleetsim gate\n\ngate FAILED"),
+        "{md}"
+    );
 }

@@ -87,6 +87,7 @@
 //! | an error's file, JSON path and what is allowed | `error.rs` `ScenarioError`; `scenario/json.rs` |
 //! | a scenario, sweep or gate file read from standard input (`-`): read once, named `<stdin>`, JSON or YAML by its first character | `scenario/load.rs` `read_text`, [`STDIN`], [`shown_path`], `parse_value` |
 //! | the build's names: the results' version ([`VERSION`]) and `--version`'s commit and date ([`COMMIT`]) | `build.rs` |
+//! | a wrong type's message in the user's words (`a number`, `a whole number ≥ 0`, `an object`, not `f64`, `u32`, `a map`) | `scenario/words.rs` `rewrite`, called from `scenario/load.rs` `explain` |
 //! | settings that cannot act (findings), one file per family | `lint/mod.rs` `check` (static, on the scenario as written), `after_run`, `across_runs`; `lint/scaling.rs` (targets above a pod's ceiling `PodCeiling`, cooldowns and stabilization windows that held nothing), `lint/limits.rs` (budgets, rate and connection limits, quotas), `lint/balancing.rs` (canary removed: the engine notes it in `engine/scaling.rs` `Engine::note_canary_removed`; affinity types), `lint/breaker.rs` (`timeout` against `resetTimeout`) |
 //!
 //! # Determinism

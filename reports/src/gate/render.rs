@@ -18,6 +18,12 @@ fn value(unit: &str, v: Option<f64>) -> String {
     }
 }
 
+/// A metric neither side measured (no latency where no request completed,
+/// say): it gets no row, only its note.
+fn unmeasured(f: &Finding) -> bool {
+    matches!(f.verdict, Verdict::NotCompared) && f.baseline.is_none() && f.candidate.is_none()
+}
+
 /// The change and its interval: `+12% (+8% to +16%)` for latency and
 /// cost, in the metric's units otherwise.
 fn change(f: &Finding) -> String {
@@ -83,7 +89,7 @@ impl GateReport {
                 ]);
                 continue;
             }
-            for f in &s.findings {
+            for f in s.findings.iter().filter(|f| !unmeasured(f)) {
                 rows.push(vec![
                     label(s),
                     f.metric.into(),
@@ -129,11 +135,71 @@ impl GateReport {
         o
     }
 
-    /// The Markdown summary, for a pull-request comment.
+    /// The Markdown summary, for a pull-request comment: the full table
+    /// when anything failed or is undecided; when every check passed, one
+    /// heading with the verdict and counts, the table folded in a
+    /// `<details>` block.
     pub fn to_markdown(&self) -> String {
         let mut o = String::new();
-        let icon = if self.exit_code() == 0 { "✅" } else { "❌" };
-        let _ = writeln!(o, "### {icon} fleetsim gate\n\n{}\n", self.headline());
+        let table = self.markdown_table();
+        let settings = self.markdown_settings();
+        if self.all_passed() {
+            let checks: usize = self.scenarios.iter().map(|s| s.findings.len()).sum();
+            let improved = self.count(Verdict::Improved);
+            let better = if improved > 0 {
+                format!(", {improved} improved")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                o,
+                "### ✅ fleetsim gate passed: {checks} checks on {} scenario(s) x {} seeds, no regression{better}\n",
+                self.scenarios.len(),
+                self.seeds
+            );
+            let explained = self.markdown_explained();
+            if !explained.is_empty() {
+                let _ = writeln!(o, "{explained}\n");
+            }
+            let _ = writeln!(
+                o,
+                "<details><summary>Every check</summary>\n\n{table}{settings}\n</details>"
+            );
+        } else {
+            let icon = if self.exit_code() == 0 { "✅" } else { "❌" };
+            let _ = writeln!(o, "### {icon} fleetsim gate\n\n{}\n", self.headline());
+            o.push_str(&table);
+            let explained = self.markdown_explained();
+            if !explained.is_empty() {
+                let _ = writeln!(o, "\n{explained}");
+            }
+            o.push_str(&settings);
+        }
+        for n in &self.notes {
+            let _ = writeln!(o, "\nNote: {n}.");
+        }
+        let _ = writeln!(
+            o,
+            "\nEach metric is compared seed by seed on {} seeds; a regression is a 95% interval wholly past its threshold.",
+            self.seeds
+        );
+        o
+    }
+
+    /// Every check passed (or improved): nothing regressed, nothing is
+    /// undecided, nothing measured on one side only, no scenario is new.
+    fn all_passed(&self) -> bool {
+        self.scenarios.iter().all(|s| {
+            !s.new
+                && s.findings.iter().all(|f| {
+                    matches!(f.verdict, Verdict::Pass | Verdict::Improved) || unmeasured(f)
+                })
+        })
+    }
+
+    /// The table of every scenario's checks.
+    fn markdown_table(&self) -> String {
+        let mut o = String::new();
         let _ = writeln!(
             o,
             "| scenario | metric | baseline | candidate | change (95% CI) | threshold | verdict |"
@@ -143,7 +209,7 @@ impl GateReport {
             if s.new {
                 let _ = writeln!(o, "| {} | | | | | | new: not in the baseline |", label(s));
             }
-            for f in &s.findings {
+            for f in s.findings.iter().filter(|f| !unmeasured(f)) {
                 let verdict = match f.verdict {
                     Verdict::Regression => "**REGRESSION**".to_string(),
                     v => v.word().to_string(),
@@ -161,8 +227,12 @@ impl GateReport {
                 );
             }
         }
-        let explained: Vec<String> = self
-            .scenarios
+        o
+    }
+
+    /// One line per check that did not simply pass, saying what it found.
+    fn markdown_explained(&self) -> String {
+        self.scenarios
             .iter()
             .flat_map(|s| {
                 s.findings
@@ -170,27 +240,22 @@ impl GateReport {
                     .filter(|f| !matches!(f.verdict, Verdict::Pass))
                     .map(move |f| format!("- `{}` {}: {}", s.scenario, f.metric, f.says))
             })
-            .collect();
-        if !explained.is_empty() {
-            let _ = writeln!(o, "\n{}", explained.join("\n"));
-        }
+            .collect::<Vec<String>>()
+            .join("\n")
+    }
+
+    /// The settings that cannot act, per scenario (advisory).
+    fn markdown_settings(&self) -> String {
         let settings: Vec<(Option<&str>, &sim_core::Finding)> = self
             .scenarios
             .iter()
             .flat_map(|s| s.settings.iter().map(|f| (Some(s.scenario.as_str()), f)))
             .collect();
-        if !settings.is_empty() {
-            let _ = write!(o, "\n{}", crate::findings_markdown(&settings));
+        if settings.is_empty() {
+            String::new()
+        } else {
+            format!("\n{}", crate::findings_markdown(&settings))
         }
-        for n in &self.notes {
-            let _ = writeln!(o, "\nNote: {n}.");
-        }
-        let _ = writeln!(
-            o,
-            "\nEach metric is compared seed by seed on {} seeds; a regression is a 95% interval wholly past its threshold.",
-            self.seeds
-        );
-        o
     }
 
     /// JUnit XML: one test suite per scenario, one test case per metric;

@@ -353,7 +353,7 @@ fn explain(path: &str, raw: &str) -> String {
             return format!("missing required key `{}`", &rest[..end]);
         }
     }
-    raw.to_string()
+    super::words::rewrite(raw).unwrap_or_else(|| raw.to_string())
 }
 
 fn backticked(s: &str) -> Vec<String> {

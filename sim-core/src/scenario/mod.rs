@@ -13,6 +13,7 @@ mod load;
 #[cfg(feature = "schema")]
 mod schema;
 mod size;
+mod words;
 mod work;
 pub(crate) mod yaml;
 
