@@ -43,8 +43,9 @@ const VALIDATE_EXAMPLES: &str = "\
 Examples:
   fleetsim validate scenarios/quickstart.json
   fleetsim validate scenarios/*.json
-  fleetsim validate scenarios/sweeps/strategies-by-size.json scenarios/gate/gate.json
-  cat scenarios/quickstart.json | fleetsim validate -
+  fleetsim validate scenarios/sweeps/strategies-by-size.json \\
+      scenarios/gate/gate.json
+  fleetsim validate - < scenarios/quickstart.json     # `-`: standard input
 
 Each file is recognised by its keys: a sweep file (`axes`), a gate file
 (`scenarios`, a list of files), a gate baseline, or else a scenario; it is
@@ -63,8 +64,8 @@ $PROFILE; elvish, ~/.config/elvish/lib/.";
 
 const MAN_EXAMPLES: &str = "\
 Examples:
-  fleetsim man > fleetsim.1                  the top page (read it with `man -l fleetsim.1`)
-  fleetsim man --out-dir man/man1            fleetsim.1 and a page per subcommand
+  fleetsim man > fleetsim.1          # the top page: man -l fleetsim.1
+  fleetsim man --out-dir man/man1    # fleetsim.1 and a page per subcommand
 
 Put the pages in a man1 directory on MANPATH (~/.local/share/man/man1).";
 

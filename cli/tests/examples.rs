@@ -58,6 +58,14 @@ const NOT_RUN: &[(&str, &str)] = &[
         "cargo install",
         "installs from the network or the checkout; CI tests installation on its own",
     ),
+    (
+        "pip install",
+        "the Python package: CI builds the wheel and runs its tests in cli/python/ci.sh",
+    ),
+    (
+        "maturin build",
+        "the Python package: CI builds the wheel and runs its tests in cli/python/ci.sh",
+    ),
 ];
 
 /// Examples whose exit code is not yet what their text promises, each with
