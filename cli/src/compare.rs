@@ -193,8 +193,22 @@ fn write_matrix(dir: &std::path::Path, matrix: &Matrix) -> Result<String, Failur
 struct Scratch(std::path::PathBuf);
 
 impl Scratch {
-    fn new() -> Scratch {
-        Scratch(std::env::temp_dir().join(format!("fleetsim-compare-{}", std::process::id())))
+    /// A new directory of this process's own under the system's temp
+    /// directory: made with `create_dir`, which fails on a name that is
+    /// already there, so a directory (or link) someone else put at the
+    /// name is never used.
+    fn new() -> std::io::Result<Scratch> {
+        let base = std::env::temp_dir();
+        let pid = std::process::id();
+        let mut n = 0u32;
+        loop {
+            let dir = base.join(format!("fleetsim-compare-{pid}-{n}"));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Ok(Scratch(dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
@@ -205,16 +219,22 @@ impl Drop for Scratch {
 }
 
 /// `a` with `--out` in a scratch directory when the comparison only
-/// prints (a format other than the table, no `--out`, no `--resume`).
-fn scratch_out(a: &CompareArgs) -> (CompareArgs, Option<Scratch>) {
-    let prints_only = a.exec.out.is_none() && !a.exec.resume && a.format != MatrixFormat::Table;
+/// prints (a format other than the table, no `--out`, no `--resume`, and
+/// not a shard, whose results must stay for `merge`).
+fn scratch_out(a: &CompareArgs) -> Result<(CompareArgs, Option<Scratch>), Failure> {
+    let e = &a.exec;
+    let prints_only = e.out.is_none()
+        && !e.resume
+        && e.shard.is_none()
+        && !e.shard_from_env
+        && a.format != MatrixFormat::Table;
     if !prints_only {
-        return (a.clone(), None);
+        return Ok((a.clone(), None));
     }
-    let scratch = Scratch::new();
+    let scratch = Scratch::new().map_err(|e| Failure::Io(e.into()))?;
     let mut a = a.clone();
     a.exec.out = Some(scratch.0.join("out"));
-    (a, Some(scratch))
+    Ok((a, Some(scratch)))
 }
 
 /// The weights, margin and baseline, checked before any run.
@@ -246,7 +266,7 @@ fn settings_of(a: &CompareArgs) -> Result<Settings, Failure> {
 /// `fleetsim compare`.
 pub(crate) fn compare(a: CompareArgs) -> Result<ExitCode, Failure> {
     let settings = settings_of(&a)?;
-    let (a, _scratch) = scratch_out(&a);
+    let (a, _scratch) = scratch_out(&a)?;
     if !a.scenarios.is_empty() {
         return compare_robust(&a, &settings);
     }

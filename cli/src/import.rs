@@ -40,7 +40,7 @@ pub(crate) fn import(a: ImportArgs) -> Result<ExitCode, Failure> {
     if a.json {
         let one = |got: &native::Import| {
             serde_json::json!({
-                "file": got.file,
+                "file": reports::contract::relative_to(&got.file, std::path::Path::new(".")),
                 "format": got.format,
                 "source": got.source,
                 "report": got.report,

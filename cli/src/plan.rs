@@ -105,7 +105,10 @@ pub(crate) fn plan(a: PlanArgs) -> Result<ExitCode, Failure> {
         }
         return Ok(ExitCode::from(u8::from(m.multiplier == 0.0)));
     }
-    let p = pool.install(|| reports::plan::plan(&sweep, a.seeds, budget))?;
+    let mut p = pool.install(|| reports::plan::plan(&sweep, a.seeds, budget))?;
+    // Printed, the scenario reads as from the working directory: never
+    // an absolute path of this machine.
+    p.scenario = reports::contract::relative_to(&a.scenario, std::path::Path::new("."));
     if a.json {
         let json = serde_json::to_string_pretty(&p).map_err(|e| Failure::Io(e.into()))?;
         stdout.emit(&format!("{json}\n"))?;

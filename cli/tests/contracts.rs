@@ -180,6 +180,15 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
     check_sweep_dir(&sweep, &[axis.to_string()]);
     let m = json_file(&sweep.join("manifest.json"));
     assert_eq!(m["scenario"], "../../input/quickstart.json", "{m}");
+    // The recorded command runs from the output directory, though the
+    // directory did not exist when the command was recorded.
+    assert_eq!(
+        m["command"],
+        format!(
+            "fleetsim sweep ../../input/quickstart.json --axis {axis}=3,4 --seeds 2 --out . -q"
+        ),
+        "{m}"
+    );
 
     // shares and merge.
     let (a, b) = (out.join("share-1"), out.join("share-2"));
@@ -426,6 +435,7 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
 
     for (name, doc) in &stdout_json {
         valid(name, doc, &format!("printed output ({name})"));
+        no_absolute_path(doc, name);
     }
 
     // No path of this machine in any file written.
@@ -450,6 +460,23 @@ fn every_output_meets_its_contract_and_names_no_path_of_this_machine() {
     let left: Vec<_> = std::fs::read_dir(&cwd).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// No string in a printed document is an absolute path that exists on
+/// this machine (printed paths read from the working directory).
+fn no_absolute_path(doc: &Value, name: &str) {
+    match doc {
+        Value::String(t) => {
+            let p = Path::new(t);
+            assert!(
+                !(p.is_absolute() && p.exists()),
+                "printed {name} holds the absolute path {t}"
+            );
+        }
+        Value::Array(a) => a.iter().for_each(|v| no_absolute_path(v, name)),
+        Value::Object(o) => o.values().for_each(|v| no_absolute_path(v, name)),
+        _ => {}
+    }
 }
 
 /// A finished sweep directory: the manifest and every journal line against

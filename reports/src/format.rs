@@ -3,7 +3,7 @@
 /// A duration in seconds, in its natural unit: three significant digits
 /// below two minutes (`1.5ms`, `850ms`, `1.23s`, `90s`), whole seconds
 /// split into days, hours, minutes and seconds above (`2m05s`, `28m`,
-/// `1h30m`, `24h`, `2d06h`), trailing zeros and units of zero left out.
+/// `1h30m`, `1d`, `2d06h`), trailing zeros and units of zero left out.
 pub fn secs(v: f64) -> String {
     if !v.is_finite() {
         return "-".into();

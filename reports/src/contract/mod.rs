@@ -97,19 +97,48 @@ pub fn parquet_metadata(format_version: u32) -> [(&'static str, String); 2] {
 /// when `path` is absolute (or both resolve), else as given. Never the
 /// absolute path of the machine that wrote it.
 pub fn relative_to(path: &Path, dir: &Path) -> String {
-    let resolved = (path.canonicalize(), dir.canonicalize());
-    if let (Ok(p), Ok(d)) = resolved {
-        if path.is_absolute() {
-            return slash(&diff(&p, &d));
-        }
+    if !path.is_absolute() {
+        return slash(path);
     }
-    if path.is_absolute() {
+    match (resolve(path), resolve(dir)) {
+        (Some(p), Some(d)) => slash(&diff(&p, &d)),
         // Nothing to resolve against: the file name alone.
-        return path
+        _ => path
             .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
     }
-    slash(path)
+}
+
+/// `p` made absolute and resolved as far as it exists: its deepest
+/// existing ancestor canonicalized (links and `..` followed), the rest
+/// appended as written. An output directory that is not created yet
+/// still resolves, so a command recorded before it is made names the
+/// right files.
+fn resolve(p: &Path) -> Option<PathBuf> {
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(p)
+    };
+    let mut rest = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            let mut out = real;
+            for c in rest.iter().rev() {
+                match c {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::CurDir => {}
+                    other => out.push(other),
+                }
+            }
+            return Some(out);
+        }
+        rest.push(at.components().next_back()?);
+        at = at.parent()?;
+    }
 }
 
 fn slash(p: &Path) -> String {
@@ -178,7 +207,12 @@ mod tests {
         assert_eq!(relative_to(&file, &out), "../../b.json");
         assert_eq!(relative_to(&out, &out), ".");
         assert_eq!(relative_to(Path::new("x/y.json"), &out), "x/y.json");
-        assert_eq!(relative_to(Path::new("/no/such/f.json"), &out), "f.json");
+        let missing = relative_to(Path::new("/no/such/f.json"), &out);
+        assert!(missing.starts_with("../") && missing.ends_with("/no/such/f.json"));
+        // An output directory not made yet resolves all the same.
+        let later = tmp.join("a").join("not-yet");
+        assert_eq!(relative_to(&file, &later), "../../b.json");
+        assert_eq!(relative_to(&later, &later), ".");
         let args: Vec<String> = [
             "/usr/bin/fleetsim",
             "sweep",

@@ -76,12 +76,13 @@ pub fn metric_columns() -> Vec<ColumnDoc> {
     CATALOGUE
         .iter()
         .map(|m| {
-            let dtype = match m.kind {
-                _ if m.is_flag() => "Boolean",
-                Kind::Count => "Int64",
-                Kind::Real => "Float64",
+            let (dtype, unit) = match m.kind {
+                // A yes/no per run has no unit (its share of seeds does).
+                _ if m.is_flag() => ("Boolean", ""),
+                Kind::Count => ("Int64", unit_of(m.unit, m.column)),
+                Kind::Real => ("Float64", unit_of(m.unit, m.column)),
             };
-            col(m.column, dtype, unit_of(m.unit, m.column), m.label)
+            col(m.column, dtype, unit, m.label)
         })
         .collect()
 }
