@@ -314,6 +314,10 @@ impl Backends for FleetView<'_> {
     #[inline]
     fn weight(&self, i: usize) -> u32 {
         self.weights[i]
+    }    /// The engine refreshes every balancer after each change (`touched`).
+    #[inline(always)]
+    fn refreshed(&self) -> bool {
+        true
     }
 }
 

@@ -36,6 +36,22 @@ impl EligibleSet {
         self.members.len()
     }
 
+    /// Forgets everything and reads every backend's eligibility afresh, in
+    /// index order: the set a new balancer would build. For views that do
+    /// not promise [`Backends::refreshed`](super::Backends::refreshed).
+    pub(crate) fn rebuild<B: super::Backends + ?Sized>(&mut self, backends: &B) {
+        let n = backends.len();
+        self.members.clear();
+        self.pos.clear();
+        self.pos.resize(n, ABSENT);
+        for i in 0..n {
+            if backends.is_eligible(i) {
+                self.pos[i] = self.members.len() as u32;
+                self.members.push(i as u32);
+            }
+        }
+    }
+
     /// The `k`-th member (`k < len()`), in the set's internal order.
     pub(crate) fn nth(&self, k: usize) -> usize {
         self.members[k] as usize

@@ -90,6 +90,9 @@ impl<B: Backends + ?Sized> Backends for Erased<'_, B> {
     fn weight(&self, i: usize) -> u32 {
         self.0.weight(i)
     }
+    fn refreshed(&self) -> bool {
+        self.0.refreshed()
+    }
 }
 
 impl Backends for Subset<'_> {
@@ -110,6 +113,9 @@ impl Backends for Subset<'_> {
     }
     fn weight(&self, i: usize) -> u32 {
         self.base.weight(self.members[i] as usize)
+    }
+    fn refreshed(&self) -> bool {
+        self.base.refreshed()
     }
 }
 
@@ -156,7 +162,7 @@ impl Groups {
     }
 
     fn count<B: Backends + ?Sized>(&mut self, backends: &B) {
-        if self.counted {
+        if self.counted && backends.refreshed() {
             return;
         }
         self.counted = true;

@@ -205,6 +205,17 @@ impl ConsistentHash {
         }
     }
 
+    /// Eligibility and loads read afresh, as `build` reads them (for views that do not promise refreshes).
+    fn reread<B: Backends + ?Sized>(&mut self, backends: &B) {
+        self.eligible.rebuild(backends);
+        self.active_total = 0;
+        for i in 0..self.n {
+            let a = backends.active(i);
+            self.seen_active[i] = a;
+            self.active_total += u64::from(a);
+        }
+    }
+
     /// Re-reads backend `i`'s eligibility and load into the kept totals.
     fn track<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
         self.eligible.set(i, backends.is_eligible(i));
@@ -298,6 +309,8 @@ impl Balancer for ConsistentHash {
     {
         if self.n != backends.len() {
             self.build(backends);
+        } else if !backends.refreshed() {
+            self.reread(backends);
         }
         let Some(key) = req.key else {
             return self.fallback.pick(now, req, backends, rng);

@@ -25,9 +25,10 @@ use rand::RngCore;
 ///
 /// Below 64 backends nginx's scan is faster than the tree and is used
 /// instead; the two make identical choices (a property test drives both
-/// through random timelines). The tree is kept current by
-/// [`Balancer::refresh`]: call it whenever a backend's load or eligibility
-/// changes.
+/// through random timelines). The trees are used over views that promise
+/// [`Balancer::refresh`] after every change ([`Backends::refreshed`]);
+/// over other views the scan is used at any size, so a forgotten refresh
+/// costs speed, never a stale pick.
 #[derive(Debug, Clone)]
 pub struct LeastConnections {
     /// Fleets at least this large use the trees.
@@ -96,7 +97,8 @@ impl LeastConnections {
     fn build<B: Backends + ?Sized>(&mut self, backends: &B) {
         let n = backends.len();
         self.n = n;
-        self.trees = n >= self.tree_min;
+        // The trees are only as current as the caller's refreshes.
+        self.trees = n >= self.tree_min && backends.refreshed();
         self.current = vec![0; n];
         let w0 = if n > 0 { backends.weight(0) } else { 1 };
         self.uniform = (0..n).all(|i| backends.weight(i) == w0);
@@ -284,17 +286,22 @@ impl Balancer for LeastConnections {
         B: Backends + ?Sized,
         R: RngCore + ?Sized,
     {
-        if self.n != backends.len() {
+        if self.n != backends.len() || (self.trees && !backends.refreshed()) {
             self.build(backends);
         }
         if !self.trees {
             return self.scan(backends);
         }
         let winner = self.pick_trees();
-        debug_assert!(
-            winner.is_none_or(|w| backends.is_eligible(w)),
-            "least-connections trees are stale: call refresh"
-        );
+        // A view that promised refreshes and missed one: the winner's load
+        // is not what the trees hold. Rebuild them from the view.
+        if let Some(w) = winner {
+            let (c, local) = self.place[w];
+            if self.classes[c as usize].tree.key(local as usize) != key_of(backends, w) {
+                self.build(backends);
+                return self.pick_trees();
+            }
+        }
         winner
     }
 
@@ -382,6 +389,11 @@ impl MinTree {
 
     pub(super) fn root(&self) -> (u64, u32, usize) {
         (self.key[1], self.count[1], self.best_idx[1] as usize)
+    }
+
+    /// Leaf `i`'s key as last set.
+    pub(super) fn key(&self, i: usize) -> u64 {
+        self.key[self.size + i]
     }
 
     /// The largest current weight among the least-loaded leaves.
@@ -472,6 +484,7 @@ impl MinTree {
 mod tests {
     use super::*;
     use crate::balance::test_support::*;
+    use crate::Refreshed;
     use crate::BackendState;
     use rand::{Rng, SeedableRng};
 
@@ -578,24 +591,24 @@ mod tests {
                 match r.random_range(0..10) {
                     0..=5 => {
                         let want = reference(&mut cur, &f);
-                        let got = fast.pick(Nanos::ZERO, &info, &f[..], &mut r);
+                        let got = fast.pick(Nanos::ZERO, &info, &Refreshed(&f[..]), &mut r);
                         assert_eq!(got, want, "seed {seed}");
                         if let Some(i) = got {
                             f[i].active += 1;
-                            fast.refresh(i, &f[..]);
+                            fast.refresh(i, &Refreshed(&f[..]));
                         }
                     }
                     6..=8 => {
                         let i = r.random_range(0..n);
                         if f[i].active > 0 {
                             f[i].active -= 1;
-                            fast.refresh(i, &f[..]);
+                            fast.refresh(i, &Refreshed(&f[..]));
                         }
                     }
                     _ => {
                         let i = r.random_range(0..n);
                         f[i].eligible = !f[i].eligible;
-                        fast.refresh(i, &f[..]);
+                        fast.refresh(i, &Refreshed(&f[..]));
                     }
                 }
             }

@@ -4,7 +4,9 @@
 //! load and weight as separate questions) and answers one question in
 //! [`Balancer::pick`]. Two more calls keep it informed:
 //! [`Balancer::refresh`] when a backend's load or eligibility changed
-//! (indexed balancers need it to stay O(log n)), and [`Balancer::observe`]
+//! (indexed balancers stay O(log n) over views that promise it,
+//! [`Backends::refreshed`]; without it they read the view afresh, slower
+//! but never stale), and [`Balancer::observe`]
 //! when a request finished (latency-aware balancers learn from it). Time and
 //! randomness are arguments, so the simulator and a real proxy drive the
 //! same code.
@@ -38,6 +40,8 @@ mod p2c;
 mod peak_ewma;
 mod performance;
 mod random;
+#[cfg(test)]
+mod refresh_free;
 mod response_time;
 mod round_robin;
 mod score_tree;
@@ -118,6 +122,65 @@ pub trait Backends {
         let _ = i;
         1
     }
+
+    /// Whether the caller promises to call [`Balancer::refresh`] for every
+    /// backend whose load or eligibility changed, before the next pick.
+    ///
+    /// Balancers that index their backends (least connections from 64
+    /// backends, random, power of two, peak EWMA, the score trees,
+    /// consistent hashing, geographic and canary groups) trust their index
+    /// only when this is true; otherwise they read what they need from the
+    /// view at each pick, which costs O(n) but can never be stale. Defaults
+    /// to false, so a view that says nothing is always answered correctly;
+    /// wrap a view whose owner refreshes in [`Refreshed`] (as the
+    /// simulator's views and [`Balancer`]-owning pools do) for the indexed
+    /// speed.
+    #[inline]
+    fn refreshed(&self) -> bool {
+        false
+    }
+}
+
+/// A view whose owner calls [`Balancer::refresh`] after every change of a
+/// backend's load or eligibility: indexed balancers trust their index over
+/// it ([`Backends::refreshed`]). Everything else is read from the wrapped
+/// view.
+#[derive(Debug, Clone, Copy)]
+pub struct Refreshed<'a, B: ?Sized>(pub &'a B);
+
+impl<B: Backends + ?Sized> Backends for Refreshed<'_, B> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline]
+    fn is_eligible(&self, i: usize) -> bool {
+        self.0.is_eligible(i)
+    }
+    #[inline]
+    fn is_present(&self, i: usize) -> bool {
+        self.0.is_present(i)
+    }
+    #[inline]
+    fn is_healthy(&self, i: usize) -> bool {
+        self.0.is_healthy(i)
+    }
+    #[inline]
+    fn active(&self, i: usize) -> u32 {
+        self.0.active(i)
+    }
+    #[inline]
+    fn eligible_active(&self, i: usize) -> Option<u32> {
+        self.0.eligible_active(i)
+    }
+    #[inline]
+    fn weight(&self, i: usize) -> u32 {
+        self.0.weight(i)
+    }
+    #[inline]
+    fn refreshed(&self) -> bool {
+        true
+    }
 }
 
 /// A plain description of one backend, for runtimes and tests that keep
@@ -186,10 +249,12 @@ pub trait Balancer: Send {
         R: RngCore + ?Sized;
 
     /// Backend `i`'s load or eligibility changed: re-read it from
-    /// `backends`. Balancers that index their backends (least connections,
-    /// random, power of two) rely on it; call it after every change, or
-    /// their picks go stale. Weights are read when the set of backends
-    /// changes size.
+    /// `backends`. A speed hint, never needed for a correct pick: balancers
+    /// that index their backends (least connections, random, power of two)
+    /// keep their index current with it, and use the index only over views
+    /// that promise to call it after every change ([`Backends::refreshed`],
+    /// [`Refreshed`]); over other views they read the view afresh at each
+    /// pick. Weights are read when the set of backends changes size.
     fn refresh<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
         let _ = (i, backends);
     }
@@ -355,12 +420,12 @@ pub(crate) mod test_support {
                 match r.random_range(0..10) {
                     0..=4 => {
                         let want = scan.pick(t, &info, &f[..], &mut rng());
-                        let got = fast.pick(t, &info, &f[..], &mut rng());
+                        let got = fast.pick(t, &info, &Refreshed(&f[..]), &mut rng());
                         assert_eq!(got, want, "seed {seed} step {step}");
                         if let Some(i) = got {
                             f[i].active += 1;
                             scan.refresh(i, &f[..]);
-                            fast.refresh(i, &f[..]);
+                            fast.refresh(i, &Refreshed(&f[..]));
                         }
                     }
                     5..=8 => {
@@ -371,14 +436,15 @@ pub(crate) mod test_support {
                         f[i].active = f[i].active.saturating_sub(1);
                         for b in [&mut scan, &mut fast] {
                             b.observe(t, i, latency, ok);
-                            b.refresh(i, &f[..]);
                         }
+                        scan.refresh(i, &f[..]);
+                        fast.refresh(i, &Refreshed(&f[..]));
                     }
                     _ => {
                         let i = r.random_range(0..n);
                         f[i].eligible = !f[i].eligible;
                         scan.refresh(i, &f[..]);
-                        fast.refresh(i, &f[..]);
+                        fast.refresh(i, &Refreshed(&f[..]));
                     }
                 }
             }

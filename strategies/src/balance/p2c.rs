@@ -106,6 +106,8 @@ impl Balancer for PowerOfTwo {
     {
         if self.n != backends.len() {
             self.build(backends);
+        } else if !self.weighted && !backends.refreshed() {
+            self.eligible.rebuild(backends);
         }
         if self.weighted {
             let bias = self.bias;

@@ -112,6 +112,8 @@ impl Balancer for PeakEwma {
     {
         if self.n != backends.len() {
             self.build(now, backends);
+        } else if !backends.refreshed() {
+            self.eligible.rebuild(backends);
         }
         let (a, b) = self.eligible.sample_distinct_pair(rng)?;
         if a == b {

@@ -160,6 +160,7 @@ impl Balancer for PerformanceBased {
     {
         self.fit(backends);
         match &self.tree {
+            Some(_) if !backends.refreshed() => self.scan(backends),
             Some(t) => {
                 let winner = t.first_best_from(0);
                 debug_assert_eq!(

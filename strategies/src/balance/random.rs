@@ -50,6 +50,18 @@ impl RandomPick {
         }
     }
 
+    /// Every backend read afresh, as a new balancer would (for views that
+    /// do not promise refreshes).
+    fn reread<B: Backends + ?Sized>(&mut self, backends: &B) {
+        if self.uniform {
+            self.eligible.rebuild(backends);
+        } else {
+            for i in 0..self.n {
+                self.update(i, backends);
+            }
+        }
+    }
+
     fn update<B: Backends + ?Sized>(&mut self, i: usize, backends: &B) {
         let e = backends.is_eligible(i);
         if self.uniform {
@@ -75,6 +87,8 @@ impl Balancer for RandomPick {
     {
         if self.n != backends.len() {
             self.build(backends);
+        } else if !backends.refreshed() {
+            self.reread(backends);
         }
         if self.uniform {
             self.eligible.sample(rng)

@@ -155,6 +155,7 @@ impl Balancer for ResponseTime {
         let current = self.bucket(now);
         self.fit(backends, current);
         let i = match &self.tree {
+            Some(_) if !backends.refreshed() => self.scan(backends, current),
             Some(t) => {
                 let i = t.first_best_from(self.next % n);
                 debug_assert_eq!(

@@ -9,10 +9,11 @@ use rand::RngCore;
 ///
 /// Each pick takes the next eligible backend after the previous pick,
 /// skipping ineligible ones. The first pick goes to backend 0. Eligibility
-/// is kept in a bitset by [`Balancer::refresh`], so skipping even thousands
-/// of absent backends (an autoscaled fleet far below its maximum) costs a
-/// few word reads; a backend found ineligible that was not refreshed is
-/// skipped all the same.
+/// is kept in a bitset by [`Balancer::refresh`] over views that promise it
+/// ([`Backends::refreshed`]), so skipping even thousands of absent backends
+/// (an autoscaled fleet far below its maximum) costs a few word reads; a
+/// backend found ineligible that was not refreshed is skipped all the same.
+/// Over other views each pick scans from the previous one.
 #[derive(Debug, Clone, Default)]
 pub struct RoundRobin {
     next: usize,
@@ -55,8 +56,17 @@ impl EligibleIndex {
         wrap: bool,
         backends: &B,
     ) -> Option<usize> {
-        self.sync(backends);
         let n = backends.len();
+        if !backends.refreshed() {
+            // The bits cannot be trusted: read the view, and build them
+            // afresh if a refreshed view comes later.
+            self.n = None;
+            let steps = if wrap { n } else { n.saturating_sub(from) };
+            return (0..steps)
+                .map(|k| (from + k) % n.max(1))
+                .find(|&c| backends.is_eligible(c));
+        }
+        self.sync(backends);
         let mut at = from;
         for _ in 0..=n {
             let c = if wrap {

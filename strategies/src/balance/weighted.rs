@@ -77,7 +77,8 @@ impl SmoothWeighted {
         self.weights = (0..n).map(|i| i64::from(backends.weight(i))).collect();
         self.effective = self.weights.clone();
         self.current = vec![0; n];
-        self.trees = n >= self.tree_min;
+        // The trees are only as current as the caller's refreshes.
+        self.trees = n >= self.tree_min && backends.refreshed();
         self.classes.clear();
         self.place.clear();
         self.recovering.clear();
@@ -200,7 +201,7 @@ impl Balancer for SmoothWeighted {
         B: Backends + ?Sized,
         R: RngCore + ?Sized,
     {
-        if self.n != backends.len() {
+        if self.n != backends.len() || (self.trees && !backends.refreshed()) {
             self.build(backends);
         }
         if self.trees {
@@ -398,7 +399,7 @@ impl DynamicEdf {
 mod tests {
     use super::*;
     use crate::balance::test_support::*;
-    use crate::BackendState;
+    use crate::{BackendState, Refreshed};
 
     fn weighted(ws: &[u32]) -> Vec<BackendState> {
         ws.iter()
@@ -511,7 +512,7 @@ mod tests {
                 match r.random_range(0..10) {
                     0..=6 => {
                         let a = scan.pick(Nanos::ZERO, &info, &f[..], &mut r);
-                        let b = tree.pick(Nanos::ZERO, &info, &f[..], &mut r);
+                        let b = tree.pick(Nanos::ZERO, &info, &Refreshed(&f[..]), &mut r);
                         assert_eq!(a, b, "seed {seed} step {step}");
                     }
                     7 | 8 => {
@@ -523,7 +524,7 @@ mod tests {
                         let i = r.random_range(0..n);
                         f[i].eligible = !f[i].eligible;
                         scan.refresh(i, &f[..]);
-                        tree.refresh(i, &f[..]);
+                        tree.refresh(i, &Refreshed(&f[..]));
                     }
                 }
             }
