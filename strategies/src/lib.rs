@@ -97,7 +97,7 @@ pub mod scale;
 mod time;
 
 pub use balance::{
-    BackendState, Backends, Balancer, Edf, Refreshed, First, LeastConnections, LoadBalancer,
+    BackendState, Backends, Balancer, DynBalancer, Edf, Refreshed, First, LeastConnections, LoadBalancer,
     LoadBalancingConfig, PeakEwma, PerformanceBased, PowerOfTwo, RandomPick, RequestInfo,
     ResponseTime, RoundRobin, SmoothWeighted, StrategyKind,
 };

@@ -4,7 +4,7 @@
 //! group balanced by its own inner balancer over a [`Subset`] of the
 //! fleet.
 
-use super::{Backends, Balancer, LoadBalancer, RequestInfo};
+use super::{Backends, Balancer, Erased, LoadBalancer, RequestInfo};
 use crate::{ConfigError, Nanos};
 use rand::{Rng, RngCore};
 
@@ -65,33 +65,6 @@ impl<'a> Subset<'a> {
     /// The backends `members` of `base`, as `0..members.len()`.
     pub fn new(base: &'a dyn Backends, members: &'a [u32]) -> Self {
         Subset { base, members }
-    }
-}
-
-/// Makes any view, sized or not, usable as `&dyn Backends`.
-struct Erased<'a, B: ?Sized>(&'a B);
-
-impl<B: Backends + ?Sized> Backends for Erased<'_, B> {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn is_eligible(&self, i: usize) -> bool {
-        self.0.is_eligible(i)
-    }
-    fn is_healthy(&self, i: usize) -> bool {
-        self.0.is_healthy(i)
-    }
-    fn is_present(&self, i: usize) -> bool {
-        self.0.is_present(i)
-    }
-    fn active(&self, i: usize) -> u32 {
-        self.0.active(i)
-    }
-    fn weight(&self, i: usize) -> u32 {
-        self.0.weight(i)
-    }
-    fn refreshed(&self) -> bool {
-        self.0.refreshed()
     }
 }
 

@@ -32,6 +32,7 @@
 
 mod affinity;
 mod config;
+mod dynamic;
 mod eligible;
 mod geo;
 mod hashing;
@@ -49,6 +50,8 @@ mod weighted;
 
 pub use affinity::{AffinityType, SessionAffinityConfig, StickySessions};
 pub use config::{CanaryConfig, LoadBalancingConfig, StrategyKind};
+pub use dynamic::DynBalancer;
+pub(crate) use dynamic::Erased;
 pub use geo::{priority_loads, Canary, Geographic, Subset, Topology};
 pub use hashing::{
     ip_hash_step, maglev_table, BoundedLoad, ConsistentHash, HashAlgorithm, IpHash,
@@ -269,7 +272,8 @@ pub trait Balancer: Send {
 /// Any built-in balancer, chosen by name from a [`LoadBalancingConfig`].
 ///
 /// Static dispatch over the built-ins: no allocation and no virtual call per
-/// pick.
+/// pick. A user's own policy joins them as [`LoadBalancer::Custom`] (see
+/// [`DynBalancer`]) and is accepted wherever a built-in is.
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub enum LoadBalancer {
@@ -288,6 +292,9 @@ pub enum LoadBalancer {
     Geographic(Box<Geographic>),
     Canary(Box<Canary>),
     Sticky(Box<StickySessions>),
+    /// A user's own policy ([`LoadBalancer::custom`]): one virtual call
+    /// per pick.
+    Custom(Box<dyn DynBalancer>),
 }
 
 macro_rules! each {
@@ -308,6 +315,7 @@ macro_rules! each {
             LoadBalancer::Geographic($b) => $e,
             LoadBalancer::Canary($b) => $e,
             LoadBalancer::Sticky($b) => $e,
+            LoadBalancer::Custom($b) => $e,
         }
     };
 }
@@ -333,7 +341,9 @@ impl LoadBalancer {
         }
     }
 
-    /// The strategy's name as written in a scenario.
+    /// The strategy's name as written in a scenario. A custom policy
+    /// answers the built-in it declares itself like
+    /// ([`DynBalancer::like`]), else `round-robin` (the default kind).
     pub fn kind(&self) -> StrategyKind {
         match self {
             LoadBalancer::RoundRobin(_) => StrategyKind::RoundRobin,
@@ -350,6 +360,7 @@ impl LoadBalancer {
             LoadBalancer::Geographic(_) => StrategyKind::Geographic,
             LoadBalancer::Canary(c) => c.inner_kind(),
             LoadBalancer::Sticky(s) => s.inner().kind(),
+            LoadBalancer::Custom(c) => c.like().unwrap_or_default(),
         }
     }
 }
