@@ -109,7 +109,7 @@ pub use health::{
     PassiveHealth, PassiveHealthConfig, PassiveKind,
 };
 pub use object_only::ObjectOnly;
-pub use ratelimit::{LimiterKind, RateKey, RateLimitConfig, RateLimiter};
+pub use ratelimit::{Admission, LimiterKind, RateKey, RateLimitConfig, RateLimiter};
 pub use retry::{BackoffConfig, Jitter, RetryBudgetConfig, RetryConfig, RetryOn};
 pub use time::Nanos;
 

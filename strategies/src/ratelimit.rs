@@ -187,26 +187,52 @@ impl RateLimiter {
     }
 
     /// Whether a request for `key` at `now` is admitted; an admitted
-    /// request is counted.
+    /// request is counted. [`admit`](Self::admit) without the retry-after.
     pub fn check(&mut self, now: Nanos, key: u64) -> bool {
+        self.decide_for(now, key).0
+    }
+
+    /// Admits a request for `key` at `now` (and counts it), or says when
+    /// to come back: the earliest time a retry would be admitted if
+    /// nothing else arrives meanwhile (what an HTTP `Retry-After` or
+    /// governor's `NotUntil` reports). Exact to the nanosecond for every
+    /// algorithm: a retry at `now + retry_after` is admitted, one at
+    /// `now + retry_after - 1ns` is not.
+    pub fn admit(&mut self, now: Nanos, key: u64) -> Admission {
+        let (allowed, on_overflow) = self.decide_for(now, key);
+        if allowed {
+            return Admission::Allowed;
+        }
+        let st = match self.keys.get(&key) {
+            Some((st, _)) if !on_overflow => st,
+            _ => &self.overflow,
+        };
+        Admission::Limited {
+            retry_after: retry_after(&self.cfg, st, now),
+        }
+    }
+
+    /// [`check`](Self::check)'s decision, and whether it was the shared
+    /// overflow limit's.
+    fn decide_for(&mut self, now: Nanos, key: u64) -> (bool, bool) {
         if !self.keys.contains_key(&key) && self.keys.len() >= self.cfg.max_keys as usize {
             self.drop_idle(now);
         }
-        let admitted =
-            if self.keys.len() < self.cfg.max_keys as usize || self.keys.contains_key(&key) {
-                let cfg = &self.cfg;
-                let entry = self
-                    .keys
-                    .entry(key)
-                    .or_insert_with(|| (RateLimiter::fresh(cfg, now), now));
-                entry.1 = now;
-                decide(cfg, &mut entry.0, now)
-            } else {
-                self.overflow_at = now;
-                decide(&self.cfg, &mut self.overflow, now)
-            };
+        let tracked = self.keys.len() < self.cfg.max_keys as usize || self.keys.contains_key(&key);
+        let admitted = if tracked {
+            let cfg = &self.cfg;
+            let entry = self
+                .keys
+                .entry(key)
+                .or_insert_with(|| (RateLimiter::fresh(cfg, now), now));
+            entry.1 = now;
+            decide(cfg, &mut entry.0, now)
+        } else {
+            self.overflow_at = now;
+            decide(&self.cfg, &mut self.overflow, now)
+        };
         self.rejected += u64::from(!admitted);
-        admitted
+        (admitted, !tracked)
     }
 
     /// Whether [`check`](Self::check) would admit a request for `key` at
@@ -237,6 +263,81 @@ impl RateLimiter {
         self.keys
             .retain(|_, (_, seen)| now.saturating_sub(*seen) < w);
     }
+}
+
+/// A rate limiter's answer: admitted, or refused with when to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Admitted (and counted).
+    Allowed,
+    /// Refused; a retry after `retry_after` from now would be admitted if
+    /// nothing else arrives meanwhile.
+    Limited {
+        /// How long to wait, at least 1ns.
+        retry_after: Nanos,
+    },
+}
+
+impl Admission {
+    /// Whether the request was admitted.
+    pub fn is_allowed(self) -> bool {
+        matches!(self, Admission::Allowed)
+    }
+
+    /// How long to wait before retrying; `None` when admitted.
+    pub fn retry_after(self) -> Option<Nanos> {
+        match self {
+            Admission::Allowed => None,
+            Admission::Limited { retry_after } => Some(retry_after),
+        }
+    }
+}
+
+/// The least wait after `now` at which state `st` (which refused a request
+/// at `now`) admits one, with no request in between.
+///
+/// Each algorithm's admission only grows with time while nothing arrives,
+/// so the exact answer is the least `d` in `1..=bound` with
+/// [`would_admit`] at `now + d`, where `bound` is a wait each algorithm is
+/// sure to admit by: the next fixed window, the oldest logged request
+/// leaving the window, GCRA's `tat - tau`, the sliding window emptied
+/// (two windows), a token refilled. Fixed windows, logs and GCRA are found
+/// at the bound itself; the float estimates (sliding window, token bucket)
+/// by bisection, so the answer agrees with the decision to the nanosecond.
+fn retry_after(cfg: &RateLimitConfig, st: &KeyState, now: Nanos) -> Nanos {
+    let w = cfg.window.nanos().0;
+    let bound = match st {
+        KeyState::Counter { window, .. } => ((window + 1) * w).saturating_sub(now.0),
+        KeyState::Log(log) => {
+            let excess = log.len() + 1 - (cfg.requests as usize).min(log.len() + 1);
+            log.get(excess.saturating_sub(1))
+                .map_or(1, |t| (t.0 + w).saturating_sub(now.0))
+        }
+        KeyState::Gcra { tat } => {
+            let t = w / u64::from(cfg.requests);
+            tat.saturating_sub(t * u64::from(cfg.burst() - 1))
+                .saturating_sub(now.0)
+        }
+        KeyState::Sliding(sl) => (sl.start + 2 * w).saturating_sub(now.0),
+        KeyState::Bucket { .. } => w.div_ceil(u64::from(cfg.requests)) + 1,
+    }
+    .max(1);
+    let admits = |d: u64| would_admit(cfg, st, Nanos(now.0 + d));
+    debug_assert!(admits(bound), "{st:?} admits by {bound}ns");
+    if matches!(st, KeyState::Counter { .. } | KeyState::Log(_) | KeyState::Gcra { .. }) {
+        return Nanos(bound);
+    }
+    let (mut lo, mut hi) = (0u64, bound);
+    // Invariant: `lo` refuses (or is 0), `hi` admits.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if admits(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Nanos(hi)
 }
 
 /// What [`decide`] would answer at `now`, reading the state only.
@@ -443,6 +544,81 @@ mod tests {
         assert!(!l.check(ms(199), GLOBAL_KEY));
         assert!(l.check(ms(200), GLOBAL_KEY));
         assert!(!l.check(ms(200), GLOBAL_KEY));
+    }
+
+    /// For every algorithm, over random timelines: a refused request's
+    /// retry-after is exact (a retry then is admitted, one 1ns earlier is
+    /// not), and `check` decides as `admit` does.
+    #[test]
+    fn retry_after_is_exact_for_every_algorithm() {
+        use rand::{Rng, SeedableRng};
+        let configs = [
+            r#"{"requests": 3, "window": "1s", "strategy": "sliding-window"}"#,
+            r#"{"requests": 3, "window": "1s", "strategy": "sliding-window-log"}"#,
+            r#"{"requests": 3, "window": "1s", "strategy": "fixed-window"}"#,
+            r#"{"requests": 3, "window": "1s", "strategy": "token-bucket", "burst": 2}"#,
+            r#"{"requests": 3, "window": "1s", "strategy": "gcra", "burst": 2}"#,
+            r#"{"requests": 7, "window": "1300ms", "strategy": "token-bucket"}"#,
+            r#"{"requests": 7, "window": "1300ms", "strategy": "sliding-window"}"#,
+        ];
+        for json in configs {
+            for seed in 0..20 {
+                let mut r = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+                let (mut l, mut plain) = (limiter(json), limiter(json));
+                let mut now = 0u64;
+                let mut limited = 0;
+                for _ in 0..300 {
+                    now += r.random_range(0..150_000_000u64);
+                    let t = Nanos(now);
+                    let got = l.admit(t, GLOBAL_KEY);
+                    assert_eq!(got.is_allowed(), plain.check(t, GLOBAL_KEY), "{json}");
+                    let Some(ra) = got.retry_after() else {
+                        continue;
+                    };
+                    limited += 1;
+                    assert!(ra > Nanos::ZERO);
+                    let at = Nanos(now + ra.0);
+                    assert!(l.clone().check(at, GLOBAL_KEY), "{json} seed {seed}: at {ra:?}");
+                    assert!(
+                        !l.clone().check(Nanos(at.0 - 1), GLOBAL_KEY),
+                        "{json} seed {seed}: 1ns before {ra:?}"
+                    );
+                }
+                assert!(limited > 0, "{json}: the timeline never hit the limit");
+            }
+        }
+    }
+
+    /// governor's `rejects_too_many` (quota 2 per second, burst 2) and its
+    /// `NotUntil::wait_time_from`: the wait is until the next cell
+    /// conforms, at `tat - tau`.
+    #[test]
+    fn gcra_retry_after_matches_governor() {
+        let mut l = limiter(r#"{"requests": 2, "window": "1s", "strategy": "gcra"}"#);
+        assert!(l.admit(ms(0), GLOBAL_KEY).is_allowed());
+        assert!(l.admit(ms(1), GLOBAL_KEY).is_allowed());
+        // The next cell conforms at tat - tau = 1000ms - 500ms.
+        assert_eq!(
+            l.admit(ms(2), GLOBAL_KEY),
+            Admission::Limited { retry_after: ms(498) }
+        );
+        assert!(l.admit(ms(1002), GLOBAL_KEY).is_allowed());
+        assert!(l.admit(ms(1003), GLOBAL_KEY).is_allowed());
+        assert_eq!(
+            l.admit(ms(1004), GLOBAL_KEY),
+            Admission::Limited { retry_after: ms(498) }
+        );
+    }
+
+    #[test]
+    fn fixed_window_and_log_wait_for_the_window_or_the_oldest_request() {
+        let mut l = limiter(r#"{"requests": 2, "window": "1s", "strategy": "fixed-window"}"#);
+        assert!(l.check(ms(100), 1) && l.check(ms(300), 1));
+        assert_eq!(l.admit(ms(400), 1).retry_after(), Some(ms(600)));
+        let mut l =
+            limiter(r#"{"requests": 2, "window": "1s", "strategy": "sliding-window-log"}"#);
+        assert!(l.check(ms(100), 1) && l.check(ms(300), 1));
+        assert_eq!(l.admit(ms(400), 1).retry_after(), Some(ms(700)));
     }
 
     #[test]
