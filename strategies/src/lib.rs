@@ -90,6 +90,7 @@ pub mod breaker;
 mod duration;
 mod error;
 pub mod health;
+pub mod llm_client;
 mod object_only;
 pub mod ratelimit;
 pub mod retry;
@@ -108,6 +109,7 @@ pub use health::{
     ActiveHealth, AttemptOutcome, HealthCheckConfig, OutlierDetectionConfig, OutlierDetector,
     PassiveHealth, PassiveHealthConfig, PassiveKind,
 };
+pub use llm_client::{After429, ProviderQuota, QuotaBuckets, RateLimitRetryPolicy};
 pub use object_only::ObjectOnly;
 pub use ratelimit::{Admission, LimiterKind, RateKey, RateLimitConfig, RateLimiter};
 pub use retry::{BackoffConfig, Jitter, RetryBudgetConfig, RetryConfig, RetryOn};

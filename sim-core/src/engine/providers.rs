@@ -1,5 +1,6 @@
 //! LLM providers over a run: each model's quota (token buckets in calls and
-//! tokens, for the fleet or per instance), its calls in progress (for a
+//! tokens, for the fleet or per instance, decided by
+//! `strategies::llm_client::QuotaBuckets`), its calls in progress (for a
 //! shared endpoint that slows under load), outages and slowdowns; each
 //! instance's cap on outstanding LLM calls with the calls waiting for it;
 //! and each instance's circuit breaker on each model, in its LLM client.
@@ -12,7 +13,7 @@
 use crate::scenario::{Model, QuotaModel};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use strategies::{CircuitBreaker, Nanos};
+use strategies::{Admission, CircuitBreaker, Nanos, ProviderQuota, QuotaBuckets};
 
 /// A provider's answer to a call.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,31 +27,10 @@ pub(super) enum Admit {
     Limited { retry_after: Nanos },
 }
 
-/// A token bucket: `level` of `size`, refilled at `rate` per second.
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    level: f64,
-    at: Nanos,
-}
-
-impl Bucket {
-    fn refill(&mut self, now: Nanos, (rate, size): (f64, f64)) {
-        let dt = (now - self.at).as_secs_f64();
-        self.level = (self.level + rate * dt).min(size);
-        self.at = now;
-    }
-}
-
-/// One key's buckets (calls, tokens).
-#[derive(Debug, Clone)]
-struct Key {
-    calls: Bucket,
-    tokens: Bucket,
-}
-
 struct Provider {
     quota: Option<QuotaModel>,
-    keys: Vec<Key>,
+    /// The quota's buckets: one per instance, or one for the fleet.
+    keys: Vec<QuotaBuckets>,
     saturation: Option<u32>,
     /// End times of the calls it is serving (abandoned ones too: the
     /// provider does not know the client left).
@@ -91,16 +71,11 @@ impl Providers {
             .map(|m| {
                 let keys = match m.quota {
                     Some(q) => {
-                        let full = Key {
-                            calls: Bucket {
-                                level: q.calls.map_or(0.0, |c| c.1),
-                                at: Nanos::ZERO,
-                            },
-                            tokens: Bucket {
-                                level: q.tokens.map_or(0.0, |t| t.1),
-                                at: Nanos::ZERO,
-                            },
+                        let quota = ProviderQuota {
+                            calls: q.calls,
+                            tokens: q.tokens,
                         };
+                        let full = QuotaBuckets::full(quota, Nanos::ZERO);
                         vec![full; if q.per_instance { n } else { 1 }]
                     }
                     None => Vec::new(),
@@ -184,34 +159,8 @@ impl Providers {
         }
         if let Some(q) = p.quota {
             let key = &mut p.keys[if q.per_instance { inst } else { 0 }];
-            let mut wait = 0.0f64;
-            if let Some(c) = q.calls {
-                key.calls.refill(now, c);
-                if key.calls.level < 1.0 {
-                    wait = wait.max((1.0 - key.calls.level) / c.0);
-                }
-            }
-            if let Some(t) = q.tokens {
-                key.tokens.refill(now, t);
-                if key.tokens.level <= 0.0 {
-                    // A call may take the bucket below zero (its size is
-                    // known only as it streams); the next waits until it
-                    // is above zero again.
-                    wait = wait.max(-key.tokens.level / t.0);
-                }
-            }
-            if wait > 0.0 {
-                // Rounded up to whole milliseconds, as `retry-after-ms`.
-                let ms = (wait * 1000.0).ceil().max(1.0);
-                return Admit::Limited {
-                    retry_after: Nanos::from_secs_f64(ms / 1000.0),
-                };
-            }
-            if q.calls.is_some() {
-                key.calls.level -= 1.0;
-            }
-            if q.tokens.is_some() {
-                key.tokens.level -= tokens;
+            if let Admission::Limited { retry_after } = key.admit(now, tokens) {
+                return Admit::Limited { retry_after };
             }
         }
         let mut factor = p.slow;

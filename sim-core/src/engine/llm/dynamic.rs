@@ -8,7 +8,7 @@ use crate::engine::service::ServiceEvent;
 use crate::engine::step::{Observed, Observer};
 use crate::engine::{Engine, Event};
 use rand::Rng;
-use strategies::Nanos;
+use strategies::{After429, Nanos};
 
 /// Calls with provider state (quotas, saturation, outages, per-instance
 /// caps): each leg is admitted when it starts, so a call waits for a
@@ -190,14 +190,28 @@ impl<'m, O: Observer> Engine<'m, O> {
             }
             Admit::Limited { retry_after } => {
                 self.llm.counts[m as usize].rate_limited += counted;
-                if self.model.llm.models[m as usize].fallback.is_some() {
+                let has_fallback = self.model.llm.models[m as usize].fallback.is_some();
+                if has_fallback {
                     self.notify(|| Observed::Limited {
                         request: req,
                         model: m,
                         wait: None,
                     });
                 }
-                self.turn_to_fallback(req, m) || self.answered_429(req, m, attempt, retry_after)
+                // The client policy decides: fallback, wait and retry, or
+                // give up (`strategies::llm_client`).
+                let done = self.llm.legs[req as usize].retries429;
+                let rng = &mut self.requests[req as usize].rng;
+                match self.model.llm.rate_limit_retries.after_429(
+                    has_fallback,
+                    done,
+                    retry_after,
+                    rng,
+                ) {
+                    After429::Fallback => self.turn_to_fallback(req, m),
+                    After429::Retry { wait } => self.retry_429(req, m, attempt, wait),
+                    After429::GiveUp => self.give_up_429(req, m, attempt),
+                }
             }
         })
     }
@@ -254,35 +268,29 @@ impl<'m, O: Observer> Engine<'m, O> {
         self.count_leg(m, fails);
     }
 
-    /// A 429 without a fallback: `req`'s leg waits `retry_after` (plus
-    /// jitter) and asks again, or, out of retries, fails now. Returns
-    /// `false` (the leg is settled).
-    fn answered_429(&mut self, req: u32, m: u32, attempt: u32, retry_after: Nanos) -> bool {
+    /// A 429 the client retries: `req`'s leg waits `wait` (the provider's
+    /// `retry-after` plus jitter) and asks again. Returns `false` (the leg
+    /// is settled).
+    fn retry_429(&mut self, req: u32, m: u32, attempt: u32, wait: Nanos) -> bool {
         let now = self.now;
-        let retries = self.model.llm.rate_limit_retries;
-        let r = &mut self.requests[req as usize];
         let l = &mut self.llm.legs[req as usize];
-        if l.retries429 < retries.max_retries {
-            l.retries429 += 1;
-            let jitter = if retries.jitter > Nanos::ZERO {
-                Nanos((r.rng.random::<f64>() * retries.jitter.0 as f64) as u64)
-            } else {
-                Nanos::ZERO
-            };
-            l.leg = LegState::Backoff;
-            l.wait_from = now;
-            self.notify(|| Observed::Limited {
-                request: req,
-                model: m,
-                wait: Some(retry_after + jitter),
-            });
-            self.events.push(
-                now + retry_after + jitter,
-                Event::Llm(LlmEvent::Start { req, attempt }),
-            );
-            return false;
-        }
-        l.rate_limited = true;
+        l.retries429 += 1;
+        l.leg = LegState::Backoff;
+        l.wait_from = now;
+        self.notify(|| Observed::Limited {
+            request: req,
+            model: m,
+            wait: Some(wait),
+        });
+        self.events
+            .push(now + wait, Event::Llm(LlmEvent::Start { req, attempt }));
+        false
+    }
+
+    /// A 429 out of retries: `req`'s leg fails now. Returns `false` (the
+    /// leg is settled).
+    fn give_up_429(&mut self, req: u32, m: u32, attempt: u32) -> bool {
+        self.llm.legs[req as usize].rate_limited = true;
         self.notify(|| Observed::Limited {
             request: req,
             model: m,

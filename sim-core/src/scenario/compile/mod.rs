@@ -357,14 +357,9 @@ pub struct QuotaModel {
     pub per_instance: bool,
 }
 
-/// `llm.rateLimitRetries`, compiled.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimitRetryModel {
-    /// Most calls again after 429s.
-    pub max_retries: u32,
-    /// Most extra wait after `retry-after`.
-    pub jitter: Nanos,
-}
+/// `llm.rateLimitRetries`, compiled: the client policy that decides each
+/// 429 (`strategies::llm_client`).
+pub type RateLimitRetryModel = strategies::RateLimitRetryPolicy;
 
 /// `llm.cache`, compiled.
 #[derive(Debug, Clone)]
