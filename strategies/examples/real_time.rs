@@ -22,7 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use strategies::{
     ActiveHealth, Backends, Balancer, CircuitBreaker, CircuitBreakerConfig, HealthCheckConfig,
-    LeastConnections, Nanos, RequestInfo,
+    LoadBalancingConfig, Nanos, RequestInfo,
 };
 
 const BACKENDS: usize = 4;
@@ -148,7 +148,13 @@ fn main() {
     // The client: pick, guard, send; a reply thread records outcomes.
     let (reply_tx, reply_rx) = mpsc::channel::<(usize, Nanos, bool)>();
     let reply_fleet = Arc::clone(&fleet);
-    let lb = Arc::new(Mutex::new(LeastConnections::new()));
+    // One balancer shared by the client and reply threads, as the crate
+    // docs describe: `Arc<Mutex<LoadBalancer>>`, each thread with its own
+    // generator. The view below does not promise refreshes, so no thread
+    // calls `refresh`: least connections reads the loads afresh.
+    let lb_cfg: LoadBalancingConfig =
+        serde_json::from_str(r#"{"strategy": "least-connections"}"#).expect("a config");
+    let lb = Arc::new(Mutex::new(lb_cfg.build().expect("a balancer")));
     let reply_lb = Arc::clone(&lb);
     let replies = thread::spawn(move || {
         let mut outcomes = [(0u32, 0u32); BACKENDS];

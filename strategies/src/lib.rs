@@ -17,8 +17,12 @@
 //! - [`breaker`]: circuit breakers, consecutive-failure and resilience4j
 //!   failure-rate ([`CircuitBreaker`]).
 //! - [`ratelimit`]: sliding window, log, fixed window, token bucket and GCRA,
-//!   global or per key ([`RateLimiter`]).
+//!   global or per key ([`RateLimiter`]), with retry-after
+//!   ([`RateLimiter::admit`]).
 //! - [`retry`]: backoff with jitter and retry budgets ([`RetryConfig`]).
+//! - [`llm_client`]: an LLM provider's quota with retry-after
+//!   ([`QuotaBuckets`]) and a client's handling of 429s
+//!   ([`RateLimitRetryPolicy`]).
 //! - [`scale`]: autoscalers (threshold, Kubernetes HPA, AWS target
 //!   tracking and step scaling, KEDA) and the budget guard ([`scale::Autoscaler`]).
 //!
@@ -36,6 +40,8 @@
 //! |---|---|
 //! | how a `loadBalancing` block becomes a balancer, and which keys each strategy accepts | `balance/config.rs` `LoadBalancingConfig::build_for`, `build_strategy`, `StrategyKind::keys`, `StrategyKind::honours_weights` |
 //! | what a balancer may ask of the fleet, and when `pick`, `refresh` and `observe` are called | `balance/mod.rs` `Backends`, `Balancer`; static dispatch in `LoadBalancer` |
+//! | when a balancer trusts its index and when it reads the view afresh (a forgotten refresh) | `balance/mod.rs` `Backends::refreshed`, `Refreshed`; `balance/eligible.rs` `EligibleSet::rebuild`; the check in each indexed balancer's `pick`; tests in `balance/refresh_free.rs` |
+//! | a user's own balancer behind a trait object, and where it plugs in | `balance/dynamic.rs` `DynBalancer`, `LoadBalancer::custom`, `impl Balancer for Box<dyn DynBalancer>` |
 //! | round robin, and Caddy's `first` | `balance/round_robin.rs` `RoundRobin`, `First` |
 //! | nginx smooth weighted round robin (`maxFails`) and Envoy's EDF | `balance/weighted.rs` `SmoothWeighted`, `Edf`, `DynamicEdf` |
 //! | where least-connections breaks ties | `balance/least_conn.rs` `LeastConnections::scan_uniform` and `scan` (under 64 backends), `pick_trees` (64 and up) |
@@ -50,6 +56,8 @@
 //! | nginx and Caddy passive health, and which failures count | `health/passive.rs` `PassiveHealth::is_available`, `PassiveHealth::record`, `PassiveHealthConfig::counts` |
 //! | when a circuit breaker opens, half-opens and closes | `breaker.rs` `CircuitBreaker::try_acquire`, `CircuitBreaker::record`, `CircuitBreaker::reopen_at` |
 //! | how each rate-limit algorithm admits a request, per key, within `maxKeys` | `ratelimit.rs` `RateLimiter::check`, `decide`, `Sliding::estimate`; without counting: `RateLimiter::peek` |
+//! | when a refused request may come back (retry-after, per algorithm) | `ratelimit.rs` `RateLimiter::admit`, `Admission`, `retry_after` |
+//! | an LLM provider's quota in calls and tokens, its retry-after, and what a client does with a 429 (fallback, wait, give up) | `llm_client.rs` `QuotaBuckets::admit`, `RateLimitRetryPolicy::after_429` |
 //! | how retry backoff and jitter are computed, which failures are retried, the retry budget | `retry.rs` `RetryConfig::backoff`, `RetryConfig::retries`, `RetryConfig::budget_allows` |
 //! | which autoscaler a `scaling` block builds, and the pool-wide averages it reads | `scale/mod.rs` `ScalingConfig::build`, `Autoscaler`, `ScaleInput::fleet` |
 //! | threshold scaling: one step at a time, cooldowns on one clock | `scale/threshold.rs` `ThresholdScaler` (decide), `up_trigger`, `down_trigger` |
@@ -58,6 +66,7 @@
 //! | KEDA queue scaling, activation and scale to zero | `scale/queue.rs` `QueueScaler` (decide) |
 //! | AWS step scaling: alarms, step choice, percent rounding, cooldowns | `scale/step.rs` `StepScaling` (decide, `evaluate`; cooldowns start in `applied`), `percent_change` |
 //! | when the budget refuses a scale-up | `scale/cost.rs` `CostGuard::refuses_scale_up` |
+//! | which policies are `Send + Sync` (compile-time check), and how to share one between threads | `threads.rs`; the crate docs' "Sharing a policy between threads" |
 //! | time, duration strings (`1h30m`), config errors, object-only config blocks | `time.rs` `Nanos`; `duration.rs` `DurationStr::parse`; `error.rs` `ConfigError`; `object_only.rs` `ObjectOnly` |
 //! | which seed-doc spellings are read as aliases | `lib.rs` `SEED_ALIASES`; the `serde(alias)` attributes on `StrategyKind` and `ThresholdConfig` |
 //!
@@ -79,6 +88,37 @@
 //! assert_eq!(lb.pick(Nanos::from_secs(3), &who, &fleet[..], &mut rng), Some(1));
 //! ```
 //!
+//! # Your own policy
+//!
+//! A balancer of your own implements [`DynBalancer`] (no generics: the
+//! fleet is `&dyn Backends`, the generator `&mut dyn RngCore`) and is boxed
+//! with [`LoadBalancer::custom`]; it is then accepted wherever a built-in
+//! is: inside [`Canary`](balance::Canary) and
+//! [`StickySessions`](balance::StickySessions), by the simulator, by pools.
+//! A view of your fleet implements [`Backends`]; it need not call
+//! [`Balancer::refresh`]: indexed balancers read a view afresh unless it
+//! promises refreshes ([`Backends::refreshed`], [`Refreshed`]), so a
+//! forgotten refresh costs speed, never a stale pick.
+//!
+//! # Sharing a policy between threads
+//!
+//! Every policy is `Send + Sync` (checked at compile time in `threads.rs`)
+//! and decides through `&mut self`, with time and randomness as arguments.
+//! Two ways to use one from several threads:
+//!
+//! - one policy for all, in a `Mutex` (`Arc<Mutex<LoadBalancer>>`), each
+//!   thread with its own generator (`rand_pcg::Pcg64Mcg` seeded per
+//!   thread): every pick sees every other's effect, as one proxy process
+//!   does; the lock is held for one pick (O(1) to O(log n));
+//! - one policy per thread, each fed a shard of the traffic (requests
+//!   routed to a thread by a hash of their key), as nginx's workers each
+//!   balance on their own: no lock, and each sees only its own share.
+//!
+//! `strategies/examples/real_time.rs` does the first, over real threads
+//! and the wall clock. A configured template (a `LoadBalancingConfig`, a
+//! built `LoadBalancer`) is shared read-only and cloned per thread or per
+//! run, as the simulator clones one per replication.
+//!
 //! # Determinism
 //!
 //! Given the same sequence of calls, arguments and random generator state, a
@@ -95,6 +135,7 @@ mod object_only;
 pub mod ratelimit;
 pub mod retry;
 pub mod scale;
+mod threads;
 mod time;
 
 pub use balance::{
