@@ -139,9 +139,9 @@ mod threads;
 mod time;
 
 pub use balance::{
-    BackendState, Backends, Balancer, DynBalancer, Edf, Refreshed, First, LeastConnections, LoadBalancer,
-    LoadBalancingConfig, PeakEwma, PerformanceBased, PowerOfTwo, RandomPick, RequestInfo,
-    ResponseTime, RoundRobin, SmoothWeighted, StrategyKind,
+    BackendState, Backends, Balancer, DynBalancer, Edf, First, LeastConnections, LoadBalancer,
+    LoadBalancingConfig, PeakEwma, PerformanceBased, PowerOfTwo, RandomPick, Refreshed,
+    RequestInfo, ResponseTime, RoundRobin, SmoothWeighted, StrategyKind,
 };
 pub use breaker::{BreakerKind, BreakerState, CircuitBreaker, CircuitBreakerConfig};
 pub use duration::{DurationStr, DURATION_UNITS};

@@ -190,7 +190,10 @@ mod tests {
         // 500 below zero: back above it after 500ms (rounded up to a
         // whole millisecond when the wait is fractional).
         assert_eq!(b.admit(ms(0), 1.0).retry_after(), Some(ms(500)));
-        assert_eq!(b.admit(Nanos(100_000_500), 1.0).retry_after(), Some(ms(400)));
+        assert_eq!(
+            b.admit(Nanos(100_000_500), 1.0).retry_after(),
+            Some(ms(400))
+        );
         assert_eq!(b.admit(ms(499), 1.0).retry_after(), Some(ms(1)));
         assert!(b.admit(ms(501), 1.0).is_allowed());
     }

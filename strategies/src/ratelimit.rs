@@ -324,7 +324,10 @@ fn retry_after(cfg: &RateLimitConfig, st: &KeyState, now: Nanos) -> Nanos {
     .max(1);
     let admits = |d: u64| would_admit(cfg, st, Nanos(now.0 + d));
     debug_assert!(admits(bound), "{st:?} admits by {bound}ns");
-    if matches!(st, KeyState::Counter { .. } | KeyState::Log(_) | KeyState::Gcra { .. }) {
+    if matches!(
+        st,
+        KeyState::Counter { .. } | KeyState::Log(_) | KeyState::Gcra { .. }
+    ) {
         return Nanos(bound);
     }
     let (mut lo, mut hi) = (0u64, bound);
@@ -578,7 +581,10 @@ mod tests {
                     limited += 1;
                     assert!(ra > Nanos::ZERO);
                     let at = Nanos(now + ra.0);
-                    assert!(l.clone().check(at, GLOBAL_KEY), "{json} seed {seed}: at {ra:?}");
+                    assert!(
+                        l.clone().check(at, GLOBAL_KEY),
+                        "{json} seed {seed}: at {ra:?}"
+                    );
                     assert!(
                         !l.clone().check(Nanos(at.0 - 1), GLOBAL_KEY),
                         "{json} seed {seed}: 1ns before {ra:?}"
@@ -600,13 +606,17 @@ mod tests {
         // The next cell conforms at tat - tau = 1000ms - 500ms.
         assert_eq!(
             l.admit(ms(2), GLOBAL_KEY),
-            Admission::Limited { retry_after: ms(498) }
+            Admission::Limited {
+                retry_after: ms(498)
+            }
         );
         assert!(l.admit(ms(1002), GLOBAL_KEY).is_allowed());
         assert!(l.admit(ms(1003), GLOBAL_KEY).is_allowed());
         assert_eq!(
             l.admit(ms(1004), GLOBAL_KEY),
-            Admission::Limited { retry_after: ms(498) }
+            Admission::Limited {
+                retry_after: ms(498)
+            }
         );
     }
 
@@ -615,8 +625,7 @@ mod tests {
         let mut l = limiter(r#"{"requests": 2, "window": "1s", "strategy": "fixed-window"}"#);
         assert!(l.check(ms(100), 1) && l.check(ms(300), 1));
         assert_eq!(l.admit(ms(400), 1).retry_after(), Some(ms(600)));
-        let mut l =
-            limiter(r#"{"requests": 2, "window": "1s", "strategy": "sliding-window-log"}"#);
+        let mut l = limiter(r#"{"requests": 2, "window": "1s", "strategy": "sliding-window-log"}"#);
         assert!(l.check(ms(100), 1) && l.check(ms(300), 1));
         assert_eq!(l.admit(ms(400), 1).retry_after(), Some(ms(700)));
     }

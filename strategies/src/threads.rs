@@ -5,10 +5,10 @@
 //! decides on several threads behind a `Mutex` (see the crate docs,
 //! "Sharing a policy between threads").
 
-use crate::balance::{
-    Canary, ConsistentHash, Geographic, IpHash, StickySessions,
+use crate::balance::{Canary, ConsistentHash, Geographic, IpHash, StickySessions};
+use crate::scale::{
+    AnyAutoscaler, CostGuard, Hpa, QueueScaler, StepScaling, TargetTracking, ThresholdScaler,
 };
-use crate::scale::{AnyAutoscaler, CostGuard, Hpa, QueueScaler, StepScaling, TargetTracking, ThresholdScaler};
 use crate::*;
 
 const fn send_sync<T: Send + Sync + ?Sized>() {}

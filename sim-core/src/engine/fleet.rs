@@ -314,7 +314,8 @@ impl Backends for FleetView<'_> {
     #[inline]
     fn weight(&self, i: usize) -> u32 {
         self.weights[i]
-    }    /// The engine refreshes every balancer after each change (`touched`).
+    }
+    /// The engine refreshes every balancer after each change (`touched`).
     #[inline(always)]
     fn refreshed(&self) -> bool {
         true

@@ -57,7 +57,8 @@ impl Backends for ReplicaView<'_> {
     #[inline]
     fn weight(&self, i: usize) -> u32 {
         self.fleet.weight(i)
-    }    /// The engine refreshes every balancer after each change (`touched`).
+    }
+    /// The engine refreshes every balancer after each change (`touched`).
     #[inline(always)]
     fn refreshed(&self) -> bool {
         true

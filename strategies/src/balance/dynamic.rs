@@ -233,7 +233,10 @@ mod tests {
             panic!("custom")
         };
         let text = format!("{b:?}");
-        assert!(text.contains("refreshes: 1") && text.contains("observed: 1"), "{text}");
+        assert!(
+            text.contains("refreshes: 1") && text.contains("observed: 1"),
+            "{text}"
+        );
         f.iter_mut().for_each(|b| b.eligible = false);
         assert_eq!(
             lb.pick(Nanos::ZERO, &RequestInfo::default(), &f[..], &mut rng()),

@@ -484,8 +484,8 @@ impl MinTree {
 mod tests {
     use super::*;
     use crate::balance::test_support::*;
-    use crate::Refreshed;
     use crate::BackendState;
+    use crate::Refreshed;
     use rand::{Rng, SeedableRng};
 
     #[test]

@@ -45,7 +45,11 @@ fn kinds(n: usize, weighted: bool) -> Vec<(&'static str, Check, LoadBalancer)> {
             Check::Refreshed,
             LoadBalancer::SmoothWeighted(SmoothWeighted::new()),
         ),
-        ("weighted edf", Check::Refreshed, LoadBalancer::Edf(Edf::new())),
+        (
+            "weighted edf",
+            Check::Refreshed,
+            LoadBalancer::Edf(Edf::new()),
+        ),
         ("least-connections", Check::Refreshed, lc.clone()),
         (
             "random",
@@ -61,7 +65,11 @@ fn kinds(n: usize, weighted: bool) -> Vec<(&'static str, Check, LoadBalancer)> {
             "power-of-two envoy",
             // Weighted, it is an EDF over live weights; uniform, it samples
             // the eligible set.
-            if weighted { Check::Refreshed } else { Check::Fresh },
+            if weighted {
+                Check::Refreshed
+            } else {
+                Check::Fresh
+            },
             LoadBalancer::PowerOfTwo(PowerOfTwo::envoy(2, 1.0)),
         ),
         (
@@ -84,8 +92,16 @@ fn kinds(n: usize, weighted: bool) -> Vec<(&'static str, Check, LoadBalancer)> {
             Check::Refreshed,
             LoadBalancer::PerformanceBased(PerformanceBased::new()),
         ),
-        ("first", Check::Refreshed, LoadBalancer::First(First::default())),
-        ("ip-hash", Check::Refreshed, LoadBalancer::IpHash(IpHash::new())),
+        (
+            "first",
+            Check::Refreshed,
+            LoadBalancer::First(First::default()),
+        ),
+        (
+            "ip-hash",
+            Check::Refreshed,
+            LoadBalancer::IpHash(IpHash::new()),
+        ),
         (
             "consistent-hash ring",
             Check::Fresh,
@@ -140,7 +156,11 @@ fn drive(n: usize, weighted: bool, seed: u64) {
         })
         .collect();
     for (name, check, template) in kinds(n, weighted) {
-        let steps = if name.starts_with("consistent") { 150 } else { 500 };
+        let steps = if name.starts_with("consistent") {
+            150
+        } else {
+            500
+        };
         let mut r = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
         let mut f = f0.clone();
         let (mut kept, mut forgot) = (template.clone(), template.clone());
