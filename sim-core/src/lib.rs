@@ -66,7 +66,7 @@
 //! | whether a pending event lost its purpose | `is_stale` beside each handler: `engine/routing.rs`, `engine/service.rs`, `engine/llm/mod.rs` |
 //! | a request in a slot, CPU shared among requests | `engine/service.rs` `Engine::start`, `Engine::on_cpu_done`, `Engine::on_service_done` |
 //! | LLM calls: model per call, cache, fallbacks, tokens, tool waits; which call path a scenario takes | `engine/llm/mod.rs` `first_leg`, `answer`, `CallPath`; `engine/llm/calls.rs` `Engine::start_llm`, `Engine::next_leg` |
-//! | a provider's quota, a 429 and its retry-after | `engine/providers.rs` `Providers::admit`; the wait in `engine/llm/dynamic.rs` `Engine::try_leg`, `Engine::answered_429` |
+//! | a provider's quota, a 429 and its retry-after | the decisions in `strategies/src/llm_client.rs` (`QuotaBuckets::admit`, `RateLimitRetryPolicy::after_429`); called from `engine/providers.rs` `Providers::admit` and `engine/llm/dynamic.rs` `Engine::ask_provider`; the wait in `Engine::retry_429`, giving up in `Engine::give_up_429` |
 //! | a breaker per model in an instance's LLM client | `engine/providers.rs` `Providers::breaker`; `engine/llm/dynamic.rs` `Engine::ask_provider`, `Engine::end_leg` |
 //! | round trips, jitter, network degradation | `engine/network.rs` `Network::round_trip`, `Network::degrade` |
 //! | balancer replicas with stale views | `engine/replicas.rs` `Engine::on_view_refresh`, `Engine::replica_pick_for` |
