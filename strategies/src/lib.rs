@@ -98,8 +98,8 @@ mod time;
 
 pub use balance::{
     BackendState, Backends, Balancer, Edf, First, LeastConnections, LoadBalancer,
-    LoadBalancingConfig, PeakEwma, PerformanceBased, PowerOfTwo, RandomPick, RequestInfo,
-    ResponseTime, RoundRobin, SmoothWeighted, StrategyKind,
+    LoadBalancingConfig, PeakEwma, PerformanceBased, Pool, PowerOfTwo, RandomPick, RequestInfo,
+    ResponseTime, RoundRobin, SmoothWeighted, StrategyKind, Ticket,
 };
 pub use breaker::{BreakerKind, BreakerState, CircuitBreaker, CircuitBreakerConfig};
 pub use duration::{DurationStr, DURATION_UNITS};
