@@ -95,6 +95,8 @@ pub mod ratelimit;
 pub mod retry;
 pub mod scale;
 mod time;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use balance::{
     BackendState, Backends, Balancer, Edf, First, LeastConnections, LoadBalancer,

@@ -229,6 +229,18 @@ impl<K: Hash + Eq + Clone, B: Balancer> Pool<K, B> {
         true
     }
 
+    /// As [`Pool::set_eligible`], by slot: a no-op for a slot no member
+    /// holds.
+    pub fn set_slot_eligible(&mut self, i: usize, eligible: bool) {
+        let Some(s) = self.slots.get_mut(i) else {
+            return;
+        };
+        if s.is_member() && s.eligible != eligible {
+            s.eligible = eligible;
+            self.refresh(i);
+        }
+    }
+
     /// Whether `id` is a member.
     pub fn contains(&self, id: &K) -> bool {
         self.by_id.contains_key(id)
