@@ -19,6 +19,11 @@
 //! - [`ratelimit`]: sliding window, log, fixed window, token bucket and GCRA,
 //!   global or per key ([`RateLimiter`]).
 //! - [`retry`]: backoff with jitter and retry budgets ([`RetryConfig`]).
+//! - [`Pool`]: backends by the caller's stable ids over any balancer, with
+//!   per-request accounting that keeps the balancer current, for runtimes
+//!   whose backends come and go.
+//! - `tower` (feature `tower`): the policies as a `tower::Service` and
+//!   `Layer` over real services (`strategies::tower::Balance`).
 //! - [`scale`]: autoscalers (threshold, Kubernetes HPA, AWS target
 //!   tracking and step scaling, KEDA) and the budget guard ([`scale::Autoscaler`]).
 //!
@@ -36,6 +41,9 @@
 //! |---|---|
 //! | how a `loadBalancing` block becomes a balancer, and which keys each strategy accepts | `balance/config.rs` `LoadBalancingConfig::build_for`, `build_strategy`, `StrategyKind::keys`, `StrategyKind::honours_weights` |
 //! | what a balancer may ask of the fleet, and when `pick`, `refresh` and `observe` are called | `balance/mod.rs` `Backends`, `Balancer`; static dispatch in `LoadBalancer` |
+//! | backends by stable id, inserted and removed while requests run, each request accounted (the pool calls `refresh` and `observe` itself) | `balance/pool.rs` `Pool::insert`, `Pool::remove`, `Pool::start`, `Pool::finish`, `Ticket` |
+//! | the tower middleware (feature `tower`): entry, pick, attempt, outcome and retry, each the call the simulator makes at that point | `tower/core.rs` `Core::enter`, `Core::place`, `Core::record`, `Core::retry`, `Core::sync`; the service and its health-check future: `tower/service.rs` `Balance`, `Balance::health_checks`; what to apply: `tower/mod.rs` `Policy` |
+//! | when a refused request may come back (`retry-after` of the tower middleware) | `tower/core.rs` `retry_after` (asks `RateLimiter::peek`) |
 //! | round robin, and Caddy's `first` | `balance/round_robin.rs` `RoundRobin`, `First` |
 //! | nginx smooth weighted round robin (`maxFails`) and Envoy's EDF | `balance/weighted.rs` `SmoothWeighted`, `Edf`, `DynamicEdf` |
 //! | where least-connections breaks ties | `balance/least_conn.rs` `LeastConnections::scan_uniform` and `scan` (under 64 backends), `pick_trees` (64 and up) |
