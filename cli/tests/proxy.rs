@@ -48,8 +48,8 @@ fn backends(statuses: &[u16]) -> Backends {
             while let Ok((stream, _)) = listener.accept().await {
                 let seen = Arc::clone(&seen);
                 tokio::spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let service = hyper::service::service_fn(
+                        move |req: http::Request<hyper::body::Incoming>| {
                             let health = req.uri().path() == "/health";
                             if !health {
                                 seen.fetch_add(1, Ordering::Relaxed);
@@ -61,11 +61,11 @@ fn backends(statuses: &[u16]) -> Backends {
                                 if !health {
                                     *r.status_mut() = http::StatusCode::from_u16(status).unwrap();
                                 }
-                                r.headers_mut()
-                                    .insert("x-own", http::HeaderValue::from(i));
+                                r.headers_mut().insert("x-own", http::HeaderValue::from(i));
                                 Ok::<_, std::convert::Infallible>(r)
                             }
-                        });
+                        },
+                    );
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -82,7 +82,10 @@ fn backends(statuses: &[u16]) -> Backends {
 
 impl Backends {
     fn hits(&self) -> Vec<u32> {
-        self.hits.iter().map(|h| h.load(Ordering::Relaxed)).collect()
+        self.hits
+            .iter()
+            .map(|h| h.load(Ordering::Relaxed))
+            .collect()
     }
 }
 
@@ -110,6 +113,8 @@ struct Proxy {
     child: Child,
     addr: SocketAddr,
     stderr: mpsc::Receiver<String>,
+    /// What it printed on stderr before it was ready.
+    before: Vec<String>,
 }
 
 /// How long the proxy may take to print `listening on` (a cold debug
@@ -150,6 +155,7 @@ fn start(scenario: &Path, backends: &[SocketAddr], extra: &[&str]) -> Proxy {
                         child,
                         addr,
                         stderr: rx,
+                        before: seen,
                     };
                 }
                 seen.push(line);
@@ -211,7 +217,8 @@ fn finish(mut p: Proxy) -> (i32, String, String) {
         .unwrap()
         .read_to_string(&mut out)
         .unwrap();
-    let err: Vec<String> = p.stderr.try_iter().collect();
+    let mut err = std::mem::take(&mut p.before);
+    err.extend(p.stderr.try_iter());
     (status.code().unwrap_or(-1), out, err.join("\n"))
 }
 
@@ -222,7 +229,10 @@ fn shares(p: &Proxy, n: usize) -> Vec<usize> {
         let (status, h) = get(p.addr, "/work");
         assert_eq!(status, 200, "{h:?}");
         by[h["x-fleetsim-backend"].parse::<usize>().unwrap()] += 1;
-        assert!(h.contains_key("x-own"), "the backend's headers pass through");
+        assert!(
+            h.contains_key("x-own"),
+            "the backend's headers pass through"
+        );
     }
     by
 }
@@ -230,7 +240,11 @@ fn shares(p: &Proxy, n: usize) -> Vec<usize> {
 #[test]
 fn round_robin_shares_are_exact() {
     let b = backends(&[200, 200, 200]);
-    let s = scenario("proxy-rr", 3, serde_json::json!({ "loadBalancing": { "strategy": "round-robin" } }));
+    let s = scenario(
+        "proxy-rr",
+        3,
+        serde_json::json!({ "loadBalancing": { "strategy": "round-robin" } }),
+    );
     let p = start(&s, &b.addrs, &["--max-requests", "30"]);
     let by = shares(&p, 30);
     assert_eq!(&by[..3], &[10, 10, 10]);
@@ -275,11 +289,18 @@ fn a_failing_backend_is_ejected() {
     );
     let p = start(&s, &b.addrs, &["--max-requests", "30"]);
     let statuses: Vec<u16> = (0..30).map(|_| get(p.addr, "/").0).collect();
-    assert_eq!(statuses.iter().filter(|&&c| c == 500).count(), 2, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|&&c| c == 500).count(),
+        2,
+        "{statuses:?}"
+    );
     let (code, out, err) = finish(p);
     assert_eq!(code, 0, "{err}");
     assert_eq!(b.hits()[1], 2, "no request after the ejection");
-    assert!(out.contains("ejections 1") && out.contains("5xx=2"), "{out}");
+    assert!(
+        out.contains("ejections 1") && out.contains("5xx=2"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -345,21 +366,44 @@ fn addresses_off_loopback_are_refused() {
     let s = scenario("proxy-loopback", 1, serde_json::json!({}));
     let s = s.to_str().unwrap();
     for (args, flag) in [
-        (vec!["--listen", "0.0.0.0:8080", "--backend", "127.0.0.1:9"], "--listen 0.0.0.0:8080"),
-        (vec!["--listen", "127.0.0.1:0", "--backend", "10.0.0.1:80"], "--backend 10.0.0.1:80"),
-        (vec!["--listen", "localhost:0", "--backend", "127.0.0.1:9"], "--listen localhost:0"),
+        (
+            vec!["--listen", "0.0.0.0:8080", "--backend", "127.0.0.1:9"],
+            "--listen 0.0.0.0:8080",
+        ),
+        (
+            vec!["--listen", "127.0.0.1:0", "--backend", "10.0.0.1:80"],
+            "--backend 10.0.0.1:80",
+        ),
+        (
+            vec!["--listen", "localhost:0", "--backend", "127.0.0.1:9"],
+            "--listen localhost:0",
+        ),
     ] {
         let mut all = vec!["proxy", s];
         all.extend(args);
         let o = common::fleetsim(&all);
         assert_eq!(o.status.code(), Some(2), "{all:?}");
         let err = text(&o.stderr);
-        assert!(err.contains(flag) && err.contains("127.0.0.1:PORT"), "{err}");
+        assert!(
+            err.contains(flag) && err.contains("127.0.0.1:PORT"),
+            "{err}"
+        );
     }
     // One --backend for each instance, in order: a mismatch names them.
-    let o = common::fleetsim(&["proxy", s, "--backend", "127.0.0.1:9", "--backend", "127.0.0.1:10"]);
+    let o = common::fleetsim(&[
+        "proxy",
+        s,
+        "--backend",
+        "127.0.0.1:9",
+        "--backend",
+        "127.0.0.1:10",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("runs 1 instances (local/0)"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("runs 1 instances (local/0)"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
