@@ -184,7 +184,7 @@ impl<K: Hash + Eq + Clone, S: Clone, B: Balancer> Core<K, S, B> {
                 o.tick(now, |_| {});
                 let interval = o.config().interval.nanos().0.max(1);
                 let behind = (now - self.next_outlier_tick).0 / interval + 1;
-                self.next_outlier_tick = self.next_outlier_tick + Nanos(behind * interval);
+                self.next_outlier_tick += Nanos(behind * interval);
             }
         }
         for i in 0..self.backends.len() {
