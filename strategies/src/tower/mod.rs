@@ -43,7 +43,11 @@
 //!   inner error a connection failure.
 //!
 //! Sharing: `Balance` is `Clone`; clones share one state behind a mutex,
-//! held only for the policy calls (microseconds), never across an await.
+//! held only for the policy calls, never across an await. Before each
+//! pick every backend's standing is brought up to the moment (breakers
+//! half-open and passive health recovers with time alone), which costs
+//! O(backends) per attempt: right for the tens of backends a proxy
+//! fronts, not for thousands.
 
 mod core;
 mod service;
