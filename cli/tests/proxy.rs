@@ -5,6 +5,10 @@
 //! assumptions are generous bounds on start-up and shut-down (stated where
 //! used), never on the shares or counts checked.
 
+// The wall clock here bounds the test's own waits (start-up, stop, the
+// duration checked), never a policy's decision.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use bytes::Bytes;
@@ -162,6 +166,7 @@ fn start(scenario: &Path, backends: &[SocketAddr], extra: &[&str]) -> Proxy {
             }
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("the proxy did not get ready; stderr:\n{}", seen.join("\n"));
             }
         }
@@ -206,6 +211,7 @@ fn finish(mut p: Proxy) -> (i32, String, String) {
         }
         if Instant::now() > deadline {
             let _ = p.child.kill();
+            let _ = p.child.wait();
             panic!("the proxy did not stop by itself");
         }
         std::thread::sleep(Duration::from_millis(20));
