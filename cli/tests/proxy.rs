@@ -34,6 +34,11 @@ struct Backends {
 }
 
 fn backends(statuses: &[u16]) -> Backends {
+    backends_with_health(statuses, &vec![200; statuses.len()])
+}
+
+/// As [`backends`], with `/health` answered with `health[i]`.
+fn backends_with_health(statuses: &[u16], health: &[u16]) -> Backends {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -41,7 +46,7 @@ fn backends(statuses: &[u16]) -> Backends {
         .unwrap();
     let mut addrs = Vec::new();
     let mut hits = Vec::new();
-    for (i, &status) in statuses.iter().enumerate() {
+    for (i, (&status, &health_status)) in statuses.iter().zip(health).enumerate() {
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
@@ -62,9 +67,8 @@ fn backends(statuses: &[u16]) -> Backends {
                                 let mut r = http::Response::new(Full::new(Bytes::from(format!(
                                     "backend {i}\n"
                                 ))));
-                                if !health {
-                                    *r.status_mut() = http::StatusCode::from_u16(status).unwrap();
-                                }
+                                let code = if health { health_status } else { status };
+                                *r.status_mut() = http::StatusCode::from_u16(code).unwrap();
                                 r.headers_mut().insert("x-own", http::HeaderValue::from(i));
                                 Ok::<_, std::convert::Infallible>(r)
                             }
@@ -350,6 +354,33 @@ fn the_rate_limit_answers_429_with_retry_after() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("rate-limited=2"), "{out}");
     assert_eq!(b.hits().iter().sum::<u32>(), 3);
+}
+
+#[test]
+fn a_backend_failing_its_health_checks_gets_no_traffic() {
+    let b = backends_with_health(&[200, 200, 200], &[200, 503, 200]);
+    let s = scenario(
+        "proxy-health",
+        3,
+        serde_json::json!({
+            "loadBalancing": { "strategy": "round-robin" },
+            "healthCheck": { "interval": "100ms", "timeout": "1s",
+                             "unhealthyThreshold": 1, "healthyThreshold": 1 }
+        }),
+    );
+    let p = start(
+        &s,
+        &b.addrs,
+        &["--max-requests", "20", "--health-path", "/health"],
+    );
+    // The first round of checks starts with the proxy; a second is more
+    // than ten intervals, time enough for it on a busy machine.
+    std::thread::sleep(Duration::from_secs(1));
+    let by = shares(&p, 20);
+    assert_eq!(&by[..3], &[10, 0, 10]);
+    let (code, _, err) = finish(p);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(b.hits()[1], 0);
 }
 
 #[test]
