@@ -124,6 +124,11 @@ pub(crate) enum Command {
     /// became of every directive.
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
+    /// Serve real HTTP on 127.0.0.1 through a scenario's deployment
+    /// (balancer, health checks, ejection, breakers, limits, retries, rate
+    /// limit) in front of real backends, until a bound or Ctrl-C.
+    #[command(after_help = PROXY_EXAMPLES)]
+    Proxy(ProxyArgs),
     /// Print the JSON Schema of scenario, sweep or gate files, for editors.
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),
@@ -135,6 +140,53 @@ pub(crate) enum Command {
     /// directory.
     #[command(after_help = MAN_EXAMPLES)]
     Man(ManArgs),
+}
+
+const PROXY_EXAMPLES: &str = "\
+Examples:
+  # one --backend per instance of the scenario, in its order; here it stops
+  # at once (--max-requests 0), as a check of the flags and the scenario
+  fleetsim proxy scenarios/proxy/three-backends.json --listen 127.0.0.1:0 \\
+      --backend 127.0.0.1:9001 --backend 127.0.0.1:9002 \\
+      --backend 127.0.0.1:9003 --max-requests 0
+  # serve for one second on a free port, then print the summary
+  fleetsim proxy scenarios/proxy/three-backends.json --listen 127.0.0.1:0 \\
+      --backend 127.0.0.1:9001 --backend 127.0.0.1:9002 \\
+      --backend 127.0.0.1:9003 --duration 1s
+
+It prints `listening on 127.0.0.1:PORT` on stderr once it accepts
+connections, and a one-line summary on stdout when it stops: requests by
+backend (by --backend index) and errors by reason. Responses carry the
+backend's headers and `x-fleetsim-backend: INDEX`; the proxy's own answers
+are 502 (no eligible backend, or every attempt failed), 429 with
+retry-after (rate limited), 503 (limits.maxConnections) and 504
+(limits.requestTimeout). Settings it cannot apply (workload, llm,
+scaling, network, ...) are named on stderr at the start. The header
+x-fleetsim-key is the request's key for hashing and affinity.";
+
+/// `fleetsim proxy`.
+#[derive(Debug, Args)]
+pub(crate) struct ProxyArgs {
+    /// The scenario whose `deployment` the proxy applies.
+    #[arg(value_name = "SCENARIO")]
+    pub(crate) scenario: PathBuf,
+    /// Where to listen: 127.0.0.1:PORT (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+    /// A backend's address, 127.0.0.1:PORT: one for each instance the
+    /// scenario runs from the start, in the scenario's order (region by
+    /// region, as `validate` lists them).
+    #[arg(long = "backend", value_name = "ADDR")]
+    pub(crate) backends: Vec<String>,
+    /// Stop after this long (up to 24h).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub(crate) duration: String,
+    /// Stop once this many requests have been answered.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_requests: Option<u64>,
+    /// The path active health checks GET on each backend (a 2xx passes).
+    #[arg(long, value_name = "PATH", default_value = "/health")]
+    pub(crate) health_path: String,
 }
 
 /// `fleetsim schema`.

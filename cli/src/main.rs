@@ -42,6 +42,7 @@
 //! | `fleetsim report` | `report.rs` `report` |
 //! | how `gate` checks its output paths, then compares or writes the baseline | `gate.rs` `gate`, `writable` |
 //! | how `plan --slo` becomes an axis, and when `--max-load` runs instead | `plan.rs` `slo_axis`, `plan` |
+//! | `fleetsim proxy`: the scenario's deployment in front of real backends, through `strategies::tower` | `proxy/mod.rs` (its table maps the rest) |
 //! | the Python package (`import fleetsim`): the same library calls from Python | `../python/` (its `src/lib.rs` maps it) |
 
 mod args;
@@ -54,6 +55,7 @@ mod import;
 mod output;
 mod plan;
 mod progress;
+mod proxy;
 mod report;
 mod shell;
 mod sweep;

@@ -23,6 +23,11 @@
 //! - [`llm_client`]: an LLM provider's quota with retry-after
 //!   ([`QuotaBuckets`]) and a client's handling of 429s
 //!   ([`RateLimitRetryPolicy`]).
+//! - [`Pool`]: backends by the caller's stable ids over any balancer, with
+//!   per-request accounting that keeps the balancer current, for runtimes
+//!   whose backends come and go.
+//! - `tower` (feature `tower`): the policies as a `tower::Service` and
+//!   `Layer` over real services (`strategies::tower::Balance`).
 //! - [`scale`]: autoscalers (threshold, Kubernetes HPA, AWS target
 //!   tracking and step scaling, KEDA) and the budget guard ([`scale::Autoscaler`]).
 //!
@@ -42,6 +47,9 @@
 //! | what a balancer may ask of the fleet, and when `pick`, `refresh` and `observe` are called | `balance/mod.rs` `Backends`, `Balancer`; static dispatch in `LoadBalancer` |
 //! | when a balancer trusts its index and when it reads the view afresh (a forgotten refresh) | `balance/mod.rs` `Backends::refreshed`, `Refreshed`; `balance/eligible.rs` `EligibleSet::rebuild`; the check in each indexed balancer's `pick`; tests in `balance/refresh_free.rs` |
 //! | a user's own balancer behind a trait object, and where it plugs in | `balance/dynamic.rs` `DynBalancer`, `LoadBalancer::custom`, `impl Balancer for Box<dyn DynBalancer>` |
+//! | backends by stable id, inserted and removed while requests run, each request accounted (the pool calls `refresh` and `observe` itself) | `balance/pool.rs` `Pool::insert`, `Pool::remove`, `Pool::start`, `Pool::finish`, `Ticket` |
+//! | the tower middleware (feature `tower`): entry, pick, attempt, outcome and retry, each the call the simulator makes at that point | `tower/core.rs` `Core::enter`, `Core::place`, `Core::record`, `Core::retry`, `Core::sync`; the service and its health-check future: `tower/service.rs` `Balance`, `Balance::health_checks`; what to apply: `tower/mod.rs` `Policy` |
+//! | when a refused request may come back (`retry-after` of the tower middleware) | `tower/core.rs` `Core::enter` (asks `RateLimiter::admit`) |
 //! | round robin, and Caddy's `first` | `balance/round_robin.rs` `RoundRobin`, `First` |
 //! | nginx smooth weighted round robin (`maxFails`) and Envoy's EDF | `balance/weighted.rs` `SmoothWeighted`, `Edf`, `DynamicEdf` |
 //! | where least-connections breaks ties | `balance/least_conn.rs` `LeastConnections::scan_uniform` and `scan` (under 64 backends), `pick_trees` (64 and up) |
@@ -137,11 +145,13 @@ pub mod retry;
 pub mod scale;
 mod threads;
 mod time;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use balance::{
     BackendState, Backends, Balancer, DynBalancer, Edf, First, LeastConnections, LoadBalancer,
-    LoadBalancingConfig, PeakEwma, PerformanceBased, PowerOfTwo, RandomPick, Refreshed,
-    RequestInfo, ResponseTime, RoundRobin, SmoothWeighted, StrategyKind,
+    LoadBalancingConfig, PeakEwma, PerformanceBased, Pool, PowerOfTwo, RandomPick, Refreshed,
+    RequestInfo, ResponseTime, RoundRobin, SmoothWeighted, StrategyKind, Ticket,
 };
 pub use breaker::{BreakerKind, BreakerState, CircuitBreaker, CircuitBreakerConfig};
 pub use duration::{DurationStr, DURATION_UNITS};

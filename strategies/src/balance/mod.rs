@@ -40,6 +40,7 @@ mod least_conn;
 mod p2c;
 mod peak_ewma;
 mod performance;
+mod pool;
 mod random;
 #[cfg(test)]
 mod refresh_free;
@@ -61,6 +62,7 @@ pub use least_conn::LeastConnections;
 pub use p2c::{P2cFlavor, PowerOfTwo};
 pub use peak_ewma::{PeakEwma, RttEstimate};
 pub use performance::PerformanceBased;
+pub use pool::{Pool, Ticket};
 pub use random::RandomPick;
 pub use response_time::ResponseTime;
 pub use round_robin::{First, RoundRobin};
