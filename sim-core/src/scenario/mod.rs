@@ -821,6 +821,13 @@ pub struct Deployment {
     /// The balancer.
     #[serde(default)]
     pub load_balancing: LoadBalancingConfig,
+    /// The proxy's own time on an attempt's path, there and back (the
+    /// hops client to proxy to instance and back, beyond the instance's
+    /// service): a duration or a distribution drawn once per completed
+    /// attempt. It holds no slot and counts in the latency (the
+    /// breakdown's network part); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_latency: Option<DurationOrDist>,
     /// Connection and time limits.
     #[serde(default)]
     pub limits: Limits,

@@ -214,3 +214,55 @@ fn the_breakdown_splits_mmc_into_waiting_and_service() {
     );
     assert!((b.cpu - 0.08).abs() < 0.005, "gamma CPU, mean 80ms: {b:?}");
 }
+
+/// `mm1-rho05` with `deployment.proxyLatency` set to `proxy`.
+fn mm1_with_proxy(proxy: serde_json::Value) -> Model {
+    let text = std::fs::read_to_string(scenario("mm1-rho05")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["deployment"]["proxyLatency"] = proxy;
+    Model::from_value(&v, scenario("mm1-rho05")).expect("scenario with proxyLatency loads")
+}
+
+#[test]
+fn a_constant_proxy_latency_adds_to_mm1() {
+    // The proxy's time holds no slot: W = 1 / (mu - lambda) + d.
+    let d = 0.25;
+    let model = mm1_with_proxy(serde_json::json!("250ms"));
+    let r = run_model(&model, RunOptions::default()).unwrap();
+    assert_matches(
+        "mm1-rho05 with a 250ms proxy",
+        &mean_latencies(&r),
+        mm1_w(0.5, 1.0) + d,
+    );
+    // The queues are the keyless run's: its own stream leaves every other
+    // draw where it was, so each replication's mean moves by d exactly.
+    let (_, plain) = run("mm1-rho05");
+    for (with, without) in r.runs.iter().zip(&plain.runs) {
+        let (a, b) = (with.latency.mean.unwrap(), without.latency.mean.unwrap());
+        assert!((a - b - d).abs() < 1e-6, "{a} vs {b} + {d}");
+        assert_eq!(with.counts, without.counts);
+        assert!((with.utilization - without.utilization).abs() < 1e-12);
+        let net = with.breakdown.network;
+        assert!((net - d).abs() < 1e-6, "breakdown network {net}");
+    }
+}
+
+#[test]
+fn a_random_proxy_latency_adds_its_mean_to_mm1() {
+    let model = mm1_with_proxy(serde_json::json!({ "dist": "exponential", "mean": "100ms" }));
+    let r = run_model(&model, RunOptions::default()).unwrap();
+    assert_matches(
+        "mm1-rho05 with an exponential 100ms proxy",
+        &mean_latencies(&r),
+        mm1_w(0.5, 1.0) + 0.1,
+    );
+}
+
+#[test]
+fn a_negative_proxy_latency_is_refused_with_its_path() {
+    let text = std::fs::read_to_string(scenario("mm1-rho05")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["deployment"]["proxyLatency"] = serde_json::json!("-1ms");
+    let err = Model::from_value(&v, scenario("mm1-rho05")).unwrap_err();
+    assert!(err.to_string().contains("deployment.proxyLatency"), "{err}");
+}

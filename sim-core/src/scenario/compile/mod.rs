@@ -184,6 +184,9 @@ pub struct NetworkSection {
     pub topology: Topology,
     /// Jitter added to each round trip.
     pub jitter: Option<Sampler>,
+    /// The proxy's time on a completed attempt's path, there and back
+    /// (`deployment.proxyLatency`).
+    pub proxy_latency: Option<Sampler>,
 }
 
 /// `deployment.loadBalancing`: the balancer and its weights.
@@ -789,6 +792,7 @@ impl Scenario {
                 client_regions: network.client_regions,
                 topology: network.topology,
                 jitter: network.jitter,
+                proxy_latency: network.proxy_latency,
             },
             balancing: BalancingSection {
                 config: self.deployment.load_balancing.clone(),
