@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn trigamma_matches_known_values() {
-        // ψ'(1) = π²/6, ψ'(1/2) = π²/2, ψ'(10) from the series' tables.
+        // ψ'(1) = π²/6, ψ'(1/2) = π²/2, ψ'(10) = π²/6 − Σ 1/k² for k < 10.
         let pi2 = std::f64::consts::PI.powi(2);
         assert!((trigamma(1.0) - pi2 / 6.0).abs() < 1e-10);
         assert!((trigamma(0.5) - pi2 / 2.0).abs() < 1e-10);
