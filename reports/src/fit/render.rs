@@ -68,7 +68,9 @@ impl FitReport {
             .iter()
             .map(|(p, v)| format!("p{p} {}", self.show(*v)))
             .collect();
-        out.push_str(&format!("  {}\n", qs.join("  ")));
+        for line in qs.chunks(7) {
+            out.push_str(&format!("  {}\n", line.join("  ")));
+        }
         out.push_str("  (scenario distributions have no empirical form yet: use the best fit)\n");
         if let Some(best) = self.fits.first() {
             let place = match self.kind {
@@ -78,7 +80,7 @@ impl FitReport {
                 Kind::Tokens => "workload.request.inputTokens or outputTokens",
             };
             out.push_str(&format!(
-                "\nbest fit: {} (smallest KS distance). Paste as {place}:\n{}\n",
+                "\nbest fit: {} (smallest KS distance). Paste it as\n{place}:\n{}\n",
                 best.family.name(),
                 best.block
             ));
