@@ -953,7 +953,10 @@ impl Model {
     /// Mean time of one call of a `shape` request to model `i` with
     /// `tokens` (where given; else the shape's), following its fallbacks.
     pub fn mean_call_secs_given(&self, shape: &Shape, i: usize, tokens: TokenMeans) -> f64 {
-        let m = &self.llm.models[i];
+        let Some(m) = self.llm.models.get(i) else {
+            // No model: the request makes no call.
+            return 0.0;
+        };
         let mean = |given: Option<f64>, d: &Option<Sampler>| {
             given.unwrap_or_else(|| d.as_ref().map_or(0.0, Sampler::mean_secs))
         };
