@@ -185,7 +185,11 @@ pub fn fit_all(values: &[f64], families: &[Family], kind: Kind) -> Result<FitRep
     if values.len() < MIN_VALUES {
         return Err(FitError::TooFew(values.len()));
     }
-    if let Some((i, &v)) = values.iter().enumerate().find(|(_, v)| !(**v > 0.0)) {
+    if let Some((i, &v)) = values
+        .iter()
+        .enumerate()
+        .find(|(_, v)| v.is_nan() || **v <= 0.0)
+    {
         return Err(FitError::NotPositive(i, v));
     }
     let mut sorted = values.to_vec();

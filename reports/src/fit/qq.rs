@@ -97,6 +97,6 @@ pub fn write_qq(report: &FitReport, path: &Path) -> crate::Result<()> {
             draw(report, &root)?;
             root.present().map_err(err)?;
         }
-        std::fs::write(path, svg).map_err(|e| crate::Error::Io(e))
+        std::fs::write(path, svg).map_err(crate::Error::Io)
     }
 }
