@@ -129,6 +129,11 @@ pub(crate) enum Command {
     /// limit) in front of real backends, until a bound or Ctrl-C.
     #[command(after_help = PROXY_EXAMPLES)]
     Proxy(ProxyArgs),
+    /// Fit distributions (lognormal, gamma, Weibull, exponential) to a CSV
+    /// column of measured latencies or token counts, rank them by KS
+    /// distance, and print the scenario block to paste.
+    #[command(after_help = FIT_EXAMPLES)]
+    Fit(FitArgs),
     /// Print the JSON Schema of scenario, sweep or gate files, for editors.
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),
@@ -295,6 +300,80 @@ pub(crate) struct ImportArgs {
     /// Print the fragment and the report as one JSON document.
     #[arg(long, conflicts_with = "out")]
     pub(crate) json: bool,
+}
+
+const FIT_EXAMPLES: &str = "\
+Examples:
+  # latencies in milliseconds: every family, ranked, and the block to paste
+  fleetsim fit scenarios/data/latencies.csv --column latency_ms --unit ms
+  # token counts, as JSON, with a Q-Q chart
+  fleetsim fit scenarios/data/latencies.csv --column output_tokens \\
+      --as tokens --json --chart qq.svg
+  # one family; the empirical quantiles only
+  fleetsim fit scenarios/data/latencies.csv --column latency_ms --unit ms \\
+      --dist gamma
+  fleetsim fit scenarios/data/latencies.csv --column latency_ms --unit ms \\
+      --dist empirical
+
+The block is a distribution in the scenario's grammar: paste it where a
+duration is drawn (llm.models.NAME.latency, workload.request.cpuTime,
+deployment.proxyLatency) or, with --as tokens, as inputTokens or
+outputTokens. Bad input (a missing column, a cell that is not a number, a
+value at or below 0, fewer than 10 values) exits 2 naming the line and
+column.
+";
+
+/// `fleetsim fit`.
+#[derive(Debug, Args)]
+pub(crate) struct FitArgs {
+    /// The CSV file: a header row, then one measurement per row.
+    #[arg(value_name = "FILE.csv")]
+    pub(crate) file: PathBuf,
+    /// The column to fit (needed when the file has more than one).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) column: Option<String>,
+    /// The unit of latencies in the file: s, ms or us (default s).
+    #[arg(long, value_name = "UNIT")]
+    pub(crate) unit: Option<String>,
+    /// Which family to fit.
+    #[arg(long, value_enum, default_value = "all")]
+    pub(crate) dist: FitDist,
+    /// What the values are: latencies (durations) or token counts.
+    #[arg(long = "as", value_enum, default_value = "latency")]
+    pub(crate) r#as: FitAs,
+    /// Print the fits as JSON (reports/contracts/fit.schema.json).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Write a Q-Q chart of the data against each fit: SVG, or PNG when
+    /// the name ends in .png.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) chart: Option<PathBuf>,
+}
+
+/// `fit --dist`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FitDist {
+    /// Every family, ranked.
+    All,
+    /// Lognormal (maximum likelihood).
+    Lognormal,
+    /// Gamma (maximum likelihood).
+    Gamma,
+    /// Weibull (maximum likelihood).
+    Weibull,
+    /// Exponential (maximum likelihood).
+    Exponential,
+    /// No family: the empirical quantile table only.
+    Empirical,
+}
+
+/// `fit --as`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FitAs {
+    /// Durations: the block's parameters are duration strings.
+    Latency,
+    /// Token counts: the block's parameters are plain numbers.
+    Tokens,
 }
 
 const GATE_EXAMPLES: &str = "\

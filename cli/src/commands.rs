@@ -27,6 +27,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Plan(a) => crate::plan::plan(a),
         Command::Import(a) => crate::import::import(a),
         Command::Proxy(a) => crate::proxy::proxy(a),
+        Command::Fit(a) => crate::fit::fit(a),
         Command::Schema(a) => schema(a),
         Command::Completions(a) => crate::shell::completions(a),
         Command::Man(a) => crate::shell::man(a),

@@ -23,6 +23,7 @@
 //! | `-` for standard input, and how it is named in errors (`<stdin>`) | `sim_core::STDIN`, read once in `sim-core/src/scenario/load.rs` `read_text`; named by `sim_core::shown_path` |
 //! | when a sweep, comparison or plan asks before it starts (`--yes`), and its work estimate from every point | `confirm.rs` `Work::of_models`, `confirm`, `CONFIRM_ABOVE_REQUESTS` |
 //! | `run --trace-requests FILE [--sample N]`: the trace's format, its temporary file, the slowest stories on stderr | `trace_requests.rs` `TraceTarget`; the rows: `sim_core::request_trace` |
+//! | `fleetsim fit FILE.csv`: the column read (bad cells by line and column), the unit, the report and chart written | `fit/mod.rs` `fit`, `fit/column.rs` `read_column`; the maths: `reports::fit` |
 //! | `fleetsim import`: a native config's fragment and mapping report, `--strict` | `import.rs` `import`; the reading itself is `sim_core::native` |
 //! | where exit codes are decided | `failure.rs` `Failure::exit_code`, `impl From<SimError> for Failure` (2, 3, 130); 1 in `commands.rs` `run`, `gate.rs` `gate`, `plan.rs` `plan`; 2 from `validate` and from clap in `main` |
 //! | how an error is printed | `main.rs` `main`; `failure.rs` `impl Display for Failure` |
@@ -50,6 +51,7 @@ mod commands;
 mod compare;
 mod confirm;
 mod failure;
+mod fit;
 mod gate;
 mod import;
 mod output;

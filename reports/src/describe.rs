@@ -476,7 +476,9 @@ fn request_line(m: &Model, k: &sim_core::ClassModel) -> String {
         sim_core::CallCount::Fixed(n) => n.to_string(),
         sim_core::CallCount::Drawn(d) => format!("mean {:.1}", d.mean_secs()),
     };
-    let models: Vec<&str> = if shape.model_per_call.is_empty() {
+    let models: Vec<&str> = if m.llm.models.is_empty() {
+        Vec::new()
+    } else if shape.model_per_call.is_empty() {
         vec![m.llm.models[shape.model_index].name.as_str()]
     } else {
         shape

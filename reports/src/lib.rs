@@ -55,6 +55,7 @@
 //! | the column tables of every CSV and Parquet output, and the check of a real file against one | `contract/tables.rs` `tables`, `tables_markdown`, `expected_columns`; `contract/check.rs` `check_csv`, `check_parquet` |
 //! | the JSON Schemas shipped in `reports/contracts/` (`runs.schema.json` generated, the others by hand) | `contract/schemas.rs` `runs_schema`, `SHIPPED` |
 //! | how a `runs.jsonl` line names its values (metrics by column, quantiles `p0`..`p100`) | `sweep/record.rs` `Line`, `quantile_key` |
+//! | `fleetsim fit`: each family's maximum-likelihood fit to measured values, its KS distance, the ranking and the scenario block to paste; the Q-Q chart | `fit/mod.rs` `fit_all`, `fit_one`; `fit/mle.rs`; `fit/ks.rs`; `fit/render.rs` `FitReport::to_text`, `to_json`; `fit/qq.rs` `write_qq` |
 //! | `fleetsim report` on a `compare --scenarios` directory | `report/robust.rs` `write_robust_report` |
 //! | what `fleetsim report` draws, and how each chart becomes SVG and PNG | `report/mod.rs` `write_report`; `report/html.rs` `page`; `report/charts/mod.rs` `render`, `Chart`; `report/charts/lines.rs` `Cdf`, `Trend`, `OverTime`; `report/charts/shapes.rs` `Pareto`, `pareto_front`, `Load`, `Heatmap` |
 //!
@@ -82,6 +83,7 @@ mod describe;
 mod error;
 mod files;
 mod findings;
+pub mod fit;
 mod format;
 pub mod gate;
 pub mod plan;

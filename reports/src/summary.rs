@@ -425,7 +425,12 @@ fn replications(o: &mut String, r: &ScenarioResult) {
             .filter(|m| m.mean.is_none())
             .map(|m| m.metric.as_str())
             .collect();
-        for m in r.summary.iter().filter(|m| m.mean.is_some()) {
+        // A scenario that defines no model has no LLM spend to show.
+        let no_models = r.runs.first().is_some_and(|x| x.llm_calls.is_empty());
+        let shown = |m: &&sim_core::MetricSummary| {
+            m.mean.is_some() && !(no_models && m.metric == "llmCost")
+        };
+        for m in r.summary.iter().filter(shown) {
             let is_time = m.metric.starts_with("latency.");
             let fmt = |v: f64| {
                 if is_time {
@@ -724,5 +729,21 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("latency.p99"), "{text}");
+    }
+
+    #[test]
+    fn a_scenario_without_models_prints_no_llm_rows() {
+        let json = r#"{
+          "name": "plain", "run": { "duration": "10m", "replications": 3 },
+          "workload": { "arrivals": { "ratePerSecond": 2 },
+            "request": { "cpuTime": { "dist": "exponential", "mean": "1s" }, "llmCalls": 0 } },
+          "instanceTypes": { "t": { "slots": 1 } },
+          "deployment": { "regions": { "r": { "instances": 4 } } }
+        }"#;
+        let model = sim_core::Model::from_json(json, "plain.json").unwrap();
+        let result = sim_core::run_model(&model, Default::default()).unwrap();
+        let text = summary_table(&result);
+        assert!(text.contains("Latency"), "{text}");
+        assert!(!text.contains("LLM") && !text.contains("llm"), "{text}");
     }
 }

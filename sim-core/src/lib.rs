@@ -61,6 +61,7 @@
 //! | a request's class | `engine/classes.rs` `Classes::draw` |
 //! | how a request ends and who counts it (the outcome hook) | `engine/outcome.rs` `Engine::announce` |
 //! | the balancer's pick, queueing at an instance | `engine/routing.rs` `Engine::dispatch` |
+//! | the proxy's own time on a completed request's path (`deployment.proxyLatency`) | `engine/network.rs` `Engine::proxy_time`, added in `engine/requests.rs` `Engine::finalize` |
 //! | where a request timeout fires | `engine/routing.rs` `RoutingEvent::Timeout`, `Engine::on_timeout` (the client's round trip is added in `engine/requests.rs` `Engine::finalize`) |
 //! | retries and their backoff | `engine/routing.rs` `Engine::attempt_failed`, `Engine::on_retry` |
 //! | whether a pending event lost its purpose | `is_stale` beside each handler: `engine/routing.rs`, `engine/service.rs`, `engine/llm/mod.rs` |

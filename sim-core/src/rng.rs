@@ -45,6 +45,8 @@ pub enum Purpose {
     Network,
     /// Which class each request is.
     Classes,
+    /// The proxy's time on each completed attempt's path.
+    Proxy,
 }
 
 impl Purpose {
@@ -63,6 +65,7 @@ impl Purpose {
             Purpose::Sessions => "sessions",
             Purpose::Network => "network",
             Purpose::Classes => "classes",
+            Purpose::Proxy => "proxy",
         }
     }
 }

@@ -48,6 +48,8 @@ pub const IMPORT: u32 = 1;
 pub const RUN_CSV: u32 = 1;
 /// A request trace (`run --trace-requests`), CSV or Parquet.
 pub const TRACE: u32 = 1;
+/// `fleetsim fit --json`.
+pub const FIT: u32 = 1;
 
 /// One file an output directory holds, as its manifest lists it: what
 /// carries the version of a CSV file, which has no place for one.
@@ -273,6 +275,7 @@ mod tests {
             ("plan.schema.json", PLAN),
             ("max-load.schema.json", MAX_LOAD),
             ("import.schema.json", IMPORT),
+            ("fit.schema.json", FIT),
         ];
         assert_eq!(versions.len(), schemas::SHIPPED.len());
         for (name, version) in versions {

@@ -86,4 +86,5 @@ pub const SHIPPED: &[&str] = &[
     "plan.schema.json",
     "max-load.schema.json",
     "import.schema.json",
+    "fit.schema.json",
 ];

@@ -281,7 +281,11 @@ impl<'m, O: Observer> Engine<'m, O> {
             classes: classes::Classes::new(model, stream(seed, replication, Purpose::Classes)),
             routing: routing::Routing::new(model, replication),
             llm: llm::Llm::new(model),
-            network: network::Network::new(model, stream(seed, replication, Purpose::Network)),
+            network: network::Network::new(
+                model,
+                stream(seed, replication, Purpose::Network),
+                stream(seed, replication, Purpose::Proxy),
+            ),
             resilience: resilience::Resilience::new(model),
             faults: faults::Faults {
                 rng: stream(seed, replication, Purpose::Failures),

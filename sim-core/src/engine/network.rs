@@ -5,6 +5,15 @@
 //!
 //! Nothing here runs when clients have no location; degradation factors
 //! are kept only when the scenario schedules a degradation.
+//!
+//! The proxy's own time (`deployment.proxyLatency`) is here too: the
+//! balancer picks at once, the attempt reaches the instance's queue at
+//! once, and the proxy's time there and back is added when a completed
+//! request's answer leaves the fleet, one draw per completed request from
+//! a stream of its own ([`Engine::proxy_time`]). It holds no slot and no
+//! connection, so a balancer counting connections (least-connections) sees
+//! an attempt from its pick until its service ends. Without the key
+//! nothing is drawn.
 
 use super::step::Observer;
 use super::Engine;
@@ -18,10 +27,12 @@ pub(super) struct Network {
     factors: Vec<(f64, u32)>,
     regions: usize,
     rng: StreamRng,
+    /// The proxy's stream, when the scenario has `deployment.proxyLatency`.
+    proxy_rng: Option<StreamRng>,
 }
 
 impl Network {
-    pub(super) fn new(model: &Model, rng: StreamRng) -> Network {
+    pub(super) fn new(model: &Model, rng: StreamRng, proxy_rng: StreamRng) -> Network {
         let regions = model.fleet.regions.len();
         let degraded = model.failures.events.iter().any(|f| f.client.is_some());
         Network {
@@ -32,6 +43,7 @@ impl Network {
             },
             regions,
             rng,
+            proxy_rng: model.network.proxy_latency.is_some().then_some(proxy_rng),
         }
     }
 
@@ -51,6 +63,19 @@ impl Network {
 }
 
 impl<O: Observer> Engine<'_, O> {
+    /// The proxy's time on a completed request's path, there and back
+    /// (zero, and nothing drawn, without `deployment.proxyLatency`).
+    #[inline]
+    pub(super) fn proxy_time(&mut self) -> Nanos {
+        match (
+            &self.model.network.proxy_latency,
+            &mut self.network.proxy_rng,
+        ) {
+            (Some(d), Some(rng)) => d.sample(rng),
+            _ => Nanos::ZERO,
+        }
+    }
+
     /// The round trip of a request from client region `client` served by
     /// instance `instance`, now.
     pub(super) fn round_trip(&mut self, client: u32, instance: u32) -> Nanos {

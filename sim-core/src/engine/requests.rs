@@ -210,11 +210,25 @@ impl<O: Observer> Engine<'_, O> {
         let mut cause = cause;
         // The client also waits one network round trip, which counts
         // against its timeout.
-        let rtt = if cause != Cause::Completed || self.model.network.topology.rtt.is_empty() {
+        // The proxy's time there and back counts the same way (and in the
+        // breakdown's network part).
+        let no_proxy = self.model.network.proxy_latency.is_none();
+        let rtt = if cause != Cause::Completed
+            || (self.model.network.topology.rtt.is_empty() && no_proxy)
+        {
             Nanos::ZERO
         } else {
             let (client, instance) = (r.client, r.instance);
-            let rtt = self.round_trip(client, instance);
+            let rtt = if self.model.network.topology.rtt.is_empty() {
+                Nanos::ZERO
+            } else {
+                self.round_trip(client, instance)
+            };
+            let rtt = if no_proxy {
+                rtt
+            } else {
+                rtt + self.proxy_time()
+            };
             let r = &self.requests[req as usize];
             if self
                 .model

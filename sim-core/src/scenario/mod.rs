@@ -67,7 +67,10 @@ pub struct Scenario {
     pub run: RunSpec,
     /// What arrives.
     pub workload: Workload,
-    /// The LLM models requests call.
+    /// The LLM models requests call; may be left out when no request
+    /// calls one (every request's `llmCalls` is 0, its service given as
+    /// `cpuTime`).
+    #[serde(default, skip_serializing_if = "LlmSpec::is_empty")]
     pub llm: LlmSpec,
     /// Instance types by name.
     pub instance_types: IndexMap<String, InstanceType>,
@@ -569,7 +572,7 @@ impl Default for RequestShape {
 }
 
 /// `llm`: the models requests call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LlmSpec {
@@ -583,6 +586,13 @@ pub struct LlmSpec {
     /// no fallback: wait `retry-after` (plus jitter) and call again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_retries: Option<RateLimitRetries>,
+}
+
+impl LlmSpec {
+    /// Nothing given: no model, no cache, no 429 retries.
+    pub fn is_empty(&self) -> bool {
+        *self == LlmSpec::default()
+    }
 }
 
 /// `llm.rateLimitRetries`: the client's handling of a 429.
@@ -821,6 +831,13 @@ pub struct Deployment {
     /// The balancer.
     #[serde(default)]
     pub load_balancing: LoadBalancingConfig,
+    /// The proxy's own time on an attempt's path, there and back (the
+    /// hops client to proxy to instance and back, beyond the instance's
+    /// service): a duration or a distribution drawn once per completed
+    /// attempt. It holds no slot and counts in the latency (the
+    /// breakdown's network part); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_latency: Option<DurationOrDist>,
     /// Connection and time limits.
     #[serde(default)]
     pub limits: Limits,

@@ -218,7 +218,9 @@ impl Model {
                 .min(self.total_slots() as f64 / self.mean_service_secs().max(1e-9))
                 * secs;
         let retries = self.resilience.retries.as_ref().map_or(0.0, |r| {
-            f64::from(r.max_attempts - 1) * self.llm().error_rate.max(0.01)
+            let index = self.workload.classes[0].shape.model_index;
+            let errors = self.llm.models.get(index).map_or(0.0, |m| m.error_rate);
+            f64::from(r.max_attempts - 1) * errors.max(0.01)
         });
         let per_request = 4.0 + 3.0 * retries;
         let n = self.fleet.instances.len() as f64;

@@ -214,3 +214,121 @@ fn the_breakdown_splits_mmc_into_waiting_and_service() {
     );
     assert!((b.cpu - 0.08).abs() < 0.005, "gamma CPU, mean 80ms: {b:?}");
 }
+
+/// `mm1-rho05` with `deployment.proxyLatency` set to `proxy`.
+fn mm1_with_proxy(proxy: serde_json::Value) -> Model {
+    let text = std::fs::read_to_string(scenario("mm1-rho05")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["deployment"]["proxyLatency"] = proxy;
+    Model::from_value(&v, scenario("mm1-rho05")).expect("scenario with proxyLatency loads")
+}
+
+#[test]
+fn a_constant_proxy_latency_adds_to_mm1() {
+    // The proxy's time holds no slot: W = 1 / (mu - lambda) + d.
+    let d = 0.25;
+    let model = mm1_with_proxy(serde_json::json!("250ms"));
+    let r = run_model(&model, RunOptions::default()).unwrap();
+    assert_matches(
+        "mm1-rho05 with a 250ms proxy",
+        &mean_latencies(&r),
+        mm1_w(0.5, 1.0) + d,
+    );
+    // The queues are the keyless run's: its own stream leaves every other
+    // draw where it was, so each replication's mean moves by d exactly.
+    let (_, plain) = run("mm1-rho05");
+    for (with, without) in r.runs.iter().zip(&plain.runs) {
+        let (a, b) = (with.latency.mean.unwrap(), without.latency.mean.unwrap());
+        assert!((a - b - d).abs() < 1e-6, "{a} vs {b} + {d}");
+        assert_eq!(with.counts, without.counts);
+        assert!((with.utilization - without.utilization).abs() < 1e-12);
+        let net = with.breakdown.network;
+        assert!((net - d).abs() < 1e-6, "breakdown network {net}");
+    }
+}
+
+#[test]
+fn a_random_proxy_latency_adds_its_mean_to_mm1() {
+    let model = mm1_with_proxy(serde_json::json!({ "dist": "exponential", "mean": "100ms" }));
+    let r = run_model(&model, RunOptions::default()).unwrap();
+    assert_matches(
+        "mm1-rho05 with an exponential 100ms proxy",
+        &mean_latencies(&r),
+        mm1_w(0.5, 1.0) + 0.1,
+    );
+}
+
+#[test]
+fn a_negative_proxy_latency_is_refused_with_its_path() {
+    let text = std::fs::read_to_string(scenario("mm1-rho05")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["deployment"]["proxyLatency"] = serde_json::json!("-1ms");
+    let err = Model::from_value(&v, scenario("mm1-rho05")).unwrap_err();
+    assert!(err.to_string().contains("deployment.proxyLatency"), "{err}");
+}
+
+/// `mm1-rho05` as a scenario without LLM calls: no `llm` section, the
+/// service time as `cpuTime` with `llmCalls: 0`.
+fn mm1_without_model() -> serde_json::Value {
+    let text = std::fs::read_to_string(scenario("mm1-rho05")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v.as_object_mut().unwrap().remove("llm");
+    v["workload"]["request"] =
+        serde_json::json!({ "cpuTime": { "dist": "exponential", "mean": "1s" }, "llmCalls": 0 });
+    v
+}
+
+#[test]
+fn a_scenario_without_llm_calls_declares_no_model_and_runs_as_the_llm_form() {
+    // The same one draw per request from the request's stream, so the same
+    // numbers: the service is the CPU part instead of the model's.
+    let mut plain = Model::from_value(&mm1_without_model(), scenario("mm1-rho05"))
+        .expect("a scenario without llm validates");
+    let mut llm = Model::from_file(scenario("mm1-rho05")).unwrap();
+    plain.run.replications = 3;
+    llm.run.replications = 3;
+    let (a, b) = (
+        run_model(&plain, RunOptions::default()).unwrap(),
+        run_model(&llm, RunOptions::default()).unwrap(),
+    );
+    for (x, y) in a.runs.iter().zip(&b.runs) {
+        assert_eq!(x.latency, y.latency);
+        assert_eq!(x.counts, y.counts);
+        assert!(x.llm_calls.is_empty());
+        let served = y.breakdown.llm[0].seconds;
+        assert!(
+            (x.breakdown.cpu - served).abs() < 1e-9,
+            "{} vs {served}",
+            x.breakdown.cpu
+        );
+    }
+    // Equal replication by replication, so it meets M/M/1 wherever
+    // `random_routing_gives_mm1_per_instance_at_rho_0_5` does.
+}
+
+#[test]
+fn a_request_that_calls_an_llm_without_models_is_refused_at_its_path() {
+    let mut v = mm1_without_model();
+    v["workload"]
+        .as_object_mut()
+        .unwrap()
+        .remove("request")
+        .unwrap();
+    let err = Model::from_value(&v, scenario("mm1-rho05")).unwrap_err();
+    let e = err.to_string();
+    assert!(e.contains("`workload.request`"), "{e}");
+    assert!(e.contains("llm.models defines no model"), "{e}");
+    assert!(e.contains("cpuTime"), "{e}");
+    // A class that calls, beside one that does not.
+    let mut v = mm1_without_model();
+    v["workload"]["classes"] = serde_json::json!({
+        "static": { "share": 1, "request": { "cpuTime": { "dist": "constant", "value": "5ms" }, "llmCalls": 0 } },
+        "chat": { "share": 1, "request": { "llmCalls": 2 } }
+    });
+    v["workload"].as_object_mut().unwrap().remove("request");
+    let e = Model::from_value(&v, scenario("mm1-rho05"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("workload.classes.chat.request"), "{e}");
+    assert!(e.contains("makes 2 LLM calls"), "{e}");
+}

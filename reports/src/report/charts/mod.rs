@@ -45,7 +45,7 @@ pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn register_font() {
+pub(crate) fn register_font() {
     REGISTER.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {
             // The font is compiled in; failing to parse it is a build defect.
@@ -57,7 +57,7 @@ fn register_font() {
 /// A drawing that failed is an output failure (plotters says why).
 pub(super) type DrawResult = crate::Result<()>;
 
-pub(super) fn err<E: std::fmt::Debug>(e: E) -> crate::Error {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> crate::Error {
     crate::Error::Io(std::io::Error::other(format!("{e:?}")))
 }
 
@@ -99,11 +99,11 @@ pub fn render<C: Chart>(chart: &C, dir: &Path) -> crate::Result<String> {
     }
 }
 
-pub(super) fn caption_style() -> TextStyle<'static> {
+pub(crate) fn caption_style() -> TextStyle<'static> {
     ("sans-serif", 22).into_font().style(FontStyle::Bold).into()
 }
 
-pub(super) fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     pos: SeriesLabelPosition,
 ) -> DrawResult {

@@ -96,8 +96,6 @@ impl<'m, O: Observer> Engine<'m, O> {
         let model = self.model;
         let r = &mut self.requests[req as usize];
         r.state = State::Llm;
-        // A plain workflow's calls all go to the attempt's model.
-        let spec = &model.llm.models[r.model as usize];
         // Summed in this order (CPU first) so the service time rounds as
         // it always has.
         let mut total = cpu_secs;
@@ -105,6 +103,9 @@ impl<'m, O: Observer> Engine<'m, O> {
         let calls = model.workload.classes[0].shape.llm_calls.draw(&mut r.rng);
         let mut made = u64::from(calls);
         for k in 0..calls {
+            // A plain workflow's calls all go to the attempt's model (a
+            // scenario without calls may define none).
+            let spec = &model.llm.models[r.model as usize];
             let secs = spec.latency.sample_secs(&mut r.rng);
             total += secs;
             let failed = spec.error_rate > 0.0 && r.rng.random::<f64>() < spec.error_rate;

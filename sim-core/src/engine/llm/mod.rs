@@ -233,7 +233,7 @@ impl Llm {
     pub(super) fn new(model: &Model) -> Llm {
         let path = CallPath::of(model);
         let first = &model.workload.classes[0].shape;
-        let one_model = model.budget.fallback_model.is_none();
+        let one_model = model.budget.fallback_model.is_none() && !model.llm.models.is_empty();
         let simple = path == CallPath::Plain;
         let (parts_kept, rest_is_llm) = match (simple, first.cpu_time.is_none() && one_model) {
             (true, true) => (Parts::None, Some(first.model_index)),
@@ -265,9 +265,11 @@ impl Llm {
     /// The calls counted per model over the measured window.
     pub(super) fn take_counts(&mut self, model: &Model) -> Vec<ModelCalls> {
         let mut counts = std::mem::take(&mut self.counts);
-        let c = &mut counts[model.workload.classes[0].shape.model_index];
-        c.calls += self.plain_calls.0 - self.plain_at_warmup.0;
-        c.errors += self.plain_calls.1 - self.plain_at_warmup.1;
+        // A scenario whose requests call no model may define none.
+        if let Some(c) = counts.get_mut(model.workload.classes[0].shape.model_index) {
+            c.calls += self.plain_calls.0 - self.plain_at_warmup.0;
+            c.errors += self.plain_calls.1 - self.plain_at_warmup.1;
+        }
         counts
     }
 }

@@ -184,6 +184,9 @@ pub struct NetworkSection {
     pub topology: Topology,
     /// Jitter added to each round trip.
     pub jitter: Option<Sampler>,
+    /// The proxy's time on a completed attempt's path, there and back
+    /// (`deployment.proxyLatency`).
+    pub proxy_latency: Option<Sampler>,
 }
 
 /// `deployment.loadBalancing`: the balancer and its weights.
@@ -784,6 +787,7 @@ impl Scenario {
                 client_regions: network.client_regions,
                 topology: network.topology,
                 jitter: network.jitter,
+                proxy_latency: network.proxy_latency,
             },
             balancing: BalancingSection {
                 config: self.deployment.load_balancing.clone(),
@@ -944,7 +948,10 @@ impl Model {
     /// Mean time of one call of a `shape` request to model `i` with
     /// `tokens` (where given; else the shape's), following its fallbacks.
     pub fn mean_call_secs_given(&self, shape: &Shape, i: usize, tokens: TokenMeans) -> f64 {
-        let m = &self.llm.models[i];
+        let Some(m) = self.llm.models.get(i) else {
+            // No model: the request makes no call.
+            return 0.0;
+        };
         let mean = |given: Option<f64>, d: &Option<Sampler>| {
             given.unwrap_or_else(|| d.as_ref().map_or(0.0, Sampler::mean_secs))
         };

@@ -9,6 +9,7 @@ pub(super) struct NetworkPart {
     pub(super) client_regions: Vec<(String, f64)>,
     pub(super) topology: Topology,
     pub(super) jitter: Option<crate::dist::Sampler>,
+    pub(super) proxy_latency: Option<crate::dist::Sampler>,
 }
 
 impl Scenario {
@@ -105,10 +106,16 @@ impl Scenario {
             .as_ref()
             .and_then(|n| n.jitter.as_ref())
             .and_then(|j| c.duration_or_dist("network.jitter", j));
+        let proxy_latency = self
+            .deployment
+            .proxy_latency
+            .as_ref()
+            .and_then(|d| c.duration_or_dist("deployment.proxyLatency", d));
         NetworkPart {
             client_regions,
             topology,
             jitter,
+            proxy_latency,
         }
     }
 }

@@ -130,7 +130,7 @@ impl Scenario {
                     );
                 }
             }
-            return (!defined.is_empty()).then(|| (0, Vec::new()));
+            return Some((0, Vec::new()));
         }
         let lookup = |c: &mut Checker, at: &str, name: &String| match defined.get_index_of(name) {
             Some(i) => Some(i),
@@ -155,7 +155,24 @@ impl Scenario {
             (Some(name), _) => lookup(c, &format!("{path}.model"), name),
             (None, Some(&first)) => Some(first),
             (None, None) if defined.len() == 1 => Some(0),
-            (None, None) if defined.is_empty() => None,
+            (None, None) if defined.is_empty() => {
+                let calls = match &r.llm_calls {
+                    CountOrDist::Fixed(n) if *n == 1 => {
+                        "makes 1 LLM call (llmCalls defaults to 1)".to_string()
+                    }
+                    CountOrDist::Fixed(n) => format!("makes {n} LLM calls"),
+                    CountOrDist::Dist(_) => "makes LLM calls (llmCalls)".to_string(),
+                };
+                c.fail(
+                    path.to_string(),
+                    format!(
+                        "the request {calls} and llm.models defines no model: define one under \
+                         llm.models, or, for a service without LLM calls, give its service time \
+                         as {path}.cpuTime with {path}.llmCalls: 0"
+                    ),
+                );
+                None
+            }
             (None, None) => {
                 c.fail(
                     format!("{path}.model"),
