@@ -26,6 +26,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Gate(a) => crate::gate::gate(a),
         Command::Plan(a) => crate::plan::plan(a),
         Command::Import(a) => crate::import::import(a),
+        Command::Calibrate(a) => crate::calibrate::calibrate(a),
         Command::Schema(a) => schema(a),
         Command::Completions(a) => crate::shell::completions(a),
         Command::Man(a) => crate::shell::man(a),

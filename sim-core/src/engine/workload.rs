@@ -418,7 +418,8 @@ impl<O: Observer> Engine<'_, O> {
         let w = &mut self.workload;
         let at = req as usize;
         if w.given_service.len() <= at {
-            w.given_service.resize(self.requests.len().max(at + 1), NO_SERVICE);
+            w.given_service
+                .resize(self.requests.len().max(at + 1), NO_SERVICE);
         }
         w.given_service[at] = w.next_service.take().map_or(NO_SERVICE, |n| n.0);
     }

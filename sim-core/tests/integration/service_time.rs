@@ -67,7 +67,13 @@ fn a_single_fifo_server_replays_to_lindleys_response_times() {
         let rows = workload(seed, 2000);
         let mut csv = String::from("time,service_time\n");
         for (t, s) in &rows {
-            csv += &format!("{}.{:03},{}.{:06}\n", t / 1000, t % 1000, s / 1_000_000, s % 1_000_000);
+            csv += &format!(
+                "{}.{:03},{}.{:06}\n",
+                t / 1000,
+                t % 1000,
+                s / 1_000_000,
+                s % 1_000_000
+            );
         }
         let model = scenario(&dir, &csv, 1, "").unwrap();
         // Lindley: W(n+1) = max(0, W(n) + S(n) - A(n+1)); response = W + S,
@@ -82,8 +88,8 @@ fn a_single_fifo_server_replays_to_lindleys_response_times() {
         }
         let sink = Rows::default();
         let mut book = TraceBook::new(Box::new(sink.clone()), 1);
-        let r = run_model_traced(&model, RunOptions::default(), &RunControl::new(), &mut book)
-            .unwrap();
+        let r =
+            run_model_traced(&model, RunOptions::default(), &RunControl::new(), &mut book).unwrap();
         book.finish().unwrap();
         let mut got = sink.0.lock().unwrap().clone();
         got.sort_by_key(|&(n, _)| n);
@@ -104,7 +110,10 @@ fn a_single_fifo_server_replays_to_lindleys_response_times() {
         assert_eq!(l.p50, w.p50, "seed {seed}");
         assert_eq!(l.p99, w.p99, "seed {seed}");
         assert_eq!(l.mean, w.mean, "seed {seed}");
-        assert!(l.p99.unwrap() > 3.0 * l.p50.unwrap(), "a queue formed: {l:?}");
+        assert!(
+            l.p99.unwrap() > 3.0 * l.p50.unwrap(),
+            "a queue formed: {l:?}"
+        );
     }
 }
 
@@ -141,21 +150,40 @@ fn without_the_column_results_are_the_drawn_ones() {
     assert!(l.mean.unwrap() > 0.0);
     let given = scenario(&dir, "time,service_time\n0,0\n1,0\n2,0\n3,0\n", 1, "").unwrap();
     let b = run_model(&given, RunOptions::default()).unwrap();
-    assert_eq!(b.pooled.latency.max, Some(0.0), "a zero service time is served at once");
+    assert_eq!(
+        b.pooled.latency.max,
+        Some(0.0),
+        "a zero service time is served at once"
+    );
 }
 
 #[test]
 fn a_bad_service_time_is_refused_with_its_line_and_column() {
     let dir = tmp("bad");
     for (csv, expect) in [
-        ("time,service_time\n0,1\n1,x\n", "line 3 column 2: service_time `x` is not a number"),
-        ("time,service_time\n0,-1\n", "line 2 column 2: service_time `-1` is below 0"),
-        ("time,service_time\n0,\n", "line 2 column 2: no service_time"),
-        ("time,user,service_time\n0,,inf\n", "line 2 column 3: service_time `inf` is not a finite"),
+        (
+            "time,service_time\n0,1\n1,x\n",
+            "line 3 column 2: service_time `x` is not a number",
+        ),
+        (
+            "time,service_time\n0,-1\n",
+            "line 2 column 2: service_time `-1` is below 0",
+        ),
+        (
+            "time,service_time\n0,\n",
+            "line 2 column 2: no service_time",
+        ),
+        (
+            "time,user,service_time\n0,,inf\n",
+            "line 2 column 3: service_time `inf` is not a finite",
+        ),
     ] {
         let e = scenario(&dir, csv, 1, "").unwrap_err();
         assert!(e.contains(expect), "{csv:?}: {e}");
-        assert!(e.contains("workload.trace.file") && e.contains("t.csv"), "{e}");
+        assert!(
+            e.contains("workload.trace.file") && e.contains("t.csv"),
+            "{e}"
+        );
     }
     // Calls that are events of their own (token prices) refuse the column.
     std::fs::write(dir.join("t.csv"), "time,service_time\n0,1\n").unwrap();
@@ -168,6 +196,11 @@ fn a_bad_service_time_is_refused_with_its_line_and_column() {
       "deployment": { "regions": { "r": { "instances": 1 } } } }"#;
     std::fs::write(dir.join("p.json"), text).unwrap();
     let m = Model::from_file(dir.join("p.json")).unwrap();
-    let e = run_model(&m, RunOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("`service_time` column") && e.contains("t.csv"), "{e}");
+    let e = run_model(&m, RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`service_time` column") && e.contains("t.csv"),
+        "{e}"
+    );
 }
