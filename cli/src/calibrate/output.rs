@@ -94,7 +94,7 @@ impl Report<'_> {
             / self.reps.len().max(1) as f64;
         json!({
             "formatVersion": FORMAT_VERSION,
-            "version": sim_core::VERSION,
+            "fleetsimVersion": sim_core::VERSION,
             "scenario": self.scenario,
             "target": self.target,
             "timeScale": self.scale,
