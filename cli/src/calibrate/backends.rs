@@ -35,7 +35,7 @@ const MAX_CONNECTIONS: usize = 4096;
 /// yielding, so a wait ends within a few microseconds of its time.
 pub(crate) fn wait_until(deadline: Instant) {
     loop {
-        let now = Instant::now();
+        let now = crate::progress::now();
         if now >= deadline {
             return;
         }
@@ -70,7 +70,7 @@ impl Backends {
         for (i, inst) in plan.instances.iter().enumerate() {
             let listener = TcpListener::bind("127.0.0.1:0")?;
             addrs.push(listener.local_addr()?);
-            let now = Instant::now();
+            let now = crate::progress::now();
             let slots = Arc::new(Slots {
                 free_at: Mutex::new((0..inst.slots).map(|_| Reverse(now)).collect()),
             });
@@ -139,8 +139,8 @@ fn accept(
     }
     // Connections end on their own: each reads with a timeout and checks
     // the stop flag, so none outlives the run by more than a second.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+    let deadline = crate::progress::now() + Duration::from_secs(3);
+    while open.load(Ordering::SeqCst) > 0 && crate::progress::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -173,7 +173,7 @@ fn serve(
             }
             Err(_) => return,
         };
-        let arrived = Instant::now();
+        let arrived = crate::progress::now();
         if http::skip_body(&mut input, &head).is_err() {
             return;
         }
@@ -196,7 +196,7 @@ fn serve(
             end
         };
         wait_until(end);
-        let late = Instant::now().saturating_duration_since(end);
+        let late = crate::progress::now().saturating_duration_since(end);
         let body = "ok";
         let response = format!(
             "HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: text/plain\r\n\

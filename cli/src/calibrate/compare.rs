@@ -1,5 +1,6 @@
 //! Real against simulated. The real run's figures (latency with the
-//! path's overhead subtracted, errors by reason, each backend's share)
+//! path's overhead and each request's backend timer error subtracted,
+//! errors by reason, each backend's share)
 //! with their sampling uncertainty; the simulation's, two ways:
 //!
 //! - **independent replications** of the scenario over the same span:
@@ -95,7 +96,11 @@ pub(crate) fn real(
     let mut by_backend = vec![0u64; backends];
     for r in records {
         if r.outcome == "ok" {
-            lat.push((r.latency_ns as f64 / 1e9 - overhead.p50).max(0.0));
+            // The path's fixed cost, and the synthetic backend's own timer
+            // error for this request (it answered this much after its
+            // scheduled end; the next request's schedule does not move).
+            let late = r.late_s.unwrap_or(0.0);
+            lat.push((r.latency_ns as f64 / 1e9 - overhead.p50 - late).max(0.0));
             if let Some(b) = r.backend.filter(|&b| (b as usize) < backends) {
                 by_backend[b as usize] += 1;
             }
@@ -152,7 +157,10 @@ fn derived(plan: &Plan, duration_s: f64) -> Result<serde_json::Value, String> {
 /// Every traced request: its latency (scenario seconds), instance and
 /// reason.
 #[derive(Clone, Default)]
-struct Rows(Arc<Mutex<Vec<(f64, Option<u32>, &'static str)>>>);
+struct Rows(Arc<Mutex<Vec<SimRow>>>);
+
+/// A simulated request: latency (scenario seconds), instance, reason.
+type SimRow = (f64, Option<u32>, &'static str);
 
 impl TraceSink for Rows {
     fn write(&mut self, row: &TraceRow<'_>) -> std::io::Result<()> {
@@ -258,7 +266,7 @@ pub(crate) fn replications(
             let l = &run.latency;
             let f = |x: Option<f64>| x.map_or(f64::NAN, |x| x * s);
             let done: u64 = run.instances.iter().map(|i| i.requests).sum();
-            let reasons = serde_json::to_value(&run.reasons).unwrap_or_default();
+            let reasons = serde_json::to_value(run.reasons).unwrap_or_default();
             let errors = reasons
                 .as_object()
                 .map(|o| {

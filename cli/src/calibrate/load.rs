@@ -202,9 +202,9 @@ fn worker(
             break;
         }
         wait_until(due);
-        let sent = Instant::now();
+        let sent = crate::progress::now();
         let (status, outcome, head) = send_one(&mut conn, target, timeout, p.work_ns);
-        let done = Instant::now();
+        let done = crate::progress::now();
         let h = |name| {
             head.as_ref()
                 .and_then(|h| h.header(name).and_then(|v| v.parse::<f64>().ok()))
@@ -223,7 +223,7 @@ fn worker(
             service_s: h("x-fleetsim-service-time"),
             late_s: h("x-fleetsim-late"),
         });
-        if Instant::now() >= deadline {
+        if crate::progress::now() >= deadline {
             break;
         }
     }

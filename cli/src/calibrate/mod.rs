@@ -34,7 +34,7 @@ use anyhow::anyhow;
 use sim_core::Model;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longest load a calibration runs.
 const MAX_DURATION: Duration = Duration::from_secs(30 * 60);
@@ -55,6 +55,9 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<ExitCode, Failure> {
     let mut value = sim_core::scenario_json(&a.scenario)?;
     if let Some(s) = &a.strategy {
         strategy(&mut value, s).map_err(|e| input(format!("--strategy {s}: {e}")))?;
+    }
+    if a.target.is_none() && a.proxy == ProxyKind::Nginx {
+        nginx_semantics(&mut value);
     }
     let model = Model::from_json(&value.to_string(), &a.scenario)?;
     let duration = strategies::DurationStr::parse(&a.duration)
@@ -120,7 +123,7 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<ExitCode, Failure> {
     // Answers may come up to a minute (or 50 mean service times) after the
     // last send.
     let grace = Duration::from_secs_f64((plan.mean_work_secs() * 50.0).clamp(5.0, 60.0));
-    let start = Instant::now() + Duration::from_millis(50);
+    let start = crate::progress::now() + Duration::from_millis(50);
     let records = load::drive(
         target.addr,
         &schedule,
@@ -220,6 +223,23 @@ fn strategy(v: &mut serde_json::Value, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Against nginx, a power-of-two balancer without an `algorithm` is
+/// simulated as nginx's `random two least_conn` picks: two distinct
+/// backends (tower's p2c), not Envoy's two draws with replacement.
+fn nginx_semantics(v: &mut serde_json::Value) {
+    if let Some(lb) = v
+        .pointer_mut("/deployment/loadBalancing")
+        .and_then(|l| l.as_object_mut())
+    {
+        if lb.get("strategy").and_then(|s| s.as_str()) == Some("power-of-two")
+            && !lb.contains_key("algorithm")
+        {
+            lb.insert("algorithm".into(), "tower".into());
+            lb.remove("weighted");
+        }
+    }
+}
+
 /// The scenario `fleetsim proxy` is started with: the plan's own (its
 /// strategy applied), written into `dir`.
 fn proxied_scenario(
@@ -237,13 +257,10 @@ struct TempDir(std::path::PathBuf);
 
 impl TempDir {
     fn new() -> Result<TempDir, String> {
-        let d = std::env::temp_dir().join(format!(
-            "fleetsim-calibrate-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        ));
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let d = std::env::temp_dir().join(format!("fleetsim-calibrate-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
         Ok(TempDir(d))
     }

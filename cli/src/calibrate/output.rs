@@ -146,7 +146,7 @@ impl Report<'_> {
         );
         let _ = writeln!(
             o,
-            "path overhead (subtracted): p50 {} ms, p90 {} ms (straight to a backend: {} ms)",
+            "path overhead (subtracted, as is each request's backend timer error): p50 {} ms, p90 {} ms (straight to a backend: {} ms)",
             ms(self.overhead.p50),
             ms(self.overhead.p90),
             ms(self.overhead.direct_p50)
@@ -288,7 +288,7 @@ impl Report<'_> {
         let chart = reports::report::charts::Cdf {
             lines: vec![
                 (
-                    "real (overhead subtracted)".into(),
+                    "real (path overhead and backend timer error subtracted)".into(),
                     points(&self.real.sorted),
                 ),
                 (

@@ -6,7 +6,7 @@
 
 use super::load::send_one;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Requests sent to measure the overhead, each way.
 pub(crate) const PROBES: usize = 300;
@@ -24,12 +24,12 @@ pub(crate) struct Overhead {
 fn probe(addr: SocketAddr, n: usize) -> Result<Vec<f64>, String> {
     let mut conn = None;
     let mut out = Vec::with_capacity(n);
-    let until = Instant::now() + Duration::from_secs(20);
+    let until = crate::progress::now() + Duration::from_secs(20);
     for _ in 0..n {
-        if Instant::now() > until {
+        if crate::progress::now() > until {
             break;
         }
-        let t = Instant::now();
+        let t = crate::progress::now();
         let (status, why, _) = send_one(&mut conn, addr, Duration::from_secs(5), 0);
         if status != 200 {
             return Err(format!(

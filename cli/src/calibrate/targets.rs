@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use strategies::balance::StrategyKind;
 
 /// A child process killed and reaped on drop.
@@ -58,8 +58,8 @@ fn free_port() -> std::io::Result<u16> {
 
 /// Waits until `addr` accepts a connection, up to `limit`.
 fn wait_ready(addr: SocketAddr, limit: Duration, child: &mut Child) -> Result<(), String> {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
+    let until = crate::progress::now() + limit;
+    while crate::progress::now() < until {
         if let Ok(Some(status)) = child.child.try_wait() {
             return Err(format!("the proxy exited before it was ready ({status})"));
         }
