@@ -41,14 +41,30 @@ fn a_short_calibration_of_nginx_matches_its_paired_replay() {
         eprintln!("skipped: no nginx");
         return;
     }
-    let dir = scratch("calibrate");
+    short_calibration("nginx");
+}
+
+/// `fleetsim proxy` the same way, once this build has the command.
+#[test]
+fn a_short_calibration_of_fleetsim_proxy_matches_its_paired_replay() {
+    if !fleetsim(&["proxy", "--help"]).status.success() {
+        eprintln!("skipped: this build has no `fleetsim proxy`");
+        return;
+    }
+    short_calibration("fleetsim");
+}
+
+/// Four seconds of light load (least connections, about 70% busy) through
+/// `proxy`, checked against the tolerances above.
+fn short_calibration(proxy: &str) {
+    let dir = scratch(&format!("calibrate-{proxy}"));
     let scenario = root().join("scenarios/calibration/steady.json");
     let out = dir.join("out");
     let o = fleetsim(&[
         "calibrate",
         scenario.to_str().unwrap(),
         "--proxy",
-        "nginx",
+        proxy,
         "--strategy",
         "least-connections",
         "--duration",
