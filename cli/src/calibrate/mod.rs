@@ -91,6 +91,12 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<ExitCode, Failure> {
             tmp.0.clone()
         }
     };
+    // Ctrl-C stops the proxy child before exiting (a guard's drop does
+    // not run when the process is interrupted).
+    let _ = ctrlc::set_handler(|| {
+        targets::terminate_all();
+        std::process::exit(130);
+    });
     let backends = backends::Backends::start(&plan, seed)
         .map_err(|e| failed(format!("cannot start the synthetic backends: {e}")))?;
     let target = match external {
@@ -109,7 +115,6 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<ExitCode, Failure> {
             .map_err(failed)?,
         },
     };
-    let overhead = overhead::measure(target.addr, backends.addrs[0]).map_err(failed)?;
     let schedule = load::poisson(&plan, duration, seed);
     if schedule.is_empty() {
         return Err(input(format!(
@@ -131,6 +136,10 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<ExitCode, Failure> {
         start + duration + grace,
         grace,
     );
+    // Measured after the load, not before: probes through the proxy would
+    // move its balancer's state (nginx's weighted round robin, say) and
+    // the paired replay's balancer starts fresh.
+    let overhead = overhead::measure(target.addr, backends.addrs[0]).map_err(failed)?;
     let lateness = load::lateness(&records);
     let kept_up = lateness.1 <= LATE_P99_LIMIT_S && records.len() == schedule.len();
     if !kept_up {

@@ -1,6 +1,7 @@
 //! The path's own cost: requests of zero service time sent one at a time
 //! (so nothing queues) through the target and, for reference, straight to
-//! a backend. The median through the target is what the simulation does
+//! a backend, after the load (so they do not move the proxy's balancer
+//! before it). The median through the target is what the simulation does
 //! not model (the generator's, the proxy's and the loopback's time); it is
 //! subtracted from every real latency before the comparison.
 

@@ -20,10 +20,55 @@ pub(crate) struct Child {
     dir: Option<PathBuf>,
 }
 
+/// Children alive now, for the Ctrl-C handler to stop.
+static LIVE: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Asks process `pid` to stop (SIGTERM: nginx's master then stops its
+/// workers; SIGKILL would orphan them).
+fn terminate(pid: u32) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Stops every live child: for the Ctrl-C handler.
+pub(crate) fn terminate_all() {
+    if let Ok(live) = LIVE.lock() {
+        for &pid in live.iter() {
+            terminate(pid);
+        }
+    }
+}
+
+impl Child {
+    fn new(child: std::process::Child, dir: Option<PathBuf>) -> Child {
+        if let Ok(mut live) = LIVE.lock() {
+            live.push(child.id());
+        }
+        Child { child, dir }
+    }
+}
+
 impl Drop for Child {
     fn drop(&mut self) {
+        let pid = self.child.id();
+        terminate(pid);
+        // Up to 3 s to stop in order, then killed.
+        let until = crate::progress::now() + Duration::from_secs(3);
+        while crate::progress::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Ok(mut live) = LIVE.lock() {
+            live.retain(|&p| p != pid);
+        }
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);
         }
@@ -189,10 +234,7 @@ impl Target {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let mut child = Child {
-            child,
-            dir: Some(dir.clone()),
-        };
+        let mut child = Child::new(child, Some(dir.clone()));
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         wait_ready(addr, Duration::from_secs(10), &mut child).map_err(|e| {
             let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
@@ -232,7 +274,7 @@ impl Target {
             .spawn()
             .map_err(|e| format!("cannot start fleetsim proxy: {e}"))?;
         let stderr = child.stderr.take();
-        let mut child = Child { child, dir: None };
+        let mut child = Child::new(child, None);
         let (tx, rx) = std::sync::mpsc::channel();
         if let Some(err) = stderr {
             std::thread::spawn(move || {
