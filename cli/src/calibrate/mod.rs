@@ -91,10 +91,15 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<ExitCode, Failure> {
             tmp.0.clone()
         }
     };
-    // Ctrl-C stops the proxy child before exiting (a guard's drop does
-    // not run when the process is interrupted).
-    let _ = ctrlc::set_handler(|| {
+    // Ctrl-C stops the proxy child and removes the temporary directory
+    // before exiting (guards' drops do not run when the process is
+    // interrupted).
+    let scratch = out.is_none().then(|| dir.clone());
+    let _ = ctrlc::set_handler(move || {
         targets::terminate_all();
+        if let Some(d) = &scratch {
+            let _ = std::fs::remove_dir_all(d);
+        }
         std::process::exit(130);
     });
     let backends = backends::Backends::start(&plan, seed)

@@ -20,8 +20,9 @@ pub(crate) struct Child {
     dir: Option<PathBuf>,
 }
 
-/// Children alive now, for the Ctrl-C handler to stop.
-static LIVE: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+/// Children alive now and the directories they own, for the Ctrl-C
+/// handler to stop and remove.
+static LIVE: std::sync::Mutex<Vec<(u32, Option<PathBuf>)>> = std::sync::Mutex::new(Vec::new());
 
 /// Asks process `pid` to stop (SIGTERM: nginx's master then stops its
 /// workers; SIGKILL would orphan them).
@@ -34,11 +35,19 @@ fn terminate(pid: u32) {
         .status();
 }
 
-/// Stops every live child: for the Ctrl-C handler.
+/// Stops every live child and removes its directory: for the Ctrl-C
+/// handler.
 pub(crate) fn terminate_all() {
     if let Ok(live) = LIVE.lock() {
-        for &pid in live.iter() {
-            terminate(pid);
+        for (pid, _) in live.iter() {
+            terminate(*pid);
+        }
+        // A moment for them to stop writing into their directories.
+        std::thread::sleep(Duration::from_millis(300));
+        for (_, dir) in live.iter() {
+            if let Some(d) = dir {
+                let _ = std::fs::remove_dir_all(d);
+            }
         }
     }
 }
@@ -46,7 +55,7 @@ pub(crate) fn terminate_all() {
 impl Child {
     fn new(child: std::process::Child, dir: Option<PathBuf>) -> Child {
         if let Ok(mut live) = LIVE.lock() {
-            live.push(child.id());
+            live.push((child.id(), dir.clone()));
         }
         Child { child, dir }
     }
@@ -67,7 +76,7 @@ impl Drop for Child {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Ok(mut live) = LIVE.lock() {
-            live.retain(|&p| p != pid);
+            live.retain(|(p, _)| *p != pid);
         }
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);
