@@ -134,6 +134,10 @@ pub(crate) enum Command {
     /// distance, and print the scenario block to paste.
     #[command(after_help = FIT_EXAMPLES)]
     Fit(FitArgs),
+    /// Measure a real proxy on loopback (synthetic backends, an open-loop
+    /// load) and compare it with the simulation of the same scenario.
+    #[command(after_help = CALIBRATE_EXAMPLES)]
+    Calibrate(CalibrateArgs),
     /// Print the JSON Schema of scenario, sweep or gate files, for editors.
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),
@@ -710,4 +714,77 @@ pub(crate) struct ValidateArgs {
     /// input).
     #[arg(required = true, value_name = "FILE")]
     pub(crate) scenarios: Vec<PathBuf>,
+}
+
+const CALIBRATE_EXAMPLES: &str = "\
+Examples:
+  # nginx in front of 4 synthetic backends, 3 s of load, 3 replications
+  fleetsim calibrate scenarios/calibration/steady.json --proxy nginx \\
+      --duration 3s --replications 3
+  # as JSON, with the per-request CSV, the comparison and a chart in DIR
+  fleetsim calibrate scenarios/calibration/slow-backend.json \\
+      --proxy nginx --duration 3s --replications 3 --out calib/ --json
+
+Everything runs on 127.0.0.1 and stops by itself. The scenario's
+instances become synthetic HTTP backends (its slots, its service-time
+distribution scaled by --time-scale: 0.001 makes seconds milliseconds);
+an open-loop Poisson load at the scenario's rate (scaled) goes through
+the proxy; the path's own cost is measured first with zero service time
+and subtracted. The simulation runs twice: as independent replications
+(their range should bracket the real figure) and as a paired replay fed
+the real run's own arrival and service times (a trace with a
+service_time column), which separates model error from the luck of one
+run. Exit 0 with the table; 2 bad input (a non-loopback --target); 3 the
+target or the generator failed.";
+
+/// `fleetsim calibrate`.
+#[derive(Debug, Args)]
+pub(crate) struct CalibrateArgs {
+    /// Scenario file (JSON or YAML): its instances, slots, service times,
+    /// rate and balancer.
+    pub(crate) scenario: PathBuf,
+    /// A proxy already running at ADDR (127.0.0.1:PORT) in front of the
+    /// backends printed on stderr; it is not started or stopped.
+    #[arg(long, value_name = "ADDR", conflicts_with = "proxy")]
+    pub(crate) target: Option<String>,
+    /// Which proxy to start in front of the backends, configured from the
+    /// scenario's balancer: `fleetsim` (`fleetsim proxy`) or `nginx`.
+    #[arg(long, value_enum, default_value = "nginx")]
+    pub(crate) proxy: ProxyKind,
+    /// Replace the scenario's balancer: round-robin, weighted (with the
+    /// scenario's `weighted` map), least-connections, power-of-two or
+    /// random; any but weighted drops the weights.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) strategy: Option<String>,
+    /// How long the load runs, wall-clock (e.g. 20s, 2m; at most 30m).
+    #[arg(long, value_name = "D", default_value = "20s")]
+    pub(crate) duration: String,
+    /// Real seconds per scenario second (0.001: the scenario's seconds
+    /// become milliseconds).
+    #[arg(long, value_name = "X", default_value_t = 0.001)]
+    pub(crate) time_scale: f64,
+    /// Seed of the load, the service times and the simulation (default:
+    /// the scenario's `run.seed`).
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+    /// Independent simulated replications.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) replications: u32,
+    /// Write requests.csv, comparison.csv, calibration.json, the paired
+    /// replay's trace and scenario, and calibration.svg into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Print the comparison as JSON on stdout instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The proxies `calibrate` can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ProxyKind {
+    /// `fleetsim proxy`, this binary.
+    Fleetsim,
+    /// nginx (from PATH, or /usr/sbin/nginx).
+    Nginx,
 }

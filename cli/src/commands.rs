@@ -28,6 +28,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Import(a) => crate::import::import(a),
         Command::Proxy(a) => crate::proxy::proxy(a),
         Command::Fit(a) => crate::fit::fit(a),
+        Command::Calibrate(a) => crate::calibrate::calibrate(a),
         Command::Schema(a) => schema(a),
         Command::Completions(a) => crate::shell::completions(a),
         Command::Man(a) => crate::shell::man(a),

@@ -44,9 +44,17 @@
 //! | how `gate` checks its output paths, then compares or writes the baseline | `gate.rs` `gate`, `writable` |
 //! | how `plan --slo` becomes an axis, and when `--max-load` runs instead | `plan.rs` `slo_axis`, `plan` |
 //! | `fleetsim proxy`: the scenario's deployment in front of real backends, through `strategies::tower` | `proxy/mod.rs` (its table maps the rest) |
+//! | `fleetsim calibrate`: the run's steps, and the children killed on every exit path | `calibrate/mod.rs` `calibrate`, `calibrate/targets.rs` `Child` (a guard) |
+//! | the synthetic loopback backends (slots, FIFO queue, precise waits) | `calibrate/backends.rs` `Backends::start`, `wait_until` |
+//! | the open-loop load, its schedule and lateness | `calibrate/load.rs` `Schedule::poisson`, `drive` |
+//! | the nginx config made from a scenario's balancer, `fleetsim proxy` as a child | `calibrate/targets.rs` `nginx_conf`, `Target::start` |
+//! | the path's own cost, measured with zero service time | `calibrate/overhead.rs` `measure` |
+//! | the simulation's replications and the paired replay (a `service_time` trace), real against simulated | `calibrate/compare.rs` `paired`, `replications`, `compare` |
+//! | what calibrate writes and prints (CSV, JSON `formatVersion`, the chart) | `calibrate/output.rs`; contract `reports/contracts/calibration.schema.json` |
 //! | the Python package (`import fleetsim`): the same library calls from Python | `../python/` (its `src/lib.rs` maps it) |
 
 mod args;
+mod calibrate;
 mod commands;
 mod compare;
 mod confirm;

@@ -54,6 +54,7 @@
 //! | the order of events at one instant | `engine/queue.rs` (`(time, seq)` keys) |
 //! | open arrivals, who sends them, the entry rate limits | `engine/workload.rs` `Engine::on_arrival`, `Engine::admit`; `engine/routes.rs` `Limits::admit` |
 //! | a replayed trace's rows arriving | `engine/workload.rs` `Engine::on_trace_arrival`; `trace.rs` `TraceReader` |
+//! | a trace row's own service time (`service_time`) replacing the drawn one | kept per request in `engine/workload.rs` `Engine::keep_given_service`, read by `Engine::given_service` in `engine/llm/calls.rs` `start_llm_simple`, `start_llm_general` and `engine/service.rs` `start` (no CPU phase of its own); refused for per-leg call paths in `Engine::open_trace` |
 //! | closed-loop sessions: think time, turns | `engine/sessions.rs` `Engine::session_turn_ended`, `Engine::on_think` |
 //! | a session's start, end, abandonment (`abandonAfterErrors`) and its results | `engine/sessions.rs` `Sessions::turn_sent`, `Sessions::turn_ended`, `Sessions::result`; `session_results.rs` [`SessionResults`] |
 //! | what an observer hears of a request (arrival, the loads compared, pick, slot, LLM legs, 429s, failed attempts) | `engine/step.rs` [`Observed`]; told from `engine/workload.rs` `admit`, `engine/routing.rs` `dispatch`, `attempt_failed`, `engine/service.rs` `start`, `engine/llm/calls.rs`, `engine/llm/dynamic.rs` |

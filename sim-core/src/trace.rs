@@ -11,6 +11,16 @@
 //! `user`, `tenant` and `class` blank, but not a token column the file
 //! has. Blank lines and lines starting with `#` are skipped.
 //!
+//! `service_time` (optional, in the unit of `time`, never a datetime, not
+//! divided by `speed`) is the request's own service time: each attempt
+//! holds its slot for exactly that long (times its instance's slow
+//! factor) in place of its drawn CPU time and LLM latencies. The request's
+//! draws still happen (its calls, their errors and tokens), so only the
+//! time changes. A row must give it when the file has the column. It
+//! replaces the service of a request served in one step (one event per
+//! attempt); a scenario whose calls are events of their own (token
+//! prices, provider state) refuses it.
+//!
 //! Traces as they are published need no conversion: a [`TraceSpec`] maps
 //! the file's own column names (other columns are ignored), gives the unit
 //! of a numeric time (`s`, `ms`, `us`) or reads datetimes (up to 9
@@ -49,6 +59,8 @@ pub struct TraceColumns {
     pub input_tokens: Option<usize>,
     /// `output_tokens`.
     pub output_tokens: Option<usize>,
+    /// `service_time`.
+    pub service_time: Option<usize>,
 }
 
 /// Longest line a trace may have: a row is a few dozen bytes, so a longer
@@ -69,7 +81,7 @@ fn clip(field: &str) -> String {
 
 /// The columns a trace may have.
 pub const TRACE_COLUMNS: &str =
-    "time (seconds from the start, required), user, tenant, class, input_tokens, output_tokens";
+    "time (seconds from the start, required), user, tenant, class, input_tokens, output_tokens, service_time";
 
 /// Which of a file's columns is which, by the file's names.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -93,6 +105,10 @@ pub struct ColumnNames {
     /// Output tokens of each LLM call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<String>,
+    /// The request's own service time (in the unit of `time`), replacing
+    /// its drawn CPU time and LLM latencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_time: Option<String>,
 }
 
 /// The unit of a numeric time column.
@@ -250,6 +266,8 @@ pub struct TraceRow {
     pub input_tokens: Option<u32>,
     /// Output tokens of each of its LLM calls.
     pub output_tokens: Option<u32>,
+    /// Its own service time, replacing the drawn one.
+    pub service_time: Option<Nanos>,
 }
 
 impl TraceRow {
@@ -386,8 +404,8 @@ impl FileStamp {
 }
 
 /// The rows' fields, in [`TraceColumns`] order: time, user, tenant, class,
-/// input tokens, output tokens.
-const SLOTS: usize = 6;
+/// input tokens, output tokens, service time.
+const SLOTS: usize = 7;
 
 /// fleetsim's own names of the fields, in slot order.
 const OWN_NAMES: [&str; SLOTS] = [
@@ -397,6 +415,7 @@ const OWN_NAMES: [&str; SLOTS] = [
     "class",
     "input_tokens",
     "output_tokens",
+    "service_time",
 ];
 
 /// How lines are split into fields.
@@ -624,6 +643,7 @@ impl TraceReader {
                 class: None,
                 input_tokens: None,
                 output_tokens: None,
+                service_time: None,
             },
             layout: Layout::Csv { width: 0 },
             classes: classes.to_vec(),
@@ -748,7 +768,7 @@ impl TraceReader {
     }
 
     fn set_columns(&mut self, slots: [Option<usize>; SLOTS]) -> Result<(), String> {
-        let [time, user, tenant, class, input_tokens, output_tokens] = slots;
+        let [time, user, tenant, class, input_tokens, output_tokens, service_time] = slots;
         let Some(time) = time else {
             let what = match self.layout {
                 Layout::Csv { .. } => "column",
@@ -767,6 +787,7 @@ impl TraceReader {
             class,
             input_tokens,
             output_tokens,
+            service_time,
         };
         Ok(())
     }
@@ -849,6 +870,7 @@ impl TraceReader {
             c.class,
             c.input_tokens,
             c.output_tokens,
+            c.service_time,
         ];
         match &self.layout {
             Layout::Csv { width: expected } => {
@@ -942,7 +964,7 @@ impl TraceReader {
                 return Ok(None);
             }
             let wanted = self.split()?;
-            let [time, user, tenant, class, input, output] = &wanted;
+            let [time, user, tenant, class, input, output, service] = &wanted;
             let Some(t) = time.as_deref() else {
                 return Err(self.at(&match &self.layout {
                     Layout::Csv { .. } => "no time".to_string(),
@@ -1035,6 +1057,19 @@ impl TraceReader {
             };
             let input_tokens = tokens(input.as_deref(), self.columns.input_tokens, 4)?;
             let output_tokens = tokens(output.as_deref(), self.columns.output_tokens, 5)?;
+            let service_time = match (service.as_deref(), self.columns.service_time) {
+                (None, Some(k)) => {
+                    return Err(self.at_field(
+                        k,
+                        &format!(
+                            "no {}: a row must give the service time when the file has the column",
+                            self.what(6)
+                        ),
+                    ))
+                }
+                (Some(v), Some(k)) => Some(self.service_time(v, k)?),
+                (_, None) => None,
+            };
             let class = match class.as_deref() {
                 None => None,
                 Some(name) => match self.classes.iter().position(|k| k == name) {
@@ -1144,7 +1179,52 @@ impl TraceReader {
                 class,
                 input_tokens,
                 output_tokens,
+                service_time,
             })))
+        }
+    }
+
+    /// A row's `service_time` field `v` (at column index `k`): a finite
+    /// number of the time's unit, 0 or more.
+    fn service_time(&self, v: &str, k: usize) -> Result<Nanos, String> {
+        let unit = self.spec.unit;
+        let bad = |why: &str| {
+            self.at_field(
+                k,
+                &format!(
+                    "{} `{}` {why}; give a number of {} (0 or more), as the time's unit",
+                    self.what(6),
+                    clip(v),
+                    unit.name()
+                ),
+            )
+        };
+        let secs: f64 = v.parse().map_err(|_| bad("is not a number"))?;
+        if !secs.is_finite() {
+            return Err(bad("is not a finite number"));
+        }
+        if secs < 0.0 {
+            return Err(bad("is below 0"));
+        }
+        let ns = secs * unit.nanos() + 0.5;
+        if ns >= u64::MAX as f64 {
+            return Err(bad("is too large"));
+        }
+        Ok(Nanos(ns as u64))
+    }
+
+    /// `msg` at field `k` of the line: its column number for a CSV file
+    /// (counted in fields from 1), the line for a JSON one (whose key the
+    /// message names).
+    fn at_field(&self, k: usize, msg: &str) -> String {
+        match self.layout {
+            Layout::Csv { .. } => format!(
+                "{} line {} column {}: {msg}",
+                self.path.display(),
+                self.line,
+                k + 1
+            ),
+            Layout::Json { .. } => self.at(msg),
         }
     }
 
@@ -1219,6 +1299,7 @@ fn mapped(m: &ColumnNames) -> [(Option<&str>, &'static str); SLOTS] {
         (m.class.as_deref(), "class"),
         (m.input_tokens.as_deref(), "inputTokens"),
         (m.output_tokens.as_deref(), "outputTokens"),
+        (m.service_time.as_deref(), "serviceTime"),
     ]
 }
 

@@ -50,6 +50,8 @@ pub const RUN_CSV: u32 = 1;
 pub const TRACE: u32 = 1;
 /// `fleetsim fit --json`.
 pub const FIT: u32 = 1;
+/// `calibration.json` and `fleetsim calibrate --json`.
+pub const CALIBRATION: u32 = 1;
 
 /// One file an output directory holds, as its manifest lists it: what
 /// carries the version of a CSV file, which has no place for one.
@@ -276,6 +278,7 @@ mod tests {
             ("max-load.schema.json", MAX_LOAD),
             ("import.schema.json", IMPORT),
             ("fit.schema.json", FIT),
+            ("calibration.schema.json", CALIBRATION),
         ];
         assert_eq!(versions.len(), schemas::SHIPPED.len());
         for (name, version) in versions {

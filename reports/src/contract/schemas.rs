@@ -87,4 +87,5 @@ pub const SHIPPED: &[&str] = &[
     "max-load.schema.json",
     "import.schema.json",
     "fit.schema.json",
+    "calibration.schema.json",
 ];

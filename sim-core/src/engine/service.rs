@@ -44,6 +44,9 @@ impl<O: Observer> Engine<'_, O> {
         }
         // When the attempt got its slot: the last column of its parts.
         self.llm.parts[(req as usize + 1) * w - 1] = now.0;
+        // A service time given by a trace row is the whole slot time: no
+        // CPU phase of its own.
+        let given = self.given_service(req).is_some();
         let r = &mut self.requests[req as usize];
         let inst = &mut self.instances[i];
         let cpu_work = shape
@@ -51,7 +54,7 @@ impl<O: Observer> Engine<'_, O> {
             .as_ref()
             .map_or(0.0, |d| d.sample_secs(&mut r.rng));
         let (hung, slow) = (inst.is_hung(), inst.slow_factor);
-        if let (Some(cpu), true) = (&mut inst.cpu, cpu_work > 0.0) {
+        if let (Some(cpu), true) = (&mut inst.cpu, cpu_work > 0.0 && !given) {
             r.state = State::Cpu;
             if hung {
                 // It holds the request, and its memory, all the same.

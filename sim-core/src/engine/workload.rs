@@ -33,7 +33,18 @@ pub(super) struct Workload {
     /// A trace row that could not be read mid-run (the file changed since
     /// it was checked): the run ends with it.
     pub(super) trace_error: Option<String>,
+    /// The trace gives each request's own service time (its
+    /// `service_time` column): kept per slab record in `given_service`.
+    pub(super) service_given: bool,
+    /// The service time of the trace row being admitted.
+    pub(super) next_service: Option<Nanos>,
+    /// Each slab record's given service time ([`NO_SERVICE`]: drawn);
+    /// grows with the slab, never per request, and only with the column.
+    pub(super) given_service: Vec<u64>,
 }
+
+/// A request whose service time is drawn, not given by a trace row.
+pub(super) const NO_SERVICE: u64 = u64::MAX;
 
 impl Workload {
     pub(super) fn new(model: &Model, replication: u32) -> Workload {
@@ -48,6 +59,13 @@ impl Workload {
             thinning: model.rate_varies(),
             trace: None,
             trace_error: None,
+            service_given: model
+                .workload
+                .trace
+                .as_ref()
+                .is_some_and(|t| t.service_time),
+            next_service: None,
+            given_service: Vec::new(),
         }
     }
 }
@@ -230,6 +248,9 @@ impl<O: Observer> Engine<'_, O> {
         if self.llm.path != super::llm::CallPath::Plain {
             self.llm.legs[req as usize].given = given;
         }
+        if self.workload.service_given {
+            self.keep_given_service(req);
+        }
         self.notify(|| super::Observed::Arrived {
             request: Some(req),
             user,
@@ -307,6 +328,15 @@ impl<O: Observer> Engine<'_, O> {
                 t.path.display()
             )));
         }
+        if t.service_time && self.llm.path.per_leg() {
+            return Err(SimError::Trace(format!(
+                "{}: a `service_time` column replaces the service of a request served in one \
+                 step, but this scenario's LLM calls are events of their own (token prices or \
+                 provider state: quotas, saturation, outages, per-instance caps, breakers per \
+                 model); remove the column or those settings",
+                t.path.display()
+            )));
+        }
         let users = crate::trace::UserIds::Known(t.user_names.clone());
         let mut reader =
             TraceReader::open(&t.path, &classes, &t.spec, users).map_err(SimError::Trace)?;
@@ -377,7 +407,33 @@ impl<O: Observer> Engine<'_, O> {
             row.input_tokens.unwrap_or(super::llm::NO_TOKENS),
             row.output_tokens.unwrap_or(super::llm::NO_TOKENS),
         );
+        self.workload.next_service = row.service_time;
         self.admit(user, false, class, tokens);
+    }
+
+    /// Keeps the service time of the row being admitted for slab record
+    /// `req` (with a `service_time` column only).
+    #[inline(never)]
+    pub(super) fn keep_given_service(&mut self, req: u32) {
+        let w = &mut self.workload;
+        let at = req as usize;
+        if w.given_service.len() <= at {
+            w.given_service
+                .resize(self.requests.len().max(at + 1), NO_SERVICE);
+        }
+        w.given_service[at] = w.next_service.take().map_or(NO_SERVICE, |n| n.0);
+    }
+
+    /// The service time a trace row gave request `req`, if any.
+    #[inline(always)]
+    pub(super) fn given_service(&self, req: u32) -> Option<Nanos> {
+        if !self.workload.service_given {
+            return None;
+        }
+        match self.workload.given_service.get(req as usize) {
+            Some(&n) if n != NO_SERVICE => Some(Nanos(n)),
+            _ => None,
+        }
     }
 }
 

@@ -25,6 +25,7 @@ mod scaling;
 mod scenarios;
 mod seed_files;
 mod seeds;
+mod service_time;
 mod sessions;
 mod shapes;
 mod tenants;

@@ -132,7 +132,12 @@ impl<'m, O: Observer> Engine<'m, O> {
         // the end. Plain workflows only ever call the scenario's model.
         self.llm.plain_calls.0 += made;
         self.llm.plain_calls.1 += u64::from(fails);
-        let service = Nanos::from_secs_f64(total);
+        let given = self.given_service(req);
+        if let Some(g) = given {
+            // The given time is the whole slot time, CPU included.
+            total = g.as_secs_f64();
+        }
+        let service = given.unwrap_or_else(|| Nanos::from_secs_f64(total));
         let service = if slow == 1.0 {
             service
         } else {
@@ -141,7 +146,7 @@ impl<'m, O: Observer> Engine<'m, O> {
         if self.llm.parts_kept == Parts::One {
             // The one part this mode writes: the attempt's model's time.
             self.llm.parts[req as usize * self.llm.parts_width] =
-                Nanos::from_secs_f64((total - cpu_secs) * slow).0;
+                Nanos::from_secs_f64((total - cpu_secs).max(0.0) * slow).0;
         }
         if !hung {
             self.events.push(
@@ -258,7 +263,9 @@ impl<'m, O: Observer> Engine<'m, O> {
         }
         self.requests[req as usize].fails = fails;
         if !hung {
-            let service = Nanos::from_secs_f64(total);
+            let service = self
+                .given_service(req)
+                .unwrap_or_else(|| Nanos::from_secs_f64(total));
             let service = if slow == 1.0 {
                 service
             } else {

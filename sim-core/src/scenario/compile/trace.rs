@@ -21,6 +21,9 @@ pub struct TraceModel {
     pub input_tokens: bool,
     /// The file has an `output_tokens` column.
     pub output_tokens: bool,
+    /// The file has a `service_time` column (each request's own service
+    /// time).
+    pub service_time: bool,
     /// How to read it.
     pub spec: TraceSpec,
     /// Its user names and their ids, when its users are names.
@@ -147,6 +150,7 @@ impl Scenario {
             rows,
             input_tokens: columns.input_tokens.is_some(),
             output_tokens: columns.output_tokens.is_some(),
+            service_time: columns.service_time.is_some(),
             spec,
             user_names: reader.user_names(),
             stamp,
@@ -170,6 +174,7 @@ fn trace_spec(c: &mut Checker, t: &crate::scenario::Trace) -> Option<TraceSpec> 
                 class: None,
                 input_tokens: name("ContextTokens"),
                 output_tokens: name("GeneratedTokens"),
+                service_time: None,
             }),
             TimeUnit::S,
             Some(Start::FirstRow(Nanos::ZERO)),
@@ -182,6 +187,7 @@ fn trace_spec(c: &mut Checker, t: &crate::scenario::Trace) -> Option<TraceSpec> 
                 class: None,
                 input_tokens: name("input_length"),
                 output_tokens: name("output_length"),
+                service_time: None,
             }),
             TimeUnit::Ms,
             None,
@@ -194,6 +200,7 @@ fn trace_spec(c: &mut Checker, t: &crate::scenario::Trace) -> Option<TraceSpec> 
                 class: None,
                 input_tokens: name("Request tokens"),
                 output_tokens: name("Response tokens"),
+                service_time: None,
             }),
             TimeUnit::S,
             Some(Start::FirstRow(Nanos::ZERO)),
