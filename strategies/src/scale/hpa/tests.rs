@@ -907,5 +907,8 @@ fn any_metric_name_is_accepted_and_an_empty_one_refused() {
         simulated_metric(HpaMetricType::Pods, "inflight_requests"),
         Some(ScaleMetric::Connections)
     );
-    assert_eq!(simulated_metric(HpaMetricType::Pods, "tokens_per_second"), None);
+    assert_eq!(
+        simulated_metric(HpaMetricType::Pods, "tokens_per_second"),
+        None
+    );
 }
