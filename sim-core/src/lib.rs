@@ -77,6 +77,7 @@
 //! | outlier ejection, breakers, passive health | `engine/resilience.rs` `Engine::observe_attempt`, `Engine::passive_update` |
 //! | scheduled and random failures | `engine/faults.rs` `Engine::on_failure_event`, `Engine::on_random_fail` |
 //! | the metrics an autoscaler sees, and its decision applied | `engine/scaling.rs` `Engine::on_metrics_collect`, `Engine::check_region` (the HPA's own arithmetic is `strategies::scale::hpa`) |
+//! | which HPA metric names a scenario may use (the simulator's names and the seed-doc aliases), refused at load otherwise | `scenario/compile/fleet.rs` `check_hpa_names` over `strategies::scale::simulated_names` |
 //! | start-up, draining, OOM kills | `engine/scaling.rs` `Engine::boot`, `Engine::remove`, `Engine::on_drain_deadline`, `Engine::memory_check` |
 //! | instance and LLM spend, the budget | `engine/cost.rs` `Cost` |
 //! | the time series | `engine/series.rs` `Engine::on_series_tick` |

@@ -70,6 +70,7 @@
 //! | which autoscaler a `scaling` block builds, and the pool-wide averages it reads | `scale/mod.rs` `ScalingConfig::build`, `Autoscaler`, `ScaleInput::fleet` |
 //! | threshold scaling: one step at a time, cooldowns on one clock | `scale/threshold.rs` `ThresholdScaler` (decide), `up_trigger`, `down_trigger` |
 //! | where the HPA computes desired replicas and its stabilization window | `scale/hpa.rs` `Hpa` (decide), `Hpa::propose`, `resource_replicas`, `History::stabilize`, `convert_with_rate`; without `behavior`: `Hpa::legacy` |
+//! | the HPA's open metric names: what a caller feeds, the simulator's names and aliases | `scale/mod.rs` `MetricValues`, `Metrics`, `ScaleInput::metrics`; `scale/hpa.rs` `simulated_names`, `simulated_metric`, `Hpa::propose` |
 //! | AWS target tracking: its alarms, scale-in and cooldowns | `scale/target_tracking.rs` `TargetTracking` (decide; cooldowns start in `applied`) |
 //! | KEDA queue scaling, activation and scale to zero | `scale/queue.rs` `QueueScaler` (decide) |
 //! | AWS step scaling: alarms, step choice, percent rounding, cooldowns | `scale/step.rs` `StepScaling` (decide, `evaluate`; cooldowns start in `applied`), `percent_change` |

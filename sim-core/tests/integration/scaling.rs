@@ -713,3 +713,42 @@ fn a_metrics_window_longer_than_the_run_is_bounded_by_the_run() {
     assert_eq!(long.counts, hour.counts);
     assert_eq!(long.scaling, hour.scaling);
 }
+
+/// The HPA reads any metric name, but a scenario may only name what the
+/// simulator provides: anything else is refused at its path, with the
+/// names it provides.
+#[test]
+fn an_hpa_metric_the_simulator_does_not_provide_is_refused_at_its_path() {
+    let mut v = base();
+    set(
+        &mut v,
+        "/deployment/scaling/metrics/0/pods/metric/name",
+        json!("tokens_per_second"),
+    );
+    let text = Model::from_json(&v.to_string(), "z.json")
+        .unwrap_err()
+        .to_string();
+    for needle in [
+        "z.json",
+        "deployment.scaling.metrics[0].pods.metric.name",
+        "tokens_per_second",
+        "http_requests_per_second",
+        "inflight_requests",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from: {text}");
+    }
+    // Each seed-doc alias stays accepted.
+    for alias in [
+        "active_connections",
+        "inflight_requests",
+        "requests_per_minute",
+    ] {
+        let mut v = base();
+        set(
+            &mut v,
+            "/deployment/scaling/metrics/0/pods/metric/name",
+            json!(alias),
+        );
+        Model::from_json(&v.to_string(), "z.json").unwrap_or_else(|e| panic!("{alias}: {e}"));
+    }
+}

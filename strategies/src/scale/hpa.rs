@@ -4,7 +4,7 @@
 //! stabilization and the `behavior` rate policies (`horizontal.go`), or the
 //! legacy normalization when no `behavior` is given.
 
-use super::{Autoscaler, ScaleDecision, ScaleInput, ScaleMetric, ScaleReason};
+use super::{Autoscaler, MetricValues, ScaleDecision, ScaleInput, ScaleMetric, ScaleReason};
 use crate::{ConfigError, DurationStr, Nanos};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -336,7 +336,10 @@ impl HpaRules {
     }
 }
 
-/// The simulated metrics an HPA metric name may stand for.
+/// The names under which the simulator provides its metrics to the HPA
+/// (with the aliases the seed docs use), per metric type.
+const RESOURCE_METRICS: &[(&str, ScaleMetric)] =
+    &[("cpu", ScaleMetric::Cpu), ("memory", ScaleMetric::Memory)];
 const POD_METRICS: &[(&str, ScaleMetric)] = &[
     ("http_requests_per_second", ScaleMetric::RequestsPerSecond),
     ("requests_per_second", ScaleMetric::RequestsPerSecond),
@@ -349,6 +352,28 @@ const EXTERNAL_METRICS: &[(&str, ScaleMetric)] = &[
     ("queue_depth", ScaleMetric::QueueDepth),
     ("queue_length", ScaleMetric::QueueDepth),
 ];
+
+/// The simulated metric an HPA metric of type `kind` named `name` reads:
+/// `Resource` `cpu` and `memory`; `Pods` `http_requests_per_second` (or
+/// `requests_per_second`), `requests_per_minute`, `connections` (or
+/// `active_connections`, `inflight_requests`); `External` `queue_depth`
+/// (or `queue_length`). `None` for any other name: the HPA itself accepts
+/// any name, and reads it from the caller's [`MetricValues`].
+pub fn simulated_metric(kind: HpaMetricType, name: &str) -> Option<ScaleMetric> {
+    simulated_names(kind)
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, m)| *m)
+}
+
+/// The names the simulator provides for metrics of type `kind`.
+pub fn simulated_names(kind: HpaMetricType) -> &'static [(&'static str, ScaleMetric)] {
+    match kind {
+        HpaMetricType::Resource => RESOURCE_METRICS,
+        HpaMetricType::Pods => POD_METRICS,
+        HpaMetricType::External => EXTERNAL_METRICS,
+    }
+}
 
 impl HpaMetric {
     fn source(&self) -> Option<(&str, &HpaTarget)> {
@@ -365,23 +390,29 @@ impl HpaMetric {
         }
     }
 
-    /// The simulated metric this entry reads: `Resource` `cpu` and
-    /// `memory`; `Pods` `http_requests_per_second` (or
-    /// `requests_per_second`), `requests_per_minute`, `connections` (or
-    /// `active_connections`, `inflight_requests`); `External`
-    /// `queue_depth` (or `queue_length`).
-    pub fn metric(&self) -> ScaleMetric {
-        self.resolve().map_or(ScaleMetric::Cpu, |(m, _)| m)
+    /// The entry's metric name (`resource.name`, or `pods`/`external`
+    /// `metric.name`), when its block is given.
+    pub fn name(&self) -> Option<&str> {
+        self.source().map(|(n, _)| n)
     }
 
-    fn resolve(&self) -> Result<(ScaleMetric, &HpaTarget), ConfigError> {
-        let (field, table): (&'static str, &[(&str, ScaleMetric)]) = match self.kind {
-            HpaMetricType::Resource => (
-                "resource",
-                &[("cpu", ScaleMetric::Cpu), ("memory", ScaleMetric::Memory)],
-            ),
-            HpaMetricType::Pods => ("pods", POD_METRICS),
-            HpaMetricType::External => ("external", EXTERNAL_METRICS),
+    /// The simulated metric this entry stands for, when its name is one
+    /// the simulator measures (see [`simulated_metric`]).
+    pub fn simulated(&self) -> Option<ScaleMetric> {
+        simulated_metric(self.kind, self.name()?)
+    }
+
+    /// The simulated metric this entry reads ([`HpaMetric::simulated`]),
+    /// CPU for a name the simulator does not measure.
+    pub fn metric(&self) -> ScaleMetric {
+        self.simulated().unwrap_or(ScaleMetric::Cpu)
+    }
+
+    fn resolve(&self) -> Result<&HpaTarget, ConfigError> {
+        let field = match self.kind {
+            HpaMetricType::Resource => "resource",
+            HpaMetricType::Pods => "pods",
+            HpaMetricType::External => "external",
         };
         let (name, target) = self.source().ok_or_else(|| {
             ConfigError::new(
@@ -389,20 +420,12 @@ impl HpaMetric {
                 format!("a metric of type {:?} needs its `{field}` block", self.kind),
             )
         })?;
-        let metric = table
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, m)| *m)
-            .ok_or_else(|| {
-                ConfigError::new(
-                    "metrics",
-                    format!(
-                        "unknown {:?} metric `{name}`; fleetsim measures: {}",
-                        self.kind,
-                        table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                    ),
-                )
-            })?;
+        if name.trim().is_empty() {
+            return Err(ConfigError::new(
+                "metrics",
+                format!("a {:?} metric needs a name", self.kind),
+            ));
+        }
         let ok = match (self.kind, target.kind) {
             (HpaMetricType::Resource, TargetType::Utilization) => {
                 target.average_utilization.is_some_and(|u| u > 0)
@@ -435,7 +458,7 @@ impl HpaMetric {
                 ),
             ));
         }
-        Ok((metric, target))
+        Ok(target)
     }
 }
 
@@ -874,28 +897,32 @@ impl Hpa {
         }
     }
 
-    /// The proposal of one metric, `None` when it cannot be computed.
+    /// The proposal of one metric, `None` when it cannot be computed (its
+    /// block is wrong, or the caller supplies no value for it).
     fn propose(&mut self, spec: &HpaMetric, input: &ScaleInput<'_>) -> Option<u32> {
-        let (metric, target) = spec.resolve().ok()?;
+        let target = spec.resolve().ok()?;
+        let name = spec.name()?;
         let tol = self.tolerances();
         let current = input.current;
         let ready = input.instances.iter().filter(|i| i.ready).count() as u32;
         let milli = |v: f64| (v * 1000.0).round() as i64;
-        let per_pod = |i: &super::InstanceSample| -> Option<f64> {
-            match metric {
-                ScaleMetric::Cpu => i.cpu_utilization,
-                ScaleMetric::Memory => i.memory_utilization,
-                ScaleMetric::Connections => Some(i.connections),
-                ScaleMetric::RequestsPerSecond => Some(i.requests_per_second),
-                ScaleMetric::RequestsPerMinute => Some(i.requests_per_second * 60.0),
-                _ => None,
-            }
+        let source: &dyn MetricValues = match input.metrics {
+            Some(m) => m,
+            None => &super::SimulatedNames {
+                kind: spec.kind,
+                input,
+            },
         };
         match spec.kind {
             HpaMetricType::Resource | HpaMetricType::Pods => {
                 self.pods.clear();
-                for i in input.instances {
-                    let pod = match (i.ready, per_pod(i)) {
+                for (index, i) in input.instances.iter().enumerate() {
+                    let value = if i.ready {
+                        source.pod(index, name)
+                    } else {
+                        None
+                    };
+                    let pod = match (i.ready, value) {
                         (false, _) => Pod {
                             state: PodState::Unready,
                             request: 1000,
@@ -932,7 +959,7 @@ impl Hpa {
                 }
             }
             HpaMetricType::External => {
-                let total = milli(input.queue_depth);
+                let total = milli(source.pool(name)?);
                 match target.kind {
                     TargetType::AverageValue => Some(external_per_pod_replicas(
                         current,
@@ -1079,7 +1106,7 @@ impl Autoscaler for Hpa {
             match self.propose(spec, input) {
                 Some(p) if metric.is_none() || p > best => {
                     best = p;
-                    metric = Some(spec.metric());
+                    metric = spec.simulated();
                 }
                 Some(_) => {}
                 None => invalid += 1,

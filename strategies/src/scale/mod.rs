@@ -29,9 +29,9 @@ mod threshold;
 pub use cost::{BudgetConfig, BudgetLimit, CostGuard};
 pub use hpa::{
     external_per_pod_replicas, external_value_replicas, plain_metric_replicas, resource_replicas,
-    Hpa, HpaBehavior, HpaConfig, HpaMetric, HpaMetricType, HpaPolicy, HpaPolicyType, HpaRules,
-    HpaTarget, MetricIdentifier, MetricSource, Pod, PodState, Quantity, ResourceSource,
-    SelectPolicy, TargetType, Tolerances,
+    simulated_metric, simulated_names, Hpa, HpaBehavior, HpaConfig, HpaMetric, HpaMetricType,
+    HpaPolicy, HpaPolicyType, HpaRules, HpaTarget, MetricIdentifier, MetricSource, Pod, PodState,
+    Quantity, ResourceSource, SelectPolicy, TargetType, Tolerances,
 };
 pub use queue::{QueueConfig, QueueScaler};
 pub use step::{
@@ -116,7 +116,7 @@ pub struct InstanceSample {
 }
 
 /// What an autoscaler sees at a check.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ScaleInput<'a> {
     /// Instances asked for now, starting ones included: the scale the
     /// decision changes.
@@ -128,6 +128,84 @@ pub struct ScaleInput<'a> {
     /// Mean response time of the pool's completed requests over the window,
     /// in milliseconds, when any completed.
     pub response_time_ms: Option<f64>,
+    /// The named metrics the HPA reads (any name, as Kubernetes' metrics
+    /// APIs serve them). `None`: the simulator's own, from `instances`,
+    /// `queue_depth` and `response_time_ms` under the names
+    /// [`simulated_names`] lists.
+    pub metrics: Option<&'a dyn MetricValues>,
+}
+
+impl fmt::Debug for ScaleInput<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScaleInput")
+            .field("current", &self.current)
+            .field("instances", &self.instances)
+            .field("queue_depth", &self.queue_depth)
+            .field("response_time_ms", &self.response_time_ms)
+            .field("metrics", &self.metrics.map(|_| "caller's"))
+            .finish()
+    }
+}
+
+/// Named metric values, as a metrics pipeline serves them: per instance
+/// (Kubernetes `Resource` and `Pods` metrics) and for the whole pool
+/// (`External`). `None` when the metric is not available; the HPA then
+/// skips it for that decision, as Kubernetes does.
+pub trait MetricValues {
+    /// The value of `name` for instance `index` (its position in
+    /// [`ScaleInput::instances`]); `Resource` metrics in percent of the
+    /// request.
+    fn pod(&self, index: usize, name: &str) -> Option<f64>;
+    /// The value of the pool-wide metric `name`.
+    fn pool(&self, name: &str) -> Option<f64>;
+}
+
+/// A [`MetricValues`] over borrowed slices, filled by the caller: for
+/// each instance its `(name, value)` pairs, and the pool's. Nothing is
+/// allocated to read it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Metrics<'a> {
+    /// Per instance, in the order of [`ScaleInput::instances`].
+    pub pods: &'a [&'a [(&'a str, f64)]],
+    /// Pool-wide values.
+    pub pool: &'a [(&'a str, f64)],
+}
+
+impl MetricValues for Metrics<'_> {
+    fn pod(&self, index: usize, name: &str) -> Option<f64> {
+        let row = self.pods.get(index)?;
+        row.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    }
+    fn pool(&self, name: &str) -> Option<f64> {
+        self.pool.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    }
+}
+
+/// The simulator's metrics under the names [`simulated_names`]
+/// gives for one metric type.
+pub(crate) struct SimulatedNames<'i, 'a> {
+    pub(crate) kind: HpaMetricType,
+    pub(crate) input: &'i ScaleInput<'a>,
+}
+
+impl MetricValues for SimulatedNames<'_, '_> {
+    fn pod(&self, index: usize, name: &str) -> Option<f64> {
+        let i = self.input.instances.get(index)?;
+        match hpa::simulated_metric(self.kind, name)? {
+            ScaleMetric::Cpu => i.cpu_utilization,
+            ScaleMetric::Memory => i.memory_utilization,
+            ScaleMetric::Connections => Some(i.connections),
+            ScaleMetric::RequestsPerSecond => Some(i.requests_per_second),
+            ScaleMetric::RequestsPerMinute => Some(i.requests_per_second * 60.0),
+            _ => None,
+        }
+    }
+    fn pool(&self, name: &str) -> Option<f64> {
+        match hpa::simulated_metric(self.kind, name)? {
+            ScaleMetric::QueueDepth => Some(self.input.queue_depth),
+            _ => None,
+        }
+    }
 }
 
 impl<'a> ScaleInput<'a> {
@@ -139,6 +217,7 @@ impl<'a> ScaleInput<'a> {
             instances,
             queue_depth: 0.0,
             response_time_ms: None,
+            metrics: None,
         }
     }
 
@@ -371,13 +450,14 @@ impl ScalingConfig {
         }
     }
 
-    /// The metrics the policy reads.
+    /// The simulated metrics the policy reads (an HPA metric under a name
+    /// the simulator does not provide is left out).
     pub fn metrics(&self) -> Vec<ScaleMetric> {
         match self {
             ScalingConfig::Threshold(c) => c.metrics(),
             // Without `metrics` the HPA scales on CPU at 80%.
             ScalingConfig::Hpa(c) if c.metrics.is_empty() => vec![ScaleMetric::Cpu],
-            ScalingConfig::Hpa(c) => c.metrics.iter().map(HpaMetric::metric).collect(),
+            ScalingConfig::Hpa(c) => c.metrics.iter().filter_map(HpaMetric::simulated).collect(),
             ScalingConfig::TargetTracking(c) => c.targets.iter().map(|t| t.metric()).collect(),
             ScalingConfig::Queue(_) => vec![ScaleMetric::QueueDepth],
             ScalingConfig::Step(c) => c.policies.iter().map(|p| p.alarm.metric).collect(),

@@ -355,6 +355,9 @@ impl Scenario {
     /// say how much it has.
     pub(super) fn check_scaling_metrics(&self, c: &mut Checker, fleet: &FleetPart) {
         let Some(s) = &fleet.scaling else { return };
+        if let ScalingConfig::Hpa(h) = &s.config {
+            check_hpa_names(c, h);
+        }
         for m in s.config.metrics() {
             for r in &fleet.regions {
                 let Some(t) = fleet.types.iter().find(|t| {
@@ -379,5 +382,33 @@ impl Scenario {
                 }
             }
         }
+    }
+}
+
+/// The HPA reads any metric name; the simulator provides only the ones
+/// [`strategies::scale::simulated_names`] lists.
+fn check_hpa_names(c: &mut Checker, h: &strategies::scale::HpaConfig) {
+    use strategies::scale::{simulated_metric, simulated_names, HpaMetricType};
+    for (i, m) in h.metrics.iter().enumerate() {
+        let Some(name) = m.name() else { continue };
+        if simulated_metric(m.kind, name).is_some() {
+            continue;
+        }
+        let path = match m.kind {
+            HpaMetricType::Resource => format!("deployment.scaling.metrics[{i}].resource.name"),
+            HpaMetricType::Pods => format!("deployment.scaling.metrics[{i}].pods.metric.name"),
+            HpaMetricType::External => {
+                format!("deployment.scaling.metrics[{i}].external.metric.name")
+            }
+        };
+        let provided: Vec<&str> = simulated_names(m.kind).iter().map(|(n, _)| *n).collect();
+        c.fail(
+            path,
+            format!(
+                "the simulator provides no {:?} metric named `{name}`; it provides: {}",
+                m.kind,
+                provided.join(", ")
+            ),
+        );
     }
 }

@@ -803,3 +803,112 @@ fn the_azcore_hpa_reads_and_limits_scale_up() {
     let d = h.decide(NOW + Nanos::from_secs(76), &input);
     assert_eq!(d.desired, 9);
 }
+
+fn custom_hpa(metrics: &str) -> Hpa {
+    let cfg: HpaConfig = serde_json::from_str(&format!(
+        r#"{{"minReplicas": 1, "maxReplicas": 20, "metrics": {metrics}, "behavior": {{}}}}"#
+    ))
+    .unwrap();
+    cfg.validate().unwrap();
+    Hpa::new(cfg)
+}
+
+const READY: crate::scale::InstanceSample = crate::scale::InstanceSample {
+    ready: true,
+    cpu_utilization: None,
+    memory_utilization: None,
+    connections: 0.0,
+    requests_per_second: 0.0,
+};
+
+/// A name the simulator does not know, filled by the caller, drives the
+/// decision: 2 pods at 30 queued per pod against a target of 10 go to 6.
+#[test]
+fn a_custom_named_pods_metric_drives_scale_up() {
+    let mut h = custom_hpa(
+        r#"[{"type": "Pods", "pods": {"metric": {"name": "queue_depth_per_pod"},
+             "target": {"type": "AverageValue", "averageValue": "10"}}}]"#,
+    );
+    let rows: [&[(&str, f64)]; 2] = [
+        &[("tokens_per_second", 5.0), ("queue_depth_per_pod", 25.0)],
+        &[("queue_depth_per_pod", 35.0)],
+    ];
+    let metrics = crate::scale::Metrics {
+        pods: &rows,
+        pool: &[],
+    };
+    let samples = [READY; 2];
+    let mut input = ScaleInput::new(2, &samples);
+    input.metrics = Some(&metrics);
+    let d = h.decide(NOW, &input);
+    assert_eq!((d.desired, d.wanted, d.reason), (6, 6, ScaleReason::Metric));
+    assert_eq!(d.metric, None, "not a simulated metric");
+}
+
+/// A custom External metric with a Value target: 900 tokens/s against
+/// 300 in all on 2 ready pods go to 6.
+#[test]
+fn a_custom_named_external_metric_drives_scale_up() {
+    let mut h = custom_hpa(
+        r#"[{"type": "External", "external": {"metric": {"name": "tokens_per_second"},
+             "target": {"type": "Value", "value": "300"}}}]"#,
+    );
+    let metrics = crate::scale::Metrics {
+        pods: &[],
+        pool: &[("tokens_per_second", 900.0)],
+    };
+    let samples = [READY; 2];
+    let mut input = ScaleInput::new(2, &samples);
+    input.metrics = Some(&metrics);
+    assert_eq!(h.decide(NOW, &input).desired, 6);
+}
+
+/// Kubernetes skips a metric it cannot read: the other metrics decide a
+/// scale-up; with none readable, or a scale-down on partial data, the
+/// count holds.
+#[test]
+fn a_missing_metric_is_skipped() {
+    let spec = r#"[
+        {"type": "Pods", "pods": {"metric": {"name": "absent"},
+             "target": {"type": "AverageValue", "averageValue": "1"}}},
+        {"type": "External", "external": {"metric": {"name": "backlog"},
+             "target": {"type": "AverageValue", "averageValue": "10"}}}]"#;
+    let samples = [READY; 4];
+    let run = |pool: &[(&str, f64)]| {
+        let mut h = custom_hpa(spec);
+        let metrics = crate::scale::Metrics { pods: &[], pool };
+        let mut input = ScaleInput::new(4, &samples);
+        input.metrics = Some(&metrics);
+        h.decide(NOW, &input)
+    };
+    // The backlog alone asks for 8: the missing Pods metric is skipped.
+    assert_eq!(run(&[("backlog", 80.0)]).desired, 8);
+    // The backlog asks for 1, but a metric is missing: no scale-down.
+    let d = run(&[("backlog", 10.0)]);
+    assert_eq!((d.desired, d.reason), (4, ScaleReason::Steady));
+    // Nothing readable: no change.
+    let d = run(&[]);
+    assert_eq!((d.desired, d.reason), (4, ScaleReason::Steady));
+}
+
+/// Any name is accepted by the HPA itself; only an empty one is refused.
+#[test]
+fn any_metric_name_is_accepted_and_an_empty_one_refused() {
+    let cfg = |name: &str| -> HpaConfig {
+        serde_json::from_str(&format!(
+            r#"{{"maxReplicas": 3, "metrics": [{{"type": "Pods", "pods": {{"metric": {{"name": "{name}"}},
+                "target": {{"type": "AverageValue", "averageValue": "1"}}}}}}]}}"#
+        ))
+        .unwrap()
+    };
+    assert!(cfg("tokens_per_second").validate().is_ok());
+    assert!(cfg(" ").validate().is_err());
+    assert_eq!(
+        simulated_metric(HpaMetricType::Pods, "inflight_requests"),
+        Some(ScaleMetric::Connections)
+    );
+    assert_eq!(
+        simulated_metric(HpaMetricType::Pods, "tokens_per_second"),
+        None
+    );
+}
