@@ -317,4 +317,3 @@ fn rate_key(key: RateKey, info: &RequestInfo) -> u64 {
             .map_or(GLOBAL_KEY, |ip| u64::from(u32::from_be_bytes(ip)) + 1),
     }
 }
-
