@@ -336,7 +336,9 @@ pub(crate) struct FitArgs {
     /// The column to fit (needed when the file has more than one).
     #[arg(long, value_name = "NAME")]
     pub(crate) column: Option<String>,
-    /// The unit of latencies in the file: s, ms or us (default s).
+    /// The unit of latencies in the file: s, ms or us. Without it, the
+    /// column's name must say it (`latency_ms`, `rtt_us`, `time_s`,
+    /// `time_seconds`); a name that says another unit is refused.
     #[arg(long, value_name = "UNIT")]
     pub(crate) unit: Option<String>,
     /// Which family to fit.
@@ -729,8 +731,9 @@ Everything runs on 127.0.0.1 and stops by itself. The scenario's
 instances become synthetic HTTP backends (its slots, its service-time
 distribution scaled by --time-scale: 0.001 makes seconds milliseconds);
 an open-loop Poisson load at the scenario's rate (scaled) goes through
-the proxy; the path's own cost is measured first with zero service time
-and subtracted. The simulation runs twice: as independent replications
+the proxy (`fleetsim proxy` unless --proxy nginx or --target); the
+path's own cost is measured after the load with zero service time and
+subtracted. The simulation runs twice: as independent replications
 (their range should bracket the real figure) and as a paired replay fed
 the real run's own arrival and service times (a trace with a
 service_time column), which separates model error from the luck of one
@@ -748,8 +751,9 @@ pub(crate) struct CalibrateArgs {
     #[arg(long, value_name = "ADDR", conflicts_with = "proxy")]
     pub(crate) target: Option<String>,
     /// Which proxy to start in front of the backends, configured from the
-    /// scenario's balancer: `fleetsim` (`fleetsim proxy`) or `nginx`.
-    #[arg(long, value_enum, default_value = "nginx")]
+    /// scenario's balancer: `fleetsim` (`fleetsim proxy`, the default) or
+    /// `nginx`.
+    #[arg(long, value_enum, default_value = "fleetsim")]
     pub(crate) proxy: ProxyKind,
     /// Replace the scenario's balancer: round-robin, weighted (with the
     /// scenario's `weighted` map), least-connections, power-of-two or

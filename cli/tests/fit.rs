@@ -157,3 +157,58 @@ fn bad_input_exits_2_naming_the_file_line_and_column() {
         text(&out.stderr)
     );
 }
+
+/// A latency column's unit comes from `--unit` or from its name, never
+/// from a default: milliseconds read as seconds would fit a block a
+/// thousand times too slow.
+#[test]
+fn the_unit_is_given_or_named_never_assumed() {
+    let dir = scratch("fit-unit");
+    let (csv, _) = measured(&dir);
+    let named = fleetsim(&["fit", csv.to_str().unwrap(), "--column", "latency_ms"]);
+    let given = fleetsim(&[
+        "fit",
+        csv.to_str().unwrap(),
+        "--column",
+        "latency_ms",
+        "--unit",
+        "ms",
+    ]);
+    assert!(named.status.success(), "{}", text(&named.stderr));
+    assert_eq!(named.stdout, given.stdout);
+    let clash = fleetsim(&[
+        "fit",
+        csv.to_str().unwrap(),
+        "--column",
+        "latency_ms",
+        "--unit",
+        "s",
+    ]);
+    assert_eq!(clash.status.code(), Some(2));
+    assert!(
+        text(&clash.stderr).contains("give --unit ms"),
+        "{}",
+        text(&clash.stderr)
+    );
+    let body = std::fs::read_to_string(&csv).unwrap();
+    let bare = dir.join("bare.csv");
+    std::fs::write(&bare, body.replace("latency_ms", "latency")).unwrap();
+    let out = fleetsim(&["fit", bare.to_str().unwrap(), "--column", "latency"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("give --unit"),
+        "{}",
+        text(&out.stderr)
+    );
+    let jpg = dir.join("qq.jpg");
+    let out = fleetsim(&[
+        "fit",
+        csv.to_str().unwrap(),
+        "--column",
+        "latency_ms",
+        "--chart",
+        jpg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!jpg.exists());
+}

@@ -24,6 +24,40 @@ pub(super) fn unit_secs(unit: &str) -> Option<f64> {
     }
 }
 
+/// The unit a latency column's name states (`latency_ms`, `rtt_us`,
+/// `duration_s`, `time_seconds`), if any.
+fn unit_in_name(name: &str) -> Option<&'static str> {
+    let n = name.to_ascii_lowercase();
+    [("_ms", "ms"), ("_us", "us"), ("_seconds", "s"), ("_s", "s")]
+        .into_iter()
+        .find(|(suffix, _)| n.ends_with(suffix))
+        .map(|(_, unit)| unit)
+}
+
+/// The unit of latency column `name`: `--unit` when given (refused when
+/// the name says another), else the one its name states; a name that
+/// states none needs `--unit`, since reading milliseconds as seconds
+/// would fit a block a thousand times too slow.
+pub(super) fn latency_unit<'a>(
+    file: &Path,
+    name: &str,
+    given: Option<&'a str>,
+) -> Result<&'a str, Failure> {
+    match (given, unit_in_name(name)) {
+        (Some(g), Some(n)) if g != n => Err(Failure::Input(anyhow!(
+            "{}: column `{name}` says its unit is {n}, but --unit is {g}; give --unit {n}",
+            file.display()
+        ))),
+        (Some(g), _) => Ok(g),
+        (None, Some(n)) => Ok(n),
+        (None, None) => Err(Failure::Input(anyhow!(
+            "{}: column `{name}` does not say its unit: give --unit s, ms or us \
+             (or --as tokens for token counts)",
+            file.display()
+        ))),
+    }
+}
+
 /// The values of `column` (the only column when `None`) in `text`, read
 /// from `file`, scaled by `scale` (to seconds for latencies).
 pub(super) fn read_column(

@@ -17,23 +17,34 @@ pub(crate) fn fit(a: FitArgs) -> Result<ExitCode, Failure> {
         FitAs::Latency => Kind::Latency,
         FitAs::Tokens => Kind::Tokens,
     };
-    let scale = match (kind, a.unit.as_deref()) {
-        (Kind::Tokens, Some(u)) => {
+    if let (Kind::Tokens, Some(u)) = (kind, a.unit.as_deref()) {
+        return Err(Failure::Input(anyhow!(
+            "--unit {u}: token counts have no unit; leave --unit out with --as tokens"
+        )));
+    }
+    if let Some(u) = a.unit.as_deref() {
+        column::unit_secs(u).ok_or_else(|| {
+            Failure::Input(anyhow!("--unit {u}: unknown unit; allowed: s, ms, us"))
+        })?;
+    }
+    if let Some(chart) = &a.chart {
+        let ext = chart.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !ext.eq_ignore_ascii_case("svg") && !ext.eq_ignore_ascii_case("png") {
             return Err(Failure::Input(anyhow!(
-                "--unit {u}: token counts have no unit; leave --unit out with --as tokens"
-            )))
+                "--chart {}: the chart is written as .svg or .png; name the file so",
+                chart.display()
+            )));
         }
-        (Kind::Tokens, None) => 1.0,
-        (Kind::Latency, u) => {
-            let u = u.unwrap_or("s");
-            column::unit_secs(u).ok_or_else(|| {
-                Failure::Input(anyhow!("--unit {u}: unknown unit; allowed: s, ms, us"))
-            })?
-        }
-    };
+    }
     let text = std::fs::read_to_string(&a.file)
         .map_err(|e| Failure::Input(anyhow!("{}: cannot read: {e}", a.file.display())))?;
-    let (name, values) = column::read_column(&a.file, &text, a.column.as_deref(), scale, kind)?;
+    let (name, mut values) = column::read_column(&a.file, &text, a.column.as_deref(), 1.0, kind)?;
+    let mut unit = "s";
+    if kind == Kind::Latency {
+        unit = column::latency_unit(&a.file, &name, a.unit.as_deref())?;
+        let scale = column::unit_secs(unit).unwrap_or(1.0);
+        values.iter_mut().for_each(|v| *v *= scale);
+    }
     let families: Vec<Family> = match a.dist {
         FitDist::All => Family::ALL.to_vec(),
         FitDist::Empirical => Vec::new(),
@@ -58,7 +69,7 @@ pub(crate) fn fit(a: FitArgs) -> Result<ExitCode, Failure> {
         out.emit(&format!("{text}\n"))?;
     } else {
         let unit = match kind {
-            Kind::Latency => format!(" ({})", a.unit.as_deref().unwrap_or("s")),
+            Kind::Latency => format!(" ({unit})"),
             Kind::Tokens => " (tokens)".into(),
         };
         out.emit(&report.to_text(&format!("{file}, column `{name}`{unit}")))?;

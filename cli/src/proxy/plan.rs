@@ -172,6 +172,10 @@ fn not_applied(model: &Model) -> Vec<String> {
     add(d.scaling.is_some(), "deployment.scaling");
     add(d.metrics.is_some(), "deployment.metrics");
     add(d.budget.is_some(), "deployment.budget");
+    add(
+        d.proxy_latency.is_some(),
+        "deployment.proxyLatency (the proxy's own time is whatever it takes)",
+    );
     add(!d.routes.is_empty(), "deployment.routes");
     add(
         model.resilience.connection_timeout.is_some(),
@@ -187,7 +191,10 @@ fn not_applied(model: &Model) -> Vec<String> {
     );
     let mut first_global = true;
     for l in &model.routes.rate_limits {
-        if l.class.is_none() && l.config.enabled && first_global {
+        if !l.config.enabled {
+            continue;
+        }
+        if l.class.is_none() && first_global {
             first_global = false;
             continue;
         }

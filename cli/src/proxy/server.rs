@@ -13,7 +13,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::convert::Infallible;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -84,16 +83,20 @@ impl Counts {
 #[derive(Clone, Copy)]
 struct Peer(IpAddr);
 
+/// FNV-1a, 64 bits: a key's hash that no build or Rust release changes,
+/// so a key keeps its backend under hashing and affinity balancers.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 fn describe(req: &http::Request<Bytes>) -> RequestInfo {
     let client_ip = req.extensions().get::<Peer>().and_then(|p| match p.0 {
         IpAddr::V4(v4) => Some(v4.octets()),
         IpAddr::V6(_) => None,
     });
-    let key = req.headers().get(KEY_HEADER).map(|v| {
-        let mut h = DefaultHasher::new();
-        v.as_bytes().hash(&mut h);
-        h.finish()
-    });
+    let key = req.headers().get(KEY_HEADER).map(|v| fnv1a(v.as_bytes()));
     RequestInfo {
         key,
         client_ip,
@@ -291,8 +294,16 @@ pub(crate) async fn serve(
                     break Stop::Interrupted;
                 }
             }
+            // Finished connections leave the set as they end, so it holds
+            // only the open ones however long the proxy runs.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else {
+                    // Out of descriptors (or a connection reset before it
+                    // was taken): wait before asking again, not spin.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
                 let (lb, counts, stop_tx) = (lb.clone(), Arc::clone(&counts), Arc::clone(&stop_tx));
                 let mut stopping = stop_tx.subscribe();
                 let max = bounds.max_requests;
